@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {OrdoSig} from "./OrdoSig.sol";
+
+/// @title LightClient
+/// @notice Follows Ordo's finalized blocks on L1. It holds a commitment to the current committee
+///         (the FORMATS.md `validators_hash` and the total voting power) and accepts a block hash
+///         for a height when members holding more than 2/3 of the committee's voting power signed
+///         a precommit for it. The committee moves on when the current one certifies a header
+///         whose `next_validators_hash` names the next committee.
+/// @dev    The committee itself travels in calldata and is checked against the stored hash, so a
+///         submission costs one `ecrecover` per signature and no storage reads per member.
+///         There is no owner and nothing to configure after deployment.
+contract LightClient {
+    /// @notice One commit signature: `index` is the signer's position in the committee (members
+    ///         sorted by address), `v`/`r`/`s` its precommit signature (FORMATS.md `r || s || v`).
+    struct SignerSig {
+        uint16 index;
+        uint8 v;
+        bytes32 r;
+        bytes32 s;
+    }
+
+    /// @notice Length of a FORMATS.md version-1 header.
+    uint256 public constant HEADER_LENGTH = 233;
+
+    /// @notice The Ordo chain id this light client follows (signed into every vote and header).
+    uint64 public immutable chainId;
+    /// @notice After this many L1 blocks without a new latest height, `isLagging()` is true.
+    uint64 public immutable maxLagBlocks;
+
+    /// @notice `validators_hash` of the current committee.
+    bytes32 public committeeHash;
+    /// @notice Total voting power of the current committee.
+    uint64 public totalPower;
+    /// @notice Height of the header that installed the current committee (0 for the initial one):
+    ///         the current committee decides heights above it.
+    uint64 public rotationHeight;
+    /// @notice Highest height with a stored block hash.
+    uint64 public latestHeight;
+    /// @notice L1 block number at which `latestHeight` last increased (or deployment).
+    uint64 public lastUpdateBlock;
+    /// @notice Committee epoch: the constructor's initial epoch plus the number of rotations.
+    uint64 public epoch;
+
+    mapping(uint64 height => bytes32 blockHash) private _blockHashes;
+
+    /// @notice A block hash was certified and stored.
+    event BlockSubmitted(uint64 indexed height, bytes32 blockHash, uint32 round, uint64 signedPower);
+    /// @notice A committee was installed (also emitted by the constructor for the initial one).
+    event CommitteeRotated(
+        uint64 indexed epoch, bytes32 committeeHash, uint64 totalPower, uint64 height, address[] members, uint64[] powers
+    );
+
+    /// @notice The committee passed in calldata is not the current one.
+    error CommitteeMismatch(bytes32 expected, bytes32 given);
+    /// @notice A signature names a position outside the committee.
+    error SignerIndexOutOfRange(uint256 position, uint256 index);
+    /// @notice Signer indices must strictly increase (a signer appears at most once).
+    error SignersNotAscending(uint256 position);
+    /// @notice The signature at `position` is malformed or not by the member it names.
+    error InvalidSignature(uint256 position);
+    /// @notice The valid signatures hold at most 2/3 of the voting power.
+    error InsufficientVotingPower(uint64 signed, uint64 total);
+    /// @notice The height is not above the height that installed the current committee.
+    error HeightNotAfterRotation(uint64 height, uint64 rotationHeight);
+    /// @notice A different hash is already stored for this height.
+    error ConflictingBlock(uint64 height, bytes32 stored, bytes32 submitted);
+    /// @notice The same hash is already stored for this height.
+    error BlockAlreadyStored(uint64 height);
+    /// @notice The zero hash is a nil vote, never a block.
+    error ZeroBlockHash();
+    /// @notice The header is not 233 bytes long.
+    error BadHeaderLength(uint256 length);
+    /// @notice The header's version byte is not 1.
+    error BadHeaderVersion(uint8 version);
+    /// @notice The header is for another Ordo chain.
+    error WrongChainId(uint64 expected, uint64 given);
+    /// @notice The header's `validators_hash` is not the current committee.
+    error HeaderCommitteeMismatch(bytes32 expected, bytes32 given);
+    /// @notice The header's `next_validators_hash` is the current committee: nothing to rotate.
+    error CommitteeUnchanged();
+    /// @notice The new committee does not hash to the header's `next_validators_hash`.
+    error NextCommitteeMismatch(bytes32 expected, bytes32 given);
+    /// @notice A rotation header below the latest stored height.
+    error RotationBehindLatest(uint64 height, uint64 latestHeight);
+
+    /// @param chainId_ Ordo chain id (FORMATS.md `chain_id`).
+    /// @param initialEpoch Epoch number of the initial committee.
+    /// @param members Initial committee, ascending addresses.
+    /// @param powers Voting power of each member, same order.
+    /// @param maxLagBlocks_ Escape-hatch threshold in L1 blocks for `isLagging()`.
+    constructor(
+        uint64 chainId_,
+        uint64 initialEpoch,
+        address[] memory members,
+        uint64[] memory powers,
+        uint64 maxLagBlocks_
+    ) {
+        chainId = chainId_;
+        maxLagBlocks = maxLagBlocks_;
+        (bytes32 h, uint64 total) = OrdoSig.checkedCommitteeHash(members, powers);
+        committeeHash = h;
+        totalPower = total;
+        epoch = initialEpoch;
+        lastUpdateBlock = uint64(block.number);
+        emit CommitteeRotated(initialEpoch, h, total, 0, members, powers);
+    }
+
+    /// @notice Checks a committee (non-empty, ascending unique non-zero addresses, powers > 0,
+    ///         total in u64, at most 1024 members) and returns its `validators_hash` and total power.
+    function hashCommittee(address[] memory members, uint64[] memory powers)
+        external
+        pure
+        returns (bytes32 hash, uint64 total)
+    {
+        return OrdoSig.checkedCommitteeHash(members, powers);
+    }
+
+    /// @notice Stores `blockHash` as the block at `height` if members of the current committee
+    ///         holding more than 2/3 of its voting power signed a precommit for it in `round`.
+    /// @param committee Current committee members (ascending addresses); must hash to `committeeHash`.
+    /// @param powers Their voting powers.
+    /// @param sigs Precommit signatures, strictly ascending `index`.
+    function submitBlock(
+        uint64 height,
+        uint32 round,
+        bytes32 blockHash,
+        address[] calldata committee,
+        uint64[] calldata powers,
+        SignerSig[] calldata sigs
+    ) external {
+        if (height <= rotationHeight) revert HeightNotAfterRotation(height, rotationHeight);
+        uint64 signed = _verifyCommit(height, round, blockHash, committee, powers, sigs);
+        _store(height, blockHash, round, signed);
+    }
+
+    /// @notice Moves to the next committee. `header` (233 bytes, FORMATS.md) must be certified by
+    ///         the current committee, name it as `validators_hash`, and name `newCommittee` as
+    ///         `next_validators_hash` (different from the current one). The header's block hash
+    ///         is stored for its height like `submitBlock` would.
+    function rotateCommittee(
+        bytes calldata header,
+        uint32 round,
+        address[] calldata committee,
+        uint64[] calldata powers,
+        SignerSig[] calldata sigs,
+        address[] calldata newCommittee,
+        uint64[] calldata newPowers
+    ) external {
+        if (header.length != HEADER_LENGTH) revert BadHeaderLength(header.length);
+        if (uint8(header[0]) != 1) revert BadHeaderVersion(uint8(header[0]));
+        uint64 headerChainId = uint64(bytes8(header[1:9]));
+        if (headerChainId != chainId) revert WrongChainId(chainId, headerChainId);
+        uint64 height = uint64(bytes8(header[9:17]));
+        if (height <= rotationHeight) revert HeightNotAfterRotation(height, rotationHeight);
+        if (height < latestHeight) revert RotationBehindLatest(height, latestHeight);
+        bytes32 current = committeeHash;
+        bytes32 headerCommittee = bytes32(header[121:153]);
+        if (headerCommittee != current) revert HeaderCommitteeMismatch(current, headerCommittee);
+        bytes32 next = bytes32(header[153:185]);
+        if (next == current) revert CommitteeUnchanged();
+
+        bytes32 blockHash = keccak256(header);
+        uint64 signed = _verifyCommit(height, round, blockHash, committee, powers, sigs);
+        (bytes32 newHash, uint64 newTotal) = OrdoSig.checkedCommitteeHash(newCommittee, newPowers);
+        if (newHash != next) revert NextCommitteeMismatch(next, newHash);
+
+        // The header's height may already hold the same hash (submitted before the rotation).
+        if (_blockHashes[height] != blockHash) _store(height, blockHash, round, signed);
+
+        uint64 newEpoch = epoch + 1;
+        committeeHash = newHash;
+        totalPower = newTotal;
+        rotationHeight = height;
+        epoch = newEpoch;
+        emit CommitteeRotated(newEpoch, newHash, newTotal, height, newCommittee, newPowers);
+    }
+
+    /// @notice The certified block hash at `height`, or zero when none was submitted.
+    function blockHashAt(uint64 height) external view returns (bytes32) {
+        return _blockHashes[height];
+    }
+
+    /// @notice L1 blocks since `latestHeight` last increased.
+    function blocksSinceUpdate() public view returns (uint256) {
+        return block.number - lastUpdateBlock;
+    }
+
+    /// @notice True when no newer Ordo block arrived for more than `maxLagBlocks` L1 blocks:
+    ///         the signal for rollups to open their escape hatch.
+    function isLagging() external view returns (bool) {
+        return blocksSinceUpdate() > maxLagBlocks;
+    }
+
+    /// @dev Checks the committee against the commitment and the signatures against the precommit
+    ///      digest; returns the signed power (more than 2/3 of the total, or it reverts).
+    function _verifyCommit(
+        uint64 height,
+        uint32 round,
+        bytes32 blockHash,
+        address[] calldata committee,
+        uint64[] calldata powers,
+        SignerSig[] calldata sigs
+    ) private view returns (uint64) {
+        if (blockHash == bytes32(0)) revert ZeroBlockHash();
+        bytes32 expected = committeeHash;
+        bytes32 given = OrdoSig.committeeHash(committee, powers);
+        if (given != expected) revert CommitteeMismatch(expected, given);
+
+        bytes32 digest = OrdoSig.voteDigest(chainId, height, round, OrdoSig.PRECOMMIT, blockHash);
+        uint256 n = committee.length;
+        uint256 signed;
+        uint256 nextIndex; // smallest index the next signature may name
+        for (uint256 k; k < sigs.length; ++k) {
+            SignerSig calldata sig = sigs[k];
+            uint256 index = sig.index;
+            if (index < nextIndex) revert SignersNotAscending(k);
+            if (index >= n) revert SignerIndexOutOfRange(k, index);
+            address signer = OrdoSig.tryRecover(digest, sig.v, sig.r, sig.s);
+            if (signer == address(0) || signer != committee[index]) revert InvalidSignature(k);
+            signed += powers[index];
+            nextIndex = index + 1;
+        }
+        // signed <= total < 2^64 because the indices are distinct members.
+        uint64 total = totalPower;
+        if (3 * signed <= 2 * uint256(total)) revert InsufficientVotingPower(uint64(signed), total);
+        return uint64(signed);
+    }
+
+    function _store(uint64 height, bytes32 blockHash, uint32 round, uint64 signed) private {
+        bytes32 stored = _blockHashes[height];
+        if (stored == blockHash) revert BlockAlreadyStored(height);
+        if (stored != bytes32(0)) revert ConflictingBlock(height, stored, blockHash);
+        _blockHashes[height] = blockHash;
+        if (height > latestHeight) {
+            latestHeight = height;
+            lastUpdateBlock = uint64(block.number);
+        }
+        emit BlockSubmitted(height, blockHash, round, signed);
+    }
+}
