@@ -141,7 +141,8 @@ pub struct Body {
 impl Body {
     /// A body from groups in any order: sorts them by namespace (stable, so entry order
     /// within a group is kept) and drops empty groups. Fails on two groups with the same
-    /// namespace, or more than `u32::MAX` entries in total.
+    /// namespace, a signed transaction in another namespace's group, or more than `u32::MAX`
+    /// entries in total.
     pub fn from_entries(groups: Vec<NamespaceEntries>) -> Result<Self, Error> {
         let mut namespaces: Vec<NamespaceEntries> = groups
             .into_iter()
@@ -153,8 +154,8 @@ impl Body {
         Ok(body)
     }
 
-    /// Checks the body rules: groups strictly ascending by namespace, none empty, total entry
-    /// count fits in `u32`.
+    /// Checks the body rules: groups strictly ascending by namespace, none empty, every signed
+    /// transaction in the group of its own namespace, total entry count fits in `u32`.
     pub fn validate(&self) -> Result<(), Error> {
         for pair in self.namespaces.windows(2) {
             if let [previous, next] = pair {
@@ -166,8 +167,20 @@ impl Body {
                 }
             }
         }
-        if let Some(empty) = self.namespaces.iter().find(|g| g.entries.is_empty()) {
-            return Err(Error::EmptyNamespace(empty.namespace));
+        for group in &self.namespaces {
+            if group.entries.is_empty() {
+                return Err(Error::EmptyNamespace(group.namespace));
+            }
+            for entry in &group.entries {
+                if let Entry::Signed(tx) = entry {
+                    if tx.namespace != group.namespace {
+                        return Err(Error::EntryNamespaceMismatch {
+                            group: group.namespace,
+                            transaction: tx.namespace,
+                        });
+                    }
+                }
+            }
         }
         self.tx_count().map(|_| ())
     }
@@ -302,3 +315,290 @@ impl ReadFrom for Block {
 }
 
 impl_decode!(Header, NamespaceEntries, Body, Block);
+
+#[cfg(test)]
+pub(crate) mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::codec::Decode;
+    use crate::error::DecodeErrorKind;
+    use crate::testutil::{arb_body, arb_header, assert_round_trip, hex32, key};
+    use crate::transaction::{ForcedTransaction, Transaction};
+    use alloy_primitives::Bytes;
+    use proptest::prelude::*;
+
+    // Computed independently with Foundry's `cast` 1.7.1 (`cast abi-encode --packed`,
+    // `cast concat-hex`, `cast keccak`), following docs/FORMATS.md.
+    const BODY_ROOT: &str = "0x59fa294128f800070f43ae156188e63edc34641c866668381c2a80dfde76704d";
+    const HEADER_ENCODING: &str = "0100000000000004d2000000000000000500000000000000010000018bcfe5680011111111111111111111111111111111111111111111111111111111111111111a642f0e3c3af545e7acbd38b07251b3990914f159fa294128f800070f43ae156188e63edc34641c866668381c2a80dfde76704d0000000322222222222222222222222222222222222222222222222222222222222222223333333333333333333333333333333333333333333333333333333333333333000000000000006444444444444444444444444444444444444444444444444444444444444444440000000000000005";
+    pub(crate) const BLOCK_HASH: &str =
+        "0xa7916f943eba83abc21e4aedf19154258f30d9866d037c1b22382f75bb25ec40";
+
+    /// Three namespaces (1, 9, 42), one entry each: a tree with a promoted odd node.
+    pub(crate) fn fixed_body() -> Body {
+        let tx = Transaction::sign(
+            42,
+            7,
+            Bytes::from_static(&[0xde, 0xad, 0xbe, 0xef]),
+            &key(1),
+            1234,
+        );
+        let f1 = ForcedTransaction {
+            inbox_index: 3,
+            sender: Address::repeat_byte(0x11),
+            payload: Bytes::from_static(&[1, 2]),
+        };
+        let f2 = ForcedTransaction {
+            inbox_index: 4,
+            sender: Address::repeat_byte(0x22),
+            payload: Bytes::new(),
+        };
+        Body::from_entries(vec![
+            NamespaceEntries {
+                namespace: 42,
+                entries: vec![Entry::Signed(tx)],
+            },
+            NamespaceEntries {
+                namespace: 9,
+                entries: vec![Entry::Forced(f2)],
+            },
+            NamespaceEntries {
+                namespace: 1,
+                entries: vec![Entry::Forced(f1)],
+            },
+        ])
+        .unwrap()
+    }
+
+    pub(crate) fn fixed_header() -> Header {
+        Header {
+            chain_id: 1234,
+            height: 5,
+            epoch: 1,
+            timestamp_ms: 1_700_000_000_000,
+            parent_hash: B256::repeat_byte(0x11),
+            proposer: key(1).address(),
+            namespace_root: hex32(BODY_ROOT),
+            tx_count: 3,
+            validators_hash: B256::repeat_byte(0x22),
+            next_validators_hash: B256::repeat_byte(0x33),
+            l1_origin_number: 100,
+            l1_origin_hash: B256::repeat_byte(0x44),
+            inbox_cursor: 5,
+        }
+    }
+
+    #[test]
+    fn golden_namespace_root() {
+        let body = fixed_body();
+        assert_eq!(
+            body.namespaces
+                .iter()
+                .map(|g| g.namespace)
+                .collect::<Vec<_>>(),
+            [1, 9, 42]
+        );
+        assert_eq!(body.namespace_root(), hex32(BODY_ROOT));
+        assert_eq!(body.tx_count().unwrap(), 3);
+        assert_eq!(Body::default().namespace_root(), B256::ZERO);
+        assert_eq!(Body::default().tx_count().unwrap(), 0);
+    }
+
+    #[test]
+    fn golden_header_and_block_hash() {
+        let header = fixed_header();
+        let bytes = header.encode();
+        assert_eq!(bytes.len(), Header::ENCODED_LEN);
+        assert_eq!(hex::encode(&bytes), HEADER_ENCODING);
+        assert_eq!(header.hash(), hex32(BLOCK_HASH));
+        let block = Block {
+            header,
+            body: fixed_body(),
+        };
+        assert_eq!(block.hash(), hex32(BLOCK_HASH));
+        block.check_commitments().unwrap();
+        assert_round_trip(&block);
+        assert_eq!(&block.encode()[..Header::ENCODED_LEN], &bytes[..]);
+    }
+
+    #[test]
+    fn header_field_offsets() {
+        // Spot-check offsets from the FORMATS.md table.
+        let bytes = fixed_header().encode();
+        assert_eq!(bytes[0], 1);
+        assert_eq!(&bytes[65..85], key(1).address().as_slice());
+        assert_eq!(&bytes[117..121], &3u32.to_be_bytes());
+        assert_eq!(&bytes[185..193], &100u64.to_be_bytes());
+        assert_eq!(&bytes[225..233], &5u64.to_be_bytes());
+        let mut bad = bytes.clone();
+        bad[0] = 0;
+        assert_eq!(
+            Header::decode(&bad).unwrap_err().kind,
+            DecodeErrorKind::UnknownVersion(0)
+        );
+        assert!(Header::decode(&bytes[..232]).is_err());
+    }
+
+    #[test]
+    fn check_commitments_catches_mismatches() {
+        let mut block = Block {
+            header: fixed_header(),
+            body: fixed_body(),
+        };
+        block.header.tx_count = 4;
+        assert_eq!(
+            block.check_commitments().unwrap_err(),
+            Error::TxCountMismatch { header: 4, body: 3 }
+        );
+        block.header.tx_count = 3;
+        block.header.namespace_root = B256::ZERO;
+        assert!(matches!(
+            block.check_commitments().unwrap_err(),
+            Error::NamespaceRootMismatch { .. }
+        ));
+        let mut block = Block {
+            header: fixed_header(),
+            body: fixed_body(),
+        };
+        block.body.namespaces.swap(0, 1);
+        assert_eq!(
+            block.check_commitments().unwrap_err(),
+            Error::UnsortedNamespaces {
+                previous: 9,
+                next: 1
+            }
+        );
+        let mut block = Block {
+            header: fixed_header(),
+            body: fixed_body(),
+        };
+        block.body.namespaces[0].entries.clear();
+        assert_eq!(
+            block.check_commitments().unwrap_err(),
+            Error::EmptyNamespace(1)
+        );
+        let mut block = Block {
+            header: fixed_header(),
+            body: fixed_body(),
+        };
+        block.body.namespaces[2].namespace = 43;
+        assert_eq!(
+            block.check_commitments().unwrap_err(),
+            Error::EntryNamespaceMismatch {
+                group: 43,
+                transaction: 42
+            }
+        );
+    }
+
+    #[test]
+    fn from_entries_sorts_drops_empty_and_rejects_duplicates() {
+        let body = fixed_body();
+        let mut groups = body.namespaces.clone();
+        groups.reverse();
+        groups.push(NamespaceEntries {
+            namespace: 5,
+            entries: vec![],
+        });
+        assert_eq!(Body::from_entries(groups).unwrap(), body);
+        let mut dup = body.namespaces.clone();
+        dup.push(body.namespaces[0].clone());
+        assert_eq!(
+            Body::from_entries(dup).unwrap_err(),
+            Error::UnsortedNamespaces {
+                previous: 1,
+                next: 1
+            }
+        );
+        assert_eq!(body.namespace(9).unwrap().namespace, 9);
+        assert!(body.namespace(10).is_none());
+        assert_eq!(
+            body.entries().map(|(ns, _)| ns).collect::<Vec<_>>(),
+            [1, 9, 42]
+        );
+    }
+
+    #[test]
+    fn body_decoder_enforces_rules() {
+        let body = fixed_body();
+        let mut unsorted = body.clone();
+        unsorted.namespaces.swap(1, 2);
+        let err = Body::decode(&unsorted.encode()).unwrap_err();
+        assert_eq!(err.offset, 0);
+        assert_eq!(
+            err.kind,
+            DecodeErrorKind::Invalid(Box::new(Error::UnsortedNamespaces {
+                previous: 42,
+                next: 9
+            }))
+        );
+        let mut empty = body.clone();
+        empty.namespaces[1].entries.clear();
+        assert!(Body::decode(&empty.encode()).is_err());
+        // A group count of ~4e9 with a few bytes after it.
+        let mut huge = 4_000_000_000u32.to_be_bytes().to_vec();
+        huge.extend_from_slice(&[0u8; 12]);
+        assert!(matches!(
+            Body::decode(&huge).unwrap_err().kind,
+            DecodeErrorKind::LengthTooLarge { .. }
+        ));
+        // An entry count of u32::MAX inside a group.
+        let mut huge = 1u32.to_be_bytes().to_vec();
+        huge.extend_from_slice(&7u64.to_be_bytes());
+        huge.extend_from_slice(&u32::MAX.to_be_bytes());
+        huge.extend_from_slice(&[0u8; 40]);
+        assert!(matches!(
+            Body::decode(&huge).unwrap_err().kind,
+            DecodeErrorKind::LengthTooLarge { .. }
+        ));
+    }
+
+    #[test]
+    fn header_json_uses_field_names() {
+        let json = serde_json::to_value(fixed_header()).unwrap();
+        assert_eq!(json["chain_id"], 1234);
+        assert_eq!(json["namespace_root"], BODY_ROOT);
+        assert_eq!(
+            serde_json::from_value::<Header>(json).unwrap(),
+            fixed_header()
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn header_round_trip(header in arb_header()) {
+            assert_round_trip(&header);
+            prop_assert_eq!(header.hash(), keccak256(header.encode()));
+        }
+
+        #[test]
+        fn body_and_block_round_trip(body in arb_body(6, 1000), header in arb_header()) {
+            assert_round_trip(&body);
+            let mut block = Block { header, body };
+            block.header.tx_count = block.body.tx_count().unwrap();
+            block.header.namespace_root = block.body.namespace_root();
+            block.check_commitments().unwrap();
+            assert_round_trip(&block);
+        }
+
+        #[test]
+        fn decoders_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let _ = Header::decode(&bytes);
+            let _ = NamespaceEntries::decode(&bytes);
+            if let Ok(body) = Body::decode(&bytes) {
+                prop_assert_eq!(body.encode(), bytes.clone());
+            }
+            let _ = Block::decode(&bytes);
+        }
+
+        #[test]
+        fn decoders_never_panic_on_mutated_blocks(body in arb_body(4, 50), header in arb_header(), pos in any::<usize>(), byte in any::<u8>()) {
+            let mut bytes = Block { header, body }.encode();
+            let i = pos % bytes.len();
+            bytes[i] = byte;
+            if let Ok(block) = Block::decode(&bytes) {
+                prop_assert_eq!(block.encode(), bytes);
+            }
+        }
+    }
+}

@@ -334,3 +334,298 @@ fn address_of(point: &AffinePoint) -> Address {
     let xy = encoded.as_bytes().get(1..).unwrap_or_default();
     Address::from_word(keccak256(xy))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::codec::Decode;
+    use crate::testutil::{arb_signature, assert_round_trip, hex32, key};
+    use proptest::prelude::*;
+
+    /// Group order n, big-endian.
+    const N: [u8; 32] = [
+        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        0xFE, 0xBA, 0xAE, 0xDC, 0xE6, 0xAF, 0x48, 0xA0, 0x3B, 0xBF, 0xD2, 0x5E, 0x8C, 0xD0, 0x36,
+        0x41, 0x41,
+    ];
+
+    /// `n - x` for big-endian 32-byte x (0 < x < n).
+    fn n_minus(x: &[u8]) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        let mut borrow = 0i16;
+        for i in (0..32).rev() {
+            let mut d = i16::from(N[i]) - i16::from(x[i]) - borrow;
+            borrow = 0;
+            if d < 0 {
+                d += 256;
+                borrow = 1;
+            }
+            out[i] = d as u8;
+        }
+        out
+    }
+
+    fn k256_recover(digest: &B256, sig: &Signature) -> Option<Address> {
+        let inner = k256::ecdsa::Signature::from_slice(&sig.0[..64]).ok()?;
+        let recid = k256::ecdsa::RecoveryId::new(sig.v() == 28, false);
+        let vk = VerifyingKey::recover_from_prehash(digest.as_slice(), &inner, recid).ok()?;
+        Some(PublicKey(vk).address())
+    }
+
+    // Values below were computed independently with Foundry's `cast` 1.7.1
+    // (`cast wallet address`, `cast wallet sign --no-hash`, `cast wallet public-key`).
+    const KEY1_ADDRESS: &str = "0x1a642f0E3c3aF545E7AcBD38b07251B3990914F1";
+    const KEY1_UNCOMPRESSED: &str = "1b84c5567b126440995d3ed5aaba0565d71e1834604819ff9c17f5e9d5dd078f70beaf8f588b541507fed6a642c5ab42dfdf8120a7f639de5122d47a69a8e8d1";
+    const FIXED_DIGEST: &str = "0xa5ea63e87708d835a93f1aa26fb895ffd6285bc2de8a7f27ffe6cab4ca2ea7e2";
+    const FIXED_SIG: &str = "1296c6111504d4c0f5a4fb961b81881c0c58a2906428ec629bfb4de053cbe3866795b06d81af2aa3ec022c0e5761cb640e3c18be394de79f451d6e132dbd0ca21b";
+
+    #[test]
+    fn golden_address_and_public_key() {
+        let k = key(1);
+        assert_eq!(k.address(), KEY1_ADDRESS.parse::<Address>().unwrap());
+        let uncompressed = hex::decode(format!("04{KEY1_UNCOMPRESSED}")).unwrap();
+        let pk = PublicKey::from_sec1(&uncompressed).unwrap();
+        assert_eq!(pk, k.public_key());
+        assert_eq!(pk.address(), k.address());
+        // y ends in 0xd1 (odd), so the compressed form starts with 0x03.
+        let compressed = pk.to_sec1();
+        assert_eq!(compressed[0], 0x03);
+        assert_eq!(&compressed[1..], &uncompressed[1..33]);
+        assert_eq!(PublicKey::from_sec1(&compressed).unwrap(), pk);
+        assert_eq!(k.to_bytes(), [1u8; 32]);
+    }
+
+    #[test]
+    fn golden_signature_matches_cast() {
+        let sig = key(1).sign_digest(&hex32(FIXED_DIGEST));
+        assert_eq!(hex::encode(sig.0), FIXED_SIG);
+        assert_eq!(sig.recover(&hex32(FIXED_DIGEST)).unwrap(), key(1).address());
+    }
+
+    #[test]
+    fn secret_key_rules_and_debug() {
+        assert_eq!(
+            SecretKey::from_bytes(&[0u8; 32]).unwrap_err(),
+            Error::InvalidSecretKey
+        );
+        assert_eq!(
+            SecretKey::from_bytes(&N).unwrap_err(),
+            Error::InvalidSecretKey
+        );
+        assert_eq!(
+            SecretKey::from_bytes(&[0xFF; 32]).unwrap_err(),
+            Error::InvalidSecretKey
+        );
+        let k = key(0xAB);
+        let debug = format!("{k:?}");
+        assert!(!debug.to_lowercase().contains("abababab"), "{debug}");
+        assert!(debug.contains("redacted"));
+        assert_ne!(
+            SecretKey::random().to_bytes(),
+            SecretKey::random().to_bytes()
+        );
+        assert_eq!(
+            PublicKey::from_sec1(&[0x05; 33]).unwrap_err(),
+            Error::InvalidPublicKey
+        );
+        assert_eq!(
+            PublicKey::from_sec1(&[]).unwrap_err(),
+            Error::InvalidPublicKey
+        );
+    }
+
+    #[test]
+    fn high_s_is_rejected_everywhere() {
+        let digest = hex32(FIXED_DIGEST);
+        let sig = key(1).sign_digest(&digest);
+        // (r, n - s) with the other parity is the same signature mathematically.
+        let mut high = sig.0;
+        high[32..64].copy_from_slice(&n_minus(&sig.0[32..64]));
+        high[64] = if sig.v() == 27 { 28 } else { 27 };
+        let high = Signature(high);
+        assert_eq!(Signature::from_slice(&high.0).unwrap_err(), Error::HighS);
+        assert_eq!(high.recover(&digest).unwrap_err(), Error::HighS);
+        assert_eq!(
+            key(1).public_key().verify(&digest, &high).unwrap_err(),
+            Error::HighS
+        );
+        assert!(Signature::decode(&high.0).is_err());
+        // n/2 itself is the largest accepted s; n/2 + 1 is rejected.
+        let half: [u8; 32] = {
+            let mut h = [0u8; 32];
+            let mut carry = 0u16;
+            for i in 0..32 {
+                let v = (carry << 8) | u16::from(N[i]);
+                h[i] = (v / 2) as u8;
+                carry = v % 2;
+            }
+            h
+        };
+        let mut edge = sig.0;
+        edge[32..64].copy_from_slice(&half);
+        assert!(Signature::from_slice(&edge).is_ok());
+        edge[63] += 1;
+        assert_eq!(Signature::from_slice(&edge).unwrap_err(), Error::HighS);
+    }
+
+    #[test]
+    fn bad_v_length_and_scalars_are_rejected() {
+        let digest = hex32(FIXED_DIGEST);
+        let sig = key(1).sign_digest(&digest);
+        for v in [0u8, 1, 26, 29, 35, 255] {
+            let mut bad = sig.0;
+            bad[64] = v;
+            assert_eq!(
+                Signature::from_slice(&bad).unwrap_err(),
+                Error::InvalidRecoveryId(v)
+            );
+            assert_eq!(
+                Signature(bad).recover(&digest).unwrap_err(),
+                Error::InvalidRecoveryId(v)
+            );
+            assert!(key(1)
+                .public_key()
+                .verify(&digest, &Signature(bad))
+                .is_err());
+        }
+        assert_eq!(
+            Signature::from_slice(&sig.0[..64]).unwrap_err(),
+            Error::InvalidSignatureLength(64)
+        );
+        let mut zero_r = sig.0;
+        zero_r[..32].fill(0);
+        assert_eq!(
+            Signature::from_slice(&zero_r).unwrap_err(),
+            Error::InvalidSignatureScalar
+        );
+        let mut big_r = sig.0;
+        big_r[..32].copy_from_slice(&N);
+        assert_eq!(
+            Signature::from_slice(&big_r).unwrap_err(),
+            Error::InvalidSignatureScalar
+        );
+        let mut zero_s = sig.0;
+        zero_s[32..64].fill(0);
+        assert_eq!(
+            Signature::from_slice(&zero_s).unwrap_err(),
+            Error::InvalidSignatureScalar
+        );
+        assert_eq!(
+            Signature(zero_s).recover(&digest).unwrap_err(),
+            Error::InvalidSignatureScalar
+        );
+    }
+
+    #[test]
+    fn r_that_is_not_an_x_coordinate_fails_recovery() {
+        let digest = hex32(FIXED_DIGEST);
+        let sig = key(1).sign_digest(&digest);
+        let mut found = 0;
+        for x in 1u8..=40 {
+            let mut bytes = sig.0;
+            bytes[..32].fill(0);
+            bytes[31] = x;
+            let candidate = Signature(bytes);
+            let on_curve = bool::from(
+                AffinePoint::decompress(&FieldBytes::from(candidate.r().0), Choice::from(0))
+                    .is_some(),
+            );
+            if !on_curve {
+                found += 1;
+                assert_eq!(candidate.recover(&digest).unwrap_err(), Error::BadSignature);
+                assert_eq!(k256_recover(&digest, &candidate), None);
+            }
+        }
+        assert!(found > 0);
+    }
+
+    #[test]
+    fn verify_rejects_wrong_key_digest_and_parity() {
+        let digest = hex32(FIXED_DIGEST);
+        let sig = key(1).sign_digest(&digest);
+        key(1).public_key().verify(&digest, &sig).unwrap();
+        assert_eq!(
+            key(2).public_key().verify(&digest, &sig).unwrap_err(),
+            Error::BadSignature
+        );
+        assert_eq!(
+            key(1).public_key().verify(&B256::ZERO, &sig).unwrap_err(),
+            Error::BadSignature
+        );
+        let mut flipped = sig.0;
+        flipped[64] ^= 27 ^ 28;
+        let flipped = Signature(flipped);
+        // Mathematically valid for the key, but ecrecover would return another address.
+        assert_eq!(
+            key(1).public_key().verify(&digest, &flipped).unwrap_err(),
+            Error::BadSignature
+        );
+        assert_ne!(flipped.recover(&digest).ok(), Some(key(1).address()));
+    }
+
+    #[test]
+    fn serde_and_encoding() {
+        let sig = key(1).sign_digest(&hex32(FIXED_DIGEST));
+        let json = serde_json::to_string(&sig).unwrap();
+        assert_eq!(json, format!("\"0x{FIXED_SIG}\""));
+        assert_eq!(serde_json::from_str::<Signature>(&json).unwrap(), sig);
+        assert_eq!(format!("{sig:?}"), format!("Signature(0x{FIXED_SIG})"));
+        assert!(serde_json::from_str::<Signature>("\"0x1234\"").is_err());
+        let pk = key(1).public_key();
+        let json = serde_json::to_string(&pk).unwrap();
+        assert_eq!(json, format!("\"0x{}\"", hex::encode(pk.to_sec1())));
+        assert_eq!(serde_json::from_str::<PublicKey>(&json).unwrap(), pk);
+        assert_round_trip(&sig);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn sign_recover_verify_agree_with_k256(secret in any::<[u8; 32]>(), digest in any::<[u8; 32]>()) {
+            let Ok(k) = SecretKey::from_bytes(&secret) else { return Ok(()) };
+            let digest = B256::from(digest);
+            let sig = k.sign_digest(&digest);
+            prop_assert!(sig.v() == 27 || sig.v() == 28);
+            prop_assert_eq!(Signature::from_slice(&sig.0), Ok(sig));
+            prop_assert_eq!(sig.recover(&digest), Ok(k.address()));
+            prop_assert_eq!(k256_recover(&digest, &sig), Some(k.address()));
+            prop_assert_eq!(k.public_key().verify(&digest, &sig), Ok(()));
+            // k256's own signature (before our v encoding) agrees on r and s.
+            let (inner, _) = k.0.sign_prehash_recoverable(digest.as_slice()).unwrap();
+            prop_assert_eq!(&inner.to_bytes()[..], &sig.0[..64]);
+            // Another digest recovers to another address and does not verify.
+            let other = keccak256(digest);
+            prop_assert_ne!(sig.recover(&other).ok(), Some(k.address()));
+            prop_assert_eq!(k.public_key().verify(&other, &sig), Err(Error::BadSignature));
+        }
+
+        #[test]
+        fn recover_matches_k256_on_arbitrary_signatures(sig in arb_signature(), digest in any::<[u8; 32]>()) {
+            let digest = B256::from(digest);
+            let ours = sig.recover(&digest).ok();
+            prop_assert_eq!(ours, k256_recover(&digest, &sig));
+            // Whenever something is recovered, the signature verifies under that key.
+            if ours.is_some() {
+                let inner = k256::ecdsa::Signature::from_slice(&sig.0[..64]).unwrap();
+                let recid = k256::ecdsa::RecoveryId::new(sig.v() == 28, false);
+                let vk = VerifyingKey::recover_from_prehash(digest.as_slice(), &inner, recid).unwrap();
+                prop_assert_eq!(PublicKey(vk).verify(&digest, &sig), Ok(()));
+            }
+        }
+
+        #[test]
+        fn signature_decoder_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..80)) {
+            let result = Signature::decode(&bytes);
+            if let Ok(sig) = result {
+                prop_assert_eq!(sig.0.to_vec(), bytes);
+            }
+        }
+
+        #[test]
+        fn signature_round_trip(sig in arb_signature()) {
+            assert_round_trip(&sig);
+        }
+    }
+}

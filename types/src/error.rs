@@ -62,6 +62,14 @@ pub enum Error {
     /// A block body with a namespace group that has no entries.
     #[error("namespace {0} has no entries")]
     EmptyNamespace(u64),
+    /// A signed transaction placed in the group of another namespace.
+    #[error("transaction for namespace {transaction} is in the group of namespace {group}")]
+    EntryNamespaceMismatch {
+        /// The group's namespace.
+        group: u64,
+        /// The namespace the transaction was signed for.
+        transaction: u64,
+    },
     /// A count that does not fit its encoded width (entries per namespace, transactions per block).
     #[error("too many items: {0}")]
     TooMany(&'static str),

@@ -51,6 +51,9 @@ mod transaction;
 mod validator;
 mod vote;
 
+#[cfg(test)]
+mod testutil;
+
 pub use alloy_primitives::{keccak256, Address, Bytes, B256};
 
 pub use block::{Block, Body, Header, NamespaceEntries};

@@ -73,24 +73,12 @@ impl NamespaceTable {
                 entries_hash: entries_hash(entries),
             })
             .collect();
-        let mut level: Vec<B256> = leaves
-            .iter()
-            .map(|l| leaf_hash(l.namespace, l.entry_count, &l.entries_hash))
-            .collect();
-        let mut levels = Vec::new();
-        while level.len() > 1 {
-            let next: Vec<B256> = level
-                .chunks(2)
-                .map(|pair| match pair {
-                    [left, right] => node_hash(left, right),
-                    [single] => *single,
-                    _ => B256::ZERO,
-                })
-                .collect();
-            levels.push(level);
-            level = next;
-        }
-        levels.push(level);
+        let levels = build_levels(
+            leaves
+                .iter()
+                .map(|l| leaf_hash(l.namespace, l.entry_count, &l.entries_hash))
+                .collect(),
+        );
         Self { leaves, levels }
     }
 
@@ -155,6 +143,28 @@ impl NamespaceTable {
             },
         }
     }
+}
+
+/// All levels of the tree over `leaves`, bottom up: each level pairs neighbours and carries an
+/// odd last node up unchanged (which is exactly the RFC 6962 shape). The last level holds the
+/// root, or nothing for an empty tree.
+fn build_levels(leaves: Vec<B256>) -> Vec<Vec<B256>> {
+    let mut levels = Vec::new();
+    let mut level = leaves;
+    while level.len() > 1 {
+        let next: Vec<B256> = level
+            .chunks(2)
+            .map(|pair| match pair {
+                [left, right] => node_hash(left, right),
+                [single] => *single,
+                _ => B256::ZERO,
+            })
+            .collect();
+        levels.push(level);
+        level = next;
+    }
+    levels.push(level);
+    levels
 }
 
 /// A leaf next to where an absent namespace would sit, with its audit path.
@@ -445,3 +455,367 @@ impl ReadFrom for NamespaceProof {
 }
 
 impl_decode!(NamespaceProof, AdjacentLeaf);
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::codec::Decode;
+    use crate::testutil::{arb_b256, arb_body, arb_entry_in, assert_round_trip};
+    use crate::Body;
+    use proptest::prelude::*;
+
+    /// RFC 6962 `MTH`, written from the definition, to check the level-by-level builder.
+    fn reference_root(leaves: &[B256]) -> B256 {
+        match leaves {
+            [] => B256::ZERO,
+            [leaf] => *leaf,
+            _ => {
+                let mut k = 1;
+                while k * 2 < leaves.len() {
+                    k *= 2;
+                }
+                node_hash(&reference_root(&leaves[..k]), &reference_root(&leaves[k..]))
+            }
+        }
+    }
+
+    /// Absent namespaces worth probing: around and between the present ones.
+    fn probes(body: &Body) -> Vec<u64> {
+        let mut out = vec![0, 1, u64::MAX];
+        for g in &body.namespaces {
+            out.extend([g.namespace.wrapping_sub(1), g.namespace.wrapping_add(1)]);
+        }
+        out.retain(|ns| body.namespace(*ns).is_none());
+        out
+    }
+
+    fn entries_of(body: &Body, ns: u64) -> Vec<Entry> {
+        body.namespace(ns)
+            .map(|g| g.entries.clone())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn power_of_two_split() {
+        assert_eq!(largest_power_of_two_below(2), 1);
+        assert_eq!(largest_power_of_two_below(3), 2);
+        assert_eq!(largest_power_of_two_below(4), 2);
+        assert_eq!(largest_power_of_two_below(5), 4);
+        assert_eq!(largest_power_of_two_below(8), 4);
+        assert_eq!(largest_power_of_two_below(9), 8);
+        assert_eq!(largest_power_of_two_below(u32::MAX), 1 << 31);
+    }
+
+    #[test]
+    fn levels_match_the_recursive_definition() {
+        for n in 0..70u64 {
+            let leaves: Vec<B256> = (0..n).map(|i| keccak256(i.to_be_bytes())).collect();
+            let table = NamespaceTable {
+                leaves: vec![],
+                levels: build_levels(leaves.clone()),
+            };
+            assert_eq!(table.root(), reference_root(&leaves), "n = {n}");
+            for i in 0..n as usize {
+                let path = table.path(i);
+                assert_eq!(
+                    root_from_path(i as u32, n as u32, leaves[i], &path),
+                    Some(reference_root(&leaves)),
+                    "n = {n}, i = {i}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn empty_table() {
+        let body = Body::default();
+        let root = body.namespace_root();
+        assert_eq!(root, B256::ZERO);
+        let proof = body.proof(7);
+        assert_eq!(
+            proof,
+            NamespaceProof::Absent {
+                leaf_count: 0,
+                left: None,
+                right: None
+            }
+        );
+        proof.verify(&root, 7, &[]).unwrap();
+        // The same empty proof does not work against a non-empty root.
+        assert!(proof.verify(&B256::repeat_byte(1), 7, &[]).is_err());
+    }
+
+    #[test]
+    fn proof_json_and_encoding() {
+        let body = crate::block::tests::fixed_body();
+        let root = body.namespace_root();
+        for ns in [0, 1, 5, 9, 20, 42, 50] {
+            let proof = body.proof(ns);
+            let json = serde_json::to_string(&proof).unwrap();
+            let back: NamespaceProof = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, proof);
+            assert_round_trip(&proof);
+            back.verify(&root, ns, &entries_of(&body, ns)).unwrap();
+        }
+        let json = serde_json::to_value(body.proof(9)).unwrap();
+        assert_eq!(json["kind"], "present");
+        assert_eq!(json["leaf_index"], 1);
+        assert_eq!(json["leaf_count"], 3);
+        let json = serde_json::to_value(body.proof(20)).unwrap();
+        assert_eq!(json["kind"], "absent");
+        assert_eq!(json["left"]["namespace"], 9);
+        assert_eq!(json["right"]["namespace"], 42);
+        // Encoding of a present proof: tag, leaf_index, leaf_count, list of hashes.
+        let NamespaceProof::Present { path, .. } = body.proof(42) else {
+            panic!()
+        };
+        let mut expected = vec![0u8, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 1];
+        expected.extend_from_slice(path[0].as_slice());
+        assert_eq!(body.proof(42).encode(), expected);
+    }
+
+    #[test]
+    fn proof_decoder_bounds_allocation() {
+        let mut bytes = vec![PROOF_TAG_PRESENT, 0, 0, 0, 0, 0, 0, 0, 1];
+        bytes.extend_from_slice(&4_000_000_000u32.to_be_bytes());
+        bytes.extend_from_slice(&[0u8; 10]);
+        assert!(matches!(
+            NamespaceProof::decode(&bytes).unwrap_err().kind,
+            DecodeErrorKind::LengthTooLarge { .. }
+        ));
+        assert_eq!(
+            NamespaceProof::decode(&[9]).unwrap_err().kind,
+            DecodeErrorKind::UnknownTag(9)
+        );
+        assert_eq!(
+            NamespaceProof::decode(&[PROOF_TAG_ABSENT, 0, 0, 0, 0, 2, 0])
+                .unwrap_err()
+                .kind,
+            DecodeErrorKind::UnknownTag(2)
+        );
+    }
+
+    fn arb_proof() -> impl Strategy<Value = NamespaceProof> {
+        let path = || proptest::collection::vec(arb_b256(), 0..6);
+        let leaf = move || {
+            (any::<u32>(), any::<u64>(), any::<u32>(), arb_b256(), path()).prop_map(
+                |(index, namespace, entry_count, entries_hash, path)| AdjacentLeaf {
+                    index,
+                    namespace,
+                    entry_count,
+                    entries_hash,
+                    path,
+                },
+            )
+        };
+        prop_oneof![
+            (any::<u32>(), any::<u32>(), path()).prop_map(|(leaf_index, leaf_count, path)| {
+                NamespaceProof::Present {
+                    leaf_index,
+                    leaf_count,
+                    path,
+                }
+            }),
+            (
+                any::<u32>(),
+                proptest::option::of(leaf()),
+                proptest::option::of(leaf())
+            )
+                .prop_map(|(leaf_count, left, right)| NamespaceProof::Absent {
+                    leaf_count,
+                    left,
+                    right
+                }),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn proof_round_trip(proof in arb_proof()) {
+            assert_round_trip(&proof);
+        }
+
+        #[test]
+        fn proof_decoder_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            if let Ok(proof) = NamespaceProof::decode(&bytes) {
+                prop_assert_eq!(proof.encode(), bytes);
+            }
+        }
+
+        #[test]
+        fn table_root_matches_reference(body in arb_body(40, 1_000)) {
+            let table = body.namespace_table();
+            let leaves: Vec<B256> = body
+                .namespaces
+                .iter()
+                .map(|g| leaf_hash(g.namespace, g.entries.len() as u32, &entries_hash(&g.entries)))
+                .collect();
+            prop_assert_eq!(table.root(), reference_root(&leaves));
+            prop_assert_eq!(table.len(), body.namespaces.len());
+        }
+
+        #[test]
+        fn honest_proofs_verify(body in arb_body(12, 40)) {
+            let table = body.namespace_table();
+            let root = table.root();
+            for g in &body.namespaces {
+                let proof = table.proof(g.namespace);
+                let present = matches!(proof, NamespaceProof::Present { .. });
+                prop_assert!(present);
+                prop_assert_eq!(proof.verify(&root, g.namespace, &g.entries), Ok(()));
+            }
+            for ns in probes(&body) {
+                let proof = table.proof(ns);
+                let absent = matches!(proof, NamespaceProof::Absent { .. });
+                prop_assert!(absent);
+                prop_assert_eq!(proof.verify(&root, ns, &[]), Ok(()));
+            }
+        }
+
+        #[test]
+        fn tampered_entries_fail(body in arb_body(10, 40), extra in arb_entry_in(7), pick in any::<usize>()) {
+            prop_assume!(!body.namespaces.is_empty());
+            let table = body.namespace_table();
+            let root = table.root();
+            let g = &body.namespaces[pick % body.namespaces.len()];
+            let proof = table.proof(g.namespace);
+            let i = pick % g.entries.len();
+
+            // One removed.
+            let mut fewer = g.entries.clone();
+            fewer.remove(i);
+            prop_assert!(proof.verify(&root, g.namespace, &fewer).is_err());
+            // One added (at the end, and at the front).
+            let mut more = g.entries.clone();
+            more.push(extra.clone());
+            prop_assert!(proof.verify(&root, g.namespace, &more).is_err());
+            let mut more = g.entries.clone();
+            more.insert(0, extra.clone());
+            prop_assert!(proof.verify(&root, g.namespace, &more).is_err());
+            // Reordered.
+            if g.entries.len() > 1 && g.entries[0] != g.entries[1] {
+                let mut swapped = g.entries.clone();
+                swapped.swap(0, 1);
+                prop_assert!(proof.verify(&root, g.namespace, &swapped).is_err());
+            }
+            // One replaced.
+            let mut replaced = g.entries.clone();
+            if replaced[i] != extra {
+                replaced[i] = extra.clone();
+                prop_assert!(proof.verify(&root, g.namespace, &replaced).is_err());
+            }
+            // Another namespace's entries, or this proof used for another namespace.
+            for other in &body.namespaces {
+                if other.namespace != g.namespace {
+                    if other.entries != g.entries {
+                        prop_assert!(proof.verify(&root, g.namespace, &other.entries).is_err());
+                    }
+                    prop_assert!(proof.verify(&root, other.namespace, &g.entries).is_err());
+                    prop_assert!(table.proof(other.namespace).verify(&root, g.namespace, &g.entries).is_err());
+                }
+            }
+            // Empty entries under an inclusion proof.
+            prop_assert!(proof.verify(&root, g.namespace, &[]).is_err());
+        }
+
+        #[test]
+        fn absence_proofs_cannot_hide_a_present_namespace(body in arb_body(10, 40)) {
+            let table = body.namespace_table();
+            let root = table.root();
+            let n = table.len();
+            // Every absence proof the table can make, and every pair of leaves, claimed for
+            // every present namespace.
+            let mut candidates: Vec<NamespaceProof> = probes(&body).into_iter().map(|ns| table.proof(ns)).collect();
+            for i in 0..=n {
+                for j in 0..=n {
+                    candidates.push(NamespaceProof::Absent {
+                        leaf_count: n as u32,
+                        left: i.checked_sub(1).and_then(|i| table.adjacent(i)),
+                        right: table.adjacent(j),
+                    });
+                }
+                candidates.push(NamespaceProof::Absent {
+                    leaf_count: n as u32,
+                    left: i.checked_sub(1).and_then(|i| table.adjacent(i)),
+                    right: None,
+                });
+            }
+            for g in &body.namespaces {
+                for proof in &candidates {
+                    prop_assert!(proof.verify(&root, g.namespace, &[]).is_err());
+                    prop_assert!(proof.verify(&root, g.namespace, &g.entries).is_err());
+                }
+            }
+        }
+
+        #[test]
+        fn forged_paths_fail(body in arb_body(12, 40), pick in any::<usize>(), bit in 0usize..256) {
+            prop_assume!(!body.namespaces.is_empty());
+            let table = body.namespace_table();
+            let root = table.root();
+            let g = &body.namespaces[pick % body.namespaces.len()];
+            let NamespaceProof::Present { leaf_index, leaf_count, path } = table.proof(g.namespace) else {
+                return Err(TestCaseError::fail("expected inclusion"));
+            };
+            let forged = |leaf_index, path: Vec<B256>| NamespaceProof::Present { leaf_index, leaf_count, path };
+            if !path.is_empty() {
+                let mut flipped = path.clone();
+                let k = pick % flipped.len();
+                flipped[k].0[bit / 8] ^= 1 << (bit % 8);
+                prop_assert!(forged(leaf_index, flipped).verify(&root, g.namespace, &g.entries).is_err());
+                let mut short = path.clone();
+                short.pop();
+                prop_assert!(forged(leaf_index, short).verify(&root, g.namespace, &g.entries).is_err());
+            }
+            let mut long = path.clone();
+            long.push(root);
+            prop_assert!(forged(leaf_index, long).verify(&root, g.namespace, &g.entries).is_err());
+            for other in 0..=leaf_count {
+                if other != leaf_index {
+                    prop_assert!(forged(other, path.clone()).verify(&root, g.namespace, &g.entries).is_err());
+                }
+            }
+            // A wrong root.
+            let mut wrong_root = root;
+            wrong_root.0[bit / 8] ^= 1 << (bit % 8);
+            prop_assert!(table.proof(g.namespace).verify(&wrong_root, g.namespace, &g.entries).is_err());
+        }
+
+        #[test]
+        fn forged_absence_neighbours_fail(body in arb_body(12, 40), bit in 0usize..256) {
+            let table = body.namespace_table();
+            let root = table.root();
+            for ns in probes(&body) {
+                let NamespaceProof::Absent { leaf_count, left, right } = table.proof(ns) else {
+                    return Err(TestCaseError::fail("expected absence"));
+                };
+                // Dropping one neighbour (when both exist) or pretending the table is empty.
+                if left.is_some() && right.is_some() {
+                    let only_left = NamespaceProof::Absent { leaf_count, left: left.clone(), right: None };
+                    prop_assert!(only_left.verify(&root, ns, &[]).is_err());
+                    let only_right = NamespaceProof::Absent { leaf_count, left: None, right: right.clone() };
+                    prop_assert!(only_right.verify(&root, ns, &[]).is_err());
+                }
+                let none = NamespaceProof::Absent { leaf_count: 0, left: None, right: None };
+                prop_assert_eq!(none.verify(&root, ns, &[]).is_ok(), body.namespaces.is_empty());
+                // A neighbour with a tampered field.
+                for side in [&left, &right] {
+                    let Some(leaf) = side else { continue };
+                    let mut variants = vec![leaf.clone(), leaf.clone(), leaf.clone()];
+                    variants[0].entry_count ^= 1;
+                    variants[1].entries_hash.0[bit / 8] ^= 1 << (bit % 8);
+                    variants[2].namespace ^= 1 << (bit % 64);
+                    for v in variants {
+                        let forged = if std::ptr::eq(side, &left) {
+                            NamespaceProof::Absent { leaf_count, left: Some(v), right: right.clone() }
+                        } else {
+                            NamespaceProof::Absent { leaf_count, left: left.clone(), right: Some(v) }
+                        };
+                        prop_assert!(forged.verify(&root, ns, &[]).is_err());
+                    }
+                }
+            }
+        }
+    }
+}

@@ -249,3 +249,250 @@ impl ReadFrom for Entry {
 }
 
 impl_decode!(Transaction, ForcedTransaction, Entry);
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::codec::Decode;
+    use crate::testutil::{arb_entry, arb_forced, arb_tx, assert_round_trip, hex32, key};
+    use alloy_primitives::U256;
+    use proptest::prelude::*;
+
+    // Independently computed with Foundry's `cast` 1.7.1: the digest from `cast keccak` and
+    // `cast abi-encode` pieces, the signature with `cast wallet sign --data` on the typed-data
+    // JSON (which matched `cast wallet sign --no-hash` on the digest), the encoding with
+    // `cast abi-encode --packed`.
+    const CHAIN_ID: u64 = 1234;
+    const DOMAIN_SEPARATOR: &str =
+        "0x66e7cc60581e06cb5ca94fa26a3704108a8a5a151dc1feaef19eef77f9a08a6c";
+    const TYPEHASH: &str = "0x97a07f8b27451cd90f40ec2a6370ab8ecb6800d5c8372e7446d466f6f539d703";
+    const HASH_STRUCT: &str = "0xdaf68374bca1dc062185fd1f519d6e67a2528c79600894882cb399b4bd8bbeaf";
+    const DIGEST: &str = "0xa5ea63e87708d835a93f1aa26fb895ffd6285bc2de8a7f27ffe6cab4ca2ea7e2";
+    const SIGNATURE: &str = "1296c6111504d4c0f5a4fb961b81881c0c58a2906428ec629bfb4de053cbe3866795b06d81af2aa3ec022c0e5761cb640e3c18be394de79f451d6e132dbd0ca21b";
+    const TX_ENCODING: &str = "01000000000000002a000000000000000700000004deadbeef1296c6111504d4c0f5a4fb961b81881c0c58a2906428ec629bfb4de053cbe3866795b06d81af2aa3ec022c0e5761cb640e3c18be394de79f451d6e132dbd0ca21b";
+    const TX_HASH: &str = "0x5fde57d71fe5b3dee0c36432d4c6e3df7ff842d553e9e348d7d15fe9aba38c1e";
+    const FORCED_ENCODING: &str =
+        "00000000000000031111111111111111111111111111111111111111000000020102";
+    const FORCED_HASH: &str = "0x09f17fb1c9daf13a13fb74e650710f824b16ed4d1190044ec125506f22e1de46";
+
+    fn fixed_tx() -> Transaction {
+        Transaction::sign(
+            42,
+            7,
+            Bytes::from_static(&[0xde, 0xad, 0xbe, 0xef]),
+            &key(1),
+            CHAIN_ID,
+        )
+    }
+
+    fn fixed_forced() -> ForcedTransaction {
+        ForcedTransaction {
+            inbox_index: 3,
+            sender: Address::repeat_byte(0x11),
+            payload: Bytes::from_static(&[1, 2]),
+        }
+    }
+
+    fn word(x: u64) -> [u8; 32] {
+        U256::from(x).to_be_bytes::<32>()
+    }
+
+    #[test]
+    fn golden_eip712_digest_by_hand() {
+        // Domain separator, following EIP-712 literally.
+        let mut domain = Vec::new();
+        domain.extend_from_slice(
+            keccak256("EIP712Domain(string name,string version,uint256 chainId)").as_slice(),
+        );
+        domain.extend_from_slice(keccak256("Ordo").as_slice());
+        domain.extend_from_slice(keccak256("1").as_slice());
+        domain.extend_from_slice(&word(CHAIN_ID));
+        let separator = keccak256(&domain);
+        assert_eq!(separator, hex32(DOMAIN_SEPARATOR));
+        let alloy_domain = eip712_domain! { name: "Ordo", version: "1", chain_id: CHAIN_ID, };
+        assert_eq!(alloy_domain.separator(), separator);
+
+        // Type hash: the sol! struct declares exactly the documented type string.
+        assert_eq!(keccak256(TX_TYPEHASH_STRING), hex32(TYPEHASH));
+        let sol_tx = eip712::Transaction {
+            namespace: 42,
+            nonce: 7,
+            payload: Bytes::from_static(&[0xde, 0xad, 0xbe, 0xef]),
+        };
+        assert_eq!(
+            eip712::Transaction::eip712_encode_type(),
+            TX_TYPEHASH_STRING
+        );
+        assert_eq!(sol_tx.eip712_hash_struct(), hex32(HASH_STRUCT));
+        assert_eq!(sol_tx.eip712_type_hash(), hex32(TYPEHASH));
+
+        // hashStruct(tx) = keccak256(typeHash || uint64 namespace || uint64 nonce || keccak256(payload)).
+        let mut st = Vec::new();
+        st.extend_from_slice(hex32(TYPEHASH).as_slice());
+        st.extend_from_slice(&word(42));
+        st.extend_from_slice(&word(7));
+        st.extend_from_slice(keccak256([0xde, 0xad, 0xbe, 0xef]).as_slice());
+        let hash_struct = keccak256(&st);
+        assert_eq!(hash_struct, hex32(HASH_STRUCT));
+
+        let mut msg = vec![0x19, 0x01];
+        msg.extend_from_slice(separator.as_slice());
+        msg.extend_from_slice(hash_struct.as_slice());
+        assert_eq!(keccak256(&msg), hex32(DIGEST));
+        assert_eq!(
+            Transaction::signing_hash(42, 7, &[0xde, 0xad, 0xbe, 0xef], CHAIN_ID),
+            hex32(DIGEST)
+        );
+        // Every field and the chain id are covered.
+        let base = Transaction::signing_hash(42, 7, &[0xde, 0xad, 0xbe, 0xef], CHAIN_ID);
+        assert_ne!(
+            Transaction::signing_hash(43, 7, &[0xde, 0xad, 0xbe, 0xef], CHAIN_ID),
+            base
+        );
+        assert_ne!(
+            Transaction::signing_hash(42, 8, &[0xde, 0xad, 0xbe, 0xef], CHAIN_ID),
+            base
+        );
+        assert_ne!(
+            Transaction::signing_hash(42, 7, &[0xde, 0xad, 0xbe], CHAIN_ID),
+            base
+        );
+        assert_ne!(
+            Transaction::signing_hash(42, 7, &[0xde, 0xad, 0xbe, 0xef], CHAIN_ID + 1),
+            base
+        );
+    }
+
+    #[test]
+    fn golden_signed_transaction() {
+        let tx = fixed_tx();
+        assert_eq!(hex::encode(tx.signature.0), SIGNATURE);
+        assert_eq!(hex::encode(tx.encode()), TX_ENCODING);
+        assert_eq!(tx.hash(), hex32(TX_HASH));
+        assert_eq!(tx.recover_sender(CHAIN_ID).unwrap(), key(1).address());
+        assert_ne!(tx.recover_sender(CHAIN_ID + 1).ok(), Some(key(1).address()));
+        assert_eq!(
+            Transaction::decode(&hex::decode(TX_ENCODING).unwrap()).unwrap(),
+            tx
+        );
+        // As a block entry: tag 0x00.
+        let entry = Entry::Signed(tx.clone());
+        assert_eq!(hex::encode(entry.encode()), format!("00{TX_ENCODING}"));
+        assert_eq!(entry.hash(), tx.hash());
+        assert_eq!(entry.payload(), &tx.payload);
+        assert!(!entry.is_forced());
+    }
+
+    #[test]
+    fn tampered_transaction_recovers_another_sender() {
+        let mut tx = fixed_tx();
+        tx.nonce += 1;
+        assert_ne!(tx.recover_sender(CHAIN_ID).ok(), Some(key(1).address()));
+    }
+
+    #[test]
+    fn golden_forced_transaction() {
+        let f = fixed_forced();
+        assert_eq!(hex::encode(f.encode()), FORCED_ENCODING);
+        assert_eq!(f.hash(), hex32(FORCED_HASH));
+        let entry = Entry::Forced(f.clone());
+        assert_eq!(hex::encode(entry.encode()), format!("01{FORCED_ENCODING}"));
+        assert_eq!(entry.hash(), f.hash());
+        assert!(entry.is_forced());
+    }
+
+    #[test]
+    fn transaction_json() {
+        let tx = fixed_tx();
+        let json = serde_json::to_value(&tx).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "namespace": 42,
+                "nonce": 7,
+                "payload": "0xdeadbeef",
+                "signature": format!("0x{SIGNATURE}"),
+            })
+        );
+        assert_eq!(serde_json::from_value::<Transaction>(json).unwrap(), tx);
+        let entry_json = serde_json::to_value(Entry::Forced(fixed_forced())).unwrap();
+        assert_eq!(entry_json["kind"], "forced");
+        assert_eq!(
+            serde_json::from_value::<Entry>(entry_json).unwrap(),
+            Entry::Forced(fixed_forced())
+        );
+    }
+
+    #[test]
+    fn malformed_encodings_are_rejected() {
+        let good = hex::decode(TX_ENCODING).unwrap();
+        let mut bad_version = good.clone();
+        bad_version[0] = 2;
+        assert_eq!(
+            Transaction::decode(&bad_version).unwrap_err().kind,
+            DecodeErrorKind::UnknownVersion(2)
+        );
+        let mut bad_tag = good.clone();
+        bad_tag.insert(0, 2);
+        assert_eq!(
+            Entry::decode(&bad_tag).unwrap_err().kind,
+            DecodeErrorKind::UnknownTag(2)
+        );
+        let mut high_s = good.clone();
+        let sig_start = good.len() - 65;
+        high_s[good.len() - 1] = 29;
+        let err = Transaction::decode(&high_s).unwrap_err();
+        assert_eq!(err.offset, sig_start);
+        assert_eq!(
+            err.kind,
+            DecodeErrorKind::Invalid(Box::new(Error::InvalidRecoveryId(29)))
+        );
+        // A payload length of ~4e9 on a short input.
+        let mut huge = good[..17].to_vec();
+        huge.extend_from_slice(&4_000_000_000u32.to_be_bytes());
+        huge.extend_from_slice(&[0u8; 10]);
+        assert!(matches!(
+            Transaction::decode(&huge).unwrap_err().kind,
+            DecodeErrorKind::LengthTooLarge { .. }
+        ));
+    }
+
+    proptest! {
+        #[test]
+        fn transaction_round_trip(tx in arb_tx()) {
+            assert_round_trip(&tx);
+            prop_assert_eq!(tx.hash(), keccak256(tx.encode()));
+        }
+
+        #[test]
+        fn forced_round_trip(f in arb_forced()) {
+            assert_round_trip(&f);
+        }
+
+        #[test]
+        fn entry_round_trip(e in arb_entry()) {
+            assert_round_trip(&e);
+        }
+
+        #[test]
+        fn decoders_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = Transaction::decode(&bytes);
+            let _ = ForcedTransaction::decode(&bytes);
+            let _ = Entry::decode(&bytes);
+            if let Ok(e) = Entry::decode(&bytes) {
+                prop_assert_eq!(e.encode(), bytes);
+            }
+        }
+
+        #[test]
+        fn decoders_never_panic_on_mutated_valid_input(e in arb_entry(), pos in any::<usize>(), byte in any::<u8>()) {
+            let mut bytes = e.encode();
+            let i = pos % bytes.len();
+            bytes[i] = byte;
+            if let Ok(decoded) = Entry::decode(&bytes) {
+                prop_assert_eq!(decoded.encode(), bytes);
+            }
+        }
+    }
+}

@@ -133,3 +133,113 @@ impl From<ValidatorSet> for Vec<Validator> {
         set.validators
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::testutil::{hex32, key};
+
+    // Computed independently with Foundry's `cast` 1.7.1: addresses with `cast wallet address`,
+    // the hash with `cast keccak $(cast abi-encode --packed "f(address,uint64,...)" ...)` over
+    // the validators sorted by address.
+    const SET_HASH: &str = "0xbde2405ee19a091d322ca6bf68e718c112b990ce09a28407bede7994a7db9995";
+
+    pub(crate) fn validator(b: u8, power: u64) -> Validator {
+        Validator::new(key(b).public_key(), power)
+    }
+
+    #[test]
+    fn golden_validator_set_hash() {
+        // Keys 0x01.., 0x02.., 0x03.. have addresses 0x1a64.., 0x5050.., 0x3325...
+        let set =
+            ValidatorSet::new(vec![validator(2, 20), validator(1, 10), validator(3, 30)]).unwrap();
+        let order: Vec<Address> = set.validators().iter().map(|v| v.address).collect();
+        assert_eq!(
+            order,
+            [key(1).address(), key(3).address(), key(2).address()]
+        );
+        assert_eq!(
+            key(2).address(),
+            "0x5050A4F4b3f9338C3472dcC01A87C76A144b3c9c"
+                .parse::<Address>()
+                .unwrap()
+        );
+        assert_eq!(set.hash(), hex32(SET_HASH));
+        assert_eq!(set.total_power(), 60);
+        assert_eq!(set.len(), 3);
+        assert!(!set.is_empty());
+        assert_eq!(set.get(&key(3).address()).unwrap().voting_power, 30);
+        assert!(set.get(&key(4).address()).is_none());
+        // The hash covers the powers.
+        let other =
+            ValidatorSet::new(vec![validator(2, 21), validator(1, 10), validator(3, 30)]).unwrap();
+        assert_ne!(other.hash(), set.hash());
+    }
+
+    #[test]
+    fn invalid_sets_are_rejected() {
+        assert!(matches!(
+            ValidatorSet::new(vec![]),
+            Err(Error::InvalidValidatorSet(_))
+        ));
+        assert!(matches!(
+            ValidatorSet::new(vec![validator(1, 10), validator(1, 5)]),
+            Err(Error::InvalidValidatorSet(_))
+        ));
+        assert!(matches!(
+            ValidatorSet::new(vec![validator(1, 10), validator(2, 0)]),
+            Err(Error::InvalidValidatorSet(_))
+        ));
+        assert!(matches!(
+            ValidatorSet::new(vec![
+                validator(1, u64::MAX / 2 + 1),
+                validator(2, u64::MAX / 2 + 1)
+            ]),
+            Err(Error::InvalidValidatorSet(_))
+        ));
+        ValidatorSet::new(vec![
+            validator(1, u64::MAX / 2 + 1),
+            validator(2, u64::MAX / 2),
+        ])
+        .unwrap();
+        let mut wrong = validator(1, 10);
+        wrong.address = key(2).address();
+        assert!(matches!(
+            ValidatorSet::new(vec![wrong]),
+            Err(Error::InvalidValidatorSet(_))
+        ));
+    }
+
+    #[test]
+    fn supermajority_threshold() {
+        let set =
+            ValidatorSet::new(vec![validator(1, 1), validator(2, 1), validator(3, 1)]).unwrap();
+        assert!(!set.is_supermajority(2));
+        assert!(set.is_supermajority(3));
+        let big = ValidatorSet::new(vec![validator(1, u64::MAX / 3 * 3)]).unwrap();
+        assert!(!big.is_supermajority(u64::MAX / 3 * 2));
+        assert!(big.is_supermajority(u64::MAX / 3 * 2 + 1));
+    }
+
+    #[test]
+    fn genesis_json() {
+        let set = ValidatorSet::new(vec![validator(2, 20), validator(1, 10)]).unwrap();
+        let json = serde_json::to_value(&set).unwrap();
+        let first = &json[0];
+        assert_eq!(
+            first["address"],
+            key(1).address().to_string().to_lowercase()
+        );
+        assert_eq!(first["public_key"], key(1).public_key().to_string());
+        assert_eq!(first["voting_power"], 10);
+        assert_eq!(
+            serde_json::from_value::<ValidatorSet>(json.clone()).unwrap(),
+            set
+        );
+        // Deserializing checks the rules.
+        let mut bad = json;
+        bad[1]["voting_power"] = serde_json::json!(0);
+        assert!(serde_json::from_value::<ValidatorSet>(bad).is_err());
+    }
+}

@@ -200,3 +200,229 @@ impl ReadFrom for CommitCertificate {
 }
 
 impl_decode!(CommitSignature, CommitCertificate);
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::codec::Decode;
+    use crate::testutil::{arb_certificate, assert_round_trip, hex32, key};
+    use crate::validator::Validator;
+    use proptest::prelude::*;
+
+    // Computed independently with Foundry's `cast` 1.7.1:
+    // `cast keccak $(cast abi-encode --packed "f(string,uint64,uint64,uint32,uint8,bytes32)" "ordo/vote/v1" ...)`
+    // and the same with `uint32 pol_round` for proposals. BLOCK_HASH is the golden header's hash.
+    const BLOCK_HASH: &str = crate::block::tests::BLOCK_HASH;
+    const PRECOMMIT: &str = "0x7d0b3c4859a8a3dc233d1b0d030e61239e206b750e1409539384269d9b2ba7ef";
+    const NIL_PREVOTE: &str = "0x252fe6bd6d86d0d1ebb8d50513a204db0b98c5474d508c47131e8be80a76574b";
+    const PROPOSAL_POL_1: &str =
+        "0xeca0d22c58cef47920f2dbe7ac9ba9800079bc2ae62175e48d6f90233116d458";
+    const PROPOSAL_NO_POL: &str =
+        "0xbdff1c0fdbe3297151f77fb456ab30358dce3257abb00f31f9e94104ba4fec30";
+    const CHAIN: u64 = 1234;
+
+    #[test]
+    fn golden_digests() {
+        let hash = hex32(BLOCK_HASH);
+        assert_eq!(
+            vote_digest(CHAIN, 5, 2, VoteType::Precommit, Some(hash)),
+            hex32(PRECOMMIT)
+        );
+        assert_eq!(
+            vote_digest(CHAIN, 5, 2, VoteType::Prevote, None),
+            hex32(NIL_PREVOTE)
+        );
+        assert_eq!(
+            proposal_digest(CHAIN, 5, 2, Some(1), hash),
+            hex32(PROPOSAL_POL_1)
+        );
+        assert_eq!(
+            proposal_digest(CHAIN, 5, 2, None, hash),
+            hex32(PROPOSAL_NO_POL)
+        );
+        // Votes and proposals never share a digest, and every field matters.
+        assert_ne!(
+            vote_digest(CHAIN, 5, 2, VoteType::Prevote, Some(hash)),
+            hex32(PRECOMMIT)
+        );
+        assert_ne!(
+            vote_digest(CHAIN + 1, 5, 2, VoteType::Precommit, Some(hash)),
+            hex32(PRECOMMIT)
+        );
+        assert_ne!(
+            vote_digest(CHAIN, 6, 2, VoteType::Precommit, Some(hash)),
+            hex32(PRECOMMIT)
+        );
+        assert_ne!(
+            vote_digest(CHAIN, 5, 3, VoteType::Precommit, Some(hash)),
+            hex32(PRECOMMIT)
+        );
+        assert_eq!(VoteType::try_from(2), Ok(VoteType::Precommit));
+        assert_eq!(VoteType::try_from(3), Err(3));
+    }
+
+    /// Validators 1..=4 with powers 100, 100, 99, 1 (total 300: 200 is exactly 2/3).
+    fn set() -> ValidatorSet {
+        ValidatorSet::new(vec![
+            Validator::new(key(1).public_key(), 100),
+            Validator::new(key(2).public_key(), 100),
+            Validator::new(key(3).public_key(), 99),
+            Validator::new(key(4).public_key(), 1),
+        ])
+        .unwrap()
+    }
+
+    fn certificate(signers: &[u8]) -> CommitCertificate {
+        let block_hash = hex32(BLOCK_HASH);
+        let digest = vote_digest(CHAIN, 5, 2, VoteType::Precommit, Some(block_hash));
+        let mut signatures: Vec<CommitSignature> = signers
+            .iter()
+            .map(|b| CommitSignature {
+                signer: key(*b).address(),
+                signature: key(*b).sign_digest(&digest),
+            })
+            .collect();
+        signatures.sort_by_key(|s| s.signer);
+        CommitCertificate {
+            height: 5,
+            round: 2,
+            block_hash,
+            signatures,
+        }
+    }
+
+    #[test]
+    fn exactly_two_thirds_fails_just_above_passes() {
+        let set = set();
+        assert_eq!(
+            certificate(&[1, 2]).verify(CHAIN, &set).unwrap_err(),
+            Error::InsufficientPower {
+                signed: 200,
+                total: 300
+            }
+        );
+        certificate(&[1, 2, 4]).verify(CHAIN, &set).unwrap();
+        certificate(&[1, 2, 3]).verify(CHAIN, &set).unwrap();
+        certificate(&[1, 2, 3, 4]).verify(CHAIN, &set).unwrap();
+        assert!(matches!(
+            certificate(&[1, 3, 4]).verify(CHAIN, &set).unwrap_err(),
+            Error::InsufficientPower {
+                signed: 200,
+                total: 300
+            }
+        ));
+        assert!(certificate(&[]).verify(CHAIN, &set).is_err());
+    }
+
+    #[test]
+    fn non_member_signer_fails() {
+        let mut cert = certificate(&[1, 2, 3, 5]);
+        assert_eq!(
+            cert.verify(CHAIN, &set()).unwrap_err(),
+            Error::UnknownSigner(key(5).address())
+        );
+        cert.signatures.retain(|s| s.signer != key(5).address());
+        cert.verify(CHAIN, &set()).unwrap();
+    }
+
+    #[test]
+    fn duplicate_and_unsorted_signers_fail() {
+        let mut cert = certificate(&[1, 2]);
+        let first = cert.signatures[0];
+        cert.signatures.insert(0, first);
+        assert_eq!(
+            cert.verify(CHAIN, &set()).unwrap_err(),
+            Error::DuplicateSigner(first.signer)
+        );
+        let mut cert = certificate(&[1, 2, 4]);
+        cert.signatures.reverse();
+        assert!(matches!(
+            cert.verify(CHAIN, &set()).unwrap_err(),
+            Error::UnsortedSigners(_)
+        ));
+    }
+
+    #[test]
+    fn forged_signatures_fail() {
+        let set = set();
+        // Signer 4's slot signed by key 5.
+        let mut cert = certificate(&[1, 2, 4]);
+        let digest = cert.digest(CHAIN);
+        let i = cert
+            .signatures
+            .iter()
+            .position(|s| s.signer == key(4).address())
+            .unwrap();
+        cert.signatures[i].signature = key(5).sign_digest(&digest);
+        assert_eq!(cert.verify(CHAIN, &set).unwrap_err(), Error::BadSignature);
+        // A prevote instead of a precommit.
+        let mut cert = certificate(&[1, 2, 4]);
+        let prevote = vote_digest(CHAIN, 5, 2, VoteType::Prevote, Some(cert.block_hash));
+        let i = cert
+            .signatures
+            .iter()
+            .position(|s| s.signer == key(1).address())
+            .unwrap();
+        cert.signatures[i].signature = key(1).sign_digest(&prevote);
+        assert_eq!(cert.verify(CHAIN, &set).unwrap_err(), Error::BadSignature);
+        // Flipped v (same key and digest, but ecrecover would disagree).
+        let mut cert = certificate(&[1, 2, 4]);
+        cert.signatures[1].signature.0[64] ^= 27 ^ 28;
+        assert_eq!(cert.verify(CHAIN, &set).unwrap_err(), Error::BadSignature);
+    }
+
+    #[test]
+    fn wrong_height_round_hash_or_chain_fails() {
+        let set = set();
+        let good = certificate(&[1, 2, 4]);
+        good.verify(CHAIN, &set).unwrap();
+        let mut c = good.clone();
+        c.height += 1;
+        assert_eq!(c.verify(CHAIN, &set).unwrap_err(), Error::BadSignature);
+        let mut c = good.clone();
+        c.round += 1;
+        assert_eq!(c.verify(CHAIN, &set).unwrap_err(), Error::BadSignature);
+        let mut c = good.clone();
+        c.block_hash.0[0] ^= 1;
+        assert_eq!(c.verify(CHAIN, &set).unwrap_err(), Error::BadSignature);
+        assert_eq!(
+            good.verify(CHAIN + 1, &set).unwrap_err(),
+            Error::BadSignature
+        );
+    }
+
+    #[test]
+    fn certificate_encoding_and_json() {
+        let cert = certificate(&[1, 2, 4]);
+        assert_round_trip(&cert);
+        let bytes = cert.encode();
+        assert_eq!(bytes.len(), 8 + 4 + 32 + 4 + 3 * (20 + 65));
+        assert_eq!(&bytes[..8], &5u64.to_be_bytes());
+        assert_eq!(&bytes[44..48], &3u32.to_be_bytes());
+        assert_eq!(&bytes[48..68], cert.signatures[0].signer.as_slice());
+        let json = serde_json::to_string(&cert).unwrap();
+        assert_eq!(
+            serde_json::from_str::<CommitCertificate>(&json).unwrap(),
+            cert
+        );
+        let mut huge = bytes[..44].to_vec();
+        huge.extend_from_slice(&u32::MAX.to_be_bytes());
+        huge.extend_from_slice(&[0u8; 100]);
+        assert!(CommitCertificate::decode(&huge).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn certificate_round_trip(cert in arb_certificate()) {
+            assert_round_trip(&cert);
+        }
+
+        #[test]
+        fn certificate_decoder_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            if let Ok(cert) = CommitCertificate::decode(&bytes) {
+                prop_assert_eq!(cert.encode(), bytes);
+            }
+        }
+    }
+}
