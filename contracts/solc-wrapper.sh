@@ -38,11 +38,20 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 
-# solcjs calls process.exit() right after writing its output; into a pipe that truncates the
-# output at the pipe buffer (64 KiB), so it writes into a file (synchronous in node) instead.
+# Plain files between the steps, because of two quirks of solcjs with pipes:
+# - it reads stdin with a synchronous read, which fails with EAGAIN when forge hands over a
+#   non-blocking pipe, so node's stream reader (which waits properly) copies stdin first;
+# - it calls process.exit() right after writing its output, which truncates output written
+#   into a pipe at the pipe buffer size (64 KiB); writes into a file are synchronous.
+in="$(mktemp)"
 out="$(mktemp)"
-trap 'rm -f "$out"' EXIT
+trap 'rm -f "$in" "$out"' EXIT
+node -e '
+const chunks = [];
+process.stdin.on("data", (c) => chunks.push(c));
+process.stdin.on("end", () => require("fs").writeFileSync(process.argv[1], Buffer.concat(chunks)));
+' "$in"
 status=0
-node "$solcjs" "${args[@]}" >"$out" || status=$?
+node "$solcjs" "${args[@]}" <"$in" >"$out" || status=$?
 grep -v '^>>>' "$out" || true
 exit "$status"

@@ -22,6 +22,18 @@ contract LightClient {
         bytes32 s;
     }
 
+    /// @notice A committee as passed in calldata: members in ascending address order and their
+    ///         voting powers, in the same order. It hashes to FORMATS.md `validators_hash`.
+    struct Committee {
+        address[] members;
+        uint64[] powers;
+    }
+
+    uint256 private constant HALF_ORDER = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
+    uint256 private constant FAIL_NOT_ASCENDING = 1;
+    uint256 private constant FAIL_OUT_OF_RANGE = 2;
+    uint256 private constant FAIL_SIGNATURE = 3;
+
     /// @notice Length of a FORMATS.md version-1 header.
     uint256 public constant HEADER_LENGTH = 233;
 
@@ -120,19 +132,17 @@ contract LightClient {
 
     /// @notice Stores `blockHash` as the block at `height` if members of the current committee
     ///         holding more than 2/3 of its voting power signed a precommit for it in `round`.
-    /// @param committee Current committee members (ascending addresses); must hash to `committeeHash`.
-    /// @param powers Their voting powers.
+    /// @param committee The current committee; must hash to `committeeHash`.
     /// @param sigs Precommit signatures, strictly ascending `index`.
     function submitBlock(
         uint64 height,
         uint32 round,
         bytes32 blockHash,
-        address[] calldata committee,
-        uint64[] calldata powers,
+        Committee calldata committee,
         SignerSig[] calldata sigs
     ) external {
         if (height <= rotationHeight) revert HeightNotAfterRotation(height, rotationHeight);
-        uint64 signed = _verifyCommit(height, round, blockHash, committee, powers, sigs);
+        uint64 signed = _verifyCommit(_precommitDigest(height, round, blockHash), committee, sigs);
         _store(height, blockHash, round, signed);
     }
 
@@ -143,28 +153,14 @@ contract LightClient {
     function rotateCommittee(
         bytes calldata header,
         uint32 round,
-        address[] calldata committee,
-        uint64[] calldata powers,
+        Committee calldata committee,
         SignerSig[] calldata sigs,
-        address[] calldata newCommittee,
-        uint64[] calldata newPowers
+        Committee calldata newCommittee
     ) external {
-        if (header.length != HEADER_LENGTH) revert BadHeaderLength(header.length);
-        if (uint8(header[0]) != 1) revert BadHeaderVersion(uint8(header[0]));
-        uint64 headerChainId = uint64(bytes8(header[1:9]));
-        if (headerChainId != chainId) revert WrongChainId(chainId, headerChainId);
-        uint64 height = uint64(bytes8(header[9:17]));
-        if (height <= rotationHeight) revert HeightNotAfterRotation(height, rotationHeight);
-        if (height < latestHeight) revert RotationBehindLatest(height, latestHeight);
-        bytes32 current = committeeHash;
-        bytes32 headerCommittee = bytes32(header[121:153]);
-        if (headerCommittee != current) revert HeaderCommitteeMismatch(current, headerCommittee);
-        bytes32 next = bytes32(header[153:185]);
-        if (next == current) revert CommitteeUnchanged();
-
+        (uint64 height, bytes32 next) = _checkRotationHeader(header);
         bytes32 blockHash = keccak256(header);
-        uint64 signed = _verifyCommit(height, round, blockHash, committee, powers, sigs);
-        (bytes32 newHash, uint64 newTotal) = OrdoSig.checkedCommitteeHash(newCommittee, newPowers);
+        uint64 signed = _verifyCommit(_precommitDigest(height, round, blockHash), committee, sigs);
+        (bytes32 newHash, uint64 newTotal) = OrdoSig.checkedCommitteeHash(newCommittee.members, newCommittee.powers);
         if (newHash != next) revert NextCommitteeMismatch(next, newHash);
 
         // The header's height may already hold the same hash (submitted before the rotation).
@@ -175,7 +171,7 @@ contract LightClient {
         totalPower = newTotal;
         rotationHeight = height;
         epoch = newEpoch;
-        emit CommitteeRotated(newEpoch, newHash, newTotal, height, newCommittee, newPowers);
+        emit CommitteeRotated(newEpoch, newHash, newTotal, height, newCommittee.members, newCommittee.powers);
     }
 
     /// @notice The certified block hash at `height`, or zero when none was submitted.
@@ -194,39 +190,103 @@ contract LightClient {
         return blocksSinceUpdate() > maxLagBlocks;
     }
 
-    /// @dev Checks the committee against the commitment and the signatures against the precommit
-    ///      digest; returns the signed power (more than 2/3 of the total, or it reverts).
-    function _verifyCommit(
-        uint64 height,
-        uint32 round,
-        bytes32 blockHash,
-        address[] calldata committee,
-        uint64[] calldata powers,
-        SignerSig[] calldata sigs
-    ) private view returns (uint64) {
-        if (blockHash == bytes32(0)) revert ZeroBlockHash();
-        bytes32 expected = committeeHash;
-        bytes32 given = OrdoSig.committeeHash(committee, powers);
-        if (given != expected) revert CommitteeMismatch(expected, given);
+    /// @dev Checks a rotation header's fields; returns its height and `next_validators_hash`.
+    function _checkRotationHeader(bytes calldata header) private view returns (uint64 height, bytes32 next) {
+        if (header.length != HEADER_LENGTH) revert BadHeaderLength(header.length);
+        if (uint8(header[0]) != 1) revert BadHeaderVersion(uint8(header[0]));
+        uint64 headerChainId = uint64(bytes8(header[1:9]));
+        if (headerChainId != chainId) revert WrongChainId(chainId, headerChainId);
+        height = uint64(bytes8(header[9:17]));
+        if (height <= rotationHeight) revert HeightNotAfterRotation(height, rotationHeight);
+        if (height < latestHeight) revert RotationBehindLatest(height, latestHeight);
+        bytes32 current = committeeHash;
+        bytes32 headerCommittee = bytes32(header[121:153]);
+        if (headerCommittee != current) revert HeaderCommitteeMismatch(current, headerCommittee);
+        next = bytes32(header[153:185]);
+        if (next == current) revert CommitteeUnchanged();
+    }
 
-        bytes32 digest = OrdoSig.voteDigest(chainId, height, round, OrdoSig.PRECOMMIT, blockHash);
-        uint256 n = committee.length;
-        uint256 signed;
-        uint256 nextIndex; // smallest index the next signature may name
-        for (uint256 k; k < sigs.length; ++k) {
-            SignerSig calldata sig = sigs[k];
-            uint256 index = sig.index;
-            if (index < nextIndex) revert SignersNotAscending(k);
-            if (index >= n) revert SignerIndexOutOfRange(k, index);
-            address signer = OrdoSig.tryRecover(digest, sig.v, sig.r, sig.s);
-            if (signer == address(0) || signer != committee[index]) revert InvalidSignature(k);
-            signed += powers[index];
-            nextIndex = index + 1;
+    /// @dev Checks `sigs` (precommits over `digest` by distinct members of `committee`, which
+    ///      must be the current committee); returns the signed power, which must exceed 2/3 of
+    ///      the total or it reverts.
+    function _verifyCommit(bytes32 digest, Committee calldata committee, SignerSig[] calldata sigs)
+        private
+        view
+        returns (uint64)
+    {
+        {
+            bytes32 expected = committeeHash;
+            bytes32 given = OrdoSig.committeeHash(committee.members, committee.powers);
+            if (given != expected) revert CommitteeMismatch(expected, given);
         }
-        // signed <= total < 2^64 because the indices are distinct members.
+        (uint256 signed, uint256 failure, uint256 position) = _tally(digest, committee.members, committee.powers, sigs);
+        if (failure == FAIL_NOT_ASCENDING) revert SignersNotAscending(position);
+        if (failure == FAIL_OUT_OF_RANGE) revert SignerIndexOutOfRange(position, sigs[position].index);
+        if (failure == FAIL_SIGNATURE) revert InvalidSignature(position);
+        // signed <= total < 2^64: the indices are distinct members of a committee whose total
+        // was checked to fit in u64 when it was installed (the hash binds members and powers).
         uint64 total = totalPower;
         if (3 * signed <= 2 * uint256(total)) revert InsufficientVotingPower(uint64(signed), total);
         return uint64(signed);
+    }
+
+    /// @dev The per-signature loop, in assembly because it is most of `submitBlock`'s cost. For
+    ///      each `sigs[k]` (inline in calldata: index, v, r, s, one word each) in order: the
+    ///      index must exceed the previous one (so a signer counts at most once) and be inside
+    ///      the committee; the signature must be canonical (v in {27, 28}, s <= n/2, the rule of
+    ///      `OrdoSig.tryRecover`) and recover, through the ecrecover precompile, to
+    ///      `members[index]`; then `powers[index]` is added. The first failure stops the loop and
+    ///      is reported as (kind, position). Member and power words are clean: `committeeHash`
+    ///      rejected any with bits above their ABI type.
+    function _tally(
+        bytes32 digest,
+        address[] calldata members,
+        uint64[] calldata powers,
+        SignerSig[] calldata sigs
+    ) private view returns (uint256 signed, uint256 failure, uint256 position) {
+        assembly ("memory-safe") {
+            let m := mload(0x40) // ecrecover input: digest, v, r, s
+            mstore(m, digest)
+            let next := 0
+            let end := add(sigs.offset, shl(7, sigs.length))
+            for { let p := sigs.offset } lt(p, end) { p := add(p, 128) } {
+                let index := calldataload(p)
+                if lt(index, next) {
+                    failure := FAIL_NOT_ASCENDING
+                    position := shr(7, sub(p, sigs.offset))
+                    break
+                }
+                if iszero(lt(index, members.length)) {
+                    failure := FAIL_OUT_OF_RANGE
+                    position := shr(7, sub(p, sigs.offset))
+                    break
+                }
+                mstore(0x00, 0)
+                let v := calldataload(add(p, 32))
+                let s := calldataload(add(p, 96))
+                if and(or(eq(v, 27), eq(v, 28)), iszero(gt(s, HALF_ORDER))) {
+                    mstore(add(m, 32), v)
+                    mstore(add(m, 64), calldataload(add(p, 64)))
+                    mstore(add(m, 96), s)
+                    // A failed recovery returns no data and leaves the zero in place.
+                    pop(staticcall(gas(), 1, m, 128, 0x00, 32))
+                }
+                let signer := mload(0x00)
+                if or(iszero(signer), iszero(eq(signer, calldataload(add(members.offset, shl(5, index)))))) {
+                    failure := FAIL_SIGNATURE
+                    position := shr(7, sub(p, sigs.offset))
+                    break
+                }
+                signed := add(signed, calldataload(add(powers.offset, shl(5, index))))
+                next := add(index, 1)
+            }
+        }
+    }
+
+    /// @dev The precommit digest for a block, after rejecting the zero (nil) hash.
+    function _precommitDigest(uint64 height, uint32 round, bytes32 blockHash) private view returns (bytes32) {
+        if (blockHash == bytes32(0)) revert ZeroBlockHash();
+        return OrdoSig.voteDigest(chainId, height, round, OrdoSig.PRECOMMIT, blockHash);
     }
 
     function _store(uint64 height, bytes32 blockHash, uint32 round, uint64 signed) private {

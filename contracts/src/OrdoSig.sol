@@ -27,6 +27,8 @@ library OrdoSig {
     error CommitteeNotSorted(uint256 position);
     /// @notice Thrown for a member with zero voting power.
     error ZeroVotingPower(uint256 position);
+    /// @notice Thrown when a committee word has bits set above its ABI type.
+    error NonCanonicalEncoding();
     /// @notice Thrown when the total voting power does not fit in a `uint64`.
     error TotalPowerOverflow();
 
@@ -54,24 +56,25 @@ library OrdoSig {
     function committeeHash(address[] calldata members, uint64[] calldata powers) internal pure returns (bytes32 h) {
         uint256 n = members.length;
         if (n != powers.length) revert LengthMismatch(n, powers.length);
-        uint256 start;
+        bool dirty;
         assembly ("memory-safe") {
-            start := mload(0x40)
-        }
-        uint256 p = start;
-        for (uint256 i; i < n; ++i) {
-            address member = members[i];
-            uint64 power = powers[i];
-            assembly ("memory-safe") {
-                // 20 address bytes, then 8 power bytes; the next member overwrites the tail.
+            // Packs 20 address bytes then 8 power bytes per member into scratch memory past the
+            // free memory pointer (each member's tail is overwritten by the next one) and hashes
+            // it. Words with bits above their ABI type (160 / 64 bits) are refused, as the ABI
+            // decoder would, so callers may read members and powers as raw calldata words.
+            let start := mload(0x40)
+            let p := start
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                let member := calldataload(add(members.offset, shl(5, i)))
+                let power := calldataload(add(powers.offset, shl(5, i)))
+                dirty := or(dirty, or(shr(160, member), shr(64, power)))
                 mstore(p, shl(96, member))
                 mstore(add(p, 20), shl(192, power))
+                p := add(p, 28)
             }
-            p += 28;
-        }
-        assembly ("memory-safe") {
             h := keccak256(start, sub(p, start))
         }
+        if (dirty) revert NonCanonicalEncoding();
     }
 
     /// @notice Checks that a committee is well formed (non-empty, at most `MAX_COMMITTEE_SIZE`

@@ -24,7 +24,7 @@ contract LightClientTest is Committees {
     }
 
     function submit(Committee memory c, uint64 height, bytes32 blockHash, uint256[] memory signers) internal {
-        lc.submitBlock(height, 0, blockHash, c.members, c.powers, precommits(c, CHAIN, height, 0, blockHash, signers));
+        lc.submitBlock(height, 0, blockHash, lcc(c), precommits(c, CHAIN, height, 0, blockHash, signers));
     }
 
     function idx(uint256 a, uint256 b) internal pure returns (uint256[] memory r) {
@@ -170,26 +170,26 @@ contract LightClientTest is Committees {
         uint256[] memory signers = idx(0, 0, 1);
         LightClient.SignerSig[] memory sigs = precommits(c4, CHAIN, 1, 0, keccak256("b"), signers);
         vm.expectRevert(abi.encodeWithSelector(LightClient.SignersNotAscending.selector, 1));
-        lc.submitBlock(1, 0, keccak256("b"), c4.members, c4.powers, sigs);
+        lc.submitBlock(1, 0, keccak256("b"), lcc(c4), sigs);
     }
 
     function test_submitBlock_repeatedSignerRejectedEvenWithQuorum() public {
         LightClient.SignerSig[] memory sigs = precommits(c4, CHAIN, 1, 0, keccak256("b"), idx(0, 1, 2, 2));
         vm.expectRevert(abi.encodeWithSelector(LightClient.SignersNotAscending.selector, 3));
-        lc.submitBlock(1, 0, keccak256("b"), c4.members, c4.powers, sigs);
+        lc.submitBlock(1, 0, keccak256("b"), lcc(c4), sigs);
     }
 
     function test_submitBlock_descendingRejected() public {
         LightClient.SignerSig[] memory sigs = precommits(c4, CHAIN, 1, 0, keccak256("b"), idx(0, 2, 1));
         vm.expectRevert(abi.encodeWithSelector(LightClient.SignersNotAscending.selector, 2));
-        lc.submitBlock(1, 0, keccak256("b"), c4.members, c4.powers, sigs);
+        lc.submitBlock(1, 0, keccak256("b"), lcc(c4), sigs);
     }
 
     function test_submitBlock_indexOutOfRange() public {
         LightClient.SignerSig[] memory sigs = precommits(c4, CHAIN, 1, 0, keccak256("b"), idx(0, 1, 2));
         sigs[2].index = 4;
         vm.expectRevert(abi.encodeWithSelector(LightClient.SignerIndexOutOfRange.selector, 2, 4));
-        lc.submitBlock(1, 0, keccak256("b"), c4.members, c4.powers, sigs);
+        lc.submitBlock(1, 0, keccak256("b"), lcc(c4), sigs);
     }
 
     function test_submitBlock_outsiderDoesNotCount() public {
@@ -200,7 +200,7 @@ contract LightClientTest is Committees {
             signLowS(keyFrom(999), OrdoSig.voteDigest(CHAIN, 1, 0, OrdoSig.PRECOMMIT, bh));
         sigs[2] = LightClient.SignerSig({index: 2, v: v, r: r, s: s});
         vm.expectRevert(abi.encodeWithSelector(LightClient.InvalidSignature.selector, 2));
-        lc.submitBlock(1, 0, bh, c4.members, c4.powers, sigs);
+        lc.submitBlock(1, 0, bh, lcc(c4), sigs);
     }
 
     function test_submitBlock_outsiderCommitteeRejected() public {
@@ -217,26 +217,54 @@ contract LightClientTest is Committees {
         vm.expectRevert(
             abi.encodeWithSelector(LightClient.CommitteeMismatch.selector, hashOf(c4), hashOf(inflated))
         );
-        lc.submitBlock(1, 0, keccak256("b"), c4.members, inflated.powers, sigs);
+        lc.submitBlock(1, 0, keccak256("b"), lcc(inflated), sigs);
+    }
+
+    function test_submitBlock_dirtyEncodingRejected() public {
+        bytes32 bh = keccak256("b");
+        LightClient.SignerSig[] memory sigs = precommits(c4, CHAIN, 1, 0, bh, idx(0, 1, 2));
+        bytes memory data = abi.encodeCall(LightClient.submitBlock, (1, 0, bh, lcc(c4), sigs));
+        // Calldata: selector | height | round | blockHash | offset(committee) | offset(sigs) | ...
+        // committee = offset(members) | offset(powers) | members... | powers...
+        uint256 committeeAt = 4 + uint256(wordAt(data, 4 + 96));
+        uint256 membersAt = committeeAt + uint256(wordAt(data, committeeAt));
+        uint256 powersAt = committeeAt + uint256(wordAt(data, committeeAt + 32));
+        bytes memory dirtyMember = bytes.concat(data);
+        dirtyMember[membersAt + 32] = 0x01; // a high byte of members[0]
+        bytes memory dirtyPower = bytes.concat(data);
+        dirtyPower[powersAt + 32 + 20] = 0x01; // a byte above the low 64 bits of powers[0]
+        for (uint256 i; i < 2; ++i) {
+            (bool ok, bytes memory err) = address(lc).call(i == 0 ? dirtyMember : dirtyPower);
+            assertTrue(!ok, "dirty word must not verify");
+            assertEq(keccak256(err), keccak256(abi.encodeWithSelector(OrdoSig.NonCanonicalEncoding.selector)), "error");
+        }
+        (bool clean,) = address(lc).call(data);
+        assertTrue(clean, "the clean encoding verifies");
+    }
+
+    function wordAt(bytes memory data, uint256 offset) internal pure returns (bytes32 w) {
+        assembly {
+            w := mload(add(add(data, 32), offset))
+        }
     }
 
     function test_submitBlock_signatureForOtherBlockRejected() public {
         LightClient.SignerSig[] memory sigs = precommits(c4, CHAIN, 1, 0, keccak256("a"), idx(0, 1, 2));
         vm.expectRevert(abi.encodeWithSelector(LightClient.InvalidSignature.selector, 0));
-        lc.submitBlock(1, 0, keccak256("b"), c4.members, c4.powers, sigs);
+        lc.submitBlock(1, 0, keccak256("b"), lcc(c4), sigs);
     }
 
     function test_submitBlock_signatureForOtherRoundHeightOrChainRejected() public {
         bytes32 bh = keccak256("b");
         LightClient.SignerSig[] memory otherRound = precommits(c4, CHAIN, 1, 1, bh, idx(0, 1, 2));
         vm.expectRevert(abi.encodeWithSelector(LightClient.InvalidSignature.selector, 0));
-        lc.submitBlock(1, 0, bh, c4.members, c4.powers, otherRound);
+        lc.submitBlock(1, 0, bh, lcc(c4), otherRound);
         LightClient.SignerSig[] memory otherHeight = precommits(c4, CHAIN, 2, 0, bh, idx(0, 1, 2));
         vm.expectRevert(abi.encodeWithSelector(LightClient.InvalidSignature.selector, 0));
-        lc.submitBlock(1, 0, bh, c4.members, c4.powers, otherHeight);
+        lc.submitBlock(1, 0, bh, lcc(c4), otherHeight);
         LightClient.SignerSig[] memory otherChain = precommits(c4, CHAIN + 1, 1, 0, bh, idx(0, 1, 2));
         vm.expectRevert(abi.encodeWithSelector(LightClient.InvalidSignature.selector, 0));
-        lc.submitBlock(1, 0, bh, c4.members, c4.powers, otherChain);
+        lc.submitBlock(1, 0, bh, lcc(c4), otherChain);
     }
 
     function test_submitBlock_prevoteSignatureRejected() public {
@@ -246,7 +274,7 @@ contract LightClientTest is Committees {
         (uint8 v, bytes32 r, bytes32 s) = signLowS(c4.keys[1], prevote);
         sigs[1] = LightClient.SignerSig({index: 1, v: v, r: r, s: s});
         vm.expectRevert(abi.encodeWithSelector(LightClient.InvalidSignature.selector, 1));
-        lc.submitBlock(1, 0, bh, c4.members, c4.powers, sigs);
+        lc.submitBlock(1, 0, bh, lcc(c4), sigs);
     }
 
     function test_submitBlock_highSRejected() public {
@@ -256,7 +284,7 @@ contract LightClientTest is Committees {
         sigs[0].s = bytes32(SECP256K1_N - uint256(sigs[0].s));
         sigs[0].v = sigs[0].v == 27 ? 28 : 27;
         vm.expectRevert(abi.encodeWithSelector(LightClient.InvalidSignature.selector, 0));
-        lc.submitBlock(1, 0, bh, c4.members, c4.powers, sigs);
+        lc.submitBlock(1, 0, bh, lcc(c4), sigs);
     }
 
     function test_submitBlock_badVRejected() public {
@@ -264,7 +292,7 @@ contract LightClientTest is Committees {
         LightClient.SignerSig[] memory sigs = precommits(c4, CHAIN, 1, 0, bh, idx(0, 1, 2));
         sigs[0].v -= 27; // 0/1 form
         vm.expectRevert(abi.encodeWithSelector(LightClient.InvalidSignature.selector, 0));
-        lc.submitBlock(1, 0, bh, c4.members, c4.powers, sigs);
+        lc.submitBlock(1, 0, bh, lcc(c4), sigs);
     }
 
     function test_submitBlock_zeroHashRejected() public {
@@ -355,7 +383,7 @@ contract LightClientTest is Committees {
         sigs[1].s = s;
         sigs[1].v = v;
         vm.expectRevert(abi.encodeWithSelector(LightClient.InvalidSignature.selector, 1));
-        lc.submitBlock(1, 0, bh, c4.members, c4.powers, sigs);
+        lc.submitBlock(1, 0, bh, lcc(c4), sigs);
     }
 
     // ------------------------------------------------------------------ rotateCommittee
@@ -366,7 +394,7 @@ contract LightClientTest is Committees {
     {
         h = header(CHAIN, height, hashOf(cur), hashOf(next));
         lc.rotateCommittee(
-            h, 2, cur.members, cur.powers, precommits(cur, CHAIN, height, 2, keccak256(h), signers), next.members, next.powers
+            h, 2, lcc(cur), precommits(cur, CHAIN, height, 2, keccak256(h), signers), lcc(next)
         );
     }
 
@@ -424,7 +452,7 @@ contract LightClientTest is Committees {
         bytes memory h = header(CHAIN, 20, hashOf(c4), hashOf(c5));
         LightClient.SignerSig[] memory sigs = precommits(c4, CHAIN, 20, 0, keccak256(h), idx(0, 1, 2));
         vm.expectRevert(abi.encodeWithSelector(LightClient.NextCommitteeMismatch.selector, hashOf(c5), hashOf(c6)));
-        lc.rotateCommittee(h, 0, c4.members, c4.powers, sigs, c6.members, c6.powers);
+        lc.rotateCommittee(h, 0, lcc(c4), sigs, lcc(c6));
     }
 
     function test_rotate_rejectsMalformedNewCommittee() public {
@@ -434,7 +462,7 @@ contract LightClientTest is Committees {
         bytes memory h = header(CHAIN, 20, hashOf(c4), hashOf(c5));
         LightClient.SignerSig[] memory sigs = precommits(c4, CHAIN, 20, 0, keccak256(h), idx(0, 1, 2));
         vm.expectRevert(abi.encodeWithSelector(OrdoSig.CommitteeNotSorted.selector, 1));
-        lc.rotateCommittee(h, 0, c4.members, c4.powers, sigs, c5.members, c5.powers);
+        lc.rotateCommittee(h, 0, lcc(c4), sigs, lcc(c5));
     }
 
     function test_rotate_rejectsUnchangedCommittee() public {
@@ -450,7 +478,7 @@ contract LightClientTest is Committees {
         vm.expectRevert(
             abi.encodeWithSelector(LightClient.HeaderCommitteeMismatch.selector, hashOf(c4), hashOf(c6))
         );
-        lc.rotateCommittee(h, 0, c4.members, c4.powers, sigs, c5.members, c5.powers);
+        lc.rotateCommittee(h, 0, lcc(c4), sigs, lcc(c5));
     }
 
     function test_rotate_rejectsWrongChain() public {
@@ -458,7 +486,7 @@ contract LightClientTest is Committees {
         bytes memory h = header(CHAIN + 1, 20, hashOf(c4), hashOf(c5));
         LightClient.SignerSig[] memory sigs = precommits(c4, CHAIN, 20, 0, keccak256(h), idx(0, 1, 2));
         vm.expectRevert(abi.encodeWithSelector(LightClient.WrongChainId.selector, CHAIN, CHAIN + 1));
-        lc.rotateCommittee(h, 0, c4.members, c4.powers, sigs, c5.members, c5.powers);
+        lc.rotateCommittee(h, 0, lcc(c4), sigs, lcc(c5));
     }
 
     function test_rotate_rejectsBadLengthAndVersion() public {
@@ -467,10 +495,10 @@ contract LightClientTest is Committees {
         LightClient.SignerSig[] memory sigs = precommits(c4, CHAIN, 20, 0, keccak256(h), idx(0, 1, 2));
         bytes memory longer = abi.encodePacked(h, uint8(0));
         vm.expectRevert(abi.encodeWithSelector(LightClient.BadHeaderLength.selector, 234));
-        lc.rotateCommittee(longer, 0, c4.members, c4.powers, sigs, c5.members, c5.powers);
+        lc.rotateCommittee(longer, 0, lcc(c4), sigs, lcc(c5));
         h[0] = 0x02;
         vm.expectRevert(abi.encodeWithSelector(LightClient.BadHeaderVersion.selector, 2));
-        lc.rotateCommittee(h, 0, c4.members, c4.powers, sigs, c5.members, c5.powers);
+        lc.rotateCommittee(h, 0, lcc(c4), sigs, lcc(c5));
     }
 
     function test_rotate_rejectsHeaderBehindLatest() public {
@@ -495,6 +523,6 @@ contract LightClientTest is Committees {
         bytes memory h = header(CHAIN, 20, hashOf(c4), hashOf(c5));
         LightClient.SignerSig[] memory sigs = precommits(c4, CHAIN, 20, 0, keccak256("not the header"), idx(0, 1, 2));
         vm.expectRevert(abi.encodeWithSelector(LightClient.InvalidSignature.selector, 0));
-        lc.rotateCommittee(h, 0, c4.members, c4.powers, sigs, c5.members, c5.powers);
+        lc.rotateCommittee(h, 0, lcc(c4), sigs, lcc(c5));
     }
 }

@@ -31,6 +31,7 @@ interface Vm {
         returns (address[] memory);
     function parseJsonUintArray(string calldata json, string calldata key) external pure returns (uint256[] memory);
     function parseJsonBytesArray(string calldata json, string calldata key) external pure returns (bytes[] memory);
+    function cool(address target) external;
     function toString(uint256 value) external pure returns (string memory);
 }
 

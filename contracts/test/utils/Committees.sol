@@ -55,6 +55,11 @@ abstract contract Committees is Base {
         return keccak256(packed);
     }
 
+    /// @notice The calldata shape the light client takes.
+    function lcc(Committee memory c) internal pure returns (LightClient.Committee memory) {
+        return LightClient.Committee({members: c.members, powers: c.powers});
+    }
+
     function totalOf(Committee memory c) internal pure returns (uint256 total) {
         for (uint256 i; i < c.powers.length; ++i) {
             total += c.powers[i];
