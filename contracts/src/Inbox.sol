@@ -52,7 +52,12 @@ contract Inbox {
     /// @notice Item `index` was queued in L1 block `l1Block`; its deadline is
     ///         `l1Block + inclusionDelay`.
     event ForcedInclusion(
-        uint64 indexed index, uint64 indexed namespace, address indexed sender, bytes payload, uint64 l1Block, uint256 fee
+        uint64 indexed index,
+        uint64 indexed namespace,
+        address indexed sender,
+        bytes payload,
+        uint64 l1Block,
+        uint256 fee
     );
     /// @notice Collected fees were sent to `feeRecipient`.
     event FeesSwept(address indexed recipient, uint256 amount);

@@ -62,7 +62,12 @@ contract LightClient {
     event BlockSubmitted(uint64 indexed height, bytes32 blockHash, uint32 round, uint64 signedPower);
     /// @notice A committee was installed (also emitted by the constructor for the initial one).
     event CommitteeRotated(
-        uint64 indexed epoch, bytes32 committeeHash, uint64 totalPower, uint64 height, address[] members, uint64[] powers
+        uint64 indexed epoch,
+        bytes32 committeeHash,
+        uint64 totalPower,
+        uint64 height,
+        address[] members,
+        uint64[] powers
     );
 
     /// @notice The committee passed in calldata is not the current one.
@@ -141,7 +146,9 @@ contract LightClient {
         Committee calldata committee,
         SignerSig[] calldata sigs
     ) external {
-        if (height <= rotationHeight) revert HeightNotAfterRotation(height, rotationHeight);
+        if (height <= rotationHeight) {
+            revert HeightNotAfterRotation(height, rotationHeight);
+        }
         uint64 signed = _verifyCommit(_precommitDigest(height, round, blockHash), committee, sigs);
         _store(height, blockHash, round, signed);
     }
@@ -226,7 +233,9 @@ contract LightClient {
         // signed <= total < 2^64: the indices are distinct members of a committee whose total
         // was checked to fit in u64 when it was installed (the hash binds members and powers).
         uint64 total = totalPower;
+        // forge-lint: disable-next-line(unsafe-typecast) -- signed <= total, see above
         if (3 * signed <= 2 * uint256(total)) revert InsufficientVotingPower(uint64(signed), total);
+        // forge-lint: disable-next-line(unsafe-typecast) -- signed <= total, see above
         return uint64(signed);
     }
 
@@ -238,12 +247,11 @@ contract LightClient {
     ///      `members[index]`; then `powers[index]` is added. The first failure stops the loop and
     ///      is reported as (kind, position). Member and power words are clean: `committeeHash`
     ///      rejected any with bits above their ABI type.
-    function _tally(
-        bytes32 digest,
-        address[] calldata members,
-        uint64[] calldata powers,
-        SignerSig[] calldata sigs
-    ) private view returns (uint256 signed, uint256 failure, uint256 position) {
+    function _tally(bytes32 digest, address[] calldata members, uint64[] calldata powers, SignerSig[] calldata sigs)
+        private
+        view
+        returns (uint256 signed, uint256 failure, uint256 position)
+    {
         assembly ("memory-safe") {
             let m := mload(0x40) // ecrecover input: digest, v, r, s
             mstore(m, digest)

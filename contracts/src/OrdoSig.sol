@@ -47,6 +47,8 @@ library OrdoSig {
         pure
         returns (bytes32)
     {
+        // The tag is exactly 12 ASCII bytes, so the bytes12 conversion keeps all of it.
+        // forge-lint: disable-next-line(unsafe-typecast)
         return keccak256(abi.encodePacked(bytes12("ordo/vote/v1"), chainId, height, round, voteType, blockHash));
     }
 
@@ -110,6 +112,7 @@ library OrdoSig {
             }
         }
         if (sum > type(uint64).max) revert TotalPowerOverflow();
+        // forge-lint: disable-next-line(unsafe-typecast) -- checked on the line above
         return (keccak256(packed), uint64(sum));
     }
 }

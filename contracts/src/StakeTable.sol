@@ -87,15 +87,12 @@ contract StakeTable {
 
     /// @notice The immutable parameters, emitted once at deployment.
     event Parameters(
-        uint64 ordoChainId,
-        uint256 minStake,
-        uint256 minDelegation,
-        uint64 exitDelay,
-        uint16 slashBps,
-        uint16 rewardBps
+        uint64 ordoChainId, uint256 minStake, uint256 minDelegation, uint64 exitDelay, uint16 slashBps, uint16 rewardBps
     );
     /// @notice A validator was registered by `operator`.
-    event ValidatorRegistered(address indexed validator, address indexed operator, string p2pAddress, string apiAddress);
+    event ValidatorRegistered(
+        address indexed validator, address indexed operator, string p2pAddress, string apiAddress
+    );
     /// @notice The operator changed the discovery addresses.
     event AddressesUpdated(address indexed validator, string p2pAddress, string apiAddress);
     /// @notice `staker` added `amount` wei, receiving `shares`.
@@ -205,18 +202,17 @@ contract StakeTable {
     /// @notice Registers `validator` (a consensus key's address) with the caller as operator and
     ///         `msg.value` (at least `minStake`) as its self-stake.
     /// @param proof The consensus key's signature over `possessionDigest(msg.sender)`, `r || s || v`.
-    function register(
-        address validator,
-        bytes calldata proof,
-        string calldata p2pAddress,
-        string calldata apiAddress
-    ) external payable {
+    function register(address validator, bytes calldata proof, string calldata p2pAddress, string calldata apiAddress)
+        external
+        payable
+    {
         if (_validators[validator].operator != address(0)) revert AlreadyRegistered(validator);
         if (msg.value < minStake) revert BelowMinimum(msg.value, minStake);
         _checkNodeAddresses(p2pAddress, apiAddress);
         if (proof.length != 65) revert InvalidProofOfPossession();
-        address signer =
-            OrdoSig.tryRecover(possessionDigest(msg.sender), uint8(proof[64]), bytes32(proof[0:32]), bytes32(proof[32:64]));
+        address signer = OrdoSig.tryRecover(
+            possessionDigest(msg.sender), uint8(proof[64]), bytes32(proof[0:32]), bytes32(proof[32:64])
+        );
         if (signer == address(0) || signer != validator) revert InvalidProofOfPossession();
 
         Validator storage val = _validators[validator];
@@ -284,6 +280,8 @@ contract StakeTable {
         UnstakeRequest memory req = _requests[id];
         if (req.staker == address(0)) revert UnknownRequest(id);
         if (req.staker != msg.sender) revert NotStaker(msg.sender);
+        // A proposer can skew the timestamp by seconds; the exit delay is days.
+        // forge-lint: disable-next-line(block-timestamp)
         if (block.timestamp < req.withdrawableAt) revert ExitDelayNotPassed(req.withdrawableAt);
 
         Validator storage val = _validators[req.validator];

@@ -34,7 +34,12 @@ contract InboxTest is Base {
         uint64 inclusionDelay, uint256 baseFee, uint64 feeStep, uint32 maxPayloadBytes, address feeRecipient
     );
     event ForcedInclusion(
-        uint64 indexed index, uint64 indexed namespace, address indexed sender, bytes payload, uint64 l1Block, uint256 fee
+        uint64 indexed index,
+        uint64 indexed namespace,
+        address indexed sender,
+        bytes payload,
+        uint64 l1Block,
+        uint256 fee
     );
     event FeesSwept(address indexed recipient, uint256 amount);
 
@@ -165,7 +170,9 @@ contract InboxTest is Base {
         greedy.setInbox(inbox);
         include(1, hex"01");
         inbox.sweepFees();
-        assertEq(keccak256(greedy.reentryError()), keccak256(abi.encodeWithSelector(Inbox.Reentrancy.selector)), "guarded");
+        assertEq(
+            keccak256(greedy.reentryError()), keccak256(abi.encodeWithSelector(Inbox.Reentrancy.selector)), "guarded"
+        );
         assertEq(address(greedy).balance, BASE_FEE, "paid once");
     }
 
@@ -187,7 +194,7 @@ contract InboxTest is Base {
         vm.roll(blockNumber);
         uint256 value = inbox.currentFee() + bound(extra, 0, 10 ether);
         vm.expectEmit(true, true, true, true, address(inbox));
-        emit ForcedInclusion(1, namespace, user, payload, uint64(blockNumber), value);
+        emit ForcedInclusion(1, namespace, user, payload, 1000 + uint64(blockGap), value);
         vm.prank(user);
         uint64 index = inbox.forceInclude{value: value}(namespace, payload);
         assertEq(index, 1, "index");

@@ -38,8 +38,18 @@ contract LightClientGasTest is Committees {
         assertEq(lc.blockHashAt(2), bh, "stored");
 
         transactionGas = execution + intrinsic(data);
-        log(string.concat("submitBlock validators=", vm.toString(n), " signers=", vm.toString(signers), " execution gas"), execution);
-        log(string.concat("submitBlock validators=", vm.toString(n), " signers=", vm.toString(signers), " transaction gas"), transactionGas);
+        log(
+            string.concat(
+                "submitBlock validators=", vm.toString(n), " signers=", vm.toString(signers), " execution gas"
+            ),
+            execution
+        );
+        log(
+            string.concat(
+                "submitBlock validators=", vm.toString(n), " signers=", vm.toString(signers), " transaction gas"
+            ),
+            transactionGas
+        );
     }
 
     function warmUp(LightClient lc, Committee memory c, uint256 signers) internal {

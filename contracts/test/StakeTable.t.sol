@@ -19,7 +19,7 @@ contract Reenterer {
         reentry = data;
     }
 
-    function call(bytes memory data, uint256 value) external {
+    function act(bytes memory data, uint256 value) external {
         (bool ok, bytes memory err) = address(table).call{value: value}(data);
         if (!ok) {
             assembly {
@@ -55,7 +55,9 @@ contract StakeTableTest is Base {
     event Parameters(
         uint64 ordoChainId, uint256 minStake, uint256 minDelegation, uint64 exitDelay, uint16 slashBps, uint16 rewardBps
     );
-    event ValidatorRegistered(address indexed validator, address indexed operator, string p2pAddress, string apiAddress);
+    event ValidatorRegistered(
+        address indexed validator, address indexed operator, string p2pAddress, string apiAddress
+    );
     event AddressesUpdated(address indexed validator, string p2pAddress, string apiAddress);
     event Staked(address indexed validator, address indexed staker, uint256 amount, uint256 shares);
     event UnstakeRequested(
@@ -102,7 +104,9 @@ contract StakeTableTest is Base {
         returns (StakeTable.SignedVote memory sv)
     {
         (uint8 v, bytes32 r, bytes32 s) = signLowS(key, OrdoSig.voteDigest(CHAIN, height, round, voteType, blockHash));
-        sv = StakeTable.SignedVote({height: height, round: round, voteType: voteType, blockHash: blockHash, v: v, r: r, s: s});
+        sv = StakeTable.SignedVote({
+            height: height, round: round, voteType: voteType, blockHash: blockHash, v: v, r: r, s: s
+        });
     }
 
     function equivocation(uint256 key)
@@ -162,7 +166,7 @@ contract StakeTableTest is Base {
 
     function test_register_possessionDigestLayout() public view {
         bytes32 expected = keccak256(
-            bytes.concat(bytes16("ordo/register/v1"), bytes32(block.chainid), bytes20(address(table)), bytes20(operator))
+            bytes.concat("ordo/register/v1", bytes32(block.chainid), bytes20(address(table)), bytes20(operator))
         );
         assertEq(table.possessionDigest(operator), expected, "digest layout");
     }
@@ -434,7 +438,9 @@ contract StakeTableTest is Base {
         table.slash(b, a);
         vm.prank(delegator);
         vm.expectRevert(abi.encodeWithSelector(StakeTable.AlreadySlashed.selector, validator));
-        table.slash(vote(valKey, 11, 0, OrdoSig.PREVOTE, bytes32(0)), vote(valKey, 11, 0, OrdoSig.PREVOTE, keccak256("x")));
+        table.slash(
+            vote(valKey, 11, 0, OrdoSig.PREVOTE, bytes32(0)), vote(valKey, 11, 0, OrdoSig.PREVOTE, keccak256("x"))
+        );
         assertEq(reporter.balance, paid, "no second reward");
         assertEq(table.getValidator(validator).stake, stakeAfter, "no second cut");
     }
@@ -551,12 +557,16 @@ contract StakeTableTest is Base {
         registerDefault();
         Reenterer attacker = new Reenterer(table);
         vm.deal(address(attacker), 10 ether);
-        attacker.call(abi.encodeCall(StakeTable.stake, (validator)), 2 ether);
-        attacker.call(abi.encodeCall(StakeTable.requestUnstake, (validator, 1 ether)), 0);
+        attacker.act(abi.encodeCall(StakeTable.stake, (validator)), 2 ether);
+        attacker.act(abi.encodeCall(StakeTable.requestUnstake, (validator, 1 ether)), 0);
         vm.warp(block.timestamp + EXIT_DELAY);
         attacker.setReentry(abi.encodeCall(StakeTable.withdraw, (0)));
-        attacker.call(abi.encodeCall(StakeTable.withdraw, (0)), 0);
-        assertEq(keccak256(attacker.reentryError()), keccak256(abi.encodeWithSelector(StakeTable.Reentrancy.selector)), "guarded");
+        attacker.act(abi.encodeCall(StakeTable.withdraw, (0)), 0);
+        assertEq(
+            keccak256(attacker.reentryError()),
+            keccak256(abi.encodeWithSelector(StakeTable.Reentrancy.selector)),
+            "guarded"
+        );
         assertEq(address(attacker).balance, 9 ether, "paid once");
     }
 
@@ -565,8 +575,12 @@ contract StakeTableTest is Base {
         Reenterer attacker = new Reenterer(table);
         (StakeTable.SignedVote memory a, StakeTable.SignedVote memory b) = equivocation(valKey);
         attacker.setReentry(abi.encodeCall(StakeTable.slash, (b, a)));
-        attacker.call(abi.encodeCall(StakeTable.slash, (a, b)), 0);
-        assertEq(keccak256(attacker.reentryError()), keccak256(abi.encodeWithSelector(StakeTable.Reentrancy.selector)), "guarded");
+        attacker.act(abi.encodeCall(StakeTable.slash, (a, b)), 0);
+        assertEq(
+            keccak256(attacker.reentryError()),
+            keccak256(abi.encodeWithSelector(StakeTable.Reentrancy.selector)),
+            "guarded"
+        );
         assertEq(address(attacker).balance, 1.6 ether, "rewarded once");
     }
 
