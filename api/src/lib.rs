@@ -1,1 +1,254 @@
-//! ordo-api
+//! Ordo's HTTP API (axum): node status, decided blocks with their certificates, per-namespace
+//! blocks with proofs, and transaction submission.
+//!
+//! Every error is JSON `{"code", "message"}` with a fitting HTTP status; no input can crash the
+//! server. Build the router with [`router`] and serve it with [`serve`].
+
+use std::net::SocketAddr;
+
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use ordo_consensus::{DecidedBlock, NodeStatus, Store};
+use ordo_mempool::{Mempool, MempoolError};
+use ordo_types::{Address, Entry, NamespaceProof, Transaction, B256};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio::sync::watch;
+
+/// What the handlers read.
+#[derive(Clone)]
+pub struct ApiState {
+    /// Chain id of the network.
+    pub chain_id: u64,
+    /// This node's validator address, if it has a key.
+    pub address: Option<Address>,
+    /// Whether this node is in the committee.
+    pub is_validator: bool,
+    /// Decided blocks.
+    pub store: Store,
+    /// Live consensus status.
+    pub status: watch::Receiver<NodeStatus>,
+    /// The local mempool.
+    pub mempool: Mempool,
+}
+
+/// API settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8650)),
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// An API error: a stable code, a message and an HTTP status.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn internal(e: impl std::fmt::Display) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", e.to_string())
+    }
+
+    fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(json!({ "code": self.code, "message": self.message })),
+        )
+            .into_response()
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(e: JsonRejection) -> Self {
+        match e {
+            JsonRejection::BytesRejection(_) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Self::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "PAYLOAD_TOO_LARGE",
+                    e.body_text(),
+                )
+            }
+            _ => Self::new(StatusCode::BAD_REQUEST, "MALFORMED", e.body_text()),
+        }
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(e: PathRejection) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "MALFORMED", e.body_text())
+    }
+}
+
+impl From<MempoolError> for ApiError {
+    fn from(e: MempoolError) -> Self {
+        let status = match e {
+            MempoolError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            MempoolError::AlreadyKnown => StatusCode::CONFLICT,
+            MempoolError::Full => StatusCode::SERVICE_UNAVAILABLE,
+            MempoolError::BadSignature(_) => StatusCode::BAD_REQUEST,
+        };
+        Self::new(status, e.code(), e.to_string())
+    }
+}
+
+/// The API's routes.
+pub fn router(state: ApiState, config: &ApiConfig) -> Router {
+    Router::new()
+        .route("/v1/status", get(status))
+        .route("/v1/blocks/latest", get(latest_block))
+        .route("/v1/blocks/{height}", get(block))
+        .route(
+            "/v1/namespaces/{namespace}/blocks/{height}",
+            get(namespace_block),
+        )
+        .route("/v1/transactions", post(submit))
+        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .with_state(state)
+}
+
+/// Serves the API until the task is dropped.
+pub async fn serve(state: ApiState, config: ApiConfig) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    tracing::info!(target: "ordo::api", addr = %config.listen, "API listening");
+    axum::serve(listener, router(state, &config)).await
+}
+
+async fn status(State(s): State<ApiState>) -> Json<serde_json::Value> {
+    let st = s.status.borrow().clone();
+    Json(json!({
+        "chain_id": s.chain_id,
+        "height": st.height,
+        "latest_block_hash": st.latest_block_hash,
+        "round": st.round,
+        "address": s.address,
+        "is_validator": s.is_validator,
+        "peers": st.peers,
+        "syncing": st.syncing,
+        "mempool_size": s.mempool.len(),
+    }))
+}
+
+fn block_json(d: &DecidedBlock) -> serde_json::Value {
+    let h = &d.block.header;
+    let namespaces: Vec<_> = d
+        .block
+        .body
+        .namespaces
+        .iter()
+        .map(|g| json!({ "namespace": g.namespace, "transactions": g.entries.len() }))
+        .collect();
+    json!({
+        "height": h.height,
+        "hash": d.block.hash(),
+        "parent_hash": h.parent_hash,
+        "timestamp_ms": h.timestamp_ms,
+        "proposer": h.proposer,
+        "chain_id": h.chain_id,
+        "epoch": h.epoch,
+        "namespace_root": h.namespace_root,
+        "validators_hash": h.validators_hash,
+        "tx_count": h.tx_count,
+        "namespaces": namespaces,
+        "certificate": d.certificate,
+    })
+}
+
+fn decided(s: &ApiState, height: u64) -> Result<DecidedBlock, ApiError> {
+    s.store
+        .decided(height)
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found(format!("no block at height {height}")))
+}
+
+async fn latest_block(State(s): State<ApiState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let height = s
+        .store
+        .tip_height()
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found("no block decided yet"))?;
+    Ok(Json(block_json(&decided(&s, height)?)))
+}
+
+async fn block(
+    State(s): State<ApiState>,
+    path: Result<Path<u64>, PathRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Path(height) = path?;
+    Ok(Json(block_json(&decided(&s, height)?)))
+}
+
+/// One namespace's slice of a decided block.
+#[derive(Serialize)]
+struct NamespaceBlock {
+    namespace: u64,
+    height: u64,
+    block_hash: B256,
+    namespace_root: B256,
+    transactions: Vec<Entry>,
+    proof: NamespaceProof,
+}
+
+async fn namespace_block(
+    State(s): State<ApiState>,
+    path: Result<Path<(u64, u64)>, PathRejection>,
+) -> Result<Json<NamespaceBlock>, ApiError> {
+    let Path((namespace, height)) = path?;
+    let d = decided(&s, height)?;
+    let transactions = d
+        .block
+        .body
+        .namespace(namespace)
+        .map(|g| g.entries.clone())
+        .unwrap_or_default();
+    Ok(Json(NamespaceBlock {
+        namespace,
+        height,
+        block_hash: d.block.hash(),
+        namespace_root: d.block.header.namespace_root,
+        proof: d.block.body.proof(namespace),
+        transactions,
+    }))
+}
+
+async fn submit(
+    State(s): State<ApiState>,
+    body: Result<Json<Transaction>, JsonRejection>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let Json(tx) = body?;
+    let hash = s.mempool.submit(tx)?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "hash": hash }))))
+}

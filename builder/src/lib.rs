@@ -1,1 +1,304 @@
-//! ordo-builder
+//! The Ordo block builder: assembles the block a proposer proposes, and checks a received
+//! proposal before its validator votes for it.
+//!
+//! Both are pure functions over data: [`build_block`] and [`validate_block`]. The consensus
+//! application supplies the chain state they need ([`BlockTemplate`], [`ProposalCheck`]).
+
+use ordo_types::{
+    Address, Block, Body, Encode, Entry, Header, NamespaceEntries, Transaction, B256,
+};
+use serde::{Deserialize, Serialize};
+
+/// Size limits of a block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BlockLimits {
+    /// Largest encoded block, in bytes.
+    pub max_block_bytes: usize,
+    /// Most transactions in a block.
+    pub max_transactions: u32,
+}
+
+impl Default for BlockLimits {
+    fn default() -> Self {
+        Self {
+            max_block_bytes: 2 * 1024 * 1024,
+            max_transactions: 10_000,
+        }
+    }
+}
+
+/// What the proposer knows about the chain when it builds the block at `height`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockTemplate {
+    /// Chain id.
+    pub chain_id: u64,
+    /// Height of the new block.
+    pub height: u64,
+    /// Epoch of the new block.
+    pub epoch: u64,
+    /// Hash of the block at `height - 1` (zero at height 1).
+    pub parent_hash: B256,
+    /// Timestamp of the parent (genesis time at height 1).
+    pub parent_timestamp_ms: u64,
+    /// The proposer building the block.
+    pub proposer: Address,
+    /// Hash of the committee deciding this block.
+    pub validators_hash: B256,
+    /// Hash of the committee deciding the next block.
+    pub next_validators_hash: B256,
+    /// Inbox items included up to the parent.
+    pub inbox_cursor: u64,
+}
+
+/// Fixed encoded overhead of a block besides its entries: header and namespace-group counts.
+const BLOCK_OVERHEAD: usize = Header::ENCODED_LEN + 4;
+/// Encoded overhead of one namespace group: namespace id and entry count.
+const GROUP_OVERHEAD: usize = 8 + 4;
+
+/// Builds the block for `template` from candidate transactions (in priority order), taking as
+/// many as fit within `limits`. The timestamp is `now_ms`, or one past the parent's if the
+/// clock is behind it.
+pub fn build_block(
+    template: &BlockTemplate,
+    now_ms: u64,
+    candidates: Vec<Transaction>,
+    limits: &BlockLimits,
+) -> Block {
+    let mut size = BLOCK_OVERHEAD;
+    let mut groups: Vec<NamespaceEntries> = Vec::new();
+    let mut count: u32 = 0;
+    for tx in candidates {
+        if count >= limits.max_transactions {
+            break;
+        }
+        let entry = Entry::Signed(tx);
+        let known = groups
+            .iter()
+            .position(|g| g.namespace == entry_namespace(&entry));
+        let added = entry.encoded_len() + if known.is_some() { 0 } else { GROUP_OVERHEAD };
+        if size.saturating_add(added) > limits.max_block_bytes {
+            continue;
+        }
+        size += added;
+        count += 1;
+        match known {
+            Some(i) => groups[i].entries.push(entry),
+            None => groups.push(NamespaceEntries {
+                namespace: entry_namespace(&entry),
+                entries: vec![entry],
+            }),
+        }
+    }
+    groups.sort_by_key(|g| g.namespace);
+    let body = Body { namespaces: groups };
+    let header = Header {
+        chain_id: template.chain_id,
+        height: template.height,
+        epoch: template.epoch,
+        timestamp_ms: now_ms.max(template.parent_timestamp_ms.saturating_add(1)),
+        parent_hash: template.parent_hash,
+        proposer: template.proposer,
+        namespace_root: body.namespace_root(),
+        tx_count: count,
+        validators_hash: template.validators_hash,
+        next_validators_hash: template.next_validators_hash,
+        l1_origin_number: 0,
+        l1_origin_hash: B256::ZERO,
+        inbox_cursor: template.inbox_cursor,
+    };
+    Block { header, body }
+}
+
+fn entry_namespace(entry: &Entry) -> u64 {
+    match entry {
+        Entry::Signed(tx) => tx.namespace,
+        // Forced transactions are placed by namespace by the force-inclusion rule, not here.
+        Entry::Forced(_) => u64::MAX,
+    }
+}
+
+/// What a validator expects of the proposal at `height`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProposalCheck {
+    /// Template the block must follow (chain id, height, parent, committee, epoch).
+    pub template: BlockTemplate,
+    /// Local clock, unix milliseconds.
+    pub now_ms: u64,
+    /// How far ahead of the local clock a block's timestamp may be.
+    pub max_clock_drift_ms: u64,
+    /// Size limits.
+    pub limits: BlockLimits,
+}
+
+/// Why a proposed block gets no vote.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BlockError {
+    /// `{field}` in the header is not what this validator expects.
+    #[error("header field {field} is {found}, expected {expected}")]
+    Mismatch {
+        /// The header field.
+        field: &'static str,
+        /// Value in the block.
+        found: String,
+        /// Value expected.
+        expected: String,
+    },
+    /// The timestamp does not move past the parent's.
+    #[error("timestamp {timestamp_ms} is not after the parent's {parent_ms}")]
+    TimestampNotIncreasing {
+        /// Block timestamp.
+        timestamp_ms: u64,
+        /// Parent timestamp.
+        parent_ms: u64,
+    },
+    /// The timestamp is too far ahead of this validator's clock.
+    #[error("timestamp {timestamp_ms} is more than {drift_ms} ms ahead of {now_ms}")]
+    TimestampInFuture {
+        /// Block timestamp.
+        timestamp_ms: u64,
+        /// Local clock.
+        now_ms: u64,
+        /// Allowed drift.
+        drift_ms: u64,
+    },
+    /// The header's commitments do not match the body, or the body is malformed.
+    #[error("body does not match header: {0}")]
+    Commitments(ordo_types::Error),
+    /// The block is larger than allowed.
+    #[error("block of {size} bytes exceeds {max}")]
+    TooLarge {
+        /// Encoded size.
+        size: usize,
+        /// Limit.
+        max: usize,
+    },
+    /// The block holds more transactions than allowed.
+    #[error("{count} transactions exceed {max}")]
+    TooManyTransactions {
+        /// Transactions in the block.
+        count: u32,
+        /// Limit.
+        max: u32,
+    },
+    /// A transaction's signature does not verify.
+    #[error("transaction {hash} has a bad signature")]
+    BadSignature {
+        /// The transaction.
+        hash: B256,
+    },
+    /// A transaction sits in another namespace's group.
+    #[error("transaction {hash} is filed under namespace {group}")]
+    WrongNamespace {
+        /// The transaction.
+        hash: B256,
+        /// The group it sits in.
+        group: u64,
+    },
+    /// The same transaction appears twice.
+    #[error("transaction {hash} appears twice")]
+    Duplicate {
+        /// The transaction.
+        hash: B256,
+    },
+    /// A forced transaction appears without an inbox to justify it.
+    #[error("forced transaction {inbox_index} without a matching inbox item")]
+    UnexpectedForced {
+        /// Inbox index claimed.
+        inbox_index: u64,
+    },
+}
+
+fn expect<T: PartialEq + std::fmt::Display>(
+    field: &'static str,
+    found: T,
+    expected: T,
+) -> Result<(), BlockError> {
+    if found == expected {
+        Ok(())
+    } else {
+        Err(BlockError::Mismatch {
+            field,
+            found: found.to_string(),
+            expected: expected.to_string(),
+        })
+    }
+}
+
+/// Checks a proposed block against what this validator expects. `verify` checks one signed
+/// transaction's signature (callers cache results, so each signature is checked once per node).
+pub fn validate_block(
+    block: &Block,
+    check: &ProposalCheck,
+    mut verify: impl FnMut(&Transaction) -> bool,
+) -> Result<(), BlockError> {
+    let h = &block.header;
+    let t = &check.template;
+    expect("chain_id", h.chain_id, t.chain_id)?;
+    expect("height", h.height, t.height)?;
+    expect("epoch", h.epoch, t.epoch)?;
+    expect("parent_hash", h.parent_hash, t.parent_hash)?;
+    expect("proposer", h.proposer, t.proposer)?;
+    expect("validators_hash", h.validators_hash, t.validators_hash)?;
+    expect(
+        "next_validators_hash",
+        h.next_validators_hash,
+        t.next_validators_hash,
+    )?;
+    expect("inbox_cursor", h.inbox_cursor, t.inbox_cursor)?;
+    if h.timestamp_ms <= t.parent_timestamp_ms {
+        return Err(BlockError::TimestampNotIncreasing {
+            timestamp_ms: h.timestamp_ms,
+            parent_ms: t.parent_timestamp_ms,
+        });
+    }
+    if h.timestamp_ms > check.now_ms.saturating_add(check.max_clock_drift_ms) {
+        return Err(BlockError::TimestampInFuture {
+            timestamp_ms: h.timestamp_ms,
+            now_ms: check.now_ms,
+            drift_ms: check.max_clock_drift_ms,
+        });
+    }
+    if h.tx_count > check.limits.max_transactions {
+        return Err(BlockError::TooManyTransactions {
+            count: h.tx_count,
+            max: check.limits.max_transactions,
+        });
+    }
+    let size = block.encoded_len();
+    if size > check.limits.max_block_bytes {
+        return Err(BlockError::TooLarge {
+            size,
+            max: check.limits.max_block_bytes,
+        });
+    }
+    block.check_commitments().map_err(BlockError::Commitments)?;
+    let mut seen = std::collections::HashSet::with_capacity(h.tx_count as usize);
+    for group in &block.body.namespaces {
+        for entry in &group.entries {
+            match entry {
+                Entry::Signed(tx) => {
+                    let hash = tx.hash();
+                    if tx.namespace != group.namespace {
+                        return Err(BlockError::WrongNamespace {
+                            hash,
+                            group: group.namespace,
+                        });
+                    }
+                    if !seen.insert(hash) {
+                        return Err(BlockError::Duplicate { hash });
+                    }
+                    if !verify(tx) {
+                        return Err(BlockError::BadSignature { hash });
+                    }
+                }
+                Entry::Forced(forced) => {
+                    return Err(BlockError::UnexpectedForced {
+                        inbox_index: forced.inbox_index,
+                    })
+                }
+            }
+        }
+    }
+    Ok(())
+}

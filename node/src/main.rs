@@ -1,1 +1,63 @@
-fn main() {}
+//! `ordo`: initialise a network, run a node, or start a local devnet with one command.
+
+mod config;
+mod devnet;
+mod init;
+mod run;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Ordo: a decentralized shared sequencer.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Log format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create keys, a genesis file and one config per node.
+    Init(init::InitArgs),
+    /// Run one node (a validator if its config names a validator key, else a full node).
+    Node {
+        /// The node's home directory (holding config.toml).
+        #[arg(long)]
+        home: PathBuf,
+    },
+    /// Start a local network: every validator as its own process on 127.0.0.1.
+    Devnet(devnet::DevnetArgs),
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,libp2p=warn,malachitebft=warn")
+    });
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    match cli.command {
+        Command::Init(args) => init::run(&args).map(|_| ()),
+        Command::Node { home } => run::run_node(&home).await,
+        Command::Devnet(args) => devnet::run(args).await,
+    }
+}

@@ -1,0 +1,565 @@
+//! The consensus application: answers Malachite's requests (build a value, check a proposal,
+//! persist a decision, serve and accept synced blocks). It owns its state and runs as one task.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use eyre::eyre;
+use malachitebft_app_channel::app::engine::host::{HeightParams, Next, SyncedValueOutcome};
+use malachitebft_app_channel::app::streaming::StreamId;
+use malachitebft_app_channel::app::types::core::{
+    CommitCertificate as MalachiteCertificate, ExtendedCommitCertificate, ExtendedCommitSignature,
+    LinearTimeouts, Round, Validity,
+};
+use malachitebft_app_channel::app::types::sync::RawDecidedValue;
+use malachitebft_app_channel::app::types::{LocallyProposedValue, ProposedValue};
+use malachitebft_app_channel::{AppMsg, Channels, NetworkMsg};
+use ordo_builder::{build_block, validate_block, BlockLimits, BlockTemplate, ProposalCheck};
+use ordo_mempool::Mempool;
+use ordo_types::{
+    Address, Block, CommitCertificate, CommitSignature, Decode, Encode, SecretKey, B256,
+};
+use tokio::sync::watch;
+use tracing::{debug, error, info, warn};
+
+use crate::context::{
+    BlockHash, Height, OrdoContext, ProposalInit, ValidatorAddress, ValidatorSet,
+};
+use crate::store::{Store, StoredProposal};
+use crate::streaming::{stream_messages, Assembled, PartStreams};
+use crate::NodeStatus;
+
+/// Size of the `Data` chunks a block is streamed in.
+const CHUNK_SIZE: usize = 128 * 1024;
+/// Most complete proposals kept for heights this node has not reached yet.
+const MAX_FUTURE_PROPOSALS: usize = 64;
+/// Most decided blocks served in one sync response.
+const MAX_SYNC_BATCH: u64 = 64;
+
+/// Parameters of the application, fixed for the life of the node.
+#[derive(Clone, Debug)]
+pub(crate) struct AppParams {
+    pub(crate) chain_id: u64,
+    pub(crate) genesis_time_ms: u64,
+    pub(crate) limits: BlockLimits,
+    pub(crate) max_clock_drift_ms: u64,
+    pub(crate) timeouts: LinearTimeouts,
+    pub(crate) block_time: Duration,
+}
+
+pub(crate) struct App {
+    params: AppParams,
+    store: Store,
+    mempool: Mempool,
+    validators: ValidatorSet,
+    key: Option<SecretKey>,
+    /// Height consensus is working on.
+    height: u64,
+    /// Hash and timestamp of the block at `height - 1`.
+    parent: (B256, u64),
+    streams: PartStreams,
+    future: Vec<Assembled>,
+    status: watch::Sender<NodeStatus>,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn round_u32(round: Round) -> u32 {
+    round.as_u32().unwrap_or(0)
+}
+
+impl App {
+    pub(crate) fn new(
+        params: AppParams,
+        store: Store,
+        mempool: Mempool,
+        validators: ValidatorSet,
+        key: Option<SecretKey>,
+        status: watch::Sender<NodeStatus>,
+    ) -> Self {
+        let max_stream = params.limits.max_block_bytes + CHUNK_SIZE;
+        let genesis_parent = (B256::ZERO, params.genesis_time_ms);
+        Self {
+            params,
+            store,
+            mempool,
+            validators,
+            key,
+            height: 1,
+            parent: genesis_parent,
+            streams: PartStreams::new(256, max_stream),
+            future: Vec::new(),
+            status,
+        }
+    }
+
+    fn height_params(&self) -> HeightParams<OrdoContext> {
+        HeightParams::new(
+            self.validators.clone(),
+            self.params.timeouts,
+            Some(self.params.block_time),
+        )
+    }
+
+    /// Loads the last decided block, so the node resumes after it.
+    fn resume(&mut self) -> eyre::Result<()> {
+        if let Some(tip) = self.store.tip_height()? {
+            let block = self
+                .store
+                .block(tip)?
+                .ok_or_else(|| eyre!("tip block {tip} missing"))?;
+            self.parent = (block.hash(), block.header.timestamp_ms);
+            self.height = tip + 1;
+            self.status.send_modify(|s| {
+                s.height = tip;
+                s.latest_block_hash = block.hash();
+            });
+        }
+        Ok(())
+    }
+
+    fn template(&self, height: u64, proposer: Address) -> BlockTemplate {
+        let set_hash = self.validators.inner().hash();
+        BlockTemplate {
+            chain_id: self.params.chain_id,
+            height,
+            epoch: 0,
+            parent_hash: self.parent.0,
+            parent_timestamp_ms: self.parent.1,
+            proposer,
+            validators_hash: set_hash,
+            next_validators_hash: set_hash,
+            inbox_cursor: 0,
+        }
+    }
+
+    fn expected_proposer(&self, height: u64, round: u32) -> Address {
+        let index = crate::proposer::select(self.validators.inner(), height, round);
+        self.validators
+            .validators()
+            .get(index)
+            .map_or(Address::ZERO, |v| v.address.0)
+    }
+
+    /// Runs until the consensus engine stops.
+    pub(crate) async fn run(mut self, mut channels: Channels<OrdoContext>) -> eyre::Result<()> {
+        self.resume()?;
+        while let Some(msg) = channels.consensus.recv().await {
+            if let Err(e) = self.handle(msg, &channels).await {
+                error!(target: "ordo::consensus", error = %e, "application error");
+            }
+        }
+        Err(eyre!("consensus engine stopped"))
+    }
+
+    async fn handle(
+        &mut self,
+        msg: AppMsg<OrdoContext>,
+        channels: &Channels<OrdoContext>,
+    ) -> eyre::Result<()> {
+        match msg {
+            AppMsg::ConsensusReady { reply } => {
+                info!(target: "ordo::consensus", height = self.height, "consensus ready");
+                let _ = reply.send((Height(self.height), self.height_params()));
+            }
+
+            AppMsg::StartedRound {
+                height,
+                round,
+                proposer,
+                reply_value,
+                ..
+            } => {
+                debug!(target: "ordo::consensus", %height, %round, %proposer, "started round");
+                self.height = height.0;
+                self.status.send_modify(|s| s.round = round.as_i64());
+                let future = std::mem::take(&mut self.future);
+                for assembled in future {
+                    if assembled.init.height.0 == self.height {
+                        self.accept_proposal(assembled)?;
+                    } else if assembled.init.height.0 > self.height {
+                        self.future.push(assembled);
+                    }
+                }
+                let values = self
+                    .store
+                    .proposals(height.0, round_u32(round))?
+                    .into_iter()
+                    .map(|p| proposed_value(height.0, &p))
+                    .collect();
+                let _ = reply_value.send(values);
+            }
+
+            AppMsg::GetValue {
+                height,
+                round,
+                reply,
+                ..
+            } => {
+                let proposal = self.own_proposal(height.0, round_u32(round))?;
+                let hash = proposal.block.hash();
+                info!(
+                    target: "ordo::consensus", %height, %round, %hash,
+                    txs = proposal.block.header.tx_count, "proposing"
+                );
+                let _ = reply.send(LocallyProposedValue::new(height, round, BlockHash(hash)));
+                self.publish(channels, height.0, round_u32(round), 0, &proposal)
+                    .await?;
+            }
+
+            AppMsg::ReceivedProposalPart {
+                from,
+                published_by,
+                part,
+                reply,
+            } => {
+                let publisher = published_by.unwrap_or(from);
+                let value = match self.streams.insert(publisher, part) {
+                    Some(Ok(assembled)) => self.received(assembled)?,
+                    Some(Err(reason)) => {
+                        warn!(target: "ordo::consensus", %publisher, reason, "dropped proposal stream");
+                        None
+                    }
+                    None => None,
+                };
+                let _ = reply.send(value);
+            }
+
+            AppMsg::Decided {
+                certificate, reply, ..
+            } => {
+                self.decided(&certificate)?;
+                let _ = reply.send(());
+            }
+
+            AppMsg::Finalized {
+                certificate, reply, ..
+            } => {
+                let height = certificate.height.0;
+                let next = if self.store.tip_height()? == Some(height) {
+                    // The certificate may now carry more precommits than at decision time.
+                    let cert = to_certificate(&certificate);
+                    self.store.update_certificate(&cert)?;
+                    Next::Start(Height(height + 1), self.height_params())
+                } else {
+                    warn!(target: "ordo::consensus", height, "decided block not stored; restarting height");
+                    Next::Restart(Height(height), self.height_params())
+                };
+                let _ = reply.send(next);
+            }
+
+            AppMsg::ProcessSyncedValue {
+                height,
+                round,
+                proposer,
+                value_bytes,
+                reply,
+            } => {
+                let outcome = self.synced(height.0, round, proposer, &value_bytes)?;
+                let _ = reply.send(outcome);
+            }
+
+            AppMsg::GetDecidedValues { range, reply } => {
+                let start = range.start().0;
+                let end = range.end().0.min(start.saturating_add(MAX_SYNC_BATCH - 1));
+                let mut values = Vec::new();
+                for h in start..=end {
+                    let Some(decided) = self.store.decided(h)? else {
+                        break;
+                    };
+                    values.push(RawDecidedValue::new(
+                        Bytes::from(decided.block.encode()),
+                        to_extended(&decided.certificate),
+                    ));
+                }
+                let _ = reply.send(values);
+            }
+
+            AppMsg::GetHistoryMinHeight { reply } => {
+                let min = self.store.earliest_height()?.unwrap_or(1);
+                let _ = reply.send(Height(min));
+            }
+
+            AppMsg::RestreamProposal {
+                height,
+                round,
+                value_id,
+                ..
+            } => {
+                if let Some(proposal) = self.store.proposal_by_hash(height.0, &value_id.0)? {
+                    self.publish(channels, height.0, round_u32(round), 1, &proposal)
+                        .await?;
+                }
+            }
+
+            AppMsg::ExtendVote { reply, .. } => {
+                let _ = reply.send(None);
+            }
+
+            AppMsg::VerifyVoteExtensions {
+                extensions, reply, ..
+            } => {
+                let _ = reply.send(extensions.into_iter().map(|(a, _)| (a, Ok(()))).collect());
+            }
+        }
+        Ok(())
+    }
+
+    /// The block this node proposes at (height, round): the one it built before, if it crashed
+    /// after building it, or a new one.
+    fn own_proposal(&mut self, height: u64, round: u32) -> eyre::Result<StoredProposal> {
+        if let Some(stored) = self.store.own_proposal(height, round)? {
+            return Ok(stored);
+        }
+        let key = self
+            .key
+            .as_ref()
+            .ok_or_else(|| eyre!("asked to propose without a validator key"))?;
+        let limits = &self.params.limits;
+        let candidates = self
+            .mempool
+            .select(limits.max_block_bytes, limits.max_transactions as usize);
+        let block = build_block(
+            &self.template(height, key.address()),
+            now_ms(),
+            candidates,
+            limits,
+        );
+        let digest =
+            ordo_types::proposal_digest(self.params.chain_id, height, round, None, block.hash());
+        let proposal = StoredProposal {
+            round,
+            pol_round: None,
+            proposer: key.address(),
+            signature: Some(key.sign_digest(&digest)),
+            valid: true,
+            block,
+        };
+        self.store.put_proposal(height, &proposal, true)?;
+        Ok(proposal)
+    }
+
+    async fn publish(
+        &self,
+        channels: &Channels<OrdoContext>,
+        height: u64,
+        round: u32,
+        attempt: u8,
+        proposal: &StoredProposal,
+    ) -> eyre::Result<()> {
+        let Some(signature) = proposal.signature else {
+            return Ok(());
+        };
+        let mut id = Vec::with_capacity(13);
+        id.extend_from_slice(&height.to_be_bytes());
+        id.extend_from_slice(&round.to_be_bytes());
+        id.push(attempt);
+        let init = ProposalInit {
+            height: Height(height),
+            round: Round::new(proposal.round),
+            pol_round: proposal.pol_round.map_or(Round::Nil, Round::new),
+            proposer: ValidatorAddress(proposal.proposer),
+        };
+        let messages = stream_messages(
+            StreamId::new(Bytes::from(id)),
+            init,
+            &proposal.block.encode(),
+            signature,
+            CHUNK_SIZE,
+        );
+        for message in messages {
+            channels
+                .network
+                .send(NetworkMsg::PublishProposalPart(message))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// A complete proposal stream from the network.
+    fn received(
+        &mut self,
+        assembled: Assembled,
+    ) -> eyre::Result<Option<ProposedValue<OrdoContext>>> {
+        let init = assembled.init;
+        let Some(proposer) = self.validators.inner().get(&init.proposer.0) else {
+            warn!(target: "ordo::consensus", proposer = %init.proposer, "proposal from a non-validator");
+            return Ok(None);
+        };
+        let Ok(block) = Block::decode(&assembled.block_bytes) else {
+            warn!(target: "ordo::consensus", proposer = %init.proposer, "undecodable proposal");
+            return Ok(None);
+        };
+        let digest = ordo_types::proposal_digest(
+            self.params.chain_id,
+            init.height.0,
+            round_u32(init.round),
+            init.pol_round.as_u32(),
+            block.hash(),
+        );
+        if proposer
+            .public_key
+            .verify(&digest, &assembled.signature)
+            .is_err()
+        {
+            warn!(target: "ordo::consensus", proposer = %init.proposer, "proposal with a bad signature");
+            return Ok(None);
+        }
+        match init.height.0.cmp(&self.height) {
+            std::cmp::Ordering::Less => Ok(None),
+            std::cmp::Ordering::Greater => {
+                if self.future.len() < MAX_FUTURE_PROPOSALS {
+                    self.future.push(assembled);
+                }
+                Ok(None)
+            }
+            std::cmp::Ordering::Equal => self.accept_proposal(assembled).map(Some),
+        }
+    }
+
+    /// Validates a proposal for the current height and stores it with its verdict.
+    fn accept_proposal(
+        &mut self,
+        assembled: Assembled,
+    ) -> eyre::Result<ProposedValue<OrdoContext>> {
+        let init = assembled.init;
+        let block = Block::decode(&assembled.block_bytes)?;
+        let round = round_u32(init.round);
+        let check = ProposalCheck {
+            template: self.template(self.height, self.expected_proposer(self.height, round)),
+            now_ms: now_ms(),
+            max_clock_drift_ms: self.params.max_clock_drift_ms,
+            limits: self.params.limits,
+        };
+        let mempool = &self.mempool;
+        let verdict = validate_block(&block, &check, |tx| mempool.sender(tx).is_ok());
+        if let Err(reason) = &verdict {
+            warn!(
+                target: "ordo::consensus", height = self.height, round,
+                proposer = %init.proposer, %reason, "invalid proposal: voting nil"
+            );
+        }
+        let proposal = StoredProposal {
+            round,
+            pol_round: init.pol_round.as_u32(),
+            proposer: init.proposer.0,
+            signature: Some(assembled.signature),
+            valid: verdict.is_ok(),
+            block,
+        };
+        self.store.put_proposal(self.height, &proposal, false)?;
+        Ok(proposed_value(self.height, &proposal))
+    }
+
+    /// Persists the decided block and its certificate, then moves the chain tip.
+    fn decided(&mut self, certificate: &MalachiteCertificate<OrdoContext>) -> eyre::Result<()> {
+        let height = certificate.height.0;
+        let hash = certificate.value_id.0;
+        let Some(proposal) = self.store.proposal_by_hash(height, &hash)? else {
+            error!(target: "ordo::consensus", height, %hash, "decided a block this node does not have");
+            return Ok(());
+        };
+        let cert = to_certificate(certificate);
+        self.store.commit(&proposal.block, &cert)?;
+        self.mempool.remove_included(&proposal.block);
+        self.parent = (hash, proposal.block.header.timestamp_ms);
+        self.height = height + 1;
+        info!(
+            target: "ordo::consensus", height, %hash,
+            txs = proposal.block.header.tx_count, signers = cert.signatures.len(), "decided"
+        );
+        let synced = proposal.signature.is_none();
+        self.status.send_modify(|s| {
+            s.height = height;
+            s.latest_block_hash = hash;
+            s.syncing = synced;
+        });
+        Ok(())
+    }
+
+    /// A decided block received from a peer while catching up. Its certificate is checked by
+    /// the engine; here the block must be well formed and extend this node's chain.
+    fn synced(
+        &mut self,
+        height: u64,
+        round: Round,
+        proposer: ValidatorAddress,
+        bytes: &[u8],
+    ) -> eyre::Result<SyncedValueOutcome<OrdoContext>> {
+        let Ok(block) = Block::decode(bytes) else {
+            return Ok(SyncedValueOutcome::PeerFault);
+        };
+        let h = &block.header;
+        if h.height != height
+            || h.chain_id != self.params.chain_id
+            || h.parent_hash != self.parent.0
+            || h.proposer != proposer.0
+            || block.check_commitments().is_err()
+        {
+            warn!(target: "ordo::sync", height, "synced block does not extend the chain");
+            return Ok(SyncedValueOutcome::PeerFault);
+        }
+        self.status.send_modify(|s| s.syncing = true);
+        let proposal = StoredProposal {
+            round: round_u32(round),
+            pol_round: None,
+            proposer: proposer.0,
+            signature: None,
+            valid: true,
+            block,
+        };
+        self.store.put_proposal(height, &proposal, false)?;
+        Ok(SyncedValueOutcome::Verdict(proposed_value(
+            height, &proposal,
+        )))
+    }
+}
+
+fn proposed_value(height: u64, p: &StoredProposal) -> ProposedValue<OrdoContext> {
+    ProposedValue {
+        height: Height(height),
+        round: Round::new(p.round),
+        valid_round: p.pol_round.map_or(Round::Nil, Round::new),
+        proposer: ValidatorAddress(p.proposer),
+        value: BlockHash(p.block.hash()),
+        validity: Validity::from_bool(p.valid),
+    }
+}
+
+/// Malachite's certificate as Ordo's (sorted signers, as in `docs/FORMATS.md`).
+fn to_certificate(c: &MalachiteCertificate<OrdoContext>) -> CommitCertificate {
+    let mut signatures: Vec<CommitSignature> = c
+        .commit_signatures
+        .iter()
+        .map(|s| CommitSignature {
+            signer: s.address.0,
+            signature: s.signature,
+        })
+        .collect();
+    signatures.sort_by_key(|s| s.signer);
+    signatures.dedup_by_key(|s| s.signer);
+    CommitCertificate {
+        height: c.height.0,
+        round: round_u32(c.round),
+        block_hash: c.value_id.0,
+        signatures,
+    }
+}
+
+/// Ordo's certificate in the form Malachite's sync protocol carries.
+fn to_extended(c: &CommitCertificate) -> ExtendedCommitCertificate<OrdoContext> {
+    ExtendedCommitCertificate {
+        height: Height(c.height),
+        round: Round::new(c.round),
+        value_id: BlockHash(c.block_hash),
+        commit_signatures: c
+            .signatures
+            .iter()
+            .map(|s| ExtendedCommitSignature::new(ValidatorAddress(s.signer), s.signature, None))
+            .collect(),
+    }
+}

@@ -1,0 +1,287 @@
+//! Starting a node's consensus: the Malachite engine (network, WAL, sync, consensus actors) and
+//! the application task that answers it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use malachitebft_app_channel::app::config::{
+    ConsensusConfig as EngineConsensus, DiscoveryConfig, NodeConfig, P2pConfig, ValueSyncConfig,
+};
+use malachitebft_app_channel::app::net::Multiaddr;
+use malachitebft_app_channel::app::types::codec::Codec;
+use malachitebft_app_channel::app::types::core::LinearTimeouts;
+use malachitebft_app_channel::app::types::Keypair;
+use malachitebft_app_channel::{
+    ConsensusContext, EngineBuilder, EngineHandle, NetworkContext, NetworkIdentity, NetworkRequest,
+    RequestContext, Signer, SyncContext, WalContext,
+};
+use ordo_builder::BlockLimits;
+use ordo_mempool::Mempool;
+use ordo_types::{SecretKey, B256};
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::app::{App, AppParams};
+use crate::codec::OrdoCodec;
+use crate::context::{OrdoContext, ValidatorAddress, ValidatorSet};
+use crate::signing::{OrdoSigner, OrdoVerifier};
+use crate::store::Store;
+
+/// Consensus timing. Defaults suit a local network (a block every ~200 ms on loopback).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TimingConfig {
+    /// Target time between blocks, in milliseconds.
+    pub block_time_ms: u64,
+    /// How long to wait for a proposal in round 0.
+    pub propose_timeout_ms: u64,
+    /// How long to wait for prevotes after seeing 2/3 of them for different values.
+    pub prevote_timeout_ms: u64,
+    /// How long to wait for precommits after seeing 2/3 of them for different values.
+    pub precommit_timeout_ms: u64,
+    /// How much each timeout grows per round.
+    pub timeout_delta_ms: u64,
+    /// How far ahead of the local clock a proposal's timestamp may be.
+    pub max_clock_drift_ms: u64,
+}
+
+impl Default for TimingConfig {
+    fn default() -> Self {
+        Self {
+            block_time_ms: 200,
+            propose_timeout_ms: 1_000,
+            prevote_timeout_ms: 500,
+            precommit_timeout_ms: 500,
+            timeout_delta_ms: 250,
+            max_clock_drift_ms: 2_000,
+        }
+    }
+}
+
+impl TimingConfig {
+    fn timeouts(&self) -> LinearTimeouts {
+        let ms = Duration::from_millis;
+        let (propose, prevote, precommit) = (
+            ms(self.propose_timeout_ms),
+            ms(self.prevote_timeout_ms),
+            ms(self.precommit_timeout_ms),
+        );
+        LinearTimeouts {
+            propose,
+            propose_delta: ms(self.timeout_delta_ms),
+            prevote,
+            prevote_delta: ms(self.timeout_delta_ms),
+            precommit,
+            precommit_delta: ms(self.timeout_delta_ms),
+            rebroadcast: propose + prevote + precommit,
+            max_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Everything consensus needs to start.
+#[derive(Clone, Debug)]
+pub struct ConsensusSettings {
+    /// Node name, for logs.
+    pub moniker: String,
+    /// Chain id.
+    pub chain_id: u64,
+    /// Genesis time: the first block's timestamp must be after it.
+    pub genesis_time_ms: u64,
+    /// The committee.
+    pub validators: ordo_types::ValidatorSet,
+    /// This node's validator key; `None` for a full node.
+    pub key: Option<SecretKey>,
+    /// Secret of this node's libp2p (ed25519) identity.
+    pub p2p_secret: [u8; 32],
+    /// Where the store and the consensus WAL live.
+    pub data_dir: PathBuf,
+    /// libp2p listen address, e.g. `/ip4/127.0.0.1/tcp/26656`.
+    pub listen_addr: Multiaddr,
+    /// Peers to stay connected to.
+    pub peers: Vec<Multiaddr>,
+    /// Timing.
+    pub timing: TimingConfig,
+    /// Block limits.
+    pub limits: BlockLimits,
+}
+
+/// What a node's consensus reports about itself.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeStatus {
+    /// Latest decided height (0 before the first block).
+    pub height: u64,
+    /// Hash of the latest decided block.
+    pub latest_block_hash: B256,
+    /// Round consensus is in at the next height.
+    pub round: i64,
+    /// Connected peers.
+    pub peers: usize,
+    /// Whether the latest block came from sync rather than live consensus.
+    pub syncing: bool,
+}
+
+/// A running consensus node.
+pub struct ConsensusNode {
+    /// The decided-block store (read it; consensus writes it).
+    pub store: Store,
+    /// Live status.
+    pub status: watch::Receiver<NodeStatus>,
+    engine: EngineHandle,
+    app: JoinHandle<eyre::Result<()>>,
+}
+
+impl ConsensusNode {
+    /// Waits until the application task ends (it only ends on a fatal error).
+    pub async fn wait(&mut self) -> eyre::Result<()> {
+        (&mut self.app).await?
+    }
+
+    /// Stops the engine and the application.
+    pub async fn stop(self) {
+        let _ = self.engine.actor.kill_and_wait(None).await;
+        self.app.abort();
+        self.engine.handle.abort();
+    }
+}
+
+#[derive(Clone, Debug)]
+struct EngineConfig {
+    moniker: String,
+    consensus: EngineConsensus,
+    value_sync: ValueSyncConfig,
+}
+
+impl NodeConfig for EngineConfig {
+    fn moniker(&self) -> &str {
+        &self.moniker
+    }
+    fn consensus(&self) -> &EngineConsensus {
+        &self.consensus
+    }
+    fn consensus_mut(&mut self) -> &mut EngineConsensus {
+        &mut self.consensus
+    }
+    fn value_sync(&self) -> &ValueSyncConfig {
+        &self.value_sync
+    }
+    fn value_sync_mut(&mut self) -> &mut ValueSyncConfig {
+        &mut self.value_sync
+    }
+}
+
+/// Starts consensus for one node.
+pub async fn start(settings: ConsensusSettings, mempool: Mempool) -> eyre::Result<ConsensusNode> {
+    std::fs::create_dir_all(&settings.data_dir)?;
+    let store = Store::open(&settings.data_dir.join("store.redb"))?;
+    let ctx = OrdoContext::new(settings.chain_id);
+    let validators = ValidatorSet::new(settings.validators.clone());
+    let mut secret = settings.p2p_secret;
+    let keypair = Keypair::ed25519_from_bytes(&mut secret)?;
+
+    let engine_config = EngineConfig {
+        moniker: settings.moniker.clone(),
+        consensus: EngineConsensus {
+            p2p: P2pConfig {
+                listen_addr: settings.listen_addr.clone(),
+                persistent_peers: settings.peers.clone(),
+                discovery: DiscoveryConfig {
+                    enabled: false,
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        value_sync: ValueSyncConfig {
+            status_update_interval: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(5),
+            ..Default::default()
+        },
+    };
+
+    let verifier = Box::new(OrdoVerifier::new(settings.chain_id));
+    let (identity, consensus_ctx) = match &settings.key {
+        Some(key) => {
+            let address = ValidatorAddress(key.address());
+            let signer = OrdoSigner::new(key.clone(), settings.chain_id);
+            let peer_id = keypair.public().to_peer_id().to_bytes();
+            let proof = signer
+                .sign_validator_proof(key.public_key().to_sec1().to_vec(), peer_id)
+                .await
+                .map_err(|e| eyre::eyre!("signing the validator proof: {e}"))?;
+            let proof_bytes = OrdoCodec.encode(&proof)?;
+            (
+                NetworkIdentity::new_validator(
+                    settings.moniker.clone(),
+                    keypair,
+                    address.to_string(),
+                    proof_bytes,
+                ),
+                ConsensusContext::new_validator(address, verifier, Box::new(signer)),
+            )
+        }
+        None => (
+            NetworkIdentity::new(settings.moniker.clone(), keypair, None),
+            ConsensusContext::new_full_node(ValidatorAddress::default(), verifier),
+        ),
+    };
+
+    let (channels, engine) = EngineBuilder::new(ctx, engine_config)
+        .with_default_wal(WalContext::new(
+            settings.data_dir.join("wal").join("consensus.wal"),
+            OrdoCodec,
+        ))
+        .with_default_network(NetworkContext::new(identity, OrdoCodec))
+        .with_default_consensus(consensus_ctx)
+        .with_default_sync(SyncContext::new(OrdoCodec))
+        .with_default_request(RequestContext::new(100))
+        .build()
+        .await?;
+
+    let (status_tx, status) = watch::channel(NodeStatus::default());
+    watch_peers(channels.net_requests.clone(), status_tx.clone());
+    let params = AppParams {
+        chain_id: settings.chain_id,
+        genesis_time_ms: settings.genesis_time_ms,
+        limits: settings.limits,
+        max_clock_drift_ms: settings.timing.max_clock_drift_ms,
+        timeouts: settings.timing.timeouts(),
+        block_time: Duration::from_millis(settings.timing.block_time_ms),
+    };
+    let app = App::new(
+        params,
+        store.clone(),
+        mempool,
+        validators,
+        settings.key,
+        status_tx,
+    );
+    let app = tokio::spawn(app.run(channels));
+    Ok(ConsensusNode {
+        store,
+        status,
+        engine,
+        app,
+    })
+}
+
+/// Polls the network actor once a second for the number of connected peers.
+fn watch_peers(
+    requests: tokio::sync::mpsc::Sender<NetworkRequest>,
+    status: watch::Sender<NodeStatus>,
+) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            match NetworkRequest::dump_state(&requests).await {
+                Ok(Some(dump)) => status.send_modify(|s| s.peers = dump.peers.len()),
+                Ok(None) => {}
+                Err(_) if status.is_closed() => break,
+                Err(_) => {}
+            }
+        }
+    });
+}

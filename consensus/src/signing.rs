@@ -1,0 +1,140 @@
+//! Signing and verifying votes and proposals with the validator's secp256k1 key.
+//!
+//! Votes and proposals are signed over the keccak256 digests of `docs/FORMATS.md`, so the L1
+//! contracts can check them with `ecrecover`.
+
+use async_trait::async_trait;
+use malachitebft_app_channel::app::types::core::{
+    SignedMessage, ValidatorProof, VoteExtensionScope,
+};
+use malachitebft_signing::{Error as SigningError, Signer, VerificationResult, Verifier};
+use ordo_types::{keccak256, PublicKey, SecretKey, Signature, B256};
+
+use crate::context::{OrdoContext, Proposal, Vote};
+
+/// Signs as one validator.
+#[derive(Clone)]
+pub struct OrdoSigner {
+    key: SecretKey,
+    chain_id: u64,
+}
+
+impl OrdoSigner {
+    /// A signer for `key` on chain `chain_id`.
+    pub fn new(key: SecretKey, chain_id: u64) -> Self {
+        Self { key, chain_id }
+    }
+}
+
+/// Verifies signatures against the committee's known public keys.
+#[derive(Clone, Copy, Debug)]
+pub struct OrdoVerifier {
+    chain_id: u64,
+}
+
+impl OrdoVerifier {
+    /// A verifier for chain `chain_id`.
+    pub fn new(chain_id: u64) -> Self {
+        Self { chain_id }
+    }
+}
+
+fn undefined_round() -> SigningError {
+    SigningError::from_source("a signed message must have a defined round")
+}
+
+fn validator_proof_digest(public_key: &[u8], peer_id: &[u8]) -> B256 {
+    keccak256(ValidatorProof::<OrdoContext>::signing_bytes(
+        public_key, peer_id,
+    ))
+}
+
+fn verdict(public_key: &PublicKey, digest: &B256, signature: &Signature) -> VerificationResult {
+    VerificationResult::from_bool(public_key.verify(digest, signature).is_ok())
+}
+
+#[async_trait]
+impl Signer<OrdoContext> for OrdoSigner {
+    async fn sign_vote(
+        &self,
+        vote: Vote,
+    ) -> Result<SignedMessage<OrdoContext, Vote>, SigningError> {
+        let digest = vote.digest(self.chain_id).ok_or_else(undefined_round)?;
+        let signature = self.key.sign_digest(&digest);
+        Ok(SignedMessage::new(vote, signature))
+    }
+
+    async fn sign_proposal(
+        &self,
+        proposal: Proposal,
+    ) -> Result<SignedMessage<OrdoContext, Proposal>, SigningError> {
+        let digest = proposal.digest(self.chain_id).ok_or_else(undefined_round)?;
+        let signature = self.key.sign_digest(&digest);
+        Ok(SignedMessage::new(proposal, signature))
+    }
+
+    async fn sign_vote_extension(
+        &self,
+        _scope: VoteExtensionScope<OrdoContext>,
+        _extension: (),
+    ) -> Result<SignedMessage<OrdoContext, ()>, SigningError> {
+        Err(SigningError::from_source(
+            "Ordo does not use vote extensions",
+        ))
+    }
+
+    async fn sign_validator_proof(
+        &self,
+        public_key: Vec<u8>,
+        peer_id: Vec<u8>,
+    ) -> Result<ValidatorProof<OrdoContext>, SigningError> {
+        let signature = self
+            .key
+            .sign_digest(&validator_proof_digest(&public_key, &peer_id));
+        Ok(ValidatorProof::new(public_key, peer_id, signature))
+    }
+}
+
+#[async_trait]
+impl Verifier<OrdoContext> for OrdoVerifier {
+    async fn verify_signed_vote(
+        &self,
+        vote: &Vote,
+        signature: &Signature,
+        public_key: &PublicKey,
+    ) -> Result<VerificationResult, SigningError> {
+        let digest = vote.digest(self.chain_id).ok_or_else(undefined_round)?;
+        Ok(verdict(public_key, &digest, signature))
+    }
+
+    async fn verify_signed_proposal(
+        &self,
+        proposal: &Proposal,
+        signature: &Signature,
+        public_key: &PublicKey,
+    ) -> Result<VerificationResult, SigningError> {
+        let digest = proposal.digest(self.chain_id).ok_or_else(undefined_round)?;
+        Ok(verdict(public_key, &digest, signature))
+    }
+
+    async fn verify_signed_vote_extension(
+        &self,
+        _scope: &VoteExtensionScope<OrdoContext>,
+        _extension: &(),
+        _signature: &Signature,
+        _public_key: &PublicKey,
+    ) -> Result<VerificationResult, SigningError> {
+        Ok(VerificationResult::Invalid)
+    }
+
+    async fn verify_validator_proof(
+        &self,
+        proof: &ValidatorProof<OrdoContext>,
+    ) -> Result<VerificationResult, SigningError> {
+        let Ok(public_key) = PublicKey::from_sec1(&proof.public_key) else {
+            return Ok(VerificationResult::Invalid);
+        };
+        let digest = validator_proof_digest(&proof.public_key, &proof.peer_id);
+        Ok(verdict(&public_key, &digest, &proof.signature))
+    }
+}

@@ -1,0 +1,330 @@
+//! The node's durable store (redb): decided blocks with their commit certificates, and the
+//! proposals seen or built for heights not yet decided.
+//!
+//! Invariants:
+//! - a block and its certificate are committed in one transaction, before consensus is told the
+//!   decision is persisted;
+//! - a proposal this node built for (height, round) is on disk before it is proposed, so after a
+//!   crash the same block is proposed again.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use ordo_types::{Address, Block, CommitCertificate, Decode, Encode, Signature, B256};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+
+use crate::wire::{Reader, Writer};
+
+const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
+const CERTIFICATES: TableDefinition<u64, &[u8]> = TableDefinition::new("certificates");
+const HEIGHT_BY_HASH: TableDefinition<[u8; 32], u64> = TableDefinition::new("height_by_hash");
+/// (height, round, block hash) -> stored proposal.
+const PROPOSALS: TableDefinition<[u8; 44], &[u8]> = TableDefinition::new("proposals");
+/// (height, round) -> hash of the block this node built.
+const OWN_PROPOSALS: TableDefinition<[u8; 12], [u8; 32]> = TableDefinition::new("own_proposals");
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database reported an error.
+    #[error("database: {0}")]
+    Db(#[from] redb::Error),
+    /// Stored bytes did not decode: the file is corrupt or from another version.
+    #[error("corrupt record in {table}: {reason}")]
+    Corrupt {
+        /// The table holding the record.
+        table: &'static str,
+        /// What failed.
+        reason: String,
+    },
+}
+
+macro_rules! from_redb {
+    ($($e:ty),*) => {$(
+        impl From<$e> for StoreError {
+            fn from(e: $e) -> Self {
+                StoreError::Db(e.into())
+            }
+        }
+    )*};
+}
+from_redb!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+/// A decided block with its commit certificate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecidedBlock {
+    /// The block.
+    pub block: Block,
+    /// The precommits that decided it.
+    pub certificate: CommitCertificate,
+}
+
+/// A proposal received or built for a height not yet decided.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct StoredProposal {
+    pub(crate) round: u32,
+    pub(crate) pol_round: Option<u32>,
+    pub(crate) proposer: Address,
+    /// The proposer's signature over the proposal digest; none for a block received by sync.
+    pub(crate) signature: Option<Signature>,
+    pub(crate) valid: bool,
+    pub(crate) block: Block,
+}
+
+impl StoredProposal {
+    fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u32(self.round)
+            .u32(self.pol_round.unwrap_or(u32::MAX))
+            .raw(self.proposer.as_slice());
+        match &self.signature {
+            Some(sig) => w.u8(1).raw(&sig.0),
+            None => w.u8(0),
+        };
+        w.u8(u8::from(self.valid)).raw(&self.block.encode());
+        w.finish().to_vec()
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, StoreError> {
+        let corrupt = |reason: String| StoreError::Corrupt {
+            table: "proposals",
+            reason,
+        };
+        let mut r = Reader::new(bytes);
+        let mut fields = || -> Result<_, crate::wire::WireError> {
+            let round = r.u32()?;
+            let pol_round = Some(r.u32()?).filter(|&p| p != u32::MAX);
+            let proposer = r.address()?;
+            let signature = match r.u8()? {
+                0 => None,
+                _ => Some(r.signature()?),
+            };
+            let valid = r.u8()? == 1;
+            Ok((round, pol_round, proposer, signature, valid))
+        };
+        let (round, pol_round, proposer, signature, valid) =
+            fields().map_err(|e| corrupt(e.to_string()))?;
+        let block = Block::decode(r.rest()).map_err(|e| corrupt(e.to_string()))?;
+        Ok(Self {
+            round,
+            pol_round,
+            proposer,
+            signature,
+            valid,
+            block,
+        })
+    }
+}
+
+fn proposal_key(height: u64, round: u32, hash: &B256) -> [u8; 44] {
+    let mut key = [0u8; 44];
+    key[..8].copy_from_slice(&height.to_be_bytes());
+    key[8..12].copy_from_slice(&round.to_be_bytes());
+    key[12..].copy_from_slice(hash.as_slice());
+    key
+}
+
+fn round_key(height: u64, round: u32) -> [u8; 12] {
+    let mut key = [0u8; 12];
+    key[..8].copy_from_slice(&height.to_be_bytes());
+    key[8..].copy_from_slice(&round.to_be_bytes());
+    key
+}
+
+/// The durable store of one node. Cheap to clone; readers never block the writer.
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<Database>,
+}
+
+impl Store {
+    /// Opens (or creates) the store at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let db = Database::create(path)?;
+        let tx = db.begin_write()?;
+        tx.open_table(BLOCKS)?;
+        tx.open_table(CERTIFICATES)?;
+        tx.open_table(HEIGHT_BY_HASH)?;
+        tx.open_table(PROPOSALS)?;
+        tx.open_table(OWN_PROPOSALS)?;
+        tx.commit()?;
+        Ok(Self { db: Arc::new(db) })
+    }
+
+    /// The highest decided height, if any.
+    pub fn tip_height(&self) -> Result<Option<u64>, StoreError> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(BLOCKS)?;
+        let last = table.last()?.map(|(k, _)| k.value());
+        Ok(last)
+    }
+
+    /// The lowest height still stored, if any.
+    pub fn earliest_height(&self) -> Result<Option<u64>, StoreError> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(BLOCKS)?;
+        let first = table.first()?.map(|(k, _)| k.value());
+        Ok(first)
+    }
+
+    /// The block decided at `height`.
+    pub fn block(&self, height: u64) -> Result<Option<Block>, StoreError> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(BLOCKS)?;
+        let Some(bytes) = table.get(height)? else {
+            return Ok(None);
+        };
+        Block::decode(bytes.value())
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt {
+                table: "blocks",
+                reason: e.to_string(),
+            })
+    }
+
+    /// The block decided at `height` with its certificate.
+    pub fn decided(&self, height: u64) -> Result<Option<DecidedBlock>, StoreError> {
+        let tx = self.db.begin_read()?;
+        let blocks = tx.open_table(BLOCKS)?;
+        let certs = tx.open_table(CERTIFICATES)?;
+        let (Some(block), Some(cert)) = (blocks.get(height)?, certs.get(height)?) else {
+            return Ok(None);
+        };
+        let corrupt = |table, reason: String| StoreError::Corrupt { table, reason };
+        Ok(Some(DecidedBlock {
+            block: Block::decode(block.value()).map_err(|e| corrupt("blocks", e.to_string()))?,
+            certificate: CommitCertificate::decode(cert.value())
+                .map_err(|e| corrupt("certificates", e.to_string()))?,
+        }))
+    }
+
+    /// The height of the decided block with hash `hash`.
+    pub fn height_of(&self, hash: &B256) -> Result<Option<u64>, StoreError> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(HEIGHT_BY_HASH)?;
+        Ok(table.get(hash.0)?.map(|h| h.value()))
+    }
+
+    /// Persists a decided block and its certificate in one transaction, and forgets the
+    /// proposals for heights up to it.
+    pub(crate) fn commit(
+        &self,
+        block: &Block,
+        certificate: &CommitCertificate,
+    ) -> Result<(), StoreError> {
+        let height = block.header.height;
+        let tx = self.db.begin_write()?;
+        {
+            tx.open_table(BLOCKS)?
+                .insert(height, block.encode().as_slice())?;
+            tx.open_table(CERTIFICATES)?
+                .insert(height, certificate.encode().as_slice())?;
+            tx.open_table(HEIGHT_BY_HASH)?
+                .insert(block.hash().0, height)?;
+            let upto = proposal_key(height, u32::MAX, &B256::repeat_byte(0xff));
+            tx.open_table(PROPOSALS)?.retain_in(..=upto, |_, _| false)?;
+            tx.open_table(OWN_PROPOSALS)?
+                .retain_in(..=round_key(height, u32::MAX), |_, _| false)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Replaces the certificate of a decided height (with one holding more signatures).
+    pub(crate) fn update_certificate(
+        &self,
+        certificate: &CommitCertificate,
+    ) -> Result<(), StoreError> {
+        let tx = self.db.begin_write()?;
+        tx.open_table(CERTIFICATES)?
+            .insert(certificate.height, certificate.encode().as_slice())?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Stores a proposal seen for `height`; `own` marks a block this node built.
+    pub(crate) fn put_proposal(
+        &self,
+        height: u64,
+        proposal: &StoredProposal,
+        own: bool,
+    ) -> Result<(), StoreError> {
+        let hash = proposal.block.hash();
+        let tx = self.db.begin_write()?;
+        {
+            tx.open_table(PROPOSALS)?.insert(
+                proposal_key(height, proposal.round, &hash),
+                proposal.encode().as_slice(),
+            )?;
+            if own {
+                tx.open_table(OWN_PROPOSALS)?
+                    .insert(round_key(height, proposal.round), hash.0)?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The block this node built for (height, round), if any.
+    pub(crate) fn own_proposal(
+        &self,
+        height: u64,
+        round: u32,
+    ) -> Result<Option<StoredProposal>, StoreError> {
+        let tx = self.db.begin_read()?;
+        let Some(hash) = tx
+            .open_table(OWN_PROPOSALS)?
+            .get(round_key(height, round))?
+        else {
+            return Ok(None);
+        };
+        let key = proposal_key(height, round, &B256::from(hash.value()));
+        match tx.open_table(PROPOSALS)?.get(key)? {
+            Some(bytes) => StoredProposal::decode(bytes.value()).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The proposals stored for (height, round).
+    pub(crate) fn proposals(
+        &self,
+        height: u64,
+        round: u32,
+    ) -> Result<Vec<StoredProposal>, StoreError> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(PROPOSALS)?;
+        let from = proposal_key(height, round, &B256::ZERO);
+        let to = proposal_key(height, round, &B256::repeat_byte(0xff));
+        let mut out = Vec::new();
+        for entry in table.range(from..=to)? {
+            let (_, bytes) = entry?;
+            out.push(StoredProposal::decode(bytes.value())?);
+        }
+        Ok(out)
+    }
+
+    /// A stored proposal of block `hash` at `height`, in any round.
+    pub(crate) fn proposal_by_hash(
+        &self,
+        height: u64,
+        hash: &B256,
+    ) -> Result<Option<StoredProposal>, StoreError> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(PROPOSALS)?;
+        let from = proposal_key(height, 0, &B256::ZERO);
+        let to = proposal_key(height, u32::MAX, &B256::repeat_byte(0xff));
+        for entry in table.range(from..=to)? {
+            let (key, bytes) = entry?;
+            if key.value()[12..] == hash.0 {
+                return StoredProposal::decode(bytes.value()).map(Some);
+            }
+        }
+        Ok(None)
+    }
+}

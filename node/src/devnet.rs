@@ -1,0 +1,187 @@
+//! `ordo devnet`: the one command a newcomer runs. Initialises a local network (or resumes the
+//! one in its home), starts every node as its own process, writes `devnet.json`, and stops them
+//! all on Ctrl-C.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use clap::Args;
+use serde::Serialize;
+use tokio::process::{Child, Command};
+
+use crate::init::{self, InitArgs, InitNode};
+
+/// Arguments of `ordo devnet`.
+#[derive(Args, Clone, Debug)]
+pub(crate) struct DevnetArgs {
+    /// Number of validators (when initialising).
+    #[arg(long, default_value_t = 4)]
+    validators: usize,
+    /// Number of full nodes besides the validators (when initialising).
+    #[arg(long, default_value_t = 0)]
+    full_nodes: usize,
+    /// The devnet's directory; resumed if it already holds a network.
+    #[arg(long, default_value = ".devnet")]
+    home: PathBuf,
+    /// Chain id (when initialising).
+    #[arg(long, default_value_t = 1337)]
+    chain_id: u64,
+    /// First p2p port (when initialising).
+    #[arg(long, default_value_t = 26650)]
+    p2p_port: u16,
+    /// First API port (when initialising).
+    #[arg(long, default_value_t = 8650)]
+    api_port: u16,
+}
+
+#[derive(Serialize)]
+struct DevnetFile {
+    chain_id: u64,
+    nodes: Vec<DevnetNode>,
+}
+
+#[derive(Serialize)]
+struct DevnetNode {
+    name: String,
+    api: String,
+    pid: u32,
+    home: PathBuf,
+    address: Option<ordo_types::Address>,
+    validator: bool,
+}
+
+fn terminate(child: &Child) {
+    if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
+        // SAFETY: `kill` only sends a signal to a process we started.
+        unsafe {
+            libc::kill(pid, libc::SIGTERM);
+        }
+    }
+}
+
+/// Runs the devnet until Ctrl-C or SIGTERM.
+pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let nodes: Vec<InitNode> = if args.home.join("genesis.json").exists() {
+        println!("resuming the devnet in {}", args.home.display());
+        init::load(&args.home)?
+    } else {
+        println!("initialising a devnet in {}", args.home.display());
+        init::run(&InitArgs {
+            validators: args.validators,
+            full_nodes: args.full_nodes,
+            home: args.home.clone(),
+            chain_id: args.chain_id,
+            p2p_port: args.p2p_port,
+            api_port: args.api_port,
+        })?
+    };
+    let genesis = crate::config::Genesis::load(&args.home.join("genesis.json"))?;
+    let exe = std::env::current_exe()?;
+    let mut children = Vec::new();
+    let mut listing = Vec::new();
+    for node in &nodes {
+        let log = std::fs::File::create(node.home.join("node.log"))?;
+        let child = Command::new(&exe)
+            .arg("node")
+            .arg("--home")
+            .arg(&node.home)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {}", node.name))?;
+        let api = format!("http://{}", node.config.api.listen);
+        println!(
+            "  {:<8} {}  (log: {})",
+            node.name,
+            api,
+            node.home.join("node.log").display()
+        );
+        listing.push(DevnetNode {
+            name: node.name.clone(),
+            api,
+            pid: child.id().unwrap_or_default(),
+            home: std::path::absolute(&node.home)?,
+            address: node.address,
+            validator: node
+                .address
+                .is_some_and(|a| genesis.validators.get(&a).is_some()),
+        });
+        children.push(child);
+    }
+    let file = DevnetFile {
+        chain_id: genesis.chain_id,
+        nodes: listing,
+    };
+    let listing_path = args.home.join("devnet.json");
+    std::fs::write(&listing_path, serde_json::to_string_pretty(&file)?)?;
+    println!("wrote {}", listing_path.display());
+
+    let first = file
+        .nodes
+        .first()
+        .map(|n| n.api.clone())
+        .unwrap_or_default();
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        height = first_block(&first) => println!(
+            "height {height} decided {:.1}s after start; Ctrl-C stops the devnet",
+            started.elapsed().as_secs_f64()
+        ),
+        _ = tokio::signal::ctrl_c() => {}
+        _ = sigterm.recv() => {}
+    }
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = sigterm.recv() => {}
+        (status, i, _) = futures_first_exit(&mut children) => {
+            eprintln!("{} exited ({status:?}); stopping the devnet", file.nodes[i].name);
+        }
+    }
+    println!("stopping {} nodes", children.len());
+    for child in &children {
+        terminate(child);
+    }
+    for child in &mut children {
+        if tokio::time::timeout(Duration::from_secs(10), child.wait())
+            .await
+            .is_err()
+        {
+            let _ = child.kill().await;
+        }
+    }
+    Ok(())
+}
+
+/// Waits until the node at `api` reports a decided height, and returns it.
+async fn first_block(api: &str) -> u64 {
+    let client = reqwest::Client::new();
+    loop {
+        if let Ok(resp) = client.get(format!("{api}/v1/status")).send().await {
+            if let Ok(status) = resp.json::<serde_json::Value>().await {
+                if let Some(height) = status["height"].as_u64().filter(|h| *h > 0) {
+                    return height;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Resolves when the first child exits.
+async fn futures_first_exit(
+    children: &mut [Child],
+) -> (std::io::Result<std::process::ExitStatus>, usize, ()) {
+    loop {
+        for (i, child) in children.iter_mut().enumerate() {
+            if let Ok(Some(status)) = child.try_wait() {
+                return (Ok(status), i, ());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
