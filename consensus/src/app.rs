@@ -27,7 +27,7 @@ use crate::context::{
 };
 use crate::store::{Store, StoredProposal};
 use crate::streaming::{stream_messages, Assembled, PartStreams};
-use crate::NodeStatus;
+use crate::{NodeStatus, ProposerFault};
 
 /// Size of the `Data` chunks a block is streamed in.
 const CHUNK_SIZE: usize = 128 * 1024;
@@ -45,6 +45,7 @@ pub(crate) struct AppParams {
     pub(crate) max_clock_drift_ms: u64,
     pub(crate) timeouts: LinearTimeouts,
     pub(crate) block_time: Duration,
+    pub(crate) fault: Option<ProposerFault>,
 }
 
 pub(crate) struct App {
@@ -106,7 +107,7 @@ impl App {
     }
 
     /// Loads the last decided block, so the node resumes after it.
-    fn resume(&mut self) -> eyre::Result<()> {
+    pub(crate) fn resume(&mut self) -> eyre::Result<()> {
         if let Some(tip) = self.store.tip_height()? {
             let block = self
                 .store
@@ -147,7 +148,6 @@ impl App {
 
     /// Runs until the consensus engine stops.
     pub(crate) async fn run(mut self, mut channels: Channels<OrdoContext>) -> eyre::Result<()> {
-        self.resume()?;
         while let Some(msg) = channels.consensus.recv().await {
             if let Err(e) = self.handle(msg, &channels).await {
                 error!(target: "ordo::consensus", error = %e, "application error");
@@ -323,12 +323,16 @@ impl App {
         let candidates = self
             .mempool
             .select(limits.max_block_bytes, limits.max_transactions as usize);
-        let block = build_block(
+        let mut block = build_block(
             &self.template(height, key.address()),
             now_ms(),
             candidates,
             limits,
         );
+        if let Some(fault) = self.params.fault {
+            warn!(target: "ordo::consensus", height, round, ?fault, "test fault: proposing an invalid block");
+            inject_fault(&mut block, fault, limits, self.params.chain_id);
+        }
         let digest =
             ordo_types::proposal_digest(self.params.chain_id, height, round, None, block.hash());
         let proposal = StoredProposal {
@@ -517,6 +521,50 @@ impl App {
             height, &proposal,
         )))
     }
+}
+
+/// Makes `block` invalid in the way `fault` names, keeping it well formed otherwise.
+fn inject_fault(block: &mut Block, fault: ProposerFault, limits: &BlockLimits, chain_id: u64) {
+    let mut add = |tx: ordo_types::Transaction| {
+        block.body = ordo_types::Body::from_entries(
+            std::iter::once(ordo_types::NamespaceEntries {
+                namespace: tx.namespace,
+                entries: vec![tx.into()],
+            })
+            .chain(block.body.namespaces.drain(..))
+            .collect(),
+        )
+        .unwrap_or_default();
+    };
+    match fault {
+        ProposerFault::WrongProposer => block.header.proposer = Address::repeat_byte(0x42),
+        ProposerFault::WrongParent => block.header.parent_hash = B256::repeat_byte(0x42),
+        ProposerFault::BadTransactionSignature => {
+            let mut tx = ordo_types::Transaction::sign(
+                u64::MAX - 1,
+                0,
+                ordo_types::Bytes::from_static(b"forged"),
+                &SecretKey::random(),
+                chain_id,
+            );
+            // r = 5 is not the x-coordinate of a curve point: no sender can be recovered.
+            // (Tampering with the payload instead would just recover some other sender.)
+            tx.signature.0[..32].copy_from_slice(&B256::with_last_byte(5).0);
+            add(tx);
+        }
+        ProposerFault::OversizedBody => {
+            let payload = ordo_types::Bytes::from(vec![0u8; limits.max_block_bytes]);
+            add(ordo_types::Transaction::sign(
+                u64::MAX - 1,
+                0,
+                payload,
+                &SecretKey::random(),
+                chain_id,
+            ));
+        }
+    }
+    block.header.namespace_root = block.body.namespace_root();
+    block.header.tx_count = block.body.tx_count().unwrap_or(u32::MAX);
 }
 
 fn proposed_value(height: u64, p: &StoredProposal) -> ProposedValue<OrdoContext> {

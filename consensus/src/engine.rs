@@ -105,6 +105,22 @@ pub struct ConsensusSettings {
     pub timing: TimingConfig,
     /// Block limits.
     pub limits: BlockLimits,
+    /// Test-only: make this node's proposals invalid in the given way.
+    pub fault: Option<ProposerFault>,
+}
+
+/// A way to make a proposer's blocks invalid, for tests of honest validators' checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProposerFault {
+    /// Name another validator as the proposer.
+    WrongProposer,
+    /// Point at a parent that is not the previous block.
+    WrongParent,
+    /// Include a transaction whose signature does not verify.
+    BadTransactionSignature,
+    /// Exceed the block size limit.
+    OversizedBody,
 }
 
 /// What a node's consensus reports about itself.
@@ -249,8 +265,9 @@ pub async fn start(settings: ConsensusSettings, mempool: Mempool) -> eyre::Resul
         max_clock_drift_ms: settings.timing.max_clock_drift_ms,
         timeouts: settings.timing.timeouts(),
         block_time: Duration::from_millis(settings.timing.block_time_ms),
+        fault: settings.fault,
     };
-    let app = App::new(
+    let mut app = App::new(
         params,
         store.clone(),
         mempool,
@@ -258,6 +275,7 @@ pub async fn start(settings: ConsensusSettings, mempool: Mempool) -> eyre::Resul
         settings.key,
         status_tx,
     );
+    app.resume()?;
     let app = tokio::spawn(app.run(channels));
     Ok(ConsensusNode {
         store,

@@ -24,7 +24,9 @@ mod streaming;
 mod wire;
 
 pub use codec::OrdoCodec;
-pub use engine::{start, ConsensusNode, ConsensusSettings, NodeStatus, TimingConfig};
+pub use engine::{
+    start, ConsensusNode, ConsensusSettings, NodeStatus, ProposerFault, TimingConfig,
+};
 pub use malachitebft_app_channel::app::net::Multiaddr;
 pub use proposer::select as select_proposer;
 pub use signing::{OrdoSigner, OrdoVerifier};

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context as _};
 use ordo_api::ApiConfig;
 use ordo_builder::BlockLimits;
-use ordo_consensus::TimingConfig;
+use ordo_consensus::{ProposerFault, TimingConfig};
 use ordo_mempool::MempoolConfig;
 use ordo_types::{Address, SecretKey, ValidatorSet, B256};
 use serde::{Deserialize, Serialize};
@@ -34,6 +34,9 @@ pub(crate) struct NodeConfig {
     pub(crate) limits: BlockLimits,
     /// Mempool limits.
     pub(crate) mempool: MempoolConfig,
+    /// Test-only: make this node's proposals invalid (see `ProposerFault`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) test_fault: Option<ProposerFault>,
 }
 
 impl Default for NodeConfig {
@@ -49,6 +52,7 @@ impl Default for NodeConfig {
             timing: TimingConfig::default(),
             limits: BlockLimits::default(),
             mempool: MempoolConfig::default(),
+            test_fault: None,
         }
     }
 }

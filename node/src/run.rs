@@ -41,6 +41,7 @@ pub(crate) async fn run_node(home: &Path) -> anyhow::Result<()> {
             .collect::<anyhow::Result<_>>()?,
         timing: config.timing,
         limits: config.limits,
+        fault: config.test_fault,
     };
     let mempool = Mempool::new(genesis.chain_id, config.mempool.clone());
     let mut consensus = ordo_consensus::start(settings, mempool.clone())

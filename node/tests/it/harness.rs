@@ -1,0 +1,181 @@
+//! A local network of real `ordo` processes on 127.0.0.1, for tests.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The `ordo` binary under test.
+pub(crate) fn ordo() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ordo"))
+}
+
+/// A base port such that `count` consecutive ports are free now.
+fn free_ports(count: u16) -> u16 {
+    loop {
+        let base = 20_000 + rand::random::<u16>() % 40_000;
+        let free = (0..count).all(|i| TcpListener::bind(("127.0.0.1", base + i)).is_ok());
+        if free {
+            return base;
+        }
+    }
+}
+
+pub(crate) struct Net {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) homes: Vec<PathBuf>,
+    pub(crate) apis: Vec<String>,
+    procs: Vec<Option<Child>>,
+    client: reqwest::Client,
+}
+
+impl Net {
+    /// Initialises `validators` validators and `full` full nodes, applies `edit` to each node's
+    /// config text, and starts every node.
+    pub(crate) fn start(validators: usize, full: usize, edit: impl Fn(usize, &mut String)) -> Net {
+        let dir = tempfile::tempdir().unwrap();
+        let total = validators + full;
+        let ports = free_ports(2 * total as u16);
+        let status = ordo()
+            .args(["init", "--home"])
+            .arg(dir.path())
+            .args(["--validators", &validators.to_string()])
+            .args(["--full-nodes", &full.to_string()])
+            .args(["--p2p-port", &ports.to_string()])
+            .args(["--api-port", &(ports + total as u16).to_string()])
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "ordo init failed");
+        let homes: Vec<PathBuf> = (0..total)
+            .map(|i| dir.path().join(format!("node{i}")))
+            .collect();
+        for (i, home) in homes.iter().enumerate() {
+            let path = home.join("config.toml");
+            let mut text = std::fs::read_to_string(&path).unwrap();
+            edit(i, &mut text);
+            std::fs::write(&path, text).unwrap();
+        }
+        let apis = (0..total)
+            .map(|i| format!("http://127.0.0.1:{}", ports + (total + i) as u16))
+            .collect();
+        let mut net = Net {
+            dir,
+            homes,
+            apis,
+            procs: (0..total).map(|_| None).collect(),
+            client: reqwest::Client::new(),
+        };
+        for i in 0..total {
+            net.restart(i);
+        }
+        net
+    }
+
+    /// Starts (or restarts) node `i`, appending to its log.
+    pub(crate) fn restart(&mut self, i: usize) {
+        assert!(self.procs[i].is_none(), "node {i} is running");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.homes[i].join("node.log"))
+            .unwrap();
+        let child = ordo()
+            .arg("node")
+            .arg("--home")
+            .arg(&self.homes[i])
+            .env("RUST_LOG", "info,libp2p=warn,arc_malachitebft=warn")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.procs[i] = Some(child);
+    }
+
+    /// Kills node `i` with SIGKILL.
+    pub(crate) fn kill(&mut self, i: usize) {
+        let mut child = self.procs[i].take().expect("node is running");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    pub(crate) async fn get(&self, i: usize, path: &str) -> Option<Value> {
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.apis[i]))
+            .timeout(Duration::from_secs(2))
+            .send()
+            .await
+            .ok()?;
+        if !resp.status().is_success() {
+            return None;
+        }
+        resp.json().await.ok()
+    }
+
+    pub(crate) async fn height(&self, i: usize) -> Option<u64> {
+        self.get(i, "/v1/status").await?["height"].as_u64()
+    }
+
+    pub(crate) async fn block(&self, i: usize, height: u64) -> Option<Value> {
+        self.get(i, &format!("/v1/blocks/{height}")).await
+    }
+
+    pub(crate) async fn block_hash(&self, i: usize, height: u64) -> Option<String> {
+        Some(self.block(i, height).await?["hash"].as_str()?.to_owned())
+    }
+
+    /// Waits until every node in `nodes` has decided `height`, or panics after `timeout`.
+    pub(crate) async fn wait_height(&self, nodes: &[usize], height: u64, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        for &i in nodes {
+            loop {
+                if self.height(i).await.is_some_and(|h| h >= height) {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "node {i} did not reach height {height} in {timeout:?} (at {:?}); log: {}",
+                    self.height(i).await,
+                    self.homes[i].join("node.log").display()
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+
+    /// Asserts that `nodes` hold identical block hashes at every height in `1..=upto`.
+    pub(crate) async fn assert_same_chain(&self, nodes: &[usize], upto: u64) {
+        for h in 1..=upto {
+            let reference = self.block_hash(nodes[0], h).await;
+            assert!(reference.is_some(), "node {} lacks height {h}", nodes[0]);
+            for &i in &nodes[1..] {
+                assert_eq!(
+                    self.block_hash(i, h).await,
+                    reference,
+                    "nodes {} and {i} differ at height {h}",
+                    nodes[0]
+                );
+            }
+        }
+    }
+
+    pub(crate) fn log(&self, i: usize) -> String {
+        std::fs::read_to_string(self.homes[i].join("node.log")).unwrap_or_default()
+    }
+
+    pub(crate) fn home(&self, i: usize) -> &Path {
+        &self.homes[i]
+    }
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        for child in self.procs.iter_mut().flatten() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
