@@ -1,5 +1,7 @@
 //! Integration tests of the `ordo` binary: real processes on 127.0.0.1.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod api;
 mod consensus;
 mod harness;
