@@ -34,6 +34,13 @@ pub(crate) struct DevnetArgs {
     /// First API port (when initialising).
     #[arg(long, default_value_t = 8650)]
     api_port: u16,
+    /// Delete the devnet's directory first and start a new network.
+    #[arg(long)]
+    fresh: bool,
+    /// Measure: run this many seconds after the first block, print the block interval
+    /// percentiles and the time to the first block, write `bench.json`, then stop.
+    #[arg(long)]
+    bench_seconds: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -64,6 +71,9 @@ fn terminate(child: &Child) {
 /// Runs the devnet until Ctrl-C or SIGTERM.
 pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     let started = Instant::now();
+    if args.fresh && args.home.exists() {
+        std::fs::remove_dir_all(&args.home)?;
+    }
     let nodes: Vec<InitNode> = if args.home.join("genesis.json").exists() {
         println!("resuming the devnet in {}", args.home.display());
         init::load(&args.home)?
@@ -127,13 +137,26 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         .map(|n| n.api.clone())
         .unwrap_or_default();
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut first_block_s = None;
     tokio::select! {
-        height = first_block(&first) => println!(
-            "height {height} decided {:.1}s after start; Ctrl-C stops the devnet",
-            started.elapsed().as_secs_f64()
-        ),
+        height = first_block(&first) => {
+            let secs = started.elapsed().as_secs_f64();
+            first_block_s = Some(secs);
+            println!("height {height} decided {secs:.1}s after start; Ctrl-C stops the devnet");
+        }
         _ = tokio::signal::ctrl_c() => {}
         _ = sigterm.recv() => {}
+    }
+    if let (Some(seconds), Some(first_block_s)) = (args.bench_seconds, first_block_s) {
+        tokio::time::sleep(Duration::from_secs(seconds)).await;
+        let result = measure_intervals(&first, first_block_s).await;
+        for child in &children {
+            terminate(child);
+        }
+        let result = result?;
+        println!("{}", serde_json::to_string_pretty(&result)?);
+        std::fs::write(args.home.join("bench.json"), result.to_string())?;
+        return Ok(());
     }
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
@@ -155,6 +178,47 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Block interval percentiles from the header timestamps of every block decided so far.
+async fn measure_intervals(api: &str, first_block_s: f64) -> anyhow::Result<serde_json::Value> {
+    let client = reqwest::Client::new();
+    let get = |path: String| {
+        let client = client.clone();
+        async move {
+            client
+                .get(path)
+                .send()
+                .await?
+                .error_for_status()?
+                .json::<serde_json::Value>()
+                .await
+        }
+    };
+    let tip = get(format!("{api}/v1/status")).await?["height"]
+        .as_u64()
+        .context("status without height")?;
+    let mut stamps = Vec::new();
+    for h in 1..=tip {
+        let block = get(format!("{api}/v1/blocks/{h}")).await?;
+        stamps.push(block["timestamp_ms"].as_u64().context("block without timestamp")?);
+    }
+    let mut intervals: Vec<u64> = stamps.windows(2).map(|w| w[1].saturating_sub(w[0])).collect();
+    intervals.sort_unstable();
+    let pct = |p: f64| -> u64 {
+        let i = ((intervals.len() as f64 - 1.0) * p).round() as usize;
+        intervals.get(i).copied().unwrap_or_default()
+    };
+    Ok(serde_json::json!({
+        "blocks": tip,
+        "time_to_first_block_s": (first_block_s * 10.0).round() / 10.0,
+        "block_interval_ms": {
+            "p50": pct(0.50),
+            "p90": pct(0.90),
+            "p99": pct(0.99),
+            "max": intervals.last().copied().unwrap_or_default(),
+        },
+    }))
 }
 
 /// Waits until the node at `api` reports a decided height, and returns it.

@@ -1,0 +1,46 @@
+# Ordo: the two commands a newcomer needs are `make devnet` and `make test`.
+# Everything else they need (npm packages: Foundry and solc-js; Rust crates) is installed here.
+
+CARGO ?= cargo
+
+.PHONY: all deps devnet test test-fast lint unit integration contracts bench gas-report clean-devnet
+
+all: test
+
+# npm packages pinned by package-lock.json: forge, anvil, cast (Foundry) and solc-js.
+deps: node_modules/.installed
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+# A local network of 4 validators, each its own process on 127.0.0.1 (Ctrl-C stops it).
+devnet: deps
+	$(CARGO) run --release -p ordo-node --bin ordo -- devnet $(ARGS)
+
+# The full test suite: formatting, lints, every Rust test (unit, property, multi-process
+# integration) and the Solidity tests.
+test: deps lint
+	$(CARGO) nextest run --workspace --profile ci
+	contracts/test.sh
+
+# The quick loop while editing: lints and unit/property tests, no multi-process networks.
+test-fast: lint
+	$(CARGO) nextest run --workspace --lib --bins
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+contracts: deps
+	contracts/test.sh
+
+# Figures: idle devnet block interval and time to first block.
+bench: deps
+	$(CARGO) run --release -p ordo-node --bin ordo -- devnet --home target/bench-devnet --fresh --bench-seconds 30
+
+gas-report: deps
+	contracts/gas-report.sh
+
+clean-devnet:
+	rm -rf .devnet
