@@ -302,3 +302,161 @@ pub fn validate_block(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ordo_types::{Bytes, SecretKey};
+
+    fn template() -> BlockTemplate {
+        BlockTemplate {
+            chain_id: 7,
+            height: 5,
+            epoch: 0,
+            parent_hash: B256::repeat_byte(1),
+            parent_timestamp_ms: 1_000,
+            proposer: Address::repeat_byte(2),
+            validators_hash: B256::repeat_byte(3),
+            next_validators_hash: B256::repeat_byte(3),
+            inbox_cursor: 0,
+        }
+    }
+
+    fn check() -> ProposalCheck {
+        ProposalCheck {
+            template: template(),
+            now_ms: 2_000,
+            max_clock_drift_ms: 500,
+            limits: BlockLimits::default(),
+        }
+    }
+
+    fn txs(n: u64) -> Vec<Transaction> {
+        let key = SecretKey::random();
+        (0..n)
+            .map(|i| Transaction::sign(i % 3, i, Bytes::from(vec![i as u8; 100]), &key, 7))
+            .collect()
+    }
+
+    fn valid_block() -> Block {
+        build_block(&template(), 1_500, txs(9), &BlockLimits::default())
+    }
+
+    fn verify(tx: &Transaction) -> bool {
+        tx.recover_sender(7).is_ok()
+    }
+
+    /// Re-commits the header to a modified body.
+    fn recommit(mut block: Block) -> Block {
+        block.header.namespace_root = block.body.namespace_root();
+        block.header.tx_count = block.body.tx_count().unwrap();
+        block
+    }
+
+    #[test]
+    fn a_built_block_is_valid_and_sorted() {
+        let block = valid_block();
+        assert_eq!(block.header.tx_count, 9);
+        let namespaces: Vec<u64> = block.body.namespaces.iter().map(|g| g.namespace).collect();
+        assert_eq!(namespaces, vec![0, 1, 2]);
+        validate_block(&block, &check(), verify).unwrap();
+    }
+
+    #[test]
+    fn building_respects_limits_and_clock() {
+        let limits = BlockLimits {
+            max_block_bytes: 1_000,
+            max_transactions: 100,
+        };
+        let block = build_block(&template(), 10, txs(20), &limits);
+        assert!(block.encoded_len() <= 1_000);
+        assert!(block.header.tx_count > 0);
+        assert_eq!(
+            block.header.timestamp_ms, 1_001,
+            "one past the parent when the clock lags"
+        );
+        let capped = BlockLimits {
+            max_transactions: 4,
+            ..BlockLimits::default()
+        };
+        assert_eq!(
+            build_block(&template(), 1_500, txs(20), &capped)
+                .header
+                .tx_count,
+            4
+        );
+    }
+
+    #[test]
+    fn every_rule_refuses_its_violation() {
+        let mismatch = |f: fn(&mut Header), field: &str| {
+            let mut block = valid_block();
+            f(&mut block.header);
+            match validate_block(&block, &check(), verify) {
+                Err(BlockError::Mismatch { field: got, .. }) => assert_eq!(got, field),
+                other => panic!("{field}: {other:?}"),
+            }
+        };
+        mismatch(|h| h.chain_id = 8, "chain_id");
+        mismatch(|h| h.height = 6, "height");
+        mismatch(|h| h.epoch = 1, "epoch");
+        mismatch(|h| h.parent_hash = B256::ZERO, "parent_hash");
+        mismatch(|h| h.proposer = Address::ZERO, "proposer");
+        mismatch(|h| h.validators_hash = B256::ZERO, "validators_hash");
+        mismatch(
+            |h| h.next_validators_hash = B256::ZERO,
+            "next_validators_hash",
+        );
+
+        let mut block = valid_block();
+        block.header.timestamp_ms = 1_000;
+        assert!(matches!(
+            validate_block(&block, &check(), verify),
+            Err(BlockError::TimestampNotIncreasing { .. })
+        ));
+        block.header.timestamp_ms = 2_501;
+        assert!(matches!(
+            validate_block(&block, &check(), verify),
+            Err(BlockError::TimestampInFuture { .. })
+        ));
+
+        let mut block = valid_block();
+        block.body.namespaces[0].entries.pop();
+        assert!(matches!(
+            validate_block(&block, &check(), verify),
+            Err(BlockError::Commitments(_))
+        ));
+
+        let mut small = check();
+        small.limits.max_block_bytes = 500;
+        assert!(matches!(
+            validate_block(&valid_block(), &small, verify),
+            Err(BlockError::TooLarge { .. })
+        ));
+        small.limits = BlockLimits {
+            max_transactions: 3,
+            ..BlockLimits::default()
+        };
+        assert!(matches!(
+            validate_block(&valid_block(), &small, verify),
+            Err(BlockError::TooManyTransactions { count: 9, max: 3 })
+        ));
+
+        let mut block = valid_block();
+        let dup = block.body.namespaces[0].entries[0].clone();
+        block.body.namespaces[0].entries.push(dup);
+        assert!(matches!(
+            validate_block(&recommit(block), &check(), verify),
+            Err(BlockError::Duplicate { .. })
+        ));
+
+        let mut block = valid_block();
+        if let Entry::Signed(tx) = &mut block.body.namespaces[0].entries[0] {
+            tx.signature.0[..32].copy_from_slice(&B256::with_last_byte(5).0);
+        }
+        assert!(matches!(
+            validate_block(&recommit(block), &check(), verify),
+            Err(BlockError::BadSignature { .. })
+        ));
+    }
+}

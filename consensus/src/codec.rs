@@ -560,3 +560,157 @@ impl Wire for ProposedValue<OrdoContext> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use malachitebft_app_channel::app::types::core::SignedVote;
+    use ordo_types::{SecretKey, B256};
+    use proptest::prelude::*;
+
+    fn sig(seed: u8) -> ordo_types::Signature {
+        SecretKey::from_bytes(&[seed.max(1); 32])
+            .unwrap()
+            .sign_digest(&B256::repeat_byte(seed))
+    }
+
+    fn round_trip<T: Wire + PartialEq + std::fmt::Debug>(value: T) {
+        let bytes = encode(&value);
+        assert_eq!(decode::<T>(&bytes).unwrap(), value);
+        // Truncated or extended input is refused.
+        assert!(decode::<T>(&bytes[..bytes.len() - 1]).is_err());
+        let mut longer = bytes.to_vec();
+        longer.push(0);
+        assert!(decode::<T>(&longer).is_err());
+    }
+
+    fn vote(h: u64, r: u32, value: Option<[u8; 32]>) -> Vote {
+        Vote {
+            height: Height(h),
+            round: Round::new(r),
+            value: value.map_or(NilOrVal::Nil, |v| NilOrVal::Val(BlockHash(B256::from(v)))),
+            vote_type: VoteType::Precommit,
+            validator_address: ValidatorAddress(ordo_types::Address::repeat_byte(7)),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = decode::<SignedConsensusMsg<OrdoContext>>(&bytes);
+            let _ = decode::<LivenessMsg<OrdoContext>>(&bytes);
+            let _ = decode::<StreamMessage<ProposalPart>>(&bytes);
+            let _ = decode::<ProposalPart>(&bytes);
+            let _ = decode::<ValidatorProof<OrdoContext>>(&bytes);
+            let _ = decode::<Status<OrdoContext>>(&bytes);
+            let _ = decode::<Request<OrdoContext>>(&bytes);
+            let _ = decode::<Response<OrdoContext>>(&bytes);
+            let _ = decode::<ProposedValue<OrdoContext>>(&bytes);
+            let _ = decode::<PolkaCertificate<OrdoContext>>(&bytes);
+        }
+
+        #[test]
+        fn votes_round_trip(h in any::<u64>(), r in 0u32..u32::MAX, v in any::<Option<[u8; 32]>>(), s in any::<u8>()) {
+            round_trip(SignedConsensusMsg::<OrdoContext>::Vote(SignedVote::new(vote(h, r, v), sig(s))));
+        }
+
+        #[test]
+        fn parts_round_trip(data in proptest::collection::vec(any::<u8>(), 0..300), seq in any::<u64>()) {
+            round_trip(StreamMessage::new(
+                StreamId::new(Bytes::from(data.clone())),
+                seq,
+                StreamContent::Data(ProposalPart::Data(Bytes::from(data))),
+            ));
+        }
+    }
+
+    #[test]
+    fn every_message_kind_round_trips() {
+        let addr = ValidatorAddress(ordo_types::Address::repeat_byte(3));
+        let hash = BlockHash(B256::repeat_byte(9));
+        round_trip(SignedConsensusMsg::<OrdoContext>::Proposal(
+            SignedMessage::new(
+                Proposal {
+                    height: Height(5),
+                    round: Round::new(2),
+                    value: hash,
+                    pol_round: Round::Nil,
+                    validator_address: addr,
+                },
+                sig(1),
+            ),
+        ));
+        round_trip(ProposalPart::Init(ProposalInit {
+            height: Height(5),
+            round: Round::new(1),
+            pol_round: Round::new(0),
+            proposer: addr,
+        }));
+        round_trip(ProposalPart::Fin(sig(2)));
+        round_trip(StreamMessage::<ProposalPart>::new(
+            StreamId::new(Bytes::from_static(b"id")),
+            9,
+            StreamContent::Fin,
+        ));
+        let polka = PolkaCertificate {
+            height: Height(5),
+            round: Round::new(1),
+            value_id: hash,
+            polka_signatures: vec![PolkaSignature::new(addr, sig(3))],
+        };
+        round_trip(LivenessMsg::PolkaCertificate(polka.clone()));
+        round_trip(polka);
+        round_trip(LivenessMsg::<OrdoContext>::SkipRoundCertificate(
+            RoundCertificate {
+                height: Height(5),
+                round: Round::new(3),
+                cert_type: RoundCertificateType::Skip,
+                round_signatures: vec![RoundSignature {
+                    vote_type: VoteType::Prevote,
+                    value_id: NilOrVal::Nil,
+                    address: addr,
+                    signature: sig(4),
+                }],
+            },
+        ));
+        round_trip(ValidatorProof::<OrdoContext>::new(
+            vec![1, 2],
+            vec![3],
+            sig(5),
+        ));
+        round_trip(Request::<OrdoContext>::ValueRequest(ValueRequest::new(
+            Height(3)..=Height(9),
+        )));
+        round_trip(Response::<OrdoContext>::ValueResponse(ValueResponse::new(
+            Height(3),
+            vec![RawDecidedValue::new(
+                Bytes::from_static(b"block"),
+                ExtendedCommitCertificate {
+                    height: Height(3),
+                    round: Round::new(0),
+                    value_id: hash,
+                    commit_signatures: vec![ExtendedCommitSignature::new(addr, sig(6), None)],
+                },
+            )],
+        )));
+        round_trip(ProposedValue::<OrdoContext> {
+            height: Height(3),
+            round: Round::new(0),
+            valid_round: Round::Nil,
+            proposer: addr,
+            value: hash,
+            validity: Validity::Invalid,
+        });
+    }
+
+    #[test]
+    fn a_forged_list_count_does_not_allocate() {
+        let mut w = Writer::new();
+        w.u8(1); // polka certificate
+        w.u64(1).u32(0).raw(&[0u8; 32]).u32(u32::MAX);
+        assert_eq!(
+            decode::<LivenessMsg<OrdoContext>>(&w.finish()),
+            Err(WireError::Truncated)
+        );
+    }
+}

@@ -138,3 +138,79 @@ impl Verifier<OrdoContext> for OrdoVerifier {
         Ok(verdict(&public_key, &digest, &proof.signature))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::{BlockHash, Height, ValidatorAddress};
+    use malachitebft_app_channel::app::types::core::{NilOrVal, Round, VoteType};
+
+    fn precommit(key: &SecretKey, height: u64) -> Vote {
+        Vote {
+            height: Height(height),
+            round: Round::new(2),
+            value: NilOrVal::Val(BlockHash(B256::repeat_byte(0xab))),
+            vote_type: VoteType::Precommit,
+            validator_address: ValidatorAddress(key.address()),
+        }
+    }
+
+    /// What the signer signs is exactly the documented vote digest, recoverable with
+    /// `ecrecover` semantics to the validator's address.
+    #[tokio::test]
+    async fn votes_are_signed_over_the_documented_digest() {
+        let key = SecretKey::from_bytes(&[0x11; 32]).unwrap();
+        let signer = OrdoSigner::new(key.clone(), 1337);
+        let vote = precommit(&key, 7);
+        let signed = signer.sign_vote(vote.clone()).await.unwrap();
+        let digest = ordo_types::vote_digest(
+            1337,
+            7,
+            2,
+            ordo_types::VoteType::Precommit,
+            Some(B256::repeat_byte(0xab)),
+        );
+        assert_eq!(signed.signature.recover(&digest).unwrap(), key.address());
+
+        let verifier = OrdoVerifier::new(1337);
+        let pk = key.public_key();
+        let ok = verifier
+            .verify_signed_vote(&vote, &signed.signature, &pk)
+            .await;
+        assert!(ok.unwrap().is_valid());
+        // The same signature does not hold for another height or chain.
+        let other = precommit(&key, 8);
+        let bad = verifier
+            .verify_signed_vote(&other, &signed.signature, &pk)
+            .await;
+        assert!(bad.unwrap().is_invalid());
+        let other_chain = OrdoVerifier::new(1);
+        let bad = other_chain
+            .verify_signed_vote(&vote, &signed.signature, &pk)
+            .await;
+        assert!(bad.unwrap().is_invalid());
+    }
+
+    #[tokio::test]
+    async fn validator_proofs_verify_and_forgeries_do_not() {
+        let key = SecretKey::random();
+        let signer = OrdoSigner::new(key.clone(), 1);
+        let proof = signer
+            .sign_validator_proof(key.public_key().to_sec1().to_vec(), vec![1, 2, 3])
+            .await
+            .unwrap();
+        let verifier = OrdoVerifier::new(1);
+        assert!(verifier
+            .verify_validator_proof(&proof)
+            .await
+            .unwrap()
+            .is_valid());
+        let mut forged = proof.clone();
+        forged.peer_id = vec![9];
+        assert!(verifier
+            .verify_validator_proof(&forged)
+            .await
+            .unwrap()
+            .is_invalid());
+    }
+}

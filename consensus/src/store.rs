@@ -328,3 +328,110 @@ impl Store {
         Ok(None)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ordo_types::{Body, CommitSignature, Header, SecretKey};
+
+    fn block(height: u64) -> Block {
+        let body = Body::default();
+        Block {
+            header: Header {
+                chain_id: 1,
+                height,
+                epoch: 0,
+                timestamp_ms: 1000 + height,
+                parent_hash: B256::repeat_byte(height as u8),
+                proposer: Address::repeat_byte(1),
+                namespace_root: body.namespace_root(),
+                tx_count: 0,
+                validators_hash: B256::ZERO,
+                next_validators_hash: B256::ZERO,
+                l1_origin_number: 0,
+                l1_origin_hash: B256::ZERO,
+                inbox_cursor: 0,
+            },
+            body,
+        }
+    }
+
+    fn proposal(height: u64, round: u32) -> StoredProposal {
+        let key = SecretKey::random();
+        StoredProposal {
+            round,
+            pol_round: None,
+            proposer: key.address(),
+            signature: Some(key.sign_digest(&B256::ZERO)),
+            valid: true,
+            block: block(height),
+        }
+    }
+
+    #[test]
+    fn own_proposals_and_decisions_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.redb");
+        let own = proposal(3, 1);
+        let seen = StoredProposal {
+            signature: None,
+            valid: false,
+            ..proposal(3, 2)
+        };
+        {
+            let store = Store::open(&path).unwrap();
+            store.put_proposal(3, &own, true).unwrap();
+            store.put_proposal(3, &seen, false).unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.own_proposal(3, 1).unwrap(), Some(own.clone()));
+        assert_eq!(store.own_proposal(3, 2).unwrap(), None);
+        assert_eq!(store.proposals(3, 2).unwrap(), vec![seen]);
+        assert_eq!(
+            store.proposal_by_hash(3, &own.block.hash()).unwrap(),
+            Some(own.clone())
+        );
+
+        let cert = CommitCertificate {
+            height: 3,
+            round: 1,
+            block_hash: own.block.hash(),
+            signatures: vec![CommitSignature {
+                signer: own.proposer,
+                signature: own.signature.unwrap(),
+            }],
+        };
+        store.commit(&own.block, &cert).unwrap();
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.tip_height().unwrap(), Some(3));
+        let decided = store.decided(3).unwrap().unwrap();
+        assert_eq!(
+            (decided.block, decided.certificate),
+            (own.block.clone(), cert)
+        );
+        assert_eq!(store.height_of(&own.block.hash()).unwrap(), Some(3));
+        // Proposals up to the decided height are pruned.
+        assert!(store.proposals(3, 2).unwrap().is_empty());
+        assert_eq!(store.own_proposal(3, 1).unwrap(), None);
+    }
+
+    #[test]
+    fn corrupt_records_are_reported_not_panicked_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.redb")).unwrap();
+        let tx = store.db.begin_write().unwrap();
+        tx.open_table(BLOCKS)
+            .unwrap()
+            .insert(1, [1u8, 2, 3].as_slice())
+            .unwrap();
+        tx.commit().unwrap();
+        assert!(matches!(
+            store.block(1),
+            Err(StoreError::Corrupt {
+                table: "blocks",
+                ..
+            })
+        ));
+    }
+}
