@@ -201,9 +201,16 @@ async fn measure_intervals(api: &str, first_block_s: f64) -> anyhow::Result<serd
     let mut stamps = Vec::new();
     for h in 1..=tip {
         let block = get(format!("{api}/v1/blocks/{h}")).await?;
-        stamps.push(block["timestamp_ms"].as_u64().context("block without timestamp")?);
+        stamps.push(
+            block["timestamp_ms"]
+                .as_u64()
+                .context("block without timestamp")?,
+        );
     }
-    let mut intervals: Vec<u64> = stamps.windows(2).map(|w| w[1].saturating_sub(w[0])).collect();
+    let mut intervals: Vec<u64> = stamps
+        .windows(2)
+        .map(|w| w[1].saturating_sub(w[0]))
+        .collect();
     intervals.sort_unstable();
     let pct = |p: f64| -> u64 {
         let i = ((intervals.len() as f64 - 1.0) * p).round() as usize;

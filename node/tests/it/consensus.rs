@@ -24,9 +24,12 @@ async fn min_height(net: &Net, nodes: &[usize]) -> u64 {
 
 #[tokio::test]
 async fn four_validators_decide_the_same_certified_chain() {
-    let net = Net::start(4, 0, |_, _| {});
-    net.wait_height(&[0, 1, 2, 3], 20, T).await;
-    net.assert_same_chain(&[0, 1, 2, 3], 20).await;
+    // Four validators and a full node (node 4), which follows without voting.
+    let net = Net::start(4, 1, |_, _| {});
+    net.wait_height(&[0, 1, 2, 3, 4], 20, T).await;
+    net.assert_same_chain(&[0, 1, 2, 3, 4], 20).await;
+    let full = net.get(4, "/v1/status").await.unwrap();
+    assert_eq!(full["is_validator"], false);
 
     // Every stored certificate carries more than 2/3 of the committee's signatures.
     let validators = genesis_validators(&net);

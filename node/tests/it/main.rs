@@ -4,4 +4,5 @@
 
 mod api;
 mod consensus;
+mod devnet;
 mod harness;
