@@ -1,1 +1,41 @@
-//! ordo-l1
+//! Ordo's access to its L1 (Ethereum, or Anvil locally).
+//!
+//! - [`deploy`] puts the three contracts (`StakeTable`, `Inbox`, `LightClient`, bindings in
+//!   `ordo-contracts`) on any Ethereum RPC endpoint and returns a [`Deployment`], which
+//!   [`Deployment::write_json`] stores for nodes and tools to find.
+//! - The [`calldata`] functions turn Ordo's own types into what the contracts take: a
+//!   [`ValidatorSet`](ordo_types::ValidatorSet) into a light-client committee, a
+//!   [`CommitCertificate`](ordo_types::CommitCertificate) into indexed signatures, two
+//!   conflicting votes into slashing evidence, a consensus key into a proof of possession.
+//!   The bytes signed are exactly those of `docs/FORMATS.md`, which the contracts check with
+//!   `ecrecover`; fixtures generated from `ordo-types` pin that agreement in the Forge tests.
+//! - [`spawn_anvil`] runs a local L1 from the repository's npm toolchain.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use ordo_l1::{deploy, spawn_anvil, DeployParams};
+//! use ordo_types::{SecretKey, Validator, ValidatorSet};
+//! use alloy::signers::local::PrivateKeySigner;
+//!
+//! let anvil = spawn_anvil()?; // killed when dropped
+//! let deployer = PrivateKeySigner::from(anvil.first_key().clone());
+//! let key = SecretKey::random();
+//! let committee = ValidatorSet::new(vec![Validator::new(key.public_key(), 1)])?;
+//! let params = DeployParams::devnet(7, &committee, deployer.address());
+//! let deployment = deploy(&anvil.endpoint(), deployer, &params).await?;
+//! deployment.write_json(std::path::Path::new("deployment.json"))?;
+//! # Ok(()) }
+//! ```
+
+mod anvil;
+pub mod calldata;
+mod deploy;
+mod error;
+
+pub use anvil::{anvil_path, spawn_anvil, ANVIL_ENV};
+pub use deploy::{
+    deploy, CommitteeMember, DeployParams, Deployment, InboxParams, LightClientParams,
+    StakeTableParams,
+};
+pub use error::L1Error;
+pub use ordo_contracts::{Inbox, LightClient, StakeTable};

@@ -1,0 +1,81 @@
+//! The crate's error type.
+
+use alloy::primitives::{Address, B256};
+use std::path::PathBuf;
+
+/// Everything that can go wrong talking to the L1 or preparing data for it.
+#[derive(Debug, thiserror::Error)]
+pub enum L1Error {
+    /// The RPC URL does not parse.
+    #[error("invalid L1 RPC URL {url:?}: {reason}")]
+    InvalidRpcUrl {
+        /// The URL as given.
+        url: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// The RPC endpoint failed or answered with an error.
+    #[error("L1 RPC error: {0}")]
+    Rpc(#[from] alloy::transports::TransportError),
+    /// A contract call or deployment failed (including reverts, with their data).
+    #[error("L1 contract call failed: {0}")]
+    Contract(#[from] alloy::contract::Error),
+    /// A sent transaction could not be followed to its receipt.
+    #[error("L1 transaction not confirmed: {0}")]
+    PendingTransaction(#[from] alloy::providers::PendingTransactionError),
+    /// A transaction was mined but reverted.
+    #[error("L1 transaction {0} reverted")]
+    Reverted(B256),
+    /// A deployment receipt carries no contract address.
+    #[error("deployment transaction {0} created no contract")]
+    NoContractAddress(B256),
+    /// A certificate names a signer outside the validator set it is checked against.
+    #[error("certificate signer {0} is not in the committee")]
+    UnknownSigner(Address),
+    /// The Anvil binary is not where the repository's npm toolchain puts it.
+    #[error("anvil not found at {}: run `npm ci` in the repository root", path.display())]
+    AnvilNotFound {
+        /// Where it was looked for.
+        path: PathBuf,
+    },
+    /// Anvil did not start.
+    #[error("could not start anvil: {0}")]
+    AnvilStart(String),
+    /// A deployment file could not be read or written.
+    #[error("deployment file {}: {source}", path.display())]
+    DeploymentIo {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A deployment file is not valid JSON for a [`crate::Deployment`].
+    #[error("deployment file {}: {source}", path.display())]
+    DeploymentJson {
+        /// The file.
+        path: PathBuf,
+        /// The parse error.
+        source: serde_json::Error,
+    },
+}
+
+impl L1Error {
+    /// True when the failure is a contract revert (the call was well formed and reached the
+    /// chain, and the contract refused it).
+    pub fn is_revert(&self) -> bool {
+        match self {
+            Self::Reverted(_) => true,
+            Self::Contract(e) => e.as_revert_data().is_some(),
+            _ => false,
+        }
+    }
+
+    /// The revert decoded as one of a contract's custom errors (for example
+    /// `LightClient::LightClientErrors`), when it is one.
+    pub fn decode_revert<E: alloy::sol_types::SolInterface>(&self) -> Option<E> {
+        match self {
+            Self::Contract(e) => e.as_decoded_interface_error::<E>(),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! Integration tests of `ordo-l1` (one binary, as the workspace convention has it):
+//! - `fixtures`: generates the Forge fixtures from `ordo-types` and fails when the committed
+//!   ones differ, so Solidity and Rust provably agree on the signed bytes;
+//! - `anvil`: deploys to a real Anvil and drives the contracts through the bindings;
+//! - `gas`: `submitBlock` gas from Anvil receipts for committees of 4, 20 and 100.
+//!
+//! The Anvil tests need the repository's npm toolchain: run `npm ci` in the repository root.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod anvil;
+mod common;
+mod fixtures;
+mod gas;
