@@ -387,6 +387,8 @@ contract StakeTable {
     function _deposit(address validator, Validator storage val, address staker, uint256 amount) private {
         if (amount == 0) revert ZeroAmount();
         // Rounds down, in favour of the pool. A pool without shares starts at one share per wei.
+        // `val.stake` is never zero while shares exist for a validator that accepts deposits:
+        // without slashes the price stays one share per wei, and a slash jails the validator.
         uint256 minted = val.shares == 0 ? amount : amount * val.shares / val.stake;
         if (minted == 0) revert ZeroAmount();
         val.stake += amount;
