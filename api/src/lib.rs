@@ -4,6 +4,8 @@
 //! Every error is JSON `{"code", "message"}` with a fitting HTTP status; no input can crash the
 //! server. Build the router with [`router`] and serve it with [`serve`].
 
+mod rollup;
+
 use std::net::SocketAddr;
 
 use axum::extract::rejection::{JsonRejection, PathRejection};
@@ -14,7 +16,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use ordo_consensus::{DecidedBlock, NodeStatus, Store};
 use ordo_mempool::{Mempool, MempoolError};
-use ordo_types::{Address, Entry, NamespaceProof, Transaction, B256};
+use ordo_types::{Address, Transaction};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::watch;
@@ -130,11 +132,8 @@ pub fn router(state: ApiState, config: &ApiConfig) -> Router {
         .route("/v1/status", get(status))
         .route("/v1/blocks/latest", get(latest_block))
         .route("/v1/blocks/{height}", get(block))
-        .route(
-            "/v1/namespaces/{namespace}/blocks/{height}",
-            get(namespace_block),
-        )
         .route("/v1/transactions", post(submit))
+        .merge(rollup::routes())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .with_state(state)
@@ -209,39 +208,6 @@ async fn block(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let Path(height) = path?;
     Ok(Json(block_json(&decided(&s, height)?)))
-}
-
-/// One namespace's slice of a decided block.
-#[derive(Serialize)]
-struct NamespaceBlock {
-    namespace: u64,
-    height: u64,
-    block_hash: B256,
-    namespace_root: B256,
-    transactions: Vec<Entry>,
-    proof: NamespaceProof,
-}
-
-async fn namespace_block(
-    State(s): State<ApiState>,
-    path: Result<Path<(u64, u64)>, PathRejection>,
-) -> Result<Json<NamespaceBlock>, ApiError> {
-    let Path((namespace, height)) = path?;
-    let d = decided(&s, height)?;
-    let transactions = d
-        .block
-        .body
-        .namespace(namespace)
-        .map(|g| g.entries.clone())
-        .unwrap_or_default();
-    Ok(Json(NamespaceBlock {
-        namespace,
-        height,
-        block_hash: d.block.hash(),
-        namespace_root: d.block.header.namespace_root,
-        proof: d.block.body.proof(namespace),
-        transactions,
-    }))
 }
 
 async fn submit(
