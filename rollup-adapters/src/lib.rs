@@ -1,0 +1,55 @@
+//! The rollup side of Ordo: how a rollup reads its own transactions back from the shared
+//! sequencer, trusting nothing but the committee it started from.
+//!
+//! - [`NamespaceBlock`] / [`NamespaceRange`]: the JSON a node serves per namespace
+//!   (`GET /v1/namespaces/{ns}/blocks/{height}`, `.../blocks?from=&to=`, and the
+//!   `.../stream?from=` Server-Sent Events). The API builds them with
+//!   [`NamespaceBlock::extract`]; this crate is the one definition both sides use.
+//! - [`Verifier`]: checks a slice offline. The header must hash to the hash the commit
+//!   certificate signs, the certificate must carry valid precommits from more than 2/3 of the
+//!   trusted validator set's voting power, and the namespace proof must show against the
+//!   header's `namespace_root` that the entries are all of the namespace's entries, in order
+//!   (or that it has none). Anything else is refused with a [`ClientError`] saying why.
+//! - [`RollupClient`]: fetches blocks, ranges and a resumable stream from any node over HTTP
+//!   and hands out only [`VerifiedNamespaceBlock`]s. Its trust root is a [`Genesis`] (or a
+//!   validator set) the user supplies, never what the node says.
+//! - [`RollupAdapter`]: how a kind of rollup checks payloads and renders its entries;
+//!   [`RawAdapter`] treats payloads as opaque bytes.
+//!
+//! # Invariants
+//! - A [`VerifiedNamespaceBlock`] exists only if [`Verifier::verify`] accepted it.
+//! - A client stream hands out consecutive heights, each extending the previous block, with
+//!   no gap and no repeat, across reconnections.
+//! - The stream parser holds at most one event (bounded) in memory.
+//!
+//! # Example
+//! ```no_run
+//! use futures_util::StreamExt;
+//! use ordo_rollup_adapters::{Genesis, RollupClient};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let genesis = Genesis::load("genesis.json".as_ref())?;
+//! let client = RollupClient::from_genesis("http://127.0.0.1:8650", &genesis);
+//! let one = client.block(7, 12).await?; // namespace 7 at height 12, verified
+//! println!("{} transactions", one.entries().len());
+//! let mut blocks = std::pin::pin!(client.stream(7, 1));
+//! while let Some(block) = blocks.next().await {
+//!     let block = block?; // a verification failure ends the stream with its reason
+//!     println!("height {}: {:?}", block.height(), block.tx_hashes());
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+mod adapter;
+mod client;
+mod error;
+mod sse;
+mod verify;
+mod wire;
+
+pub use adapter::{adapter_for, AdapterError, RawAdapter, RollupAdapter};
+pub use client::RollupClient;
+pub use error::{ClientError, GenesisError};
+pub use verify::{Genesis, VerifiedNamespaceBlock, Verifier};
+pub use wire::{ApiErrorBody, NamespaceBlock, NamespaceRange, MAX_RANGE};

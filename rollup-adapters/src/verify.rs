@@ -1,0 +1,252 @@
+//! Offline verification of a namespace slice against a trusted validator set. Pure: no I/O.
+
+use std::path::Path;
+
+use ordo_types::{CommitCertificate, Entry, Header, ValidatorSet, B256};
+use serde::Deserialize;
+
+use crate::error::{ClientError, GenesisError};
+use crate::wire::NamespaceBlock;
+
+/// The trust root of a rollup client: a genesis file
+/// `{"chain_id", "genesis_time_ms", "validators": [...]}` (other fields are ignored).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Genesis {
+    /// The Ordo network's chain id.
+    pub chain_id: u64,
+    /// Unix milliseconds of the network's start.
+    pub genesis_time_ms: u64,
+    /// The genesis committee (checked by [`ValidatorSet`]'s rules when parsed).
+    pub validators: ValidatorSet,
+}
+
+impl Genesis {
+    /// Parses a genesis from JSON text.
+    pub fn from_json(text: &str) -> Result<Self, GenesisError> {
+        Ok(serde_json::from_str(text)?)
+    }
+
+    /// Reads and parses a genesis file.
+    pub fn load(path: &Path) -> Result<Self, GenesisError> {
+        let text = std::fs::read_to_string(path).map_err(|source| GenesisError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_json(&text)
+    }
+}
+
+/// Checks namespace slices against a chain id and a trusted validator set — never against
+/// anything the node says about itself.
+#[derive(Debug, Clone)]
+pub struct Verifier {
+    chain_id: u64,
+    validators: ValidatorSet,
+    validators_hash: B256,
+}
+
+impl Verifier {
+    /// A verifier trusting `validators` for chain `chain_id`.
+    pub fn new(chain_id: u64, validators: ValidatorSet) -> Self {
+        Self {
+            chain_id,
+            validators_hash: validators.hash(),
+            validators,
+        }
+    }
+
+    /// A verifier trusting the genesis committee.
+    pub fn from_genesis(genesis: &Genesis) -> Self {
+        Self::new(genesis.chain_id, genesis.validators.clone())
+    }
+
+    /// The trusted chain id.
+    pub fn chain_id(&self) -> u64 {
+        self.chain_id
+    }
+
+    /// The trusted validator set.
+    pub fn validators(&self) -> &ValidatorSet {
+        &self.validators
+    }
+
+    /// Checks that `block` is namespace `namespace`'s complete slice of the block decided at
+    /// `height`:
+    /// 1. it is for the namespace and height asked, on the trusted chain;
+    /// 2. the header hashes to the hash the certificate signs (and the answer claims);
+    /// 3. the header names the trusted validator set, and the certificate holds valid
+    ///    precommits from members with more than 2/3 of its voting power;
+    /// 4. the proof shows the entries are all of the namespace's entries, in order, against
+    ///    the header's namespace root (or that the namespace is absent and there are none).
+    ///
+    /// Cheap checks run first; signatures are checked before the proof.
+    pub fn verify(
+        &self,
+        namespace: u64,
+        height: u64,
+        block: NamespaceBlock,
+    ) -> Result<VerifiedNamespaceBlock, ClientError> {
+        let NamespaceBlock {
+            namespace: got_namespace,
+            height: got_height,
+            block_hash,
+            namespace_root: _,
+            header,
+            certificate,
+            transactions,
+            proof,
+        } = block;
+        if got_namespace != namespace {
+            return Err(ClientError::NamespaceMismatch {
+                expected: namespace,
+                got: got_namespace,
+            });
+        }
+        for (got, what) in [
+            (header.height, "header"),
+            (certificate.height, "certificate"),
+            (got_height, "height field"),
+        ] {
+            if got != height {
+                return Err(ClientError::HeightMismatch {
+                    expected: height,
+                    got,
+                    what,
+                });
+            }
+        }
+        if header.chain_id != self.chain_id {
+            return Err(ClientError::ChainIdMismatch {
+                expected: self.chain_id,
+                got: header.chain_id,
+            });
+        }
+        let hash = header.hash();
+        for (claimed, what) in [
+            (certificate.block_hash, "certificate"),
+            (block_hash, "block_hash field"),
+        ] {
+            if claimed != hash {
+                return Err(ClientError::HeaderHashMismatch {
+                    header: hash,
+                    claimed,
+                    what,
+                });
+            }
+        }
+        if header.validators_hash != self.validators_hash {
+            return Err(ClientError::UnknownValidatorSet {
+                header: header.validators_hash,
+                trusted: self.validators_hash,
+            });
+        }
+        certificate
+            .verify(self.chain_id, &self.validators)
+            .map_err(ClientError::CertificateInvalid)?;
+        proof
+            .verify(&header.namespace_root, namespace, &transactions)
+            .map_err(ClientError::BadProof)?;
+        Ok(VerifiedNamespaceBlock {
+            namespace,
+            block_hash: hash,
+            header,
+            certificate,
+            entries: transactions,
+        })
+    }
+
+    /// [`Verifier::verify`] for JSON text as the API serves it.
+    pub fn verify_json(
+        &self,
+        namespace: u64,
+        height: u64,
+        json: &[u8],
+    ) -> Result<VerifiedNamespaceBlock, ClientError> {
+        let block: NamespaceBlock =
+            serde_json::from_slice(json).map_err(|e| ClientError::Malformed(e.to_string()))?;
+        self.verify(namespace, height, block)
+    }
+}
+
+/// A namespace's slice of a decided block that passed [`Verifier::verify`]: its entries are
+/// all of the namespace's entries in that block, in order, and the block was decided by the
+/// trusted committee.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedNamespaceBlock {
+    namespace: u64,
+    block_hash: B256,
+    header: Header,
+    certificate: CommitCertificate,
+    entries: Vec<Entry>,
+}
+
+impl VerifiedNamespaceBlock {
+    /// The namespace.
+    pub fn namespace(&self) -> u64 {
+        self.namespace
+    }
+
+    /// The block height.
+    pub fn height(&self) -> u64 {
+        self.header.height
+    }
+
+    /// The block hash (the header's hash, signed by the certificate).
+    pub fn block_hash(&self) -> B256 {
+        self.block_hash
+    }
+
+    /// The verified header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The verified certificate.
+    pub fn certificate(&self) -> &CommitCertificate {
+        &self.certificate
+    }
+
+    /// The namespace's entries, in block order.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// The entries, by value.
+    pub fn into_entries(self) -> Vec<Entry> {
+        self.entries
+    }
+
+    /// The hashes of the entries, in block order.
+    pub fn tx_hashes(&self) -> Vec<B256> {
+        self.entries.iter().map(Entry::hash).collect()
+    }
+
+    /// Checks that this block directly follows `previous` (next height, parent hash).
+    pub fn check_follows(&self, previous: &VerifiedNamespaceBlock) -> Result<(), ClientError> {
+        check_link(previous.height(), previous.block_hash(), &self.header)
+    }
+}
+
+/// Checks that `header` is at `previous_height + 1` with parent `previous_hash`.
+pub(crate) fn check_link(
+    previous_height: u64,
+    previous_hash: B256,
+    header: &Header,
+) -> Result<(), ClientError> {
+    let expected = previous_height.saturating_add(1);
+    if header.height != expected {
+        return Err(ClientError::HeightMismatch {
+            expected,
+            got: header.height,
+            what: "sequence",
+        });
+    }
+    if header.parent_hash != previous_hash {
+        return Err(ClientError::ParentMismatch {
+            height: header.height,
+            parent: header.parent_hash,
+            previous: previous_hash,
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,104 @@
+//! The JSON a node serves to rollups: one namespace's slice of a decided block with everything
+//! needed to check it offline, and a range of such slices. The API serializes these types and
+//! the client deserializes them, so both sides share one definition.
+
+use ordo_types::{Block, CommitCertificate, Entry, Header, NamespaceProof, NamespaceTable, B256};
+use serde::{Deserialize, Serialize};
+
+/// One namespace's slice of a decided block: its entries, the proof that they are all of the
+/// namespace's entries (or that it has none) against the header's `namespace_root`, the full
+/// header, and the commit certificate over the header's hash.
+///
+/// Nothing here is trusted by itself: [`crate::Verifier`] checks it against a validator set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamespaceBlock {
+    /// The namespace (rollup) id.
+    pub namespace: u64,
+    /// Height of the block (the same as `header.height`).
+    pub height: u64,
+    /// Hash of the header, as the node computed it.
+    pub block_hash: B256,
+    /// The header's `namespace_root` (repeated for convenience).
+    pub namespace_root: B256,
+    /// The block header.
+    pub header: Header,
+    /// The commit certificate that decided the block.
+    pub certificate: CommitCertificate,
+    /// The namespace's entries in block order (empty when it has none in this block).
+    pub transactions: Vec<Entry>,
+    /// Inclusion proof of `transactions`, or absence proof of the namespace.
+    pub proof: NamespaceProof,
+}
+
+impl NamespaceBlock {
+    /// `namespace`'s slice of `block`. Builds the block's namespace table; to slice one block
+    /// for many namespaces, build it once and use [`NamespaceBlock::from_table`].
+    pub fn extract(block: &Block, certificate: &CommitCertificate, namespace: u64) -> Self {
+        Self::from_table(block, &block.body.namespace_table(), certificate, namespace)
+    }
+
+    /// `namespace`'s slice of `block`, with the proof taken from `table` (which must be the
+    /// table of `block`'s body).
+    pub fn from_table(
+        block: &Block,
+        table: &NamespaceTable,
+        certificate: &CommitCertificate,
+        namespace: u64,
+    ) -> Self {
+        let transactions = block
+            .body
+            .namespace(namespace)
+            .map(|g| g.entries.clone())
+            .unwrap_or_default();
+        Self {
+            namespace,
+            height: block.header.height,
+            block_hash: block.hash(),
+            namespace_root: block.header.namespace_root,
+            header: block.header.clone(),
+            certificate: certificate.clone(),
+            transactions,
+            proof: table.proof(namespace),
+        }
+    }
+
+    /// The slices of every namespace present in `block`, in namespace order, from one table.
+    pub fn split(block: &Block, certificate: &CommitCertificate) -> Vec<Self> {
+        let table = block.body.namespace_table();
+        block
+            .body
+            .namespaces
+            .iter()
+            .map(|g| Self::from_table(block, &table, certificate, g.namespace))
+            .collect()
+    }
+}
+
+/// A range of one namespace's slices, as `GET /v1/namespaces/{ns}/blocks?from=&to=` serves it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamespaceRange {
+    /// The namespace (rollup) id.
+    pub namespace: u64,
+    /// First height asked for.
+    pub from: u64,
+    /// Last height served (`None` when nothing was: `from` is past the tip). It is below the
+    /// requested `to` when the tip is, or when the response reached its size budget; ask
+    /// again from `to + 1`.
+    pub to: Option<u64>,
+    /// The node's highest decided height when it answered (0 before the first block).
+    pub tip: u64,
+    /// One slice per height, `from..=to`, in order.
+    pub blocks: Vec<NamespaceBlock>,
+}
+
+/// The most heights one range request may ask for.
+pub const MAX_RANGE: u64 = 100;
+
+/// The error body of every API error: `{"code", "message"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiErrorBody {
+    /// A stable machine-readable code (`NOT_FOUND`, `RANGE_TOO_LARGE`, ...).
+    pub code: String,
+    /// A human-readable explanation.
+    pub message: String,
+}

@@ -1,0 +1,13 @@
+//! Integration tests of the rollup client: verification of honest and tampered slices, and
+//! the HTTP client against a local server that serves them.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    unreachable_pub
+)]
+
+mod fixture;
+mod server;
+mod verify;

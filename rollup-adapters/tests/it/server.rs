@@ -1,0 +1,322 @@
+//! The HTTP client against a local server that serves a fixture chain, honestly or not.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use futures_util::StreamExt;
+use ordo_rollup_adapters::{
+    ClientError, NamespaceBlock, NamespaceRange, RollupClient, VerifiedNamespaceBlock,
+};
+use ordo_types::Error;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::fixture::{key, Chain, CHAIN_ID};
+
+/// How the fake node misbehaves.
+#[derive(Clone, Default)]
+struct Faults {
+    /// Replace the slice served at these heights.
+    replace: HashMap<u64, NamespaceBlock>,
+    /// Close each stream connection after this many events.
+    close_after: Option<usize>,
+    /// Ignore `from` and always stream from height 1.
+    replay_from_start: bool,
+    /// Skip this height in streams and ranges.
+    skip: Option<u64>,
+}
+
+#[derive(Clone)]
+struct Fake {
+    chain: Arc<Chain>,
+    faults: Arc<Faults>,
+    /// `from` of every stream request, in order.
+    stream_requests: Arc<Mutex<Vec<u64>>>,
+}
+
+impl Fake {
+    fn slice(&self, ns: u64, height: u64) -> Option<NamespaceBlock> {
+        if height == 0 || height > self.chain.blocks.len() as u64 {
+            return None;
+        }
+        Some(
+            self.faults
+                .replace
+                .get(&height)
+                .cloned()
+                .unwrap_or_else(|| self.chain.slice(ns, height)),
+        )
+    }
+}
+
+#[derive(Deserialize)]
+struct FromTo {
+    from: u64,
+    to: Option<u64>,
+}
+
+fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({"code": "NOT_FOUND", "message": "no such block"})),
+    )
+        .into_response()
+}
+
+async fn one(State(f): State<Fake>, Path((ns, height)): Path<(u64, u64)>) -> Response {
+    match f.slice(ns, height) {
+        Some(slice) => Json(slice).into_response(),
+        None => not_found(),
+    }
+}
+
+async fn range(State(f): State<Fake>, Path(ns): Path<u64>, Query(q): Query<FromTo>) -> Response {
+    let tip = f.chain.blocks.len() as u64;
+    let to = q.to.unwrap_or(tip).min(tip);
+    let blocks: Vec<NamespaceBlock> = (q.from..=to)
+        .filter(|h| Some(*h) != f.faults.skip)
+        .filter_map(|h| f.slice(ns, h))
+        .collect();
+    Json(NamespaceRange {
+        namespace: ns,
+        from: q.from,
+        to: Some(to),
+        tip,
+        blocks,
+    })
+    .into_response()
+}
+
+/// A finite SSE body: the events from `from` up to the tip (or `close_after` of them).
+async fn stream(State(f): State<Fake>, Path(ns): Path<u64>, Query(q): Query<FromTo>) -> Response {
+    f.stream_requests.lock().unwrap().push(q.from);
+    let start = if f.faults.replay_from_start {
+        1
+    } else {
+        q.from
+    };
+    let tip = f.chain.blocks.len() as u64;
+    let mut body = String::from(": hello\n\n");
+    let mut sent = 0;
+    for h in start..=tip {
+        if Some(h) == f.faults.skip {
+            continue;
+        }
+        if f.faults.close_after.is_some_and(|n| sent >= n) {
+            break;
+        }
+        let data = serde_json::to_string(&f.slice(ns, h).unwrap()).unwrap();
+        body.push_str(&format!(
+            "id: {h}\nevent: block\ndata: {data}\n\n: keep-alive\n\n"
+        ));
+        sent += 1;
+    }
+    ([(header::CONTENT_TYPE, "text/event-stream")], body).into_response()
+}
+
+async fn serve(chain: Chain, faults: Faults) -> (String, Fake) {
+    let fake = Fake {
+        chain: Arc::new(chain),
+        faults: Arc::new(faults),
+        stream_requests: Arc::default(),
+    };
+    let app = Router::new()
+        .route("/v1/namespaces/{ns}/blocks/{height}", get(one))
+        .route("/v1/namespaces/{ns}/blocks", get(range))
+        .route("/v1/namespaces/{ns}/stream", get(stream))
+        .with_state(fake.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}/"), fake)
+}
+
+fn chain(blocks: usize) -> Chain {
+    let mut chain = Chain::new(4);
+    chain.extend(blocks);
+    chain
+}
+
+fn client(url: &str, chain: &Chain) -> RollupClient {
+    RollupClient::new(url, CHAIN_ID, chain.set.clone())
+}
+
+async fn collect(
+    client: &RollupClient,
+    ns: u64,
+    from: u64,
+    max: usize,
+) -> Vec<Result<VerifiedNamespaceBlock, ClientError>> {
+    let stream = client.stream(ns, from).take(max);
+    tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        stream.collect::<Vec<_>>(),
+    )
+    .await
+    .expect("stream stalled")
+}
+
+#[tokio::test]
+async fn block_and_range_verify_against_an_honest_node() {
+    let chain = chain(8);
+    let hashes: Vec<_> = chain.blocks.iter().map(|(b, _)| b.hash()).collect();
+    let (url, _) = serve(chain, Faults::default()).await;
+    let c = client(&url, &Chain::new(4));
+    let one = c.block(7, 2).await.unwrap();
+    assert_eq!(one.entries().len(), 2);
+    assert_eq!(one.block_hash(), hashes[1]);
+    assert!(c.block(7, 3).await.unwrap().entries().is_empty());
+    let missing = c.block(7, 99).await.unwrap_err();
+    assert!(missing.is_not_found(), "{missing}");
+    assert!(!missing.is_verification_failure());
+
+    let range = c.range(7, 2, 6).await.unwrap();
+    assert_eq!(
+        range.iter().map(|b| b.height()).collect::<Vec<_>>(),
+        [2, 3, 4, 5, 6]
+    );
+    // `to` past the tip: up to the tip.
+    let range = c.range(7, 7, 50).await.unwrap();
+    assert_eq!(range.iter().map(|b| b.height()).collect::<Vec<_>>(), [7, 8]);
+}
+
+#[tokio::test]
+async fn the_client_refuses_what_a_lying_node_serves() {
+    let chain = chain(6);
+    let honest = chain.slice(7, 2);
+    let mut weak = honest.clone();
+    weak.certificate = chain.certify(&chain.blocks[1].0.header, 0, &[1, 2]);
+    let mut forged = honest.clone();
+    forged.certificate.signatures[0].signature =
+        key(77).sign_digest(&forged.certificate.digest(CHAIN_ID));
+    let mut rehashed = honest.clone();
+    rehashed.header.inbox_cursor = 5;
+    rehashed.block_hash = rehashed.header.hash();
+    let mut censored = honest.clone();
+    censored.transactions.pop();
+
+    let cases: Vec<(NamespaceBlock, &str)> = vec![
+        (weak, "CERTIFICATE_INVALID"),
+        (forged, "CERTIFICATE_INVALID"),
+        (rehashed, "HEADER_HASH_MISMATCH"),
+        (censored, "BAD_PROOF"),
+    ];
+    for (bad, code) in cases {
+        let set = chain.set.clone();
+        let mut copy = Chain::new(4);
+        copy.extend(6);
+        let faults = Faults {
+            replace: HashMap::from([(2, bad)]),
+            ..Faults::default()
+        };
+        let (url, _) = serve(copy, faults).await;
+        let c = RollupClient::new(&url, CHAIN_ID, set);
+        let err = c.block(7, 2).await.unwrap_err();
+        assert_eq!(err.code(), code, "{err}");
+        assert!(err.is_verification_failure());
+        if let ClientError::CertificateInvalid(e) = &err {
+            assert!(matches!(
+                e,
+                Error::InsufficientPower { .. } | Error::BadSignature
+            ));
+        }
+        // The range and the stream refuse it too; the stream hands out height 1 first,
+        // then the failure, then ends.
+        assert_eq!(c.range(7, 1, 4).await.unwrap_err().code(), code);
+        let items = collect(&c, 7, 1, 10).await;
+        assert_eq!(items.len(), 2, "{items:?}");
+        assert_eq!(items[0].as_ref().unwrap().height(), 1);
+        assert_eq!(items[1].as_ref().unwrap_err().code(), code);
+    }
+}
+
+#[tokio::test]
+async fn the_stream_resumes_after_disconnects_without_gaps_or_repeats() {
+    let chain = chain(10);
+    let hashes: Vec<_> = chain.blocks.iter().map(|(b, _)| b.hash()).collect();
+    let faults = Faults {
+        close_after: Some(3),
+        ..Faults::default()
+    };
+    let (url, fake) = serve(chain, faults).await;
+    let c = client(&url, &Chain::new(4));
+    let items = collect(&c, 7, 2, 9).await;
+    let blocks: Vec<VerifiedNamespaceBlock> = items.into_iter().map(Result::unwrap).collect();
+    assert_eq!(
+        blocks.iter().map(|b| b.height()).collect::<Vec<_>>(),
+        (2..=10).collect::<Vec<_>>()
+    );
+    for b in &blocks {
+        assert_eq!(b.block_hash(), hashes[b.height() as usize - 1]);
+    }
+    // Each reconnection asked for the height after the last one received.
+    assert_eq!(
+        fake.stream_requests.lock().unwrap()[..3],
+        [2, 5, 8],
+        "stream requests"
+    );
+}
+
+#[tokio::test]
+async fn a_stream_that_repeats_or_skips_a_height_is_refused() {
+    let chain_a = chain(6);
+    let faults = Faults {
+        close_after: Some(2),
+        replay_from_start: true,
+        ..Faults::default()
+    };
+    let (url, _) = serve(chain_a, faults).await;
+    let c = client(&url, &Chain::new(4));
+    let items = collect(&c, 7, 1, 10).await;
+    assert_eq!(items.len(), 3, "{items:?}");
+    assert!(matches!(
+        items[2],
+        Err(ClientError::HeightMismatch {
+            expected: 3,
+            got: 1,
+            what: "event id"
+        })
+    ));
+
+    let faults = Faults {
+        skip: Some(3),
+        ..Faults::default()
+    };
+    let (url, _) = serve(chain(6), faults).await;
+    let c = client(&url, &Chain::new(4));
+    let items = collect(&c, 7, 1, 10).await;
+    assert_eq!(items.len(), 3, "{items:?}");
+    assert!(matches!(
+        items[2],
+        Err(ClientError::HeightMismatch {
+            expected: 3,
+            got: 4,
+            ..
+        })
+    ));
+    let err = c.range(7, 1, 5).await.unwrap_err();
+    assert!(matches!(err, ClientError::HeightMismatch { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn transport_failures_are_reported_and_the_stream_retries() {
+    // Nothing listens on this port (bound, then dropped).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let c = client(&format!("http://127.0.0.1:{port}"), &Chain::new(4));
+    let err = c.block(7, 1).await.unwrap_err();
+    assert!(matches!(err, ClientError::Http(_)), "{err}");
+    assert!(!err.is_verification_failure());
+    // The stream keeps reporting (with backoff) rather than ending.
+    let items = collect(&c, 7, 1, 3).await;
+    assert_eq!(items.len(), 3);
+    assert!(items.iter().all(|i| matches!(i, Err(ClientError::Http(_)))));
+}
