@@ -19,6 +19,10 @@
 //! assert_eq!(pool.select(1 << 20, 100), vec![tx]);
 //! ```
 
+mod gossip;
+
+pub use gossip::{Gossip, GossipConfig, GossipError, GossipEvent};
+
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
