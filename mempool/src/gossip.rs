@@ -7,8 +7,8 @@
 //!
 //! Contract:
 //! - **Opaque payloads.** A batch is a `Vec<u8>`; the mempool encodes and decodes it. Gossip never
-//!   looks inside, and it does not validate what it forwards: whoever consumes
-//!   [`GossipEvent::Batch`] must treat the bytes as untrusted input.
+//!   looks inside and checks nothing but the size (and gossipsub's author signature) before
+//!   forwarding: whoever consumes [`GossipEvent::Batch`] must treat the bytes as untrusted input.
 //! - **Best effort.** [`Gossip::publish`] hands the batch to the actor and returns. If no peer is
 //!   subscribed to the topic yet (gossipsub's "insufficient peers"), the batch is logged at debug
 //!   level and dropped: the caller keeps its transactions and gossips them again later.
