@@ -1,61 +1,65 @@
-//! The rollup read side: one namespace's slice of decided blocks, with everything a client
-//! needs to verify it offline (the header, the namespace proof against the header's
-//! `namespace_root`, and the commit certificate over the header's hash).
+//! The rollup read side: one namespace's slice of decided blocks, by height, by range and as
+//! a live stream, each with everything a client needs to verify it offline (the full header,
+//! the namespace proof against the header's `namespace_root`, the commit certificate over the
+//! header's hash). The JSON is [`ordo_rollup_adapters::NamespaceBlock`].
+//!
+//! The stream (Server-Sent Events, `id:` = height) reads one block at a time from the store,
+//! only when the client has taken the previous one, so a slow client costs one block of
+//! memory, never a backlog. It catches up from the store, then waits on the status channel
+//! for the next decided height: no gap, no repeat, and `Last-Event-ID` resumes after a
+//! disconnect.
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use ordo_consensus::DecidedBlock;
-use ordo_types::{CommitCertificate, Entry, Header, NamespaceProof, B256};
-use serde::Serialize;
+use futures_util::Stream;
+use ordo_consensus::{NodeStatus, Store};
+use ordo_rollup_adapters::{NamespaceBlock, MAX_RANGE};
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::watch;
 
 use crate::{decided, ApiError, ApiState};
 
+/// A range answer stops adding blocks once it holds this many bytes of JSON (it always holds
+/// at least one block); the client continues from the `to` it got.
+const RANGE_BUDGET_BYTES: usize = 8 * 1024 * 1024;
+/// Interval of SSE keep-alive comments on an idle stream.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
 /// The rollup routes, merged into the API's router.
 pub(crate) fn routes() -> Router<ApiState> {
-    Router::new().route(
-        "/v1/namespaces/{namespace}/blocks/{height}",
-        get(namespace_block),
-    )
+    Router::new()
+        .route(
+            "/v1/namespaces/{namespace}/blocks/{height}",
+            get(namespace_block),
+        )
+        .route("/v1/namespaces/{namespace}/blocks", get(namespace_range))
+        .route("/v1/namespaces/{namespace}/stream", get(namespace_stream))
 }
 
-/// One namespace's slice of a decided block.
-#[derive(Serialize)]
-struct NamespaceBlock {
-    namespace: u64,
-    height: u64,
-    block_hash: B256,
-    namespace_root: B256,
-    header: Header,
-    certificate: CommitCertificate,
-    transactions: Vec<Entry>,
-    proof: NamespaceProof,
+fn malformed_query(e: QueryRejection) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "MALFORMED", e.body_text())
 }
 
-impl NamespaceBlock {
-    fn new(d: DecidedBlock, namespace: u64) -> Self {
-        let DecidedBlock { block, certificate } = d;
-        let proof = block.body.proof(namespace);
-        let block_hash = block.hash();
-        let transactions = block
-            .body
-            .namespaces
-            .into_iter()
-            .find(|g| g.namespace == namespace)
-            .map(|g| g.entries)
-            .unwrap_or_default();
-        Self {
-            namespace,
-            height: block.header.height,
-            block_hash,
-            namespace_root: block.header.namespace_root,
-            header: block.header,
-            certificate,
-            transactions,
-            proof,
-        }
-    }
+fn bad_range(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "BAD_RANGE", message)
+}
+
+/// Runs a store read off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(ApiError::internal)?
 }
 
 async fn namespace_block(
@@ -63,5 +67,220 @@ async fn namespace_block(
     path: Result<Path<(u64, u64)>, PathRejection>,
 ) -> Result<Json<NamespaceBlock>, ApiError> {
     let Path((namespace, height)) = path?;
-    Ok(Json(NamespaceBlock::new(decided(&s, height)?, namespace)))
+    let d = blocking(move || decided(&s, height)).await?;
+    Ok(Json(NamespaceBlock::extract(
+        &d.block,
+        &d.certificate,
+        namespace,
+    )))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RangeQuery {
+    from: u64,
+    to: Option<u64>,
+}
+
+/// `GET /v1/namespaces/{ns}/blocks?from=H&to=H2`: heights `from..=to` (at most
+/// [`MAX_RANGE`]; `to` defaults to `from + 99`), cut at the tip and at the size budget.
+async fn namespace_range(
+    State(s): State<ApiState>,
+    path: Result<Path<u64>, PathRejection>,
+    query: Result<Query<RangeQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Path(namespace) = path?;
+    let Query(RangeQuery { from, to }) = query.map_err(malformed_query)?;
+    if from == 0 {
+        return Err(bad_range("heights start at 1"));
+    }
+    let to = to.unwrap_or_else(|| from.saturating_add(MAX_RANGE - 1));
+    if to < from {
+        return Err(bad_range(format!("to ({to}) is below from ({from})")));
+    }
+    let count = to.saturating_sub(from).saturating_add(1);
+    if count > MAX_RANGE {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "RANGE_TOO_LARGE",
+            format!("at most {MAX_RANGE} heights per request, asked for {count}"),
+        ));
+    }
+    let body = blocking(move || range_json(&s.store, namespace, from, to)).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// The JSON of a [`ordo_rollup_adapters::NamespaceRange`], written block by block so that
+/// the size budget is checked on the real bytes.
+fn range_json(store: &Store, namespace: u64, from: u64, to: u64) -> Result<Vec<u8>, ApiError> {
+    let tip = store.tip_height().map_err(ApiError::internal)?.unwrap_or(0);
+    let mut blocks: Vec<u8> = Vec::new();
+    let mut last = None;
+    for height in from..=to.min(tip) {
+        let d = store
+            .decided(height)
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::not_found(format!("height {height} is not stored")))?;
+        let json = serde_json::to_vec(&NamespaceBlock::extract(
+            &d.block,
+            &d.certificate,
+            namespace,
+        ))
+        .map_err(ApiError::internal)?;
+        if last.is_some() && blocks.len().saturating_add(json.len()) > RANGE_BUDGET_BYTES {
+            break;
+        }
+        if last.is_some() {
+            blocks.push(b',');
+        }
+        blocks.extend_from_slice(&json);
+        last = Some(height);
+    }
+    let to = last.map_or_else(|| "null".to_owned(), |h| h.to_string());
+    let mut out = format!(
+        "{{\"namespace\":{namespace},\"from\":{from},\"to\":{to},\"tip\":{tip},\"blocks\":["
+    )
+    .into_bytes();
+    out.extend_from_slice(&blocks);
+    out.extend_from_slice(b"]}");
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StreamQuery {
+    from: Option<u64>,
+}
+
+/// `GET /v1/namespaces/{ns}/stream?from=H`: SSE `block` events (`id:` = height, `data:` a
+/// [`NamespaceBlock`]) for every height from `H` on. A `Last-Event-ID` header wins over `from`
+/// and resumes after that height; with neither, the stream starts at the next block.
+async fn namespace_stream(
+    State(s): State<ApiState>,
+    path: Result<Path<u64>, PathRejection>,
+    query: Result<Query<StreamQuery>, QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let Path(namespace) = path?;
+    let Query(StreamQuery { from }) = query.map_err(malformed_query)?;
+    let resume = match headers.get("last-event-id") {
+        None => None,
+        Some(value) => Some(
+            value
+                .to_str()
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "MALFORMED",
+                        "Last-Event-ID must be the height of the last event received",
+                    )
+                })?
+                .saturating_add(1),
+        ),
+    };
+    let next = match (resume, from) {
+        (Some(next), _) => next,
+        (None, Some(0)) => return Err(bad_range("heights start at 1")),
+        (None, Some(from)) => from,
+        (None, None) => {
+            let store = s.store.clone();
+            let tip = blocking(move || store.tip_height().map_err(ApiError::internal)).await?;
+            tip.unwrap_or(0).saturating_add(1)
+        }
+    };
+    tracing::debug!(target: "ordo::api", namespace, from = next, "rollup stream opened");
+    let follow = Follow {
+        store: s.store.clone(),
+        status: s.status.clone(),
+        namespace,
+        next,
+        done: false,
+    };
+    let events = futures_util::stream::unfold(follow, |mut follow| async move {
+        let event = follow.next_event().await?;
+        Some((Ok(event), follow))
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+}
+
+/// One stream's position: the next height to send.
+struct Follow {
+    store: Store,
+    status: watch::Receiver<NodeStatus>,
+    namespace: u64,
+    next: u64,
+    done: bool,
+}
+
+impl Drop for Follow {
+    fn drop(&mut self) {
+        tracing::debug!(target: "ordo::api", namespace = self.namespace, next = self.next, "rollup stream closed");
+    }
+}
+
+impl Follow {
+    /// The event for height `next`, waiting until it is decided. `None` ends the stream
+    /// (after an error event, or when the node shuts down).
+    async fn next_event(&mut self) -> Option<Event> {
+        if self.done {
+            return None;
+        }
+        loop {
+            // Mark the current status seen before looking in the store: a block committed
+            // after this point changes the status again and wakes `changed` below.
+            self.status.borrow_and_update();
+            let (store, namespace, height) = (self.store.clone(), self.namespace, self.next);
+            match tokio::task::spawn_blocking(move || read_event(&store, namespace, height)).await {
+                Ok(Ok(Some(event))) => {
+                    self.next = self.next.saturating_add(1);
+                    return Some(event);
+                }
+                Ok(Ok(None)) => {}
+                Ok(Err(event)) => {
+                    self.done = true;
+                    return Some(event);
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Some(error_event("INTERNAL", &e.to_string()));
+                }
+            }
+            if self.status.changed().await.is_err() {
+                return None;
+            }
+        }
+    }
+}
+
+fn error_event(code: &str, message: &str) -> Event {
+    tracing::warn!(target: "ordo::api", code, message, "rollup stream failed");
+    Event::default()
+        .event("error")
+        .data(json!({ "code": code, "message": message }).to_string())
+}
+
+/// The `block` event for `height`, `None` if it is not decided yet, or an error event.
+fn read_event(store: &Store, namespace: u64, height: u64) -> Result<Option<Event>, Event> {
+    match store.decided(height) {
+        Ok(Some(d)) => {
+            let slice = NamespaceBlock::extract(&d.block, &d.certificate, namespace);
+            Event::default()
+                .id(height.to_string())
+                .event("block")
+                .json_data(&slice)
+                .map(Some)
+                .map_err(|e| error_event("INTERNAL", &e.to_string()))
+        }
+        Ok(None) => match store.tip_height() {
+            Ok(Some(tip)) if tip >= height => Err(error_event(
+                "NOT_FOUND",
+                &format!("height {height} is no longer stored"),
+            )),
+            Ok(_) => Ok(None),
+            Err(e) => Err(error_event("INTERNAL", &e.to_string())),
+        },
+        Err(e) => Err(error_event("INTERNAL", &e.to_string())),
+    }
 }

@@ -3,6 +3,7 @@
 mod config;
 mod devnet;
 mod init;
+mod rollup;
 mod run;
 
 use std::path::PathBuf;
@@ -38,6 +39,9 @@ enum Command {
     },
     /// Start a local network: every validator as its own process on 127.0.0.1.
     Devnet(devnet::DevnetArgs),
+    /// Rollup tools: follow a namespace with verified blocks.
+    #[command(subcommand)]
+    Rollup(rollup::RollupArgs),
 }
 
 fn init_logging(format: LogFormat) {
@@ -61,5 +65,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Init(args) => init::run(&args).map(|_| ()),
         Command::Node { home } => run::run_node(&home).await,
         Command::Devnet(args) => devnet::run(args).await,
+        Command::Rollup(args) => rollup::run(args).await,
     }
 }
