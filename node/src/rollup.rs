@@ -59,7 +59,8 @@ async fn follow(args: FollowArgs) -> anyhow::Result<()> {
         None => None,
     };
     let client = RollupClient::from_genesis(&args.node, &genesis);
-    tracing::info!(
+    // Stdout carries the JSON lines: log below the default level.
+    tracing::debug!(
         target: "ordo::rollup", node = %args.node, namespace = args.namespace, from = args.from,
         validators = genesis.validators.len(), "following"
     );

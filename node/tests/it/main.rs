@@ -6,3 +6,4 @@ mod api;
 mod consensus;
 mod devnet;
 mod harness;
+mod rollup;
