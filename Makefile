@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: all deps devnet test test-fast lint unit integration contracts bench gas-report clean-devnet
+.PHONY: all deps devnet test test-fast lint contracts bench bench-mempool gas-report clean-devnet
 
 all: test
 
@@ -38,6 +38,9 @@ contracts: deps
 # Figures: idle devnet block interval and time to first block.
 bench: deps
 	$(CARGO) run --release -p ordo-node --bin ordo -- devnet --home target/bench-devnet --fresh --bench-seconds 30
+
+bench-mempool: deps
+	$(CARGO) run --release -p ordo-node --bin ordo -- bench-mempool
 
 gas-report: deps
 	contracts/gas-report.sh

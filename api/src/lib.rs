@@ -1,10 +1,14 @@
 //! Ordo's HTTP API (axum): node status, decided blocks with their certificates, per-namespace
-//! blocks with proofs, and transaction submission.
+//! blocks with proofs, transaction submission and status, mempool summary, Prometheus metrics
+//! and the OpenAPI document (`/openapi.json`).
 //!
 //! Every error is JSON `{"code", "message"}` with a fitting HTTP status; no input can crash the
-//! server. Build the router with [`router`] and serve it with [`serve`].
+//! server. Bodies are size-limited, submissions are rate-limited per client IP, and CORS is open
+//! so browser clients can call any node. Build the router with [`router`] and serve it with
+//! [`serve`].
 
 mod rollup;
+mod transactions;
 
 use std::net::SocketAddr;
 
@@ -12,11 +16,11 @@ use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use ordo_consensus::{DecidedBlock, NodeStatus, Store};
-use ordo_mempool::{Mempool, MempoolError};
-use ordo_types::{Address, Transaction};
+use ordo_mempool::Mempool;
+use ordo_types::Address;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::watch;
@@ -36,6 +40,8 @@ pub struct ApiState {
     pub status: watch::Receiver<NodeStatus>,
     /// The local mempool.
     pub mempool: Mempool,
+    /// Most transactions in one batch submission.
+    pub max_batch: usize,
 }
 
 /// API settings.
@@ -46,6 +52,14 @@ pub struct ApiConfig {
     pub listen: SocketAddr,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
+    /// Most transactions in one `POST /v1/transactions/batch`.
+    pub max_batch: usize,
+    /// Largest accepted batch body, in bytes.
+    pub max_batch_body_bytes: usize,
+    /// Submissions per second allowed per client IP (0: unlimited).
+    pub rate_limit_per_second: u32,
+    /// Submissions a client IP may make in a burst.
+    pub rate_limit_burst: u32,
 }
 
 impl Default for ApiConfig {
@@ -53,6 +67,10 @@ impl Default for ApiConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8650)),
             max_body_bytes: 1024 * 1024,
+            max_batch: 2_000,
+            max_batch_body_bytes: 8 * 1024 * 1024,
+            rate_limit_per_second: 1_000,
+            rate_limit_burst: 2_000,
         }
     }
 }
@@ -114,28 +132,31 @@ impl From<PathRejection> for ApiError {
     }
 }
 
-impl From<MempoolError> for ApiError {
-    fn from(e: MempoolError) -> Self {
-        let status = match e {
-            MempoolError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            MempoolError::AlreadyKnown => StatusCode::CONFLICT,
-            MempoolError::Full => StatusCode::SERVICE_UNAVAILABLE,
-            MempoolError::BadSignature(_) => StatusCode::BAD_REQUEST,
-        };
-        Self::new(status, e.code(), e.to_string())
-    }
-}
+/// The OpenAPI document describing every endpoint.
+pub const OPENAPI: &str = include_str!("../openapi.json");
 
 /// The API's routes.
 pub fn router(state: ApiState, config: &ApiConfig) -> Router {
+    let limiter =
+        transactions::RateLimiter::new(config.rate_limit_per_second, config.rate_limit_burst);
     Router::new()
         .route("/v1/status", get(status))
         .route("/v1/blocks/latest", get(latest_block))
         .route("/v1/blocks/{height}", get(block))
-        .route("/v1/transactions", post(submit))
+        .route("/metrics", get(metrics))
+        .route(
+            "/openapi.json",
+            get(|| async { ([("content-type", "application/json")], OPENAPI) }),
+        )
+        .merge(transactions::routes(config.max_batch_body_bytes))
         .merge(rollup::routes())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            limiter,
+            transactions::rate_limit,
+        ))
+        .layer(tower_http::cors::CorsLayer::permissive())
         .with_state(state)
 }
 
@@ -143,7 +164,25 @@ pub fn router(state: ApiState, config: &ApiConfig) -> Router {
 pub async fn serve(state: ApiState, config: ApiConfig) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     tracing::info!(target: "ordo::api", addr = %config.listen, "API listening");
-    axum::serve(listener, router(state, &config)).await
+    axum::serve(
+        listener,
+        router(state, &config).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await
+}
+
+async fn metrics(State(s): State<ApiState>) -> impl IntoResponse {
+    let st = s.status.borrow().clone();
+    let mut out = String::new();
+    s.mempool
+        .metrics()
+        .render(&mut out, s.mempool.len(), s.mempool.bytes());
+    out.push_str(&format!(
+        "# HELP ordo_consensus_height Latest decided height.\n# TYPE ordo_consensus_height gauge\nordo_consensus_height {}\n\
+         # HELP ordo_p2p_peers Connected consensus peers.\n# TYPE ordo_p2p_peers gauge\nordo_p2p_peers {}\n",
+        st.height, st.peers
+    ));
+    ([("content-type", "text/plain; version=0.0.4")], out)
 }
 
 async fn status(State(s): State<ApiState>) -> Json<serde_json::Value> {
@@ -210,11 +249,31 @@ async fn block(
     Ok(Json(block_json(&decided(&s, height)?)))
 }
 
-async fn submit(
-    State(s): State<ApiState>,
-    body: Result<Json<Transaction>, JsonRejection>,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let Json(tx) = body?;
-    let hash = s.mempool.submit(tx)?;
-    Ok((StatusCode::ACCEPTED, Json(json!({ "hash": hash }))))
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every route the router serves is described in the OpenAPI document, and vice versa.
+    #[test]
+    fn openapi_lists_every_route() {
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI).unwrap();
+        let documented: std::collections::BTreeSet<String> =
+            doc["paths"].as_object().unwrap().keys().cloned().collect();
+        let source = [
+            include_str!("lib.rs"),
+            include_str!("transactions.rs"),
+            include_str!("rollup.rs"),
+        ]
+        .concat();
+        let routed: std::collections::BTreeSet<String> = source
+            .split(".route(")
+            .skip(1)
+            .filter_map(|s| s.trim_start().strip_prefix('"'))
+            .filter_map(|s| s.split('"').next())
+            .filter(|s| s.starts_with('/'))
+            .map(str::to_owned)
+            .collect();
+        assert!(routed.len() >= 10, "found routes: {routed:?}");
+        assert_eq!(routed, documented);
+    }
 }

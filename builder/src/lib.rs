@@ -201,6 +201,19 @@ pub enum BlockError {
         /// The transaction.
         hash: B256,
     },
+    /// A transaction's nonce is not the next one of its sender in its namespace.
+    #[error("transaction {hash} has nonce {nonce}, expected {expected}")]
+    NonceOutOfOrder {
+        /// The transaction.
+        hash: B256,
+        /// Its nonce.
+        nonce: u64,
+        /// The nonce the chain expects.
+        expected: u64,
+    },
+    /// Transactions for a namespace no rollup is registered under.
+    #[error("namespace {0} is not registered")]
+    UnknownNamespace(u64),
     /// A forced transaction appears without an inbox to justify it.
     #[error("forced transaction {inbox_index} without a matching inbox item")]
     UnexpectedForced {
@@ -225,12 +238,23 @@ fn expect<T: PartialEq + std::fmt::Display>(
     }
 }
 
-/// Checks a proposed block against what this validator expects. `verify` checks one signed
-/// transaction's signature (callers cache results, so each signature is checked once per node).
+/// The chain state a validator checks a proposal's transactions against.
+pub trait ChainView {
+    /// The sender of a transaction, or `None` if its signature recovers to no key. Callers
+    /// cache this, so each signature is checked at most once per node.
+    fn sender(&self, tx: &Transaction) -> Option<Address>;
+    /// The next nonce the decided chain expects from `sender` in `namespace`.
+    fn next_nonce(&self, sender: &Address, namespace: u64) -> u64;
+    /// Whether a rollup is registered under `namespace`.
+    fn is_registered(&self, namespace: u64) -> bool;
+}
+
+/// Checks a proposed block against what this validator expects and against the chain state
+/// (signatures, registered namespaces, each sender's nonces strictly in sequence).
 pub fn validate_block(
     block: &Block,
     check: &ProposalCheck,
-    mut verify: impl FnMut(&Transaction) -> bool,
+    chain: &impl ChainView,
 ) -> Result<(), BlockError> {
     let h = &block.header;
     let t = &check.template;
@@ -274,7 +298,11 @@ pub fn validate_block(
     }
     block.check_commitments().map_err(BlockError::Commitments)?;
     let mut seen = std::collections::HashSet::with_capacity(h.tx_count as usize);
+    let mut nonces: std::collections::HashMap<(Address, u64), u64> = Default::default();
     for group in &block.body.namespaces {
+        if !chain.is_registered(group.namespace) {
+            return Err(BlockError::UnknownNamespace(group.namespace));
+        }
         for entry in &group.entries {
             match entry {
                 Entry::Signed(tx) => {
@@ -288,9 +316,20 @@ pub fn validate_block(
                     if !seen.insert(hash) {
                         return Err(BlockError::Duplicate { hash });
                     }
-                    if !verify(tx) {
+                    let Some(sender) = chain.sender(tx) else {
                         return Err(BlockError::BadSignature { hash });
+                    };
+                    let next = nonces
+                        .entry((sender, tx.namespace))
+                        .or_insert_with(|| chain.next_nonce(&sender, tx.namespace));
+                    if tx.nonce != *next {
+                        return Err(BlockError::NonceOutOfOrder {
+                            hash,
+                            nonce: tx.nonce,
+                            expected: *next,
+                        });
                     }
+                    *next += 1;
                 }
                 Entry::Forced(forced) => {
                     return Err(BlockError::UnexpectedForced {
@@ -331,10 +370,24 @@ mod tests {
         }
     }
 
+    /// `n` transactions over namespaces 0, 1 and 2, one sender per namespace, nonces from 0.
     fn txs(n: u64) -> Vec<Transaction> {
-        let key = SecretKey::random();
+        let keys = [
+            SecretKey::random(),
+            SecretKey::random(),
+            SecretKey::random(),
+        ];
         (0..n)
-            .map(|i| Transaction::sign(i % 3, i, Bytes::from(vec![i as u8; 100]), &key, 7))
+            .map(|i| {
+                let ns = i % 3;
+                Transaction::sign(
+                    ns,
+                    i / 3,
+                    Bytes::from(vec![i as u8; 100]),
+                    &keys[ns as usize],
+                    7,
+                )
+            })
             .collect()
     }
 
@@ -342,8 +395,18 @@ mod tests {
         build_block(&template(), 1_500, txs(9), &BlockLimits::default())
     }
 
-    fn verify(tx: &Transaction) -> bool {
-        tx.recover_sender(7).is_ok()
+    struct Chain;
+
+    impl ChainView for Chain {
+        fn sender(&self, tx: &Transaction) -> Option<Address> {
+            tx.recover_sender(7).ok()
+        }
+        fn next_nonce(&self, _: &Address, _: u64) -> u64 {
+            0
+        }
+        fn is_registered(&self, namespace: u64) -> bool {
+            namespace < 3
+        }
     }
 
     /// Re-commits the header to a modified body.
@@ -359,7 +422,7 @@ mod tests {
         assert_eq!(block.header.tx_count, 9);
         let namespaces: Vec<u64> = block.body.namespaces.iter().map(|g| g.namespace).collect();
         assert_eq!(namespaces, vec![0, 1, 2]);
-        validate_block(&block, &check(), verify).unwrap();
+        validate_block(&block, &check(), &Chain).unwrap();
     }
 
     #[test]
@@ -392,7 +455,7 @@ mod tests {
         let mismatch = |f: fn(&mut Header), field: &str| {
             let mut block = valid_block();
             f(&mut block.header);
-            match validate_block(&block, &check(), verify) {
+            match validate_block(&block, &check(), &Chain) {
                 Err(BlockError::Mismatch { field: got, .. }) => assert_eq!(got, field),
                 other => panic!("{field}: {other:?}"),
             }
@@ -411,26 +474,26 @@ mod tests {
         let mut block = valid_block();
         block.header.timestamp_ms = 1_000;
         assert!(matches!(
-            validate_block(&block, &check(), verify),
+            validate_block(&block, &check(), &Chain),
             Err(BlockError::TimestampNotIncreasing { .. })
         ));
         block.header.timestamp_ms = 2_501;
         assert!(matches!(
-            validate_block(&block, &check(), verify),
+            validate_block(&block, &check(), &Chain),
             Err(BlockError::TimestampInFuture { .. })
         ));
 
         let mut block = valid_block();
         block.body.namespaces[0].entries.pop();
         assert!(matches!(
-            validate_block(&block, &check(), verify),
+            validate_block(&block, &check(), &Chain),
             Err(BlockError::Commitments(_))
         ));
 
         let mut small = check();
         small.limits.max_block_bytes = 500;
         assert!(matches!(
-            validate_block(&valid_block(), &small, verify),
+            validate_block(&valid_block(), &small, &Chain),
             Err(BlockError::TooLarge { .. })
         ));
         small.limits = BlockLimits {
@@ -438,7 +501,7 @@ mod tests {
             ..BlockLimits::default()
         };
         assert!(matches!(
-            validate_block(&valid_block(), &small, verify),
+            validate_block(&valid_block(), &small, &Chain),
             Err(BlockError::TooManyTransactions { count: 9, max: 3 })
         ));
 
@@ -446,7 +509,7 @@ mod tests {
         let dup = block.body.namespaces[0].entries[0].clone();
         block.body.namespaces[0].entries.push(dup);
         assert!(matches!(
-            validate_block(&recommit(block), &check(), verify),
+            validate_block(&recommit(block), &check(), &Chain),
             Err(BlockError::Duplicate { .. })
         ));
 
@@ -455,8 +518,39 @@ mod tests {
             tx.signature.0[..32].copy_from_slice(&B256::with_last_byte(5).0);
         }
         assert!(matches!(
-            validate_block(&recommit(block), &check(), verify),
+            validate_block(&recommit(block), &check(), &Chain),
             Err(BlockError::BadSignature { .. })
         ));
+
+        // Nonces out of order, or a gap.
+        let mut block = valid_block();
+        block.body.namespaces[1].entries.swap(0, 1);
+        assert!(matches!(
+            validate_block(&recommit(block), &check(), &Chain),
+            Err(BlockError::NonceOutOfOrder {
+                nonce: 1,
+                expected: 0,
+                ..
+            })
+        ));
+        let mut block = valid_block();
+        block.body.namespaces[1].entries.remove(0);
+        assert!(matches!(
+            validate_block(&recommit(block), &check(), &Chain),
+            Err(BlockError::NonceOutOfOrder {
+                nonce: 1,
+                expected: 0,
+                ..
+            })
+        ));
+
+        // A namespace nobody registered.
+        let key = SecretKey::random();
+        let stray = Transaction::sign(9, 0, Bytes::from_static(b"x"), &key, 7);
+        let block = build_block(&template(), 1_500, vec![stray], &BlockLimits::default());
+        assert_eq!(
+            validate_block(&block, &check(), &Chain),
+            Err(BlockError::UnknownNamespace(9))
+        );
     }
 }

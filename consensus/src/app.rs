@@ -14,7 +14,9 @@ use malachitebft_app_channel::app::types::core::{
 use malachitebft_app_channel::app::types::sync::RawDecidedValue;
 use malachitebft_app_channel::app::types::{LocallyProposedValue, ProposedValue};
 use malachitebft_app_channel::{AppMsg, Channels, NetworkMsg};
-use ordo_builder::{build_block, validate_block, BlockLimits, BlockTemplate, ProposalCheck};
+use ordo_builder::{
+    build_block, validate_block, BlockLimits, BlockTemplate, ChainView, ProposalCheck,
+};
 use ordo_mempool::Mempool;
 use ordo_types::{
     Address, Block, CommitCertificate, CommitSignature, Decode, Encode, SecretKey, B256,
@@ -320,9 +322,12 @@ impl App {
             .as_ref()
             .ok_or_else(|| eyre!("asked to propose without a validator key"))?;
         let limits = &self.params.limits;
-        let candidates = self
-            .mempool
-            .select(limits.max_block_bytes, limits.max_transactions as usize);
+        let candidates = self.mempool.select(
+            limits
+                .max_block_bytes
+                .saturating_sub(ordo_types::Header::ENCODED_LEN + 64),
+            limits.max_transactions as usize,
+        );
         let mut block = build_block(
             &self.template(height, key.address()),
             now_ms(),
@@ -439,8 +444,11 @@ impl App {
             max_clock_drift_ms: self.params.max_clock_drift_ms,
             limits: self.params.limits,
         };
-        let mempool = &self.mempool;
-        let verdict = validate_block(&block, &check, |tx| mempool.sender(tx).is_ok());
+        let chain = ChainState {
+            mempool: &self.mempool,
+            store: &self.store,
+        };
+        let verdict = validate_block(&block, &check, &chain);
         if let Err(reason) = &verdict {
             warn!(
                 target: "ordo::consensus", height = self.height, round,
@@ -468,8 +476,9 @@ impl App {
             return Ok(());
         };
         let cert = to_certificate(certificate);
-        self.store.commit(&proposal.block, &cert)?;
-        self.mempool.remove_included(&proposal.block);
+        let nonces = self.nonce_updates(&proposal.block);
+        self.store.commit(&proposal.block, &cert, &nonces)?;
+        self.mempool.on_decided(&proposal.block);
         self.parent = (hash, proposal.block.header.timestamp_ms);
         self.height = height + 1;
         info!(
@@ -483,6 +492,28 @@ impl App {
             s.syncing = synced;
         });
         Ok(())
+    }
+
+    /// The next nonce of every (sender, namespace) a block's transactions move.
+    fn nonce_updates(&self, block: &Block) -> Vec<(Address, u64, u64)> {
+        let mut next: std::collections::BTreeMap<(Address, u64), u64> = Default::default();
+        for group in &block.body.namespaces {
+            for entry in &group.entries {
+                if let ordo_types::Entry::Signed(tx) = entry {
+                    match self.mempool.sender(tx) {
+                        Ok(sender) => {
+                            let n = next.entry((sender, tx.namespace)).or_default();
+                            *n = (*n).max(tx.nonce + 1);
+                        }
+                        Err(e) => error!(
+                            target: "ordo::consensus", tx = %tx.hash(), error = %e,
+                            "decided transaction without a sender"
+                        ),
+                    }
+                }
+            }
+        }
+        next.into_iter().map(|((s, ns), n)| (s, ns, n)).collect()
     }
 
     /// A decided block received from a peer while catching up. Its certificate is checked by
@@ -541,7 +572,7 @@ fn inject_fault(block: &mut Block, fault: ProposerFault, limits: &BlockLimits, c
         ProposerFault::WrongParent => block.header.parent_hash = B256::repeat_byte(0x42),
         ProposerFault::BadTransactionSignature => {
             let mut tx = ordo_types::Transaction::sign(
-                u64::MAX - 1,
+                1,
                 0,
                 ordo_types::Bytes::from_static(b"forged"),
                 &SecretKey::random(),
@@ -555,7 +586,7 @@ fn inject_fault(block: &mut Block, fault: ProposerFault, limits: &BlockLimits, c
         ProposerFault::OversizedBody => {
             let payload = ordo_types::Bytes::from(vec![0u8; limits.max_block_bytes]);
             add(ordo_types::Transaction::sign(
-                u64::MAX - 1,
+                1,
                 0,
                 payload,
                 &SecretKey::random(),
@@ -565,6 +596,27 @@ fn inject_fault(block: &mut Block, fault: ProposerFault, limits: &BlockLimits, c
     }
     block.header.namespace_root = block.body.namespace_root();
     block.header.tx_count = block.body.tx_count().unwrap_or(u32::MAX);
+}
+
+/// The decided state a proposal's transactions are checked against.
+struct ChainState<'a> {
+    mempool: &'a Mempool,
+    store: &'a Store,
+}
+
+impl ChainView for ChainState<'_> {
+    fn sender(&self, tx: &ordo_types::Transaction) -> Option<Address> {
+        self.mempool.sender(tx).ok()
+    }
+
+    fn next_nonce(&self, sender: &Address, namespace: u64) -> u64 {
+        // If the store cannot be read, no nonce matches and the block gets a nil vote.
+        self.store.next_nonce(sender, namespace).unwrap_or(u64::MAX)
+    }
+
+    fn is_registered(&self, namespace: u64) -> bool {
+        self.mempool.is_registered(namespace)
+    }
 }
 
 fn proposed_value(height: u64, p: &StoredProposal) -> ProposedValue<OrdoContext> {

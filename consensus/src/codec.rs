@@ -569,7 +569,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn sig(seed: u8) -> ordo_types::Signature {
-        SecretKey::from_bytes(&[seed.max(1); 32])
+        SecretKey::from_bytes(&[seed.clamp(1, 0x7f); 32])
             .unwrap()
             .sign_digest(&B256::repeat_byte(seed))
     }

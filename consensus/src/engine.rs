@@ -95,7 +95,7 @@ pub struct ConsensusSettings {
     pub key: Option<SecretKey>,
     /// Secret of this node's libp2p (ed25519) identity.
     pub p2p_secret: [u8; 32],
-    /// Where the store and the consensus WAL live.
+    /// Where the consensus WAL lives.
     pub data_dir: PathBuf,
     /// libp2p listen address, e.g. `/ip4/127.0.0.1/tcp/26656`.
     pub listen_addr: Multiaddr,
@@ -187,10 +187,13 @@ impl NodeConfig for EngineConfig {
     }
 }
 
-/// Starts consensus for one node.
-pub async fn start(settings: ConsensusSettings, mempool: Mempool) -> eyre::Result<ConsensusNode> {
+/// Starts consensus for one node, over its opened `store` (see [`Store::open`]).
+pub async fn start(
+    settings: ConsensusSettings,
+    store: Store,
+    mempool: Mempool,
+) -> eyre::Result<ConsensusNode> {
     std::fs::create_dir_all(&settings.data_dir)?;
-    let store = Store::open(&settings.data_dir.join("store.redb"))?;
     let ctx = OrdoContext::new(settings.chain_id);
     let validators = ValidatorSet::new(settings.validators.clone());
     let mut secret = settings.p2p_secret;

@@ -22,6 +22,10 @@ const HEIGHT_BY_HASH: TableDefinition<[u8; 32], u64> = TableDefinition::new("hei
 const PROPOSALS: TableDefinition<[u8; 44], &[u8]> = TableDefinition::new("proposals");
 /// (height, round) -> hash of the block this node built.
 const OWN_PROPOSALS: TableDefinition<[u8; 12], [u8; 32]> = TableDefinition::new("own_proposals");
+/// (sender, namespace) -> next nonce, as of the latest decided block.
+const NONCES: TableDefinition<[u8; 28], u64> = TableDefinition::new("nonces");
+/// transaction hash -> (height, namespace, index within the namespace).
+const TX_INDEX: TableDefinition<[u8; 32], [u8; 20]> = TableDefinition::new("tx_index");
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -130,6 +134,13 @@ fn proposal_key(height: u64, round: u32, hash: &B256) -> [u8; 44] {
     key
 }
 
+fn nonce_key(sender: &Address, namespace: u64) -> [u8; 28] {
+    let mut key = [0u8; 28];
+    key[..20].copy_from_slice(sender.as_slice());
+    key[20..].copy_from_slice(&namespace.to_be_bytes());
+    key
+}
+
 fn round_key(height: u64, round: u32) -> [u8; 12] {
     let mut key = [0u8; 12];
     key[..8].copy_from_slice(&height.to_be_bytes());
@@ -153,6 +164,8 @@ impl Store {
         tx.open_table(HEIGHT_BY_HASH)?;
         tx.open_table(PROPOSALS)?;
         tx.open_table(OWN_PROPOSALS)?;
+        tx.open_table(NONCES)?;
+        tx.open_table(TX_INDEX)?;
         tx.commit()?;
         Ok(Self { db: Arc::new(db) })
     }
@@ -211,15 +224,65 @@ impl Store {
         Ok(table.get(hash.0)?.map(|h| h.value()))
     }
 
-    /// Persists a decided block and its certificate in one transaction, and forgets the
-    /// proposals for heights up to it.
+    /// Where a decided transaction is: (height, namespace, index within the namespace).
+    pub fn transaction_location(&self, hash: &B256) -> Result<Option<(u64, u64, u32)>, StoreError> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(TX_INDEX)?;
+        let location = table.get(hash.0)?.map(|v| {
+            let v = v.value();
+            let mut h = [0u8; 8];
+            let mut ns = [0u8; 8];
+            let mut i = [0u8; 4];
+            h.copy_from_slice(&v[..8]);
+            ns.copy_from_slice(&v[8..16]);
+            i.copy_from_slice(&v[16..]);
+            (
+                u64::from_be_bytes(h),
+                u64::from_be_bytes(ns),
+                u32::from_be_bytes(i),
+            )
+        });
+        Ok(location)
+    }
+
+    /// The next nonce `sender` must use in `namespace`, as of the latest decided block.
+    pub fn next_nonce(&self, sender: &Address, namespace: u64) -> Result<u64, StoreError> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(NONCES)?;
+        let next = table
+            .get(nonce_key(sender, namespace))?
+            .map_or(0, |v| v.value());
+        Ok(next)
+    }
+
+    /// Persists a decided block, its certificate, the nonces it moves (`(sender, namespace,
+    /// next nonce)`) and its transaction index in one transaction, and forgets the proposals
+    /// for heights up to it.
     pub(crate) fn commit(
         &self,
         block: &Block,
         certificate: &CommitCertificate,
+        nonces: &[(Address, u64, u64)],
     ) -> Result<(), StoreError> {
         let height = block.header.height;
         let tx = self.db.begin_write()?;
+        {
+            let mut table = tx.open_table(NONCES)?;
+            for (sender, namespace, next) in nonces {
+                table.insert(nonce_key(sender, *namespace), next)?;
+            }
+            let mut index = tx.open_table(TX_INDEX)?;
+            for group in &block.body.namespaces {
+                for (i, entry) in group.entries.iter().enumerate() {
+                    let mut location = [0u8; 20];
+                    location[..8].copy_from_slice(&height.to_be_bytes());
+                    location[8..16].copy_from_slice(&group.namespace.to_be_bytes());
+                    let i = u32::try_from(i).unwrap_or(u32::MAX);
+                    location[16..].copy_from_slice(&i.to_be_bytes());
+                    index.insert(entry.hash().0, location)?;
+                }
+            }
+        }
         {
             tx.open_table(BLOCKS)?
                 .insert(height, block.encode().as_slice())?;
@@ -329,6 +392,20 @@ impl Store {
     }
 }
 
+impl ordo_mempool::NonceSource for Store {
+    fn next_nonce(&self, sender: &Address, namespace: u64) -> u64 {
+        match Store::next_nonce(self, sender, namespace) {
+            Ok(next) => next,
+            Err(e) => {
+                // Reading our own store failed: admit as if fresh; block validation still
+                // enforces the decided nonces.
+                tracing::error!(target: "ordo::store", error = %e, "reading nonces");
+                0
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -401,7 +478,8 @@ mod tests {
                 signature: own.signature.unwrap(),
             }],
         };
-        store.commit(&own.block, &cert).unwrap();
+        let sender = Address::repeat_byte(5);
+        store.commit(&own.block, &cert, &[(sender, 9, 4)]).unwrap();
         drop(store);
         let store = Store::open(&path).unwrap();
         assert_eq!(store.tip_height().unwrap(), Some(3));
@@ -411,6 +489,8 @@ mod tests {
             (own.block.clone(), cert)
         );
         assert_eq!(store.height_of(&own.block.hash()).unwrap(), Some(3));
+        assert_eq!(store.next_nonce(&sender, 9).unwrap(), 4);
+        assert_eq!(store.next_nonce(&sender, 8).unwrap(), 0);
         // Proposals up to the decided height are pruned.
         assert!(store.proposals(3, 2).unwrap().is_empty());
         assert_eq!(store.own_proposal(3, 1).unwrap(), None);

@@ -32,6 +32,7 @@ pub mod calldata;
 mod deploy;
 mod error;
 
+pub use alloy::signers::local::PrivateKeySigner;
 pub use anvil::{anvil_path, spawn_anvil, ANVIL_ENV};
 pub use deploy::{
     deploy, CommitteeMember, DeployParams, Deployment, InboxParams, LightClientParams,

@@ -1,35 +1,56 @@
-//! The Ordo mempool: where a node keeps the transactions it accepted until a block includes them.
+//! The Ordo mempool: where a node keeps the transactions it accepted until a block includes
+//! them, so that a transaction sent to any node is treated as if it had reached the proposer.
 //!
-//! This first version is a local, bounded FIFO queue:
-//! - admission decodes nothing itself (the API hands it a [`Transaction`]), recovers the sender
-//!   from the EIP-712 signature, refuses duplicates and enforces size limits;
-//! - the proposer takes transactions in arrival order ([`Mempool::select`]);
-//! - after a decided block, included transactions leave the pool ([`Mempool::remove_included`]);
-//! - every signature checked here is remembered ([`Mempool::sender`]), so a validator checking a
-//!   proposal does not verify the same signature twice.
+//! - **Admission** ([`Mempool::submit`]) checks, in order: payload size, registered namespace,
+//!   the signature (the sender is recovered once per node and remembered), nonces, per-sender
+//!   and pool limits. Each refusal is a [`MempoolError`] with a stable code.
+//! - **Nonces** count per sender per namespace from 0, as the chain decided them
+//!   ([`NonceSource`]). A transaction ahead of the next nonce is parked (up to a bounded gap)
+//!   and becomes pending when the gap fills.
+//! - **Block selection** ([`Mempool::select`]) gives every namespace with pending transactions
+//!   its weighted share of the block, keeps each sender's nonce order, and otherwise goes by
+//!   arrival.
+//! - **Decided blocks** ([`Mempool::on_decided`]) remove what they included and what their
+//!   nonces made stale.
+//! - **Durability**: admitted transactions are journaled before `submit` returns and reloaded
+//!   on restart.
+//! - **Gossip** ([`run_gossip`]): admitted transactions are batched to the other nodes over
+//!   libp2p; received ones go through the same admission.
 //!
 //! ```
-//! use ordo_mempool::{Mempool, MempoolConfig};
+//! use ordo_mempool::{Mempool, MempoolConfig, Origin};
 //! use ordo_types::{Bytes, SecretKey, Transaction};
 //!
-//! let pool = Mempool::new(7, MempoolConfig::default());
+//! let pool = Mempool::in_memory(7, [1], MempoolConfig::default());
 //! let tx = Transaction::sign(1, 0, Bytes::from_static(b"hi"), &SecretKey::random(), 7);
-//! let hash = pool.submit(tx.clone()).unwrap();
+//! let hash = pool.submit(vec![tx.clone()], Origin::Local).remove(0).unwrap();
 //! assert_eq!(hash, tx.hash());
 //! assert_eq!(pool.select(1 << 20, 100), vec![tx]);
 //! ```
 
 mod gossip;
+mod journal;
+mod metrics;
+mod pool;
+mod relay;
 
-pub use gossip::{Gossip, GossipConfig, GossipError, GossipEvent};
-
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use ordo_types::{Address, Block, Entry, Transaction, B256};
+use serde::{Deserialize, Serialize};
 
-/// Limits of the pool.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub use gossip::{Gossip, GossipConfig, GossipError, GossipEvent};
+pub use metrics::MempoolMetrics;
+pub use pool::{NamespaceSummary, PoolStatus};
+pub use relay::{decode_batch, encode_batch, run_gossip};
+
+use journal::Journal;
+use pool::Pool;
+
+/// Limits and policy of the pool.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MempoolConfig {
     /// Largest accepted payload, in bytes.
@@ -38,17 +59,39 @@ pub struct MempoolConfig {
     pub max_transactions: usize,
     /// Most payload bytes held at once.
     pub max_total_bytes: usize,
+    /// Most transactions one sender may have pending in one namespace.
+    pub max_per_sender: usize,
+    /// How far ahead of the next nonce a transaction may be parked.
+    pub max_nonce_gap: u64,
     /// How many verified signatures to remember.
     pub verified_cache_size: usize,
+    /// Also flush the journal to disk (survives power loss, not only a crash) before accepting.
+    pub fsync: bool,
+    /// Block share of namespaces when several compete (default weight 1).
+    pub weights: Vec<NamespaceWeight>,
+}
+
+/// The weight of a namespace in block selection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamespaceWeight {
+    /// The namespace.
+    pub namespace: u64,
+    /// Its weight (relative to the default of 1).
+    pub weight: u32,
 }
 
 impl Default for MempoolConfig {
     fn default() -> Self {
         Self {
             max_payload_bytes: 128 * 1024,
-            max_transactions: 100_000,
+            max_transactions: 200_000,
             max_total_bytes: 256 * 1024 * 1024,
-            verified_cache_size: 200_000,
+            max_per_sender: 1_000,
+            max_nonce_gap: 64,
+            verified_cache_size: 400_000,
+            fsync: false,
+            weights: Vec::new(),
         }
     }
 }
@@ -56,9 +99,6 @@ impl Default for MempoolConfig {
 /// Why a transaction was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MempoolError {
-    /// The signature does not recover to a sender.
-    #[error("bad signature: {0}")]
-    BadSignature(ordo_types::Error),
     /// The payload is larger than allowed.
     #[error("payload of {size} bytes exceeds the limit of {max}")]
     PayloadTooLarge {
@@ -67,215 +107,410 @@ pub enum MempoolError {
         /// The limit.
         max: usize,
     },
+    /// No rollup is registered under the namespace.
+    #[error("namespace {0} is not registered")]
+    UnknownNamespace(u64),
+    /// The signature does not recover to a sender.
+    #[error("bad signature: {0}")]
+    BadSignature(ordo_types::Error),
+    /// The nonce was already used on chain.
+    #[error("nonce {nonce} already used; next is {next}")]
+    NonceTooLow {
+        /// The transaction's nonce.
+        nonce: u64,
+        /// The next nonce the chain expects.
+        next: u64,
+    },
+    /// The nonce is too far ahead of the next one.
+    #[error("nonce {nonce} is more than {max_gap} ahead of the next nonce {next}")]
+    NonceGapTooLarge {
+        /// The transaction's nonce.
+        nonce: u64,
+        /// The next nonce the chain expects.
+        next: u64,
+        /// The allowed gap.
+        max_gap: u64,
+    },
     /// The pool already holds this transaction.
     #[error("transaction already known")]
     AlreadyKnown,
-    /// The pool is at its count or byte limit.
+    /// Another pending transaction of the sender has this nonce.
+    #[error("another pending transaction already uses nonce {nonce}")]
+    NonceTaken {
+        /// The nonce.
+        nonce: u64,
+    },
+    /// The sender has too many pending transactions.
+    #[error("sender has {max} pending transactions in this namespace")]
+    SenderLimit {
+        /// The limit.
+        max: usize,
+    },
+    /// The pool is at its count or byte limit and holds nothing it may evict.
     #[error("mempool full")]
     Full,
+    /// The transaction could not be made durable.
+    #[error("journal write failed: {0}")]
+    Journal(String),
 }
 
 impl MempoolError {
     /// A stable, machine-readable code for API clients.
     pub fn code(&self) -> &'static str {
         match self {
-            MempoolError::BadSignature(_) => "BAD_SIGNATURE",
             MempoolError::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
-            MempoolError::AlreadyKnown => "ALREADY_KNOWN",
+            MempoolError::UnknownNamespace(_) => "UNKNOWN_NAMESPACE",
+            MempoolError::BadSignature(_) => "BAD_SIGNATURE",
+            MempoolError::NonceTooLow { .. } => "NONCE_TOO_LOW",
+            MempoolError::NonceGapTooLarge { .. } => "NONCE_GAP_TOO_LARGE",
+            MempoolError::AlreadyKnown | MempoolError::NonceTaken { .. } => "ALREADY_KNOWN",
+            MempoolError::SenderLimit { .. } => "SENDER_LIMIT",
             MempoolError::Full => "MEMPOOL_FULL",
+            MempoolError::Journal(_) => "INTERNAL",
         }
     }
+}
+
+/// Where the chain's nonces come from: the decided state, so every node agrees.
+pub trait NonceSource: Send + Sync {
+    /// The next nonce `sender` must use in `namespace`.
+    fn next_nonce(&self, sender: &Address, namespace: u64) -> u64;
+}
+
+/// No decided transactions: every account starts at nonce 0.
+struct Genesis;
+
+impl NonceSource for Genesis {
+    fn next_nonce(&self, _: &Address, _: u64) -> u64 {
+        0
+    }
+}
+
+/// Where a submission came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// A client of this node: gossip it to the others.
+    Local,
+    /// Another node, by gossip: it already reached the network.
+    Gossip,
 }
 
 /// A cloneable handle to one node's pool.
 #[derive(Clone)]
 pub struct Mempool {
-    chain_id: u64,
-    config: Arc<MempoolConfig>,
-    inner: Arc<Mutex<Pool>>,
+    inner: Arc<Inner>,
 }
 
-#[derive(Default)]
-struct Pool {
-    queue: VecDeque<Transaction>,
-    pending: HashMap<B256, Address>,
-    bytes: usize,
-    verified: HashMap<B256, Address>,
+struct Inner {
+    chain_id: u64,
+    config: MempoolConfig,
+    namespaces: HashSet<u64>,
+    weights: HashMap<u64, u32>,
+    nonces: Mutex<Arc<dyn NonceSource>>,
+    pool: Mutex<Pool>,
+    verified: Mutex<HashMap<B256, Address>>,
+    journal: Option<Mutex<Journal>>,
+    outbox: Mutex<Vec<Transaction>>,
+    metrics: MempoolMetrics,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every critical section leaves its data consistent, so a poisoned lock is safe to reuse.
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Mempool {
-    /// An empty pool for chain `chain_id`.
-    pub fn new(chain_id: u64, config: MempoolConfig) -> Self {
+    fn build(
+        chain_id: u64,
+        namespaces: impl IntoIterator<Item = u64>,
+        config: MempoolConfig,
+        journal: Option<Journal>,
+    ) -> Self {
+        let weights = config
+            .weights
+            .iter()
+            .map(|w| (w.namespace, w.weight))
+            .collect();
         Self {
-            chain_id,
-            config: Arc::new(config),
-            inner: Arc::default(),
+            inner: Arc::new(Inner {
+                chain_id,
+                namespaces: namespaces.into_iter().collect(),
+                weights,
+                config,
+                nonces: Mutex::new(Arc::new(Genesis)),
+                pool: Mutex::default(),
+                verified: Mutex::default(),
+                journal: journal.map(Mutex::new),
+                outbox: Mutex::default(),
+                metrics: MempoolMetrics::default(),
+            }),
         }
     }
 
-    fn pool(&self) -> MutexGuard<'_, Pool> {
-        // A panic while holding the lock leaves the pool consistent (every update is a few
-        // infallible collection operations), so a poisoned lock is safe to keep using.
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    /// A pool without a journal (nothing survives a restart): for tests and tools.
+    pub fn in_memory(
+        chain_id: u64,
+        namespaces: impl IntoIterator<Item = u64>,
+        config: MempoolConfig,
+    ) -> Self {
+        Self::build(chain_id, namespaces, config, None)
     }
 
-    /// Admits `tx`, returning its hash.
-    pub fn submit(&self, tx: Transaction) -> Result<B256, MempoolError> {
-        let size = tx.payload.len();
-        if size > self.config.max_payload_bytes {
-            return Err(MempoolError::PayloadTooLarge {
-                size,
-                max: self.config.max_payload_bytes,
-            });
-        }
-        let hash = tx.hash();
-        if self.pool().pending.contains_key(&hash) {
-            return Err(MempoolError::AlreadyKnown);
-        }
-        let sender = self.sender(&tx)?;
-        let mut pool = self.pool();
-        if pool.pending.contains_key(&hash) {
-            return Err(MempoolError::AlreadyKnown);
-        }
-        if pool.queue.len() >= self.config.max_transactions
-            || pool.bytes.saturating_add(size) > self.config.max_total_bytes
+    /// Opens the pool journaled at `path`, reloading what it held (transactions that are no
+    /// longer admissible, e.g. because their nonce was used meanwhile, are dropped).
+    pub fn open(
+        chain_id: u64,
+        namespaces: impl IntoIterator<Item = u64>,
+        config: MempoolConfig,
+        path: &Path,
+        nonces: Arc<dyn NonceSource>,
+    ) -> std::io::Result<Self> {
+        let (journal, live) = Journal::open(path, config.fsync)?;
+        let mempool = Self::build(chain_id, namespaces, config, Some(journal));
+        mempool.set_nonce_source(nonces);
+        let mut kept = Vec::new();
         {
-            return Err(MempoolError::Full);
+            let inner = &mempool.inner;
+            let nonces = Arc::clone(&lock(&inner.nonces));
+            let mut pool = lock(&inner.pool);
+            let mut verified = lock(&inner.verified);
+            for (tx, sender) in live {
+                let namespace = tx.namespace;
+                verified.insert(tx.hash(), sender);
+                let entry = (tx.clone(), sender);
+                if pool
+                    .insert(&inner.config, tx, sender, || {
+                        nonces.next_nonce(&sender, namespace)
+                    })
+                    .is_ok()
+                {
+                    kept.push(entry);
+                }
+            }
         }
-        pool.pending.insert(hash, sender);
-        pool.bytes += size;
-        pool.queue.push_back(tx);
-        Ok(hash)
+        if let Some(journal) = &mempool.inner.journal {
+            lock(journal).compact(&kept)?;
+        }
+        lock(&mempool.inner.outbox).extend(kept.into_iter().map(|(tx, _)| tx));
+        Ok(mempool)
     }
 
-    /// The sender of `tx`, from the cache of verified signatures or by recovering it once.
-    pub fn sender(&self, tx: &Transaction) -> Result<Address, MempoolError> {
+    /// Sets where chain nonces are read (the node's decided-block store).
+    pub fn set_nonce_source(&self, nonces: Arc<dyn NonceSource>) {
+        *lock(&self.inner.nonces) = nonces;
+    }
+
+    /// The chain this pool admits transactions for.
+    pub fn chain_id(&self) -> u64 {
+        self.inner.chain_id
+    }
+
+    /// Whether `namespace` is a registered rollup.
+    pub fn is_registered(&self, namespace: u64) -> bool {
+        self.inner.namespaces.contains(&namespace)
+    }
+
+    /// Counters for the metrics endpoint.
+    pub fn metrics(&self) -> &MempoolMetrics {
+        &self.inner.metrics
+    }
+
+    /// The pool's limits.
+    pub fn config(&self) -> &MempoolConfig {
+        &self.inner.config
+    }
+
+    /// Admits a batch of transactions; one result per transaction, in order. Accepted ones are
+    /// journaled before this returns.
+    pub fn submit(&self, txs: Vec<Transaction>, origin: Origin) -> Vec<Result<B256, MempoolError>> {
+        let inner = &self.inner;
+        let mut results: Vec<Result<B256, MempoolError>> = Vec::with_capacity(txs.len());
+        let mut checked = Vec::with_capacity(txs.len());
+        for (i, tx) in txs.into_iter().enumerate() {
+            let size = tx.payload.len();
+            let verdict = if size > inner.config.max_payload_bytes {
+                Err(MempoolError::PayloadTooLarge {
+                    size,
+                    max: inner.config.max_payload_bytes,
+                })
+            } else if !self.is_registered(tx.namespace) {
+                Err(MempoolError::UnknownNamespace(tx.namespace))
+            } else {
+                self.sender(&tx).map_err(MempoolError::BadSignature)
+            };
+            match verdict {
+                Ok(sender) => {
+                    results.push(Ok(tx.hash()));
+                    checked.push((i, tx, sender));
+                }
+                Err(e) => results.push(Err(e)),
+            }
+        }
+
+        let mut accepted = Vec::with_capacity(checked.len());
+        let mut evicted = Vec::new();
+        {
+            let nonces = Arc::clone(&lock(&inner.nonces));
+            let mut pool = lock(&inner.pool);
+            for (i, tx, sender) in checked {
+                let namespace = tx.namespace;
+                let entry = (tx.clone(), sender);
+                match pool.insert(&inner.config, tx, sender, || {
+                    nonces.next_nonce(&sender, namespace)
+                }) {
+                    Ok(gone) => {
+                        evicted.extend(gone);
+                        accepted.push((i, entry));
+                    }
+                    Err(e) => results[i] = Err(e),
+                }
+            }
+        }
+
+        if let Some(journal) = &inner.journal {
+            let entries: Vec<(Transaction, Address)> =
+                accepted.iter().map(|(_, e)| e.clone()).collect();
+            let mut journal = lock(journal);
+            let written = journal
+                .append(&entries)
+                .and_then(|()| journal.remove(&evicted));
+            if let Err(e) = written {
+                // Not durable: not accepted.
+                drop(journal);
+                let hashes: Vec<_> = entries.iter().map(|(tx, _)| tx.hash()).collect();
+                lock(&inner.pool).forget(&hashes);
+                for (i, _) in &accepted {
+                    results[*i] = Err(MempoolError::Journal(e.to_string()));
+                }
+                accepted.clear();
+            }
+        }
+        if origin == Origin::Local && !accepted.is_empty() {
+            lock(&inner.outbox).extend(accepted.into_iter().map(|(_, (tx, _))| tx));
+        }
+        for result in &results {
+            inner.metrics.record(result.as_ref().err(), origin);
+        }
+        results
+    }
+
+    /// The sender of `tx`: from the pool or the cache of verified signatures, or recovered
+    /// (once) and remembered.
+    pub fn sender(&self, tx: &Transaction) -> Result<Address, ordo_types::Error> {
         let hash = tx.hash();
-        if let Some(sender) = self.pool().verified.get(&hash) {
+        if let Some(sender) = lock(&self.inner.verified).get(&hash) {
             return Ok(*sender);
         }
-        let sender = tx
-            .recover_sender(self.chain_id)
-            .map_err(MempoolError::BadSignature)?;
-        let mut pool = self.pool();
-        if pool.verified.len() >= self.config.verified_cache_size {
-            // Keep what is pending; forget the rest.
-            let pending = std::mem::take(&mut pool.pending);
-            pool.verified = pending.clone();
-            pool.pending = pending;
+        let sender = tx.recover_sender(self.inner.chain_id)?;
+        self.inner.metrics.verified();
+        let mut verified = lock(&self.inner.verified);
+        if verified.len() >= self.inner.config.verified_cache_size {
+            // Forget everything but what is pending.
+            let pool = lock(&self.inner.pool);
+            verified.retain(|h, _| pool.contains(h));
         }
-        pool.verified.insert(hash, sender);
+        verified.insert(hash, sender);
         Ok(sender)
     }
 
-    /// Up to `max_count` transactions in arrival order, totalling at most `max_bytes` of payload.
+    /// Ready transactions for a block under the byte (encoded entries) and count limits, with
+    /// each namespace's weighted share.
     pub fn select(&self, max_bytes: usize, max_count: usize) -> Vec<Transaction> {
-        let pool = self.pool();
-        let mut bytes = 0usize;
-        let mut out = Vec::new();
-        for tx in pool.queue.iter() {
-            if out.len() >= max_count {
-                break;
-            }
-            let next = bytes.saturating_add(tx.payload.len());
-            if next > max_bytes {
-                break;
-            }
-            bytes = next;
-            out.push(tx.clone());
-        }
-        out
+        let weights = &self.inner.weights;
+        lock(&self.inner.pool).select(max_bytes, max_count, |ns| {
+            weights.get(&ns).copied().unwrap_or(1)
+        })
     }
 
-    /// Drops the transactions `block` included.
-    pub fn remove_included(&self, block: &Block) {
-        let included: Vec<B256> = block
-            .body
-            .namespaces
-            .iter()
-            .flat_map(|ns| ns.entries.iter())
-            .filter_map(|entry| match entry {
-                Entry::Signed(tx) => Some(tx.hash()),
-                Entry::Forced(_) => None,
-            })
-            .collect();
-        let mut pool = self.pool();
-        let mut removed_bytes = 0usize;
-        let mut any = false;
-        for hash in &included {
-            any |= pool.pending.remove(hash).is_some();
-        }
-        if any {
-            let Pool { queue, pending, .. } = &mut *pool;
-            queue.retain(|tx| {
-                let keep = pending.contains_key(&tx.hash());
-                if !keep {
-                    removed_bytes += tx.payload.len();
+    /// Applies a decided block: drops what it included and what its nonces made stale.
+    pub fn on_decided(&self, block: &Block) {
+        let mut included = Vec::new();
+        for group in &block.body.namespaces {
+            for entry in &group.entries {
+                if let Entry::Signed(tx) = entry {
+                    if let Ok(sender) = self.sender(tx) {
+                        included.push((sender, tx.namespace, tx.nonce, tx.hash()));
+                    }
                 }
-                keep
-            });
-            pool.bytes = pool.bytes.saturating_sub(removed_bytes);
+            }
+        }
+        let (gone, live_bytes) = {
+            let mut pool = lock(&self.inner.pool);
+            let gone = pool.on_decided(&included);
+            (gone, pool.bytes() as u64)
+        };
+        {
+            let mut verified = lock(&self.inner.verified);
+            for (_, _, _, hash) in &included {
+                verified.remove(hash);
+            }
+        }
+        self.inner
+            .metrics
+            .block_fill(block.header.tx_count, included.len());
+        if let Some(journal) = &self.inner.journal {
+            let mut journal = lock(journal);
+            let compact = journal.wants_compaction(live_bytes);
+            let result = if compact {
+                let live: Vec<(Transaction, Address)> = lock(&self.inner.pool)
+                    .all()
+                    .into_iter()
+                    .map(|p| (p.tx.clone(), p.sender))
+                    .collect();
+                journal.compact(&live)
+            } else {
+                journal.remove(&gone)
+            };
+            if let Err(e) = result {
+                tracing::error!(target: "ordo::mempool", error = %e, "journal write failed");
+            }
         }
     }
 
-    /// Whether the pool holds the transaction with this hash.
-    pub fn contains(&self, hash: &B256) -> bool {
-        self.pool().pending.contains_key(hash)
+    /// What the pool knows of a transaction.
+    pub fn status(&self, hash: &B256) -> PoolStatus {
+        lock(&self.inner.pool).status(hash)
     }
 
-    /// Number of pending transactions.
+    /// The next nonce `sender` should use in `namespace`, counting its pending transactions.
+    pub fn next_nonce(&self, sender: &Address, namespace: u64) -> u64 {
+        let pending = lock(&self.inner.pool).next_nonce(&(*sender, namespace));
+        pending.unwrap_or_else(|| lock(&self.inner.nonces).next_nonce(sender, namespace))
+    }
+
+    /// Counts and bytes of pending transactions per namespace.
+    pub fn summary(&self) -> BTreeMap<u64, NamespaceSummary> {
+        lock(&self.inner.pool).summary()
+    }
+
+    /// Number of transactions held (pending and parked).
     pub fn len(&self) -> usize {
-        self.pool().queue.len()
+        lock(&self.inner.pool).len()
     }
 
     /// Whether the pool is empty.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-}
 
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-    use ordo_types::{Bytes, SecretKey};
-
-    fn tx(key: &SecretKey, nonce: u64, payload: &'static [u8]) -> Transaction {
-        Transaction::sign(1, nonce, Bytes::from_static(payload), key, 7)
+    /// Payload bytes held.
+    pub fn bytes(&self) -> usize {
+        lock(&self.inner.pool).bytes()
     }
 
-    #[test]
-    fn refuses_duplicates_oversize_and_full() {
-        let pool = Mempool::new(
-            7,
-            MempoolConfig {
-                max_payload_bytes: 4,
-                max_transactions: 1,
-                ..Default::default()
-            },
-        );
-        let key = SecretKey::random();
-        pool.submit(tx(&key, 0, b"ok")).unwrap();
-        assert_eq!(
-            pool.submit(tx(&key, 0, b"ok")),
-            Err(MempoolError::AlreadyKnown)
-        );
-        assert!(matches!(
-            pool.submit(tx(&key, 1, b"too long")),
-            Err(MempoolError::PayloadTooLarge { size: 8, max: 4 })
-        ));
-        assert_eq!(pool.submit(tx(&key, 2, b"x")), Err(MempoolError::Full));
+    /// Transactions admitted locally since the last call, to gossip.
+    pub fn take_outbox(&self) -> Vec<Transaction> {
+        std::mem::take(&mut *lock(&self.inner.outbox))
     }
 
-    #[test]
-    fn select_respects_limits_and_order() {
-        let pool = Mempool::new(7, MempoolConfig::default());
-        let key = SecretKey::random();
-        let txs: Vec<_> = (0..5).map(|n| tx(&key, n, b"abcd")).collect();
-        for t in &txs {
-            pool.submit(t.clone()).unwrap();
-        }
-        assert_eq!(pool.select(1 << 20, 3), txs[..3].to_vec());
-        assert_eq!(pool.select(9, 10), txs[..2].to_vec());
+    /// Transactions pending longer than `older_than` blocks' worth of arrivals, to gossip again
+    /// (a peer may have been down when they were first sent).
+    pub fn pending_for_regossip(&self, max: usize) -> Vec<Transaction> {
+        lock(&self.inner.pool)
+            .all()
+            .into_iter()
+            .take(max)
+            .map(|p| p.tx.clone())
+            .collect()
     }
 }

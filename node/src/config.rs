@@ -6,7 +6,7 @@ use anyhow::{bail, Context as _};
 use ordo_api::ApiConfig;
 use ordo_builder::BlockLimits;
 use ordo_consensus::{ProposerFault, TimingConfig};
-use ordo_mempool::MempoolConfig;
+use ordo_mempool::{GossipConfig, MempoolConfig};
 use ordo_types::{Address, SecretKey, ValidatorSet, B256};
 use serde::{Deserialize, Serialize};
 
@@ -24,8 +24,10 @@ pub(crate) struct NodeConfig {
     pub p2p_key: PathBuf,
     /// Where the block store and the consensus WAL live.
     pub(crate) data_dir: PathBuf,
-    /// Peer-to-peer networking.
-    pub p2p: P2pConfig,
+    /// Peer-to-peer networking (consensus).
+    pub(crate) p2p: P2pConfig,
+    /// Transaction gossip between nodes' mempools.
+    pub(crate) gossip: GossipConfig,
     /// HTTP API.
     pub(crate) api: ApiConfig,
     /// Consensus timing.
@@ -48,6 +50,7 @@ impl Default for NodeConfig {
             p2p_key: "p2p_key.json".into(),
             data_dir: "data".into(),
             p2p: P2pConfig::default(),
+            gossip: GossipConfig::default(),
             api: ApiConfig::default(),
             timing: TimingConfig::default(),
             limits: BlockLimits::default(),
@@ -101,6 +104,20 @@ pub(crate) struct Genesis {
     pub(crate) genesis_time_ms: u64,
     /// The committee.
     pub(crate) validators: ValidatorSet,
+    /// The registered rollups: transactions for any other namespace are refused.
+    pub(crate) rollups: Vec<Rollup>,
+}
+
+/// A rollup registered in the genesis file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Rollup {
+    /// Its namespace id.
+    pub(crate) namespace: u64,
+    /// A human-readable name.
+    pub(crate) name: String,
+    /// How its payloads are interpreted (`raw` for opaque bytes).
+    pub(crate) adapter: String,
 }
 
 impl Genesis {

@@ -34,6 +34,9 @@ pub(crate) struct DevnetArgs {
     /// First API port (when initialising).
     #[arg(long, default_value_t = 8650)]
     api_port: u16,
+    /// First gossip port (when initialising).
+    #[arg(long, default_value_t = 27650)]
+    gossip_port: u16,
     /// Delete the devnet's directory first and start a new network.
     #[arg(long)]
     fresh: bool,
@@ -47,6 +50,7 @@ pub(crate) struct DevnetArgs {
 struct DevnetFile {
     chain_id: u64,
     nodes: Vec<DevnetNode>,
+    rollups: Vec<crate::config::Rollup>,
 }
 
 #[derive(Serialize)]
@@ -86,6 +90,8 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             chain_id: args.chain_id,
             p2p_port: args.p2p_port,
             api_port: args.api_port,
+            gossip_port: args.gossip_port,
+            rollups: 8,
         })?
     };
     let genesis = crate::config::Genesis::load(&args.home.join("genesis.json"))?;
@@ -126,6 +132,7 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     let file = DevnetFile {
         chain_id: genesis.chain_id,
         nodes: listing,
+        rollups: genesis.rollups.clone(),
     };
     let listing_path = args.home.join("devnet.json");
     std::fs::write(&listing_path, serde_json::to_string_pretty(&file)?)?;

@@ -7,7 +7,7 @@ use anyhow::{bail, Context as _};
 use clap::Args;
 use ordo_types::{SecretKey, Validator, ValidatorSet};
 
-use crate::config::{Genesis, KeyFile, NodeConfig, P2pConfig};
+use crate::config::{Genesis, KeyFile, NodeConfig, P2pConfig, Rollup};
 
 /// Arguments of `ordo init`.
 #[derive(Args, Clone, Debug)]
@@ -30,6 +30,12 @@ pub(crate) struct InitArgs {
     /// First API port; node `i` serves on `BASE + i`.
     #[arg(long, default_value_t = 8650)]
     pub(crate) api_port: u16,
+    /// First gossip port; node `i` gossips on `BASE + i`.
+    #[arg(long, default_value_t = 27650)]
+    pub(crate) gossip_port: u16,
+    /// Number of rollups to register, as namespaces 1..=N (`raw` adapter).
+    #[arg(long, default_value_t = 8)]
+    pub(crate) rollups: u64,
 }
 
 /// One initialised node.
@@ -73,10 +79,20 @@ pub(crate) fn run(args: &InitArgs) -> anyhow::Result<Vec<InitNode>> {
             .as_millis()
             .try_into()?,
         validators,
+        rollups: (1..=args.rollups)
+            .map(|namespace| Rollup {
+                namespace,
+                name: format!("rollup-{namespace}"),
+                adapter: "raw".into(),
+            })
+            .collect(),
     };
     let total = args.validators + args.full_nodes;
     let p2p_addrs: Vec<String> = (0..total)
         .map(|i| Ok(format!("/ip4/127.0.0.1/tcp/{}", port(args.p2p_port, i)?)))
+        .collect::<anyhow::Result<_>>()?;
+    let gossip_addrs: Vec<String> = (0..total)
+        .map(|i| Ok(format!("/ip4/127.0.0.1/tcp/{}", port(args.gossip_port, i)?)))
         .collect::<anyhow::Result<_>>()?;
     let genesis_json = serde_json::to_string_pretty(&genesis)?;
     std::fs::create_dir_all(&args.home)?;
@@ -103,6 +119,16 @@ pub(crate) fn run(args: &InitArgs) -> anyhow::Result<Vec<InitNode>> {
                     .filter(|(j, _)| *j != i)
                     .map(|(_, a)| a.clone())
                     .collect(),
+            },
+            gossip: ordo_mempool::GossipConfig {
+                listen: gossip_addrs[i].clone(),
+                peers: gossip_addrs
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .map(|(_, a)| a.clone())
+                    .collect(),
+                ..Default::default()
             },
             api: ordo_api::ApiConfig {
                 listen: ([127, 0, 0, 1], port(args.api_port, i)?).into(),

@@ -1,8 +1,11 @@
 //! `ordo`: initialise a network, run a node, or start a local devnet with one command.
 
+mod bench;
+mod client;
 mod config;
 mod devnet;
 mod init;
+mod l1;
 mod rollup;
 mod run;
 
@@ -42,6 +45,18 @@ enum Command {
     /// Rollup tools: follow a namespace with verified blocks.
     #[command(subcommand)]
     Rollup(rollup::RollupArgs),
+    /// Key files.
+    #[command(subcommand)]
+    Keys(client::KeysCommand),
+    /// Send transactions and follow them.
+    #[command(subcommand)]
+    Tx(client::TxCommand),
+    /// The network's L1 contracts.
+    #[command(subcommand)]
+    L1(l1::L1Command),
+    /// Benchmark the mempool: admission rate vs. signature verification, memory, verifications
+    /// per included transaction.
+    BenchMempool(bench::BenchArgs),
 }
 
 fn init_logging(format: LogFormat) {
@@ -66,5 +81,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Node { home } => run::run_node(&home).await,
         Command::Devnet(args) => devnet::run(args).await,
         Command::Rollup(args) => rollup::run(args).await,
+        Command::Keys(command) => client::keys(command),
+        Command::Tx(command) => client::tx(command).await,
+        Command::L1(command) => l1::run(command).await,
+        Command::BenchMempool(args) => bench::run(args).await,
     }
 }

@@ -4,8 +4,10 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use ordo_api::ApiState;
-use ordo_consensus::{ConsensusSettings, Multiaddr};
-use ordo_mempool::Mempool;
+use std::sync::Arc;
+
+use ordo_consensus::{ConsensusSettings, Multiaddr, Store};
+use ordo_mempool::{run_gossip, Gossip, Mempool};
 
 use crate::config::{load_or_create_p2p_secret, Genesis, KeyFile, NodeConfig};
 
@@ -43,10 +45,28 @@ pub(crate) async fn run_node(home: &Path) -> anyhow::Result<()> {
         limits: config.limits,
         fault: config.test_fault,
     };
-    let mempool = Mempool::new(genesis.chain_id, config.mempool.clone());
-    let mut consensus = ordo_consensus::start(settings, mempool.clone())
+    let data_dir = home.join(&config.data_dir);
+    std::fs::create_dir_all(&data_dir)?;
+    let store = Store::open(&data_dir.join("store.redb"))?;
+    let mempool = Mempool::open(
+        genesis.chain_id,
+        genesis.rollups.iter().map(|r| r.namespace),
+        config.mempool.clone(),
+        &data_dir.join("mempool.journal"),
+        Arc::new(store.clone()),
+    )
+    .context("opening the mempool journal")?;
+    let gossip_secret = settings.p2p_secret;
+    let mut consensus = ordo_consensus::start(settings, store, mempool.clone())
         .await
         .map_err(|e| anyhow::anyhow!("starting consensus: {e:#}"))?;
+    let (gossip, events) = Gossip::start(config.gossip.clone(), gossip_secret)?;
+    let relay = tokio::spawn(run_gossip(
+        mempool.clone(),
+        gossip.clone(),
+        events,
+        config.gossip.max_message_bytes,
+    ));
     let state = ApiState {
         chain_id: genesis.chain_id,
         address,
@@ -54,6 +74,7 @@ pub(crate) async fn run_node(home: &Path) -> anyhow::Result<()> {
         store: consensus.store.clone(),
         status: consensus.status.clone(),
         mempool,
+        max_batch: config.api.max_batch,
     };
     let mut api = tokio::spawn(ordo_api::serve(state, config.api.clone()));
     tracing::info!(target: "ordo::node", moniker = %config.moniker, is_validator, "node started");
@@ -67,6 +88,8 @@ pub(crate) async fn run_node(home: &Path) -> anyhow::Result<()> {
     };
     tracing::info!(target: "ordo::node", "shutting down");
     api.abort();
+    relay.abort();
+    gossip.shutdown().await;
     consensus.stop().await;
     outcome
 }

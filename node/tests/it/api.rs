@@ -16,7 +16,7 @@ async fn a_transaction_lands_in_its_namespace_with_a_valid_proof() {
     net.wait_height(&[0, 1, 2, 3], 2, Duration::from_secs(60))
         .await;
     let tx = Transaction::sign(
-        42,
+        5,
         0,
         Bytes::from_static(b"hello ordo"),
         &SecretKey::random(),
@@ -46,7 +46,7 @@ async fn a_transaction_lands_in_its_namespace_with_a_valid_proof() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|g| g["namespace"] == 42);
+            .any(|g| g["namespace"] == 5);
         if has_ns {
             break block;
         }
@@ -54,26 +54,26 @@ async fn a_transaction_lands_in_its_namespace_with_a_valid_proof() {
     };
     let root: B256 = landed["namespace_root"].as_str().unwrap().parse().unwrap();
 
-    // Namespace 42's slice holds exactly our transaction, with a proof against the header.
+    // Namespace 5's slice holds exactly our transaction, with a proof against the header.
     let slice = net
-        .get(3, &format!("/v1/namespaces/42/blocks/{height}"))
+        .get(3, &format!("/v1/namespaces/5/blocks/{height}"))
         .await
         .unwrap();
     let entries: Vec<Entry> = serde_json::from_value(slice["transactions"].clone()).unwrap();
     assert_eq!(entries, vec![Entry::Signed(tx.clone())]);
     let proof: NamespaceProof = serde_json::from_value(slice["proof"].clone()).unwrap();
-    proof.verify(&root, 42, &entries).unwrap();
+    proof.verify(&root, 5, &entries).unwrap();
     // The same proof does not vouch for a slice missing the transaction.
-    assert!(proof.verify(&root, 42, &[]).is_err());
+    assert!(proof.verify(&root, 5, &[]).is_err());
 
     // A namespace with nothing in this block gets an absence proof.
     let absent = net
-        .get(3, &format!("/v1/namespaces/43/blocks/{height}"))
+        .get(3, &format!("/v1/namespaces/6/blocks/{height}"))
         .await
         .unwrap();
     let proof: NamespaceProof = serde_json::from_value(absent["proof"].clone()).unwrap();
-    proof.verify(&root, 43, &[]).unwrap();
-    assert!(proof.verify(&root, 42, &[]).is_err());
+    proof.verify(&root, 6, &[]).unwrap();
+    assert!(proof.verify(&root, 5, &[]).is_err());
 }
 
 async fn post_raw(url: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {

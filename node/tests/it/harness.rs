@@ -12,6 +12,22 @@ pub(crate) fn ordo() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ordo"))
 }
 
+/// Sets `section.key = value` in a node's TOML config text (`section` empty for top level).
+pub(crate) fn set(text: &mut String, section: &str, key: &str, value: impl Into<toml::Value>) {
+    let mut table: toml::Table = text.parse().unwrap();
+    let target = if section.is_empty() {
+        &mut table
+    } else {
+        table
+            .entry(section)
+            .or_insert_with(|| toml::Value::Table(Default::default()))
+            .as_table_mut()
+            .unwrap()
+    };
+    target.insert(key.to_owned(), value.into());
+    *text = toml::to_string(&table).unwrap();
+}
+
 /// A base port such that `count` consecutive ports are free now.
 fn free_ports(count: u16) -> u16 {
     loop {
@@ -37,7 +53,7 @@ impl Net {
     pub(crate) fn start(validators: usize, full: usize, edit: impl Fn(usize, &mut String)) -> Net {
         let dir = tempfile::tempdir().unwrap();
         let total = validators + full;
-        let ports = free_ports(2 * total as u16);
+        let ports = free_ports(3 * total as u16);
         let status = ordo()
             .args(["init", "--home"])
             .arg(dir.path())
@@ -45,6 +61,7 @@ impl Net {
             .args(["--full-nodes", &full.to_string()])
             .args(["--p2p-port", &ports.to_string()])
             .args(["--api-port", &(ports + total as u16).to_string()])
+            .args(["--gossip-port", &(ports + 2 * total as u16).to_string()])
             .stdout(Stdio::null())
             .status()
             .unwrap();
@@ -159,6 +176,46 @@ impl Net {
                     nodes[0]
                 );
             }
+        }
+    }
+
+    /// The process id of node `i`.
+    pub(crate) fn pid(&self, i: usize) -> u32 {
+        self.procs[i].as_ref().expect("node is running").id()
+    }
+
+    pub(crate) async fn post(
+        &self,
+        i: usize,
+        path: &str,
+        body: &impl serde::Serialize,
+    ) -> (u16, Value) {
+        let resp = self
+            .client
+            .post(format!("{}{path}", self.apis[i]))
+            .json(body)
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Waits until transaction `hash` is included as seen by node `i`; returns its status.
+    pub(crate) async fn wait_included(&self, i: usize, hash: &str, timeout: Duration) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.get(i, &format!("/v1/transactions/{hash}")).await {
+                if status["status"] == "included" {
+                    return status;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "{hash} not included by node {i}: {status}"
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 

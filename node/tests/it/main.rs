@@ -6,4 +6,5 @@ mod api;
 mod consensus;
 mod devnet;
 mod harness;
+mod mempool;
 mod rollup;

@@ -1,0 +1,320 @@
+//! Transaction endpoints: submission (one or a batch), status, next nonce, mempool summary,
+//! and the per-client-IP rate limit in front of submission.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use ordo_mempool::{MempoolError, Origin, PoolStatus};
+use ordo_types::{Address, Bytes, Signature, Transaction, B256};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::{ApiError, ApiState};
+
+/// A transaction as clients submit it. `chain_id` is optional; when given it must be this
+/// network's, so a transaction signed for another chain is refused as `WRONG_CHAIN` instead of
+/// recovering to an unexpected sender.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Submitted {
+    namespace: u64,
+    nonce: u64,
+    payload: Bytes,
+    signature: Signature,
+    #[serde(default)]
+    chain_id: Option<u64>,
+}
+
+impl Submitted {
+    fn into_transaction(self, chain_id: u64) -> Result<Transaction, ApiError> {
+        if let Some(theirs) = self.chain_id.filter(|c| *c != chain_id) {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "WRONG_CHAIN",
+                format!("signed for chain {theirs}; this is chain {chain_id}"),
+            ));
+        }
+        Ok(Transaction {
+            namespace: self.namespace,
+            nonce: self.nonce,
+            payload: self.payload,
+            signature: self.signature,
+        })
+    }
+}
+
+impl From<MempoolError> for ApiError {
+    fn from(e: MempoolError) -> Self {
+        let status = match e {
+            MempoolError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            MempoolError::AlreadyKnown | MempoolError::NonceTaken { .. } => StatusCode::CONFLICT,
+            MempoolError::SenderLimit { .. } => StatusCode::TOO_MANY_REQUESTS,
+            MempoolError::Full => StatusCode::SERVICE_UNAVAILABLE,
+            MempoolError::Journal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            MempoolError::UnknownNamespace(_)
+            | MempoolError::BadSignature(_)
+            | MempoolError::NonceTooLow { .. }
+            | MempoolError::NonceGapTooLarge { .. } => StatusCode::BAD_REQUEST,
+        };
+        Self::new(status, e.code(), e.to_string())
+    }
+}
+
+pub(crate) fn routes(max_batch_body_bytes: usize) -> Router<ApiState> {
+    Router::new()
+        .route("/v1/transactions", post(submit))
+        .route(
+            "/v1/transactions/batch",
+            post(submit_batch).layer(DefaultBodyLimit::max(max_batch_body_bytes)),
+        )
+        .route("/v1/transactions/{hash}", get(status))
+        .route("/v1/accounts/{address}/nonce", get(next_nonce))
+        .route("/v1/mempool", get(summary))
+}
+
+/// Recovers senders on blocking threads (in two halves, one per core here), so the async
+/// workers stay responsive and admission keeps up with signature verification.
+async fn admit(s: &ApiState, txs: Vec<Transaction>) -> Vec<Result<B256, MempoolError>> {
+    let mempool = s.mempool.clone();
+    let warm = |txs: Vec<Transaction>| {
+        let mempool = mempool.clone();
+        tokio::task::spawn_blocking(move || {
+            for tx in &txs {
+                let _ = mempool.sender(tx);
+            }
+            txs
+        })
+    };
+    let mut first = txs;
+    let second = first.split_off(first.len() / 2);
+    let (a, b) = tokio::join!(warm(first), warm(second));
+    let (Ok(mut txs), Ok(rest)) = (a, b) else {
+        return Vec::new();
+    };
+    txs.extend(rest);
+    tokio::task::spawn_blocking(move || mempool.submit(txs, Origin::Local))
+        .await
+        .unwrap_or_default()
+}
+
+async fn submit(
+    State(s): State<ApiState>,
+    body: Result<Json<Submitted>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let Json(submitted) = body?;
+    let tx = submitted.into_transaction(s.chain_id)?;
+    let result = admit(&s, vec![tx])
+        .await
+        .pop()
+        .ok_or_else(|| ApiError::internal("admission did not answer"))?;
+    let hash = result?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "hash": hash }))))
+}
+
+async fn submit_batch(
+    State(s): State<ApiState>,
+    body: Result<Json<Vec<Value>>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(items) = body?;
+    if items.len() > s.max_batch {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "BATCH_TOO_LARGE",
+            format!(
+                "{} transactions; at most {} per batch",
+                items.len(),
+                s.max_batch
+            ),
+        ));
+    }
+    // Items that do not parse get their own error; the others go to admission together.
+    let mut results: Vec<Option<Result<B256, ApiError>>> = Vec::with_capacity(items.len());
+    let mut txs = Vec::new();
+    for item in items {
+        let parsed = serde_json::from_value::<Submitted>(item)
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "MALFORMED", e.to_string()))
+            .and_then(|t| t.into_transaction(s.chain_id));
+        match parsed {
+            Ok(tx) => {
+                txs.push(tx);
+                results.push(None);
+            }
+            Err(e) => results.push(Some(Err(e))),
+        }
+    }
+    let mut admitted = admit(&s, txs).await.into_iter();
+    let results: Vec<Value> = results
+        .into_iter()
+        .map(
+            |r| match r.or_else(|| admitted.next().map(|r| r.map_err(ApiError::from))) {
+                Some(Ok(hash)) => json!({ "hash": hash }),
+                Some(Err(e)) => json!({ "code": e.code, "message": e.message }),
+                None => json!({ "code": "INTERNAL", "message": "no result" }),
+            },
+        )
+        .collect();
+    Ok(Json(json!({ "results": results })))
+}
+
+async fn status(
+    State(s): State<ApiState>,
+    path: Result<Path<B256>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Path(hash) = path?;
+    if let Some((height, namespace, index)) = s
+        .store
+        .transaction_location(&hash)
+        .map_err(ApiError::internal)?
+    {
+        return Ok(Json(json!({
+            "hash": hash, "status": "included",
+            "height": height, "namespace": namespace, "index": index,
+        })));
+    }
+    Ok(Json(match s.mempool.status(&hash) {
+        PoolStatus::Pending { namespace } => {
+            json!({ "hash": hash, "status": "pending", "namespace": namespace })
+        }
+        PoolStatus::Parked { namespace } => {
+            json!({ "hash": hash, "status": "parked", "namespace": namespace })
+        }
+        PoolStatus::Dropped { reason } => {
+            json!({ "hash": hash, "status": "dropped", "reason": reason })
+        }
+        PoolStatus::Unknown => json!({ "hash": hash, "status": "unknown" }),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NonceQuery {
+    namespace: u64,
+}
+
+async fn next_nonce(
+    State(s): State<ApiState>,
+    path: Result<Path<Address>, PathRejection>,
+    query: Result<Query<NonceQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Path(address) = path?;
+    let Query(q) =
+        query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "MALFORMED", e.body_text()))?;
+    let next = s.mempool.next_nonce(&address, q.namespace);
+    Ok(Json(
+        json!({ "address": address, "namespace": q.namespace, "next_nonce": next }),
+    ))
+}
+
+async fn summary(State(s): State<ApiState>) -> Json<Value> {
+    Json(json!({
+        "transactions": s.mempool.len(),
+        "bytes": s.mempool.bytes(),
+        "namespaces": s.mempool.summary(),
+    }))
+}
+
+/// A token bucket per client IP, in front of submission.
+pub(crate) struct RateLimiter {
+    per_second: f64,
+    burst: f64,
+    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
+}
+
+/// Most client IPs tracked at once (the oldest are forgotten first when full).
+const MAX_TRACKED_CLIENTS: usize = 100_000;
+
+impl RateLimiter {
+    pub(crate) fn new(per_second: u32, burst: u32) -> Arc<Self> {
+        Arc::new(Self {
+            per_second: f64::from(per_second),
+            burst: f64::from(burst.max(1)),
+            buckets: Mutex::default(),
+        })
+    }
+
+    /// `Ok` if `ip` may make a request now, else the seconds until it may.
+    fn check(&self, ip: IpAddr) -> Result<(), u64> {
+        if self.per_second <= 0.0 {
+            return Ok(());
+        }
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if buckets.len() >= MAX_TRACKED_CLIENTS && !buckets.contains_key(&ip) {
+            let oldest = buckets.iter().min_by_key(|(_, (_, t))| *t).map(|(k, _)| *k);
+            if let Some(oldest) = oldest {
+                buckets.remove(&oldest);
+            }
+        }
+        let (tokens, last) = buckets.entry(ip).or_insert((self.burst, now));
+        *tokens =
+            (*tokens + now.duration_since(*last).as_secs_f64() * self.per_second).min(self.burst);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(((1.0 - *tokens) / self.per_second).ceil().max(1.0) as u64)
+        }
+    }
+}
+
+/// Refuses submissions past the client's rate with `429 RATE_LIMITED` and `Retry-After`.
+pub(crate) async fn rate_limit(
+    State(limiter): State<Arc<RateLimiter>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let limited = request.uri().path().starts_with("/v1/transactions")
+        && request.method() == axum::http::Method::POST;
+    let ip = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let (true, Some(ip)) = (limited, ip) {
+        if let Err(retry_after) = limiter.check(ip) {
+            let mut response = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "RATE_LIMITED",
+                format!("too many requests from {ip}; retry in {retry_after} s"),
+            )
+            .into_response();
+            if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
+                response.headers_mut().insert("retry-after", value);
+            }
+            return response;
+        }
+    }
+    next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bucket_refills_at_the_configured_rate() {
+        let limiter = RateLimiter::new(10, 3);
+        let ip = IpAddr::from([127, 0, 0, 1]);
+        for _ in 0..3 {
+            assert!(limiter.check(ip).is_ok());
+        }
+        assert_eq!(limiter.check(ip), Err(1));
+        // Another client has its own bucket.
+        assert!(limiter.check(IpAddr::from([127, 0, 0, 2])).is_ok());
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        assert!(limiter.check(ip).is_ok());
+        assert!(
+            RateLimiter::new(0, 0).check(ip).is_ok(),
+            "0 disables the limit"
+        );
+    }
+}

@@ -1,0 +1,158 @@
+//! Client commands: `ordo keys new`, `ordo tx send`, `ordo tx status`.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use clap::{Args, Subcommand};
+use ordo_types::{Bytes, SecretKey, Transaction, B256};
+use serde_json::Value;
+
+use crate::config::KeyFile;
+
+/// `ordo keys ...`
+#[derive(Subcommand)]
+pub(crate) enum KeysCommand {
+    /// Create a new secp256k1 key file (`{"address", "secret_key"}`, mode 0600).
+    New {
+        /// Where to write it.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// `ordo tx ...`
+#[derive(Subcommand)]
+pub(crate) enum TxCommand {
+    /// Sign and submit a transaction.
+    Send(SendArgs),
+    /// Show what happened to a transaction.
+    Status {
+        /// Transaction hash.
+        hash: B256,
+        /// Node API URL.
+        #[arg(long, default_value = "http://127.0.0.1:8650")]
+        node: String,
+    },
+}
+
+#[derive(Args)]
+pub(crate) struct SendArgs {
+    /// Node API URL.
+    #[arg(long, default_value = "http://127.0.0.1:8650")]
+    node: String,
+    /// Key file of the sender.
+    #[arg(long)]
+    key: PathBuf,
+    /// Namespace (rollup) id.
+    #[arg(long)]
+    namespace: u64,
+    /// Payload as 0x-hex.
+    #[arg(long, conflicts_with = "file", required_unless_present = "file")]
+    data: Option<Bytes>,
+    /// Payload from a file.
+    #[arg(long)]
+    file: Option<PathBuf>,
+    /// Nonce; by default the node's next nonce for this sender and namespace.
+    #[arg(long)]
+    nonce: Option<u64>,
+    /// Wait until the transaction is included and print its height.
+    #[arg(long)]
+    wait: bool,
+}
+
+pub(crate) fn keys(command: KeysCommand) -> anyhow::Result<()> {
+    match command {
+        KeysCommand::New { out } => {
+            if out.exists() {
+                bail!("{} exists; not overwriting a key", out.display());
+            }
+            let key = SecretKey::random();
+            KeyFile::new(&key).save(&out)?;
+            println!("{}", key.address());
+            Ok(())
+        }
+    }
+}
+
+async fn get(client: &reqwest::Client, url: String) -> anyhow::Result<Value> {
+    let resp = client.get(&url).send().await.with_context(|| url.clone())?;
+    let status = resp.status();
+    let body: Value = resp.json().await.with_context(|| url.clone())?;
+    if !status.is_success() {
+        bail!("{url}: {status}: {body}");
+    }
+    Ok(body)
+}
+
+pub(crate) async fn tx(command: TxCommand) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    match command {
+        TxCommand::Status { hash, node } => {
+            let status = get(&client, format!("{node}/v1/transactions/{hash}")).await?;
+            println!("{status}");
+            Ok(())
+        }
+        TxCommand::Send(args) => send(&client, args).await,
+    }
+}
+
+async fn send(client: &reqwest::Client, args: SendArgs) -> anyhow::Result<()> {
+    let key = KeyFile::load(&args.key)?;
+    let payload = match (args.data, args.file) {
+        (Some(data), _) => data,
+        (None, Some(file)) => Bytes::from(
+            std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?,
+        ),
+        (None, None) => bail!("give --data or --file"),
+    };
+    let node = args.node.trim_end_matches('/');
+    let chain_id = get(client, format!("{node}/v1/status")).await?["chain_id"]
+        .as_u64()
+        .context("status without chain_id")?;
+    let nonce = match args.nonce {
+        Some(n) => n,
+        None => get(
+            client,
+            format!(
+                "{node}/v1/accounts/{}/nonce?namespace={}",
+                key.address(),
+                args.namespace
+            ),
+        )
+        .await?["next_nonce"]
+            .as_u64()
+            .context("no next_nonce in the answer")?,
+    };
+    let tx = Transaction::sign(args.namespace, nonce, payload, &key, chain_id);
+    let mut body = serde_json::to_value(&tx)?;
+    body["chain_id"] = chain_id.into();
+    let resp = client
+        .post(format!("{node}/v1/transactions"))
+        .json(&body)
+        .send()
+        .await?;
+    let status = resp.status();
+    let answer: Value = resp.json().await?;
+    if !status.is_success() {
+        bail!("refused: {} {}", answer["code"], answer["message"]);
+    }
+    let hash = tx.hash();
+    println!("{hash}");
+    if args.wait {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let status = get(client, format!("{node}/v1/transactions/{hash}")).await?;
+            match status["status"].as_str() {
+                Some("included") => {
+                    println!("included at height {}", status["height"]);
+                    return Ok(());
+                }
+                Some("dropped") => bail!("dropped: {}", status["reason"]),
+                _ if Instant::now() > deadline => bail!("not included after 120 s: {status}"),
+                _ => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+    Ok(())
+}
