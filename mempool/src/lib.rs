@@ -36,7 +36,7 @@ mod relay;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use ordo_types::{Address, Block, Entry, Transaction, B256};
 use serde::{Deserialize, Serialize};
@@ -208,11 +208,17 @@ struct Inner {
     weights: HashMap<u64, u32>,
     nonces: Mutex<Arc<dyn NonceSource>>,
     pool: Mutex<Pool>,
-    verified: Mutex<HashMap<B256, Address>>,
+    /// Recovered senders by transaction hash. A cell is inserted before its signature is
+    /// checked, so concurrent callers (gossip admission and proposal validation often reach the
+    /// same transaction at the same moment) wait for one recovery instead of doing two.
+    verified: Mutex<HashMap<B256, SenderCell>>,
     journal: Option<Mutex<Journal>>,
     outbox: Mutex<Vec<Transaction>>,
     metrics: MempoolMetrics,
 }
+
+/// A sender recovered once, shared by everyone who asks for it.
+type SenderCell = Arc<OnceLock<Result<Address, ordo_types::Error>>>;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // Every critical section leaves its data consistent, so a poisoned lock is safe to reuse.
@@ -276,7 +282,7 @@ impl Mempool {
             let mut verified = lock(&inner.verified);
             for (tx, sender) in live {
                 let namespace = tx.namespace;
-                verified.insert(tx.hash(), sender);
+                verified.insert(tx.hash(), Arc::new(OnceLock::from(Ok(sender))));
                 let entry = (tx.clone(), sender);
                 if pool
                     .insert(&inner.config, tx, sender, || {
@@ -398,19 +404,29 @@ impl Mempool {
     /// (once) and remembered.
     pub fn sender(&self, tx: &Transaction) -> Result<Address, ordo_types::Error> {
         let hash = tx.hash();
-        if let Some(sender) = lock(&self.inner.verified).get(&hash) {
-            return Ok(*sender);
+        let (cell, mine) = {
+            let mut verified = lock(&self.inner.verified);
+            match verified.get(&hash) {
+                Some(cell) => (Arc::clone(cell), false),
+                None => {
+                    if verified.len() >= self.inner.config.verified_cache_size {
+                        // Forget everything but what is pending.
+                        let pool = lock(&self.inner.pool);
+                        verified.retain(|h, _| pool.contains(h));
+                    }
+                    let cell = Arc::new(OnceLock::new());
+                    verified.insert(hash, Arc::clone(&cell));
+                    (cell, true)
+                }
+            }
+        };
+        if mine {
+            let result = tx.recover_sender(self.inner.chain_id);
+            self.inner.metrics.verified();
+            // Only this caller sets the cell.
+            let _ = cell.set(result);
         }
-        let sender = tx.recover_sender(self.inner.chain_id)?;
-        self.inner.metrics.verified();
-        let mut verified = lock(&self.inner.verified);
-        if verified.len() >= self.inner.config.verified_cache_size {
-            // Forget everything but what is pending.
-            let pool = lock(&self.inner.pool);
-            verified.retain(|h, _| pool.contains(h));
-        }
-        verified.insert(hash, sender);
-        Ok(sender)
+        cell.wait().clone()
     }
 
     /// Ready transactions for a block under the byte (encoded entries) and count limits, with
@@ -439,12 +455,8 @@ impl Mempool {
             let gone = pool.on_decided(&included);
             (gone, pool.bytes() as u64)
         };
-        {
-            let mut verified = lock(&self.inner.verified);
-            for (_, _, _, hash) in &included {
-                verified.remove(hash);
-            }
-        }
+        // Included transactions stay in the verified cache: a late gossip copy of one is then
+        // refused (its nonce is used) without checking its signature again.
         self.inner
             .metrics
             .block_fill(block.header.tx_count, included.len());

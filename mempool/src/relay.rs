@@ -151,6 +151,30 @@ mod tests {
         assert!(decode_batch(&forged).is_none());
     }
 
+    /// Pins the batch format: a change must fail here and be made on purpose.
+    #[test]
+    fn golden_batch_encoding() {
+        let key = SecretKey::from_bytes(&[0x11; 32]).unwrap();
+        let tx = Transaction::sign(3, 9, Bytes::from_static(b"ordo"), &key, 1337);
+        let bytes = encode_batch(&[tx], 0x0102);
+        let expected_len = 8 + 4 + 4 + tx_len();
+        assert_eq!(bytes.len(), expected_len);
+        assert_eq!(
+            hex::encode(&bytes[..16]),
+            format!("0000000000000102000000010000{:04x}", tx_len())
+        );
+        assert_eq!(
+            &bytes[16..],
+            Transaction::sign(3, 9, Bytes::from_static(b"ordo"), &key, 1337)
+                .encode()
+                .as_slice()
+        );
+    }
+
+    fn tx_len() -> usize {
+        1 + 8 + 8 + 4 + 4 + 65
+    }
+
     proptest! {
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {

@@ -6,5 +6,6 @@ mod api;
 mod consensus;
 mod devnet;
 mod harness;
+mod l1;
 mod mempool;
 mod rollup;
