@@ -91,6 +91,14 @@ async fn namespace_range(
 ) -> Result<Response, ApiError> {
     let Path(namespace) = path?;
     let Query(RangeQuery { from, to }) = query.map_err(malformed_query)?;
+    let to = check_range(from, to)?;
+    let body = blocking(move || range_json(&s.store, namespace, from, to)).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// The last height of a range request: `to`, or `from + 99` when absent. Refuses height 0,
+/// `to < from` (`BAD_RANGE`) and more than [`MAX_RANGE`] heights (`RANGE_TOO_LARGE`).
+fn check_range(from: u64, to: Option<u64>) -> Result<u64, ApiError> {
     if from == 0 {
         return Err(bad_range("heights start at 1"));
     }
@@ -106,8 +114,7 @@ async fn namespace_range(
             format!("at most {MAX_RANGE} heights per request, asked for {count}"),
         ));
     }
-    let body = blocking(move || range_json(&s.store, namespace, from, to)).await?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+    Ok(to)
 }
 
 /// The JSON of a [`ordo_rollup_adapters::NamespaceRange`], written block by block so that
@@ -196,6 +203,7 @@ async fn namespace_stream(
         status: s.status.clone(),
         namespace,
         next,
+        idle_at: None,
         done: false,
     };
     let events = futures_util::stream::unfold(follow, |mut follow| async move {
@@ -211,6 +219,8 @@ struct Follow {
     status: watch::Receiver<NodeStatus>,
     namespace: u64,
     next: u64,
+    /// The status height at which the store last had nothing at `next`.
+    idle_at: Option<u64>,
     done: bool,
 }
 
@@ -229,15 +239,23 @@ impl Follow {
         }
         loop {
             // Mark the current status seen before looking in the store: a block committed
-            // after this point changes the status again and wakes `changed` below.
-            self.status.borrow_and_update();
+            // after this point changes the status height again and wakes `changed` below.
+            let tip = self.status.borrow_and_update().height;
+            if self.idle_at == Some(tip) {
+                // Woken by a round or peer change: no new block, nothing to read.
+                if self.status.changed().await.is_err() {
+                    return None;
+                }
+                continue;
+            }
             let (store, namespace, height) = (self.store.clone(), self.namespace, self.next);
             match tokio::task::spawn_blocking(move || read_event(&store, namespace, height)).await {
                 Ok(Ok(Some(event))) => {
                     self.next = self.next.saturating_add(1);
+                    self.idle_at = None;
                     return Some(event);
                 }
-                Ok(Ok(None)) => {}
+                Ok(Ok(None)) => self.idle_at = Some(tip),
                 Ok(Err(event)) => {
                     self.done = true;
                     return Some(event);
@@ -282,5 +300,32 @@ fn read_event(store: &Store, namespace: u64, height: u64) -> Result<Option<Event
             Err(e) => Err(error_event("INTERNAL", &e.to_string())),
         },
         Err(e) => Err(error_event("INTERNAL", &e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_are_bounded() {
+        assert_eq!(check_range(1, Some(1)).map_err(|e| e.code), Ok(1));
+        assert_eq!(check_range(5, Some(104)).map_err(|e| e.code), Ok(104));
+        assert_eq!(check_range(5, None).map_err(|e| e.code), Ok(104));
+        assert_eq!(
+            check_range(u64::MAX - 3, None).map_err(|e| e.code),
+            Ok(u64::MAX)
+        );
+        for (from, to, code) in [
+            (5, Some(105), "RANGE_TOO_LARGE"),
+            (1, Some(u64::MAX), "RANGE_TOO_LARGE"),
+            (0, Some(10), "BAD_RANGE"),
+            (0, None, "BAD_RANGE"),
+            (10, Some(9), "BAD_RANGE"),
+        ] {
+            let err = check_range(from, to).unwrap_err();
+            assert_eq!((err.code, err.status), (code, StatusCode::BAD_REQUEST));
+            assert!(!err.message.is_empty());
+        }
     }
 }

@@ -386,3 +386,215 @@ async fn ranges_single_blocks_and_follow_verify_and_errors_are_clear() {
         assert!(out.stdout.is_empty(), "{name}: printed an unverified block");
     }
 }
+
+/// Unix microseconds of an RFC 3339 UTC timestamp as tracing prints it
+/// (`2025-01-02T03:04:05.123456Z`).
+fn unix_micros(ts: &str) -> Option<i64> {
+    let ts = ts.strip_suffix('Z')?;
+    let (date, time) = ts.split_once('T')?;
+    let mut d = date.split('-').map(|p| p.parse::<i64>());
+    let (y, m, day) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);
+    let (hms, frac) = time.split_once('.').unwrap_or((time, "0"));
+    let mut t = hms.split(':').map(|p| p.parse::<i64>());
+    let (hh, mm, ss) = (t.next()?.ok()?, t.next()?.ok()?, t.next()?.ok()?);
+    let micros: i64 = format!("{frac:0<6}").get(..6)?.parse().ok()?;
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(((days * 86_400 + hh * 3600 + mm * 60 + ss) * 1_000_000) + micros)
+}
+
+fn now_micros() -> i64 {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    i64::try_from(d.as_micros()).unwrap()
+}
+
+/// height -> unix microseconds at which the node logged the decision (after the store commit).
+fn decision_times(log: &str) -> HashMap<u64, i64> {
+    log.lines()
+        .filter(|l| l.contains("ordo::consensus") && l.contains(" decided"))
+        .filter_map(|l| {
+            let ts = unix_micros(l.split_whitespace().next()?)?;
+            let height = l
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("height="))?
+                .parse()
+                .ok()?;
+            Some((height, ts))
+        })
+        .collect()
+}
+
+fn percentiles(mut v: Vec<f64>) -> (usize, f64, f64, f64) {
+    v.sort_by(f64::total_cmp);
+    let at = |q: f64| v[((v.len() as f64 - 1.0) * q).round() as usize];
+    (v.len(), at(0.5), at(0.99), at(1.0))
+}
+
+#[test]
+fn timestamps_parse() {
+    assert_eq!(unix_micros("1970-01-01T00:00:00.000001Z"), Some(1));
+    assert_eq!(
+        unix_micros("2024-02-29T12:34:56.5Z"),
+        Some(1_709_210_096_500_000)
+    );
+    assert_eq!(unix_micros("garbage"), None);
+}
+
+/// Time from a block's decision (the node's `decided` log line) to its arrival at stream
+/// clients on the same machine, and from submission to verified delivery.
+///
+/// `cargo test --release -p ordo-node --test it rollup::bench_stream_latency -- --ignored --nocapture`
+/// (`ORDO_BENCH_VALIDATORS`, `ORDO_BENCH_TXS`, `ORDO_BENCH_STREAMS` override 4, 300, 10.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run explicitly, prints a table"]
+async fn bench_stream_latency() {
+    let env = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let (validators, txs, streams) = (
+        env("ORDO_BENCH_VALIDATORS", 4),
+        env("ORDO_BENCH_TXS", 300),
+        env("ORDO_BENCH_STREAMS", 10).max(1),
+    );
+    let net = Net::start(validators, 0, |_, _| {});
+    let all: Vec<usize> = (0..validators).collect();
+    net.wait_height(&all, 2, Duration::from_secs(90)).await;
+    let api = net.apis[0].clone();
+    let from = net.height(0).await.unwrap() + 1;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(u64::MAX);
+
+    // One verifying client (the library) and `streams - 1` raw SSE readers, all on node 0.
+    let client = RollupClient::from_genesis(&api, &genesis(&net));
+    let mut stop = stop_rx.clone();
+    let verifying = tokio::spawn(async move {
+        let mut arrivals: HashMap<u64, (i64, Vec<B256>)> = HashMap::new();
+        let mut blocks = std::pin::pin!(client.stream(NS, from));
+        while let Some(block) = blocks.next().await {
+            let block = block.unwrap();
+            arrivals.insert(block.height(), (now_micros(), block.tx_hashes()));
+            if block.height() >= *stop.borrow_and_update() {
+                break;
+            }
+        }
+        arrivals
+    });
+    let mut raw = Vec::new();
+    for _ in 1..streams {
+        let api = api.clone();
+        let stop = stop_rx.clone();
+        raw.push(tokio::spawn(async move {
+            let mut s = RawStream::open(&api, &format!("?from={from}"), None).await;
+            let mut arrivals: HashMap<u64, i64> = HashMap::new();
+            loop {
+                let e = s.next().await;
+                arrivals.insert(e.id, now_micros());
+                if e.id >= *stop.borrow() {
+                    break arrivals;
+                }
+            }
+        }));
+    }
+
+    // Submit at about 40 transactions per second, spread over the validators.
+    let mut senders: Vec<Sender> = (0..4).map(|_| Sender::new()).collect();
+    let mut submitted: HashMap<B256, i64> = HashMap::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(25));
+    for i in 0..txs {
+        tick.tick().await;
+        let hash = senders[i % 4].send(&net.apis[i % validators]).await;
+        submitted.insert(hash, now_micros());
+    }
+    // Wait until every transaction is in a decided block, then stop the clients there.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let last = loop {
+        let tip = net.height(0).await.unwrap();
+        let mut found = 0;
+        let mut upto = 0;
+        for start in (from..=tip).step_by(100) {
+            let (_, body) = get(format!(
+                "{api}/v1/namespaces/{NS}/blocks?from={start}&to={}",
+                (start + 99).min(tip)
+            ))
+            .await;
+            let range: NamespaceRange = serde_json::from_value(body).unwrap();
+            for b in &range.blocks {
+                if !b.transactions.is_empty() {
+                    found += b.transactions.len();
+                    upto = b.height;
+                }
+            }
+        }
+        if found >= txs {
+            break upto;
+        }
+        assert!(Instant::now() < deadline, "only {found} of {txs} included");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    stop_tx.send(last).unwrap();
+    let verified = verifying.await.unwrap();
+    let mut raw_arrivals = Vec::new();
+    for r in raw {
+        raw_arrivals.push(r.await.unwrap());
+    }
+    let decided = decision_times(&net.log(0));
+
+    let ms = |us: i64| us as f64 / 1000.0;
+    let mut tx_decision_to_verified = Vec::new();
+    let mut tx_submit_to_verified = Vec::new();
+    let mut block_decision_to_raw = Vec::new();
+    for (height, (arrival, hashes)) in &verified {
+        let Some(decision) = decided.get(height) else {
+            continue;
+        };
+        for h in hashes {
+            tx_decision_to_verified.push(ms(arrival - decision));
+            if let Some(sent) = submitted.get(h) {
+                tx_submit_to_verified.push(ms(arrival - sent));
+            }
+        }
+        if !hashes.is_empty() {
+            for r in &raw_arrivals {
+                if let Some(at) = r.get(height) {
+                    block_decision_to_raw.push(ms(at - decision));
+                }
+            }
+        }
+    }
+    println!(
+        "\nstream latency: {validators} validators, {txs} txs at ~40 tx/s to namespace {NS}, \
+         {streams} stream clients on node 0, heights {from}..={last}"
+    );
+    println!(
+        "{:<46} {:>8} {:>9} {:>9} {:>9}",
+        "measure", "samples", "p50 ms", "p99 ms", "max ms"
+    );
+    for (name, v) in [
+        (
+            "tx decision -> verifying client (per tx)",
+            tx_decision_to_verified,
+        ),
+        (
+            "block decision -> raw SSE clients (per block)",
+            block_decision_to_raw,
+        ),
+        (
+            "tx submit -> verifying client (per tx)",
+            tx_submit_to_verified,
+        ),
+    ] {
+        assert!(!v.is_empty(), "{name}: no samples");
+        let (n, p50, p99, max) = percentiles(v);
+        println!("{name:<46} {n:>8} {p50:>9.2} {p99:>9.2} {max:>9.2}");
+    }
+}
