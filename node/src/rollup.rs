@@ -37,9 +37,13 @@ pub(crate) struct FollowArgs {
     /// Stop (successfully) after this height.
     #[arg(long)]
     until: Option<u64>,
-    /// Also print each block's entries as this rollup adapter renders them (`raw`).
+    /// Also print each block's entries as the rollup's adapter renders them (`rendered`).
     #[arg(long)]
-    render: Option<String>,
+    render: bool,
+    /// The adapter kind for `--render` (default: the namespace's adapter in the genesis file,
+    /// else `raw`).
+    #[arg(long)]
+    adapter: Option<String>,
 }
 
 /// Runs an `ordo rollup` subcommand.
@@ -54,10 +58,22 @@ async fn follow(args: FollowArgs) -> anyhow::Result<()> {
         bail!("heights start at 1");
     }
     let genesis = Genesis::load(&args.genesis)?;
-    let adapter = match &args.render {
-        Some(kind) => Some(adapter_for(kind).with_context(|| format!("no adapter {kind:?}"))?),
-        None => None,
+    let adapter = if args.render {
+        let kind = match (&args.adapter, genesis.rollup(args.namespace)) {
+            (Some(kind), _) => kind.as_str(),
+            (None, Some(registered)) => registered.adapter.as_str(),
+            (None, None) => "raw",
+        };
+        Some(adapter_for(kind).with_context(|| format!("no adapter {kind:?}"))?)
+    } else {
+        None
     };
+    if !genesis.rollups.is_empty() && genesis.rollup(args.namespace).is_none() {
+        eprintln!(
+            "warning: namespace {} is not registered in the genesis file",
+            args.namespace
+        );
+    }
     let client = RollupClient::from_genesis(&args.node, &genesis);
     // Stdout carries the JSON lines: log below the default level.
     tracing::debug!(

@@ -51,5 +51,5 @@ mod wire;
 pub use adapter::{adapter_for, AdapterError, RawAdapter, RollupAdapter};
 pub use client::RollupClient;
 pub use error::{ClientError, GenesisError};
-pub use verify::{Genesis, VerifiedNamespaceBlock, Verifier};
+pub use verify::{Genesis, RegisteredRollup, VerifiedNamespaceBlock, Verifier};
 pub use wire::{ApiErrorBody, NamespaceBlock, NamespaceRange, MAX_RANGE};

@@ -18,12 +18,31 @@ pub struct Genesis {
     pub genesis_time_ms: u64,
     /// The genesis committee (checked by [`ValidatorSet`]'s rules when parsed).
     pub validators: ValidatorSet,
+    /// The registered rollups, if the file lists them.
+    #[serde(default)]
+    pub rollups: Vec<RegisteredRollup>,
+}
+
+/// A rollup registered in the genesis file.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RegisteredRollup {
+    /// Its namespace id.
+    pub namespace: u64,
+    /// A human-readable name.
+    pub name: String,
+    /// Its adapter kind (see [`crate::adapter_for`]).
+    pub adapter: String,
 }
 
 impl Genesis {
     /// Parses a genesis from JSON text.
     pub fn from_json(text: &str) -> Result<Self, GenesisError> {
         Ok(serde_json::from_str(text)?)
+    }
+
+    /// The registration of namespace `namespace`, if any.
+    pub fn rollup(&self, namespace: u64) -> Option<&RegisteredRollup> {
+        self.rollups.iter().find(|r| r.namespace == namespace)
     }
 
     /// Reads and parses a genesis file.

@@ -319,6 +319,7 @@ async fn ranges_single_blocks_and_follow_verify_and_errors_are_clear() {
             "--until",
             &until.to_string(),
         ])
+        .arg("--render")
         .output()
         .unwrap();
     assert!(
@@ -352,6 +353,14 @@ async fn ranges_single_blocks_and_follow_verify_and_errors_are_clear() {
             l["tx_count"].as_u64().unwrap() as usize,
             l["tx_hashes"].as_array().unwrap().len()
         );
+        // The raw adapter's rendering: the same hashes, payloads as 0x-hex.
+        assert_eq!(l["rendered"]["kind"], "raw");
+        let rendered = l["rendered"]["transactions"].as_array().unwrap();
+        assert_eq!(rendered.len(), l["tx_hashes"].as_array().unwrap().len());
+        for (r, h) in rendered.iter().zip(l["tx_hashes"].as_array().unwrap()) {
+            assert_eq!(&r["hash"], h);
+            assert!(r["payload"].as_str().unwrap().starts_with("0x"));
+        }
     }
 
     // Against a trust root the node's chain does not match, it refuses and says why.

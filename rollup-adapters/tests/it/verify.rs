@@ -399,3 +399,44 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn genesis_files_are_the_trust_root() {
+    use ordo_rollup_adapters::{Genesis, GenesisError};
+    let chain = Chain::new(4);
+    let validators = serde_json::to_value(&chain.set).unwrap();
+    let text = serde_json::json!({
+        "chain_id": CHAIN_ID,
+        "genesis_time_ms": 5,
+        "validators": validators,
+        "rollups": [{"namespace": 7, "name": "seven", "adapter": "raw"}],
+        "something_new": true,
+    })
+    .to_string();
+    let genesis = Genesis::from_json(&text).unwrap();
+    assert_eq!(genesis.chain_id, CHAIN_ID);
+    assert_eq!(genesis.validators, chain.set);
+    assert_eq!(genesis.rollup(7).unwrap().adapter, "raw");
+    assert!(genesis.rollup(8).is_none());
+    let v = Verifier::from_genesis(&genesis);
+    let mut one = Chain::new(4);
+    one.extend(1);
+    v.verify(7, 1, one.slice(7, 1)).unwrap();
+
+    // Without rollups; with a broken committee; not a file.
+    let bare = serde_json::json!({"chain_id": 1, "genesis_time_ms": 0, "validators": validators});
+    assert!(Genesis::from_json(&bare.to_string())
+        .unwrap()
+        .rollups
+        .is_empty());
+    let mut broken = bare.clone();
+    broken["validators"][0]["voting_power"] = serde_json::json!(0);
+    assert!(matches!(
+        Genesis::from_json(&broken.to_string()),
+        Err(GenesisError::Json(_))
+    ));
+    assert!(matches!(
+        Genesis::load("/nonexistent/genesis.json".as_ref()),
+        Err(GenesisError::Io { .. })
+    ));
+}
