@@ -457,9 +457,7 @@ impl Mempool {
         };
         // Included transactions stay in the verified cache: a late gossip copy of one is then
         // refused (its nonce is used) without checking its signature again.
-        self.inner
-            .metrics
-            .block_fill(block.header.tx_count, included.len());
+        self.inner.metrics.block_fill(block.header.tx_count);
         if let Some(journal) = &self.inner.journal {
             let mut journal = lock(journal);
             let compact = journal.wants_compaction(live_bytes);
@@ -515,8 +513,8 @@ impl Mempool {
         std::mem::take(&mut *lock(&self.inner.outbox))
     }
 
-    /// Transactions pending longer than `older_than` blocks' worth of arrivals, to gossip again
-    /// (a peer may have been down when they were first sent).
+    /// The `max` oldest pending transactions, to gossip again (a peer may have been down when
+    /// they were first sent).
     pub fn pending_for_regossip(&self, max: usize) -> Vec<Transaction> {
         lock(&self.inner.pool)
             .all()

@@ -50,7 +50,7 @@ impl MempoolMetrics {
         self.signatures_verified.fetch_add(1, Relaxed);
     }
 
-    pub(crate) fn block_fill(&self, tx_count: u32, _signed: usize) {
+    pub(crate) fn block_fill(&self, tx_count: u32) {
         self.blocks.fetch_add(1, Relaxed);
         self.block_transactions
             .fetch_add(u64::from(tx_count), Relaxed);
