@@ -85,6 +85,10 @@ pub(crate) fn routes(max_batch_body_bytes: usize) -> Router<ApiState> {
 /// workers stay responsive and admission keeps up with signature verification.
 async fn admit(s: &ApiState, txs: Vec<Transaction>) -> Vec<Result<B256, MempoolError>> {
     let mempool = s.mempool.clone();
+    if mempool.is_full() {
+        // Refused whatever they are: skip the signature work.
+        return txs.iter().map(|_| Err(MempoolError::Full)).collect();
+    }
     let warm = |txs: Vec<Transaction>| {
         let mempool = mempool.clone();
         tokio::task::spawn_blocking(move || {

@@ -334,7 +334,10 @@ impl Mempool {
         let mut checked = Vec::with_capacity(txs.len());
         for (i, tx) in txs.into_iter().enumerate() {
             let size = tx.payload.len();
-            let verdict = if size > inner.config.max_payload_bytes {
+            let verdict = if self.is_full() {
+                // Refused whatever it is: do not spend a signature check on it.
+                Err(MempoolError::Full)
+            } else if size > inner.config.max_payload_bytes {
                 Err(MempoolError::PayloadTooLarge {
                     size,
                     max: inner.config.max_payload_bytes,
@@ -398,6 +401,12 @@ impl Mempool {
             inner.metrics.record(result.as_ref().err(), origin);
         }
         results
+    }
+
+    /// Whether the pool is at a limit with nothing it may evict (every submission would be
+    /// refused with [`MempoolError::Full`]).
+    pub fn is_full(&self) -> bool {
+        lock(&self.inner.pool).is_full(&self.inner.config)
     }
 
     /// The sender of `tx`: from the pool or the cache of verified signatures, or recovered

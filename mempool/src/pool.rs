@@ -3,7 +3,7 @@
 //! no I/O.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
 
 use ordo_types::{Address, Transaction, B256};
 
@@ -90,6 +90,8 @@ pub(crate) struct Pool {
     bytes: usize,
     dropped: HashMap<B256, String>,
     dropped_order: VecDeque<B256>,
+    /// Parked transactions by arrival, so eviction finds the oldest without a scan.
+    parked: BTreeSet<(u64, B256)>,
 }
 
 /// How many dropped transactions' reasons are remembered.
@@ -185,25 +187,43 @@ impl Pool {
                 seq: self.seq,
             },
         );
+        self.reindex(&key);
         Ok(evicted)
     }
 
+    /// Whether the pool is at a limit with nothing it may evict: a new transaction would be
+    /// refused whatever it is, so its signature need not be checked.
+    pub(crate) fn is_full(&self, cfg: &MempoolConfig) -> bool {
+        (self.txs.len() >= cfg.max_transactions || self.bytes >= cfg.max_total_bytes)
+            && self.parked.is_empty()
+    }
+
     fn oldest_parked(&self) -> Option<B256> {
-        self.accounts
-            .values()
-            .flat_map(|a| {
-                let ready = a.ready_len();
-                a.txs
-                    .iter()
-                    .filter(move |(n, _)| **n >= a.next + ready)
-                    .map(|(_, h)| *h)
-            })
-            .min_by_key(|h| self.txs.get(h).map_or(u64::MAX, |p| p.seq))
+        self.parked.first().map(|(_, hash)| *hash)
+    }
+
+    /// Brings the parked index up to date for one account (its size is bounded by
+    /// `max_per_sender`).
+    fn reindex(&mut self, key: &AccountKey) {
+        let Some(account) = self.accounts.get(key) else {
+            return;
+        };
+        let frontier = account.next + account.ready_len();
+        for (&nonce, hash) in &account.txs {
+            if let Some(p) = self.txs.get(hash) {
+                if nonce >= frontier {
+                    self.parked.insert((p.seq, *hash));
+                } else {
+                    self.parked.remove(&(p.seq, *hash));
+                }
+            }
+        }
     }
 
     fn remove(&mut self, hash: &B256) -> Option<Pooled> {
         let pooled = self.txs.remove(hash)?;
         self.bytes -= pooled.size();
+        self.parked.remove(&(pooled.seq, *hash));
         let key = (pooled.sender, pooled.tx.namespace);
         if let Some(account) = self.accounts.get_mut(&key) {
             account.txs.remove(&pooled.tx.nonce);
@@ -211,6 +231,7 @@ impl Pool {
                 self.accounts.remove(&key);
             }
         }
+        self.reindex(&key);
         Some(pooled)
     }
 
@@ -235,11 +256,7 @@ impl Pool {
     pub(crate) fn status(&self, hash: &B256) -> PoolStatus {
         if let Some(p) = self.txs.get(hash) {
             let namespace = p.tx.namespace;
-            let ready = self
-                .accounts
-                .get(&(p.sender, namespace))
-                .is_some_and(|a| p.tx.nonce < a.next + a.ready_len());
-            return if ready {
+            return if !self.parked.contains(&(p.seq, *hash)) {
                 PoolStatus::Pending { namespace }
             } else {
                 PoolStatus::Parked { namespace }
@@ -274,6 +291,7 @@ impl Pool {
             }
         }
         for key in touched {
+            self.reindex(&key);
             let stale: Vec<B256> = match self.accounts.get(&key) {
                 Some(a) => a.txs.range(..a.next).map(|(_, h)| *h).collect(),
                 None => continue,
@@ -425,7 +443,9 @@ mod tests {
         let h1 = add(&mut pool, &key, 1, 1).unwrap();
         assert_eq!(pool.status(&h2), PoolStatus::Parked { namespace: 1 });
         assert!(pool.select(1 << 20, 100, |_| 1).is_empty());
+        assert_eq!(pool.oldest_parked(), Some(h2), "oldest parked first");
         let h0 = add(&mut pool, &key, 1, 0).unwrap();
+        assert_eq!(pool.oldest_parked(), None, "the gap filled: nothing parked");
         for h in [h0, h1, h2] {
             assert_eq!(pool.status(&h), PoolStatus::Pending { namespace: 1 });
         }
@@ -495,6 +515,7 @@ mod tests {
         assert_eq!(evicted, vec![parked]);
         assert!(matches!(pool.status(&parked), PoolStatus::Dropped { .. }));
         // Full with nothing parked: refused.
+        assert!(pool.is_full(&config));
         let c = SecretKey::random();
         assert_eq!(ins(&mut pool, &c, 0), Err(MempoolError::Full));
         assert_eq!(pool.len(), 3);

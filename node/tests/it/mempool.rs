@@ -286,6 +286,21 @@ async fn a_full_mempool_refuses_and_stays_bounded() {
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
             .unwrap()
     };
+    let verifications = || async {
+        let text = reqwest::get(format!("{}/metrics", net.apis[0]))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("ordo_mempool_signature_verifications_total "))
+            .unwrap()
+            .trim()
+            .parse::<u64>()
+            .unwrap()
+    };
+    let verified_before = verifications().await;
     let before = rss(net.pid(0));
     let started = Instant::now();
     for round in 0..10 {
@@ -309,6 +324,11 @@ async fn a_full_mempool_refuses_and_stays_bounded() {
         assert!(net.height(0).await.is_some(), "node unresponsive");
     }
     let after = rss(net.pid(0));
+    assert_eq!(
+        verifications().await,
+        verified_before,
+        "a full pool checks no signature of what it refuses anyway"
+    );
     let summary = net.get(0, "/v1/mempool").await.unwrap();
     assert_eq!(summary["transactions"], 1000);
     assert!(
