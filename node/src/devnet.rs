@@ -145,14 +145,15 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         .unwrap_or_default();
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut first_block_s = None;
+    let mut stop_requested = false;
     tokio::select! {
         height = first_block(&first) => {
             let secs = started.elapsed().as_secs_f64();
             first_block_s = Some(secs);
             println!("height {height} decided {secs:.1}s after start; Ctrl-C stops the devnet");
         }
-        _ = tokio::signal::ctrl_c() => {}
-        _ = sigterm.recv() => {}
+        _ = tokio::signal::ctrl_c() => stop_requested = true,
+        _ = sigterm.recv() => stop_requested = true,
     }
     if let (Some(seconds), Some(first_block_s)) = (args.bench_seconds, first_block_s) {
         tokio::time::sleep(Duration::from_secs(seconds)).await;
@@ -165,11 +166,14 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         std::fs::write(args.home.join("bench.json"), result.to_string())?;
         return Ok(());
     }
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = sigterm.recv() => {}
-        (status, i, _) = futures_first_exit(&mut children) => {
-            eprintln!("{} exited ({status:?}); stopping the devnet", file.nodes[i].name);
+    // A Ctrl-C during start-up already asked to stop.
+    if !stop_requested {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = sigterm.recv() => {}
+            (status, i, _) = futures_first_exit(&mut children) => {
+                eprintln!("{} exited ({status:?}); stopping the devnet", file.nodes[i].name);
+            }
         }
     }
     println!("stopping {} nodes", children.len());

@@ -15,6 +15,7 @@ async fn devnet_starts_lists_its_nodes_and_stops_on_ctrl_c() {
         .arg(&home)
         .args(["--p2p-port", &base.to_string()])
         .args(["--api-port", &(base + 10).to_string()])
+        .args(["--gossip-port", &(base + 20).to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
