@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: all deps devnet test test-fast lint contracts bench bench-mempool gas-report clean-devnet
+.PHONY: all deps devnet test test-fast lint contracts bench bench-mempool bench-load gas-report clean-devnet
 
 all: test
 
@@ -41,6 +41,15 @@ bench: deps
 
 bench-mempool: deps
 	$(CARGO) run --release -p ordo-node --bin ordo -- bench-mempool
+
+# Open-loop load on a fresh 4-validator network (release build): finalized tx/s, latency
+# percentiles, per-node CPU and memory, the ratio to this machine's verification bound.
+# Writes target/bench-load.json and target/bench-load.svg. Override with e.g.
+# `make bench-load RATE=1500 DURATION=600` or ARGS="--search".
+RATE ?= 3000
+DURATION ?= 60
+bench-load:
+	$(CARGO) run --release -p ordo-node --bin ordo -- bench --spawn 4 --rate $(RATE) --duration $(DURATION) --out target/bench-load.json $(ARGS)
 
 gas-report: deps
 	contracts/gas-report.sh

@@ -143,6 +143,8 @@ pub fn router(state: ApiState, config: &ApiConfig) -> Router {
         .route("/v1/status", get(status))
         .route("/v1/blocks/latest", get(latest_block))
         .route("/v1/blocks/{height}", get(block))
+        .route("/v1/blocks/{height}/transactions", get(block_transactions))
+        .route("/v1/health", get(health))
         .route("/metrics", get(metrics))
         .route(
             "/openapi.json",
@@ -197,7 +199,79 @@ async fn status(State(s): State<ApiState>) -> Json<serde_json::Value> {
         "peers": st.peers,
         "syncing": st.syncing,
         "mempool_size": s.mempool.len(),
+        "pid": std::process::id(),
     }))
+}
+
+/// A node is not ready when its latest block is older than this (blocks come every 200 ms by
+/// default, empty ones included, so a healthy network is far below it).
+pub const HEALTH_STALL_AFTER_MS: u64 = 10_000;
+
+/// Readiness from the node's own view: why it is not ready, or nothing when it is. Pure, so the
+/// rules are tested without a node.
+pub fn readiness_problems(
+    height: u64,
+    latest_block_age_ms: Option<u64>,
+    syncing: bool,
+    peers: usize,
+    expect_peers: bool,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    if height == 0 {
+        problems.push("no block decided yet".to_owned());
+    }
+    if let Some(age) = latest_block_age_ms.filter(|a| *a > HEALTH_STALL_AFTER_MS) {
+        problems.push(format!(
+            "consensus stalled: latest block is {age} ms old (limit {HEALTH_STALL_AFTER_MS} ms)"
+        ));
+    }
+    if syncing {
+        problems.push("catching up through sync".to_owned());
+    }
+    if expect_peers && peers == 0 {
+        problems.push("no consensus peers connected".to_owned());
+    }
+    problems
+}
+
+/// `GET /v1/health`: any answer means the process is live; `200` means ready (deciding blocks,
+/// not catching up), `503` lists the reasons it is not.
+async fn health(State(s): State<ApiState>) -> Result<Response, ApiError> {
+    let st = s.status.borrow().clone();
+    let tip = match s.store.tip_height().map_err(ApiError::internal)? {
+        Some(h) => s.store.decided(h).map_err(ApiError::internal)?,
+        None => None,
+    };
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or_default();
+    let age = tip
+        .as_ref()
+        .map(|d| now_ms.saturating_sub(d.block.header.timestamp_ms));
+    let height = tip.as_ref().map_or(0, |d| d.block.header.height);
+    // A node that has seen a block with other signers expects peers.
+    let expect_peers = tip
+        .as_ref()
+        .is_some_and(|d| d.certificate.signatures.len() > 1);
+    let problems = readiness_problems(height, age, st.syncing, st.peers, expect_peers);
+    let ready = problems.is_empty();
+    let body = json!({
+        "status": if ready { "ok" } else { "unavailable" },
+        "live": true,
+        "ready": ready,
+        "height": height,
+        "latest_block_age_ms": age,
+        "peers": st.peers,
+        "syncing": st.syncing,
+        "reasons": problems,
+    });
+    let code = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    Ok((code, Json(body)).into_response())
 }
 
 fn block_json(d: &DecidedBlock) -> serde_json::Value {
@@ -249,9 +323,41 @@ async fn block(
     Ok(Json(block_json(&decided(&s, height)?)))
 }
 
+async fn block_transactions(
+    State(s): State<ApiState>,
+    path: Result<Path<u64>, PathRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Path(height) = path?;
+    let d = decided(&s, height)?;
+    let hashes: Vec<_> = d
+        .block
+        .body
+        .namespaces
+        .iter()
+        .flat_map(|g| g.entries.iter().map(ordo_types::Entry::hash))
+        .collect();
+    Ok(Json(json!({
+        "height": height,
+        "hash": d.block.hash(),
+        "transactions": hashes,
+    })))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn readiness_rules() {
+        assert!(readiness_problems(5, Some(100), false, 3, true).is_empty());
+        assert!(readiness_problems(5, Some(100), false, 0, false).is_empty());
+        let not_started = readiness_problems(0, None, false, 3, false);
+        assert_eq!(not_started, vec!["no block decided yet".to_owned()]);
+        let stalled = readiness_problems(5, Some(HEALTH_STALL_AFTER_MS + 1), false, 3, true);
+        assert!(stalled[0].starts_with("consensus stalled"), "{stalled:?}");
+        assert_eq!(readiness_problems(5, Some(10), true, 3, true).len(), 1);
+        assert_eq!(readiness_problems(5, Some(10), false, 0, true).len(), 1);
+    }
 
     /// Every route the router serves is described in the OpenAPI document, and vice versa.
     #[test]

@@ -57,6 +57,9 @@ enum Command {
     /// Benchmark the mempool: admission rate vs. signature verification, memory, verifications
     /// per included transaction.
     BenchMempool(bench::BenchArgs),
+    /// Open-loop load against a network: finalized tx/s, inclusion latency, refusals, per-node
+    /// CPU and memory, against this machine's verification rate (JSON result and SVG plot).
+    Bench(ordo_testnet::BenchArgs),
 }
 
 fn init_logging(format: LogFormat) {
@@ -85,5 +88,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Tx(command) => client::tx(command).await,
         Command::L1(command) => l1::run(command).await,
         Command::BenchMempool(args) => bench::run(args).await,
+        Command::Bench(args) => ordo_testnet::bench(args, &std::env::current_exe()?).await,
     }
 }

@@ -1,0 +1,35 @@
+//! Ordo's testnet tooling: local multi-node networks of real `ordo` processes, an open-loop
+//! load generator with the figures a rollup cares about, and fault scenarios with verdicts.
+//!
+//! Everything here drives nodes from the outside, as an operator would: processes started with
+//! `ordo init` / `ordo node`, the HTTP API, `/proc` for CPU and memory, and a user-space TCP
+//! proxy between nodes for partitions and slow links. So this crate depends only on
+//! `ordo-types` (to sign transactions); the `ordo` binary exposes it as `ordo bench` and
+//! `ordo testnet scenario`.
+//!
+//! ```no_run
+//! # async fn example() -> anyhow::Result<()> {
+//! use clap::Parser;
+//! #[derive(Parser)]
+//! struct Cli {
+//!     #[command(flatten)]
+//!     bench: ordo_testnet::BenchArgs,
+//! }
+//! let cli = Cli::parse_from(["bench", "--spawn", "4", "--rate", "500", "--duration", "10"]);
+//! ordo_testnet::bench(cli.bench, &std::env::current_exe()?).await
+//! # }
+//! ```
+
+mod bench;
+#[allow(dead_code)]
+mod client;
+mod load;
+#[allow(dead_code)] // partly used until the fault scenarios land
+mod localnet;
+mod plot;
+mod procstat;
+#[allow(dead_code)] // used by the fault scenarios
+mod proxy;
+
+pub use bench::{measure_verify_rate, run as bench, BenchArgs, VerifyRate};
+pub use load::{LoadReport, NodeUsage, Percentiles, Second, Target};

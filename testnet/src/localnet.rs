@@ -1,0 +1,289 @@
+//! A local network of real `ordo node` processes on 127.0.0.1, created with `ordo init`, that a
+//! benchmark or a fault scenario can start, kill, restart and partition.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use tokio::process::{Child, Command};
+
+use crate::client::{self, http, BlockTxs};
+use crate::load::Target;
+use crate::proxy::Links;
+
+/// How to build the network.
+#[derive(Clone, Debug)]
+pub(crate) struct NetSpec {
+    /// The `ordo` executable.
+    pub(crate) exe: PathBuf,
+    /// Directory for the network (deleted first).
+    pub(crate) dir: PathBuf,
+    /// Validators (each its own process).
+    pub(crate) validators: usize,
+    /// Route every node-to-node connection through a [`Links`] proxy.
+    pub(crate) proxied: bool,
+}
+
+/// One node process.
+pub(crate) struct LocalNode {
+    pub(crate) name: String,
+    pub(crate) home: PathBuf,
+    pub(crate) api: String,
+    child: Option<Child>,
+}
+
+/// A running local network.
+pub(crate) struct LocalNet {
+    exe: PathBuf,
+    pub(crate) dir: PathBuf,
+    pub(crate) chain_id: u64,
+    pub(crate) nodes: Vec<LocalNode>,
+    /// The links between nodes, when proxied.
+    pub(crate) links: Option<Links>,
+    client: reqwest::Client,
+}
+
+/// A base port such that `count` consecutive ports on 127.0.0.1 are free now.
+fn free_ports(count: u16) -> anyhow::Result<u16> {
+    for attempt in 0..1000u32 {
+        let base =
+            20_000 + ((std::process::id().wrapping_mul(7919) + attempt * 977) % 40_000) as u16;
+        if (0..count).all(|i| TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
+            return Ok(base);
+        }
+    }
+    bail!("no {count} consecutive free ports")
+}
+
+impl LocalNet {
+    /// Initialises the network with `ordo init`, rewrites its peers through the proxy if asked,
+    /// and starts every node.
+    pub(crate) async fn start(spec: &NetSpec) -> anyhow::Result<Self> {
+        if spec.dir.exists() {
+            std::fs::remove_dir_all(&spec.dir)
+                .with_context(|| format!("removing {}", spec.dir.display()))?;
+        }
+        std::fs::create_dir_all(&spec.dir)?;
+        let n = spec.validators;
+        let n16 = u16::try_from(n).context("too many validators")?;
+        let base = free_ports(3 * n16)?;
+        let out = Command::new(&spec.exe)
+            .arg("init")
+            .arg("--home")
+            .arg(&spec.dir)
+            .args(["--validators", &n.to_string()])
+            .args(["--p2p-port", &base.to_string()])
+            .args(["--api-port", &(base + n16).to_string()])
+            .args(["--gossip-port", &(base + 2 * n16).to_string()])
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .context("running ordo init")?;
+        if !out.status.success() {
+            bail!("ordo init failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let genesis: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(spec.dir.join("genesis.json"))?)?;
+        let chain_id = genesis["chain_id"]
+            .as_u64()
+            .context("genesis without chain_id")?;
+        let mut links = spec.proxied.then(|| Links::new(n));
+        let mut nodes = Vec::with_capacity(n);
+        for i in 0..n {
+            let home = spec.dir.join(format!("node{i}"));
+            let path = home.join("config.toml");
+            let mut config: toml::Table = std::fs::read_to_string(&path)?.parse()?;
+            let api = config
+                .get("api")
+                .and_then(|a| a.get("listen"))
+                .and_then(|l| l.as_str())
+                .context("config without api.listen")?
+                .to_owned();
+            if let Some(links) = links.as_mut() {
+                for section in ["p2p", "gossip"] {
+                    let offset = if section == "p2p" { 0 } else { 2 * n16 };
+                    let mut peers = Vec::new();
+                    for j in (0..n).filter(|j| *j != i) {
+                        let target = SocketAddr::from(([127, 0, 0, 1], base + offset + j as u16));
+                        let port = links.listen(i, j, target).await?;
+                        peers.push(toml::Value::from(format!("/ip4/127.0.0.1/tcp/{port}")));
+                    }
+                    if let Some(t) = config.get_mut(section).and_then(|s| s.as_table_mut()) {
+                        t.insert("peers".into(), toml::Value::Array(peers));
+                    }
+                }
+                std::fs::write(&path, toml::to_string(&config)?)?;
+            }
+            nodes.push(LocalNode {
+                name: format!("node{i}"),
+                home,
+                api: format!("http://{api}"),
+                child: None,
+            });
+        }
+        let mut net = Self {
+            exe: spec.exe.clone(),
+            dir: spec.dir.clone(),
+            chain_id,
+            nodes,
+            links,
+            client: http(),
+        };
+        for i in 0..n {
+            net.start_node(i)?;
+        }
+        Ok(net)
+    }
+
+    /// Starts node `i` (appending to its `node.log`).
+    pub(crate) fn start_node(&mut self, i: usize) -> anyhow::Result<()> {
+        let node = &mut self.nodes[i];
+        if node.child.is_some() {
+            bail!("{} is already running", node.name);
+        }
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(node.home.join("node.log"))?;
+        let child = Command::new(&self.exe)
+            .arg("node")
+            .arg("--home")
+            .arg(&node.home)
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG")
+                    .unwrap_or_else(|_| "info,libp2p=warn,arc_malachitebft=warn".into()),
+            )
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {}", node.name))?;
+        node.child = Some(child);
+        Ok(())
+    }
+
+    /// Kills node `i` with SIGKILL and reaps it.
+    pub(crate) async fn kill_node(&mut self, i: usize) -> anyhow::Result<()> {
+        let mut child = self.nodes[i]
+            .child
+            .take()
+            .with_context(|| format!("node{i} is not running"))?;
+        child.start_kill()?;
+        child.wait().await?;
+        Ok(())
+    }
+
+    /// Stops node `i` with SIGTERM (SIGKILL after 10 s).
+    pub(crate) async fn stop_node(&mut self, i: usize) -> anyhow::Result<()> {
+        let mut child = self.nodes[i]
+            .child
+            .take()
+            .with_context(|| format!("node{i} is not running"))?;
+        if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
+            // SAFETY: sends a signal to a child this process started and has not reaped.
+            unsafe {
+                libc::kill(pid, libc::SIGTERM);
+            }
+        }
+        if tokio::time::timeout(Duration::from_secs(10), child.wait())
+            .await
+            .is_err()
+        {
+            child.start_kill()?;
+            child.wait().await?;
+        }
+        Ok(())
+    }
+
+    /// Whether node `i` is running.
+    pub(crate) fn is_running(&self, i: usize) -> bool {
+        self.nodes[i].child.is_some()
+    }
+
+    /// The nodes as load targets (with their pids).
+    pub(crate) fn targets(&self) -> Vec<Target> {
+        self.nodes
+            .iter()
+            .map(|n| Target {
+                name: n.name.clone(),
+                api: n.api.clone(),
+                pid: n.child.as_ref().and_then(Child::id),
+            })
+            .collect()
+    }
+
+    /// Node `i`'s decided height, if it answers.
+    pub(crate) async fn height(&self, i: usize) -> Option<u64> {
+        client::status(&self.client, &self.nodes[i].api)
+            .await
+            .ok()
+            .map(|s| s.height)
+    }
+
+    /// Waits until every running node has decided at least `height`; the time it took.
+    pub(crate) async fn wait_all_reach(
+        &self,
+        height: u64,
+        timeout: Duration,
+    ) -> anyhow::Result<Duration> {
+        let started = Instant::now();
+        loop {
+            let mut all = true;
+            for i in (0..self.nodes.len()).filter(|i| self.is_running(*i)) {
+                if self.height(i).await.unwrap_or(0) < height {
+                    all = false;
+                    break;
+                }
+            }
+            if all {
+                return Ok(started.elapsed());
+            }
+            if started.elapsed() > timeout {
+                let mut heights = Vec::new();
+                for i in 0..self.nodes.len() {
+                    heights.push(self.height(i).await);
+                }
+                bail!("not every node reached height {height} in {timeout:?}: {heights:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The highest height any node reports.
+    pub(crate) async fn max_height(&self) -> u64 {
+        let mut max = 0;
+        for i in 0..self.nodes.len() {
+            max = max.max(self.height(i).await.unwrap_or(0));
+        }
+        max
+    }
+
+    /// Every decided block of node `i`, with its transaction hashes.
+    pub(crate) async fn chain(&self, i: usize) -> anyhow::Result<Vec<BlockTxs>> {
+        let api = &self.nodes[i].api;
+        let tip = client::status(&self.client, api).await?.height;
+        let mut out = Vec::with_capacity(tip as usize);
+        for h in 1..=tip {
+            out.push(client::block_txs(&self.client, api, h).await?);
+        }
+        Ok(out)
+    }
+
+    /// Stops every node.
+    pub(crate) async fn shutdown(&mut self) {
+        for i in 0..self.nodes.len() {
+            if self.is_running(i) {
+                let _ = self.stop_node(i).await;
+            }
+        }
+    }
+
+    /// The network's directory.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
