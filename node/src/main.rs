@@ -60,6 +60,9 @@ enum Command {
     /// Open-loop load against a network: finalized tx/s, inclusion latency, refusals, per-node
     /// CPU and memory, against this machine's verification rate (JSON result and SVG plot).
     Bench(ordo_testnet::BenchArgs),
+    /// Local test networks under faults: `ordo testnet scenario NAME|all`.
+    #[command(subcommand)]
+    Testnet(ordo_testnet::TestnetCommand),
 }
 
 fn init_logging(format: LogFormat) {
@@ -89,5 +92,8 @@ async fn main() -> anyhow::Result<()> {
         Command::L1(command) => l1::run(command).await,
         Command::BenchMempool(args) => bench::run(args).await,
         Command::Bench(args) => ordo_testnet::bench(args, &std::env::current_exe()?).await,
+        Command::Testnet(command) => {
+            ordo_testnet::testnet(command, &std::env::current_exe()?).await
+        }
     }
 }

@@ -21,15 +21,14 @@
 //! ```
 
 mod bench;
-#[allow(dead_code)]
 mod client;
 mod load;
-#[allow(dead_code)] // partly used until the fault scenarios land
 mod localnet;
 mod plot;
 mod procstat;
-#[allow(dead_code)] // used by the fault scenarios
 mod proxy;
+mod scenario;
 
 pub use bench::{measure_verify_rate, run as bench, BenchArgs, VerifyRate};
 pub use load::{LoadReport, NodeUsage, Percentiles, Second, Target};
+pub use scenario::{testnet, ScenarioArgs, TestnetCommand, Verdict, NOT_IMPLEMENTED, SCENARIOS};

@@ -2,7 +2,7 @@
 //! benchmark or a fault scenario can start, kill, restart and partition.
 
 use std::net::{SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -37,7 +37,6 @@ pub(crate) struct LocalNode {
 /// A running local network.
 pub(crate) struct LocalNet {
     exe: PathBuf,
-    pub(crate) dir: PathBuf,
     pub(crate) chain_id: u64,
     pub(crate) nodes: Vec<LocalNode>,
     /// The links between nodes, when proxied.
@@ -125,7 +124,6 @@ impl LocalNet {
         }
         let mut net = Self {
             exe: spec.exe.clone(),
-            dir: spec.dir.clone(),
             chain_id,
             nodes,
             links,
@@ -280,10 +278,5 @@ impl LocalNet {
                 let _ = self.stop_node(i).await;
             }
         }
-    }
-
-    /// The network's directory.
-    pub(crate) fn dir(&self) -> &Path {
-        &self.dir
     }
 }
