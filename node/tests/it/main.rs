@@ -9,3 +9,4 @@ mod harness;
 mod l1;
 mod mempool;
 mod rollup;
+mod testnet;

@@ -1,0 +1,224 @@
+//! The testnet tooling through the `ordo` binary: `ordo bench` against a network it starts,
+//! the fastest fault scenarios with their verdicts, `/v1/health`, and bad input.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::harness::{ordo, Net};
+
+fn run_ordo(args: &[&str]) -> (bool, String) {
+    let out = ordo().args(args).stdin(Stdio::null()).output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn bench_drives_a_network_it_starts_and_reports_every_figure() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("net");
+    let out = dir.path().join("result.json");
+    let (ok, text) = run_ordo(&[
+        "bench",
+        "--spawn",
+        "4",
+        "--home",
+        home.to_str().unwrap(),
+        "--rate",
+        "100",
+        "--duration",
+        "4",
+        "--senders",
+        "40",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "ordo bench failed:\n{text}");
+    let result: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(result["submitted"], 400, "{result}");
+    // Every transaction sent at a rate far below capacity is admitted and seen in a block.
+    assert_eq!(result["admitted"], 400);
+    assert_eq!(result["included"], 400);
+    assert!(result["finalized_tps"].as_f64().unwrap() > 0.0);
+    let latency = &result["latency_ms"];
+    let p = |k: &str| latency[k].as_f64().unwrap();
+    assert!(p("p50") > 0.0 && p("p50") <= p("p90") && p("p90") <= p("p99") && p("p99") <= p("max"));
+    let nodes = result["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 4);
+    for n in nodes {
+        assert!(n["rss_mib_max"].as_f64().unwrap() > 0.0, "{n}");
+        assert!(n["cpu_percent"].as_f64().unwrap() > 0.0, "{n}");
+    }
+    let v = &result["verification"];
+    assert!(v["verify_per_s_per_core"].as_f64().unwrap() > 0.0);
+    assert!(v["ratio"].as_f64().unwrap() > 0.0);
+    let timeline = result["timeline"].as_array().unwrap();
+    let included: u64 = timeline
+        .iter()
+        .map(|s| s["included"].as_u64().unwrap())
+        .sum();
+    assert_eq!(included, 400, "the timeline accounts for every inclusion");
+    let svg = std::fs::read_to_string(out.with_extension("svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("<polyline"));
+    // The network it started is stopped again.
+    let pids: Vec<u64> = nodes.iter().map(|n| n["pid"].as_u64().unwrap()).collect();
+    for pid in pids {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        assert!(
+            stat.is_empty() || stat.contains(") Z "),
+            "node {pid} still running"
+        );
+    }
+}
+
+fn scenario(name: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("verdicts.json");
+    let (ok, text) = run_ordo(&[
+        "testnet",
+        "scenario",
+        name,
+        "--home",
+        dir.path().to_str().unwrap(),
+        "--rate",
+        "100",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "scenario {name} failed:\n{text}");
+    let verdicts: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let v = &verdicts[0];
+    assert_eq!(v["name"], name);
+    for check in ["pass", "safety", "liveness", "durability"] {
+        assert_eq!(v[check], true, "{check}: {v}");
+    }
+    assert!(v["transactions_checked"].as_u64().unwrap() > 0, "{v}");
+    assert!(!v["recovery_s"].as_array().unwrap().is_empty(), "{v}");
+    assert!(v["heights_compared"].as_u64().unwrap() > 5, "{v}");
+}
+
+#[test]
+fn scenario_kill_and_restart_one_validator_passes() {
+    scenario("kill-restart");
+}
+
+#[test]
+fn scenario_partition_two_two_then_three_one_passes() {
+    scenario("partition");
+}
+
+#[test]
+fn testnet_tools_refuse_bad_input() {
+    let (ok, text) = run_ordo(&["bench", "--rate", "10", "--duration", "1"]);
+    assert!(!ok && text.contains("--devnet"), "{text}");
+    let (ok, text) = run_ordo(&["bench", "--devnet", "/nonexistent/devnet.json"]);
+    assert!(!ok && text.contains("/nonexistent/devnet.json"), "{text}");
+    let dir = tempfile::tempdir().unwrap();
+    let listing = dir.path().join("devnet.json");
+    std::fs::write(&listing, "{\"chain_id\": 1, \"nodes\": []}").unwrap();
+    let (ok, text) = run_ordo(&["bench", "--devnet", listing.to_str().unwrap()]);
+    assert!(!ok && text.contains("no nodes"), "{text}");
+    std::fs::write(&listing, "not json").unwrap();
+    let (ok, text) = run_ordo(&["bench", "--devnet", listing.to_str().unwrap()]);
+    assert!(!ok && text.contains("parsing"), "{text}");
+    let (ok, text) = run_ordo(&["bench", "--node", "http://127.0.0.1:1", "--rate", "0"]);
+    assert!(!ok && text.contains("--rate"), "{text}");
+    let (ok, text) = run_ordo(&["bench", "--node", "http://127.0.0.1:1"]);
+    assert!(!ok && text.contains("127.0.0.1:1"), "{text}");
+    let (ok, text) = run_ordo(&["testnet", "scenario", "no-such-thing"]);
+    assert!(!ok && text.contains("kill-restart"), "{text}");
+    let (ok, text) = run_ordo(&["testnet", "scenario", "equivocation"]);
+    assert!(!ok && text.contains("not implemented"), "{text}");
+    let (ok, text) = run_ordo(&["testnet", "scenario", "--list"]);
+    assert!(
+        ok && text.contains("partition") && text.contains("slow-link"),
+        "{text}"
+    );
+}
+
+async fn health(net: &Net, i: usize) -> Option<(u16, Value)> {
+    let resp = reqwest::Client::new()
+        .get(format!("{}/v1/health", net.apis[i]))
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await
+        .ok()?;
+    let code = resp.status().as_u16();
+    Some((code, resp.json().await.ok()?))
+}
+
+#[tokio::test]
+async fn health_is_ready_while_deciding_and_unavailable_once_consensus_stalls() {
+    let mut net = Net::start(4, 0, |_, _| {});
+    net.wait_height(&[0, 1, 2, 3], 2, Duration::from_secs(60))
+        .await;
+    // Ready once it decides blocks with its peers connected (peers are counted once a second).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let body = loop {
+        let (code, body) = health(&net, 0).await.unwrap();
+        if code == 200 {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "never ready: {body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(body["ready"], true);
+    assert!(body["peers"].as_u64().unwrap() > 0, "{body}");
+    assert_eq!(body["reasons"].as_array().unwrap().len(), 0);
+
+    // The block listing of a height names its transactions' hashes.
+    let tip = net.height(0).await.unwrap();
+    let txs = net
+        .get(0, &format!("/v1/blocks/{tip}/transactions"))
+        .await
+        .unwrap();
+    assert_eq!(txs["height"], tip);
+    assert!(txs["transactions"].is_array());
+    assert_eq!(
+        Some(txs["hash"].as_str().unwrap().to_owned()),
+        net.block_hash(0, tip).await
+    );
+    assert!(net.get(0, "/v1/blocks/999999/transactions").await.is_none());
+
+    // With 3 of 4 validators gone there is no quorum: the survivor turns unavailable, first for
+    // lack of peers, then because no block comes.
+    for i in 1..4 {
+        net.kill(i);
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (code, body) = health(&net, 0).await.unwrap();
+        let reasons = body["reasons"].to_string();
+        if reasons.contains("stalled") {
+            assert_eq!(code, 503, "{body}");
+            assert_eq!(body["ready"], false);
+            assert_eq!(body["live"], true);
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no stall reported without a quorum: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Back with a quorum, it is ready again.
+    for i in 1..4 {
+        net.restart(i);
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if health(&net, 0).await.is_some_and(|(code, _)| code == 200) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not ready again after the quorum returned"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
