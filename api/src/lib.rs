@@ -184,6 +184,18 @@ async fn metrics(State(s): State<ApiState>) -> impl IntoResponse {
          # HELP ordo_p2p_peers Connected consensus peers.\n# TYPE ordo_p2p_peers gauge\nordo_p2p_peers {}\n",
         st.height, st.peers
     ));
+    if let Ok(r) = readiness(&s) {
+        out.push_str(&format!(
+            "# HELP ordo_node_ready 1 when /v1/health answers 200, else 0.\n# TYPE ordo_node_ready gauge\nordo_node_ready {}\n",
+            u8::from(r.problems.is_empty())
+        ));
+        if let Some(age) = r.latest_block_age_ms {
+            out.push_str(&format!(
+                "# HELP ordo_consensus_latest_block_age_seconds Seconds since the latest decided block's timestamp.\n# TYPE ordo_consensus_latest_block_age_seconds gauge\nordo_consensus_latest_block_age_seconds {:.3}\n",
+                age as f64 / 1000.0
+            ));
+        }
+    }
     ([("content-type", "text/plain; version=0.0.4")], out)
 }
 
@@ -234,9 +246,14 @@ pub fn readiness_problems(
     problems
 }
 
-/// `GET /v1/health`: any answer means the process is live; `200` means ready (deciding blocks,
-/// not catching up), `503` lists the reasons it is not.
-async fn health(State(s): State<ApiState>) -> Result<Response, ApiError> {
+/// What `/v1/health` and `/metrics` say about readiness.
+struct Readiness {
+    height: u64,
+    latest_block_age_ms: Option<u64>,
+    problems: Vec<String>,
+}
+
+fn readiness(s: &ApiState) -> Result<Readiness, ApiError> {
     let st = s.status.borrow().clone();
     let tip = match s.store.tip_height().map_err(ApiError::internal)? {
         Some(h) => s.store.decided(h).map_err(ApiError::internal)?,
@@ -250,21 +267,32 @@ async fn health(State(s): State<ApiState>) -> Result<Response, ApiError> {
         .as_ref()
         .map(|d| now_ms.saturating_sub(d.block.header.timestamp_ms));
     let height = tip.as_ref().map_or(0, |d| d.block.header.height);
-    // A node that has seen a block with other signers expects peers.
+    // A node whose latest block was signed by others expects peers.
     let expect_peers = tip
         .as_ref()
         .is_some_and(|d| d.certificate.signatures.len() > 1);
-    let problems = readiness_problems(height, age, st.syncing, st.peers, expect_peers);
-    let ready = problems.is_empty();
+    Ok(Readiness {
+        height,
+        latest_block_age_ms: age,
+        problems: readiness_problems(height, age, st.syncing, st.peers, expect_peers),
+    })
+}
+
+/// `GET /v1/health`: any answer means the process is live; `200` means ready (deciding blocks,
+/// not catching up), `503` lists the reasons it is not.
+async fn health(State(s): State<ApiState>) -> Result<Response, ApiError> {
+    let st = s.status.borrow().clone();
+    let r = readiness(&s)?;
+    let ready = r.problems.is_empty();
     let body = json!({
         "status": if ready { "ok" } else { "unavailable" },
         "live": true,
         "ready": ready,
-        "height": height,
-        "latest_block_age_ms": age,
+        "height": r.height,
+        "latest_block_age_ms": r.latest_block_age_ms,
         "peers": st.peers,
         "syncing": st.syncing,
-        "reasons": problems,
+        "reasons": r.problems,
     });
     let code = if ready {
         StatusCode::OK
@@ -346,6 +374,50 @@ async fn block_transactions(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every metric name the code emits is documented in docs/METRICS.md.
+    #[test]
+    fn metrics_doc_lists_every_metric() {
+        let doc = include_str!("../../docs/METRICS.md");
+        let source = [
+            include_str!("lib.rs"),
+            include_str!("../../mempool/src/metrics.rs"),
+        ]
+        .concat();
+        let mut names = std::collections::BTreeSet::new();
+        for part in source.split("ordo_").skip(1) {
+            let name: String = part
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+                .collect();
+            // Metric names, not crate paths such as ordo_types::.
+            if name.ends_with("_total")
+                || [
+                    "height",
+                    "peers",
+                    "ready",
+                    "seconds",
+                    "transactions",
+                    "bytes",
+                ]
+                .iter()
+                .any(|end| name.ends_with(end))
+            {
+                if source.contains(&format!("# TYPE ordo_{name}"))
+                    || source.contains(&format!("\"ordo_{name}\""))
+                {
+                    names.insert(format!("ordo_{name}"));
+                }
+            }
+        }
+        assert!(names.len() >= 12, "found {names:?}");
+        for name in names {
+            assert!(
+                doc.contains(&format!("`{name}`")),
+                "{name} is not in docs/METRICS.md"
+            );
+        }
+    }
 
     #[test]
     fn readiness_rules() {

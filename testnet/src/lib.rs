@@ -32,3 +32,36 @@ mod scenario;
 pub use bench::{measure_verify_rate, run as bench, BenchArgs, VerifyRate};
 pub use load::{LoadReport, NodeUsage, Percentiles, Second, Target};
 pub use scenario::{testnet, ScenarioArgs, TestnetCommand, Verdict, NOT_IMPLEMENTED, SCENARIOS};
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    /// The Grafana dashboard is valid JSON and queries only documented metrics.
+    #[test]
+    fn dashboard_queries_documented_metrics() {
+        let dashboard: serde_json::Value =
+            serde_json::from_str(include_str!("../grafana-dashboard.json")).unwrap();
+        let doc = include_str!("../../docs/METRICS.md");
+        let panels = dashboard["panels"].as_array().unwrap();
+        assert!(panels.len() >= 10);
+        let mut queried = 0;
+        for panel in panels {
+            for target in panel["targets"].as_array().unwrap() {
+                let expr = target["expr"].as_str().unwrap();
+                for part in expr.split("ordo_").skip(1) {
+                    let name: String = part
+                        .chars()
+                        .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+                        .collect();
+                    assert!(
+                        doc.contains(&format!("`ordo_{name}`")),
+                        "{expr}: ordo_{name} is not a documented metric"
+                    );
+                    queried += 1;
+                }
+            }
+        }
+        assert!(queried >= 10);
+    }
+}
