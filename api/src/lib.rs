@@ -390,24 +390,11 @@ mod tests {
                 .chars()
                 .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
                 .collect();
-            // Metric names, not crate paths such as ordo_types::.
-            if name.ends_with("_total")
-                || [
-                    "height",
-                    "peers",
-                    "ready",
-                    "seconds",
-                    "transactions",
-                    "bytes",
-                ]
-                .iter()
-                .any(|end| name.ends_with(end))
-            {
-                if source.contains(&format!("# TYPE ordo_{name}"))
-                    || source.contains(&format!("\"ordo_{name}\""))
-                {
-                    names.insert(format!("ordo_{name}"));
-                }
+            // Names the code emits as metrics (a TYPE line or a quoted name), not crate paths.
+            let emitted = source.contains(&format!("# TYPE ordo_{name} "))
+                || source.contains(&format!("\"ordo_{name}\""));
+            if emitted && !name.is_empty() {
+                names.insert(format!("ordo_{name}"));
             }
         }
         assert!(names.len() >= 12, "found {names:?}");
