@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: all deps devnet test test-fast lint contracts bench bench-mempool bench-load gas-report clean-devnet
+.PHONY: all deps devnet test test-fast lint contracts bench bench-mempool bench-load scenarios compose-check gas-report clean-devnet
 
 all: test
 
@@ -50,6 +50,15 @@ RATE ?= 3000
 DURATION ?= 60
 bench-load:
 	$(CARGO) run --release -p ordo-node --bin ordo -- bench --spawn 4 --rate $(RATE) --duration $(DURATION) --out target/bench-load.json $(ARGS)
+
+# Every fault scenario on fresh local networks under load (release build); non-zero exit if any
+# verdict fails. Writes target/testnet-scenarios/verdicts.json.
+scenarios:
+	$(CARGO) run --release -p ordo-node --bin ordo -- testnet scenario all $(ARGS)
+
+# Validates testnet/docker-compose.yml (Debian's docker-compose parses it without an engine).
+compose-check:
+	docker-compose -f testnet/docker-compose.yml config -q && echo "testnet/docker-compose.yml: valid"
 
 gas-report: deps
 	contracts/gas-report.sh

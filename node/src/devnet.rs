@@ -92,6 +92,7 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             api_port: args.api_port,
             gossip_port: args.gossip_port,
             rollups: 8,
+            hosts: Vec::new(),
         })?
     };
     let genesis = crate::config::Genesis::load(&args.home.join("genesis.json"))?;

@@ -36,6 +36,19 @@ pub(crate) struct InitArgs {
     /// Number of rollups to register, as namespaces 1..=N (`raw` adapter).
     #[arg(long, default_value_t = 8)]
     pub(crate) rollups: u64,
+    /// One IP address per node, comma-separated, for a network across machines: every node
+    /// then listens on all interfaces at the base ports (p2p, gossip, API) and reaches node
+    /// `i` at `hosts[i]`. Without it, every node is on 127.0.0.1 at `BASE + i`.
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) hosts: Vec<std::net::IpAddr>,
+}
+
+/// The multiaddr of TCP `port` at `ip`.
+fn tcp_multiaddr(ip: std::net::IpAddr, port: u16) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => format!("/ip4/{v4}/tcp/{port}"),
+        std::net::IpAddr::V6(v6) => format!("/ip6/{v6}/tcp/{port}"),
+    }
 }
 
 /// One initialised node.
@@ -88,11 +101,32 @@ pub(crate) fn run(args: &InitArgs) -> anyhow::Result<Vec<InitNode>> {
             .collect(),
     };
     let total = args.validators + args.full_nodes;
+    if !args.hosts.is_empty() && args.hosts.len() != total {
+        bail!(
+            "--hosts names {} addresses for {total} nodes",
+            args.hosts.len()
+        );
+    }
+    let spread = !args.hosts.is_empty();
+    // Where node `i` is reached, and where it listens.
+    let addr = |base: u16, i: usize| -> anyhow::Result<String> {
+        Ok(match args.hosts.get(i) {
+            Some(ip) => tcp_multiaddr(*ip, base),
+            None => format!("/ip4/127.0.0.1/tcp/{}", port(base, i)?),
+        })
+    };
+    let listen = |base: u16, i: usize| -> anyhow::Result<String> {
+        match args.hosts.get(i) {
+            Some(ip) if ip.is_ipv6() => Ok(format!("/ip6/::/tcp/{base}")),
+            Some(_) => Ok(format!("/ip4/0.0.0.0/tcp/{base}")),
+            None => addr(base, i),
+        }
+    };
     let p2p_addrs: Vec<String> = (0..total)
-        .map(|i| Ok(format!("/ip4/127.0.0.1/tcp/{}", port(args.p2p_port, i)?)))
+        .map(|i| addr(args.p2p_port, i))
         .collect::<anyhow::Result<_>>()?;
     let gossip_addrs: Vec<String> = (0..total)
-        .map(|i| Ok(format!("/ip4/127.0.0.1/tcp/{}", port(args.gossip_port, i)?)))
+        .map(|i| addr(args.gossip_port, i))
         .collect::<anyhow::Result<_>>()?;
     let genesis_json = serde_json::to_string_pretty(&genesis)?;
     std::fs::create_dir_all(&args.home)?;
@@ -112,7 +146,7 @@ pub(crate) fn run(args: &InitArgs) -> anyhow::Result<Vec<InitNode>> {
             moniker: name.clone(),
             validator_key: key.map(|_| "validator_key.json".into()),
             p2p: P2pConfig {
-                listen: p2p_addrs[i].clone(),
+                listen: listen(args.p2p_port, i)?,
                 peers: p2p_addrs
                     .iter()
                     .enumerate()
@@ -121,7 +155,7 @@ pub(crate) fn run(args: &InitArgs) -> anyhow::Result<Vec<InitNode>> {
                     .collect(),
             },
             gossip: ordo_mempool::GossipConfig {
-                listen: gossip_addrs[i].clone(),
+                listen: listen(args.gossip_port, i)?,
                 peers: gossip_addrs
                     .iter()
                     .enumerate()
@@ -131,7 +165,11 @@ pub(crate) fn run(args: &InitArgs) -> anyhow::Result<Vec<InitNode>> {
                 ..Default::default()
             },
             api: ordo_api::ApiConfig {
-                listen: ([127, 0, 0, 1], port(args.api_port, i)?).into(),
+                listen: if spread {
+                    (std::net::Ipv4Addr::UNSPECIFIED, args.api_port).into()
+                } else {
+                    ([127, 0, 0, 1], port(args.api_port, i)?).into()
+                },
                 ..Default::default()
             },
             ..NodeConfig::default()
@@ -172,4 +210,70 @@ pub(crate) fn load(dir: &Path) -> anyhow::Result<Vec<InitNode>> {
         bail!("no nodes in {}", dir.display());
     }
     Ok(nodes)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn args(home: &Path, hosts: &str) -> InitArgs {
+        InitArgs {
+            validators: 3,
+            full_nodes: 1,
+            home: home.to_owned(),
+            chain_id: 7,
+            p2p_port: 26650,
+            api_port: 8650,
+            gossip_port: 27650,
+            rollups: 2,
+            hosts: hosts.split(',').map(|h| h.parse().unwrap()).collect(),
+        }
+    }
+
+    #[test]
+    fn hosts_spread_the_nodes_over_machines() {
+        let dir = tempfile::tempdir().unwrap();
+        let nodes = run(&args(dir.path(), "10.0.0.1,10.0.0.2,10.0.0.3,fd00::4")).unwrap();
+        assert_eq!(nodes.len(), 4);
+        let c1 = NodeConfig::load(&dir.path().join("node1")).unwrap();
+        assert_eq!(c1.p2p.listen, "/ip4/0.0.0.0/tcp/26650");
+        assert_eq!(
+            c1.p2p.peers,
+            vec![
+                "/ip4/10.0.0.1/tcp/26650",
+                "/ip4/10.0.0.3/tcp/26650",
+                "/ip6/fd00::4/tcp/26650"
+            ]
+        );
+        assert_eq!(c1.gossip.listen, "/ip4/0.0.0.0/tcp/27650");
+        assert!(c1
+            .gossip
+            .peers
+            .contains(&"/ip4/10.0.0.1/tcp/27650".to_owned()));
+        assert_eq!(c1.api.listen.to_string(), "0.0.0.0:8650");
+        let c3 = NodeConfig::load(&dir.path().join("node3")).unwrap();
+        assert_eq!(c3.p2p.listen, "/ip6/::/tcp/26650");
+        assert!(c3.validator_key.is_none(), "the fourth node is a full node");
+    }
+
+    #[test]
+    fn a_wrong_number_of_hosts_is_refused_before_writing_anything() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("net");
+        let err = run(&args(&home, "10.0.0.1,10.0.0.2")).unwrap_err();
+        assert!(err.to_string().contains("2 addresses for 4 nodes"), "{err}");
+        assert!(!home.exists());
+    }
+
+    #[test]
+    fn without_hosts_every_node_is_on_loopback_at_base_plus_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = args(dir.path(), "10.0.0.1");
+        a.hosts.clear();
+        run(&a).unwrap();
+        let c2 = NodeConfig::load(&dir.path().join("node2")).unwrap();
+        assert_eq!(c2.p2p.listen, "/ip4/127.0.0.1/tcp/26652");
+        assert_eq!(c2.api.listen.to_string(), "127.0.0.1:8652");
+    }
 }
