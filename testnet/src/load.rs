@@ -398,6 +398,9 @@ pub(crate) async fn run(
     Ok(report)
 }
 
+/// How long a batch is retried while no node can be reached.
+const RETRY_FOR: Duration = Duration::from_secs(30);
+
 /// Most transactions per request (the API's default `max_batch`).
 const MAX_BATCH: usize = 2_000;
 
@@ -418,8 +421,7 @@ struct BatchItem {
     code: Option<String>,
 }
 
-/// Posts transactions `idx` to node `node`; a node that refuses the connection is skipped for
-/// the next one (the transactions were never admitted, so re-sending is safe).
+/// Posts transactions `idx` to node `node`, retrying on other nodes while none can be reached.
 async fn send_batch(
     client: reqwest::Client,
     apis: Vec<String>,
@@ -443,9 +445,14 @@ async fn send_batch(
         body.extend_from_slice(&presigned.bodies[i]);
     }
     body.push(b']');
-    let mut outcome: Result<Vec<Option<String>>, String> = Err("TRANSPORT".into());
-    for attempt in 0..apis.len() {
+    // Like a client with retries: a node that cannot be reached (or drops the request) is
+    // skipped for the next one; when none answers, wait and go round again, for up to
+    // `RETRY_FOR`. A retried transaction that the node already holds counts as admitted.
+    let give_up = Instant::now() + RETRY_FOR;
+    let mut attempt = 0usize;
+    let outcome: Result<Vec<Option<String>>, String> = loop {
         let api = &apis[(node + attempt) % apis.len()];
+        attempt += 1;
         let resp = client
             .post(format!("{api}/v1/transactions/batch"))
             .header("content-type", "application/json")
@@ -453,28 +460,34 @@ async fn send_batch(
             .send()
             .await;
         match resp {
-            Err(e) if e.is_connect() => continue,
-            Err(e) if e.is_timeout() => {
-                outcome = Err("TIMEOUT".into());
-                break;
-            }
-            Err(_) => {
-                outcome = Err("TRANSPORT".into());
-                break;
+            Err(e) => {
+                if Instant::now() >= give_up {
+                    break Err(if e.is_timeout() {
+                        "TIMEOUT"
+                    } else {
+                        "TRANSPORT"
+                    }
+                    .into());
+                }
+                if attempt.is_multiple_of(apis.len()) {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                continue;
             }
             Ok(r) if r.status().is_success() => {
-                outcome = match r.json::<BatchAnswer>().await {
+                let retried = attempt > 1;
+                break match r.json::<BatchAnswer>().await {
                     Ok(a) if a.results.len() == idx.len() => Ok(a
                         .results
                         .into_iter()
-                        .map(|item| match item.hash {
-                            Some(_) => None,
-                            None => Some(item.code.unwrap_or_else(|| "UNKNOWN".into())),
+                        .map(|item| match (item.hash, item.code) {
+                            (Some(_), _) => None,
+                            (None, Some(code)) if retried && code == "ALREADY_KNOWN" => None,
+                            (None, code) => Some(code.unwrap_or_else(|| "UNKNOWN".into())),
                         })
                         .collect()),
                     _ => Err("BAD_ANSWER".into()),
                 };
-                break;
             }
             Ok(r) => {
                 let code = r
@@ -483,11 +496,10 @@ async fn send_batch(
                     .ok()
                     .and_then(|v| v["code"].as_str().map(str::to_owned))
                     .unwrap_or_else(|| "HTTP_ERROR".into());
-                outcome = Err(code);
-                break;
+                break Err(code);
             }
         }
-    }
+    };
     let mut b = lock(&book);
     match outcome {
         Ok(items) => {

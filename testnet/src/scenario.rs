@@ -252,6 +252,8 @@ struct Run {
     recovery: Vec<f64>,
     liveness: bool,
     notes: Vec<String>,
+    /// The highest height seen so far (so a heal after stopping every node still has a bar).
+    seen_tip: u64,
 }
 
 impl Run {
@@ -259,7 +261,7 @@ impl Run {
     /// and is ready by `/v1/health`; records the time or a liveness failure.
     async fn healed(&mut self, what: &str) {
         let started = Instant::now();
-        let tip = self.net.max_height().await;
+        let tip = self.net.max_height().await.max(self.seen_tip);
         match self.net.wait_all_reach(tip + 1, self.limit).await {
             Ok(_) => {
                 let took = started.elapsed().as_secs_f64();
@@ -316,6 +318,7 @@ impl Run {
                 min = min.min(self.net.height(i).await.unwrap_or(0));
             }
             if min >= start + blocks {
+                self.seen_tip = self.seen_tip.max(min);
                 return true;
             }
             if Instant::now() > deadline {
@@ -346,6 +349,7 @@ async fn run_one(name: &str, args: &ScenarioArgs, exe: &Path) -> anyhow::Result<
         recovery: Vec::new(),
         liveness: true,
         notes: Vec::new(),
+        seen_tip: 0,
     };
     let result = drive(name, args, &mut run).await;
     run.net.shutdown().await;
@@ -394,6 +398,7 @@ async fn drive(name: &str, args: &ScenarioArgs, run: &mut Run) -> anyhow::Result
             }
         }
         "restart-all" => {
+            run.seen_tip = run.net.max_height().await;
             for i in 0..4 {
                 run.net.kill_node(i).await?;
             }
