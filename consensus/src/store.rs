@@ -148,6 +148,9 @@ fn round_key(height: u64, round: u32) -> [u8; 12] {
     key
 }
 
+/// The store's own page cache (redb), in bytes.
+const STORE_CACHE_BYTES: usize = 64 * 1024 * 1024;
+
 /// The durable store of one node. Cheap to clone; readers never block the writer.
 #[derive(Clone)]
 pub struct Store {
@@ -157,7 +160,11 @@ pub struct Store {
 impl Store {
     /// Opens (or creates) the store at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let db = Database::create(path)?;
+        // redb caches up to 1 GiB of pages by default, so a node's memory would grow with the
+        // chain; the operating system's page cache keeps recent pages fast anyway.
+        let db = redb::Builder::new()
+            .set_cache_size(STORE_CACHE_BYTES)
+            .create(path)?;
         let tx = db.begin_write()?;
         tx.open_table(BLOCKS)?;
         tx.open_table(CERTIFICATES)?;
