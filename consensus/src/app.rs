@@ -444,6 +444,7 @@ impl App {
             max_clock_drift_ms: self.params.max_clock_drift_ms,
             limits: self.params.limits,
         };
+        warm_senders(&self.mempool, &block);
         let chain = ChainState {
             mempool: &self.mempool,
             store: &self.store,
@@ -617,6 +618,36 @@ impl ChainView for ChainState<'_> {
     fn is_registered(&self, namespace: u64) -> bool {
         self.mempool.is_registered(namespace)
     }
+}
+
+/// Recovers the senders of a received block's transactions that this node has not verified yet
+/// (they reached the proposer before their gossip reached us) on every core, so validation,
+/// which runs on the consensus task, finds them in the mempool's cache. Under load that is
+/// most of a large block, and doing it serially can outlast the propose timeout.
+fn warm_senders(mempool: &Mempool, block: &Block) {
+    let txs: Vec<&ordo_types::Transaction> = block
+        .body
+        .namespaces
+        .iter()
+        .flat_map(|g| g.entries.iter())
+        .filter_map(|e| match e {
+            ordo_types::Entry::Signed(tx) => Some(tx),
+            ordo_types::Entry::Forced(_) => None,
+        })
+        .collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || txs.len() < 64 {
+        return;
+    }
+    std::thread::scope(|s| {
+        for part in txs.chunks(txs.len().div_ceil(threads)) {
+            s.spawn(move || {
+                for tx in part {
+                    let _ = mempool.sender(tx);
+                }
+            });
+        }
+    });
 }
 
 fn proposed_value(height: u64, p: &StoredProposal) -> ProposedValue<OrdoContext> {

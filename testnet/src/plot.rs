@@ -88,6 +88,7 @@ fn draw_panel(out: &mut String, panel: &Panel<'_>, seconds: usize) {
         let points: Vec<String> = values
             .iter()
             .enumerate()
+            .filter(|(_, v)| v.is_finite())
             .map(|(t, v)| format!("{:.1},{:.1}", x(t), y(*v)))
             .collect();
         let _ = writeln!(
@@ -115,6 +116,14 @@ fn format_value(v: f64) -> String {
     } else {
         format!("{v:.1}")
     }
+}
+
+/// A latency series; seconds without inclusions have no point (not a zero).
+fn latency(timeline: &[Second], pick: impl Fn(&Second) -> f64) -> Vec<f64> {
+    timeline
+        .iter()
+        .map(|s| if s.included == 0 { f64::NAN } else { pick(s) })
+        .collect()
 }
 
 /// The SVG document for `timeline`, titled `title`.
@@ -160,16 +169,8 @@ pub(crate) fn svg(title: &str, timeline: &[Second]) -> String {
             title: "Submission to inclusion latency",
             unit: "ms",
             series: vec![
-                (
-                    "p50",
-                    "#2ca02c",
-                    timeline.iter().map(|s| s.latency_p50_ms).collect(),
-                ),
-                (
-                    "p99",
-                    "#d62728",
-                    timeline.iter().map(|s| s.latency_p99_ms).collect(),
-                ),
+                ("p50", "#2ca02c", latency(timeline, |s| s.latency_p50_ms)),
+                ("p99", "#d62728", latency(timeline, |s| s.latency_p99_ms)),
             ],
         },
         seconds,
@@ -207,8 +208,29 @@ mod tests {
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
         assert!(svg.contains("run &lt;1&gt;"));
         assert_eq!(svg.matches("<polyline").count(), 4);
-        let first = svg.split("points=\"").nth(1).unwrap_or_default();
-        let points = first.split('"').next().unwrap_or_default();
-        assert_eq!(points.split(' ').count(), 5);
+        let points = |n: usize| {
+            let series = svg.split("points=\"").nth(n).unwrap_or_default();
+            series
+                .split('"')
+                .next()
+                .unwrap_or_default()
+                .split(' ')
+                .count()
+        };
+        assert_eq!(points(1), 5);
+        // A second without inclusions has no latency point.
+        let mut quiet = timeline.clone();
+        quiet[2].included = 0;
+        let svg = super::svg("quiet", &quiet);
+        let series = svg.split("points=\"").nth(3).unwrap_or_default();
+        assert_eq!(
+            series
+                .split('"')
+                .next()
+                .unwrap_or_default()
+                .split(' ')
+                .count(),
+            4
+        );
     }
 }
