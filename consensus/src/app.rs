@@ -335,7 +335,7 @@ impl App {
             limits,
         );
         if let Some(fault) = self.params.fault {
-            warn!(target: "ordo::consensus", height, round, ?fault, "test fault: proposing an invalid block");
+            warn!(target: "ordo::consensus", height, round, ?fault, "test fault: proposing a faulty block");
             inject_fault(&mut block, fault, limits, self.params.chain_id);
         }
         let digest =
@@ -555,7 +555,7 @@ impl App {
     }
 }
 
-/// Makes `block` invalid in the way `fault` names, keeping it well formed otherwise.
+/// Makes `block` faulty in the way `fault` names, keeping it well formed otherwise.
 fn inject_fault(block: &mut Block, fault: ProposerFault, limits: &BlockLimits, chain_id: u64) {
     let mut add = |tx: ordo_types::Transaction| {
         block.body = ordo_types::Body::from_entries(
@@ -584,6 +584,7 @@ fn inject_fault(block: &mut Block, fault: ProposerFault, limits: &BlockLimits, c
             tx.signature.0[..32].copy_from_slice(&B256::with_last_byte(5).0);
             add(tx);
         }
+        ProposerFault::Censor => block.body.namespaces.retain(|g| g.namespace != 1),
         ProposerFault::OversizedBody => {
             let payload = ordo_types::Bytes::from(vec![0u8; limits.max_block_bytes]);
             add(ordo_types::Transaction::sign(

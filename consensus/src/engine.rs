@@ -109,7 +109,8 @@ pub struct ConsensusSettings {
     pub fault: Option<ProposerFault>,
 }
 
-/// A way to make a proposer's blocks invalid, for tests of honest validators' checks.
+/// A way to make a proposer misbehave, for tests of honest validators' checks and of fault
+/// scenarios: every variant but `Censor` makes its blocks invalid.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProposerFault {
@@ -121,6 +122,9 @@ pub enum ProposerFault {
     BadTransactionSignature,
     /// Exceed the block size limit.
     OversizedBody,
+    /// Leave every transaction of namespace 1 out of its blocks (valid blocks: censorship,
+    /// which other proposers must undo).
+    Censor,
 }
 
 /// What a node's consensus reports about itself.

@@ -170,6 +170,7 @@ async fn resolve(args: &BenchArgs, exe: &Path) -> anyhow::Result<Network> {
             dir: args.home.clone(),
             validators,
             proxied: false,
+            settings: Vec::new(),
         })
         .await?;
         net.wait_all_reach(1, Duration::from_secs(60)).await?;

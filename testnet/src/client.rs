@@ -27,6 +27,9 @@ pub(crate) struct Status {
     /// The node's process id (present on nodes that report it).
     #[serde(default)]
     pub(crate) pid: Option<u32>,
+    /// Its validator address, if it has a key.
+    #[serde(default)]
+    pub(crate) address: Option<ordo_types::Address>,
 }
 
 /// An HTTP client with short timeouts: a node that does not answer is a fact to record, not
@@ -65,6 +68,33 @@ pub(crate) async fn block_txs(
     height: u64,
 ) -> anyhow::Result<BlockTxs> {
     get_json(client, format!("{api}/v1/blocks/{height}/transactions")).await
+}
+
+/// Who proposed a block and how many transactions each namespace has in it.
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct BlockSummary {
+    /// The proposer's address.
+    pub(crate) proposer: ordo_types::Address,
+    /// Per-namespace transaction counts.
+    pub(crate) namespaces: Vec<NamespaceCount>,
+}
+
+/// One namespace's share of a block.
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct NamespaceCount {
+    /// Namespace id.
+    pub(crate) namespace: u64,
+    /// Its transactions in the block.
+    pub(crate) transactions: usize,
+}
+
+/// `GET /v1/blocks/{height}`, the parts the scenarios check.
+pub(crate) async fn block_summary(
+    client: &reqwest::Client,
+    api: &str,
+    height: u64,
+) -> anyhow::Result<BlockSummary> {
+    get_json(client, format!("{api}/v1/blocks/{height}")).await
 }
 
 /// `GET /v1/mempool`: transactions held.

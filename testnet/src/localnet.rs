@@ -24,6 +24,8 @@ pub(crate) struct NetSpec {
     pub(crate) validators: usize,
     /// Route every node-to-node connection through a [`Links`] proxy.
     pub(crate) proxied: bool,
+    /// Top-level config settings for one node each: `(node, key, value)`.
+    pub(crate) settings: Vec<(usize, String, toml::Value)>,
 }
 
 /// One node process.
@@ -100,6 +102,11 @@ impl LocalNet {
                 .and_then(|l| l.as_str())
                 .context("config without api.listen")?
                 .to_owned();
+            let mut edited = false;
+            for (_, key, value) in spec.settings.iter().filter(|(n, _, _)| *n == i) {
+                config.insert(key.clone(), value.clone());
+                edited = true;
+            }
             if let Some(links) = links.as_mut() {
                 for section in ["p2p", "gossip"] {
                     let offset = if section == "p2p" { 0 } else { 2 * n16 };
@@ -113,6 +120,9 @@ impl LocalNet {
                         t.insert("peers".into(), toml::Value::Array(peers));
                     }
                 }
+                edited = true;
+            }
+            if edited {
                 std::fs::write(&path, toml::to_string(&config)?)?;
             }
             nodes.push(LocalNode {

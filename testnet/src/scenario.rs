@@ -69,6 +69,10 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         "slow-link",
         "add 150 ms one-way latency to every link for 15 s, then remove it",
     ),
+    (
+        "censoring-proposer",
+        "node0 leaves namespace 1 out of every block it proposes; the others must include it",
+    ),
 ];
 
 /// Scenarios the issue asks for that this tool does not run yet, with the reason.
@@ -76,10 +80,6 @@ pub const NOT_IMPLEMENTED: &[(&str, &str)] = &[
     (
         "equivocation",
         "needs a validator that signs two votes per round; Malachite's byzantine engine is not wired into ordo node",
-    ),
-    (
-        "censoring-proposer",
-        "needs a proposer fault that leaves out chosen transactions (ordo node has only invalid-proposal faults)",
     ),
     (
         "l1-outage",
@@ -254,6 +254,8 @@ struct Run {
     notes: Vec<String>,
     /// The highest height seen so far (so a heal after stopping every node still has a bar).
     seen_tip: u64,
+    /// A scenario-specific check failed (see the notes).
+    fault_check_failed: bool,
 }
 
 impl Run {
@@ -340,6 +342,11 @@ async fn run_one(name: &str, args: &ScenarioArgs, exe: &Path) -> anyhow::Result<
         dir: args.home.join(name),
         validators: 4,
         proxied: true,
+        settings: if name == "censoring-proposer" {
+            vec![(0, "test_fault".to_owned(), toml::Value::from("censor"))]
+        } else {
+            Vec::new()
+        },
     })
     .await?;
     let limit = Duration::from_secs(args.resume_limit);
@@ -350,6 +357,7 @@ async fn run_one(name: &str, args: &ScenarioArgs, exe: &Path) -> anyhow::Result<
         liveness: true,
         notes: Vec::new(),
         seen_tip: 0,
+        fault_check_failed: false,
     };
     let result = drive(name, args, &mut run).await;
     run.net.shutdown().await;
@@ -468,6 +476,12 @@ async fn drive(name: &str, args: &ScenarioArgs, run: &mut Run) -> anyhow::Result
             println!("   latency removed");
             run.healed("latency removed").await;
         }
+        "censoring-proposer" => {
+            // The fault is on from the start; let node0 propose a few times under load.
+            run.progresses(&[0, 1, 2, 3], 20, "with a censoring proposer")
+                .await;
+            check_censorship(run).await?;
+        }
         other => bail!("no scenario {other:?}"),
     }
 
@@ -475,7 +489,57 @@ async fn drive(name: &str, args: &ScenarioArgs, run: &mut Run) -> anyhow::Result
     run.progresses(&[0, 1, 2, 3], 5, "after healing").await;
     let _ = stop_tx.send(true);
     let report = load_task.await??;
+    if name == "censoring-proposer" && report.admitted_not_included > 0 {
+        run.fault_check_failed = true;
+        run.notes.push(format!(
+            "{} admitted transactions were never included",
+            report.admitted_not_included
+        ));
+    }
     judge(name, run, &report).await
+}
+
+/// Node0 censors namespace 1: its blocks must hold none of it, and other proposers' blocks
+/// must (so the censored transactions still land).
+async fn check_censorship(run: &mut Run) -> anyhow::Result<()> {
+    let client = http();
+    let api = &run.net.nodes[1].api;
+    let censor = crate::client::status(&client, &run.net.nodes[0].api)
+        .await?
+        .address
+        .context("node0 has no validator address")?;
+    let tip = crate::client::status(&client, api).await?.height;
+    let (mut by_censor, mut ns1_elsewhere) = (0u64, 0u64);
+    for h in 1..=tip {
+        let block = crate::client::block_summary(&client, api, h).await?;
+        let ns1 = block
+            .namespaces
+            .iter()
+            .filter(|n| n.namespace == 1)
+            .map(|n| n.transactions)
+            .sum::<usize>();
+        if block.proposer == censor {
+            by_censor += 1;
+            if ns1 > 0 {
+                run.fault_check_failed = true;
+                run.notes.push(format!(
+                    "height {h}: the censoring proposer included namespace 1"
+                ));
+            }
+        } else {
+            ns1_elsewhere += ns1 as u64;
+        }
+    }
+    println!(
+        "   node0 proposed {by_censor} of {tip} blocks without namespace 1; others included {ns1_elsewhere} namespace-1 transactions"
+    );
+    if by_censor == 0 || ns1_elsewhere == 0 {
+        run.fault_check_failed = true;
+        run.notes.push(format!(
+            "fault not exercised: {by_censor} blocks by the censor, {ns1_elsewhere} namespace-1 transactions by others"
+        ));
+    }
+    Ok(())
 }
 
 /// Compares every node's chain and checks the load's included transactions against it.
@@ -537,7 +601,7 @@ async fn judge(name: &str, run: &mut Run, report: &LoadReport) -> anyhow::Result
         run.notes
             .push("no transaction of the load was included".into());
     }
-    let pass = safety && run.liveness && durability;
+    let pass = safety && run.liveness && durability && !run.fault_check_failed;
     Ok(Verdict {
         name: name.to_owned(),
         pass,
