@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use ordo_mempool::{MempoolError, Origin, PoolStatus};
-use ordo_types::{Address, Bytes, Signature, Transaction, B256};
+use ordo_types::{Address, Auth, Bytes, Signature, Transaction, B256};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -47,7 +47,7 @@ impl Submitted {
             namespace: self.namespace,
             nonce: self.nonce,
             payload: self.payload,
-            signature: self.signature,
+            auth: Auth::Eip712(self.signature),
         })
     }
 }

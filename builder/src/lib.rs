@@ -515,7 +515,9 @@ mod tests {
 
         let mut block = valid_block();
         if let Entry::Signed(tx) = &mut block.body.namespaces[0].entries[0] {
-            tx.signature.0[..32].copy_from_slice(&B256::with_last_byte(5).0);
+            if let ordo_types::Auth::Eip712(signature) = &mut tx.auth {
+                signature.0[..32].copy_from_slice(&B256::with_last_byte(5).0);
+            }
         }
         assert!(matches!(
             validate_block(&recommit(block), &check(), &Chain),
