@@ -8,9 +8,13 @@
 //! [`serve`].
 
 mod rollup;
+mod rpc;
 mod transactions;
 
+pub use rpc::ExecutionRpc;
+
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -20,6 +24,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use ordo_consensus::{DecidedBlock, NodeStatus, Store};
 use ordo_mempool::Mempool;
+use ordo_rollup_adapters::Rollups;
 use ordo_types::Address;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -42,6 +47,10 @@ pub struct ApiState {
     pub mempool: Mempool,
     /// Most transactions in one batch submission.
     pub max_batch: usize,
+    /// The registered rollups and their adapters.
+    pub rollups: Arc<Rollups>,
+    /// EVM rollups' execution nodes, for JSON-RPC forwarding (from [`ApiConfig`]).
+    pub execution_rpc: Arc<Vec<ExecutionRpc>>,
 }
 
 /// API settings.
@@ -60,6 +69,9 @@ pub struct ApiConfig {
     pub rate_limit_per_second: u32,
     /// Submissions a client IP may make in a burst.
     pub rate_limit_burst: u32,
+    /// EVM rollups' execution nodes: `/v1/rollups/{ns}/rpc` forwards what it does not answer
+    /// itself to the one of that namespace.
+    pub execution_rpc: Vec<ExecutionRpc>,
 }
 
 impl Default for ApiConfig {
@@ -71,6 +83,7 @@ impl Default for ApiConfig {
             max_batch_body_bytes: 8 * 1024 * 1024,
             rate_limit_per_second: 1_000,
             rate_limit_burst: 2_000,
+            execution_rpc: Vec::new(),
         }
     }
 }
@@ -150,6 +163,7 @@ pub fn router(state: ApiState, config: &ApiConfig) -> Router {
         )
         .merge(transactions::routes(config.max_batch_body_bytes))
         .merge(rollup::routes())
+        .merge(rpc::routes())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(

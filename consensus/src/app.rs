@@ -619,6 +619,12 @@ impl ChainView for ChainState<'_> {
     fn is_registered(&self, namespace: u64) -> bool {
         self.mempool.is_registered(namespace)
     }
+
+    fn rollup_rules(&self, tx: &ordo_types::Transaction) -> Result<(), String> {
+        self.mempool
+            .check_rollup_rules(tx)
+            .map_err(|e| e.to_string())
+    }
 }
 
 fn proposed_value(height: u64, p: &StoredProposal) -> ProposedValue<OrdoContext> {

@@ -38,7 +38,7 @@ mod eip712 {
 /// the proof of its sender ([`Auth`]).
 ///
 /// In JSON an EIP-712 transaction is `{namespace, nonce, payload, signature}` and an Ethereum
-/// one `{namespace, nonce, payload, "kind": "ethereum"}`.
+/// one `{namespace, nonce, payload, "auth": "ethereum"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(into = "TransactionJson", try_from = "TransactionJson")]
 pub struct Transaction {
@@ -140,27 +140,27 @@ struct TransactionJson {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     signature: Option<Signature>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    kind: Option<JsonKind>,
+    auth: Option<JsonAuth>,
 }
 
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-enum JsonKind {
+enum JsonAuth {
     Ethereum,
 }
 
 impl From<Transaction> for TransactionJson {
     fn from(tx: Transaction) -> Self {
-        let (signature, kind) = match tx.auth {
+        let (signature, auth) = match tx.auth {
             Auth::Eip712(signature) => (Some(signature), None),
-            Auth::Ethereum => (None, Some(JsonKind::Ethereum)),
+            Auth::Ethereum => (None, Some(JsonAuth::Ethereum)),
         };
         Self {
             namespace: tx.namespace,
             nonce: tx.nonce,
             payload: tx.payload,
             signature,
-            kind,
+            auth,
         }
     }
 }
@@ -169,14 +169,14 @@ impl TryFrom<TransactionJson> for Transaction {
     type Error = Error;
 
     fn try_from(json: TransactionJson) -> Result<Self, Error> {
-        match (json.signature, json.kind) {
+        match (json.signature, json.auth) {
             (Some(signature), None) => Ok(Self {
                 namespace: json.namespace,
                 nonce: json.nonce,
                 payload: json.payload,
                 auth: Auth::Eip712(signature),
             }),
-            (None, Some(JsonKind::Ethereum)) => {
+            (None, Some(JsonAuth::Ethereum)) => {
                 let tx = Self::ethereum(json.namespace, json.payload)?;
                 if tx.nonce != json.nonce {
                     return Err(Error::EthereumNonceMismatch {
@@ -187,7 +187,7 @@ impl TryFrom<TransactionJson> for Transaction {
                 Ok(tx)
             }
             _ => Err(Error::InvalidEthereumTransaction(
-                "a transaction has either a signature or kind \"ethereum\"".into(),
+                "a transaction has either a signature or auth \"ethereum\"".into(),
             )),
         }
     }
@@ -541,7 +541,17 @@ mod tests {
         assert_eq!(tx.recover_sender(CHAIN_ID).unwrap(), key(2).address());
 
         let json = serde_json::to_value(&tx).unwrap();
-        assert_eq!(json["kind"], "ethereum");
+        assert_eq!(json["auth"], "ethereum");
+        // As a block entry, next to the entry's own `kind` tag.
+        let entry = serde_json::to_value(Entry::Signed(tx.clone())).unwrap();
+        assert_eq!(
+            (&entry["kind"], &entry["auth"]),
+            (&"signed".into(), &"ethereum".into())
+        );
+        assert_eq!(
+            serde_json::from_value::<Entry>(entry).unwrap(),
+            Entry::Signed(tx.clone())
+        );
         assert!(json.get("signature").is_none());
         assert_eq!(
             serde_json::from_value::<Transaction>(json.clone()).unwrap(),
