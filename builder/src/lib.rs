@@ -421,9 +421,8 @@ mod tests {
             namespace < 3
         }
         fn rollup_rules(&self, tx: &Transaction) -> Result<(), String> {
-            // Namespace 2 takes only Ethereum transactions.
-            match (tx.namespace, &tx.auth) {
-                (2, ordo_types::Auth::Eip712(_)) => Err("not an Ethereum transaction".into()),
+            match tx.payload.as_ref() {
+                b"refused by its rollup" => Err("not a transaction of this rollup".into()),
                 _ => Ok(()),
             }
         }
@@ -576,7 +575,8 @@ mod tests {
         );
 
         // A transaction its rollup refuses.
-        let wrong_kind = Transaction::sign(2, 0, Bytes::from_static(b"x"), &key, 7);
+        let wrong_kind =
+            Transaction::sign(2, 0, Bytes::from_static(b"refused by its rollup"), &key, 7);
         let block = build_block(
             &template(),
             1_500,
