@@ -1,6 +1,7 @@
 //! Ordo's HTTP API (axum): node status, decided blocks with their certificates, per-namespace
-//! blocks with proofs, transaction submission and status, mempool summary, Prometheus metrics
-//! and the OpenAPI document (`/openapi.json`).
+//! blocks with proofs, transaction submission and status, mempool summary, Ethereum JSON-RPC
+//! for EVM rollups (`/v1/rollups/{ns}/rpc`), Prometheus metrics and the OpenAPI document
+//! (`/openapi.json`).
 //!
 //! Every error is JSON `{"code", "message"}` with a fitting HTTP status; no input can crash the
 //! server. Bodies are size-limited, submissions are rate-limited per client IP, and CORS is open
@@ -277,6 +278,7 @@ mod tests {
             include_str!("lib.rs"),
             include_str!("transactions.rs"),
             include_str!("rollup.rs"),
+            include_str!("rpc.rs"),
         ]
         .concat();
         let routed: std::collections::BTreeSet<String> = source
