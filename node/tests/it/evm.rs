@@ -95,6 +95,21 @@ impl Rollup {
         answer
     }
 
+    /// The last height up to `tip` where the namespace has transactions.
+    async fn ordo_last_height_with_txs(&self, tip: u64) -> u64 {
+        for h in (1..=tip).rev() {
+            let block = self
+                .net
+                .get(0, &format!("/v1/namespaces/{NS}/blocks/{h}"))
+                .await
+                .unwrap();
+            if !block["transactions"].as_array().unwrap().is_empty() {
+                return h;
+            }
+        }
+        panic!("no transactions up to {tip}")
+    }
+
     /// Every Ethereum transaction hash of the namespace, in Ordo's order, up to `tip`.
     async fn ordo_order(&self, tip: u64) -> Vec<B256> {
         let mut order = Vec::new();
@@ -229,6 +244,47 @@ async fn wallets_send_through_ordo_and_the_l2_executes_in_ordos_order() {
             25
         );
     }
+
+    // A second executor replaying the namespace from height 1 (as after a crash that lost its
+    // state) changes nothing: every transaction is already executed, no block is mined.
+    let mut replay = ordo()
+        .args(["rollup", "run", "--node", &rollup.net.apis[3], "--engine"])
+        .arg(rollup.l2.endpoint())
+        .arg("--genesis")
+        .arg(rollup.net.homes[0].join("genesis.json"))
+        .args(["--namespace", &NS.to_string(), "--from", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = std::io::BufReader::new(replay.stdout.take().unwrap());
+    let last_height = rollup.ordo_last_height_with_txs(ordo_tip).await;
+    let lines = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
+        let mut lines = Vec::new();
+        for line in stdout.lines() {
+            let line: Value = serde_json::from_str(&line.unwrap()).unwrap();
+            let done = line["height"].as_u64() == Some(last_height);
+            lines.push(line);
+            if done {
+                break;
+            }
+        }
+        lines
+    });
+    let lines = tokio::time::timeout(Duration::from_secs(60), lines)
+        .await
+        .expect("the replay did not reach the last block")
+        .unwrap();
+    replay.kill().unwrap();
+    replay.wait().unwrap();
+    let replayed: usize = lines
+        .iter()
+        .map(|l| l["already_executed"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(replayed, 100);
+    assert!(lines.iter().all(|l| l["executed"] == json!([])));
+    assert_eq!(l2.get_block_number().await.unwrap(), l2_tip);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
