@@ -214,6 +214,14 @@ pub enum BlockError {
     /// Transactions for a namespace no rollup is registered under.
     #[error("namespace {0} is not registered")]
     UnknownNamespace(u64),
+    /// A transaction its namespace's rollup refuses (wrong kind or chain id).
+    #[error("transaction {hash} refused by its rollup: {reason}")]
+    RollupRefused {
+        /// The transaction.
+        hash: B256,
+        /// The rollup adapter's reason.
+        reason: String,
+    },
     /// A forced transaction appears without an inbox to justify it.
     #[error("forced transaction {inbox_index} without a matching inbox item")]
     UnexpectedForced {
@@ -247,6 +255,8 @@ pub trait ChainView {
     fn next_nonce(&self, sender: &Address, namespace: u64) -> u64;
     /// Whether a rollup is registered under `namespace`.
     fn is_registered(&self, namespace: u64) -> bool;
+    /// The rollup's own rules for `tx` (its kind, encoding, chain id): `Err(reason)` refuses.
+    fn rollup_rules(&self, tx: &Transaction) -> Result<(), String>;
 }
 
 /// Checks a proposed block against what this validator expects and against the chain state
@@ -316,6 +326,9 @@ pub fn validate_block(
                     if !seen.insert(hash) {
                         return Err(BlockError::Duplicate { hash });
                     }
+                    chain
+                        .rollup_rules(tx)
+                        .map_err(|reason| BlockError::RollupRefused { hash, reason })?;
                     let Some(sender) = chain.sender(tx) else {
                         return Err(BlockError::BadSignature { hash });
                     };
@@ -406,6 +419,12 @@ mod tests {
         }
         fn is_registered(&self, namespace: u64) -> bool {
             namespace < 3
+        }
+        fn rollup_rules(&self, tx: &Transaction) -> Result<(), String> {
+            match tx.payload.as_ref() {
+                b"refused by its rollup" => Err("not a transaction of this rollup".into()),
+                _ => Ok(()),
+            }
         }
     }
 
@@ -515,7 +534,9 @@ mod tests {
 
         let mut block = valid_block();
         if let Entry::Signed(tx) = &mut block.body.namespaces[0].entries[0] {
-            tx.signature.0[..32].copy_from_slice(&B256::with_last_byte(5).0);
+            if let ordo_types::Auth::Eip712(signature) = &mut tx.auth {
+                signature.0[..32].copy_from_slice(&B256::with_last_byte(5).0);
+            }
         }
         assert!(matches!(
             validate_block(&recommit(block), &check(), &Chain),
@@ -552,5 +573,19 @@ mod tests {
             validate_block(&block, &check(), &Chain),
             Err(BlockError::UnknownNamespace(9))
         );
+
+        // A transaction its rollup refuses.
+        let wrong_kind =
+            Transaction::sign(2, 0, Bytes::from_static(b"refused by its rollup"), &key, 7);
+        let block = build_block(
+            &template(),
+            1_500,
+            vec![wrong_kind],
+            &BlockLimits::default(),
+        );
+        assert!(matches!(
+            validate_block(&block, &check(), &Chain),
+            Err(BlockError::RollupRefused { .. })
+        ));
     }
 }

@@ -34,3 +34,18 @@ pub fn spawn_anvil() -> Result<AnvilInstance, L1Error> {
         .try_spawn()
         .map_err(|e| L1Error::AnvilStart(e.to_string()))
 }
+
+/// Starts Anvil on 127.0.0.1:`port` (0: the OS picks) with extra command-line `args` (for
+/// example an EVM rollup's execution node: `--no-mining --order fifo --chain-id N`).
+pub fn spawn_anvil_with(port: u16, args: &[String]) -> Result<AnvilInstance, L1Error> {
+    let path = anvil_path();
+    if !path.is_file() {
+        return Err(L1Error::AnvilNotFound { path });
+    }
+    Anvil::at(path)
+        .host("127.0.0.1")
+        .port(port)
+        .args(args)
+        .try_spawn()
+        .map_err(|e| L1Error::AnvilStart(e.to_string()))
+}

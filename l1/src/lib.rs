@@ -33,7 +33,7 @@ mod deploy;
 mod error;
 
 pub use alloy::signers::local::PrivateKeySigner;
-pub use anvil::{anvil_path, spawn_anvil, ANVIL_ENV};
+pub use anvil::{anvil_path, spawn_anvil, spawn_anvil_with, ANVIL_ENV};
 pub use deploy::{
     deploy, CommitteeMember, DeployParams, Deployment, InboxParams, LightClientParams,
     StakeTableParams,

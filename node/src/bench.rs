@@ -117,6 +117,8 @@ fn start_nodes(
         gossip_port: base_port + 200,
         rollups: 8,
         hosts: Vec::new(),
+        evm_rollups: Vec::new(),
+        execution_rpc: Vec::new(),
     })?;
     let exe = std::env::current_exe()?;
     let mut out = Nodes {

@@ -7,6 +7,7 @@ use ordo_api::ApiConfig;
 use ordo_builder::BlockLimits;
 use ordo_consensus::{ProposerFault, TimingConfig};
 use ordo_mempool::{GossipConfig, MempoolConfig};
+use ordo_rollup_adapters::RegisteredRollup;
 use ordo_types::{Address, SecretKey, ValidatorSet, B256};
 use serde::{Deserialize, Serialize};
 
@@ -105,19 +106,7 @@ pub(crate) struct Genesis {
     /// The committee.
     pub(crate) validators: ValidatorSet,
     /// The registered rollups: transactions for any other namespace are refused.
-    pub(crate) rollups: Vec<Rollup>,
-}
-
-/// A rollup registered in the genesis file.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct Rollup {
-    /// Its namespace id.
-    pub(crate) namespace: u64,
-    /// A human-readable name.
-    pub(crate) name: String,
-    /// How its payloads are interpreted (`raw` for opaque bytes).
-    pub(crate) adapter: String,
+    pub(crate) rollups: Vec<RegisteredRollup>,
 }
 
 impl Genesis {

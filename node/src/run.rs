@@ -7,13 +7,31 @@ use ordo_api::ApiState;
 use std::sync::Arc;
 
 use ordo_consensus::{ConsensusSettings, Multiaddr, Store};
-use ordo_mempool::{run_gossip, Gossip, Mempool};
+use ordo_mempool::{run_gossip, Gossip, Mempool, MempoolError, RollupRules};
+use ordo_rollup_adapters::Rollups;
+use ordo_types::Transaction;
 
 use crate::config::{load_or_create_p2p_secret, Genesis, KeyFile, NodeConfig};
 
 fn multiaddr(s: &str) -> anyhow::Result<Multiaddr> {
     s.parse()
         .with_context(|| format!("{s:?} is not a multiaddr"))
+}
+
+/// The registered rollups' adapters, as the mempool's admission rules.
+struct AdapterRules(Arc<Rollups>);
+
+impl RollupRules for AdapterRules {
+    fn check(&self, tx: &Transaction) -> Result<(), MempoolError> {
+        let adapter = self
+            .0
+            .get(tx.namespace)
+            .ok_or(MempoolError::UnknownNamespace(tx.namespace))?;
+        adapter.check(tx).map_err(|e| MempoolError::Rollup {
+            code: e.code(),
+            reason: e.to_string(),
+        })
+    }
 }
 
 /// Runs the node at `home` until SIGINT or SIGTERM.
@@ -56,6 +74,8 @@ pub(crate) async fn run_node(home: &Path) -> anyhow::Result<()> {
         Arc::new(store.clone()),
     )
     .context("opening the mempool journal")?;
+    let rollups = Arc::new(Rollups::new(&genesis.rollups).map_err(anyhow::Error::msg)?);
+    mempool.set_rollup_rules(Arc::new(AdapterRules(Arc::clone(&rollups))));
     let gossip_secret = settings.p2p_secret;
     let mut consensus = ordo_consensus::start(settings, store, mempool.clone())
         .await
@@ -75,6 +95,8 @@ pub(crate) async fn run_node(home: &Path) -> anyhow::Result<()> {
         status: consensus.status.clone(),
         mempool,
         max_batch: config.api.max_batch,
+        rollups,
+        execution_rpc: Arc::new(config.api.execution_rpc.clone()),
     };
     let mut api = tokio::spawn(ordo_api::serve(state, config.api.clone()));
     tracing::info!(target: "ordo::node", moniker = %config.moniker, is_validator, "node started");

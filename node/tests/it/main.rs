@@ -5,6 +5,7 @@
 mod api;
 mod consensus;
 mod devnet;
+mod evm;
 mod harness;
 mod l1;
 mod mempool;
