@@ -1,5 +1,5 @@
-//! A self-contained SVG of a load run: offered and finalized throughput on top, inclusion
-//! latency (p50, p99) below, one point per second.
+//! A self-contained SVG of a load run, one point per second: offered and finalized throughput,
+//! inclusion latency (p50, p99), and the nodes' memory and CPU.
 
 use std::fmt::Write as _;
 
@@ -129,7 +129,7 @@ fn latency(timeline: &[Second], pick: impl Fn(&Second) -> f64) -> Vec<f64> {
 /// The SVG document for `timeline`, titled `title`.
 pub(crate) fn svg(title: &str, timeline: &[Second]) -> String {
     let seconds = timeline.len();
-    let height = TOP + 2.0 * PANEL_H + GAP + 40.0;
+    let height = TOP + 3.0 * PANEL_H + 2.0 * GAP + 40.0;
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -175,6 +175,27 @@ pub(crate) fn svg(title: &str, timeline: &[Second]) -> String {
         },
         seconds,
     );
+    draw_panel(
+        &mut out,
+        &Panel {
+            top: TOP + 10.0 + 2.0 * (PANEL_H + GAP),
+            title: "Nodes' resident memory (sum) and CPU (sum, % of one core)",
+            unit: "MiB / %",
+            series: vec![
+                (
+                    "RSS MiB",
+                    "#9467bd",
+                    timeline.iter().map(|s| s.nodes_rss_mib).collect(),
+                ),
+                (
+                    "CPU %",
+                    "#ff7f0e",
+                    timeline.iter().map(|s| s.nodes_cpu_percent).collect(),
+                ),
+            ],
+        },
+        seconds,
+    );
     out.push_str("</svg>\n");
     out
 }
@@ -207,7 +228,7 @@ mod tests {
         let svg = svg("run <1>", &timeline);
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
         assert!(svg.contains("run &lt;1&gt;"));
-        assert_eq!(svg.matches("<polyline").count(), 4);
+        assert_eq!(svg.matches("<polyline").count(), 6);
         let points = |n: usize| {
             let series = svg.split("points=\"").nth(n).unwrap_or_default();
             series

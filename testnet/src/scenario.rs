@@ -489,6 +489,18 @@ async fn drive(name: &str, args: &ScenarioArgs, run: &mut Run) -> anyhow::Result
     run.progresses(&[0, 1, 2, 3], 5, "after healing").await;
     let _ = stop_tx.send(true);
     let report = load_task.await??;
+    // A node that was down may still be a block or two behind the follower's node: wait until
+    // every node holds every height a transaction was seen at, then judge.
+    let needed = report
+        .included_txs
+        .iter()
+        .map(|(_, h)| *h)
+        .max()
+        .unwrap_or(0);
+    if let Err(e) = run.net.wait_all_reach(needed, run.limit).await {
+        run.liveness = false;
+        run.notes.push(format!("before judging: {e:#}"));
+    }
     if name == "censoring-proposer" && report.admitted_not_included > 0 {
         run.fault_check_failed = true;
         run.notes.push(format!(
