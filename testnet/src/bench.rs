@@ -28,6 +28,10 @@ pub struct BenchArgs {
     /// Start a fresh local network of this many validators in `--home` for the run.
     #[arg(long)]
     pub spawn: Option<usize>,
+    /// A config setting for every node `--spawn` starts, `KEY=VALUE` with a dotted key
+    /// (`--set limits.max_block_bytes=524288`); repeatable.
+    #[arg(long = "set", value_parser = crate::localnet::parse_setting, requires = "spawn")]
+    pub set: Vec<(String, toml::Value)>,
     /// Where `--spawn` puts its network.
     #[arg(long, default_value = "target/bench-load")]
     pub home: PathBuf,
@@ -170,7 +174,11 @@ async fn resolve(args: &BenchArgs, exe: &Path) -> anyhow::Result<Network> {
             dir: args.home.clone(),
             validators,
             proxied: false,
-            settings: Vec::new(),
+            settings: args
+                .set
+                .iter()
+                .map(|(k, v)| (None, k.clone(), v.clone()))
+                .collect(),
         })
         .await?;
         net.wait_all_reach(1, Duration::from_secs(60)).await?;

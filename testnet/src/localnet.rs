@@ -7,6 +7,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
+
 use tokio::process::{Child, Command};
 
 use crate::client::{self, http, BlockTxs};
@@ -24,8 +25,9 @@ pub(crate) struct NetSpec {
     pub(crate) validators: usize,
     /// Route every node-to-node connection through a [`Links`] proxy.
     pub(crate) proxied: bool,
-    /// Top-level config settings for one node each: `(node, key, value)`.
-    pub(crate) settings: Vec<(usize, String, toml::Value)>,
+    /// Config settings: `(node or every node, dotted key such as "limits.max_block_bytes",
+    /// value)`.
+    pub(crate) settings: Vec<(Option<usize>, String, toml::Value)>,
 }
 
 /// One node process.
@@ -56,6 +58,42 @@ fn free_ports(count: u16) -> anyhow::Result<u16> {
         }
     }
     bail!("no {count} consecutive free ports")
+}
+
+/// Sets `a.b.c = value` in a TOML table, creating tables on the way.
+pub(crate) fn set_dotted(
+    table: &mut toml::Table,
+    key: &str,
+    value: toml::Value,
+) -> anyhow::Result<()> {
+    let mut parts: Vec<&str> = key.split('.').collect();
+    let last = parts
+        .pop()
+        .filter(|k| !k.is_empty())
+        .context("empty config key")?;
+    let mut t = table;
+    for part in parts {
+        t = t
+            .entry(part)
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .with_context(|| format!("{key}: {part} is not a table"))?;
+    }
+    t.insert(last.to_owned(), value);
+    Ok(())
+}
+
+/// Parses `KEY=VALUE` (VALUE as a TOML value: number, boolean, or else a string).
+pub(crate) fn parse_setting(s: &str) -> Result<(String, toml::Value), String> {
+    let (key, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?} is not KEY=VALUE"))?;
+    let value = format!("v = {value}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::from(value));
+    Ok((key.trim().to_owned(), value))
 }
 
 impl LocalNet {
@@ -103,8 +141,12 @@ impl LocalNet {
                 .context("config without api.listen")?
                 .to_owned();
             let mut edited = false;
-            for (_, key, value) in spec.settings.iter().filter(|(n, _, _)| *n == i) {
-                config.insert(key.clone(), value.clone());
+            for (_, key, value) in spec
+                .settings
+                .iter()
+                .filter(|(n, _, _)| n.is_none_or(|n| n == i))
+            {
+                set_dotted(&mut config, key, value.clone())?;
                 edited = true;
             }
             if let Some(links) = links.as_mut() {
@@ -288,5 +330,28 @@ impl LocalNet {
                 let _ = self.stop_node(i).await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn settings_parse_and_apply_dotted_keys() {
+        let mut t: toml::Table = "[limits]\nmax_block_bytes = 1\n".parse().unwrap();
+        let (k, v) = parse_setting("limits.max_block_bytes=524288").unwrap();
+        set_dotted(&mut t, &k, v).unwrap();
+        let (k, v) = parse_setting("moniker=abc").unwrap();
+        set_dotted(&mut t, &k, v).unwrap();
+        let (k, v) = parse_setting("mempool.fsync=true").unwrap();
+        set_dotted(&mut t, &k, v).unwrap();
+        assert_eq!(t["limits"]["max_block_bytes"].as_integer(), Some(524_288));
+        assert_eq!(t["moniker"].as_str(), Some("abc"));
+        assert_eq!(t["mempool"]["fsync"].as_bool(), Some(true));
+        assert!(parse_setting("no-equals").is_err());
+        assert!(set_dotted(&mut t, "moniker.x", toml::Value::from(1)).is_err());
+        assert!(set_dotted(&mut t, "", toml::Value::from(1)).is_err());
     }
 }

@@ -343,7 +343,11 @@ async fn run_one(name: &str, args: &ScenarioArgs, exe: &Path) -> anyhow::Result<
         validators: 4,
         proxied: true,
         settings: if name == "censoring-proposer" {
-            vec![(0, "test_fault".to_owned(), toml::Value::from("censor"))]
+            vec![(
+                Some(0),
+                "test_fault".to_owned(),
+                toml::Value::from("censor"),
+            )]
         } else {
             Vec::new()
         },

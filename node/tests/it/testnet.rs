@@ -130,6 +130,10 @@ fn testnet_tools_refuse_bad_input() {
     assert!(!ok && text.contains("--rate"), "{text}");
     let (ok, text) = run_ordo(&["bench", "--node", "http://127.0.0.1:1"]);
     assert!(!ok && text.contains("127.0.0.1:1"), "{text}");
+    let (ok, text) = run_ordo(&["bench", "--node", "http://127.0.0.1:1", "--set", "a=1"]);
+    assert!(!ok && text.contains("--spawn"), "{text}");
+    let (ok, text) = run_ordo(&["bench", "--spawn", "4", "--set", "no-equals"]);
+    assert!(!ok && text.contains("KEY=VALUE"), "{text}");
     let (ok, text) = run_ordo(&["testnet", "scenario", "no-such-thing"]);
     assert!(!ok && text.contains("kill-restart"), "{text}");
     let (ok, text) = run_ordo(&["testnet", "scenario", "equivocation"]);
