@@ -30,7 +30,7 @@ pub struct BenchArgs {
     pub spawn: Option<usize>,
     /// A config setting for every node `--spawn` starts, `KEY=VALUE` with a dotted key
     /// (`--set limits.max_block_bytes=524288`); repeatable.
-    #[arg(long = "set", value_parser = crate::localnet::parse_setting, requires = "spawn")]
+    #[arg(long = "set", value_parser = crate::localnet::parse_setting)]
     pub set: Vec<(String, toml::Value)>,
     /// Where `--spawn` puts its network.
     #[arg(long, default_value = "target/bench-load")]
@@ -319,6 +319,9 @@ pub async fn run(args: BenchArgs, exe: &Path) -> anyhow::Result<()> {
     }
     if args.namespaces == 0 {
         bail!("--namespaces must be at least 1");
+    }
+    if !args.set.is_empty() && args.spawn.is_none() {
+        bail!("--set only changes the nodes of a network started with --spawn");
     }
     let mut network = resolve(&args, exe).await?;
     if let Some(registered) = &network.registered {
