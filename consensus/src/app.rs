@@ -137,6 +137,8 @@ impl App {
             validators_hash: set_hash,
             next_validators_hash: set_hash,
             inbox_cursor: 0,
+            l1_origin_number: 0,
+            l1_origin_hash: B256::ZERO,
         }
     }
 
@@ -443,6 +445,7 @@ impl App {
             now_ms: now_ms(),
             max_clock_drift_ms: self.params.max_clock_drift_ms,
             limits: self.params.limits,
+            l1: None,
         };
         let chain = ChainState {
             mempool: &self.mempool,
