@@ -1,12 +1,13 @@
 //! Ordo's HTTP API (axum): node status, decided blocks with their certificates, per-namespace
-//! blocks with proofs, transaction submission and status, mempool summary, Prometheus metrics
-//! and the OpenAPI document (`/openapi.json`).
+//! blocks with proofs, transaction submission and status, mempool summary, force-inclusion
+//! items (`/v1/forced`), Prometheus metrics and the OpenAPI document (`/openapi.json`).
 //!
 //! Every error is JSON `{"code", "message"}` with a fitting HTTP status; no input can crash the
 //! server. Bodies are size-limited, submissions are rate-limited per client IP, and CORS is open
 //! so browser clients can call any node. Build the router with [`router`] and serve it with
 //! [`serve`].
 
+mod forced;
 mod rollup;
 mod transactions;
 
@@ -42,6 +43,17 @@ pub struct ApiState {
     pub mempool: Mempool,
     /// Most transactions in one batch submission.
     pub max_batch: usize,
+    /// The L1 view, when the network has an L1 (`GET /v1/forced`).
+    pub l1: Option<ApiL1>,
+}
+
+/// What the API reads of the L1.
+#[derive(Clone)]
+pub struct ApiL1 {
+    /// The watcher's view.
+    pub view: watch::Receiver<ordo_l1::L1View>,
+    /// L1 blocks from an inbox item's block to its deadline.
+    pub inclusion_delay: u64,
 }
 
 /// API settings.
@@ -150,6 +162,7 @@ pub fn router(state: ApiState, config: &ApiConfig) -> Router {
         )
         .merge(transactions::routes(config.max_batch_body_bytes))
         .merge(rollup::routes())
+        .merge(forced::routes())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(
@@ -263,6 +276,7 @@ mod tests {
             include_str!("lib.rs"),
             include_str!("transactions.rs"),
             include_str!("rollup.rs"),
+            include_str!("forced.rs"),
         ]
         .concat();
         let routed: std::collections::BTreeSet<String> = source

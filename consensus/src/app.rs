@@ -15,11 +15,12 @@ use malachitebft_app_channel::app::types::sync::RawDecidedValue;
 use malachitebft_app_channel::app::types::{LocallyProposedValue, ProposedValue};
 use malachitebft_app_channel::{AppMsg, Channels, NetworkMsg};
 use ordo_builder::{
-    build_block, validate_block, BlockLimits, BlockTemplate, ChainView, ProposalCheck,
+    build_block_with_forced, validate_block, BlockLimits, BlockTemplate, ChainView, L1Check,
+    ProposalCheck,
 };
 use ordo_mempool::Mempool;
 use ordo_types::{
-    Address, Block, CommitCertificate, CommitSignature, Decode, Encode, SecretKey, B256,
+    Address, Block, CommitCertificate, CommitSignature, Decode, Encode, InboxItem, SecretKey, B256,
 };
 use tokio::sync::watch;
 use tracing::{debug, error, info, warn};
@@ -29,7 +30,7 @@ use crate::context::{
 };
 use crate::store::{Store, StoredProposal};
 use crate::streaming::{stream_messages, Assembled, PartStreams};
-use crate::{NodeStatus, ProposerFault};
+use crate::{L1Settings, NodeStatus, ProposerFault};
 
 /// Size of the `Data` chunks a block is streamed in.
 const CHUNK_SIZE: usize = 128 * 1024;
@@ -60,6 +61,9 @@ pub(crate) struct App {
     height: u64,
     /// Hash and timestamp of the block at `height - 1`.
     parent: (B256, u64),
+    /// L1 origin (number, hash) and inbox cursor of the block at `height - 1`.
+    parent_l1: (u64, B256, u64),
+    l1: Option<L1Settings>,
     streams: PartStreams,
     future: Vec<Assembled>,
     status: watch::Sender<NodeStatus>,
@@ -83,6 +87,7 @@ impl App {
         validators: ValidatorSet,
         key: Option<SecretKey>,
         status: watch::Sender<NodeStatus>,
+        l1: Option<L1Settings>,
     ) -> Self {
         let max_stream = params.limits.max_block_bytes + CHUNK_SIZE;
         let genesis_parent = (B256::ZERO, params.genesis_time_ms);
@@ -94,6 +99,8 @@ impl App {
             key,
             height: 1,
             parent: genesis_parent,
+            parent_l1: (0, B256::ZERO, 0),
+            l1,
             streams: PartStreams::new(256, max_stream),
             future: Vec::new(),
             status,
@@ -116,6 +123,7 @@ impl App {
                 .block(tip)?
                 .ok_or_else(|| eyre!("tip block {tip} missing"))?;
             self.parent = (block.hash(), block.header.timestamp_ms);
+            self.parent_l1 = l1_of(&block);
             self.height = tip + 1;
             self.status.send_modify(|s| {
                 s.height = tip;
@@ -136,10 +144,43 @@ impl App {
             proposer,
             validators_hash: set_hash,
             next_validators_hash: set_hash,
-            inbox_cursor: 0,
-            l1_origin_number: 0,
-            l1_origin_hash: B256::ZERO,
+            inbox_cursor: self.parent_l1.2,
+            l1_origin_number: self.parent_l1.0,
+            l1_origin_hash: self.parent_l1.1,
         }
+    }
+
+    /// The L1 origin this node proposes and the inbox items it includes: its confirmed L1
+    /// block when that is past the parent's origin (never backwards), and the items from the
+    /// parent's cursor on that are due there, or old enough that every validator accepting the
+    /// origin has read them.
+    fn l1_proposal(&self) -> ((u64, B256), Vec<InboxItem>) {
+        let parent = (self.parent_l1.0, self.parent_l1.1);
+        let Some(l1) = &self.l1 else {
+            return (parent, Vec::new());
+        };
+        let view = l1.view.borrow();
+        let origin = match view.confirmed {
+            Some(c) if c.number > parent.0 => (c.number, c.hash),
+            _ => parent,
+        };
+        let mut items = Vec::new();
+        let mut index = self.parent_l1.2;
+        while let Some(item) = view.inbox_item(index) {
+            let due = item.is_due(l1.inclusion_delay, origin.0);
+            let settled = item.l1_block.saturating_add(l1.origin_tolerance) <= origin.0;
+            if !(due || settled) {
+                break;
+            }
+            match self.params.fault {
+                Some(ProposerFault::CensorNamespace(ns)) if item.namespace == ns => break,
+                Some(ProposerFault::CensorSender(a)) if item.sender == a && !due => break,
+                _ => {}
+            }
+            items.push(item.clone());
+            index += 1;
+        }
+        (origin, items)
     }
 
     fn expected_proposer(&self, height: u64, round: u32) -> Address {
@@ -324,19 +365,27 @@ impl App {
             .as_ref()
             .ok_or_else(|| eyre!("asked to propose without a validator key"))?;
         let limits = &self.params.limits;
-        let candidates = self.mempool.select(
+        let mut candidates = self.mempool.select(
             limits
                 .max_block_bytes
                 .saturating_sub(ordo_types::Header::ENCODED_LEN + 64),
             limits.max_transactions as usize,
         );
-        let mut block = build_block(
-            &self.template(height, key.address()),
-            now_ms(),
-            candidates,
-            limits,
-        );
-        if let Some(fault) = self.params.fault {
+        match self.params.fault {
+            Some(ProposerFault::CensorNamespace(ns)) => candidates.retain(|tx| tx.namespace != ns),
+            Some(ProposerFault::CensorSender(a)) => {
+                candidates.retain(|tx| self.mempool.sender(tx).ok() != Some(a));
+            }
+            _ => {}
+        }
+        let ((origin_number, origin_hash), forced) = self.l1_proposal();
+        let template = BlockTemplate {
+            l1_origin_number: origin_number,
+            l1_origin_hash: origin_hash,
+            ..self.template(height, key.address())
+        };
+        let mut block = build_block_with_forced(&template, now_ms(), &forced, candidates, limits);
+        if let Some(fault) = self.params.fault.filter(|f| !f.is_censorship()) {
             warn!(target: "ordo::consensus", height, round, ?fault, "test fault: proposing an invalid block");
             inject_fault(&mut block, fault, limits, self.params.chain_id);
         }
@@ -440,18 +489,27 @@ impl App {
         let init = assembled.init;
         let block = Block::decode(&assembled.block_bytes)?;
         let round = round_u32(init.round);
+        let view = self.l1.as_ref().map(|l1| (l1, l1.view.borrow()));
         let check = ProposalCheck {
             template: self.template(self.height, self.expected_proposer(self.height, round)),
             now_ms: now_ms(),
             max_clock_drift_ms: self.params.max_clock_drift_ms,
             limits: self.params.limits,
-            l1: None,
+            l1: view.as_ref().map(|(l1, view)| L1Check {
+                parent_origin_number: self.parent_l1.0,
+                parent_origin_hash: self.parent_l1.1,
+                inclusion_delay: l1.inclusion_delay,
+                origin_tolerance: l1.origin_tolerance,
+                confirmed: view.confirmed_number(),
+            }),
         };
         let chain = ChainState {
             mempool: &self.mempool,
             store: &self.store,
+            l1: view.as_ref().map(|(_, view)| &**view),
         };
         let verdict = validate_block(&block, &check, &chain);
+        drop(view);
         if let Err(reason) = &verdict {
             warn!(
                 target: "ordo::consensus", height = self.height, round,
@@ -483,6 +541,7 @@ impl App {
         self.store.commit(&proposal.block, &cert, &nonces)?;
         self.mempool.on_decided(&proposal.block);
         self.parent = (hash, proposal.block.header.timestamp_ms);
+        self.parent_l1 = l1_of(&proposal.block);
         self.height = height + 1;
         info!(
             target: "ordo::consensus", height, %hash,
@@ -596,6 +655,8 @@ fn inject_fault(block: &mut Block, fault: ProposerFault, limits: &BlockLimits, c
                 chain_id,
             ));
         }
+        // Censorship is applied while selecting what goes in, not to a built block.
+        ProposerFault::CensorNamespace(_) | ProposerFault::CensorSender(_) => {}
     }
     block.header.namespace_root = block.body.namespace_root();
     block.header.tx_count = block.body.tx_count().unwrap_or(u32::MAX);
@@ -605,6 +666,13 @@ fn inject_fault(block: &mut Block, fault: ProposerFault, limits: &BlockLimits, c
 struct ChainState<'a> {
     mempool: &'a Mempool,
     store: &'a Store,
+    l1: Option<&'a ordo_l1::L1View>,
+}
+
+/// A block's L1 origin (number, hash) and inbox cursor.
+fn l1_of(block: &Block) -> (u64, B256, u64) {
+    let h = &block.header;
+    (h.l1_origin_number, h.l1_origin_hash, h.inbox_cursor)
 }
 
 impl ChainView for ChainState<'_> {
@@ -619,6 +687,14 @@ impl ChainView for ChainState<'_> {
 
     fn is_registered(&self, namespace: u64) -> bool {
         self.mempool.is_registered(namespace)
+    }
+
+    fn l1_block_hash(&self, number: u64) -> Option<B256> {
+        self.l1?.block_hash(number)
+    }
+
+    fn inbox_item(&self, index: u64) -> Option<InboxItem> {
+        self.l1?.inbox_item(index).cloned()
     }
 }
 

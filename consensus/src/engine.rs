@@ -107,6 +107,21 @@ pub struct ConsensusSettings {
     pub limits: BlockLimits,
     /// Test-only: make this node's proposals invalid in the given way.
     pub fault: Option<ProposerFault>,
+    /// The L1, when the genesis names one: the force-inclusion rule and L1 origins are live.
+    pub l1: Option<L1Settings>,
+}
+
+/// What consensus needs of the L1.
+#[derive(Clone, Debug)]
+pub struct L1Settings {
+    /// The watcher's view (confirmed block, recent hashes, inbox items).
+    pub view: watch::Receiver<ordo_l1::L1View>,
+    /// L1 blocks from an inbox item's block to its deadline (the `Inbox`'s `inclusionDelay`).
+    pub inclusion_delay: u64,
+    /// How far above this node's confirmed L1 block a proposed origin may be. A proposer also
+    /// includes inbox items this many blocks old at its origin before they are due, since
+    /// every validator that accepts the origin has read them.
+    pub origin_tolerance: u64,
 }
 
 /// A way to make a proposer's blocks invalid, for tests of honest validators' checks.
@@ -121,6 +136,19 @@ pub enum ProposerFault {
     BadTransactionSignature,
     /// Exceed the block size limit.
     OversizedBody,
+    /// Never include anything for this namespace: its mempool transactions are dropped and
+    /// inbox items stop at the first one for it (so blocks after its deadline are invalid).
+    CensorNamespace(u64),
+    /// Drop this sender's mempool transactions, and include its inbox items only once due
+    /// (the blocks stay valid: the inbox is the way around this proposer).
+    CensorSender(ordo_types::Address),
+}
+
+impl ProposerFault {
+    /// Whether this fault makes the proposer censor rather than build invalid blocks.
+    pub fn is_censorship(&self) -> bool {
+        matches!(self, Self::CensorNamespace(_) | Self::CensorSender(_))
+    }
 }
 
 /// What a node's consensus reports about itself.
@@ -270,6 +298,7 @@ pub async fn start(
         block_time: Duration::from_millis(settings.timing.block_time_ms),
         fault: settings.fault,
     };
+    let l1 = settings.l1.clone();
     let mut app = App::new(
         params,
         store.clone(),
@@ -277,6 +306,7 @@ pub async fn start(
         validators,
         settings.key,
         status_tx,
+        l1,
     );
     app.resume()?;
     let app = tokio::spawn(app.run(channels));

@@ -25,7 +25,7 @@ mod wire;
 
 pub use codec::OrdoCodec;
 pub use engine::{
-    start, ConsensusNode, ConsensusSettings, NodeStatus, ProposerFault, TimingConfig,
+    start, ConsensusNode, ConsensusSettings, L1Settings, NodeStatus, ProposerFault, TimingConfig,
 };
 pub use malachitebft_app_channel::app::net::Multiaddr;
 pub use proposer::select as select_proposer;

@@ -107,6 +107,14 @@ impl L1Client {
         &self.endpoints[i].url
     }
 
+    /// The L1's chain id.
+    pub async fn chain_id(&self) -> Result<u64, L1Error> {
+        self.request("eth_chainId", |p| async move {
+            alloy::providers::Provider::get_chain_id(&p).await
+        })
+        .await
+    }
+
     /// Runs `call` against the endpoints: the current one first, then the others in order,
     /// each under the request timeout; after a pass in which all failed, waits (doubling from
     /// `backoff_ms`) and tries again, `attempts` passes in all. Fails with

@@ -86,6 +86,7 @@ pub(crate) fn run(args: &InitArgs) -> anyhow::Result<Vec<InitNode>> {
                 adapter: "raw".into(),
             })
             .collect(),
+        l1: None,
     };
     let total = args.validators + args.full_nodes;
     let p2p_addrs: Vec<String> = (0..total)

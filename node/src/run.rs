@@ -9,7 +9,47 @@ use std::sync::Arc;
 use ordo_consensus::{ConsensusSettings, Multiaddr, Store};
 use ordo_mempool::{run_gossip, Gossip, Mempool};
 
-use crate::config::{load_or_create_p2p_secret, Genesis, KeyFile, NodeConfig};
+use crate::config::{load_or_create_p2p_secret, Genesis, GenesisL1, KeyFile, NodeConfig};
+
+/// Starts the L1 watcher for a network whose genesis names an L1.
+async fn start_l1(
+    l1: &GenesisL1,
+    config: &NodeConfig,
+) -> anyhow::Result<(ordo_consensus::L1Settings, tokio::task::JoinHandle<()>)> {
+    if config.l1.rpc.urls.is_empty() {
+        anyhow::bail!("the genesis names an L1: set [l1.rpc] urls in config.toml");
+    }
+    let client = ordo_l1::L1Client::new(config.l1.rpc.clone())?;
+    match client.chain_id().await {
+        Ok(id) if id != l1.chain_id => {
+            anyhow::bail!(
+                "the L1 RPC serves chain {id}, the genesis names chain {}",
+                l1.chain_id
+            )
+        }
+        Ok(_) => {}
+        // Not fatal: the node sequences without new L1 data until the L1 comes back.
+        Err(e) => tracing::warn!(target: "ordo::l1", error = %e, "L1 unreachable at start"),
+    }
+    let watcher = ordo_l1::Watcher::new(
+        client,
+        ordo_l1::WatchedContracts {
+            stake_table: l1.stake_table,
+            inbox: l1.inbox,
+            start_block: l1.start_block,
+        },
+        config.l1.watch.clone(),
+    );
+    let (view, task) = watcher.spawn();
+    Ok((
+        ordo_consensus::L1Settings {
+            view,
+            inclusion_delay: l1.inclusion_delay,
+            origin_tolerance: config.l1.watch.lookahead_blocks,
+        },
+        task,
+    ))
+}
 
 fn multiaddr(s: &str) -> anyhow::Result<Multiaddr> {
     s.parse()
@@ -26,6 +66,13 @@ pub(crate) async fn run_node(home: &Path) -> anyhow::Result<()> {
     };
     let address = key.as_ref().map(ordo_types::SecretKey::address);
     let is_validator = address.is_some_and(|a| genesis.validators.get(&a).is_some());
+    let (l1, l1_task) = match &genesis.l1 {
+        Some(l1) => {
+            let (settings, task) = start_l1(l1, &config).await?;
+            (Some(settings), Some(task))
+        }
+        None => (None, None),
+    };
     let settings = ConsensusSettings {
         moniker: config.moniker.clone(),
         chain_id: genesis.chain_id,
@@ -44,6 +91,7 @@ pub(crate) async fn run_node(home: &Path) -> anyhow::Result<()> {
         timing: config.timing,
         limits: config.limits,
         fault: config.test_fault,
+        l1: l1.clone(),
     };
     let data_dir = home.join(&config.data_dir);
     std::fs::create_dir_all(&data_dir)?;
@@ -75,6 +123,10 @@ pub(crate) async fn run_node(home: &Path) -> anyhow::Result<()> {
         status: consensus.status.clone(),
         mempool,
         max_batch: config.api.max_batch,
+        l1: l1.map(|l1| ordo_api::ApiL1 {
+            view: l1.view,
+            inclusion_delay: l1.inclusion_delay,
+        }),
     };
     let mut api = tokio::spawn(ordo_api::serve(state, config.api.clone()));
     tracing::info!(target: "ordo::node", moniker = %config.moniker, is_validator, "node started");
@@ -89,6 +141,9 @@ pub(crate) async fn run_node(home: &Path) -> anyhow::Result<()> {
     tracing::info!(target: "ordo::node", "shutting down");
     api.abort();
     relay.abort();
+    if let Some(task) = l1_task {
+        task.abort();
+    }
     gossip.shutdown().await;
     consensus.stop().await;
     outcome
