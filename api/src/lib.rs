@@ -233,6 +233,9 @@ fn block_json(d: &DecidedBlock) -> serde_json::Value {
         "namespace_root": h.namespace_root,
         "validators_hash": h.validators_hash,
         "tx_count": h.tx_count,
+        "l1_origin_number": h.l1_origin_number,
+        "l1_origin_hash": h.l1_origin_hash,
+        "inbox_cursor": h.inbox_cursor,
         "namespaces": namespaces,
         "certificate": d.certificate,
     })

@@ -152,8 +152,9 @@ impl App {
 
     /// The L1 origin this node proposes and the inbox items it includes: its confirmed L1
     /// block when that is past the parent's origin (never backwards), and the items from the
-    /// parent's cursor on that are due there, or old enough that every validator accepting the
-    /// origin has read them.
+    /// parent's cursor on that are due there. (Validators accept earlier inclusion; an honest
+    /// proposer waits for the deadline so that every validator that accepts the origin has
+    /// read the items, given `origin_tolerance <= inclusion_delay`.)
     fn l1_proposal(&self) -> ((u64, B256), Vec<InboxItem>) {
         let parent = (self.parent_l1.0, self.parent_l1.1);
         let Some(l1) = &self.l1 else {
@@ -167,15 +168,12 @@ impl App {
         let mut items = Vec::new();
         let mut index = self.parent_l1.2;
         while let Some(item) = view.inbox_item(index) {
-            let due = item.is_due(l1.inclusion_delay, origin.0);
-            let settled = item.l1_block.saturating_add(l1.origin_tolerance) <= origin.0;
-            if !(due || settled) {
+            if !item.is_due(l1.inclusion_delay, origin.0) {
                 break;
             }
-            match self.params.fault {
-                Some(ProposerFault::CensorNamespace(ns)) if item.namespace == ns => break,
-                Some(ProposerFault::CensorSender(a)) if item.sender == a && !due => break,
-                _ => {}
+            if matches!(self.params.fault, Some(ProposerFault::CensorNamespace(ns)) if item.namespace == ns)
+            {
+                break;
             }
             items.push(item.clone());
             index += 1;

@@ -118,9 +118,9 @@ pub struct L1Settings {
     pub view: watch::Receiver<ordo_l1::L1View>,
     /// L1 blocks from an inbox item's block to its deadline (the `Inbox`'s `inclusionDelay`).
     pub inclusion_delay: u64,
-    /// How far above this node's confirmed L1 block a proposed origin may be. A proposer also
-    /// includes inbox items this many blocks old at its origin before they are due, since
-    /// every validator that accepts the origin has read them.
+    /// How far above this node's confirmed L1 block a proposed origin may be. At most
+    /// `inclusion_delay`, so that every item due at an origin a validator accepts is one it
+    /// has read.
     pub origin_tolerance: u64,
 }
 
@@ -139,8 +139,8 @@ pub enum ProposerFault {
     /// Never include anything for this namespace: its mempool transactions are dropped and
     /// inbox items stop at the first one for it (so blocks after its deadline are invalid).
     CensorNamespace(u64),
-    /// Drop this sender's mempool transactions, and include its inbox items only once due
-    /// (the blocks stay valid: the inbox is the way around this proposer).
+    /// Drop this sender's mempool transactions. Its inbox items still go in once due, as
+    /// every proposer's do (the blocks stay valid: the inbox is the way around this proposer).
     CensorSender(ordo_types::Address),
 }
 

@@ -38,7 +38,7 @@ mod error;
 mod watcher;
 
 pub use alloy::signers::local::PrivateKeySigner;
-pub use anvil::{anvil_path, spawn_anvil, ANVIL_ENV};
+pub use anvil::{anvil_path, spawn_anvil, spawn_anvil_mining, ANVIL_ENV};
 pub use client::{L1Client, RpcConfig};
 pub use deploy::{
     deploy, CommitteeMember, DeployParams, Deployment, InboxParams, LightClientParams,

@@ -19,6 +19,14 @@ async fn start_l1(
     if config.l1.rpc.urls.is_empty() {
         anyhow::bail!("the genesis names an L1: set [l1.rpc] urls in config.toml");
     }
+    if config.l1.watch.lookahead_blocks > l1.inclusion_delay {
+        anyhow::bail!(
+            "[l1.watch] lookahead_blocks ({}) exceeds the inclusion delay ({}): a validator could \
+             then accept an L1 origin at which an item it has not read is due",
+            config.l1.watch.lookahead_blocks,
+            l1.inclusion_delay
+        );
+    }
     let client = ordo_l1::L1Client::new(config.l1.rpc.clone())?;
     match client.chain_id().await {
         Ok(id) if id != l1.chain_id => {

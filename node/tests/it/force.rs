@@ -1,0 +1,290 @@
+//! Force inclusion on a real Anvil L1 (a block every 0.5 s) with real `ordo` processes:
+//! a censoring proposer is refused once an inbox item is due, and an inbox item lands even
+//! when every proposer censors its sender's mempool transactions.
+
+use std::time::{Duration, Instant};
+
+use alloy::network::EthereumWallet;
+use alloy::node_bindings::AnvilInstance;
+use alloy::primitives::{Bytes, U256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
+use ordo_l1::{deploy, spawn_anvil_mining, DeployParams, Deployment, Inbox};
+use serde_json::{json, Value};
+
+use crate::harness::{set, Net};
+
+/// L1 blocks from submission to deadline in these tests.
+const DELAY: u64 = 6;
+const T: Duration = Duration::from_secs(90);
+
+pub(crate) struct L1Net {
+    pub(crate) anvil: AnvilInstance,
+    pub(crate) deployment: Deployment,
+    pub(crate) net: Net,
+}
+
+/// Four validators on a fresh Anvil with the contracts deployed and named in the genesis;
+/// `edit` adjusts each node's config (after the L1 settings are written).
+pub(crate) async fn l1_net(edit: impl Fn(usize, &mut String)) -> L1Net {
+    let anvil = spawn_anvil_mining(0.5).expect("anvil (run `npm ci` in the repository root)");
+    let endpoint = anvil.endpoint();
+    let net = Net::init(4, 0, |i, text| {
+        set(text, "", "moniker", format!("node{i}"));
+        let mut l1: toml::Table = toml::Table::new();
+        let mut rpc = toml::Table::new();
+        rpc.insert("urls".into(), vec![endpoint.clone()].into());
+        rpc.insert("request_timeout_ms".into(), 1000.into());
+        let mut watch = toml::Table::new();
+        watch.insert("confirmations".into(), 2.into());
+        watch.insert("poll_interval_ms".into(), 100.into());
+        l1.insert("rpc".into(), rpc.into());
+        l1.insert("watch".into(), watch.into());
+        set(text, "", "l1", l1);
+        edit(i, text);
+    });
+    let genesis: ordo_types_genesis::Genesis = serde_json::from_str(
+        &std::fs::read_to_string(net.dir.path().join("genesis.json")).unwrap(),
+    )
+    .unwrap();
+    let deployer = PrivateKeySigner::from(anvil.keys()[0].clone());
+    let mut params =
+        DeployParams::devnet(genesis.chain_id, &genesis.validators, deployer.address());
+    params.inbox.inclusion_delay_blocks = DELAY;
+    let deployment = deploy(&endpoint, deployer, &params).await.unwrap();
+    net.edit_genesis(|g| {
+        g["l1"] = json!({
+            "chain_id": deployment.chain_id,
+            "stake_table": deployment.stake_table,
+            "inbox": deployment.inbox,
+            "light_client": deployment.light_client,
+            "start_block": deployment.deployment_block,
+            "inclusion_delay": DELAY,
+        });
+    });
+    let mut net = net;
+    for i in 0..4 {
+        net.restart(i);
+    }
+    L1Net {
+        anvil,
+        deployment,
+        net,
+    }
+}
+
+mod ordo_types_genesis {
+    /// The genesis fields these tests read.
+    #[derive(serde::Deserialize)]
+    pub(crate) struct Genesis {
+        pub(crate) chain_id: u64,
+        pub(crate) validators: ordo_types::ValidatorSet,
+    }
+}
+
+impl L1Net {
+    fn provider(&self, account: usize) -> DynProvider {
+        ProviderBuilder::new()
+            .wallet(EthereumWallet::from(PrivateKeySigner::from(
+                self.anvil.keys()[account].clone(),
+            )))
+            .connect_http(self.anvil.endpoint().parse().unwrap())
+            .erased()
+    }
+
+    /// Queues `payload` for `namespace` from Anvil account `account`; returns (index, L1 block).
+    async fn force_include(&self, account: usize, namespace: u64, payload: Vec<u8>) -> (u64, u64) {
+        let inbox = Inbox::new(self.deployment.inbox, self.provider(account));
+        let fee = inbox.currentFee().call().await.unwrap();
+        let receipt = inbox
+            .forceInclude(namespace, Bytes::from(payload))
+            .value(fee + U256::from(1))
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap();
+        let event = receipt
+            .inner
+            .logs()
+            .iter()
+            .find_map(|l| l.log_decode::<Inbox::ForcedInclusion>().ok())
+            .unwrap()
+            .inner
+            .data;
+        (event.index, event.l1Block)
+    }
+
+    /// Waits until node `i` reports inbox item `index` of `namespace` included; returns the
+    /// item's JSON from `/v1/forced`.
+    async fn wait_forced(&self, i: usize, namespace: u64, index: u64) -> Value {
+        let deadline = Instant::now() + T;
+        loop {
+            if let Some(list) = self
+                .net
+                .get(i, &format!("/v1/forced?namespace={namespace}"))
+                .await
+            {
+                if let Some(item) = list["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|it| it["index"] == index && it["status"] == "included")
+                {
+                    return item.clone();
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "inbox item {index} not included; log: {}",
+                self.net.home(i).join("node.log").display()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Checks the force-inclusion invariant on node 0's chain up to its tip: every block whose
+    /// L1 origin is at or past `deadline` has included item `index` (its cursor is past it),
+    /// the origin never goes backwards, and the item sits in block `height`, marked forced.
+    async fn check_chain(&self, index: u64, deadline: u64, height: u64) {
+        let tip = self.net.height(0).await.unwrap();
+        let mut origin = 0;
+        for h in 1..=tip {
+            let b = self.net.block(0, h).await.unwrap();
+            let o = b["l1_origin_number"].as_u64().unwrap();
+            assert!(o >= origin, "L1 origin went back at height {h}");
+            origin = o;
+            let cursor = b["inbox_cursor"].as_u64().unwrap();
+            if o >= deadline {
+                assert!(
+                    cursor > index,
+                    "height {h} (origin {o}) omits item {index} due at {deadline}"
+                );
+            }
+            assert_eq!(cursor > index, h >= height, "cursor at height {h}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_censoring_proposer_is_refused_once_an_inbox_item_is_due() {
+    const CENSORED: u64 = 5;
+    // Validator 3 never includes namespace 5 and reads the L1 with one confirmation, so it
+    // is the first to propose an origin at which an item is due; the others (two
+    // confirmations) accept its origin (within their lookahead) and refuse its blocks.
+    let l1 = l1_net(|i, text| {
+        if i == 3 {
+            text.insert_str(
+                0,
+                &format!("test_fault = {{ censor_namespace = {CENSORED} }}\n"),
+            );
+            let mut table: toml::Table = text.parse().unwrap();
+            table["l1"]["watch"]
+                .as_table_mut()
+                .unwrap()
+                .insert("confirmations".into(), 1.into());
+            *text = toml::to_string(&table).unwrap();
+        }
+    })
+    .await;
+    l1.net.wait_height(&[0, 1, 2, 3], 3, T).await;
+    let refused = |net: &Net| {
+        (0..3).any(|i| {
+            net.log(i)
+                .lines()
+                .any(|l| l.contains("invalid proposal") && l.contains("was due at L1 block"))
+        })
+    };
+    // Each item gives the censor a chance to propose past the deadline first; a few items
+    // make that all but certain.
+    let mut sent = 0;
+    while !refused(&l1.net) {
+        assert!(
+            sent < 6,
+            "the censor never proposed past a deadline in {sent} items"
+        );
+        let (index, block) = l1
+            .force_include(1, CENSORED, format!("item {sent}").into_bytes())
+            .await;
+        let item = l1.wait_forced(0, CENSORED, index).await;
+        let height = item["height"].as_u64().unwrap();
+        let including = l1.net.block(0, height).await.unwrap();
+        assert_eq!(item["deadline"], block + DELAY);
+        // It lands at its deadline: the including block's origin is at the deadline, give or
+        // take the views' spread (an honest proposer includes it as soon as it is due).
+        let origin = including["l1_origin_number"].as_u64().unwrap();
+        assert!(
+            origin >= block + DELAY && origin <= block + DELAY + 3,
+            "origin {origin}"
+        );
+        l1.net.wait_height(&[0], height + 1, T).await;
+        l1.check_chain(index, block + DELAY, height).await;
+        // The block shows it in namespace 5, marked forced with its index.
+        let slice = l1
+            .net
+            .get(0, &format!("/v1/namespaces/{CENSORED}/blocks/{height}"))
+            .await
+            .unwrap();
+        let text = slice.to_string();
+        assert!(text.contains("forced"), "{text}");
+        sent += 1;
+    }
+    // The censor kept proposing blocks that were decided (it is a live validator), none of
+    // them past a deadline without the item (checked above).
+    let censor = l1.net.get(3, "/v1/status").await.unwrap()["address"]
+        .as_str()
+        .unwrap()
+        .to_lowercase();
+    let tip = l1.net.height(0).await.unwrap();
+    let mut by_censor = 0;
+    for h in 1..=tip {
+        let b = l1.net.block(0, h).await.unwrap();
+        if b["proposer"].as_str().unwrap().to_lowercase() == censor {
+            by_censor += 1;
+        }
+    }
+    assert!(by_censor > 0, "the censor proposed no decided block");
+}
+
+#[tokio::test]
+async fn every_proposer_censoring_a_sender_cannot_stop_its_inbox_item() {
+    // Every validator drops the mempool transactions of Anvil's third default account (the
+    // same address on every Anvil).
+    let sender: alloy::primitives::Address = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
+        .parse()
+        .unwrap();
+    let l1 = l1_net(|_, text| {
+        text.insert_str(
+            0,
+            &format!("test_fault = {{ censor_sender = \"{sender}\" }}\n"),
+        );
+    })
+    .await;
+    l1.net.wait_height(&[0, 1, 2, 3], 3, T).await;
+    // Its Ordo transaction (same key) waits in the mempool.
+    let key = ordo_types::SecretKey::from_bytes(&l1.anvil.keys()[2].to_bytes().into()).unwrap();
+    assert_eq!(key.address(), sender);
+    let tx = ordo_types::Transaction::sign(1, 0, Bytes::from_static(b"via mempool"), &key, 1337);
+    let (status, body) = l1.net.post(0, "/v1/transactions", &tx).await;
+    assert_eq!(status, 202, "{body}");
+    // Its inbox item lands at the deadline.
+    let (index, block) = l1.force_include(2, 1, b"via the inbox".to_vec()).await;
+    let item = l1.wait_forced(0, 1, index).await;
+    let height = item["height"].as_u64().unwrap();
+    assert_eq!(
+        item["sender"].as_str().unwrap().to_lowercase(),
+        sender.to_string().to_lowercase()
+    );
+    l1.net.wait_height(&[0, 1, 2, 3], height + 3, T).await;
+    l1.check_chain(index, block + DELAY, height).await;
+    // Every node agrees, and the mempool transaction is still not included.
+    l1.net.assert_same_chain(&[0, 1, 2, 3], height).await;
+    let hash = body["hash"].as_str().unwrap();
+    let tx_status = l1
+        .net
+        .get(0, &format!("/v1/transactions/{hash}"))
+        .await
+        .unwrap();
+    assert_ne!(tx_status["status"], "included", "{tx_status}");
+}
