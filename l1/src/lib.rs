@@ -35,6 +35,7 @@ pub mod calldata;
 mod client;
 mod deploy;
 mod error;
+mod stake;
 mod watcher;
 
 pub use alloy::signers::local::PrivateKeySigner;
@@ -46,6 +47,7 @@ pub use deploy::{
 };
 pub use error::L1Error;
 pub use ordo_contracts::{Inbox, LightClient, StakeTable};
+pub use stake::{transfer, Staker, ValidatorStanding};
 pub use watcher::{
     decode_logs, Batch, DecodedLogs, L1Block, L1View, StakeEvent, WatchConfig, WatchedContracts,
     Watcher,

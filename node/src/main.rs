@@ -4,6 +4,7 @@ mod bench;
 mod client;
 mod config;
 mod devnet;
+mod devnet_l1;
 mod init;
 mod l1;
 mod rollup;
