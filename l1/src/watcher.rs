@@ -18,7 +18,7 @@ use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::Provider;
 use alloy::rpc::types::{Filter, Log};
-use alloy::sol_types::SolEvent;
+use alloy::sol_types::{SolCall, SolEvent};
 use ordo_contracts::{Inbox, StakeTable};
 use ordo_types::InboxItem;
 use serde::{Deserialize, Serialize};
@@ -85,6 +85,10 @@ pub enum StakeEvent {
         validator: Address,
         /// Operator (owner of the self-stake).
         operator: Address,
+        /// The consensus public key, recovered from the proof of possession in the
+        /// registration's calldata; `None` when the registration came through a contract
+        /// (no direct `register` call to read), which makes the validator unelectable.
+        public_key: Option<ordo_types::PublicKey>,
     },
     /// A validator's totals after a change.
     StakeUpdated {
@@ -268,6 +272,7 @@ pub fn decode_logs(contracts: &WatchedContracts, logs: &[Log]) -> Result<Decoded
                 Some(StakeEvent::Registered {
                     validator: e.validator,
                     operator: e.operator,
+                    public_key: None,
                 })
             } else if topic == StakeTable::StakeUpdated::SIGNATURE_HASH {
                 let e = StakeTable::StakeUpdated::decode_log_validate(&log.inner)
@@ -319,6 +324,8 @@ pub struct Watcher {
     next_block: u64,
     /// The last block read (the parent of `next_block`).
     last: Option<L1Block>,
+    /// The L1's chain id, read once (for proofs of possession).
+    l1_chain_id: Option<u64>,
 }
 
 impl Watcher {
@@ -330,6 +337,7 @@ impl Watcher {
             contracts,
             config,
             last: None,
+            l1_chain_id: None,
         }
     }
 
@@ -348,6 +356,75 @@ impl Watcher {
             .await?
             .ok_or(L1Error::MissingBlock(number))?;
         Ok((block.header.hash, block.header.parent_hash))
+    }
+
+    /// Fills in the consensus public key of each registration from the proof of possession in
+    /// its transaction's `register` calldata.
+    async fn recover_public_keys(
+        &mut self,
+        logs: &[Log],
+        events: &mut [(u64, StakeEvent)],
+    ) -> Result<(), L1Error> {
+        if !events
+            .iter()
+            .any(|(_, e)| matches!(e, StakeEvent::Registered { .. }))
+        {
+            return Ok(());
+        }
+        let chain_id = match self.l1_chain_id {
+            Some(id) => id,
+            None => {
+                let id = self.client.chain_id().await?;
+                self.l1_chain_id = Some(id);
+                id
+            }
+        };
+        for log in logs {
+            if log.address() != self.contracts.stake_table
+                || log.topic0() != Some(&StakeTable::ValidatorRegistered::SIGNATURE_HASH)
+            {
+                continue;
+            }
+            let Some(tx_hash) = log.transaction_hash else {
+                continue;
+            };
+            let tx = self
+                .client
+                .request("eth_getTransactionByHash", move |p| async move {
+                    p.get_transaction_by_hash(tx_hash).await
+                })
+                .await?;
+            let key = tx.and_then(|tx| {
+                use alloy::consensus::Transaction as _;
+                let call = StakeTable::registerCall::abi_decode(tx.input()).ok()?;
+                let operator = tx.inner.signer();
+                let digest = crate::calldata::possession_digest(
+                    chain_id,
+                    self.contracts.stake_table,
+                    operator,
+                );
+                let signature = ordo_types::Signature::from_slice(&call.proof).ok()?;
+                let key = signature.recover_public_key(&digest).ok()?;
+                (key.address() == call.validator).then_some((call.validator, key))
+            });
+            let Some((validator, key)) = key else {
+                tracing::warn!(target: "ordo::l1", tx = %tx_hash, "registration not made by a direct register call: its validator cannot be elected");
+                continue;
+            };
+            for (_, event) in events.iter_mut() {
+                if let StakeEvent::Registered {
+                    validator: v,
+                    public_key,
+                    ..
+                } = event
+                {
+                    if *v == validator {
+                        *public_key = Some(key);
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The L1 head and the confirmed block number.
@@ -429,7 +506,8 @@ impl Watcher {
                 }
             }
         }
-        let (inbox, stake_events) = decode_logs(&self.contracts, &logs)?;
+        let (inbox, mut stake_events) = decode_logs(&self.contracts, &logs)?;
+        self.recover_public_keys(&logs, &mut stake_events).await?;
         if to == confirmed {
             let top = head.min(to.saturating_add(self.config.lookahead_blocks));
             for number in to + 1..=top {

@@ -401,3 +401,43 @@ async fn the_client_fails_over_from_an_unreachable_url_and_times_out_a_silent_on
         ));
     }
 }
+
+#[tokio::test]
+async fn registrations_carry_the_consensus_key_and_stake_updates_follow() {
+    let c = chain().await;
+    let operator = PrivateKeySigner::from(c.anvil.keys()[5].clone());
+    let consensus = &keys(90, 1)[0];
+    let staker =
+        ordo_l1::Staker::new(&c.anvil.endpoint(), operator, c.deployment.stake_table).unwrap();
+    let eth = U256::from(1_000_000_000_000_000_000u64);
+    staker
+        .register(consensus, "/ip4/127.0.0.1/tcp/1", "http://127.0.0.1:2", eth)
+        .await
+        .unwrap();
+    staker.stake(consensus.address(), eth).await.unwrap();
+    c.mine(2).await;
+    let mut watcher = Watcher::new(
+        L1Client::single(&c.anvil.endpoint()).unwrap(),
+        c.contracts(),
+        config(2),
+    );
+    let mut view = ordo_l1::L1View::default();
+    drain(&mut watcher, &mut view).await;
+    let events: Vec<&ordo_l1::StakeEvent> = view.stake_events().iter().map(|(_, e)| e).collect();
+    assert!(
+        matches!(
+            events[0],
+            ordo_l1::StakeEvent::Registered { validator, public_key: Some(key), .. }
+                if *validator == consensus.address() && *key == consensus.public_key()
+        ),
+        "{events:?}"
+    );
+    let stakes: Vec<U256> = events
+        .iter()
+        .filter_map(|e| match e {
+            ordo_l1::StakeEvent::StakeUpdated { active_stake, .. } => Some(*active_stake),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(stakes, vec![eth, eth * U256::from(2)]);
+}
