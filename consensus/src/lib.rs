@@ -16,6 +16,7 @@
 mod app;
 mod codec;
 pub mod context;
+mod election;
 mod engine;
 mod proposer;
 mod signing;
@@ -24,6 +25,7 @@ mod streaming;
 mod wire;
 
 pub use codec::OrdoCodec;
+pub use election::{elect, ElectionParams};
 pub use engine::{
     start, ConsensusNode, ConsensusSettings, L1Settings, NodeStatus, ProposerFault, TimingConfig,
 };
