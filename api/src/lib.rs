@@ -7,6 +7,7 @@
 //! so browser clients can call any node. Build the router with [`router`] and serve it with
 //! [`serve`].
 
+mod committee;
 mod forced;
 mod rollup;
 mod transactions;
@@ -163,6 +164,7 @@ pub fn router(state: ApiState, config: &ApiConfig) -> Router {
         .merge(transactions::routes(config.max_batch_body_bytes))
         .merge(rollup::routes())
         .merge(forced::routes())
+        .merge(committee::routes())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(
@@ -280,6 +282,7 @@ mod tests {
             include_str!("transactions.rs"),
             include_str!("rollup.rs"),
             include_str!("forced.rs"),
+            include_str!("committee.rs"),
         ]
         .concat();
         let routed: std::collections::BTreeSet<String> = source

@@ -64,6 +64,10 @@ pub(crate) struct App {
     /// L1 origin (number, hash) and inbox cursor of the block at `height - 1`.
     parent_l1: (u64, B256, u64),
     l1: Option<L1Settings>,
+    /// Committees by epoch, as elected (or the genesis committee).
+    committees: std::collections::BTreeMap<u64, ValidatorSet>,
+    /// The committees of `height` and `height + 1`.
+    sets: (ValidatorSet, ValidatorSet),
     streams: PartStreams,
     future: Vec<Assembled>,
     status: watch::Sender<NodeStatus>,
@@ -95,12 +99,14 @@ impl App {
             params,
             store,
             mempool,
-            validators,
+            validators: validators.clone(),
             key,
             height: 1,
             parent: genesis_parent,
             parent_l1: (0, B256::ZERO, 0),
             l1,
+            committees: Default::default(),
+            sets: (validators.clone(), validators.clone()),
             streams: PartStreams::new(256, max_stream),
             future: Vec::new(),
             status,
@@ -109,7 +115,7 @@ impl App {
 
     fn height_params(&self) -> HeightParams<OrdoContext> {
         HeightParams::new(
-            self.validators.clone(),
+            self.sets.0.clone(),
             self.params.timeouts,
             Some(self.params.block_time),
         )
@@ -134,16 +140,22 @@ impl App {
     }
 
     fn template(&self, height: u64, proposer: Address) -> BlockTemplate {
-        let set_hash = self.validators.inner().hash();
+        let set_hash = self.sets.0.inner().hash();
+        let next_hash = self.sets.1.inner().hash();
+        let epoch = self
+            .l1
+            .as_ref()
+            .and_then(|l| l.election)
+            .map_or(0, |e| e.epoch(height));
         BlockTemplate {
             chain_id: self.params.chain_id,
             height,
-            epoch: 0,
+            epoch,
             parent_hash: self.parent.0,
             parent_timestamp_ms: self.parent.1,
             proposer,
             validators_hash: set_hash,
-            next_validators_hash: set_hash,
+            next_validators_hash: next_hash,
             inbox_cursor: self.parent_l1.2,
             l1_origin_number: self.parent_l1.0,
             l1_origin_hash: self.parent_l1.1,
@@ -181,9 +193,77 @@ impl App {
         (origin, items)
     }
 
+    /// Loads the committees of `height` and `height + 1` (electing them if needed) and
+    /// publishes them in the status.
+    async fn enter_height(&mut self, height: u64) -> eyre::Result<()> {
+        let this = self.committee_at(height).await?;
+        let next = self.committee_at(height + 1).await?;
+        if this.inner().hash() != self.sets.0.inner().hash() {
+            info!(
+                target: "ordo::consensus", height, members = this.inner().len(),
+                hash = %this.inner().hash(), "committee changes"
+            );
+        }
+        self.status.send_modify(|s| {
+            s.validators = Some(this.inner().clone());
+            s.next_validators = Some(next.inner().clone());
+        });
+        self.sets = (this, next);
+        Ok(())
+    }
+
+    /// The committee deciding `height`.
+    async fn committee_at(&mut self, height: u64) -> eyre::Result<ValidatorSet> {
+        let Some((view, election)) = self
+            .l1
+            .as_ref()
+            .and_then(|l| l.election.map(|e| (l.view.clone(), e)))
+        else {
+            return Ok(self.validators.clone());
+        };
+        let epoch = election.epoch(height.max(1));
+        if let Some(set) = self.committees.get(&epoch) {
+            return Ok(set.clone());
+        }
+        // The latest election at or before this epoch that elected anyone; the genesis
+        // committee when none did.
+        let mut chosen = self.validators.clone();
+        for e in (0..=epoch).rev() {
+            if let Some(set) = self.committees.get(&e) {
+                chosen = set.clone();
+                break;
+            }
+            let Some(at) = election.election_height(e) else {
+                break;
+            };
+            let block = self
+                .store
+                .block(at)?
+                .ok_or_else(|| eyre!("election block {at} of epoch {e} is not decided"))?;
+            let origin = block.header.l1_origin_number;
+            let mut view = view.clone();
+            tokio::time::timeout(
+                Duration::from_secs(60),
+                view.wait_for(|v| v.confirmed_number() >= origin),
+            )
+            .await
+            .map_err(|_| {
+                eyre!("the L1 view has not reached block {origin} (election of epoch {e})")
+            })??;
+            let elected = ordo_builder_elect(&view.borrow(), origin, &election);
+            if let Some(set) = elected {
+                chosen = ValidatorSet::new(set);
+                break;
+            }
+        }
+        self.committees.insert(epoch, chosen.clone());
+        Ok(chosen)
+    }
+
     fn expected_proposer(&self, height: u64, round: u32) -> Address {
-        let index = crate::proposer::select(self.validators.inner(), height, round);
-        self.validators
+        let index = crate::proposer::select(self.sets.0.inner(), height, round);
+        self.sets
+            .0
             .validators()
             .get(index)
             .map_or(Address::ZERO, |v| v.address.0)
@@ -207,6 +287,7 @@ impl App {
         match msg {
             AppMsg::ConsensusReady { reply } => {
                 info!(target: "ordo::consensus", height = self.height, "consensus ready");
+                self.enter_height(self.height).await?;
                 let _ = reply.send((Height(self.height), self.height_params()));
             }
 
@@ -220,10 +301,11 @@ impl App {
                 debug!(target: "ordo::consensus", %height, %round, %proposer, "started round");
                 self.height = height.0;
                 self.status.send_modify(|s| s.round = round.as_i64());
+                self.enter_height(self.height).await?;
                 let future = std::mem::take(&mut self.future);
                 for assembled in future {
                     if assembled.init.height.0 == self.height {
-                        self.accept_proposal(assembled)?;
+                        self.verify_and_accept(assembled)?;
                     } else if assembled.init.height.0 > self.height {
                         self.future.push(assembled);
                     }
@@ -287,9 +369,11 @@ impl App {
                     // The certificate may now carry more precommits than at decision time.
                     let cert = to_certificate(&certificate);
                     self.store.update_certificate(&cert)?;
+                    self.enter_height(height + 1).await?;
                     Next::Start(Height(height + 1), self.height_params())
                 } else {
                     warn!(target: "ordo::consensus", height, "decided block not stored; restarting height");
+                    self.enter_height(height).await?;
                     Next::Restart(Height(height), self.height_params())
                 };
                 let _ = reply.send(next);
@@ -444,7 +528,28 @@ impl App {
         assembled: Assembled,
     ) -> eyre::Result<Option<ProposedValue<OrdoContext>>> {
         let init = assembled.init;
-        let Some(proposer) = self.validators.inner().get(&init.proposer.0) else {
+        match init.height.0.cmp(&self.height) {
+            std::cmp::Ordering::Less => return Ok(None),
+            std::cmp::Ordering::Greater => {
+                // Checked when this node gets there (the committee may change at an epoch).
+                if self.future.len() < MAX_FUTURE_PROPOSALS {
+                    self.future.push(assembled);
+                }
+                return Ok(None);
+            }
+            std::cmp::Ordering::Equal => {}
+        }
+        self.verify_and_accept(assembled)
+    }
+
+    /// Checks a proposal for the current height comes from a committee member with a valid
+    /// signature, then validates and stores it.
+    fn verify_and_accept(
+        &mut self,
+        assembled: Assembled,
+    ) -> eyre::Result<Option<ProposedValue<OrdoContext>>> {
+        let init = assembled.init;
+        let Some(proposer) = self.sets.0.inner().get(&init.proposer.0) else {
             warn!(target: "ordo::consensus", proposer = %init.proposer, "proposal from a non-validator");
             return Ok(None);
         };
@@ -467,16 +572,7 @@ impl App {
             warn!(target: "ordo::consensus", proposer = %init.proposer, "proposal with a bad signature");
             return Ok(None);
         }
-        match init.height.0.cmp(&self.height) {
-            std::cmp::Ordering::Less => Ok(None),
-            std::cmp::Ordering::Greater => {
-                if self.future.len() < MAX_FUTURE_PROPOSALS {
-                    self.future.push(assembled);
-                }
-                Ok(None)
-            }
-            std::cmp::Ordering::Equal => self.accept_proposal(assembled).map(Some),
-        }
+        self.accept_proposal(assembled).map(Some)
     }
 
     /// Validates a proposal for the current height and stores it with its verdict.
@@ -612,6 +708,14 @@ impl App {
             height, &proposal,
         )))
     }
+}
+
+fn ordo_builder_elect(
+    view: &ordo_l1::L1View,
+    origin: u64,
+    election: &crate::ElectionParams,
+) -> Option<ordo_types::ValidatorSet> {
+    crate::elect(view.stake_events(), origin, election)
 }
 
 /// Makes `block` invalid in the way `fault` names, keeping it well formed otherwise.

@@ -122,6 +122,8 @@ pub struct L1Settings {
     /// `inclusion_delay`, so that every item due at an origin a validator accepts is one it
     /// has read.
     pub origin_tolerance: u64,
+    /// Elections from the stake table; `None` keeps the genesis committee.
+    pub election: Option<crate::ElectionParams>,
 }
 
 /// A way to make a proposer's blocks invalid, for tests of honest validators' checks.
@@ -164,6 +166,10 @@ pub struct NodeStatus {
     pub peers: usize,
     /// Whether the latest block came from sync rather than live consensus.
     pub syncing: bool,
+    /// The committee deciding the next height.
+    pub validators: Option<ordo_types::ValidatorSet>,
+    /// The committee deciding the height after it.
+    pub next_validators: Option<ordo_types::ValidatorSet>,
 }
 
 /// A running consensus node.

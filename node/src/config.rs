@@ -143,6 +143,47 @@ pub(crate) struct GenesisL1 {
     pub(crate) start_block: u64,
     /// The `Inbox`'s `inclusionDelay`, L1 blocks.
     pub(crate) inclusion_delay: u64,
+    /// Ordo blocks per epoch; 0 turns elections off (the genesis committee stays).
+    #[serde(default)]
+    pub(crate) epoch_length: u64,
+    /// Epochs from an election to the committee it elects taking over.
+    #[serde(default = "default_activation_epochs")]
+    pub(crate) activation_epochs: u64,
+    /// Most validators in a committee.
+    #[serde(default = "default_max_committee")]
+    pub(crate) max_committee: usize,
+    /// Least operator self-stake for election, wei (decimal string).
+    #[serde(default = "default_min_stake")]
+    pub(crate) min_stake_wei: String,
+}
+
+fn default_activation_epochs() -> u64 {
+    2
+}
+
+fn default_max_committee() -> usize {
+    100
+}
+
+fn default_min_stake() -> String {
+    "1000000000000000000".into()
+}
+
+impl GenesisL1 {
+    /// The election parameters, when elections are on.
+    pub(crate) fn election(&self) -> anyhow::Result<Option<ordo_consensus::ElectionParams>> {
+        if self.epoch_length == 0 {
+            return Ok(None);
+        }
+        Ok(Some(ordo_consensus::ElectionParams {
+            epoch_length: self.epoch_length,
+            activation_epochs: self.activation_epochs,
+            max_committee: self.max_committee,
+            min_stake: self.min_stake_wei.parse().with_context(|| {
+                format!("min_stake_wei {:?} is not a number", self.min_stake_wei)
+            })?,
+        }))
+    }
 }
 
 /// A rollup registered in the genesis file.

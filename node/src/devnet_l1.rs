@@ -22,6 +22,9 @@ const ANVIL_DEV_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efca
 /// The devnet's force-inclusion delay, in L1 blocks (one block per second on its Anvil).
 pub(crate) const DEVNET_INCLUSION_DELAY: u64 = 5;
 
+/// Ordo blocks per epoch on the devnet (about 20 s).
+pub(crate) const DEVNET_EPOCH_LENGTH: u64 = 100;
+
 /// Wei each genesis validator stakes on the devnet (2 ETH).
 const DEVNET_STAKE_WEI: u64 = 2_000_000_000_000_000_000;
 
@@ -210,6 +213,10 @@ pub(crate) async fn prepare(
         light_client: deployment.light_client,
         start_block: deployment.deployment_block,
         inclusion_delay: DEVNET_INCLUSION_DELAY,
+        epoch_length: DEVNET_EPOCH_LENGTH,
+        activation_epochs: 2,
+        max_committee: 100,
+        min_stake_wei: params.stake_table.min_stake.to_string(),
     };
     genesis.l1 = Some(l1.clone());
     let text = serde_json::to_string_pretty(&genesis)?;

@@ -54,6 +54,7 @@ async fn start_l1(
             view,
             inclusion_delay: l1.inclusion_delay,
             origin_tolerance: config.l1.watch.lookahead_blocks,
+            election: l1.election()?,
         },
         task,
     ))
@@ -86,7 +87,9 @@ pub(crate) async fn run_node(home: &Path) -> anyhow::Result<()> {
         chain_id: genesis.chain_id,
         genesis_time_ms: genesis.genesis_time_ms,
         validators: genesis.validators.clone(),
-        key: key.filter(|_| is_validator),
+        // With elections, a key outside the genesis committee may be elected later.
+        key: key
+            .filter(|_| is_validator || genesis.l1.as_ref().is_some_and(|l| l.epoch_length > 0)),
         p2p_secret: load_or_create_p2p_secret(&home.join(&config.p2p_key))?,
         data_dir: home.join(&config.data_dir),
         listen_addr: multiaddr(&config.p2p.listen)?,
