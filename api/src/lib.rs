@@ -234,6 +234,7 @@ fn block_json(d: &DecidedBlock) -> serde_json::Value {
         "epoch": h.epoch,
         "namespace_root": h.namespace_root,
         "validators_hash": h.validators_hash,
+        "next_validators_hash": h.next_validators_hash,
         "tx_count": h.tx_count,
         "l1_origin_number": h.l1_origin_number,
         "l1_origin_hash": h.l1_origin_hash,

@@ -27,9 +27,21 @@ pub(crate) struct L1Net {
 /// Four validators on a fresh Anvil with the contracts deployed and named in the genesis;
 /// `edit` adjusts each node's config (after the L1 settings are written).
 pub(crate) async fn l1_net(edit: impl Fn(usize, &mut String)) -> L1Net {
+    l1_net_with(0, json!({}), &[0, 1, 2, 3], edit).await
+}
+
+/// Like [`l1_net`] with `full` full nodes besides the four validators, `genesis_l1` fields
+/// added to the genesis `l1` section (elections), and only the nodes in `start` started. With
+/// elections on, the genesis validators are registered and staked (2 ETH each) first.
+pub(crate) async fn l1_net_with(
+    full: usize,
+    genesis_l1: Value,
+    start: &[usize],
+    edit: impl Fn(usize, &mut String),
+) -> L1Net {
     let anvil = spawn_anvil_mining(0.5).expect("anvil (run `npm ci` in the repository root)");
     let endpoint = anvil.endpoint();
-    let net = Net::init(4, 0, |i, text| {
+    let net = Net::init(4, full, |i, text| {
         set(text, "", "moniker", format!("node{i}"));
         let mut l1: toml::Table = toml::Table::new();
         let mut rpc = toml::Table::new();
@@ -51,9 +63,21 @@ pub(crate) async fn l1_net(edit: impl Fn(usize, &mut String)) -> L1Net {
     let mut params =
         DeployParams::devnet(genesis.chain_id, &genesis.validators, deployer.address());
     params.inbox.inclusion_delay_blocks = DELAY;
-    let deployment = deploy(&endpoint, deployer, &params).await.unwrap();
+    let deployment = deploy(&endpoint, deployer.clone(), &params).await.unwrap();
+    if genesis_l1.get("epoch_length").is_some() {
+        for i in 0..4 {
+            let key: Value = serde_json::from_str(
+                &std::fs::read_to_string(net.home(i).join("validator_key.json")).unwrap(),
+            )
+            .unwrap();
+            let secret: alloy::primitives::B256 =
+                key["secret_key"].as_str().unwrap().parse().unwrap();
+            let key = ordo_types::SecretKey::from_bytes(&secret.0).unwrap();
+            register(&endpoint, &deployer, &deployment, &key).await;
+        }
+    }
     net.edit_genesis(|g| {
-        g["l1"] = json!({
+        let mut l1 = json!({
             "chain_id": deployment.chain_id,
             "stake_table": deployment.stake_table,
             "inbox": deployment.inbox,
@@ -61,9 +85,13 @@ pub(crate) async fn l1_net(edit: impl Fn(usize, &mut String)) -> L1Net {
             "start_block": deployment.deployment_block,
             "inclusion_delay": DELAY,
         });
+        for (k, v) in genesis_l1.as_object().unwrap() {
+            l1[k] = v.clone();
+        }
+        g["l1"] = l1;
     });
     let mut net = net;
-    for i in 0..4 {
+    for &i in start {
         net.restart(i);
     }
     L1Net {
@@ -71,6 +99,44 @@ pub(crate) async fn l1_net(edit: impl Fn(usize, &mut String)) -> L1Net {
         deployment,
         net,
     }
+}
+
+/// Funds `key`'s address from `payer` and registers it as a validator operated by itself
+/// with 2 ETH of self-stake; returns the L1 block of the registration.
+pub(crate) async fn register(
+    endpoint: &str,
+    payer: &PrivateKeySigner,
+    deployment: &Deployment,
+    key: &ordo_types::SecretKey,
+) -> u64 {
+    let eth = U256::from(1_000_000_000_000_000_000u64);
+    ordo_l1::transfer(endpoint, payer.clone(), key.address(), eth * U256::from(3))
+        .await
+        .unwrap();
+    let signer = PrivateKeySigner::from_bytes(&key.to_bytes().into()).unwrap();
+    let staker = ordo_l1::Staker::new(endpoint, signer, deployment.stake_table).unwrap();
+    let tx = staker
+        .register(
+            key,
+            "/ip4/127.0.0.1/tcp/1",
+            "http://127.0.0.1:1",
+            eth * U256::from(2),
+        )
+        .await
+        .unwrap();
+    receipt_block(endpoint, tx).await
+}
+
+/// The L1 block of transaction `tx`.
+pub(crate) async fn receipt_block(endpoint: &str, tx: alloy::primitives::B256) -> u64 {
+    let provider = ProviderBuilder::new().connect_http(endpoint.parse().unwrap());
+    provider
+        .get_transaction_receipt(tx)
+        .await
+        .unwrap()
+        .unwrap()
+        .block_number
+        .unwrap()
 }
 
 mod ordo_types_genesis {

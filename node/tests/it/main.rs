@@ -5,6 +5,7 @@
 mod api;
 mod consensus;
 mod devnet;
+mod election;
 mod force;
 mod harness;
 mod l1;

@@ -1,0 +1,159 @@
+//! Elections from a real Anvil stake table with real `ordo` processes: a validator that stakes
+//! joins the committee exactly at the expected height and signs certificates; after unstaking
+//! it leaves at the expected height; a node started from scratch later syncs to the same
+//! blocks.
+
+use std::time::{Duration, Instant};
+
+use alloy::signers::local::PrivateKeySigner;
+use ordo_types::SecretKey;
+use serde_json::{json, Value};
+
+use crate::force::{l1_net_with, receipt_block, L1Net};
+use crate::harness::set;
+
+/// Ordo blocks per epoch in this test.
+const EPOCH: u64 = 8;
+const T: Duration = Duration::from_secs(120);
+
+async fn block(l1: &L1Net, h: u64) -> Value {
+    l1.net.wait_height(&[0], h, T).await;
+    l1.net.block(0, h).await.unwrap()
+}
+
+/// The first election height (first block of an epoch) whose L1 origin is at or past
+/// `l1_block`, and the height its committee takes over (two epochs later).
+async fn takes_effect(l1: &L1Net, l1_block: u64) -> (u64, u64) {
+    let deadline = Instant::now() + T;
+    for epoch in 0.. {
+        let b = epoch * EPOCH + 1;
+        let origin = block(l1, b).await["l1_origin_number"].as_u64().unwrap();
+        if origin >= l1_block {
+            return (b, (epoch + 2) * EPOCH + 1);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no election saw L1 block {l1_block}"
+        );
+    }
+    unreachable!()
+}
+
+fn signed_by(block: &Value, address: &str) -> bool {
+    block["certificate"]
+        .to_string()
+        .to_lowercase()
+        .contains(address)
+}
+
+#[tokio::test]
+async fn a_staker_joins_and_leaves_the_committee_at_the_expected_heights() {
+    let newcomer = SecretKey::random();
+    let address = newcomer.address().to_string().to_lowercase();
+    let key_json = json!({ "address": newcomer.address(), "secret_key": alloy::primitives::B256::from(newcomer.to_bytes()) });
+    // Nodes 0-3: genesis validators; node 4: a full node holding the newcomer's key; node 5:
+    // started from scratch at the end.
+    let l1 = l1_net_with(
+        2,
+        json!({ "epoch_length": EPOCH }),
+        &[0, 1, 2, 3],
+        |i, text| {
+            if i == 4 {
+                set(text, "", "validator_key", "validator_key.json");
+            }
+        },
+    )
+    .await;
+    std::fs::write(
+        l1.net.home(4).join("validator_key.json"),
+        key_json.to_string(),
+    )
+    .unwrap();
+    let mut l1 = l1;
+    l1.net.restart(4);
+    l1.net.wait_height(&[0, 1, 2, 3], 2, T).await;
+
+    // Stake: operated by Anvil's fifth account.
+    let operator = PrivateKeySigner::from(l1.anvil.keys()[4].clone());
+    let staker =
+        ordo_l1::Staker::new(&l1.anvil.endpoint(), operator, l1.deployment.stake_table).unwrap();
+    let two_eth = alloy::primitives::U256::from(2_000_000_000_000_000_000u64);
+    let tx = staker
+        .register(
+            &newcomer,
+            "/ip4/127.0.0.1/tcp/1",
+            "http://127.0.0.1:1",
+            two_eth,
+        )
+        .await
+        .unwrap();
+    let staked_at = receipt_block(&l1.anvil.endpoint(), tx).await;
+    let (election, join) = takes_effect(&l1, staked_at).await;
+
+    // It joins exactly at `join`: the committee hash changes there, as announced by the block
+    // before, and its signature is in certificates from then on, never before.
+    let before = block(&l1, join - 1).await;
+    let at = block(&l1, join).await;
+    assert_ne!(
+        before["validators_hash"], at["validators_hash"],
+        "election at {election}"
+    );
+    assert_eq!(before["next_validators_hash"], at["validators_hash"]);
+    for h in 1..join {
+        assert!(
+            !signed_by(&block(&l1, h).await, &address),
+            "signed height {h} < {join}"
+        );
+    }
+    let mut signed = false;
+    for h in join..join + EPOCH {
+        signed |= signed_by(&block(&l1, h).await, &address);
+    }
+    assert!(
+        signed,
+        "the newcomer signed no certificate in {join}..{}",
+        join + EPOCH
+    );
+    let committee = l1.net.get(0, "/v1/validators").await.unwrap();
+    assert!(
+        committee["current"]
+            .to_string()
+            .to_lowercase()
+            .contains(&address),
+        "{committee}"
+    );
+
+    // Unstake: it leaves at the height the next election after that takes effect.
+    staker.unstake_all(newcomer.address()).await.unwrap();
+    // The unstake is in the head block now (Anvil mines a transaction at once).
+    let head = {
+        use alloy::providers::Provider;
+        alloy::providers::ProviderBuilder::new()
+            .connect_http(l1.anvil.endpoint().parse().unwrap())
+            .get_block_number()
+            .await
+            .unwrap()
+    };
+    let (_, leave) = takes_effect(&l1, head).await;
+    let before = block(&l1, leave - 1).await;
+    let at = block(&l1, leave).await;
+    assert_eq!(before["next_validators_hash"], at["validators_hash"]);
+    assert!(leave > join);
+    for h in leave..leave + EPOCH {
+        assert!(
+            !signed_by(&block(&l1, h).await, &address),
+            "signed height {h} >= {leave}"
+        );
+    }
+    let committee = l1.net.get(0, "/v1/validators").await.unwrap();
+    assert!(!committee["current"]
+        .to_string()
+        .to_lowercase()
+        .contains(&address));
+
+    // A node started from scratch after all this syncs to the same blocks.
+    let tip = l1.net.height(0).await.unwrap();
+    l1.net.restart(5);
+    l1.net.wait_height(&[5], tip, T).await;
+    l1.net.assert_same_chain(&[0, 5], tip).await;
+}
