@@ -37,7 +37,7 @@ async fn forced(
             "items": [],
         })));
     };
-    let (confirmed, mut items) = {
+    let (confirmed, error, mut items) = {
         let view = l1.view.borrow();
         let items: Vec<_> = view
             .inbox()
@@ -47,7 +47,7 @@ async fn forced(
             .take(MAX_ITEMS)
             .cloned()
             .collect();
-        (view.confirmed, items)
+        (view.confirmed, view.last_error.clone(), items)
     };
     items.reverse();
     let delay = l1.inclusion_delay;
@@ -81,6 +81,7 @@ async fn forced(
         "l1": true,
         "confirmed_l1_block": confirmed.map(|c| c.number),
         "inclusion_delay": delay,
+        "l1_error": error,
         "items": listed,
     })))
 }

@@ -354,3 +354,41 @@ async fn every_proposer_censoring_a_sender_cannot_stop_its_inbox_item() {
         .unwrap();
     assert_ne!(tx_status["status"], "included", "{tx_status}");
 }
+
+#[tokio::test]
+async fn ordo_keeps_sequencing_while_the_l1_is_down() {
+    let mut l1 = l1_net(|_, _| {}).await;
+    // Wait until blocks carry an L1 origin.
+    let deadline = Instant::now() + T;
+    let origin = loop {
+        let tip = l1.net.height(0).await.unwrap_or(0);
+        if tip > 0 {
+            let b = l1.net.block(0, tip).await.unwrap();
+            let o = b["l1_origin_number"].as_u64().unwrap();
+            if o > 0 {
+                break o;
+            }
+        }
+        assert!(Instant::now() < deadline, "no L1 origin");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    // The L1 goes away for good: Ordo goes on, its origin stays where it was.
+    let anvil = std::mem::replace(&mut l1.anvil, spawn_anvil_mining(60.0).unwrap());
+    drop(anvil);
+    let tip = l1.net.height(0).await.unwrap();
+    l1.net.wait_height(&[0, 1, 2, 3], tip + 30, T).await;
+    let origin_at = |b: Value| b["l1_origin_number"].as_u64().unwrap();
+    let stuck = origin_at(l1.net.block(0, tip + 15).await.unwrap());
+    assert!(stuck >= origin);
+    for h in tip + 16..=tip + 30 {
+        assert_eq!(
+            origin_at(l1.net.block(0, h).await.unwrap()),
+            stuck,
+            "height {h}"
+        );
+    }
+    l1.net.assert_same_chain(&[0, 1, 2, 3], tip + 30).await;
+    // The outage is reported, not hidden.
+    let forced = l1.net.get(0, "/v1/forced?namespace=1").await.unwrap();
+    assert!(forced["l1_error"].is_string(), "{forced}");
+}
