@@ -204,6 +204,14 @@ impl App {
                 hash = %this.inner().hash(), "committee changes"
             );
         }
+        let epoch = self
+            .l1
+            .as_ref()
+            .and_then(|l| l.election)
+            .map_or(0, |e| e.epoch(height.max(1)));
+        if self.store.committee(epoch)?.is_none() {
+            self.store.put_committee(epoch, this.inner())?;
+        }
         self.status.send_modify(|s| {
             s.validators = Some(this.inner().clone());
             s.next_validators = Some(next.inner().clone());

@@ -35,6 +35,7 @@ pub mod calldata;
 mod client;
 mod deploy;
 mod error;
+mod relay;
 mod stake;
 mod watcher;
 
@@ -47,6 +48,7 @@ pub use deploy::{
 };
 pub use error::L1Error;
 pub use ordo_contracts::{Inbox, LightClient, StakeTable};
+pub use relay::{LightClientRelay, LightClientState};
 pub use stake::{transfer, Staker, ValidatorStanding};
 pub use watcher::{
     decode_logs, Batch, DecodedLogs, L1Block, L1View, StakeEvent, WatchConfig, WatchedContracts,

@@ -156,4 +156,64 @@ async fn a_staker_joins_and_leaves_the_committee_at_the_expected_heights() {
     l1.net.restart(5);
     l1.net.wait_height(&[5], tip, T).await;
     l1.net.assert_same_chain(&[0, 5], tip).await;
+
+    // `ordo l1 relay` brings the LightClient through every rotation to the latest block.
+    let relayer = l1.net.home(0).join("relayer.json");
+    let secret = alloy::primitives::B256::from_slice(&l1.anvil.keys()[6].to_bytes());
+    let relayer_address = SecretKey::from_bytes(&secret.0).unwrap().address();
+    std::fs::write(
+        &relayer,
+        json!({ "address": relayer_address, "secret_key": secret }).to_string(),
+    )
+    .unwrap();
+    let out = crate::harness::ordo()
+        .args([
+            "l1",
+            "relay",
+            "--node",
+            &l1.net.apis[0],
+            "--l1-rpc",
+            &l1.anvil.endpoint(),
+        ])
+        .arg("--key")
+        .arg(&relayer)
+        .args(["--light-client", &l1.deployment.light_client.to_string()])
+        .args(["--interval-ms", "200", "--until", &tip.to_string()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let relay = ordo_l1::LightClientRelay::new(
+        &l1.anvil.endpoint(),
+        PrivateKeySigner::random(),
+        l1.deployment.light_client,
+    )
+    .unwrap();
+    let state = relay.state().await.unwrap();
+    let mut rotations = 0;
+    for h in 1..=state.latest_height {
+        let b = block(&l1, h).await;
+        if b["next_validators_hash"] != b["validators_hash"] {
+            rotations += 1;
+        }
+    }
+    assert!(
+        rotations >= 3,
+        "genesis to elected, join, leave: {rotations}"
+    );
+    assert_eq!(state.epoch, rotations, "{stdout}");
+    let latest = block(&l1, state.latest_height).await;
+    assert_eq!(
+        latest["validators_hash"]
+            .as_str()
+            .unwrap()
+            .parse::<alloy::primitives::B256>()
+            .unwrap(),
+        state.committee_hash
+    );
+    assert!(state.latest_height >= tip);
 }
