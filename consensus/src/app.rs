@@ -30,7 +30,7 @@ use crate::context::{
 };
 use crate::store::{Store, StoredProposal};
 use crate::streaming::{stream_messages, Assembled, PartStreams};
-use crate::{L1Settings, NodeStatus, ProposerFault};
+use crate::{Equivocation, EvidenceVote, L1Settings, NodeStatus, ProposerFault};
 
 /// Size of the `Data` chunks a block is streamed in.
 const CHUNK_SIZE: usize = 128 * 1024;
@@ -68,6 +68,9 @@ pub(crate) struct App {
     committees: std::collections::BTreeMap<u64, ValidatorSet>,
     /// The committees of `height` and `height + 1`.
     sets: (ValidatorSet, ValidatorSet),
+    evidence: Option<tokio::sync::mpsc::UnboundedSender<Equivocation>>,
+    /// Validators already reported for equivocation.
+    reported: std::collections::HashSet<Address>,
     streams: PartStreams,
     future: Vec<Assembled>,
     status: watch::Sender<NodeStatus>,
@@ -92,6 +95,7 @@ impl App {
         key: Option<SecretKey>,
         status: watch::Sender<NodeStatus>,
         l1: Option<L1Settings>,
+        evidence: Option<tokio::sync::mpsc::UnboundedSender<Equivocation>>,
     ) -> Self {
         let max_stream = params.limits.max_block_bytes + CHUNK_SIZE;
         let genesis_parent = (B256::ZERO, params.genesis_time_ms);
@@ -107,6 +111,8 @@ impl App {
             l1,
             committees: Default::default(),
             sets: (validators.clone(), validators.clone()),
+            evidence,
+            reported: Default::default(),
             streams: PartStreams::new(256, max_stream),
             future: Vec::new(),
             status,
@@ -218,6 +224,49 @@ impl App {
         });
         self.sets = (this, next);
         Ok(())
+    }
+
+    /// Sends the first conflicting pair of each validator not reported yet.
+    fn report(
+        &mut self,
+        evidence: &malachitebft_app_channel::app::types::MisbehaviorEvidence<OrdoContext>,
+    ) {
+        let Some(tx) = &self.evidence else {
+            return;
+        };
+        for (address, pairs) in &evidence.votes {
+            let Some((a, b)) = pairs.first() else {
+                continue;
+            };
+            if !self.reported.insert(address.0) {
+                continue;
+            }
+            let vote = |v: &malachitebft_app_channel::app::types::core::SignedVote<OrdoContext>| {
+                EvidenceVote {
+                    height: v.message.height.0,
+                    round: round_u32(v.message.round),
+                    vote_type: match v.message.vote_type {
+                        malachitebft_app_channel::app::types::core::VoteType::Prevote => {
+                            ordo_types::VoteType::Prevote
+                        }
+                        malachitebft_app_channel::app::types::core::VoteType::Precommit => {
+                            ordo_types::VoteType::Precommit
+                        }
+                    },
+                    block_hash: match v.message.value {
+                        malachitebft_app_channel::app::types::core::NilOrVal::Nil => None,
+                        malachitebft_app_channel::app::types::core::NilOrVal::Val(h) => Some(h.0),
+                    },
+                    signature: v.signature,
+                }
+            };
+            warn!(target: "ordo::consensus", validator = %address.0, "equivocation evidence");
+            let _ = tx.send(Equivocation {
+                validator: address.0,
+                a: vote(a),
+                b: vote(b),
+            });
+        }
     }
 
     /// The committee deciding `height`.
@@ -370,9 +419,13 @@ impl App {
             }
 
             AppMsg::Finalized {
-                certificate, reply, ..
+                certificate,
+                evidence,
+                reply,
+                ..
             } => {
                 let height = certificate.height.0;
+                self.report(&evidence);
                 let next = if self.store.tip_height()? == Some(height) {
                     // The certificate may now carry more precommits than at decision time.
                     let cert = to_certificate(&certificate);

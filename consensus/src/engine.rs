@@ -109,6 +109,34 @@ pub struct ConsensusSettings {
     pub fault: Option<ProposerFault>,
     /// The L1, when the genesis names one: the force-inclusion rule and L1 origins are live.
     pub l1: Option<L1Settings>,
+    /// Where to report equivocation evidence Malachite observes (one report per validator).
+    pub evidence: Option<tokio::sync::mpsc::UnboundedSender<Equivocation>>,
+}
+
+/// One vote of an equivocation, in the form `StakeTable.slash` takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EvidenceVote {
+    /// Height.
+    pub height: u64,
+    /// Round.
+    pub round: u32,
+    /// Prevote or precommit.
+    pub vote_type: ordo_types::VoteType,
+    /// The block voted for (`None` for nil).
+    pub block_hash: Option<B256>,
+    /// The voter's signature over the FORMATS.md vote digest.
+    pub signature: ordo_types::Signature,
+}
+
+/// Two conflicting votes by one validator at the same height, round and vote type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Equivocation {
+    /// The validator.
+    pub validator: ordo_types::Address,
+    /// One vote.
+    pub a: EvidenceVote,
+    /// The other.
+    pub b: EvidenceVote,
 }
 
 /// What consensus needs of the L1.
@@ -305,6 +333,7 @@ pub async fn start(
         fault: settings.fault,
     };
     let l1 = settings.l1.clone();
+    let evidence = settings.evidence.clone();
     let mut app = App::new(
         params,
         store.clone(),
@@ -313,6 +342,7 @@ pub async fn start(
         settings.key,
         status_tx,
         l1,
+        evidence,
     );
     app.resume()?;
     let app = tokio::spawn(app.run(channels));

@@ -27,7 +27,8 @@ mod wire;
 pub use codec::OrdoCodec;
 pub use election::{elect, ElectionParams};
 pub use engine::{
-    start, ConsensusNode, ConsensusSettings, L1Settings, NodeStatus, ProposerFault, TimingConfig,
+    start, ConsensusNode, ConsensusSettings, Equivocation, EvidenceVote, L1Settings, NodeStatus,
+    ProposerFault, TimingConfig,
 };
 pub use malachitebft_app_channel::app::net::Multiaddr;
 pub use proposer::select as select_proposer;

@@ -154,6 +154,19 @@ impl Staker {
         Ok(check(receipt)?.transaction_hash)
     }
 
+    /// Submits two conflicting votes of one validator (see
+    /// [`calldata::signed_vote`](crate::calldata::signed_vote)); the contract cuts its stake,
+    /// pays this account the reward and jails it. A validator already slashed reverts
+    /// (`AlreadySlashed`).
+    pub async fn slash(
+        &self,
+        a: StakeTable::SignedVote,
+        b: StakeTable::SignedVote,
+    ) -> Result<B256, L1Error> {
+        let receipt = self.table().slash(a, b).send().await?.get_receipt().await?;
+        Ok(check(receipt)?.transaction_hash)
+    }
+
     /// `validator`'s standing, and this account's stake in it.
     pub async fn standing(&self, validator: Address) -> Result<ValidatorStanding, L1Error> {
         let t = self.table();

@@ -68,6 +68,9 @@ impl Default for NodeConfig {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct L1Config {
+    /// Submit equivocation evidence to `StakeTable.slash`, paid by (and rewarding) the
+    /// validator key's account.
+    pub(crate) slash: bool,
     /// RPC endpoints, timeouts, retries.
     pub(crate) rpc: RpcConfig,
     /// Confirmation depth and polling. `lookahead_blocks` is also the L1 origin tolerance: how

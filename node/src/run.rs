@@ -11,6 +11,52 @@ use ordo_mempool::{run_gossip, Gossip, Mempool};
 
 use crate::config::{load_or_create_p2p_secret, Genesis, GenesisL1, KeyFile, NodeConfig};
 
+/// Submits each equivocation consensus reports to `StakeTable.slash`, trying the RPC URLs in
+/// turn; a validator already slashed (by this node or another reporter) is not an error.
+async fn run_slasher(
+    urls: Vec<String>,
+    key: ordo_types::SecretKey,
+    stake_table: ordo_types::Address,
+    mut evidence: tokio::sync::mpsc::UnboundedReceiver<ordo_consensus::Equivocation>,
+) {
+    let Ok(signer) = ordo_l1::PrivateKeySigner::from_bytes(&key.to_bytes().into()) else {
+        return;
+    };
+    while let Some(e) = evidence.recv().await {
+        let vote = |v: &ordo_consensus::EvidenceVote| {
+            ordo_l1::calldata::signed_vote(
+                v.height,
+                v.round,
+                v.vote_type,
+                v.block_hash,
+                &v.signature,
+            )
+        };
+        let mut done = false;
+        for url in &urls {
+            let Ok(staker) = ordo_l1::Staker::new(url, signer.clone(), stake_table) else {
+                continue;
+            };
+            match staker.slash(vote(&e.a), vote(&e.b)).await {
+                Ok(tx) => {
+                    tracing::warn!(target: "ordo::l1", validator = %e.validator, %tx, "slashed an equivocating validator");
+                    done = true;
+                }
+                Err(err) if err.is_revert() => {
+                    tracing::info!(target: "ordo::l1", validator = %e.validator, error = %err, "slash refused (already slashed?)");
+                    done = true;
+                }
+                Err(err) => {
+                    tracing::warn!(target: "ordo::l1", validator = %e.validator, %url, error = %err, "slash not submitted");
+                }
+            }
+            if done {
+                break;
+            }
+        }
+    }
+}
+
 /// Starts the L1 watcher for a network whose genesis names an L1.
 async fn start_l1(
     l1: &GenesisL1,
@@ -89,6 +135,7 @@ pub(crate) async fn run_node(home: &Path) -> anyhow::Result<()> {
         validators: genesis.validators.clone(),
         // With elections, a key outside the genesis committee may be elected later.
         key: key
+            .clone()
             .filter(|_| is_validator || genesis.l1.as_ref().is_some_and(|l| l.epoch_length > 0)),
         p2p_secret: load_or_create_p2p_secret(&home.join(&config.p2p_key))?,
         data_dir: home.join(&config.data_dir),
@@ -103,6 +150,21 @@ pub(crate) async fn run_node(home: &Path) -> anyhow::Result<()> {
         limits: config.limits,
         fault: config.test_fault,
         l1: l1.clone(),
+        evidence: None,
+    };
+    let mut settings = settings;
+    let slasher = match (&genesis.l1, &key) {
+        (Some(gl1), Some(key)) if config.l1.slash => {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            settings.evidence = Some(tx);
+            Some(tokio::spawn(run_slasher(
+                config.l1.rpc.urls.clone(),
+                key.clone(),
+                gl1.stake_table,
+                rx,
+            )))
+        }
+        _ => None,
     };
     let data_dir = home.join(&config.data_dir);
     std::fs::create_dir_all(&data_dir)?;
@@ -153,6 +215,9 @@ pub(crate) async fn run_node(home: &Path) -> anyhow::Result<()> {
     api.abort();
     relay.abort();
     if let Some(task) = l1_task {
+        task.abort();
+    }
+    if let Some(task) = slasher {
         task.abort();
     }
     gossip.shutdown().await;

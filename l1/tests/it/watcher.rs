@@ -440,4 +440,38 @@ async fn registrations_carry_the_consensus_key_and_stake_updates_follow() {
         })
         .collect();
     assert_eq!(stakes, vec![eth, eth * U256::from(2)]);
+
+    // Two conflicting precommits of that key, as consensus reports them: slashed and jailed,
+    // and the watcher reads the jailing (which takes it out of elections).
+    let vote = |hash: u8| {
+        let h = alloy::primitives::B256::repeat_byte(hash);
+        let digest = ordo_types::vote_digest(777, 9, 0, ordo_types::VoteType::Precommit, Some(h));
+        ordo_l1::calldata::signed_vote(
+            9,
+            0,
+            ordo_types::VoteType::Precommit,
+            Some(h),
+            &consensus.sign_digest(&digest),
+        )
+    };
+    let reporter = ordo_l1::Staker::new(
+        &c.anvil.endpoint(),
+        PrivateKeySigner::from(c.anvil.keys()[6].clone()),
+        c.deployment.stake_table,
+    )
+    .unwrap();
+    reporter.slash(vote(1), vote(2)).await.unwrap();
+    // The same evidence again is refused by the contract, recognisably.
+    assert!(reporter
+        .slash(vote(1), vote(2))
+        .await
+        .unwrap_err()
+        .is_revert());
+    c.mine(2).await;
+    drain(&mut watcher, &mut view).await;
+    assert!(view.stake_events().iter().any(|(_, e)| matches!(
+        e,
+        ordo_l1::StakeEvent::Jailed { validator } if *validator == consensus.address()
+    )));
+    assert!(reporter.standing(consensus.address()).await.unwrap().jailed);
 }
