@@ -49,6 +49,8 @@ pub(crate) struct AppParams {
     pub(crate) timeouts: LinearTimeouts,
     pub(crate) block_time: Duration,
     pub(crate) fault: Option<ProposerFault>,
+    pub(crate) l1: Option<L1Settings>,
+    pub(crate) evidence: Option<tokio::sync::mpsc::UnboundedSender<Equivocation>>,
 }
 
 pub(crate) struct App {
@@ -94,9 +96,9 @@ impl App {
         validators: ValidatorSet,
         key: Option<SecretKey>,
         status: watch::Sender<NodeStatus>,
-        l1: Option<L1Settings>,
-        evidence: Option<tokio::sync::mpsc::UnboundedSender<Equivocation>>,
     ) -> Self {
+        let l1 = params.l1.clone();
+        let evidence = params.evidence.clone();
         let max_stream = params.limits.max_block_bytes + CHUNK_SIZE;
         let genesis_parent = (B256::ZERO, params.genesis_time_ms);
         Self {

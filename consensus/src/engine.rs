@@ -331,9 +331,9 @@ pub async fn start(
         timeouts: settings.timing.timeouts(),
         block_time: Duration::from_millis(settings.timing.block_time_ms),
         fault: settings.fault,
+        l1: settings.l1.clone(),
+        evidence: settings.evidence.clone(),
     };
-    let l1 = settings.l1.clone();
-    let evidence = settings.evidence.clone();
     let mut app = App::new(
         params,
         store.clone(),
@@ -341,8 +341,6 @@ pub async fn start(
         validators,
         settings.key,
         status_tx,
-        l1,
-        evidence,
     );
     app.resume()?;
     let app = tokio::spawn(app.run(channels));
