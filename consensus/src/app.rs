@@ -665,8 +665,16 @@ impl App {
             store: &self.store,
             l1: view.as_ref().map(|(_, view)| &**view),
         };
-        let verdict = validate_block(&block, &check, &chain);
+        let mut verdict = validate_block(&block, &check, &chain);
         drop(view);
+        if self.params.fault == Some(ProposerFault::VoteNil) {
+            warn!(target: "ordo::consensus", height = self.height, round, "test fault: refusing a proposal");
+            verdict = Err(ordo_builder::BlockError::Mismatch {
+                field: "test_fault",
+                found: "vote_nil".into(),
+                expected: "none".into(),
+            });
+        }
         if let Err(reason) = &verdict {
             warn!(
                 target: "ordo::consensus", height = self.height, round,
@@ -821,7 +829,9 @@ fn inject_fault(block: &mut Block, fault: ProposerFault, limits: &BlockLimits, c
             ));
         }
         // Censorship is applied while selecting what goes in, not to a built block.
-        ProposerFault::CensorNamespace(_) | ProposerFault::CensorSender(_) => {}
+        ProposerFault::CensorNamespace(_)
+        | ProposerFault::CensorSender(_)
+        | ProposerFault::VoteNil => {}
     }
     block.header.namespace_root = block.body.namespace_root();
     block.header.tx_count = block.body.tx_count().unwrap_or(u32::MAX);

@@ -169,6 +169,9 @@ pub enum ProposerFault {
     /// Never include anything for this namespace: its mempool transactions are dropped and
     /// inbox items stop at the first one for it (so blocks after its deadline are invalid).
     CensorNamespace(u64),
+    /// Refuse every proposal (vote nil). Run next to a twin holding the same validator key
+    /// that votes normally, and the key's votes conflict: equivocation for slashing tests.
+    VoteNil,
     /// Drop this sender's mempool transactions. Its inbox items still go in once due, as
     /// every proposer's do (the blocks stay valid: the inbox is the way around this proposer).
     CensorSender(ordo_types::Address),
@@ -177,7 +180,10 @@ pub enum ProposerFault {
 impl ProposerFault {
     /// Whether this fault makes the proposer censor rather than build invalid blocks.
     pub fn is_censorship(&self) -> bool {
-        matches!(self, Self::CensorNamespace(_) | Self::CensorSender(_))
+        matches!(
+            self,
+            Self::CensorNamespace(_) | Self::CensorSender(_) | Self::VoteNil
+        )
     }
 }
 

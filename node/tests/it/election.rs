@@ -217,3 +217,97 @@ async fn a_staker_joins_and_leaves_the_committee_at_the_expected_heights() {
     );
     assert!(state.latest_height >= tip);
 }
+
+#[tokio::test]
+async fn an_equivocating_validator_is_slashed_on_l1_and_voted_out() {
+    // Node 4 holds validator 3's key and votes nil on everything while validator 3 votes
+    // normally: the key's prevotes conflict. Nodes 0-2 report evidence to the StakeTable.
+    let l1 = l1_net_with(
+        1,
+        json!({ "epoch_length": EPOCH }),
+        &[0, 1, 2, 3],
+        |i, text| {
+            if i < 3 {
+                let mut table: toml::Table = text.parse().unwrap();
+                table["l1"]
+                    .as_table_mut()
+                    .unwrap()
+                    .insert("slash".into(), true.into());
+                *text = toml::to_string(&table).unwrap();
+            }
+            if i == 4 {
+                text.insert_str(0, "test_fault = \"vote_nil\"\n");
+                set(text, "", "validator_key", "validator_key.json");
+            }
+        },
+    )
+    .await;
+    std::fs::copy(
+        l1.net.home(3).join("validator_key.json"),
+        l1.net.home(4).join("validator_key.json"),
+    )
+    .unwrap();
+    let mut l1 = l1;
+    l1.net.restart(4);
+    let key: Value = serde_json::from_str(
+        &std::fs::read_to_string(l1.net.home(3).join("validator_key.json")).unwrap(),
+    )
+    .unwrap();
+    let address = key["address"].as_str().unwrap().to_lowercase();
+    let culprit: ordo_types::Address = address.parse().unwrap();
+
+    // Slashed and jailed on L1.
+    let reader = ordo_l1::Staker::new(
+        &l1.anvil.endpoint(),
+        PrivateKeySigner::random(),
+        l1.deployment.stake_table,
+    )
+    .unwrap();
+    let deadline = Instant::now() + T;
+    while !reader.standing(culprit).await.unwrap().jailed {
+        assert!(Instant::now() < deadline, "validator 3 was not slashed");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let head = {
+        use alloy::providers::Provider;
+        alloy::providers::ProviderBuilder::new()
+            .connect_http(l1.anvil.endpoint().parse().unwrap())
+            .get_block_number()
+            .await
+            .unwrap()
+    };
+    // The reporting node logs it once its receipt is in.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !(0..3).any(|i| l1.net.log(i).contains("slashed an equivocating validator")) {
+        assert!(Instant::now() < deadline, "no node logged the slash");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Out of the committee from the election that saw the jailing on.
+    let (_, out) = takes_effect(&l1, head).await;
+    l1.net.wait_height(&[0, 1, 2], out + EPOCH, T).await;
+    for h in out..out + EPOCH {
+        let committee = l1
+            .net
+            .get(0, &format!("/v1/validators?height={h}"))
+            .await
+            .unwrap();
+        assert!(
+            !committee["current"]
+                .to_string()
+                .to_lowercase()
+                .contains(&address),
+            "height {h}: {committee}"
+        );
+        assert!(
+            !signed_by(&block(&l1, h).await, &address),
+            "signed height {h}"
+        );
+    }
+    // It was in the genesis committee.
+    let genesis = l1.net.get(0, "/v1/validators?height=1").await.unwrap();
+    assert!(genesis["current"]
+        .to_string()
+        .to_lowercase()
+        .contains(&address));
+}
