@@ -565,4 +565,42 @@ mod tests {
             })
         ));
     }
+
+    #[test]
+    fn committees_round_trip_and_pin_their_encoding() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.redb")).unwrap();
+        let key = ordo_types::SecretKey::from_bytes(&[7; 32]).unwrap();
+        let set =
+            ordo_types::ValidatorSet::new(vec![ordo_types::Validator::new(key.public_key(), 5)])
+                .unwrap();
+        assert_eq!(store.committee(3).unwrap(), None);
+        store.put_committee(3, &set).unwrap();
+        assert_eq!(store.committee(3).unwrap(), Some(set.clone()));
+        // 33-byte key then the power, big-endian.
+        let tx = store.db.begin_read().unwrap();
+        let raw = tx
+            .open_table(COMMITTEES)
+            .unwrap()
+            .get(3)
+            .unwrap()
+            .unwrap()
+            .value()
+            .to_vec();
+        let mut expected = key.public_key().to_sec1().to_vec();
+        expected.extend_from_slice(&5u64.to_be_bytes());
+        assert_eq!(raw, expected);
+        drop(tx);
+        // A torn record is reported, not trusted.
+        let tx = store.db.begin_write().unwrap();
+        tx.open_table(COMMITTEES)
+            .unwrap()
+            .insert(4, &raw[..40])
+            .unwrap();
+        tx.commit().unwrap();
+        assert!(matches!(
+            store.committee(4),
+            Err(StoreError::Corrupt { .. })
+        ));
+    }
 }

@@ -1,7 +1,8 @@
 //! Elections from a real Anvil stake table with real `ordo` processes: a validator that stakes
 //! joins the committee exactly at the expected height and signs certificates; after unstaking
 //! it leaves at the expected height; a node started from scratch later syncs to the same
-//! blocks.
+//! blocks; `ordo l1 relay` takes the LightClient through every rotation. An equivocating
+//! validator is slashed on L1 and voted out.
 
 use std::time::{Duration, Instant};
 
