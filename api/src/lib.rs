@@ -1,6 +1,8 @@
 //! Ordo's HTTP API (axum): node status, decided blocks with their certificates, per-namespace
-//! blocks with proofs, transaction submission and status, mempool summary, force-inclusion
-//! items (`/v1/forced`), Prometheus metrics and the OpenAPI document (`/openapi.json`).
+//! blocks with proofs, transaction submission and status, mempool summary, Ethereum JSON-RPC
+//! for EVM rollups (`/v1/rollups/{ns}/rpc`), force-inclusion items (`/v1/forced`), the
+//! committee (`/v1/validators`), Prometheus metrics and the OpenAPI document
+//! (`/openapi.json`).
 //!
 //! Every error is JSON `{"code", "message"}` with a fitting HTTP status; no input can crash the
 //! server. Bodies are size-limited, submissions are rate-limited per client IP, and CORS is open
@@ -10,9 +12,13 @@
 mod committee;
 mod forced;
 mod rollup;
+mod rpc;
 mod transactions;
 
+pub use rpc::ExecutionRpc;
+
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -22,6 +28,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use ordo_consensus::{DecidedBlock, NodeStatus, Store};
 use ordo_mempool::Mempool;
+use ordo_rollup_adapters::Rollups;
 use ordo_types::Address;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -44,6 +51,10 @@ pub struct ApiState {
     pub mempool: Mempool,
     /// Most transactions in one batch submission.
     pub max_batch: usize,
+    /// The registered rollups and their adapters.
+    pub rollups: Arc<Rollups>,
+    /// EVM rollups' execution nodes, for JSON-RPC forwarding (from [`ApiConfig`]).
+    pub execution_rpc: Arc<Vec<ExecutionRpc>>,
     /// The L1 view, when the network has an L1 (`GET /v1/forced`).
     pub l1: Option<ApiL1>,
 }
@@ -73,6 +84,9 @@ pub struct ApiConfig {
     pub rate_limit_per_second: u32,
     /// Submissions a client IP may make in a burst.
     pub rate_limit_burst: u32,
+    /// EVM rollups' execution nodes: `/v1/rollups/{ns}/rpc` forwards what it does not answer
+    /// itself to the one of that namespace.
+    pub execution_rpc: Vec<ExecutionRpc>,
 }
 
 impl Default for ApiConfig {
@@ -84,6 +98,7 @@ impl Default for ApiConfig {
             max_batch_body_bytes: 8 * 1024 * 1024,
             rate_limit_per_second: 1_000,
             rate_limit_burst: 2_000,
+            execution_rpc: Vec::new(),
         }
     }
 }
@@ -165,6 +180,7 @@ pub fn router(state: ApiState, config: &ApiConfig) -> Router {
         .merge(rollup::routes())
         .merge(forced::routes())
         .merge(committee::routes())
+        .merge(rpc::routes())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(
@@ -284,6 +300,7 @@ mod tests {
             include_str!("rollup.rs"),
             include_str!("forced.rs"),
             include_str!("committee.rs"),
+            include_str!("rpc.rs"),
         ]
         .concat();
         let routed: std::collections::BTreeSet<String> = source

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use ordo_mempool::{MempoolError, Origin, PoolStatus};
-use ordo_types::{Address, Bytes, Signature, Transaction, B256};
+use ordo_types::{Address, Auth, Bytes, Signature, Transaction, B256};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -47,7 +47,7 @@ impl Submitted {
             namespace: self.namespace,
             nonce: self.nonce,
             payload: self.payload,
-            signature: self.signature,
+            auth: Auth::Eip712(self.signature),
         })
     }
 }
@@ -61,6 +61,7 @@ impl From<MempoolError> for ApiError {
             MempoolError::Full => StatusCode::SERVICE_UNAVAILABLE,
             MempoolError::Journal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             MempoolError::UnknownNamespace(_)
+            | MempoolError::Rollup { .. }
             | MempoolError::BadSignature(_)
             | MempoolError::NonceTooLow { .. }
             | MempoolError::NonceGapTooLarge { .. } => StatusCode::BAD_REQUEST,
@@ -83,7 +84,7 @@ pub(crate) fn routes(max_batch_body_bytes: usize) -> Router<ApiState> {
 
 /// Recovers senders on blocking threads (in two halves, one per core here), so the async
 /// workers stay responsive and admission keeps up with signature verification.
-async fn admit(s: &ApiState, txs: Vec<Transaction>) -> Vec<Result<B256, MempoolError>> {
+pub(crate) async fn admit(s: &ApiState, txs: Vec<Transaction>) -> Vec<Result<B256, MempoolError>> {
     let mempool = s.mempool.clone();
     if mempool.is_full() {
         // Refused whatever they are: skip the signature work.
@@ -271,13 +272,14 @@ impl RateLimiter {
     }
 }
 
-/// Refuses submissions past the client's rate with `429 RATE_LIMITED` and `Retry-After`.
+/// Refuses submissions (and JSON-RPC calls) past the client's rate with `429 RATE_LIMITED` and `Retry-After`.
 pub(crate) async fn rate_limit(
     State(limiter): State<Arc<RateLimiter>>,
     request: Request,
     next: Next,
 ) -> Response {
-    let limited = request.uri().path().starts_with("/v1/transactions")
+    let path = request.uri().path();
+    let limited = (path.starts_with("/v1/transactions") || path.ends_with("/rpc"))
         && request.method() == axum::http::Method::POST;
     let ip = request
         .extensions()

@@ -293,6 +293,14 @@ pub enum BlockError {
     /// Transactions for a namespace no rollup is registered under.
     #[error("namespace {0} is not registered")]
     UnknownNamespace(u64),
+    /// A transaction its namespace's rollup refuses (wrong kind or chain id).
+    #[error("transaction {hash} refused by its rollup: {reason}")]
+    RollupRefused {
+        /// The transaction.
+        hash: B256,
+        /// The rollup adapter's reason.
+        reason: String,
+    },
     /// A forced transaction appears without an inbox to justify it.
     #[error("forced transaction {inbox_index} without a matching inbox item")]
     UnexpectedForced {
@@ -404,6 +412,8 @@ pub trait ChainView {
     fn next_nonce(&self, sender: &Address, namespace: u64) -> u64;
     /// Whether a rollup is registered under `namespace`.
     fn is_registered(&self, namespace: u64) -> bool;
+    /// The rollup's own rules for `tx` (its kind, encoding, chain id): `Err(reason)` refuses.
+    fn rollup_rules(&self, tx: &Transaction) -> Result<(), String>;
     /// The hash of L1 block `number` in this validator's view (none without an L1).
     fn l1_block_hash(&self, _number: u64) -> Option<B256> {
         None
@@ -483,6 +493,9 @@ pub fn validate_block(
                     if !seen.insert(hash) {
                         return Err(BlockError::Duplicate { hash });
                     }
+                    chain
+                        .rollup_rules(tx)
+                        .map_err(|reason| BlockError::RollupRefused { hash, reason })?;
                     let Some(sender) = chain.sender(tx) else {
                         return Err(BlockError::BadSignature { hash });
                     };
@@ -676,6 +689,12 @@ mod tests {
         fn is_registered(&self, namespace: u64) -> bool {
             namespace < 3
         }
+        fn rollup_rules(&self, tx: &Transaction) -> Result<(), String> {
+            match tx.payload.as_ref() {
+                b"refused by its rollup" => Err("not a transaction of this rollup".into()),
+                _ => Ok(()),
+            }
+        }
     }
 
     /// Re-commits the header to a modified body.
@@ -784,7 +803,9 @@ mod tests {
 
         let mut block = valid_block();
         if let Entry::Signed(tx) = &mut block.body.namespaces[0].entries[0] {
-            tx.signature.0[..32].copy_from_slice(&B256::with_last_byte(5).0);
+            if let ordo_types::Auth::Eip712(signature) = &mut tx.auth {
+                signature.0[..32].copy_from_slice(&B256::with_last_byte(5).0);
+            }
         }
         assert!(matches!(
             validate_block(&recommit(block), &check(), &Chain),
@@ -821,6 +842,20 @@ mod tests {
             validate_block(&block, &check(), &Chain),
             Err(BlockError::UnknownNamespace(9))
         );
+
+        // A transaction its rollup refuses.
+        let wrong_kind =
+            Transaction::sign(2, 0, Bytes::from_static(b"refused by its rollup"), &key, 7);
+        let block = build_block(
+            &template(),
+            1_500,
+            vec![wrong_kind],
+            &BlockLimits::default(),
+        );
+        assert!(matches!(
+            validate_block(&block, &check(), &Chain),
+            Err(BlockError::RollupRefused { .. })
+        ));
     }
 
     /// An L1 view: blocks 0..=20 with hash `repeat_byte(n)`, confirmed up to 18, and inbox
@@ -854,6 +889,9 @@ mod tests {
         }
         fn inbox_item(&self, index: u64) -> Option<InboxItem> {
             inbox(index)
+        }
+        fn rollup_rules(&self, _: &Transaction) -> Result<(), String> {
+            Ok(())
         }
     }
 

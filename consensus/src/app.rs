@@ -815,7 +815,9 @@ fn inject_fault(block: &mut Block, fault: ProposerFault, limits: &BlockLimits, c
             );
             // r = 5 is not the x-coordinate of a curve point: no sender can be recovered.
             // (Tampering with the payload instead would just recover some other sender.)
-            tx.signature.0[..32].copy_from_slice(&B256::with_last_byte(5).0);
+            if let ordo_types::Auth::Eip712(signature) = &mut tx.auth {
+                signature.0[..32].copy_from_slice(&B256::with_last_byte(5).0);
+            }
             add(tx);
         }
         ProposerFault::OversizedBody => {
@@ -870,6 +872,12 @@ impl ChainView for ChainState<'_> {
 
     fn inbox_item(&self, index: u64) -> Option<InboxItem> {
         self.l1?.inbox_item(index).cloned()
+    }
+
+    fn rollup_rules(&self, tx: &ordo_types::Transaction) -> Result<(), String> {
+        self.mempool
+            .check_rollup_rules(tx)
+            .map_err(|e| e.to_string())
     }
 }
 

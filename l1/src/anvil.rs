@@ -35,18 +35,24 @@ pub fn spawn_anvil() -> Result<AnvilInstance, L1Error> {
         .map_err(|e| L1Error::AnvilStart(e.to_string()))
 }
 
-/// Like [`spawn_anvil`], with a block mined every `block_time_secs` seconds (fractions allowed)
-/// besides the blocks transactions trigger: an L1 whose head moves on its own, as deadlines
-/// and confirmations need.
-pub fn spawn_anvil_mining(block_time_secs: f64) -> Result<AnvilInstance, L1Error> {
+/// Starts Anvil on 127.0.0.1:`port` (0: the OS picks) with extra command-line `args` (for
+/// example an EVM rollup's execution node: `--no-mining --order fifo --chain-id N`).
+pub fn spawn_anvil_with(port: u16, args: &[String]) -> Result<AnvilInstance, L1Error> {
     let path = anvil_path();
     if !path.is_file() {
         return Err(L1Error::AnvilNotFound { path });
     }
     Anvil::at(path)
         .host("127.0.0.1")
-        .port(0u16)
-        .args(["--block-time", &block_time_secs.to_string()])
+        .port(port)
+        .args(args)
         .try_spawn()
         .map_err(|e| L1Error::AnvilStart(e.to_string()))
+}
+
+/// Like [`spawn_anvil`], with a block mined every `block_time_secs` seconds (fractions allowed)
+/// besides the blocks transactions trigger: an L1 whose head moves on its own, as deadlines
+/// and confirmations need.
+pub fn spawn_anvil_mining(block_time_secs: f64) -> Result<AnvilInstance, L1Error> {
+    spawn_anvil_with(0, &["--block-time".into(), block_time_secs.to_string()])
 }

@@ -40,7 +40,7 @@ mod stake;
 mod watcher;
 
 pub use alloy::signers::local::PrivateKeySigner;
-pub use anvil::{anvil_path, spawn_anvil, spawn_anvil_mining, ANVIL_ENV};
+pub use anvil::{anvil_path, spawn_anvil, spawn_anvil_mining, spawn_anvil_with, ANVIL_ENV};
 pub use client::{L1Client, RpcConfig};
 pub use deploy::{
     deploy, CommitteeMember, DeployParams, Deployment, InboxParams, LightClientParams,

@@ -2,7 +2,7 @@
 //! them, so that a transaction sent to any node is treated as if it had reached the proposer.
 //!
 //! - **Admission** ([`Mempool::submit`]) checks, in order: payload size, registered namespace,
-//!   the signature (the sender is recovered once per node and remembered), nonces, per-sender
+//!   the rollup's own rules ([`RollupRules`]: transaction kind, chain id), the signature (the sender is recovered once per node and remembered), nonces, per-sender
 //!   and pool limits. Each refusal is a [`MempoolError`] with a stable code.
 //! - **Nonces** count per sender per namespace from 0, as the chain decided them
 //!   ([`NonceSource`]). A transaction ahead of the next nonce is parked (up to a bounded gap)
@@ -110,6 +110,14 @@ pub enum MempoolError {
     /// No rollup is registered under the namespace.
     #[error("namespace {0} is not registered")]
     UnknownNamespace(u64),
+    /// The namespace's rollup refuses the transaction (its kind, encoding or chain id).
+    #[error("refused by the rollup: {reason}")]
+    Rollup {
+        /// The rollup adapter's code (e.g. `WRONG_ROLLUP_CHAIN`).
+        code: &'static str,
+        /// Why.
+        reason: String,
+    },
     /// The signature does not recover to a sender.
     #[error("bad signature: {0}")]
     BadSignature(ordo_types::Error),
@@ -160,6 +168,7 @@ impl MempoolError {
         match self {
             MempoolError::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
             MempoolError::UnknownNamespace(_) => "UNKNOWN_NAMESPACE",
+            MempoolError::Rollup { code, .. } => code,
             MempoolError::BadSignature(_) => "BAD_SIGNATURE",
             MempoolError::NonceTooLow { .. } => "NONCE_TOO_LOW",
             MempoolError::NonceGapTooLarge { .. } => "NONCE_GAP_TOO_LARGE",
@@ -175,6 +184,23 @@ impl MempoolError {
 pub trait NonceSource: Send + Sync {
     /// The next nonce `sender` must use in `namespace`.
     fn next_nonce(&self, sender: &Address, namespace: u64) -> u64;
+}
+
+/// Each rollup's own rules for its transactions (their kind, encoding, chain id): the node sets
+/// them from the registered rollups' adapters. Checked before any signature.
+pub trait RollupRules: Send + Sync {
+    /// Checks `tx` against the rules of its namespace's rollup, refusing with
+    /// [`MempoolError::Rollup`].
+    fn check(&self, tx: &Transaction) -> Result<(), MempoolError>;
+}
+
+/// No rollup rules: every transaction of a registered namespace is acceptable.
+struct AnyTransaction;
+
+impl RollupRules for AnyTransaction {
+    fn check(&self, _: &Transaction) -> Result<(), MempoolError> {
+        Ok(())
+    }
 }
 
 /// No decided transactions: every account starts at nonce 0.
@@ -207,6 +233,7 @@ struct Inner {
     namespaces: HashSet<u64>,
     weights: HashMap<u64, u32>,
     nonces: Mutex<Arc<dyn NonceSource>>,
+    rules: Mutex<Arc<dyn RollupRules>>,
     pool: Mutex<Pool>,
     /// Recovered senders by transaction hash. A cell is inserted before its signature is
     /// checked, so concurrent callers (gossip admission and proposal validation often reach the
@@ -244,6 +271,7 @@ impl Mempool {
                 weights,
                 config,
                 nonces: Mutex::new(Arc::new(Genesis)),
+                rules: Mutex::new(Arc::new(AnyTransaction)),
                 pool: Mutex::default(),
                 verified: Mutex::default(),
                 journal: journal.map(Mutex::new),
@@ -306,6 +334,17 @@ impl Mempool {
         *lock(&self.inner.nonces) = nonces;
     }
 
+    /// Sets the rollups' own admission rules.
+    pub fn set_rollup_rules(&self, rules: Arc<dyn RollupRules>) {
+        *lock(&self.inner.rules) = rules;
+    }
+
+    /// Checks `tx` against its rollup's own rules (as admission does).
+    pub fn check_rollup_rules(&self, tx: &Transaction) -> Result<(), MempoolError> {
+        let rules = Arc::clone(&lock(&self.inner.rules));
+        rules.check(tx)
+    }
+
     /// The chain this pool admits transactions for.
     pub fn chain_id(&self) -> u64 {
         self.inner.chain_id
@@ -332,6 +371,7 @@ impl Mempool {
         let inner = &self.inner;
         let mut results: Vec<Result<B256, MempoolError>> = Vec::with_capacity(txs.len());
         let mut checked = Vec::with_capacity(txs.len());
+        let rules = Arc::clone(&lock(&inner.rules));
         for (i, tx) in txs.into_iter().enumerate() {
             let size = tx.payload.len();
             let verdict = if self.is_full() {
@@ -345,7 +385,9 @@ impl Mempool {
             } else if !self.is_registered(tx.namespace) {
                 Err(MempoolError::UnknownNamespace(tx.namespace))
             } else {
-                self.sender(&tx).map_err(MempoolError::BadSignature)
+                rules
+                    .check(&tx)
+                    .and_then(|()| self.sender(&tx).map_err(MempoolError::BadSignature))
             };
             match verdict {
                 Ok(sender) => {

@@ -116,6 +116,8 @@ fn start_nodes(
         api_port: base_port + 100,
         gossip_port: base_port + 200,
         rollups: 8,
+        evm_rollups: Vec::new(),
+        execution_rpc: Vec::new(),
     })?;
     let exe = std::env::current_exe()?;
     let mut out = Nodes {

@@ -8,6 +8,7 @@ use ordo_builder::BlockLimits;
 use ordo_consensus::{ProposerFault, TimingConfig};
 use ordo_l1::{RpcConfig, WatchConfig};
 use ordo_mempool::{GossipConfig, MempoolConfig};
+use ordo_rollup_adapters::RegisteredRollup;
 use ordo_types::{Address, SecretKey, ValidatorSet, B256};
 use serde::{Deserialize, Serialize};
 
@@ -123,7 +124,7 @@ pub(crate) struct Genesis {
     /// The committee.
     pub(crate) validators: ValidatorSet,
     /// The registered rollups: transactions for any other namespace are refused.
-    pub(crate) rollups: Vec<Rollup>,
+    pub(crate) rollups: Vec<RegisteredRollup>,
     /// The L1 contracts; absent for a network without an L1 (no force inclusion).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) l1: Option<GenesisL1>,
@@ -187,18 +188,6 @@ impl GenesisL1 {
             })?,
         }))
     }
-}
-
-/// A rollup registered in the genesis file.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct Rollup {
-    /// Its namespace id.
-    pub(crate) namespace: u64,
-    /// A human-readable name.
-    pub(crate) name: String,
-    /// How its payloads are interpreted (`raw` for opaque bytes).
-    pub(crate) adapter: String,
 }
 
 impl Genesis {

@@ -12,6 +12,7 @@ use serde::Serialize;
 use tokio::process::{Child, Command};
 
 use crate::init::{self, InitArgs, InitNode};
+use ordo_rollup_adapters::RegisteredRollup;
 
 /// Arguments of `ordo devnet`.
 #[derive(Args, Clone, Debug)]
@@ -37,6 +38,13 @@ pub(crate) struct DevnetArgs {
     /// First gossip port (when initialising).
     #[arg(long, default_value_t = 27650)]
     gossip_port: u16,
+    /// Chain id of the EVM rollup the devnet runs (its namespace too; 0: none), when
+    /// initialising.
+    #[arg(long, default_value_t = 901)]
+    evm_chain_id: u64,
+    /// Port of the EVM rollup's execution node (a local Anvil), when initialising.
+    #[arg(long, default_value_t = 9545)]
+    l2_port: u16,
     /// Delete the devnet's directory first and start a new network.
     #[arg(long)]
     fresh: bool,
@@ -61,9 +69,21 @@ pub(crate) struct DevnetArgs {
 struct DevnetFile {
     chain_id: u64,
     nodes: Vec<DevnetNode>,
-    rollups: Vec<crate::config::Rollup>,
+    rollups: Vec<DevnetRollup>,
     #[serde(skip_serializing_if = "Option::is_none")]
     l1: Option<crate::devnet_l1::DevnetL1Info>,
+}
+
+#[derive(Serialize)]
+struct DevnetRollup {
+    #[serde(flatten)]
+    registered: RegisteredRollup,
+    /// Ethereum JSON-RPC through Ordo (EVM rollups).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rpc: Option<String>,
+    /// The rollup's execution node (EVM rollups).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    l2_rpc: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -105,6 +125,18 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             api_port: args.api_port,
             gossip_port: args.gossip_port,
             rollups: 8,
+            evm_rollups: [args.evm_chain_id]
+                .into_iter()
+                .filter(|c| *c != 0)
+                .collect(),
+            execution_rpc: [args.evm_chain_id]
+                .into_iter()
+                .filter(|c| *c != 0)
+                .map(|namespace| ordo_api::ExecutionRpc {
+                    namespace,
+                    url: format!("http://127.0.0.1:{}", args.l2_port),
+                })
+                .collect(),
         })?
     };
     let l1_options = crate::devnet_l1::L1Options {
@@ -117,7 +149,7 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     let nodes = init::load(&args.home)?;
     let genesis = crate::config::Genesis::load(&args.home.join("genesis.json"))?;
     let exe = std::env::current_exe()?;
-    let mut children = Vec::new();
+    let mut children: Vec<(String, Child)> = Vec::new();
     let mut listing = Vec::new();
     for node in &nodes {
         let log = std::fs::File::create(node.home.join("node.log"))?;
@@ -148,23 +180,87 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
                 .address
                 .is_some_and(|a| genesis.validators.get(&a).is_some()),
         });
-        children.push(child);
+        children.push((node.name.clone(), child));
+    }
+    let first = listing.first().map(|n| n.api.clone()).unwrap_or_default();
+    // Each EVM rollup: a fresh Anvil as its execution node, rebuilt from Ordo's blocks by
+    // its executor (so a resumed devnet replays the rollup's history).
+    let mut l2_nodes = Vec::new();
+    let mut rollups = Vec::new();
+    for registered in &genesis.rollups {
+        let l2 = nodes
+            .first()
+            .and_then(|n| {
+                n.config
+                    .api
+                    .execution_rpc
+                    .iter()
+                    .find(|e| e.namespace == registered.namespace)
+            })
+            .map(|e| e.url.clone());
+        let (Some(l2), Some(chain_id)) = (&l2, registered.chain_id) else {
+            rollups.push(DevnetRollup {
+                registered: registered.clone(),
+                rpc: None,
+                l2_rpc: None,
+            });
+            continue;
+        };
+        let port: u16 = l2
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .with_context(|| format!("no port in {l2}"))?;
+        let genesis_s = genesis.genesis_time_ms / 1000;
+        let anvil = ordo_l1::spawn_anvil_with(
+            port,
+            &[
+                "--no-mining".into(),
+                "--order".into(),
+                "fifo".into(),
+                "--chain-id".into(),
+                chain_id.to_string(),
+                "--timestamp".into(),
+                genesis_s.to_string(),
+            ],
+        )
+        .with_context(|| format!("starting the L2 node of rollup {}", registered.namespace))?;
+        l2_nodes.push(anvil);
+        let name = format!("evm-{}", registered.namespace);
+        let log = std::fs::File::create(args.home.join(format!("{name}.log")))?;
+        let executor = Command::new(&exe)
+            .args(["rollup", "run", "--node", &first, "--engine", l2])
+            .arg("--genesis")
+            .arg(args.home.join("genesis.json"))
+            .args(["--namespace", &registered.namespace.to_string()])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting the executor of rollup {}", registered.namespace))?;
+        let rpc = format!("{first}/v1/rollups/{}/rpc", registered.namespace);
+        println!(
+            "  {name:<8} {rpc}  (chain id {chain_id}; L2 node {l2}; log: {})",
+            args.home.join(format!("{name}.log")).display()
+        );
+        children.push((name, executor));
+        rollups.push(DevnetRollup {
+            registered: registered.clone(),
+            rpc: Some(rpc),
+            l2_rpc: Some(l2.clone()),
+        });
     }
     let file = DevnetFile {
         chain_id: genesis.chain_id,
         nodes: listing,
-        rollups: genesis.rollups.clone(),
+        rollups,
         l1: l1.as_ref().map(|l| l.info.clone()),
     };
     let listing_path = args.home.join("devnet.json");
     std::fs::write(&listing_path, serde_json::to_string_pretty(&file)?)?;
     println!("wrote {}", listing_path.display());
 
-    let first = file
-        .nodes
-        .first()
-        .map(|n| n.api.clone())
-        .unwrap_or_default();
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut first_block_s = None;
     let mut stop_requested = false;
@@ -180,7 +276,7 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     if let (Some(seconds), Some(first_block_s)) = (args.bench_seconds, first_block_s) {
         tokio::time::sleep(Duration::from_secs(seconds)).await;
         let result = measure_intervals(&first, first_block_s).await;
-        for child in &children {
+        for (_, child) in &children {
             terminate(child);
         }
         if let Some(l1) = l1 {
@@ -196,16 +292,16 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = sigterm.recv() => {}
-            (status, i, _) = futures_first_exit(&mut children) => {
-                eprintln!("{} exited ({status:?}); stopping the devnet", file.nodes[i].name);
+            (status, name) = first_exit(&mut children) => {
+                eprintln!("{name} exited ({status:?}); stopping the devnet");
             }
         }
     }
-    println!("stopping {} nodes", children.len());
-    for child in &children {
+    println!("stopping {} processes", children.len());
+    for (_, child) in &children {
         terminate(child);
     }
-    for child in &mut children {
+    for (_, child) in &mut children {
         if tokio::time::timeout(Duration::from_secs(10), child.wait())
             .await
             .is_err()
@@ -282,14 +378,12 @@ async fn first_block(api: &str) -> u64 {
     }
 }
 
-/// Resolves when the first child exits.
-async fn futures_first_exit(
-    children: &mut [Child],
-) -> (std::io::Result<std::process::ExitStatus>, usize, ()) {
+/// Resolves when the first child exits, with its status and name.
+async fn first_exit(children: &mut [(String, Child)]) -> (std::process::ExitStatus, String) {
     loop {
-        for (i, child) in children.iter_mut().enumerate() {
+        for (name, child) in children.iter_mut() {
             if let Ok(Some(status)) = child.try_wait() {
-                return (Ok(status), i, ());
+                return (status, name.clone());
             }
         }
         tokio::time::sleep(Duration::from_millis(200)).await;

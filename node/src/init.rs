@@ -7,7 +7,8 @@ use anyhow::{bail, Context as _};
 use clap::Args;
 use ordo_types::{SecretKey, Validator, ValidatorSet};
 
-use crate::config::{Genesis, KeyFile, NodeConfig, P2pConfig, Rollup};
+use crate::config::{Genesis, KeyFile, NodeConfig, P2pConfig};
+use ordo_rollup_adapters::RegisteredRollup;
 
 /// Arguments of `ordo init`.
 #[derive(Args, Clone, Debug)]
@@ -36,6 +37,26 @@ pub(crate) struct InitArgs {
     /// Number of rollups to register, as namespaces 1..=N (`raw` adapter).
     #[arg(long, default_value_t = 8)]
     pub(crate) rollups: u64,
+    /// Register an EVM rollup with this chain id (its namespace is the chain id too);
+    /// repeatable.
+    #[arg(long = "evm-rollup")]
+    pub(crate) evm_rollups: Vec<u64>,
+    /// An EVM rollup's execution node, `NAMESPACE=URL`, written into every node's config for
+    /// JSON-RPC forwarding; repeatable.
+    #[arg(long = "execution-rpc", value_parser = parse_execution_rpc)]
+    pub(crate) execution_rpc: Vec<ordo_api::ExecutionRpc>,
+}
+
+fn parse_execution_rpc(s: &str) -> Result<ordo_api::ExecutionRpc, String> {
+    let (namespace, url) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?} is not NAMESPACE=URL"))?;
+    Ok(ordo_api::ExecutionRpc {
+        namespace: namespace
+            .parse()
+            .map_err(|e| format!("namespace {namespace:?}: {e}"))?,
+        url: url.into(),
+    })
 }
 
 /// One initialised node.
@@ -80,11 +101,18 @@ pub(crate) fn run(args: &InitArgs) -> anyhow::Result<Vec<InitNode>> {
             .try_into()?,
         validators,
         rollups: (1..=args.rollups)
-            .map(|namespace| Rollup {
+            .map(|namespace| RegisteredRollup {
                 namespace,
                 name: format!("rollup-{namespace}"),
                 adapter: "raw".into(),
+                chain_id: None,
             })
+            .chain(args.evm_rollups.iter().map(|&chain_id| RegisteredRollup {
+                namespace: chain_id,
+                name: format!("evm-{chain_id}"),
+                adapter: "evm".into(),
+                chain_id: Some(chain_id),
+            }))
             .collect(),
         l1: None,
     };
@@ -133,6 +161,7 @@ pub(crate) fn run(args: &InitArgs) -> anyhow::Result<Vec<InitNode>> {
             },
             api: ordo_api::ApiConfig {
                 listen: ([127, 0, 0, 1], port(args.api_port, i)?).into(),
+                execution_rpc: args.execution_rpc.clone(),
                 ..Default::default()
             },
             ..NodeConfig::default()

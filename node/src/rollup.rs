@@ -1,5 +1,6 @@
 //! `ordo rollup`: tools for rollup operators. `ordo rollup follow` reads one namespace's
-//! blocks from any node and prints only what verifies against the genesis committee.
+//! blocks from any node and prints only what verifies against the genesis committee;
+//! `ordo rollup run` replays an EVM namespace into its execution node.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -7,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::{anyhow, bail, Context as _};
 use clap::{Args, Subcommand};
 use futures_util::StreamExt;
-use ordo_rollup_adapters::{adapter_for, Genesis, RollupClient};
+use ordo_rollup_adapters::{adapter_for, EvmEngine, Genesis, RollupClient};
 use serde_json::json;
 
 /// `ordo rollup` subcommands.
@@ -17,6 +18,33 @@ pub(crate) enum RollupArgs {
     /// block_hash, tx_count, tx_hashes); exit non-zero, with the reason, on the first block
     /// that does not verify.
     Follow(FollowArgs),
+    /// Run an EVM rollup's executor: follow the namespace (verified) and replay its
+    /// transactions, in Ordo's order, into the execution node, one L2 block per Ordo block
+    /// with transactions. Prints one JSON line per L2 block.
+    Run(RunArgs),
+}
+
+/// Arguments of `ordo rollup run`.
+#[derive(Args, Clone, Debug)]
+pub(crate) struct RunArgs {
+    /// Base URL of any node's API (it is not trusted).
+    #[arg(long)]
+    node: String,
+    /// The genesis file holding the trusted chain id, committee and rollup registration.
+    #[arg(long)]
+    genesis: PathBuf,
+    /// The EVM rollup's namespace.
+    #[arg(long)]
+    namespace: u64,
+    /// The execution node's JSON-RPC URL (e.g. `anvil --no-mining --order fifo`).
+    #[arg(long)]
+    engine: String,
+    /// First Ordo height to replay (ignored when `--state` names a height already applied).
+    #[arg(long, default_value_t = 1)]
+    from: u64,
+    /// A file holding the last Ordo height applied, to resume from after a restart.
+    #[arg(long)]
+    state: Option<PathBuf>,
 }
 
 /// Arguments of `ordo rollup follow`.
@@ -50,6 +78,85 @@ pub(crate) struct FollowArgs {
 pub(crate) async fn run(args: RollupArgs) -> anyhow::Result<()> {
     match args {
         RollupArgs::Follow(args) => follow(args).await,
+        RollupArgs::Run(args) => execute(args).await,
+    }
+}
+
+async fn execute(args: RunArgs) -> anyhow::Result<()> {
+    let genesis = Genesis::load(&args.genesis)?;
+    let chain_id = genesis
+        .rollup(args.namespace)
+        .filter(|r| r.adapter == "evm")
+        .and_then(|r| r.chain_id)
+        .with_context(|| format!("namespace {} is not an EVM rollup", args.namespace))?;
+    let engine = EvmEngine::new(&args.engine);
+    let engine_chain = retry("reading the engine's chain id", || engine.chain_id()).await;
+    if engine_chain != chain_id {
+        bail!("the engine runs chain {engine_chain}; the rollup's chain id is {chain_id}");
+    }
+    let applied_height = match &args.state {
+        Some(path) if path.exists() => Some(
+            std::fs::read_to_string(path)?
+                .trim()
+                .parse::<u64>()
+                .with_context(|| format!("reading {}", path.display()))?,
+        ),
+        _ => None,
+    };
+    let from = applied_height.map_or(args.from.max(1), |h| h + 1);
+    tracing::info!(target: "ordo::rollup", namespace = args.namespace, from, engine = %args.engine, "executing");
+    let client = RollupClient::from_genesis(&args.node, &genesis);
+    let mut blocks = std::pin::pin!(client.stream(args.namespace, from));
+    let mut stdout = std::io::stdout().lock();
+    while let Some(item) = blocks.next().await {
+        let block = match item {
+            Ok(block) => block,
+            Err(e @ ordo_rollup_adapters::ClientError::Http(_)) => {
+                tracing::warn!(target: "ordo::rollup", "{e}; retrying");
+                continue;
+            }
+            Err(e) => return Err(anyhow!("{}: {e}", e.code())),
+        };
+        if !block.entries().is_empty() {
+            let applied = retry("applying a block", || engine.apply(&block)).await;
+            for (hash, reason) in &applied.refused {
+                tracing::warn!(target: "ordo::rollup", height = block.height(), %hash, %reason, "the engine refused a sequenced transaction");
+            }
+            let line = json!({
+                "height": block.height(),
+                "l2_block": applied.l2_block,
+                "executed": applied.accepted,
+                "already_executed": applied.already_executed,
+                "refused": applied.refused.iter().map(|(h, _)| h).collect::<Vec<_>>(),
+            });
+            writeln!(stdout, "{line}")?;
+            stdout.flush()?;
+        }
+        if let Some(path) = &args.state {
+            let tmp = path.with_extension("tmp");
+            std::fs::write(&tmp, block.height().to_string())?;
+            std::fs::rename(&tmp, path)?;
+        }
+    }
+    bail!("the stream ended")
+}
+
+/// Runs `f` until it succeeds, logging each failure and backing off up to 5 s.
+async fn retry<T, F, Fut>(what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ordo_rollup_adapters::EngineError>>,
+{
+    let mut delay = std::time::Duration::from_millis(100);
+    loop {
+        match f().await {
+            Ok(v) => return v,
+            Err(e) => {
+                tracing::warn!(target: "ordo::rollup", "{what}: {e}; retrying in {delay:?}");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(5));
+            }
+        }
     }
 }
 
@@ -59,12 +166,14 @@ async fn follow(args: FollowArgs) -> anyhow::Result<()> {
     }
     let genesis = Genesis::load(&args.genesis)?;
     let adapter = if args.render {
-        let kind = match (&args.adapter, genesis.rollup(args.namespace)) {
+        let registered = genesis.rollup(args.namespace);
+        let kind = match (&args.adapter, registered) {
             (Some(kind), _) => kind.as_str(),
             (None, Some(registered)) => registered.adapter.as_str(),
             (None, None) => "raw",
         };
-        Some(adapter_for(kind).with_context(|| format!("no adapter {kind:?}"))?)
+        let chain_id = registered.and_then(|r| r.chain_id);
+        Some(adapter_for(kind, chain_id).with_context(|| format!("no adapter {kind:?}"))?)
     } else {
         None
     };

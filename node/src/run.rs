@@ -7,7 +7,9 @@ use ordo_api::ApiState;
 use std::sync::Arc;
 
 use ordo_consensus::{ConsensusSettings, Multiaddr, Store};
-use ordo_mempool::{run_gossip, Gossip, Mempool};
+use ordo_mempool::{run_gossip, Gossip, Mempool, MempoolError, RollupRules};
+use ordo_rollup_adapters::Rollups;
+use ordo_types::Transaction;
 
 use crate::config::{load_or_create_p2p_secret, Genesis, GenesisL1, KeyFile, NodeConfig};
 
@@ -111,6 +113,22 @@ fn multiaddr(s: &str) -> anyhow::Result<Multiaddr> {
         .with_context(|| format!("{s:?} is not a multiaddr"))
 }
 
+/// The registered rollups' adapters, as the mempool's admission rules.
+struct AdapterRules(Arc<Rollups>);
+
+impl RollupRules for AdapterRules {
+    fn check(&self, tx: &Transaction) -> Result<(), MempoolError> {
+        let adapter = self
+            .0
+            .get(tx.namespace)
+            .ok_or(MempoolError::UnknownNamespace(tx.namespace))?;
+        adapter.check(tx).map_err(|e| MempoolError::Rollup {
+            code: e.code(),
+            reason: e.to_string(),
+        })
+    }
+}
+
 /// Runs the node at `home` until SIGINT or SIGTERM.
 pub(crate) async fn run_node(home: &Path) -> anyhow::Result<()> {
     let config = NodeConfig::load(home)?;
@@ -177,6 +195,8 @@ pub(crate) async fn run_node(home: &Path) -> anyhow::Result<()> {
         Arc::new(store.clone()),
     )
     .context("opening the mempool journal")?;
+    let rollups = Arc::new(Rollups::new(&genesis.rollups).map_err(anyhow::Error::msg)?);
+    mempool.set_rollup_rules(Arc::new(AdapterRules(Arc::clone(&rollups))));
     let gossip_secret = settings.p2p_secret;
     let mut consensus = ordo_consensus::start(settings, store, mempool.clone())
         .await
@@ -196,6 +216,8 @@ pub(crate) async fn run_node(home: &Path) -> anyhow::Result<()> {
         status: consensus.status.clone(),
         mempool,
         max_batch: config.api.max_batch,
+        rollups,
+        execution_rpc: Arc::new(config.api.execution_rpc.clone()),
         l1: l1.map(|l1| ordo_api::ApiL1 {
             view: l1.view,
             inclusion_delay: l1.inclusion_delay,

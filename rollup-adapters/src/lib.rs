@@ -13,8 +13,11 @@
 //! - [`RollupClient`]: fetches blocks, ranges and a resumable stream from any node over HTTP
 //!   and hands out only [`VerifiedNamespaceBlock`]s. Its trust root is a [`Genesis`] (or a
 //!   validator set) the user supplies, never what the node says.
-//! - [`RollupAdapter`]: how a kind of rollup checks payloads and renders its entries;
-//!   [`RawAdapter`] treats payloads as opaque bytes.
+//! - [`RollupAdapter`]: how a kind of rollup checks transactions and renders its entries;
+//!   [`RawAdapter`] treats payloads as opaque bytes, [`EvmAdapter`] takes signed Ethereum
+//!   transactions for its chain id. [`Rollups`] maps a network's namespaces to adapters.
+//! - [`EvmEngine`]: replays verified EVM namespace blocks into an execution node (Anvil with
+//!   mining off), one L2 block per Ordo block with transactions (`ordo rollup run`).
 //!
 //! # Invariants
 //! - A [`VerifiedNamespaceBlock`] exists only if [`Verifier::verify`] accepted it.
@@ -43,13 +46,18 @@
 
 mod adapter;
 mod client;
+mod engine;
 mod error;
 mod sse;
 mod verify;
 mod wire;
 
-pub use adapter::{adapter_for, AdapterError, RawAdapter, RollupAdapter};
+#[cfg(test)]
+mod testutil;
+
+pub use adapter::{adapter_for, AdapterError, EvmAdapter, RawAdapter, RollupAdapter, Rollups};
 pub use client::RollupClient;
+pub use engine::{Applied, EngineError, EvmEngine};
 pub use error::{ClientError, GenesisError};
 pub use verify::{Genesis, RegisteredRollup, VerifiedNamespaceBlock, Verifier};
 pub use wire::{ApiErrorBody, NamespaceBlock, NamespaceRange, MAX_RANGE};

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use ordo_types::{CommitCertificate, Entry, Header, ValidatorSet, B256};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{ClientError, GenesisError};
 use crate::wire::NamespaceBlock;
@@ -24,14 +24,18 @@ pub struct Genesis {
 }
 
 /// A rollup registered in the genesis file.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RegisteredRollup {
     /// Its namespace id.
     pub namespace: u64,
     /// A human-readable name.
     pub name: String,
-    /// Its adapter kind (see [`crate::adapter_for`]).
+    /// Its adapter kind (`raw` or `evm`, see [`crate::adapter_for`]).
     pub adapter: String,
+    /// The EVM chain id its transactions must be signed for (`evm` rollups).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain_id: Option<u64>,
 }
 
 impl Genesis {

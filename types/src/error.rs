@@ -28,6 +28,20 @@ pub enum Error {
     /// A signature with `s > n/2` (only low-s signatures are accepted).
     #[error("signature s is in the upper half of the group order")]
     HighS,
+    /// Bytes that are not a signed Ethereum transaction (EIP-2718).
+    #[error("invalid Ethereum transaction: {0}")]
+    InvalidEthereumTransaction(String),
+    /// An Ethereum transaction type Ordo does not carry (EIP-4844 blobs, EIP-7702).
+    #[error("Ethereum transaction type {0} is not supported (legacy, EIP-2930 and EIP-1559 are)")]
+    UnsupportedEthereumType(u8),
+    /// A transaction whose `nonce` field differs from the nonce inside its Ethereum payload.
+    #[error("nonce {field} differs from the Ethereum transaction's nonce {inner}")]
+    EthereumNonceMismatch {
+        /// The Ordo transaction's nonce field.
+        field: u64,
+        /// The nonce inside the signed Ethereum transaction.
+        inner: u64,
+    },
     /// A well-formed signature that does not verify (or recover) for the given digest.
     #[error("signature does not verify")]
     BadSignature,

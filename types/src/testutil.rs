@@ -45,15 +45,21 @@ pub(crate) fn arb_signature() -> impl Strategy<Value = Signature> {
     })
 }
 
+/// An EIP-712 transaction with a well-formed (not valid) signature, or a really signed
+/// Ethereum transaction.
 pub(crate) fn arb_tx_in(namespace: u64) -> impl Strategy<Value = Transaction> {
-    (any::<u64>(), arb_bytes(48), arb_signature()).prop_map(move |(nonce, payload, signature)| {
-        Transaction {
+    let eip712 = (any::<u64>(), arb_bytes(48), arb_signature()).prop_map(
+        move |(nonce, payload, signature)| Transaction {
             namespace,
             nonce,
             payload,
-            signature,
-        }
-    })
+            auth: crate::Auth::Eip712(signature),
+        },
+    );
+    let ethereum = (1u8..4, any::<u64>(), any::<u64>()).prop_map(move |(k, nonce, chain_id)| {
+        Transaction::ethereum(namespace, signed_eip1559(&key(k), nonce, chain_id).into()).unwrap()
+    });
+    prop_oneof![3 => eip712, 1 => ethereum]
 }
 
 pub(crate) fn arb_tx() -> impl Strategy<Value = Transaction> {
@@ -175,4 +181,51 @@ where
     let mut long = bytes.clone();
     long.push(0);
     assert!(T::decode(&long).is_err());
+}
+
+fn transfer_to() -> alloy_primitives::TxKind {
+    alloy_primitives::TxKind::Call(Address::repeat_byte(0x22))
+}
+
+/// A signed legacy value transfer (EIP-155 when `chain_id` is given).
+pub(crate) fn signed_legacy(key: &SecretKey, nonce: u64, chain_id: Option<u64>) -> Vec<u8> {
+    let tx = alloy_consensus::TxLegacy {
+        chain_id,
+        nonce,
+        gas_price: 1_000_000_000,
+        gas_limit: 21_000,
+        to: transfer_to(),
+        value: alloy_primitives::U256::from(7),
+        input: Bytes::new(),
+    };
+    crate::EthereumTx::sign(tx.into(), key).to_vec()
+}
+
+/// A signed EIP-2930 value transfer.
+pub(crate) fn signed_eip2930(key: &SecretKey, nonce: u64, chain_id: u64) -> Vec<u8> {
+    let tx = alloy_consensus::TxEip2930 {
+        chain_id,
+        nonce,
+        gas_price: 1_000_000_000,
+        gas_limit: 21_000,
+        to: transfer_to(),
+        value: alloy_primitives::U256::from(7),
+        ..Default::default()
+    };
+    crate::EthereumTx::sign(tx.into(), key).to_vec()
+}
+
+/// A signed EIP-1559 value transfer.
+pub(crate) fn signed_eip1559(key: &SecretKey, nonce: u64, chain_id: u64) -> Vec<u8> {
+    let tx = alloy_consensus::TxEip1559 {
+        chain_id,
+        nonce,
+        gas_limit: 21_000,
+        max_fee_per_gas: 2_000_000_000,
+        max_priority_fee_per_gas: 1_000_000_000,
+        to: transfer_to(),
+        value: alloy_primitives::U256::from(7),
+        ..Default::default()
+    };
+    crate::EthereumTx::sign(tx.into(), key).to_vec()
 }

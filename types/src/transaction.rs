@@ -4,6 +4,7 @@
 use crate::codec::{bytes_len, impl_decode, put_bytes, Encode, ReadFrom, Reader};
 use crate::crypto::{SecretKey, Signature, SIGNATURE_LEN};
 use crate::error::{DecodeError, DecodeErrorKind, Error};
+use crate::ethereum::EthereumTx;
 use alloy_primitives::{keccak256, Address, Bytes, B256};
 use alloy_sol_types::{eip712_domain, SolStruct};
 use serde::{Deserialize, Serialize};
@@ -11,8 +12,10 @@ use serde::{Deserialize, Serialize};
 /// The EIP-712 type string of a transaction; its keccak256 is the struct's type hash.
 pub const TX_TYPEHASH_STRING: &str = "Transaction(uint64 namespace,uint64 nonce,bytes payload)";
 
-/// Version byte that starts a transaction's encoding.
+/// Version byte that starts an EIP-712 transaction's encoding.
 const TX_VERSION: u8 = 1;
+/// Version byte that starts an Ethereum transaction's encoding.
+const TX_VERSION_ETHEREUM: u8 = 2;
 
 /// Smallest forced transaction encoding: inbox index, sender, empty payload.
 pub(crate) const FORCED_MIN_LEN: usize = 8 + 20 + 4;
@@ -31,18 +34,33 @@ mod eip712 {
     }
 }
 
-/// A user transaction: an opaque payload for one namespace (rollup), with a per-sender nonce,
-/// signed as EIP-712 typed data. The sender is recovered from the signature.
+/// A user transaction: a payload for one namespace (rollup), with a per-sender nonce, and
+/// the proof of its sender ([`Auth`]).
+///
+/// In JSON an EIP-712 transaction is `{namespace, nonce, payload, signature}` and an Ethereum
+/// one `{namespace, nonce, payload, "auth": "ethereum"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "TransactionJson", try_from = "TransactionJson")]
 pub struct Transaction {
     /// The rollup this transaction is for.
     pub namespace: u64,
-    /// The sender's nonce.
+    /// The sender's nonce in this namespace.
     pub nonce: u64,
-    /// Opaque payload, interpreted by the rollup.
+    /// The payload, interpreted by the rollup (for [`Auth::Ethereum`], the signed Ethereum
+    /// transaction itself).
     pub payload: Bytes,
-    /// Signature over [`Transaction::signing_hash`].
-    pub signature: Signature,
+    /// How the sender is proven.
+    pub auth: Auth,
+}
+
+/// How a transaction proves who sent it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Auth {
+    /// An EIP-712 signature over [`Transaction::signing_hash`].
+    Eip712(Signature),
+    /// The payload is a signed Ethereum transaction (EIP-2718): its signature names the sender
+    /// and its nonce is the transaction's nonce ([`EthereumTx`]).
+    Ethereum,
 }
 
 impl Transaction {
@@ -65,19 +83,113 @@ impl Transaction {
             namespace,
             nonce,
             payload,
-            signature: key.sign_digest(&digest),
+            auth: Auth::Eip712(key.sign_digest(&digest)),
         }
     }
 
-    /// The transaction hash: keccak256 of the encoding (which covers the signature).
-    pub fn hash(&self) -> B256 {
-        keccak256(self.encode())
+    /// Wraps a signed Ethereum transaction (EIP-2718 bytes) for `namespace`; its nonce becomes
+    /// the transaction's nonce.
+    pub fn ethereum(namespace: u64, raw: Bytes) -> Result<Self, Error> {
+        let inner = EthereumTx::decode(&raw)?;
+        Ok(Self {
+            namespace,
+            nonce: inner.nonce,
+            payload: raw,
+            auth: Auth::Ethereum,
+        })
     }
 
-    /// The sender: the address recovered from the signature over the signing hash.
+    /// The transaction hash: keccak256 of the encoding (which covers the signature); for an
+    /// Ethereum transaction, its Ethereum hash (keccak256 of the payload).
+    pub fn hash(&self) -> B256 {
+        match self.auth {
+            Auth::Eip712(_) => keccak256(self.encode()),
+            Auth::Ethereum => keccak256(&self.payload),
+        }
+    }
+
+    /// The sender: the address recovered from the EIP-712 signature over the signing hash,
+    /// or from the Ethereum transaction's own signature.
     pub fn recover_sender(&self, chain_id: u64) -> Result<Address, Error> {
-        let digest = signing_hash_owned(self.namespace, self.nonce, self.payload.clone(), chain_id);
-        self.signature.recover(&digest)
+        match &self.auth {
+            Auth::Eip712(signature) => {
+                let digest =
+                    signing_hash_owned(self.namespace, self.nonce, self.payload.clone(), chain_id);
+                signature.recover(&digest)
+            }
+            Auth::Ethereum => {
+                let inner = EthereumTx::decode(&self.payload)?;
+                if inner.nonce != self.nonce {
+                    return Err(Error::EthereumNonceMismatch {
+                        field: self.nonce,
+                        inner: inner.nonce,
+                    });
+                }
+                inner.sender()
+            }
+        }
+    }
+}
+
+/// The JSON shape of a [`Transaction`].
+#[derive(Serialize, Deserialize)]
+struct TransactionJson {
+    namespace: u64,
+    nonce: u64,
+    payload: Bytes,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    signature: Option<Signature>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    auth: Option<JsonAuth>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum JsonAuth {
+    Ethereum,
+}
+
+impl From<Transaction> for TransactionJson {
+    fn from(tx: Transaction) -> Self {
+        let (signature, auth) = match tx.auth {
+            Auth::Eip712(signature) => (Some(signature), None),
+            Auth::Ethereum => (None, Some(JsonAuth::Ethereum)),
+        };
+        Self {
+            namespace: tx.namespace,
+            nonce: tx.nonce,
+            payload: tx.payload,
+            signature,
+            auth,
+        }
+    }
+}
+
+impl TryFrom<TransactionJson> for Transaction {
+    type Error = Error;
+
+    fn try_from(json: TransactionJson) -> Result<Self, Error> {
+        match (json.signature, json.auth) {
+            (Some(signature), None) => Ok(Self {
+                namespace: json.namespace,
+                nonce: json.nonce,
+                payload: json.payload,
+                auth: Auth::Eip712(signature),
+            }),
+            (None, Some(JsonAuth::Ethereum)) => {
+                let tx = Self::ethereum(json.namespace, json.payload)?;
+                if tx.nonce != json.nonce {
+                    return Err(Error::EthereumNonceMismatch {
+                        field: json.nonce,
+                        inner: tx.nonce,
+                    });
+                }
+                Ok(tx)
+            }
+            _ => Err(Error::InvalidEthereumTransaction(
+                "a transaction has either a signature or auth \"ethereum\"".into(),
+            )),
+        }
     }
 }
 
@@ -98,27 +210,52 @@ fn signing_hash_owned(namespace: u64, nonce: u64, payload: Bytes, chain_id: u64)
 
 impl Encode for Transaction {
     fn encode_to(&self, out: &mut Vec<u8>) {
-        out.push(TX_VERSION);
-        out.extend_from_slice(&self.namespace.to_be_bytes());
-        out.extend_from_slice(&self.nonce.to_be_bytes());
-        put_bytes(out, &self.payload);
-        self.signature.encode_to(out);
+        match &self.auth {
+            Auth::Eip712(signature) => {
+                out.push(TX_VERSION);
+                out.extend_from_slice(&self.namespace.to_be_bytes());
+                out.extend_from_slice(&self.nonce.to_be_bytes());
+                put_bytes(out, &self.payload);
+                signature.encode_to(out);
+            }
+            Auth::Ethereum => {
+                out.push(TX_VERSION_ETHEREUM);
+                out.extend_from_slice(&self.namespace.to_be_bytes());
+                put_bytes(out, &self.payload);
+            }
+        }
     }
 
     fn encoded_len(&self) -> usize {
-        (1 + 8 + 8 + SIGNATURE_LEN).saturating_add(bytes_len(&self.payload))
+        let fixed = match self.auth {
+            Auth::Eip712(_) => 1 + 8 + 8 + SIGNATURE_LEN,
+            Auth::Ethereum => 1 + 8,
+        };
+        fixed.saturating_add(bytes_len(&self.payload))
     }
 }
 
 impl ReadFrom for Transaction {
     fn read_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        r.version(TX_VERSION)?;
-        Ok(Self {
-            namespace: r.u64()?,
-            nonce: r.u64()?,
-            payload: r.bytes()?,
-            signature: Signature::read_from(r)?,
-        })
+        let start = r.offset();
+        match r.u8()? {
+            TX_VERSION => Ok(Self {
+                namespace: r.u64()?,
+                nonce: r.u64()?,
+                payload: r.bytes()?,
+                auth: Auth::Eip712(Signature::read_from(r)?),
+            }),
+            TX_VERSION_ETHEREUM => {
+                let namespace = r.u64()?;
+                let payload_at = r.offset();
+                let payload = r.bytes()?;
+                Self::ethereum(namespace, payload).map_err(|e| Reader::invalid_at(payload_at, e))
+            }
+            version => Err(DecodeError::new(
+                start,
+                DecodeErrorKind::UnknownVersion(version),
+            )),
+        }
     }
 }
 
@@ -367,7 +504,10 @@ mod tests {
     #[test]
     fn golden_signed_transaction() {
         let tx = fixed_tx();
-        assert_eq!(hex::encode(tx.signature.0), SIGNATURE);
+        assert_eq!(
+            tx.auth,
+            Auth::Eip712(Signature::from_slice(&hex::decode(SIGNATURE).unwrap()).unwrap())
+        );
         assert_eq!(hex::encode(tx.encode()), TX_ENCODING);
         assert_eq!(tx.hash(), hex32(TX_HASH));
         assert_eq!(tx.recover_sender(CHAIN_ID).unwrap(), key(1).address());
@@ -382,6 +522,61 @@ mod tests {
         assert_eq!(entry.hash(), tx.hash());
         assert_eq!(entry.payload(), &tx.payload);
         assert!(!entry.is_forced());
+    }
+
+    #[test]
+    fn ethereum_transaction_encoding_json_and_sender() {
+        let raw = crate::testutil::signed_eip1559(&key(2), 5, 901);
+        let tx = Transaction::ethereum(9, raw.clone().into()).unwrap();
+        assert_eq!((tx.nonce, &tx.auth), (5, &Auth::Ethereum));
+        // Version 2, namespace, then the EIP-2718 bytes as a `bytes` field.
+        let mut expected = vec![2];
+        expected.extend_from_slice(&9u64.to_be_bytes());
+        expected.extend_from_slice(&(raw.len() as u32).to_be_bytes());
+        expected.extend_from_slice(&raw);
+        assert_eq!(tx.encode(), expected);
+        assert_eq!(tx.encoded_len(), expected.len());
+        assert_eq!(Transaction::decode(&expected).unwrap(), tx);
+        assert_eq!(tx.hash(), keccak256(&raw));
+        assert_eq!(tx.recover_sender(CHAIN_ID).unwrap(), key(2).address());
+
+        let json = serde_json::to_value(&tx).unwrap();
+        assert_eq!(json["auth"], "ethereum");
+        // As a block entry, next to the entry's own `kind` tag.
+        let entry = serde_json::to_value(Entry::Signed(tx.clone())).unwrap();
+        assert_eq!(
+            (&entry["kind"], &entry["auth"]),
+            (&"signed".into(), &"ethereum".into())
+        );
+        assert_eq!(
+            serde_json::from_value::<Entry>(entry).unwrap(),
+            Entry::Signed(tx.clone())
+        );
+        assert!(json.get("signature").is_none());
+        assert_eq!(
+            serde_json::from_value::<Transaction>(json.clone()).unwrap(),
+            tx
+        );
+        let mut wrong_nonce = json;
+        wrong_nonce["nonce"] = 6.into();
+        assert!(serde_json::from_value::<Transaction>(wrong_nonce).is_err());
+
+        // A nonce field that disagrees with the payload names no sender.
+        let mut forged = tx.clone();
+        forged.nonce = 6;
+        assert_eq!(
+            forged.recover_sender(CHAIN_ID),
+            Err(Error::EthereumNonceMismatch { field: 6, inner: 5 })
+        );
+        // Bytes that are not an Ethereum transaction do not decode as one.
+        let mut garbage = vec![2];
+        garbage.extend_from_slice(&9u64.to_be_bytes());
+        garbage.extend_from_slice(&3u32.to_be_bytes());
+        garbage.extend_from_slice(&[0x02, 0xc1, 0x80]);
+        assert!(matches!(
+            Transaction::decode(&garbage).unwrap_err().kind,
+            DecodeErrorKind::Invalid(_)
+        ));
     }
 
     #[test]
@@ -428,10 +623,10 @@ mod tests {
     fn malformed_encodings_are_rejected() {
         let good = hex::decode(TX_ENCODING).unwrap();
         let mut bad_version = good.clone();
-        bad_version[0] = 2;
+        bad_version[0] = 3;
         assert_eq!(
             Transaction::decode(&bad_version).unwrap_err().kind,
-            DecodeErrorKind::UnknownVersion(2)
+            DecodeErrorKind::UnknownVersion(3)
         );
         let mut bad_tag = good.clone();
         bad_tag.insert(0, 2);
@@ -462,7 +657,11 @@ mod tests {
         #[test]
         fn transaction_round_trip(tx in arb_tx()) {
             assert_round_trip(&tx);
-            prop_assert_eq!(tx.hash(), keccak256(tx.encode()));
+            let hashed = match tx.auth {
+                Auth::Eip712(_) => tx.encode(),
+                Auth::Ethereum => tx.payload.to_vec(),
+            };
+            prop_assert_eq!(tx.hash(), keccak256(hashed));
         }
 
         #[test]

@@ -144,7 +144,10 @@ async fn bad_input_gets_a_clear_error_and_the_node_keeps_going() {
         ),
     ];
     // A high-s signature is refused (`s` replaced by n - s, parity flipped).
-    let mut high_s = tx.signature.0;
+    let ordo_types::Auth::Eip712(signature) = &tx.auth else {
+        unreachable!("signed as EIP-712")
+    };
+    let mut high_s = signature.0;
     let n = ruint_n();
     let s = alloy_primitives::U256::from_be_slice(&high_s[32..64]);
     high_s[32..64].copy_from_slice(&(n - s).to_be_bytes::<32>());

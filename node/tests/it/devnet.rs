@@ -1,12 +1,19 @@
-//! `ordo devnet`: the newcomer's command starts a network, lists it, and stops it on Ctrl-C.
+//! `ordo devnet`: the newcomer's command starts a network with an EVM rollup, lists it, and
+//! stops it on Ctrl-C.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use alloy::network::TransactionBuilder;
+use alloy::primitives::{Address, U256};
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::rpc::types::TransactionRequest;
+use alloy::signers::local::PrivateKeySigner;
+
 use crate::harness::ordo;
 
 #[tokio::test]
-async fn devnet_starts_lists_its_nodes_and_stops_on_ctrl_c() {
+async fn devnet_starts_lists_its_nodes_runs_an_evm_rollup_and_stops_on_ctrl_c() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("devnet");
     let base = 20_000 + rand::random::<u16>() % 40_000;
@@ -16,7 +23,8 @@ async fn devnet_starts_lists_its_nodes_and_stops_on_ctrl_c() {
         .args(["--p2p-port", &base.to_string()])
         .args(["--api-port", &(base + 10).to_string()])
         .args(["--gossip-port", &(base + 20).to_string()])
-        .args(["--l1-port", &(base + 30).to_string()])
+        .args(["--l2-port", &(base + 30).to_string()])
+        .args(["--l1-port", &(base + 40).to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -42,7 +50,7 @@ async fn devnet_starts_lists_its_nodes_and_stops_on_ctrl_c() {
 
     // Its own Anvil runs with the contracts deployed and every genesis validator staked.
     let l1 = &listing["l1"];
-    assert_eq!(l1["rpc"], format!("http://127.0.0.1:{}", base + 30));
+    assert_eq!(l1["rpc"], format!("http://127.0.0.1:{}", base + 40));
     let rpc = l1["rpc"].as_str().unwrap();
     let l1_rpc = rpc.to_owned();
     let stake_table: ordo_types::Address = l1["StakeTable"].as_str().unwrap().parse().unwrap();
@@ -82,6 +90,42 @@ async fn devnet_starts_lists_its_nodes_and_stops_on_ctrl_c() {
         assert!(Instant::now() < deadline, "devnet made no progress");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+
+    // The EVM rollup: listed with its chain id and URLs; ETH sent on the L2 through Ordo
+    // by a standard wallet gets a receipt.
+    let evm = listing["rollups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["adapter"] == "evm")
+        .expect("an EVM rollup is listed")
+        .clone();
+    assert_eq!(evm["chain_id"], 901);
+    assert_eq!(evm["l2_rpc"], format!("http://127.0.0.1:{}", base + 30));
+    let rpc: reqwest::Url = evm["rpc"].as_str().unwrap().parse().unwrap();
+    // Anvil's first development account, funded on the L2.
+    let wallet: PrivateKeySigner =
+        "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+            .parse()
+            .unwrap();
+    let provider = ProviderBuilder::new().wallet(wallet).connect_http(rpc);
+    let to = Address::repeat_byte(0x42);
+    let send = TransactionRequest::default()
+        .with_to(to)
+        .with_value(U256::from(12_345));
+    let receipt = tokio::time::timeout(Duration::from_secs(60), async {
+        provider
+            .send_transaction(send)
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap()
+    })
+    .await
+    .expect("no receipt within 60 s");
+    assert!(receipt.status());
+    assert_eq!(provider.get_balance(to).await.unwrap(), U256::from(12_345));
 
     // Ctrl-C: the devnet stops every node and exits.
     unsafe {

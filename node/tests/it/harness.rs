@@ -51,7 +51,17 @@ impl Net {
     /// Initialises `validators` validators and `full` full nodes, applies `edit` to each node's
     /// config text, and starts every node.
     pub(crate) fn start(validators: usize, full: usize, edit: impl Fn(usize, &mut String)) -> Net {
-        let mut net = Self::init(validators, full, edit);
+        Self::start_with(validators, full, &[], edit)
+    }
+
+    /// [`Net::start`] with extra `ordo init` arguments.
+    pub(crate) fn start_with(
+        validators: usize,
+        full: usize,
+        init_args: &[String],
+        edit: impl Fn(usize, &mut String),
+    ) -> Net {
+        let mut net = Self::init_with(validators, full, init_args, edit);
         for i in 0..net.homes.len() {
             net.restart(i);
         }
@@ -72,6 +82,16 @@ impl Net {
 
     /// Like [`Net::start`] without starting the nodes ([`Net::restart`] each).
     pub(crate) fn init(validators: usize, full: usize, edit: impl Fn(usize, &mut String)) -> Net {
+        Self::init_with(validators, full, &[], edit)
+    }
+
+    /// [`Net::init`] with extra `ordo init` arguments.
+    pub(crate) fn init_with(
+        validators: usize,
+        full: usize,
+        init_args: &[String],
+        edit: impl Fn(usize, &mut String),
+    ) -> Net {
         let dir = tempfile::tempdir().unwrap();
         let total = validators + full;
         let ports = free_ports(3 * total as u16);
@@ -83,6 +103,7 @@ impl Net {
             .args(["--p2p-port", &ports.to_string()])
             .args(["--api-port", &(ports + total as u16).to_string()])
             .args(["--gossip-port", &(ports + 2 * total as u16).to_string()])
+            .args(init_args)
             .stdout(Stdio::null())
             .status()
             .unwrap();

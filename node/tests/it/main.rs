@@ -6,6 +6,7 @@ mod api;
 mod consensus;
 mod devnet;
 mod election;
+mod evm;
 mod force;
 mod harness;
 mod l1;

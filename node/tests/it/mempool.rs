@@ -47,7 +47,7 @@ async fn a_transaction_sent_to_a_full_node_lands_and_every_node_agrees() {
     let index = landed["index"].as_u64().unwrap() as usize;
     assert_eq!(
         slice["transactions"][index]["signature"],
-        serde_json::to_value(t.signature).unwrap()
+        serde_json::to_value(&t).unwrap()["signature"]
     );
     // A replay of the included transaction is refused everywhere.
     for i in [0, 4] {

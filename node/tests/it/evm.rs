@@ -1,0 +1,408 @@
+//! An EVM rollup end to end: wallets send through Ordo's Ethereum JSON-RPC, the executor
+//! replays the namespace into a real Anvil L2, and the L2 ends up with Ordo's order.
+
+use std::collections::HashMap;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+use alloy::eips::eip2718::Encodable2718;
+use alloy::network::{EthereumWallet, TransactionBuilder};
+use alloy::node_bindings::AnvilInstance;
+use alloy::primitives::{keccak256, Address, Signature, TxKind, B256, U256};
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::rpc::types::TransactionRequest;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::signers::SignerSync;
+use serde_json::{json, Value};
+
+use crate::harness::{ordo, Net};
+
+const CHAIN_ID: u64 = 901;
+const NS: u64 = CHAIN_ID;
+
+/// The L2 (Anvil, mining off, FIFO), a 4-validator network with the EVM rollup registered and
+/// the L2 as its execution node, and the executor process.
+struct Rollup {
+    l2: AnvilInstance,
+    net: Net,
+    executor: Child,
+}
+
+impl Drop for Rollup {
+    fn drop(&mut self) {
+        let _ = self.executor.kill();
+        let _ = self.executor.wait();
+    }
+}
+
+impl Rollup {
+    fn start() -> Self {
+        let l2 = ordo_l1::spawn_anvil_with(
+            0,
+            &[
+                "--no-mining".into(),
+                "--order".into(),
+                "fifo".into(),
+                "--chain-id".into(),
+                CHAIN_ID.to_string(),
+                // Earlier than any Ordo block, so every block's timestamp is accepted.
+                "--timestamp".into(),
+                "1000000000".into(),
+            ],
+        )
+        .unwrap();
+        let net = Net::start_with(
+            4,
+            0,
+            &[
+                format!("--evm-rollup={CHAIN_ID}"),
+                format!("--execution-rpc={NS}={}", l2.endpoint()),
+            ],
+            |_, _| {},
+        );
+        let log = std::fs::File::create(net.dir.path().join("executor.log")).unwrap();
+        let executor = ordo()
+            .args(["rollup", "run", "--node", &net.apis[1], "--engine"])
+            .arg(l2.endpoint())
+            .arg("--genesis")
+            .arg(net.homes[0].join("genesis.json"))
+            .args(["--namespace", &NS.to_string()])
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        Rollup { l2, net, executor }
+    }
+
+    fn rpc_url(&self, node: usize) -> String {
+        format!("{}/v1/rollups/{NS}/rpc", self.net.apis[node])
+    }
+
+    async fn rpc(&self, node: usize, body: Value) -> (u16, Value) {
+        self.net
+            .post(node, &format!("/v1/rollups/{NS}/rpc"), &body)
+            .await
+    }
+
+    async fn send_raw(&self, raw: &[u8]) -> Value {
+        let call = json!({"jsonrpc": "2.0", "id": 7, "method": "eth_sendRawTransaction",
+            "params": [format!("0x{}", hex::encode(raw))]});
+        let (status, answer) = self.rpc(0, call).await;
+        assert_eq!(status, 200);
+        assert_eq!(answer["id"], 7);
+        answer
+    }
+
+    /// The last height up to `tip` where the namespace has transactions.
+    async fn ordo_last_height_with_txs(&self, tip: u64) -> u64 {
+        for h in (1..=tip).rev() {
+            let block = self
+                .net
+                .get(0, &format!("/v1/namespaces/{NS}/blocks/{h}"))
+                .await
+                .unwrap();
+            if !block["transactions"].as_array().unwrap().is_empty() {
+                return h;
+            }
+        }
+        panic!("no transactions up to {tip}")
+    }
+
+    /// Every Ethereum transaction hash of the namespace, in Ordo's order, up to `tip`.
+    async fn ordo_order(&self, tip: u64) -> Vec<B256> {
+        let mut order = Vec::new();
+        for h in 1..=tip {
+            let block = self
+                .net
+                .get(0, &format!("/v1/namespaces/{NS}/blocks/{h}"))
+                .await
+                .unwrap();
+            for tx in block["transactions"].as_array().unwrap() {
+                assert_eq!(tx["auth"], "ethereum");
+                let payload = hex::decode(tx["payload"].as_str().unwrap().trim_start_matches("0x"));
+                order.push(keccak256(payload.unwrap()));
+            }
+        }
+        order
+    }
+}
+
+fn transfer(chain_id: u64, nonce: u64, to: Address, value: u64) -> TxEip1559 {
+    TxEip1559 {
+        chain_id,
+        nonce,
+        gas_limit: 21_000,
+        max_fee_per_gas: 10_000_000_000,
+        max_priority_fee_per_gas: 1_000_000_000,
+        to: TxKind::Call(to),
+        value: U256::from(value),
+        ..Default::default()
+    }
+}
+
+fn sign(tx: TxEip1559, key: &PrivateKeySigner) -> Vec<u8> {
+    let sig = key.sign_hash_sync(&tx.signature_hash()).unwrap();
+    TxEnvelope::from(tx.into_signed(sig)).encoded_2718()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn wallets_send_through_ordo_and_the_l2_executes_in_ordos_order() {
+    let rollup = Rollup::start();
+    rollup
+        .net
+        .wait_height(&[0, 1, 2, 3], 1, Duration::from_secs(60))
+        .await;
+    let keys: Vec<PrivateKeySigner> = rollup.l2.keys()[..4]
+        .iter()
+        .map(|k| PrivateKeySigner::from(k.clone()))
+        .collect();
+    let recipients: Vec<Address> = (1..=4u8).map(Address::repeat_byte).collect();
+
+    // Four wallets, 25 back-to-back transfers each, each through a different node. A fresh
+    // nonce lookup per send: only Ordo's pending count keeps them from reusing nonces.
+    let sends = keys.iter().enumerate().map(|(i, key)| {
+        let url = rollup.rpc_url(i);
+        let key = key.clone();
+        let recipients = recipients.clone();
+        async move {
+            let provider = ProviderBuilder::new()
+                .with_simple_nonce_management()
+                .wallet(EthereumWallet::from(key))
+                .connect_http(url.parse().unwrap());
+            let mut hashes = Vec::new();
+            for j in 0..25u64 {
+                let tx = TransactionRequest::default()
+                    .with_to(recipients[(i + j as usize) % 4])
+                    .with_value(U256::from(1_000 + j));
+                let pending = provider.send_transaction(tx).await.unwrap();
+                hashes.push(*pending.tx_hash());
+            }
+            hashes
+        }
+    });
+    let sent: Vec<B256> = futures_util::future::join_all(sends)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(sent.len(), 100);
+
+    // Every receipt arrives from the L2 (through Ordo's forwarding), successful.
+    let l2 = ProviderBuilder::new().connect_http(rollup.l2.endpoint_url());
+    let deadline = Instant::now() + Duration::from_secs(120);
+    for hash in &sent {
+        loop {
+            if let Some(receipt) = l2.get_transaction_receipt(*hash).await.unwrap() {
+                assert!(receipt.status(), "{hash} reverted");
+                break;
+            }
+            assert!(Instant::now() < deadline, "{hash} never executed on the L2");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    // The L2's transactions, block by block, are exactly Ordo's, in Ordo's order.
+    let l2_tip = l2.get_block_number().await.unwrap();
+    let mut l2_order = Vec::new();
+    for n in 1..=l2_tip {
+        let block = l2.get_block_by_number(n.into()).await.unwrap().unwrap();
+        l2_order.extend(block.transactions.hashes());
+    }
+    let ordo_tip = rollup.net.height(0).await.unwrap();
+    let ordo_order = rollup.ordo_order(ordo_tip).await;
+    assert_eq!(l2_order, ordo_order);
+    let mut sorted_sent = sent.clone();
+    sorted_sent.sort();
+    let mut sorted_l2 = l2_order.clone();
+    sorted_l2.sort();
+    assert_eq!(sorted_l2, sorted_sent);
+
+    // Final balances: each recipient got exactly what was sent to it.
+    let mut expected: HashMap<Address, u64> = HashMap::new();
+    for i in 0..4usize {
+        for j in 0..25u64 {
+            *expected
+                .entry(recipients[(i + j as usize) % 4])
+                .or_default() += 1_000 + j;
+        }
+    }
+    let through_ordo = ProviderBuilder::new().connect_http(rollup.rpc_url(2).parse().unwrap());
+    for (address, value) in &expected {
+        assert_eq!(
+            through_ordo.get_balance(*address).await.unwrap(),
+            U256::from(*value)
+        );
+    }
+    for key in &keys {
+        assert_eq!(
+            through_ordo
+                .get_transaction_count(key.address())
+                .await
+                .unwrap(),
+            25
+        );
+    }
+
+    // A second executor replaying the namespace from height 1 (as after a crash that lost its
+    // state) changes nothing: every transaction is already executed, no block is mined.
+    let mut replay = ordo()
+        .args(["rollup", "run", "--node", &rollup.net.apis[3], "--engine"])
+        .arg(rollup.l2.endpoint())
+        .arg("--genesis")
+        .arg(rollup.net.homes[0].join("genesis.json"))
+        .args(["--namespace", &NS.to_string(), "--from", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = std::io::BufReader::new(replay.stdout.take().unwrap());
+    let last_height = rollup.ordo_last_height_with_txs(ordo_tip).await;
+    let lines = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
+        let mut lines = Vec::new();
+        for line in stdout.lines() {
+            let line: Value = serde_json::from_str(&line.unwrap()).unwrap();
+            let done = line["height"].as_u64() == Some(last_height);
+            lines.push(line);
+            if done {
+                break;
+            }
+        }
+        lines
+    });
+    let lines = tokio::time::timeout(Duration::from_secs(60), lines)
+        .await
+        .expect("the replay did not reach the last block")
+        .unwrap();
+    replay.kill().unwrap();
+    replay.wait().unwrap();
+    let replayed: usize = lines
+        .iter()
+        .map(|l| l["already_executed"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(replayed, 100);
+    assert!(lines.iter().all(|l| l["executed"] == json!([])));
+    assert_eq!(l2.get_block_number().await.unwrap(), l2_tip);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bad_ethereum_transactions_and_rpc_calls_are_refused() {
+    let rollup = Rollup::start();
+    rollup
+        .net
+        .wait_height(&[0], 1, Duration::from_secs(60))
+        .await;
+    let key = PrivateKeySigner::from(rollup.l2.keys()[5].clone());
+    let to = Address::repeat_byte(9);
+
+    // Local answers.
+    let (_, chain) = rollup
+        .rpc(
+            0,
+            json!({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"}),
+        )
+        .await;
+    assert_eq!(chain["result"], format!("{CHAIN_ID:#x}"));
+    let (_, version) = rollup
+        .rpc(
+            0,
+            json!({"jsonrpc": "2.0", "id": 2, "method": "net_version"}),
+        )
+        .await;
+    assert_eq!(version["result"], CHAIN_ID.to_string());
+
+    // Signed for another chain.
+    let answer = rollup.send_raw(&sign(transfer(902, 0, to, 1), &key)).await;
+    assert_eq!(
+        answer["error"]["data"]["code"], "WRONG_ROLLUP_CHAIN",
+        "{answer}"
+    );
+    // A legacy transaction without a chain id (pre-EIP-155) names no chain.
+    let legacy = alloy::consensus::TxLegacy {
+        chain_id: None,
+        nonce: 0,
+        gas_price: 10_000_000_000,
+        gas_limit: 21_000,
+        to: TxKind::Call(to),
+        value: U256::from(1),
+        input: Default::default(),
+    };
+    let sig = key.sign_hash_sync(&legacy.signature_hash()).unwrap();
+    let raw = TxEnvelope::from(legacy.into_signed(sig)).encoded_2718();
+    let answer = rollup.send_raw(&raw).await;
+    assert_eq!(
+        answer["error"]["data"]["code"], "WRONG_ROLLUP_CHAIN",
+        "{answer}"
+    );
+    // A signature whose r is no curve point recovers no sender.
+    let tx = transfer(CHAIN_ID, 0, to, 1);
+    let good = key.sign_hash_sync(&tx.signature_hash()).unwrap();
+    let forged = Signature::new(U256::from(5), good.s(), good.v());
+    let raw = TxEnvelope::from(tx.clone().into_signed(forged)).encoded_2718();
+    let answer = rollup.send_raw(&raw).await;
+    assert_eq!(answer["error"]["data"]["code"], "BAD_SIGNATURE", "{answer}");
+    // Not a transaction; not hex; no parameter.
+    let answer = rollup.send_raw(&[0x02, 0xc3, 0x01, 0x02, 0x03]).await;
+    assert_eq!(answer["error"]["code"], -32602, "{answer}");
+    assert_eq!(answer["error"]["data"]["code"], "MALFORMED", "{answer}");
+    for params in [json!(["0xzz"]), json!([]), json!([42])] {
+        let call = json!({"jsonrpc": "2.0", "id": 3, "method": "eth_sendRawTransaction",
+            "params": params});
+        let (_, answer) = rollup.rpc(0, call).await;
+        assert_eq!(answer["error"]["code"], -32602, "{answer}");
+    }
+    // Malformed JSON-RPC: parse error, invalid request, empty batch.
+    let resp = reqwest::Client::new()
+        .post(rollup.rpc_url(0))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    let answer: Value = resp.json().await.unwrap();
+    assert_eq!(answer["error"]["code"], -32700);
+    let (_, answer) = rollup.rpc(0, json!({"jsonrpc": "2.0", "id": 4})).await;
+    assert_eq!(answer["error"]["code"], -32600);
+    let (_, answer) = rollup.rpc(0, json!([])).await;
+    assert_eq!(answer["error"]["code"], -32600);
+    // A raw namespace has no Ethereum RPC.
+    let (status, answer) = rollup
+        .net
+        .post(
+            0,
+            "/v1/rollups/1/rpc",
+            &json!({"jsonrpc": "2.0", "id": 5, "method": "eth_chainId"}),
+        )
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(answer["error"]["data"]["code"], "UNKNOWN_NAMESPACE");
+    // An EIP-712 transaction cannot enter the EVM namespace, nor an Ethereum one a raw one.
+    let ordo_key = ordo_types::SecretKey::random();
+    let eip712 = ordo_types::Transaction::sign(NS, 0, vec![1].into(), &ordo_key, 1337);
+    let (status, answer) = rollup.net.post(0, "/v1/transactions", &eip712).await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (400, Some("WRONG_TX_KIND"))
+    );
+
+    // Nothing refused reached a block: a good transaction still takes nonce 0, in a batch
+    // with a forwarded read.
+    let raw = sign(transfer(CHAIN_ID, 0, to, 1), &key);
+    let batch = json!([
+        {"jsonrpc": "2.0", "id": 10, "method": "eth_sendRawTransaction",
+         "params": [format!("0x{}", hex::encode(&raw))]},
+        {"jsonrpc": "2.0", "id": 11, "method": "eth_blockNumber", "params": []},
+    ]);
+    let (_, answers) = rollup.rpc(0, batch).await;
+    assert_eq!(answers[0]["result"], json!(keccak256(&raw)), "{answers}");
+    assert!(answers[1]["result"].as_str().unwrap().starts_with("0x"));
+    // Replaying it is refused (as held, or as included by now).
+    let answer = rollup.send_raw(&raw).await;
+    let code = answer["error"]["data"]["code"].as_str();
+    assert!(
+        matches!(code, Some("ALREADY_KNOWN" | "NONCE_TOO_LOW")),
+        "{answer}"
+    );
+}

@@ -1,0 +1,151 @@
+//! Feeding an EVM execution node: each verified namespace block with transactions becomes one
+//! L2 block, its transactions in Ordo's order.
+//!
+//! The node must take transactions without mining them and mine on request, in arrival order
+//! (Anvil: `anvil --no-mining --order fifo`); [`EvmEngine::apply`] sends each transaction with
+//! `eth_sendRawTransaction` and then mines one block with `evm_mine` at the Ordo block's
+//! timestamp (seconds; equal timestamps are allowed, a later Ordo block is never earlier).
+//! Applying a block twice is harmless: transactions the node already executed are skipped.
+
+use std::time::Duration;
+
+use ordo_types::B256;
+use serde_json::{json, Value};
+
+use crate::verify::VerifiedNamespaceBlock;
+
+/// What an execution node call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The node could not be reached or did not answer JSON.
+    #[error("execution node unreachable: {0}")]
+    Http(#[from] reqwest::Error),
+    /// The node answered a JSON-RPC error.
+    #[error("{method}: error {code}: {message}")]
+    Rpc {
+        /// The method called.
+        method: String,
+        /// JSON-RPC error code.
+        code: i64,
+        /// Its message.
+        message: String,
+    },
+    /// The node's answer is not what the method returns.
+    #[error("{method}: unexpected answer {answer}")]
+    Malformed {
+        /// The method called.
+        method: String,
+        /// What came back.
+        answer: String,
+    },
+}
+
+/// One applied block: what the execution node took and what it refused.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Transactions sent and accepted, in order.
+    pub accepted: Vec<B256>,
+    /// Transactions it had already executed (a block applied again).
+    pub already_executed: Vec<B256>,
+    /// Transactions it refused, with its reason (they are not executed; Ordo still ordered
+    /// them, so every follower refuses the same ones).
+    pub refused: Vec<(B256, String)>,
+    /// The L2 block mined, if any transaction was sent.
+    pub l2_block: Option<u64>,
+}
+
+/// An EVM execution node reached over JSON-RPC.
+#[derive(Debug, Clone)]
+pub struct EvmEngine {
+    url: String,
+    http: reqwest::Client,
+}
+
+impl EvmEngine {
+    /// An engine at `url` (its JSON-RPC endpoint).
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Calls `method` and returns its result.
+    pub async fn call(&self, method: &str, params: Value) -> Result<Value, EngineError> {
+        let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
+        let mut answer: Value = self
+            .http
+            .post(&self.url)
+            .json(&body)
+            .send()
+            .await?
+            .json()
+            .await?;
+        if let Some(error) = answer.get("error") {
+            return Err(EngineError::Rpc {
+                method: method.into(),
+                code: error["code"].as_i64().unwrap_or_default(),
+                message: error["message"].as_str().unwrap_or_default().into(),
+            });
+        }
+        match answer.get_mut("result") {
+            Some(result) => Ok(result.take()),
+            None => Err(EngineError::Malformed {
+                method: method.into(),
+                answer: answer.to_string(),
+            }),
+        }
+    }
+
+    /// The node's chain id.
+    pub async fn chain_id(&self) -> Result<u64, EngineError> {
+        let answer = self.call("eth_chainId", json!([])).await?;
+        quantity(&answer).ok_or_else(|| EngineError::Malformed {
+            method: "eth_chainId".into(),
+            answer: answer.to_string(),
+        })
+    }
+
+    /// The node's latest block number.
+    pub async fn block_number(&self) -> Result<u64, EngineError> {
+        let answer = self.call("eth_blockNumber", json!([])).await?;
+        quantity(&answer).ok_or_else(|| EngineError::Malformed {
+            method: "eth_blockNumber".into(),
+            answer: answer.to_string(),
+        })
+    }
+
+    /// Replays one verified namespace block: its transactions in order, then one mined block.
+    /// A block without transactions mines nothing.
+    pub async fn apply(&self, block: &VerifiedNamespaceBlock) -> Result<Applied, EngineError> {
+        let mut applied = Applied::default();
+        for entry in block.entries() {
+            let hash = entry.hash();
+            let known = self.call("eth_getTransactionByHash", json!([hash])).await?;
+            if known.get("blockNumber").is_some_and(|n| !n.is_null()) {
+                applied.already_executed.push(hash);
+                continue;
+            }
+            let raw = format!("0x{}", hex::encode(entry.payload()));
+            match self.call("eth_sendRawTransaction", json!([raw])).await {
+                Ok(_) => applied.accepted.push(hash),
+                Err(EngineError::Rpc { message, .. }) => applied.refused.push((hash, message)),
+                Err(e) => return Err(e),
+            }
+        }
+        if !applied.accepted.is_empty() {
+            let seconds = block.header().timestamp_ms / 1000;
+            self.call("evm_mine", json!([seconds])).await?;
+            applied.l2_block = Some(self.block_number().await?);
+        }
+        Ok(applied)
+    }
+}
+
+/// A JSON-RPC quantity (`"0x…"`).
+fn quantity(v: &Value) -> Option<u64> {
+    u64::from_str_radix(v.as_str()?.strip_prefix("0x")?, 16).ok()
+}
