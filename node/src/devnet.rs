@@ -59,6 +59,11 @@ pub(crate) struct DevnetArgs {
     /// Anvil's first development account).
     #[arg(long)]
     l1_key: Option<PathBuf>,
+    /// Elections: Ordo blocks per epoch (0: the genesis committee stays). Off by default
+    /// because rollup clients (`ordo rollup follow`, the EVM executor) trust the genesis
+    /// committee only and stop at the first committee change.
+    #[arg(long, default_value_t = 0)]
+    epoch_length: u64,
     /// Measure: run this many seconds after the first block, print the block interval
     /// percentiles and the time to the first block, write `bench.json`, then stop.
     #[arg(long)]
@@ -143,6 +148,7 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         l1: args.l1.clone(),
         port: args.l1_port,
         key: args.l1_key.clone(),
+        epoch_length: args.epoch_length,
     };
     let l1 = crate::devnet_l1::prepare(&args.home, &l1_options, &nodes).await?;
     // The L1 step may have rewritten the configs.

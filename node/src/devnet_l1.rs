@@ -22,9 +22,6 @@ const ANVIL_DEV_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efca
 /// The devnet's force-inclusion delay, in L1 blocks (one block per second on its Anvil).
 pub(crate) const DEVNET_INCLUSION_DELAY: u64 = 5;
 
-/// Ordo blocks per epoch on the devnet (about 20 s).
-pub(crate) const DEVNET_EPOCH_LENGTH: u64 = 100;
-
 /// Wei each genesis validator stakes on the devnet (2 ETH).
 const DEVNET_STAKE_WEI: u64 = 2_000_000_000_000_000_000;
 
@@ -79,6 +76,8 @@ pub(crate) struct L1Options {
     pub(crate) port: u16,
     /// Key file paying for deployment and funding validators (default: Anvil's first account).
     pub(crate) key: Option<PathBuf>,
+    /// Ordo blocks per epoch; 0 keeps the genesis committee (no elections).
+    pub(crate) epoch_length: u64,
 }
 
 /// Starts Anvil on 127.0.0.1:`port` with a block a second, keeping its state in `dir`.
@@ -213,7 +212,7 @@ pub(crate) async fn prepare(
         light_client: deployment.light_client,
         start_block: deployment.deployment_block,
         inclusion_delay: DEVNET_INCLUSION_DELAY,
-        epoch_length: DEVNET_EPOCH_LENGTH,
+        epoch_length: options.epoch_length,
         activation_epochs: 2,
         max_committee: 100,
         min_stake_wei: params.stake_table.min_stake.to_string(),
