@@ -391,4 +391,28 @@ async fn ordo_keeps_sequencing_while_the_l1_is_down() {
     // The outage is reported, not hidden.
     let forced = l1.net.get(0, "/v1/forced?namespace=1").await.unwrap();
     assert!(forced["l1_error"].is_string(), "{forced}");
+
+    // Bad queries get clear refusals.
+    let http = reqwest::Client::new();
+    for (path, status, code) in [
+        ("/v1/forced", 400, "MALFORMED"),
+        ("/v1/forced?namespace=x", 400, "MALFORMED"),
+        ("/v1/forced?namespace=1&extra=2", 400, "MALFORMED"),
+        ("/v1/validators?height=-1", 400, "MALFORMED"),
+        ("/v1/validators?height=99999999", 404, "NOT_FOUND"),
+    ] {
+        let resp = http
+            .get(format!("{}{path}", l1.net.apis[0]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), status, "{path}");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["code"], code, "{path}: {body}");
+    }
+    let committee = l1.net.get(0, "/v1/validators?height=1").await.unwrap();
+    assert_eq!(
+        committee["current"]["validators"].as_array().unwrap().len(),
+        4
+    );
 }
