@@ -217,6 +217,34 @@ async fn a_staker_joins_and_leaves_the_committee_at_the_expected_heights() {
         state.committee_hash
     );
     assert!(state.latest_height >= tip);
+
+    // A rollup follower trusting only the genesis committee follows every rotation the
+    // certified headers announce.
+    let out = crate::harness::ordo()
+        .args([
+            "rollup",
+            "follow",
+            "--node",
+            &l1.net.apis[0],
+            "--namespace",
+            "1",
+        ])
+        .arg("--genesis")
+        .arg(l1.net.home(0).join("genesis.json"))
+        .args(["--until", &tip.to_string()])
+        .output()
+        .unwrap();
+    let followed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        followed.lines().count() as u64,
+        tip,
+        "one verified line per height"
+    );
 }
 
 #[tokio::test]
