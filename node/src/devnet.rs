@@ -59,10 +59,9 @@ pub(crate) struct DevnetArgs {
     /// Anvil's first development account).
     #[arg(long)]
     l1_key: Option<PathBuf>,
-    /// Elections: Ordo blocks per epoch (0: the genesis committee stays). Off by default:
-    /// a rollup client resuming after a committee rotation (the EVM executor with its state
-    /// file) cannot yet establish the new committee.
-    #[arg(long, default_value_t = 0)]
+    /// Elections: Ordo blocks per epoch (0: the genesis committee stays), when initialising
+    /// with an L1.
+    #[arg(long, default_value_t = 100)]
     epoch_length: u64,
     /// Measure: run this many seconds after the first block, print the block interval
     /// percentiles and the time to the first block, write `bench.json`, then stop.
