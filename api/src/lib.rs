@@ -213,6 +213,37 @@ async fn metrics(State(s): State<ApiState>) -> impl IntoResponse {
          # HELP ordo_p2p_peers Connected consensus peers.\n# TYPE ordo_p2p_peers gauge\nordo_p2p_peers {}\n",
         st.height, st.peers
     ));
+    if let Some(l1) = &s.l1 {
+        let (confirmed, items, failing) = {
+            let view = l1.view.borrow();
+            (
+                view.confirmed_number(),
+                view.inbox().len(),
+                u8::from(view.last_error.is_some()),
+            )
+        };
+        out.push_str(&format!(
+            "# HELP ordo_l1_confirmed_block Latest L1 block the watcher has read (confirmed).
+# TYPE ordo_l1_confirmed_block gauge
+ordo_l1_confirmed_block {confirmed}
+             # HELP ordo_l1_inbox_items Inbox items read from the L1.
+# TYPE ordo_l1_inbox_items gauge
+ordo_l1_inbox_items {items}
+             # HELP ordo_l1_read_failing 1 while the last L1 read failed.
+# TYPE ordo_l1_read_failing gauge
+ordo_l1_read_failing {failing}
+"
+        ));
+    }
+    if let Some(set) = &st.validators {
+        out.push_str(&format!(
+            "# HELP ordo_committee_size Validators in the committee deciding the next height.
+# TYPE ordo_committee_size gauge
+ordo_committee_size {}
+",
+            set.len()
+        ));
+    }
     ([("content-type", "text/plain; version=0.0.4")], out)
 }
 

@@ -391,6 +391,14 @@ async fn ordo_keeps_sequencing_while_the_l1_is_down() {
     // The outage is reported, not hidden.
     let forced = l1.net.get(0, "/v1/forced?namespace=1").await.unwrap();
     assert!(forced["l1_error"].is_string(), "{forced}");
+    let metrics = reqwest::get(format!("{}/metrics", l1.net.apis[0]))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("ordo_l1_read_failing 1"), "{metrics}");
+    assert!(metrics.contains("ordo_committee_size 4"));
 
     // Bad queries get clear refusals.
     let http = reqwest::Client::new();
