@@ -36,6 +36,8 @@ use crate::{Equivocation, EvidenceVote, L1Settings, NodeStatus, ProposerFault};
 const CHUNK_SIZE: usize = 128 * 1024;
 /// Most complete proposals kept for heights this node has not reached yet.
 const MAX_FUTURE_PROPOSALS: usize = 64;
+/// From this round on, a proposer keeps its parent's L1 origin (see `App::l1_proposal`).
+const KEEP_ORIGIN_FROM_ROUND: u32 = 2;
 /// Most decided blocks served in one sync response.
 const MAX_SYNC_BATCH: u64 = 64;
 
@@ -175,14 +177,18 @@ impl App {
     /// parent's cursor on that are due there. (Validators accept earlier inclusion; an honest
     /// proposer waits for the deadline so that every validator that accepts the origin has
     /// read the items, given `origin_tolerance <= inclusion_delay`.)
-    fn l1_proposal(&self) -> ((u64, B256), Vec<InboxItem>) {
+    ///
+    /// From round [`KEEP_ORIGIN_FROM_ROUND`] on, the proposer keeps the parent's origin, which
+    /// every validator accepts: validators that cannot see the L1 (more than a third of them
+    /// would otherwise refuse every new origin) cost a few rounds, not the chain's liveness.
+    fn l1_proposal(&self, round: u32) -> ((u64, B256), Vec<InboxItem>) {
         let parent = (self.parent_l1.0, self.parent_l1.1);
         let Some(l1) = &self.l1 else {
             return (parent, Vec::new());
         };
         let view = l1.view.borrow();
         let origin = match view.confirmed {
-            Some(c) if c.number > parent.0 => (c.number, c.hash),
+            Some(c) if c.number > parent.0 && round < KEEP_ORIGIN_FROM_ROUND => (c.number, c.hash),
             _ => parent,
         };
         let mut items = Vec::new();
@@ -523,7 +529,7 @@ impl App {
             }
             _ => {}
         }
-        let ((origin_number, origin_hash), forced) = self.l1_proposal();
+        let ((origin_number, origin_hash), forced) = self.l1_proposal(round);
         let template = BlockTemplate {
             l1_origin_number: origin_number,
             l1_origin_hash: origin_hash,

@@ -424,3 +424,30 @@ async fn ordo_keeps_sequencing_while_the_l1_is_down() {
         4
     );
 }
+
+#[tokio::test]
+async fn validators_blind_to_the_l1_slow_the_chain_but_do_not_stop_it() {
+    // Two of four validators cannot reach the L1: they refuse every new L1 origin, so the
+    // others' new origins never get a quorum. Blocks that keep the parent's origin (proposed
+    // by the blind ones, or by anyone from round 2 on) carry the chain.
+    let l1 = l1_net(|i, text| {
+        if i >= 2 {
+            let mut table: toml::Table = text.parse().unwrap();
+            table["l1"]["rpc"]
+                .as_table_mut()
+                .unwrap()
+                .insert("urls".into(), vec!["http://127.0.0.1:1".to_string()].into());
+            *text = toml::to_string(&table).unwrap();
+        }
+    })
+    .await;
+    l1.net.wait_height(&[0, 1, 2, 3], 10, T).await;
+    l1.net.assert_same_chain(&[0, 1, 2, 3], 10).await;
+    for h in 1..=10 {
+        let b = l1.net.block(0, h).await.unwrap();
+        assert_eq!(
+            b["l1_origin_number"], 0,
+            "height {h}: no origin the blind half can see"
+        );
+    }
+}
