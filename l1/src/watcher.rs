@@ -106,8 +106,9 @@ pub enum StakeEvent {
     },
 }
 
-/// What a node knows of the L1, as of its confirmed block.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// What a node knows of the L1, as of its confirmed block. Serializable, so a node can keep
+/// it across restarts and resume reading after its confirmed block ([`Watcher::resume`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct L1View {
     /// The latest confirmed block read; `None` before the first successful read.
     pub confirmed: Option<L1Block>,
@@ -341,6 +342,23 @@ impl Watcher {
         }
     }
 
+    /// A watcher that continues after `view`'s confirmed block (a view this watcher's
+    /// contracts produced), checking that the chain still extends it, and publishing `view`
+    /// first. Falls back to [`Watcher::new`] when the view has read nothing.
+    pub fn resume(
+        client: L1Client,
+        contracts: WatchedContracts,
+        config: WatchConfig,
+        view: &L1View,
+    ) -> Self {
+        let mut watcher = Self::new(client, contracts, config);
+        if let Some(confirmed) = view.confirmed {
+            watcher.next_block = confirmed.number.saturating_add(1);
+            watcher.last = Some(confirmed);
+        }
+        watcher
+    }
+
     /// The next block this watcher will read.
     pub fn next_block(&self) -> u64 {
         self.next_block
@@ -531,7 +549,16 @@ impl Watcher {
     /// confirmed, publishes it, then waits `poll_interval_ms`. Errors are logged and published
     /// in [`L1View::last_error`]; the read is retried from the same block.
     pub fn spawn(self) -> (watch::Receiver<L1View>, tokio::task::JoinHandle<()>) {
-        let (tx, rx) = watch::channel(L1View::default());
+        self.spawn_from(L1View::default())
+    }
+
+    /// Like [`Watcher::spawn`], publishing `view` (the one [`Watcher::resume`] was given) until
+    /// the first new read.
+    pub fn spawn_from(
+        self,
+        view: L1View,
+    ) -> (watch::Receiver<L1View>, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = watch::channel(view);
         let handle = tokio::spawn(self.run(tx));
         (rx, handle)
     }

@@ -59,10 +59,72 @@ async fn run_slasher(
     }
 }
 
+/// What `data/l1-view.json` holds: the watcher's view and the contracts it is of.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedView {
+    contracts: ordo_l1::WatchedContracts,
+    view: ordo_l1::L1View,
+}
+
+/// The saved view, if there is one for these contracts (anything else is ignored: the
+/// watcher then reads from the start block).
+fn load_view(path: &Path, contracts: &ordo_l1::WatchedContracts) -> Option<ordo_l1::L1View> {
+    let text = std::fs::read_to_string(path).ok()?;
+    match serde_json::from_str::<SavedView>(&text) {
+        Ok(saved) if saved.contracts == *contracts => Some(saved.view),
+        Ok(_) => None,
+        Err(e) => {
+            tracing::warn!(target: "ordo::l1", error = %e, "ignoring an unreadable saved L1 view");
+            None
+        }
+    }
+}
+
+/// Writes the view (atomically, at most every 2 s) whenever its confirmed block moves, until
+/// the watcher stops.
+async fn save_views(
+    mut view: tokio::sync::watch::Receiver<ordo_l1::L1View>,
+    path: std::path::PathBuf,
+    contracts: ordo_l1::WatchedContracts,
+    watcher: tokio::task::JoinHandle<()>,
+) {
+    let _guard = AbortOnDrop(watcher);
+    let mut saved = None;
+    while view.changed().await.is_ok() {
+        let snapshot = view.borrow_and_update().clone();
+        if snapshot.confirmed != saved {
+            let text = match serde_json::to_string(&SavedView {
+                contracts,
+                view: snapshot.clone(),
+            }) {
+                Ok(text) => text,
+                Err(_) => continue,
+            };
+            let tmp = path.with_extension("json.tmp");
+            let written = tokio::fs::write(&tmp, text).await.is_ok()
+                && tokio::fs::rename(&tmp, &path).await.is_ok();
+            if written {
+                saved = snapshot.confirmed;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    }
+}
+
+/// Aborts a task when dropped (the saver owns the watcher task).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Starts the L1 watcher for a network whose genesis names an L1.
 async fn start_l1(
     l1: &GenesisL1,
     config: &NodeConfig,
+    data_dir: &Path,
 ) -> anyhow::Result<(ordo_consensus::L1Settings, tokio::task::JoinHandle<()>)> {
     if config.l1.rpc.urls.is_empty() {
         anyhow::bail!("the genesis names an L1: set [l1.rpc] urls in config.toml");
@@ -87,16 +149,27 @@ async fn start_l1(
         // Not fatal: the node sequences without new L1 data until the L1 comes back.
         Err(e) => tracing::warn!(target: "ordo::l1", error = %e, "L1 unreachable at start"),
     }
-    let watcher = ordo_l1::Watcher::new(
-        client,
-        ordo_l1::WatchedContracts {
-            stake_table: l1.stake_table,
-            inbox: l1.inbox,
-            start_block: l1.start_block,
-        },
-        config.l1.watch.clone(),
-    );
-    let (view, task) = watcher.spawn();
+    let contracts = ordo_l1::WatchedContracts {
+        stake_table: l1.stake_table,
+        inbox: l1.inbox,
+        start_block: l1.start_block,
+    };
+    let saved_path = data_dir.join("l1-view.json");
+    let saved = load_view(&saved_path, &contracts);
+    let watcher = match &saved {
+        Some(view) => {
+            tracing::info!(target: "ordo::l1", from = view.confirmed_number() + 1, "resuming the L1 watcher");
+            ordo_l1::Watcher::resume(client, contracts, config.l1.watch.clone(), view)
+        }
+        None => ordo_l1::Watcher::new(client, contracts, config.l1.watch.clone()),
+    };
+    let (view, watcher_task) = watcher.spawn_from(saved.unwrap_or_default());
+    let task = tokio::spawn(save_views(
+        view.clone(),
+        saved_path,
+        contracts,
+        watcher_task,
+    ));
     Ok((
         ordo_consensus::L1Settings {
             view,
@@ -141,7 +214,9 @@ pub(crate) async fn run_node(home: &Path) -> anyhow::Result<()> {
     let is_validator = address.is_some_and(|a| genesis.validators.get(&a).is_some());
     let (l1, l1_task) = match &genesis.l1 {
         Some(l1) => {
-            let (settings, task) = start_l1(l1, &config).await?;
+            let data_dir = home.join(&config.data_dir);
+            std::fs::create_dir_all(&data_dir)?;
+            let (settings, task) = start_l1(l1, &config, &data_dir).await?;
             (Some(settings), Some(task))
         }
         None => (None, None),

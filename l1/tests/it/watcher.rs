@@ -147,9 +147,22 @@ async fn watcher_reads_only_confirmed_blocks_in_order_exactly_once() {
         .unwrap()
         .unwrap();
     assert_eq!(block.header.hash, confirmed.hash);
-    // Registration events of the deployment's... none: the genesis committee is not staked
-    // by `deploy`, so no stake events were read.
+    // `deploy` stakes nobody: no stake events.
     assert!(view.stake_events().is_empty());
+
+    // A restarted node resumes from its saved view: nothing read twice, nothing missed.
+    let saved: ordo_l1::L1View =
+        serde_json::from_str(&serde_json::to_string(&view).unwrap()).unwrap();
+    assert_eq!(saved, view);
+    c.force_include(6, b"d").await;
+    c.mine(3).await;
+    let client = L1Client::single(&c.anvil.endpoint()).unwrap();
+    let mut resumed = Watcher::resume(client, c.contracts(), config(3), &saved);
+    assert_eq!(resumed.next_block(), saved.confirmed_number() + 1);
+    let mut view = saved;
+    drain(&mut resumed, &mut view).await;
+    let indexes: Vec<u64> = view.inbox().iter().map(|i| i.index).collect();
+    assert_eq!(indexes, vec![0, 1, 2, 3]);
 }
 
 #[tokio::test]

@@ -353,6 +353,22 @@ async fn every_proposer_censoring_a_sender_cannot_stop_its_inbox_item() {
         .await
         .unwrap();
     assert_ne!(tx_status["status"], "included", "{tx_status}");
+
+    // A restarted node resumes its L1 watcher from the view it saved, and still knows the item.
+    let mut l1 = l1;
+    let saved = l1.net.home(0).join("data/l1-view.json");
+    let deadline = Instant::now() + T;
+    while !saved.exists() {
+        assert!(Instant::now() < deadline, "no saved L1 view");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    l1.net.kill(0);
+    l1.net.restart(0);
+    let tip = l1.net.height(1).await.unwrap();
+    l1.net.wait_height(&[0], tip + 3, T).await;
+    assert!(l1.net.log(0).contains("resuming the L1 watcher"));
+    let again = l1.wait_forced(0, 1, index).await;
+    assert_eq!(again["height"], height);
 }
 
 #[tokio::test]
