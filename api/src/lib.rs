@@ -1,6 +1,7 @@
 //! Ordo's HTTP API (axum): node status, decided blocks with their certificates, per-namespace
 //! blocks with proofs, transaction submission and status, mempool summary, Ethereum JSON-RPC
-//! for EVM rollups (`/v1/rollups/{ns}/rpc`), Prometheus metrics and the OpenAPI document
+//! for EVM rollups (`/v1/rollups/{ns}/rpc`), force-inclusion items (`/v1/forced`), the
+//! committee (`/v1/validators`), Prometheus metrics and the OpenAPI document
 //! (`/openapi.json`).
 //!
 //! Every error is JSON `{"code", "message"}` with a fitting HTTP status; no input can crash the
@@ -8,6 +9,8 @@
 //! so browser clients can call any node. Build the router with [`router`] and serve it with
 //! [`serve`].
 
+mod committee;
+mod forced;
 mod rollup;
 mod rpc;
 mod transactions;
@@ -52,6 +55,17 @@ pub struct ApiState {
     pub rollups: Arc<Rollups>,
     /// EVM rollups' execution nodes, for JSON-RPC forwarding (from [`ApiConfig`]).
     pub execution_rpc: Arc<Vec<ExecutionRpc>>,
+    /// The L1 view, when the network has an L1 (`GET /v1/forced`).
+    pub l1: Option<ApiL1>,
+}
+
+/// What the API reads of the L1.
+#[derive(Clone)]
+pub struct ApiL1 {
+    /// The watcher's view.
+    pub view: watch::Receiver<ordo_l1::L1View>,
+    /// L1 blocks from an inbox item's block to its deadline.
+    pub inclusion_delay: u64,
 }
 
 /// API settings.
@@ -166,6 +180,8 @@ pub fn router(state: ApiState, config: &ApiConfig) -> Router {
         )
         .merge(transactions::routes(config.max_batch_body_bytes))
         .merge(rollup::routes())
+        .merge(forced::routes())
+        .merge(committee::routes())
         .merge(rpc::routes())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
@@ -210,6 +226,37 @@ async fn metrics(State(s): State<ApiState>) -> impl IntoResponse {
                 age as f64 / 1000.0
             ));
         }
+    }
+    if let Some(l1) = &s.l1 {
+        let (confirmed, items, failing) = {
+            let view = l1.view.borrow();
+            (
+                view.confirmed_number(),
+                view.inbox().len(),
+                u8::from(view.last_error.is_some()),
+            )
+        };
+        out.push_str(&format!(
+            "# HELP ordo_l1_confirmed_block Latest L1 block the watcher has read (confirmed).
+# TYPE ordo_l1_confirmed_block gauge
+ordo_l1_confirmed_block {confirmed}
+             # HELP ordo_l1_inbox_items Inbox items read from the L1.
+# TYPE ordo_l1_inbox_items gauge
+ordo_l1_inbox_items {items}
+             # HELP ordo_l1_read_failing 1 while the last L1 read failed.
+# TYPE ordo_l1_read_failing gauge
+ordo_l1_read_failing {failing}
+"
+        ));
+    }
+    if let Some(set) = &st.validators {
+        out.push_str(&format!(
+            "# HELP ordo_committee_size Validators in the committee deciding the next height.
+# TYPE ordo_committee_size gauge
+ordo_committee_size {}
+",
+            set.len()
+        ));
     }
     ([("content-type", "text/plain; version=0.0.4")], out)
 }
@@ -336,7 +383,11 @@ fn block_json(d: &DecidedBlock) -> serde_json::Value {
         "epoch": h.epoch,
         "namespace_root": h.namespace_root,
         "validators_hash": h.validators_hash,
+        "next_validators_hash": h.next_validators_hash,
         "tx_count": h.tx_count,
+        "l1_origin_number": h.l1_origin_number,
+        "l1_origin_hash": h.l1_origin_hash,
+        "inbox_cursor": h.inbox_cursor,
         "namespaces": namespaces,
         "certificate": d.certificate,
     })
@@ -443,6 +494,8 @@ mod tests {
             include_str!("lib.rs"),
             include_str!("transactions.rs"),
             include_str!("rollup.rs"),
+            include_str!("forced.rs"),
+            include_str!("committee.rs"),
             include_str!("rpc.rs"),
         ]
         .concat();

@@ -15,11 +15,12 @@ use malachitebft_app_channel::app::types::sync::RawDecidedValue;
 use malachitebft_app_channel::app::types::{LocallyProposedValue, ProposedValue};
 use malachitebft_app_channel::{AppMsg, Channels, NetworkMsg};
 use ordo_builder::{
-    build_block, validate_block, BlockLimits, BlockTemplate, ChainView, ProposalCheck,
+    build_block_with_forced, validate_block, BlockLimits, BlockTemplate, ChainView, L1Check,
+    ProposalCheck,
 };
 use ordo_mempool::Mempool;
 use ordo_types::{
-    Address, Block, CommitCertificate, CommitSignature, Decode, Encode, SecretKey, B256,
+    Address, Block, CommitCertificate, CommitSignature, Decode, Encode, InboxItem, SecretKey, B256,
 };
 use tokio::sync::watch;
 use tracing::{debug, error, info, warn};
@@ -29,12 +30,14 @@ use crate::context::{
 };
 use crate::store::{Store, StoredProposal};
 use crate::streaming::{stream_messages, Assembled, PartStreams};
-use crate::{NodeStatus, ProposerFault};
+use crate::{Equivocation, EvidenceVote, L1Settings, NodeStatus, ProposerFault};
 
 /// Size of the `Data` chunks a block is streamed in.
 const CHUNK_SIZE: usize = 128 * 1024;
 /// Most complete proposals kept for heights this node has not reached yet.
 const MAX_FUTURE_PROPOSALS: usize = 64;
+/// From this round on, a proposer keeps its parent's L1 origin (see `App::l1_proposal`).
+const KEEP_ORIGIN_FROM_ROUND: u32 = 2;
 /// Most decided blocks served in one sync response.
 const MAX_SYNC_BATCH: u64 = 64;
 
@@ -48,6 +51,8 @@ pub(crate) struct AppParams {
     pub(crate) timeouts: LinearTimeouts,
     pub(crate) block_time: Duration,
     pub(crate) fault: Option<ProposerFault>,
+    pub(crate) l1: Option<L1Settings>,
+    pub(crate) evidence: Option<tokio::sync::mpsc::UnboundedSender<Equivocation>>,
 }
 
 pub(crate) struct App {
@@ -60,6 +65,16 @@ pub(crate) struct App {
     height: u64,
     /// Hash and timestamp of the block at `height - 1`.
     parent: (B256, u64),
+    /// L1 origin (number, hash) and inbox cursor of the block at `height - 1`.
+    parent_l1: (u64, B256, u64),
+    l1: Option<L1Settings>,
+    /// Committees by epoch, as elected (or the genesis committee).
+    committees: std::collections::BTreeMap<u64, ValidatorSet>,
+    /// The committees of `height` and `height + 1`.
+    sets: (ValidatorSet, ValidatorSet),
+    evidence: Option<tokio::sync::mpsc::UnboundedSender<Equivocation>>,
+    /// Validators already reported for equivocation.
+    reported: std::collections::HashSet<Address>,
     streams: PartStreams,
     future: Vec<Assembled>,
     status: watch::Sender<NodeStatus>,
@@ -84,16 +99,24 @@ impl App {
         key: Option<SecretKey>,
         status: watch::Sender<NodeStatus>,
     ) -> Self {
+        let l1 = params.l1.clone();
+        let evidence = params.evidence.clone();
         let max_stream = params.limits.max_block_bytes + CHUNK_SIZE;
         let genesis_parent = (B256::ZERO, params.genesis_time_ms);
         Self {
             params,
             store,
             mempool,
-            validators,
+            validators: validators.clone(),
             key,
             height: 1,
             parent: genesis_parent,
+            parent_l1: (0, B256::ZERO, 0),
+            l1,
+            committees: Default::default(),
+            sets: (validators.clone(), validators.clone()),
+            evidence,
+            reported: Default::default(),
             streams: PartStreams::new(256, max_stream),
             future: Vec::new(),
             status,
@@ -102,7 +125,7 @@ impl App {
 
     fn height_params(&self) -> HeightParams<OrdoContext> {
         HeightParams::new(
-            self.validators.clone(),
+            self.sets.0.clone(),
             self.params.timeouts,
             Some(self.params.block_time),
         )
@@ -116,6 +139,7 @@ impl App {
                 .block(tip)?
                 .ok_or_else(|| eyre!("tip block {tip} missing"))?;
             self.parent = (block.hash(), block.header.timestamp_ms);
+            self.parent_l1 = l1_of(&block);
             self.height = tip + 1;
             self.status.send_modify(|s| {
                 s.height = tip;
@@ -126,23 +150,185 @@ impl App {
     }
 
     fn template(&self, height: u64, proposer: Address) -> BlockTemplate {
-        let set_hash = self.validators.inner().hash();
+        let set_hash = self.sets.0.inner().hash();
+        let next_hash = self.sets.1.inner().hash();
+        let epoch = self
+            .l1
+            .as_ref()
+            .and_then(|l| l.election)
+            .map_or(0, |e| e.epoch(height));
         BlockTemplate {
             chain_id: self.params.chain_id,
             height,
-            epoch: 0,
+            epoch,
             parent_hash: self.parent.0,
             parent_timestamp_ms: self.parent.1,
             proposer,
             validators_hash: set_hash,
-            next_validators_hash: set_hash,
-            inbox_cursor: 0,
+            next_validators_hash: next_hash,
+            inbox_cursor: self.parent_l1.2,
+            l1_origin_number: self.parent_l1.0,
+            l1_origin_hash: self.parent_l1.1,
         }
     }
 
+    /// The L1 origin this node proposes and the inbox items it includes: its confirmed L1
+    /// block when that is past the parent's origin (never backwards), and the items from the
+    /// parent's cursor on that are due there. (Validators accept earlier inclusion; an honest
+    /// proposer waits for the deadline so that every validator that accepts the origin has
+    /// read the items, given `origin_tolerance <= inclusion_delay`.)
+    ///
+    /// From round [`KEEP_ORIGIN_FROM_ROUND`] on, the proposer keeps the parent's origin, which
+    /// every validator accepts: validators that cannot see the L1 (more than a third of them
+    /// would otherwise refuse every new origin) cost a few rounds, not the chain's liveness.
+    fn l1_proposal(&self, round: u32) -> ((u64, B256), Vec<InboxItem>) {
+        let parent = (self.parent_l1.0, self.parent_l1.1);
+        let Some(l1) = &self.l1 else {
+            return (parent, Vec::new());
+        };
+        let view = l1.view.borrow();
+        let origin = match view.confirmed {
+            Some(c) if c.number > parent.0 && round < KEEP_ORIGIN_FROM_ROUND => (c.number, c.hash),
+            _ => parent,
+        };
+        let mut items = Vec::new();
+        let mut index = self.parent_l1.2;
+        while let Some(item) = view.inbox_item(index) {
+            if !item.is_due(l1.inclusion_delay, origin.0) {
+                break;
+            }
+            if matches!(self.params.fault, Some(ProposerFault::CensorNamespace(ns)) if item.namespace == ns)
+            {
+                break;
+            }
+            items.push(item.clone());
+            index += 1;
+        }
+        (origin, items)
+    }
+
+    /// Loads the committees of `height` and `height + 1` (electing them if needed) and
+    /// publishes them in the status.
+    async fn enter_height(&mut self, height: u64) -> eyre::Result<()> {
+        let this = self.committee_at(height).await?;
+        let next = self.committee_at(height + 1).await?;
+        if this.inner().hash() != self.sets.0.inner().hash() {
+            info!(
+                target: "ordo::consensus", height, members = this.inner().len(),
+                hash = %this.inner().hash(), "committee changes"
+            );
+        }
+        let epoch = self
+            .l1
+            .as_ref()
+            .and_then(|l| l.election)
+            .map_or(0, |e| e.epoch(height.max(1)));
+        if self.store.committee(epoch)?.is_none() {
+            self.store.put_committee(epoch, this.inner())?;
+        }
+        self.status.send_modify(|s| {
+            s.validators = Some(this.inner().clone());
+            s.next_validators = Some(next.inner().clone());
+        });
+        self.sets = (this, next);
+        Ok(())
+    }
+
+    /// Sends the first conflicting pair of each validator not reported yet.
+    fn report(
+        &mut self,
+        evidence: &malachitebft_app_channel::app::types::MisbehaviorEvidence<OrdoContext>,
+    ) {
+        let Some(tx) = &self.evidence else {
+            return;
+        };
+        for (address, pairs) in &evidence.votes {
+            let Some((a, b)) = pairs.first() else {
+                continue;
+            };
+            if !self.reported.insert(address.0) {
+                continue;
+            }
+            let vote = |v: &malachitebft_app_channel::app::types::core::SignedVote<OrdoContext>| {
+                EvidenceVote {
+                    height: v.message.height.0,
+                    round: round_u32(v.message.round),
+                    vote_type: match v.message.vote_type {
+                        malachitebft_app_channel::app::types::core::VoteType::Prevote => {
+                            ordo_types::VoteType::Prevote
+                        }
+                        malachitebft_app_channel::app::types::core::VoteType::Precommit => {
+                            ordo_types::VoteType::Precommit
+                        }
+                    },
+                    block_hash: match v.message.value {
+                        malachitebft_app_channel::app::types::core::NilOrVal::Nil => None,
+                        malachitebft_app_channel::app::types::core::NilOrVal::Val(h) => Some(h.0),
+                    },
+                    signature: v.signature,
+                }
+            };
+            warn!(target: "ordo::consensus", validator = %address.0, "equivocation evidence");
+            let _ = tx.send(Equivocation {
+                validator: address.0,
+                a: vote(a),
+                b: vote(b),
+            });
+        }
+    }
+
+    /// The committee deciding `height`.
+    async fn committee_at(&mut self, height: u64) -> eyre::Result<ValidatorSet> {
+        let Some((view, election)) = self
+            .l1
+            .as_ref()
+            .and_then(|l| l.election.map(|e| (l.view.clone(), e)))
+        else {
+            return Ok(self.validators.clone());
+        };
+        let epoch = election.epoch(height.max(1));
+        if let Some(set) = self.committees.get(&epoch) {
+            return Ok(set.clone());
+        }
+        // The latest election at or before this epoch that elected anyone; the genesis
+        // committee when none did.
+        let mut chosen = self.validators.clone();
+        for e in (0..=epoch).rev() {
+            if let Some(set) = self.committees.get(&e) {
+                chosen = set.clone();
+                break;
+            }
+            let Some(at) = election.election_height(e) else {
+                break;
+            };
+            let block = self
+                .store
+                .block(at)?
+                .ok_or_else(|| eyre!("election block {at} of epoch {e} is not decided"))?;
+            let origin = block.header.l1_origin_number;
+            let mut view = view.clone();
+            tokio::time::timeout(
+                Duration::from_secs(60),
+                view.wait_for(|v| v.confirmed_number() >= origin),
+            )
+            .await
+            .map_err(|_| {
+                eyre!("the L1 view has not reached block {origin} (election of epoch {e})")
+            })??;
+            let elected = ordo_builder_elect(&view.borrow(), origin, &election);
+            if let Some(set) = elected {
+                chosen = ValidatorSet::new(set);
+                break;
+            }
+        }
+        self.committees.insert(epoch, chosen.clone());
+        Ok(chosen)
+    }
+
     fn expected_proposer(&self, height: u64, round: u32) -> Address {
-        let index = crate::proposer::select(self.validators.inner(), height, round);
-        self.validators
+        let index = crate::proposer::select(self.sets.0.inner(), height, round);
+        self.sets
+            .0
             .validators()
             .get(index)
             .map_or(Address::ZERO, |v| v.address.0)
@@ -166,6 +352,7 @@ impl App {
         match msg {
             AppMsg::ConsensusReady { reply } => {
                 info!(target: "ordo::consensus", height = self.height, "consensus ready");
+                self.enter_height(self.height).await?;
                 let _ = reply.send((Height(self.height), self.height_params()));
             }
 
@@ -179,10 +366,11 @@ impl App {
                 debug!(target: "ordo::consensus", %height, %round, %proposer, "started round");
                 self.height = height.0;
                 self.status.send_modify(|s| s.round = round.as_i64());
+                self.enter_height(self.height).await?;
                 let future = std::mem::take(&mut self.future);
                 for assembled in future {
                     if assembled.init.height.0 == self.height {
-                        self.accept_proposal(assembled)?;
+                        self.verify_and_accept(assembled)?;
                     } else if assembled.init.height.0 > self.height {
                         self.future.push(assembled);
                     }
@@ -239,16 +427,22 @@ impl App {
             }
 
             AppMsg::Finalized {
-                certificate, reply, ..
+                certificate,
+                evidence,
+                reply,
+                ..
             } => {
                 let height = certificate.height.0;
+                self.report(&evidence);
                 let next = if self.store.tip_height()? == Some(height) {
                     // The certificate may now carry more precommits than at decision time.
                     let cert = to_certificate(&certificate);
                     self.store.update_certificate(&cert)?;
+                    self.enter_height(height + 1).await?;
                     Next::Start(Height(height + 1), self.height_params())
                 } else {
                     warn!(target: "ordo::consensus", height, "decided block not stored; restarting height");
+                    self.enter_height(height).await?;
                     Next::Restart(Height(height), self.height_params())
                 };
                 let _ = reply.send(next);
@@ -322,20 +516,28 @@ impl App {
             .as_ref()
             .ok_or_else(|| eyre!("asked to propose without a validator key"))?;
         let limits = &self.params.limits;
-        let candidates = self.mempool.select(
+        let mut candidates = self.mempool.select(
             limits
                 .max_block_bytes
                 .saturating_sub(ordo_types::Header::ENCODED_LEN + 64),
             limits.max_transactions as usize,
         );
-        let mut block = build_block(
-            &self.template(height, key.address()),
-            now_ms(),
-            candidates,
-            limits,
-        );
-        if let Some(fault) = self.params.fault {
-            warn!(target: "ordo::consensus", height, round, ?fault, "test fault: proposing a faulty block");
+        match self.params.fault {
+            Some(ProposerFault::CensorNamespace(ns)) => candidates.retain(|tx| tx.namespace != ns),
+            Some(ProposerFault::CensorSender(a)) => {
+                candidates.retain(|tx| self.mempool.sender(tx).ok() != Some(a));
+            }
+            _ => {}
+        }
+        let ((origin_number, origin_hash), forced) = self.l1_proposal(round);
+        let template = BlockTemplate {
+            l1_origin_number: origin_number,
+            l1_origin_hash: origin_hash,
+            ..self.template(height, key.address())
+        };
+        let mut block = build_block_with_forced(&template, now_ms(), &forced, candidates, limits);
+        if let Some(fault) = self.params.fault.filter(|f| !f.is_censorship()) {
+            warn!(target: "ordo::consensus", height, round, ?fault, "test fault: proposing an invalid block");
             inject_fault(&mut block, fault, limits, self.params.chain_id);
         }
         let digest =
@@ -395,7 +597,28 @@ impl App {
         assembled: Assembled,
     ) -> eyre::Result<Option<ProposedValue<OrdoContext>>> {
         let init = assembled.init;
-        let Some(proposer) = self.validators.inner().get(&init.proposer.0) else {
+        match init.height.0.cmp(&self.height) {
+            std::cmp::Ordering::Less => return Ok(None),
+            std::cmp::Ordering::Greater => {
+                // Checked when this node gets there (the committee may change at an epoch).
+                if self.future.len() < MAX_FUTURE_PROPOSALS {
+                    self.future.push(assembled);
+                }
+                return Ok(None);
+            }
+            std::cmp::Ordering::Equal => {}
+        }
+        self.verify_and_accept(assembled)
+    }
+
+    /// Checks a proposal for the current height comes from a committee member with a valid
+    /// signature, then validates and stores it.
+    fn verify_and_accept(
+        &mut self,
+        assembled: Assembled,
+    ) -> eyre::Result<Option<ProposedValue<OrdoContext>>> {
+        let init = assembled.init;
+        let Some(proposer) = self.sets.0.inner().get(&init.proposer.0) else {
             warn!(target: "ordo::consensus", proposer = %init.proposer, "proposal from a non-validator");
             return Ok(None);
         };
@@ -418,16 +641,7 @@ impl App {
             warn!(target: "ordo::consensus", proposer = %init.proposer, "proposal with a bad signature");
             return Ok(None);
         }
-        match init.height.0.cmp(&self.height) {
-            std::cmp::Ordering::Less => Ok(None),
-            std::cmp::Ordering::Greater => {
-                if self.future.len() < MAX_FUTURE_PROPOSALS {
-                    self.future.push(assembled);
-                }
-                Ok(None)
-            }
-            std::cmp::Ordering::Equal => self.accept_proposal(assembled).map(Some),
-        }
+        self.accept_proposal(assembled).map(Some)
     }
 
     /// Validates a proposal for the current height and stores it with its verdict.
@@ -438,18 +652,36 @@ impl App {
         let init = assembled.init;
         let block = Block::decode(&assembled.block_bytes)?;
         let round = round_u32(init.round);
+        let view = self.l1.as_ref().map(|l1| (l1, l1.view.borrow()));
         let check = ProposalCheck {
             template: self.template(self.height, self.expected_proposer(self.height, round)),
             now_ms: now_ms(),
             max_clock_drift_ms: self.params.max_clock_drift_ms,
             limits: self.params.limits,
+            l1: view.as_ref().map(|(l1, view)| L1Check {
+                parent_origin_number: self.parent_l1.0,
+                parent_origin_hash: self.parent_l1.1,
+                inclusion_delay: l1.inclusion_delay,
+                origin_tolerance: l1.origin_tolerance,
+                confirmed: view.confirmed_number(),
+            }),
         };
         warm_senders(&self.mempool, &block);
         let chain = ChainState {
             mempool: &self.mempool,
             store: &self.store,
+            l1: view.as_ref().map(|(_, view)| &**view),
         };
-        let verdict = validate_block(&block, &check, &chain);
+        let mut verdict = validate_block(&block, &check, &chain);
+        drop(view);
+        if self.params.fault == Some(ProposerFault::VoteNil) {
+            warn!(target: "ordo::consensus", height = self.height, round, "test fault: refusing a proposal");
+            verdict = Err(ordo_builder::BlockError::Mismatch {
+                field: "test_fault",
+                found: "vote_nil".into(),
+                expected: "none".into(),
+            });
+        }
         if let Err(reason) = &verdict {
             warn!(
                 target: "ordo::consensus", height = self.height, round,
@@ -481,6 +713,7 @@ impl App {
         self.store.commit(&proposal.block, &cert, &nonces)?;
         self.mempool.on_decided(&proposal.block);
         self.parent = (hash, proposal.block.header.timestamp_ms);
+        self.parent_l1 = l1_of(&proposal.block);
         self.height = height + 1;
         info!(
             target: "ordo::consensus", height, %hash,
@@ -555,7 +788,15 @@ impl App {
     }
 }
 
-/// Makes `block` faulty in the way `fault` names, keeping it well formed otherwise.
+fn ordo_builder_elect(
+    view: &ordo_l1::L1View,
+    origin: u64,
+    election: &crate::ElectionParams,
+) -> Option<ordo_types::ValidatorSet> {
+    crate::elect(view.stake_events(), origin, election)
+}
+
+/// Makes `block` invalid in the way `fault` names, keeping it well formed otherwise.
 fn inject_fault(block: &mut Block, fault: ProposerFault, limits: &BlockLimits, chain_id: u64) {
     let mut add = |tx: ordo_types::Transaction| {
         block.body = ordo_types::Body::from_entries(
@@ -586,7 +827,6 @@ fn inject_fault(block: &mut Block, fault: ProposerFault, limits: &BlockLimits, c
             }
             add(tx);
         }
-        ProposerFault::Censor => block.body.namespaces.retain(|g| g.namespace != 1),
         ProposerFault::OversizedBody => {
             let payload = ordo_types::Bytes::from(vec![0u8; limits.max_block_bytes]);
             add(ordo_types::Transaction::sign(
@@ -597,6 +837,10 @@ fn inject_fault(block: &mut Block, fault: ProposerFault, limits: &BlockLimits, c
                 chain_id,
             ));
         }
+        // Censorship is applied while selecting what goes in, not to a built block.
+        ProposerFault::CensorNamespace(_)
+        | ProposerFault::CensorSender(_)
+        | ProposerFault::VoteNil => {}
     }
     block.header.namespace_root = block.body.namespace_root();
     block.header.tx_count = block.body.tx_count().unwrap_or(u32::MAX);
@@ -606,6 +850,13 @@ fn inject_fault(block: &mut Block, fault: ProposerFault, limits: &BlockLimits, c
 struct ChainState<'a> {
     mempool: &'a Mempool,
     store: &'a Store,
+    l1: Option<&'a ordo_l1::L1View>,
+}
+
+/// A block's L1 origin (number, hash) and inbox cursor.
+fn l1_of(block: &Block) -> (u64, B256, u64) {
+    let h = &block.header;
+    (h.l1_origin_number, h.l1_origin_hash, h.inbox_cursor)
 }
 
 impl ChainView for ChainState<'_> {
@@ -620,6 +871,14 @@ impl ChainView for ChainState<'_> {
 
     fn is_registered(&self, namespace: u64) -> bool {
         self.mempool.is_registered(namespace)
+    }
+
+    fn l1_block_hash(&self, number: u64) -> Option<B256> {
+        self.l1?.block_hash(number)
+    }
+
+    fn inbox_item(&self, index: u64) -> Option<InboxItem> {
+        self.l1?.inbox_item(index).cloned()
     }
 
     fn rollup_rules(&self, tx: &ordo_types::Transaction) -> Result<(), String> {

@@ -107,10 +107,54 @@ pub struct ConsensusSettings {
     pub limits: BlockLimits,
     /// Test-only: make this node's proposals invalid in the given way.
     pub fault: Option<ProposerFault>,
+    /// The L1, when the genesis names one: the force-inclusion rule and L1 origins are live.
+    pub l1: Option<L1Settings>,
+    /// Where to report equivocation evidence Malachite observes (one report per validator).
+    pub evidence: Option<tokio::sync::mpsc::UnboundedSender<Equivocation>>,
 }
 
-/// A way to make a proposer misbehave, for tests of honest validators' checks and of fault
-/// scenarios: every variant but `Censor` makes its blocks invalid.
+/// One vote of an equivocation, in the form `StakeTable.slash` takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EvidenceVote {
+    /// Height.
+    pub height: u64,
+    /// Round.
+    pub round: u32,
+    /// Prevote or precommit.
+    pub vote_type: ordo_types::VoteType,
+    /// The block voted for (`None` for nil).
+    pub block_hash: Option<B256>,
+    /// The voter's signature over the FORMATS.md vote digest.
+    pub signature: ordo_types::Signature,
+}
+
+/// Two conflicting votes by one validator at the same height, round and vote type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Equivocation {
+    /// The validator.
+    pub validator: ordo_types::Address,
+    /// One vote.
+    pub a: EvidenceVote,
+    /// The other.
+    pub b: EvidenceVote,
+}
+
+/// What consensus needs of the L1.
+#[derive(Clone, Debug)]
+pub struct L1Settings {
+    /// The watcher's view (confirmed block, recent hashes, inbox items).
+    pub view: watch::Receiver<ordo_l1::L1View>,
+    /// L1 blocks from an inbox item's block to its deadline (the `Inbox`'s `inclusionDelay`).
+    pub inclusion_delay: u64,
+    /// How far above this node's confirmed L1 block a proposed origin may be. At most
+    /// `inclusion_delay`, so that every item due at an origin a validator accepts is one it
+    /// has read.
+    pub origin_tolerance: u64,
+    /// Elections from the stake table; `None` keeps the genesis committee.
+    pub election: Option<crate::ElectionParams>,
+}
+
+/// A way to make a proposer's blocks invalid, for tests of honest validators' checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProposerFault {
@@ -122,9 +166,25 @@ pub enum ProposerFault {
     BadTransactionSignature,
     /// Exceed the block size limit.
     OversizedBody,
-    /// Leave every transaction of namespace 1 out of its blocks (valid blocks: censorship,
-    /// which other proposers must undo).
-    Censor,
+    /// Never include anything for this namespace: its mempool transactions are dropped and
+    /// inbox items stop at the first one for it (so blocks after its deadline are invalid).
+    CensorNamespace(u64),
+    /// Refuse every proposal (vote nil). Run next to a twin holding the same validator key
+    /// that votes normally, and the key's votes conflict: equivocation for slashing tests.
+    VoteNil,
+    /// Drop this sender's mempool transactions. Its inbox items still go in once due, as
+    /// every proposer's do (the blocks stay valid: the inbox is the way around this proposer).
+    CensorSender(ordo_types::Address),
+}
+
+impl ProposerFault {
+    /// Whether this fault makes the proposer censor rather than build invalid blocks.
+    pub fn is_censorship(&self) -> bool {
+        matches!(
+            self,
+            Self::CensorNamespace(_) | Self::CensorSender(_) | Self::VoteNil
+        )
+    }
 }
 
 /// What a node's consensus reports about itself.
@@ -140,6 +200,10 @@ pub struct NodeStatus {
     pub peers: usize,
     /// Whether the latest block came from sync rather than live consensus.
     pub syncing: bool,
+    /// The committee deciding the next height.
+    pub validators: Option<ordo_types::ValidatorSet>,
+    /// The committee deciding the height after it.
+    pub next_validators: Option<ordo_types::ValidatorSet>,
 }
 
 /// A running consensus node.
@@ -273,6 +337,8 @@ pub async fn start(
         timeouts: settings.timing.timeouts(),
         block_time: Duration::from_millis(settings.timing.block_time_ms),
         fault: settings.fault,
+        l1: settings.l1.clone(),
+        evidence: settings.evidence.clone(),
     };
     let mut app = App::new(
         params,

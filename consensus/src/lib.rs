@@ -16,6 +16,7 @@
 mod app;
 mod codec;
 pub mod context;
+mod election;
 mod engine;
 mod proposer;
 mod signing;
@@ -24,8 +25,10 @@ mod streaming;
 mod wire;
 
 pub use codec::OrdoCodec;
+pub use election::{elect, ElectionParams};
 pub use engine::{
-    start, ConsensusNode, ConsensusSettings, NodeStatus, ProposerFault, TimingConfig,
+    start, ConsensusNode, ConsensusSettings, Equivocation, EvidenceVote, L1Settings, NodeStatus,
+    ProposerFault, TimingConfig,
 };
 pub use malachitebft_app_channel::app::net::Multiaddr;
 pub use proposer::select as select_proposer;

@@ -26,6 +26,8 @@ const OWN_PROPOSALS: TableDefinition<[u8; 12], [u8; 32]> = TableDefinition::new(
 const NONCES: TableDefinition<[u8; 28], u64> = TableDefinition::new("nonces");
 /// transaction hash -> (height, namespace, index within the namespace).
 const TX_INDEX: TableDefinition<[u8; 32], [u8; 20]> = TableDefinition::new("tx_index");
+/// epoch → its committee: `(compressed public key (33) || voting power u64)` per member.
+const COMMITTEES: TableDefinition<u64, &[u8]> = TableDefinition::new("committees");
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -173,6 +175,7 @@ impl Store {
         tx.open_table(OWN_PROPOSALS)?;
         tx.open_table(NONCES)?;
         tx.open_table(TX_INDEX)?;
+        tx.open_table(COMMITTEES)?;
         tx.commit()?;
         Ok(Self { db: Arc::new(db) })
     }
@@ -250,6 +253,54 @@ impl Store {
             )
         });
         Ok(location)
+    }
+
+    /// The committee of `epoch`, if this node has computed it.
+    pub fn committee(&self, epoch: u64) -> Result<Option<ordo_types::ValidatorSet>, StoreError> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(COMMITTEES)?;
+        let Some(v) = table.get(epoch)? else {
+            return Ok(None);
+        };
+        let corrupt = |reason: String| StoreError::Corrupt {
+            table: "committees",
+            reason,
+        };
+        let bytes = v.value();
+        if bytes.len() % 41 != 0 {
+            return Err(corrupt(format!("length {}", bytes.len())));
+        }
+        let members = bytes
+            .chunks_exact(41)
+            .map(|m| {
+                let key = ordo_types::PublicKey::from_sec1(&m[..33])
+                    .map_err(|e| corrupt(e.to_string()))?;
+                let mut power = [0u8; 8];
+                power.copy_from_slice(&m[33..]);
+                Ok(ordo_types::Validator::new(key, u64::from_be_bytes(power)))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        ordo_types::ValidatorSet::new(members)
+            .map(Some)
+            .map_err(|e| corrupt(e.to_string()))
+    }
+
+    /// Records the committee of `epoch` (computed deterministically, so rewriting it is a
+    /// no-op).
+    pub(crate) fn put_committee(
+        &self,
+        epoch: u64,
+        set: &ordo_types::ValidatorSet,
+    ) -> Result<(), StoreError> {
+        let mut bytes = Vec::with_capacity(set.len() * 41);
+        for v in set.validators() {
+            bytes.extend_from_slice(&v.public_key.to_sec1());
+            bytes.extend_from_slice(&v.voting_power.to_be_bytes());
+        }
+        let tx = self.db.begin_write()?;
+        tx.open_table(COMMITTEES)?.insert(epoch, bytes.as_slice())?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// The next nonce `sender` must use in `namespace`, as of the latest decided block.
@@ -519,6 +570,44 @@ mod tests {
                 table: "blocks",
                 ..
             })
+        ));
+    }
+
+    #[test]
+    fn committees_round_trip_and_pin_their_encoding() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.redb")).unwrap();
+        let key = ordo_types::SecretKey::from_bytes(&[7; 32]).unwrap();
+        let set =
+            ordo_types::ValidatorSet::new(vec![ordo_types::Validator::new(key.public_key(), 5)])
+                .unwrap();
+        assert_eq!(store.committee(3).unwrap(), None);
+        store.put_committee(3, &set).unwrap();
+        assert_eq!(store.committee(3).unwrap(), Some(set.clone()));
+        // 33-byte key then the power, big-endian.
+        let tx = store.db.begin_read().unwrap();
+        let raw = tx
+            .open_table(COMMITTEES)
+            .unwrap()
+            .get(3)
+            .unwrap()
+            .unwrap()
+            .value()
+            .to_vec();
+        let mut expected = key.public_key().to_sec1().to_vec();
+        expected.extend_from_slice(&5u64.to_be_bytes());
+        assert_eq!(raw, expected);
+        drop(tx);
+        // A torn record is reported, not trusted.
+        let tx = store.db.begin_write().unwrap();
+        tx.open_table(COMMITTEES)
+            .unwrap()
+            .insert(4, &raw[..40])
+            .unwrap();
+        tx.commit().unwrap();
+        assert!(matches!(
+            store.committee(4),
+            Err(StoreError::Corrupt { .. })
         ));
     }
 }

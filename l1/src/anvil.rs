@@ -49,3 +49,10 @@ pub fn spawn_anvil_with(port: u16, args: &[String]) -> Result<AnvilInstance, L1E
         .try_spawn()
         .map_err(|e| L1Error::AnvilStart(e.to_string()))
 }
+
+/// Like [`spawn_anvil`], with a block mined every `block_time_secs` seconds (fractions allowed)
+/// besides the blocks transactions trigger: an L1 whose head moves on its own, as deadlines
+/// and confirmations need.
+pub fn spawn_anvil_mining(block_time_secs: f64) -> Result<AnvilInstance, L1Error> {
+    spawn_anvil_with(0, &["--block-time".into(), block_time_secs.to_string()])
+}

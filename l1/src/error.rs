@@ -17,6 +17,47 @@ pub enum L1Error {
     /// The RPC endpoint failed or answered with an error.
     #[error("L1 RPC error: {0}")]
     Rpc(#[from] alloy::transports::TransportError),
+    /// Every endpoint failed (or timed out) on every attempt.
+    #[error("L1 unavailable for {what} after {attempts} passes over the endpoints: {last}")]
+    Unavailable {
+        /// The request.
+        what: &'static str,
+        /// Passes over all endpoints.
+        attempts: u32,
+        /// The last endpoint's error.
+        last: String,
+    },
+    /// The L1 has no block at a height it reported (an endpoint behind the others).
+    #[error("L1 block {0} not found")]
+    MissingBlock(u64),
+    /// The confirmed chain changed under the watcher: block `number`'s parent is not the
+    /// block the watcher read before. A reorg deeper than the confirmation depth.
+    #[error("L1 reorg deeper than the confirmation depth at block {number}: parent {found}, read before {expected}")]
+    DeepReorg {
+        /// The first block read after the change.
+        number: u64,
+        /// Its parent hash now.
+        found: B256,
+        /// The hash the watcher had read for the parent.
+        expected: B256,
+    },
+    /// A log from a watched contract could not be decoded as any of its events, or lacks its
+    /// block number.
+    #[error("malformed L1 log in block {block:?}: {reason}")]
+    MalformedLog {
+        /// The block the log claims to be in.
+        block: Option<u64>,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Inbox indexes are not consecutive: an item is missing.
+    #[error("inbox item {found} arrived while {expected} was expected next")]
+    InboxGap {
+        /// Index in the log.
+        found: u64,
+        /// Index expected.
+        expected: u64,
+    },
     /// A contract call or deployment failed (including reverts, with their data).
     #[error("L1 contract call failed: {0}")]
     Contract(#[from] alloy::contract::Error),

@@ -9,6 +9,9 @@
 //!   conflicting votes into slashing evidence, a consensus key into a proof of possession.
 //!   The bytes signed are exactly those of `docs/FORMATS.md`, which the contracts check with
 //!   `ecrecover`; fixtures generated from `ordo-types` pin that agreement in the Forge tests.
+//! - [`L1Client`] talks to one or more RPC URLs with timeouts, retries and failover;
+//!   [`Watcher`] reads `StakeTable` and `Inbox` events from confirmed blocks only and
+//!   publishes them as an [`L1View`] (inbox items, stake events, recent block hashes).
 //! - [`spawn_anvil`] runs a local L1 from the repository's npm toolchain.
 //!
 //! ```no_run
@@ -29,14 +32,25 @@
 
 mod anvil;
 pub mod calldata;
+mod client;
 mod deploy;
 mod error;
+mod relay;
+mod stake;
+mod watcher;
 
 pub use alloy::signers::local::PrivateKeySigner;
-pub use anvil::{anvil_path, spawn_anvil, spawn_anvil_with, ANVIL_ENV};
+pub use anvil::{anvil_path, spawn_anvil, spawn_anvil_mining, spawn_anvil_with, ANVIL_ENV};
+pub use client::{L1Client, RpcConfig};
 pub use deploy::{
     deploy, CommitteeMember, DeployParams, Deployment, InboxParams, LightClientParams,
     StakeTableParams,
 };
 pub use error::L1Error;
 pub use ordo_contracts::{Inbox, LightClient, StakeTable};
+pub use relay::{LightClientRelay, LightClientState};
+pub use stake::{transfer, Staker, ValidatorStanding};
+pub use watcher::{
+    decode_logs, Batch, DecodedLogs, L1Block, L1View, StakeEvent, WatchConfig, WatchedContracts,
+    Watcher,
+};

@@ -6,6 +6,7 @@ use anyhow::{bail, Context as _};
 use ordo_api::ApiConfig;
 use ordo_builder::BlockLimits;
 use ordo_consensus::{ProposerFault, TimingConfig};
+use ordo_l1::{RpcConfig, WatchConfig};
 use ordo_mempool::{GossipConfig, MempoolConfig};
 use ordo_rollup_adapters::RegisteredRollup;
 use ordo_types::{Address, SecretKey, ValidatorSet, B256};
@@ -37,6 +38,8 @@ pub(crate) struct NodeConfig {
     pub(crate) limits: BlockLimits,
     /// Mempool limits.
     pub(crate) mempool: MempoolConfig,
+    /// The L1 (used when the genesis names one).
+    pub(crate) l1: L1Config,
     /// Test-only: make this node's proposals invalid (see `ProposerFault`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) test_fault: Option<ProposerFault>,
@@ -56,9 +59,24 @@ impl Default for NodeConfig {
             timing: TimingConfig::default(),
             limits: BlockLimits::default(),
             mempool: MempoolConfig::default(),
+            l1: L1Config::default(),
             test_fault: None,
         }
     }
+}
+
+/// How the node reaches and reads the L1.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct L1Config {
+    /// Submit equivocation evidence to `StakeTable.slash`, paid by (and rewarding) the
+    /// validator key's account.
+    pub(crate) slash: bool,
+    /// RPC endpoints, timeouts, retries.
+    pub(crate) rpc: RpcConfig,
+    /// Confirmation depth and polling. `lookahead_blocks` is also the L1 origin tolerance: how
+    /// far above this node's confirmed L1 block a proposed origin may be.
+    pub(crate) watch: WatchConfig,
 }
 
 /// Peer-to-peer settings.
@@ -107,6 +125,69 @@ pub(crate) struct Genesis {
     pub(crate) validators: ValidatorSet,
     /// The registered rollups: transactions for any other namespace are refused.
     pub(crate) rollups: Vec<RegisteredRollup>,
+    /// The L1 contracts; absent for a network without an L1 (no force inclusion).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) l1: Option<GenesisL1>,
+}
+
+/// The L1 side of a network, fixed at genesis: every node must read the same contracts and
+/// apply the same inclusion delay.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct GenesisL1 {
+    /// The L1's chain id (checked against the RPC endpoint at start).
+    pub(crate) chain_id: u64,
+    /// `StakeTable` address.
+    pub(crate) stake_table: Address,
+    /// `Inbox` address.
+    pub(crate) inbox: Address,
+    /// `LightClient` address.
+    pub(crate) light_client: Address,
+    /// First L1 block to read (the deployment block).
+    pub(crate) start_block: u64,
+    /// The `Inbox`'s `inclusionDelay`, L1 blocks.
+    pub(crate) inclusion_delay: u64,
+    /// Ordo blocks per epoch; 0 turns elections off (the genesis committee stays).
+    #[serde(default)]
+    pub(crate) epoch_length: u64,
+    /// Epochs from an election to the committee it elects taking over.
+    #[serde(default = "default_activation_epochs")]
+    pub(crate) activation_epochs: u64,
+    /// Most validators in a committee.
+    #[serde(default = "default_max_committee")]
+    pub(crate) max_committee: usize,
+    /// Least operator self-stake for election, wei (decimal string).
+    #[serde(default = "default_min_stake")]
+    pub(crate) min_stake_wei: String,
+}
+
+fn default_activation_epochs() -> u64 {
+    2
+}
+
+fn default_max_committee() -> usize {
+    100
+}
+
+fn default_min_stake() -> String {
+    "1000000000000000000".into()
+}
+
+impl GenesisL1 {
+    /// The election parameters, when elections are on.
+    pub(crate) fn election(&self) -> anyhow::Result<Option<ordo_consensus::ElectionParams>> {
+        if self.epoch_length == 0 {
+            return Ok(None);
+        }
+        Ok(Some(ordo_consensus::ElectionParams {
+            epoch_length: self.epoch_length,
+            activation_epochs: self.activation_epochs,
+            max_committee: self.max_committee,
+            min_stake: self.min_stake_wei.parse().with_context(|| {
+                format!("min_stake_wei {:?} is not a number", self.min_stake_wei)
+            })?,
+        }))
+    }
 }
 
 impl Genesis {

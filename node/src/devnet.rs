@@ -48,6 +48,21 @@ pub(crate) struct DevnetArgs {
     /// Delete the devnet's directory first and start a new network.
     #[arg(long)]
     fresh: bool,
+    /// The L1: a JSON-RPC URL (a development chain whose account pays with `--l1-key`), or
+    /// `none` for a devnet without an L1. By default the devnet starts its own Anvil.
+    #[arg(long)]
+    l1: Option<String>,
+    /// Port of the Anvil the devnet starts.
+    #[arg(long, default_value_t = 8545)]
+    l1_port: u16,
+    /// Key file that deploys the contracts and funds the validators on `--l1 URL` (default:
+    /// Anvil's first development account).
+    #[arg(long)]
+    l1_key: Option<PathBuf>,
+    /// Elections: Ordo blocks per epoch (0: the genesis committee stays), when initialising
+    /// with an L1.
+    #[arg(long, default_value_t = 100)]
+    epoch_length: u64,
     /// Measure: run this many seconds after the first block, print the block interval
     /// percentiles and the time to the first block, write `bench.json`, then stop.
     #[arg(long)]
@@ -59,6 +74,8 @@ struct DevnetFile {
     chain_id: u64,
     nodes: Vec<DevnetNode>,
     rollups: Vec<DevnetRollup>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    l1: Option<crate::devnet_l1::DevnetL1Info>,
 }
 
 #[derive(Serialize)]
@@ -127,6 +144,15 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
                 .collect(),
         })?
     };
+    let l1_options = crate::devnet_l1::L1Options {
+        l1: args.l1.clone(),
+        port: args.l1_port,
+        key: args.l1_key.clone(),
+        epoch_length: args.epoch_length,
+    };
+    let l1 = crate::devnet_l1::prepare(&args.home, &l1_options, &nodes).await?;
+    // The L1 step may have rewritten the configs.
+    let nodes = init::load(&args.home)?;
     let genesis = crate::config::Genesis::load(&args.home.join("genesis.json"))?;
     let exe = std::env::current_exe()?;
     let mut children: Vec<(String, Child)> = Vec::new();
@@ -235,6 +261,7 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         chain_id: genesis.chain_id,
         nodes: listing,
         rollups,
+        l1: l1.as_ref().map(|l| l.info.clone()),
     };
     let listing_path = args.home.join("devnet.json");
     std::fs::write(&listing_path, serde_json::to_string_pretty(&file)?)?;
@@ -257,6 +284,9 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         let result = measure_intervals(&first, first_block_s).await;
         for (_, child) in &children {
             terminate(child);
+        }
+        if let Some(l1) = l1 {
+            l1.stop().await;
         }
         let result = result?;
         println!("{}", serde_json::to_string_pretty(&result)?);
@@ -284,6 +314,9 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         {
             let _ = child.kill().await;
         }
+    }
+    if let Some(l1) = l1 {
+        l1.stop().await;
     }
     Ok(())
 }

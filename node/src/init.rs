@@ -127,6 +127,7 @@ pub(crate) fn run(args: &InitArgs) -> anyhow::Result<Vec<InitNode>> {
                 chain_id: Some(chain_id),
             }))
             .collect(),
+        l1: None,
     };
     let total = args.validators + args.full_nodes;
     if !args.hosts.is_empty() && args.hosts.len() != total {

@@ -4,10 +4,12 @@ mod bench;
 mod client;
 mod config;
 mod devnet;
+mod devnet_l1;
 mod init;
 mod l1;
 mod rollup;
 mod run;
+mod stake;
 
 use std::path::PathBuf;
 
@@ -54,6 +56,9 @@ enum Command {
     /// The network's L1 contracts.
     #[command(subcommand)]
     L1(l1::L1Command),
+    /// Stake on the L1: register a validator, add stake, unstake, withdraw, status.
+    #[command(subcommand)]
+    Stake(stake::StakeCommand),
     /// Benchmark the mempool: admission rate vs. signature verification, memory, verifications
     /// per included transaction.
     BenchMempool(bench::BenchArgs),
@@ -92,6 +97,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Keys(command) => client::keys(command),
         Command::Tx(command) => client::tx(command).await,
         Command::L1(command) => l1::run(command).await,
+        Command::Stake(command) => stake::run(command).await,
         Command::BenchMempool(args) => bench::run(args).await,
         Command::Bench(args) => ordo_testnet::bench(args, &std::env::current_exe()?).await,
         Command::Testnet(command) => {

@@ -127,6 +127,7 @@ impl RollupClient {
             namespace,
             next: from,
             previous: None,
+            announced: None,
             conn: None,
             backoff: None,
             done: false,
@@ -172,6 +173,9 @@ struct StreamState {
     next: u64,
     /// Hash of the last verified block (height `next - 1`).
     previous: Option<B256>,
+    /// The next committee the last verified header announced, when it differs from the one
+    /// that certified it: the only set this stream will switch to.
+    announced: Option<B256>,
     conn: Option<Connection>,
     /// Wait before the next connection attempt (set after a failure).
     backoff: Option<Duration>,
@@ -193,7 +197,7 @@ impl StreamState {
             };
             match conn.parser.next_event() {
                 Ok(Some(event)) => {
-                    if let Some(item) = self.handle(event) {
+                    if let Some(item) = self.handle(event).await {
                         return Some(item);
                     }
                     continue;
@@ -264,9 +268,15 @@ impl StreamState {
     }
 
     /// Handles one event: a verified block or a failure to hand out, or `None` to skip it.
-    fn handle(&mut self, event: SseEvent) -> Option<Result<VerifiedNamespaceBlock, ClientError>> {
+    async fn handle(
+        &mut self,
+        event: SseEvent,
+    ) -> Option<Result<VerifiedNamespaceBlock, ClientError>> {
         match event.event.as_str() {
-            "block" => Some(self.block_event(&event).map_err(|e| self.fail(e))),
+            "block" => {
+                let result = self.block_event(&event).await;
+                Some(result.map_err(|e| self.fail(e)))
+            }
             "error" => {
                 let body: ApiErrorBody =
                     serde_json::from_str(&event.data).unwrap_or_else(|_| ApiErrorBody {
@@ -282,7 +292,37 @@ impl StreamState {
         }
     }
 
-    fn block_event(&mut self, event: &SseEvent) -> Result<VerifiedNamespaceBlock, ClientError> {
+    /// Switches the verifier to the committee the last verified header announced, fetched
+    /// from the node and checked against the announced hash (so the node is not trusted).
+    async fn rotate(&mut self, height: u64, announced: B256) -> Result<(), ClientError> {
+        #[derive(serde::Deserialize)]
+        struct Committee {
+            current: CommitteeSet,
+        }
+        #[derive(serde::Deserialize)]
+        struct CommitteeSet {
+            validators: ValidatorSet,
+        }
+        let committee: Committee = self
+            .client
+            .get_json(&format!("/v1/validators?height={height}"))
+            .await?;
+        let set = committee.current.validators;
+        if set.hash() != announced {
+            return Err(ClientError::UnknownValidatorSet {
+                header: set.hash(),
+                trusted: announced,
+            });
+        }
+        tracing::info!(target: "ordo::rollup", height, committee = %announced, "following a committee rotation");
+        self.client.verifier = Verifier::new(self.client.verifier.chain_id(), set);
+        Ok(())
+    }
+
+    async fn block_event(
+        &mut self,
+        event: &SseEvent,
+    ) -> Result<VerifiedNamespaceBlock, ClientError> {
         let id = event
             .id
             .as_deref()
@@ -295,13 +335,29 @@ impl StreamState {
                 what: "event id",
             });
         }
-        let verified =
+        let mut verified =
             self.client
                 .verifier
-                .verify_json(self.namespace, self.next, event.data.as_bytes())?;
+                .verify_json(self.namespace, self.next, event.data.as_bytes());
+        if let (Err(ClientError::UnknownValidatorSet { header, .. }), Some(announced)) =
+            (&verified, self.announced)
+        {
+            if *header == announced {
+                self.rotate(self.next, announced).await?;
+                verified = self.client.verifier.verify_json(
+                    self.namespace,
+                    self.next,
+                    event.data.as_bytes(),
+                );
+            }
+        }
+        let verified = verified?;
         if let Some(previous) = self.previous {
             check_link(self.next.saturating_sub(1), previous, verified.header())?;
         }
+        let h = verified.header();
+        self.announced =
+            (h.next_validators_hash != h.validators_hash).then_some(h.next_validators_hash);
         self.previous = Some(verified.block_hash());
         self.next = self.next.saturating_add(1);
         self.backoff = None;

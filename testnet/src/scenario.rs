@@ -79,11 +79,11 @@ pub const SCENARIOS: &[(&str, &str)] = &[
 pub const NOT_IMPLEMENTED: &[(&str, &str)] = &[
     (
         "equivocation",
-        "needs a validator that signs two votes per round; Malachite's byzantine engine is not wired into ordo node",
+        "needs a second process signing with one validator's key (test_fault = \"vote_nil\" next to an honest twin); not written as a scenario yet",
     ),
     (
         "l1-outage",
-        "needs the L1 watchers (a node that reads an L1); ordo node runs without an L1 so far",
+        "needs the scenario network to run with an L1 Anvil that can be stopped; not written yet",
     ),
 ];
 
@@ -343,11 +343,10 @@ async fn run_one(name: &str, args: &ScenarioArgs, exe: &Path) -> anyhow::Result<
         validators: 4,
         proxied: true,
         settings: if name == "censoring-proposer" {
-            vec![(
-                Some(0),
-                "test_fault".to_owned(),
-                toml::Value::from("censor"),
-            )]
+            // `test_fault = { censor_namespace = 1 }`: valid blocks without namespace 1.
+            let mut censor = toml::Table::new();
+            censor.insert("censor_namespace".into(), toml::Value::from(1));
+            vec![(Some(0), "test_fault".to_owned(), toml::Value::Table(censor))]
         } else {
             Vec::new()
         },

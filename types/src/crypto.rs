@@ -266,6 +266,18 @@ impl Signature {
     /// curve point with x-coordinate `r` and the y parity given by `v`. The signature verifies
     /// under `Q` by construction, so no second verification is done.
     pub fn recover(&self, digest: &B256) -> Result<Address, Error> {
+        Ok(address_of(&self.recover_point(digest)?))
+    }
+
+    /// Recovers the public key whose signature over `digest` this is (as [`Self::recover`],
+    /// returning the key rather than its address).
+    pub fn recover_public_key(&self, digest: &B256) -> Result<PublicKey, Error> {
+        VerifyingKey::from_affine(self.recover_point(digest)?)
+            .map(PublicKey)
+            .map_err(|_| Error::BadSignature)
+    }
+
+    fn recover_point(&self, digest: &B256) -> Result<AffinePoint, Error> {
         let parts = self.parts()?;
         let r_point = Option::<AffinePoint>::from(AffinePoint::decompress(
             &parts.r_bytes,
@@ -286,7 +298,7 @@ impl Signature {
         if bool::from(q.is_identity()) {
             return Err(Error::BadSignature);
         }
-        Ok(address_of(&q.to_affine()))
+        Ok(q.to_affine())
     }
 }
 
@@ -640,5 +652,17 @@ mod tests {
         fn signature_round_trip(sig in arb_signature()) {
             assert_round_trip(&sig);
         }
+    }
+
+    #[test]
+    fn recovered_public_key_is_the_signers() {
+        let key = SecretKey::random();
+        let digest = B256::repeat_byte(7);
+        let sig = key.sign_digest(&digest);
+        assert_eq!(sig.recover_public_key(&digest).unwrap(), key.public_key());
+        assert_ne!(
+            sig.recover_public_key(&B256::repeat_byte(8)).ok(),
+            Some(key.public_key())
+        );
     }
 }

@@ -2,7 +2,9 @@
 //! - `fixtures`: generates the Forge fixtures from `ordo-types` and fails when the committed
 //!   ones differ, so Solidity and Rust provably agree on the signed bytes;
 //! - `anvil`: deploys to a real Anvil and drives the contracts through the bindings;
-//! - `gas`: `submitBlock` gas from Anvil receipts for committees of 4, 20 and 100.
+//! - `gas`: `submitBlock` gas from Anvil receipts for committees of 4, 20 and 100;
+//! - `watcher`: the L1 client and event watcher: confirmation depth, an outage, reorgs below
+//!   and above the depth, failover.
 //!
 //! The Anvil tests need the repository's npm toolchain: run `npm ci` in the repository root.
 
@@ -12,3 +14,4 @@ mod anvil;
 mod common;
 mod fixtures;
 mod gas;
+mod watcher;

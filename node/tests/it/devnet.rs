@@ -24,6 +24,7 @@ async fn devnet_starts_lists_its_nodes_runs_an_evm_rollup_and_stops_on_ctrl_c() 
         .args(["--api-port", &(base + 10).to_string()])
         .args(["--gossip-port", &(base + 20).to_string()])
         .args(["--l2-port", &(base + 30).to_string()])
+        .args(["--l1-port", &(base + 40).to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -47,6 +48,23 @@ async fn devnet_starts_lists_its_nodes_runs_an_evm_rollup_and_stops_on_ctrl_c() 
         pids.push(node["pid"].as_u64().unwrap() as i32);
     }
 
+    // Its own Anvil runs with the contracts deployed and every genesis validator staked.
+    let l1 = &listing["l1"];
+    assert_eq!(l1["rpc"], format!("http://127.0.0.1:{}", base + 40));
+    let rpc = l1["rpc"].as_str().unwrap();
+    let l1_rpc = rpc.to_owned();
+    let stake_table: ordo_types::Address = l1["StakeTable"].as_str().unwrap().parse().unwrap();
+    for name in ["Inbox", "LightClient"] {
+        assert_eq!(l1[name].as_str().unwrap().len(), 42, "{name}");
+    }
+    let reader =
+        ordo_l1::Staker::new(rpc, ordo_l1::PrivateKeySigner::random(), stake_table).unwrap();
+    for node in nodes {
+        let address: ordo_types::Address = node["address"].as_str().unwrap().parse().unwrap();
+        let standing = reader.standing(address).await.unwrap();
+        assert!(standing.registered && standing.eligible, "{standing:?}");
+    }
+
     // Every node serves its API and they agree on the chain.
     let api = nodes[3]["api"].as_str().unwrap().to_owned();
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -56,6 +74,16 @@ async fn devnet_starts_lists_its_nodes_runs_an_evm_rollup_and_stops_on_ctrl_c() 
             let status: serde_json::Value = status.json().await.unwrap();
             if status["height"].as_u64().unwrap() >= 3 {
                 assert_eq!(status["is_validator"], true);
+                // The force-inclusion watcher is live.
+                let forced: serde_json::Value =
+                    reqwest::get(format!("{api}/v1/forced?namespace=1"))
+                        .await
+                        .unwrap()
+                        .json()
+                        .await
+                        .unwrap();
+                assert_eq!(forced["l1"], true, "{forced}");
+                assert_eq!(forced["inclusion_delay"], 5);
                 break;
             }
         }
@@ -112,6 +140,12 @@ async fn devnet_starts_lists_its_nodes_runs_an_evm_rollup_and_stops_on_ctrl_c() 
         assert!(Instant::now() < deadline, "devnet did not stop");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // Its Anvil is stopped too.
+    let l1_client = ordo_l1::L1Client::single(&l1_rpc).unwrap();
+    assert!(
+        l1_client.chain_id().await.is_err(),
+        "the devnet's Anvil still answers"
+    );
     for pid in pids {
         // Signal 0 probes for existence: every node process is gone.
         let alive = unsafe { libc::kill(pid, 0) } == 0;

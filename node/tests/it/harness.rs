@@ -61,6 +61,37 @@ impl Net {
         init_args: &[String],
         edit: impl Fn(usize, &mut String),
     ) -> Net {
+        let mut net = Self::init_with(validators, full, init_args, edit);
+        for i in 0..net.homes.len() {
+            net.restart(i);
+        }
+        net
+    }
+
+    /// Applies `edit` to the genesis file and to every node's copy of it (before the start).
+    pub(crate) fn edit_genesis(&self, edit: impl Fn(&mut Value)) {
+        let paths = std::iter::once(self.dir.path().join("genesis.json"))
+            .chain(self.homes.iter().map(|h| h.join("genesis.json")));
+        for path in paths {
+            let mut genesis: Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            edit(&mut genesis);
+            std::fs::write(&path, serde_json::to_string_pretty(&genesis).unwrap()).unwrap();
+        }
+    }
+
+    /// Like [`Net::start`] without starting the nodes ([`Net::restart`] each).
+    pub(crate) fn init(validators: usize, full: usize, edit: impl Fn(usize, &mut String)) -> Net {
+        Self::init_with(validators, full, &[], edit)
+    }
+
+    /// [`Net::init`] with extra `ordo init` arguments.
+    pub(crate) fn init_with(
+        validators: usize,
+        full: usize,
+        init_args: &[String],
+        edit: impl Fn(usize, &mut String),
+    ) -> Net {
         let dir = tempfile::tempdir().unwrap();
         let total = validators + full;
         let ports = free_ports(3 * total as u16);
@@ -89,17 +120,13 @@ impl Net {
         let apis = (0..total)
             .map(|i| format!("http://127.0.0.1:{}", ports + (total + i) as u16))
             .collect();
-        let mut net = Net {
+        Net {
             dir,
             homes,
             apis,
             procs: (0..total).map(|_| None).collect(),
             client: reqwest::Client::new(),
-        };
-        for i in 0..total {
-            net.restart(i);
         }
-        net
     }
 
     /// Starts (or restarts) node `i`, appending to its log.

@@ -5,7 +5,9 @@
 mod api;
 mod consensus;
 mod devnet;
+mod election;
 mod evm;
+mod force;
 mod harness;
 mod l1;
 mod mempool;

@@ -38,6 +38,10 @@ pub struct Chain {
     pub keys: Vec<SecretKey>,
     pub set: ValidatorSet,
     pub blocks: Vec<(Block, CommitCertificate)>,
+    /// The committee of every block (index = height - 1).
+    pub sets: Vec<ValidatorSet>,
+    /// A committee announced by the next block, taking over after it.
+    pending: Option<(Vec<SecretKey>, ValidatorSet)>,
 }
 
 impl Chain {
@@ -53,7 +57,21 @@ impl Chain {
             keys,
             set,
             blocks: Vec::new(),
+            sets: Vec::new(),
+            pending: None,
         }
+    }
+
+    /// The next block announces a committee of `keys` (power 100 each), which decides the
+    /// blocks after it.
+    pub fn rotate_to(&mut self, keys: Vec<SecretKey>) {
+        let set = ValidatorSet::new(
+            keys.iter()
+                .map(|k| Validator::new(k.public_key(), 100))
+                .collect(),
+        )
+        .unwrap();
+        self.pending = Some((keys, set));
     }
 
     /// Appends a block with `groups`, certified by every validator.
@@ -71,7 +89,10 @@ impl Chain {
             namespace_root: body.namespace_root(),
             tx_count: body.tx_count().unwrap(),
             validators_hash: self.set.hash(),
-            next_validators_hash: self.set.hash(),
+            next_validators_hash: self
+                .pending
+                .as_ref()
+                .map_or(self.set.hash(), |(_, next)| next.hash()),
             l1_origin_number: 0,
             l1_origin_hash: B256::ZERO,
             inbox_cursor: 0,
@@ -81,6 +102,11 @@ impl Chain {
         let all: Vec<usize> = (0..self.keys.len()).collect();
         let cert = self.certify(&block.header, 0, &all);
         self.blocks.push((block, cert));
+        self.sets.push(self.set.clone());
+        if let Some((keys, set)) = self.pending.take() {
+            self.keys = keys;
+            self.set = set;
+        }
         self.blocks.last().unwrap()
     }
 

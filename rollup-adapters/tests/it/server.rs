@@ -29,6 +29,8 @@ struct Faults {
     replay_from_start: bool,
     /// Skip this height in streams and ranges.
     skip: Option<u64>,
+    /// Serve this committee for every height from `/v1/validators?height=H`.
+    committee: Option<ordo_types::ValidatorSet>,
 }
 
 #[derive(Clone)]
@@ -119,6 +121,22 @@ async fn stream(State(f): State<Fake>, Path(ns): Path<u64>, Query(q): Query<From
     ([(header::CONTENT_TYPE, "text/event-stream")], body).into_response()
 }
 
+#[derive(Deserialize)]
+struct AtHeight {
+    height: u64,
+}
+
+async fn committee(State(f): State<Fake>, Query(q): Query<AtHeight>) -> Response {
+    let Some(set) = usize::try_from(q.height.saturating_sub(1))
+        .ok()
+        .and_then(|i| f.chain.sets.get(i))
+    else {
+        return not_found();
+    };
+    let set = f.faults.committee.clone().unwrap_or_else(|| set.clone());
+    Json(json!({ "height": q.height, "current": { "validators": set } })).into_response()
+}
+
 async fn serve(chain: Chain, faults: Faults) -> (String, Fake) {
     let fake = Fake {
         chain: Arc::new(chain),
@@ -129,6 +147,7 @@ async fn serve(chain: Chain, faults: Faults) -> (String, Fake) {
         .route("/v1/namespaces/{ns}/blocks/{height}", get(one))
         .route("/v1/namespaces/{ns}/blocks", get(range))
         .route("/v1/namespaces/{ns}/stream", get(stream))
+        .route("/v1/validators", get(committee))
         .with_state(fake.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -319,4 +338,64 @@ async fn transport_failures_are_reported_and_the_stream_retries() {
     let items = collect(&c, 7, 1, 3).await;
     assert_eq!(items.len(), 3);
     assert!(items.iter().all(|i| matches!(i, Err(ClientError::Http(_)))));
+}
+
+#[tokio::test]
+async fn a_stream_follows_announced_rotations_and_refuses_an_unannounced_committee() {
+    // Blocks 1-3 by keys 0-3; block 3 announces keys 10-13, which decide 4-6; block 6
+    // announces keys 20-23, which decide 7-8.
+    let mut chain = Chain::new(4);
+    chain.extend(2);
+    chain.rotate_to((10..14).map(key).collect());
+    chain.extend(3);
+    chain.rotate_to((20..24).map(key).collect());
+    chain.extend(3);
+    let genesis = Chain::new(4);
+    let (url, _) = serve(chain, Faults::default()).await;
+    let got = collect(&client(&url, &genesis), 7, 1, 8).await;
+    let heights: Vec<u64> = got.iter().map(|r| r.as_ref().unwrap().height()).collect();
+    assert_eq!(heights, (1..=8).collect::<Vec<_>>());
+
+    // A node that serves another committee than the one announced is refused.
+    let mut chain = Chain::new(4);
+    chain.extend(2);
+    chain.rotate_to((10..14).map(key).collect());
+    chain.extend(3);
+    let liar = Chain::new(4); // keys 0-3 again: not the announced committee
+    let (url, _) = serve(
+        chain,
+        Faults {
+            committee: Some(liar.set.clone()),
+            ..Faults::default()
+        },
+    )
+    .await;
+    let got = collect(&client(&url, &genesis), 7, 1, 10).await;
+    assert_eq!(got.iter().filter(|r| r.is_ok()).count(), 3);
+    let err = got.iter().find_map(|r| r.as_ref().err()).unwrap();
+    assert!(
+        matches!(err, ClientError::UnknownValidatorSet { .. }),
+        "{err}"
+    );
+    assert_eq!(got.len(), 4, "the stream ends at the refusal");
+
+    // Without the announcement, a block by another committee is refused outright.
+    let mut chain = Chain::new(4);
+    chain.extend(2);
+    chain.keys = (30..34).map(key).collect();
+    chain.set = ordo_types::ValidatorSet::new(
+        chain
+            .keys
+            .iter()
+            .map(|k| ordo_types::Validator::new(k.public_key(), 100))
+            .collect(),
+    )
+    .unwrap();
+    chain.extend(1);
+    let (url, _) = serve(chain, Faults::default()).await;
+    let got = collect(&client(&url, &genesis), 7, 1, 10).await;
+    assert!(matches!(
+        got.last(),
+        Some(Err(ClientError::UnknownValidatorSet { .. }))
+    ));
 }

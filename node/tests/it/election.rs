@@ -1,0 +1,342 @@
+//! Elections from a real Anvil stake table with real `ordo` processes: a validator that stakes
+//! joins the committee exactly at the expected height and signs certificates; after unstaking
+//! it leaves at the expected height; a node started from scratch later syncs to the same
+//! blocks; `ordo l1 relay` takes the LightClient through every rotation. An equivocating
+//! validator is slashed on L1 and voted out.
+
+use std::time::{Duration, Instant};
+
+use alloy::signers::local::PrivateKeySigner;
+use ordo_types::SecretKey;
+use serde_json::{json, Value};
+
+use crate::force::{l1_net_with, receipt_block, L1Net};
+use crate::harness::set;
+
+/// Ordo blocks per epoch in this test.
+const EPOCH: u64 = 8;
+const T: Duration = Duration::from_secs(120);
+
+async fn block(l1: &L1Net, h: u64) -> Value {
+    l1.net.wait_height(&[0], h, T).await;
+    l1.net.block(0, h).await.unwrap()
+}
+
+/// The first election height (first block of an epoch) whose L1 origin is at or past
+/// `l1_block`, and the height its committee takes over (two epochs later).
+async fn takes_effect(l1: &L1Net, l1_block: u64) -> (u64, u64) {
+    let deadline = Instant::now() + T;
+    for epoch in 0.. {
+        let b = epoch * EPOCH + 1;
+        let origin = block(l1, b).await["l1_origin_number"].as_u64().unwrap();
+        if origin >= l1_block {
+            return (b, (epoch + 2) * EPOCH + 1);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no election saw L1 block {l1_block}"
+        );
+    }
+    unreachable!()
+}
+
+fn signed_by(block: &Value, address: &str) -> bool {
+    block["certificate"]
+        .to_string()
+        .to_lowercase()
+        .contains(address)
+}
+
+#[tokio::test]
+async fn a_staker_joins_and_leaves_the_committee_at_the_expected_heights() {
+    let newcomer = SecretKey::random();
+    let address = newcomer.address().to_string().to_lowercase();
+    let key_json = json!({ "address": newcomer.address(), "secret_key": alloy::primitives::B256::from(newcomer.to_bytes()) });
+    // Nodes 0-3: genesis validators; node 4: a full node holding the newcomer's key; node 5:
+    // started from scratch at the end.
+    let l1 = l1_net_with(
+        2,
+        json!({ "epoch_length": EPOCH }),
+        &[0, 1, 2, 3],
+        |i, text| {
+            if i == 4 {
+                set(text, "", "validator_key", "validator_key.json");
+            }
+        },
+    )
+    .await;
+    std::fs::write(
+        l1.net.home(4).join("validator_key.json"),
+        key_json.to_string(),
+    )
+    .unwrap();
+    let mut l1 = l1;
+    l1.net.restart(4);
+    l1.net.wait_height(&[0, 1, 2, 3], 2, T).await;
+
+    // Stake: operated by Anvil's fifth account.
+    let operator = PrivateKeySigner::from(l1.anvil.keys()[4].clone());
+    let staker =
+        ordo_l1::Staker::new(&l1.anvil.endpoint(), operator, l1.deployment.stake_table).unwrap();
+    let two_eth = alloy::primitives::U256::from(2_000_000_000_000_000_000u64);
+    let tx = staker
+        .register(
+            &newcomer,
+            "/ip4/127.0.0.1/tcp/1",
+            "http://127.0.0.1:1",
+            two_eth,
+        )
+        .await
+        .unwrap();
+    let staked_at = receipt_block(&l1.anvil.endpoint(), tx).await;
+    let (election, join) = takes_effect(&l1, staked_at).await;
+
+    // It joins exactly at `join`: the committee hash changes there, as announced by the block
+    // before, and its signature is in certificates from then on, never before.
+    let before = block(&l1, join - 1).await;
+    let at = block(&l1, join).await;
+    assert_ne!(
+        before["validators_hash"], at["validators_hash"],
+        "election at {election}"
+    );
+    assert_eq!(before["next_validators_hash"], at["validators_hash"]);
+    for h in 1..join {
+        assert!(
+            !signed_by(&block(&l1, h).await, &address),
+            "signed height {h} < {join}"
+        );
+    }
+    let mut signed = false;
+    for h in join..join + EPOCH {
+        signed |= signed_by(&block(&l1, h).await, &address);
+    }
+    assert!(
+        signed,
+        "the newcomer signed no certificate in {join}..{}",
+        join + EPOCH
+    );
+    let committee = l1.net.get(0, "/v1/validators").await.unwrap();
+    assert!(
+        committee["current"]
+            .to_string()
+            .to_lowercase()
+            .contains(&address),
+        "{committee}"
+    );
+
+    // Unstake: it leaves at the height the next election after that takes effect.
+    staker.unstake_all(newcomer.address()).await.unwrap();
+    // The unstake is in the head block now (Anvil mines a transaction at once).
+    let head = {
+        use alloy::providers::Provider;
+        alloy::providers::ProviderBuilder::new()
+            .connect_http(l1.anvil.endpoint().parse().unwrap())
+            .get_block_number()
+            .await
+            .unwrap()
+    };
+    let (_, leave) = takes_effect(&l1, head).await;
+    let before = block(&l1, leave - 1).await;
+    let at = block(&l1, leave).await;
+    assert_eq!(before["next_validators_hash"], at["validators_hash"]);
+    assert!(leave > join);
+    for h in leave..leave + EPOCH {
+        assert!(
+            !signed_by(&block(&l1, h).await, &address),
+            "signed height {h} >= {leave}"
+        );
+    }
+    let committee = l1.net.get(0, "/v1/validators").await.unwrap();
+    assert!(!committee["current"]
+        .to_string()
+        .to_lowercase()
+        .contains(&address));
+
+    // A node started from scratch after all this syncs to the same blocks.
+    let tip = l1.net.height(0).await.unwrap();
+    l1.net.restart(5);
+    l1.net.wait_height(&[5], tip, T).await;
+    l1.net.assert_same_chain(&[0, 5], tip).await;
+
+    // `ordo l1 relay` brings the LightClient through every rotation to the latest block.
+    let relayer = l1.net.home(0).join("relayer.json");
+    let secret = alloy::primitives::B256::from_slice(&l1.anvil.keys()[6].to_bytes());
+    let relayer_address = SecretKey::from_bytes(&secret.0).unwrap().address();
+    std::fs::write(
+        &relayer,
+        json!({ "address": relayer_address, "secret_key": secret }).to_string(),
+    )
+    .unwrap();
+    let out = crate::harness::ordo()
+        .args([
+            "l1",
+            "relay",
+            "--node",
+            &l1.net.apis[0],
+            "--l1-rpc",
+            &l1.anvil.endpoint(),
+        ])
+        .arg("--key")
+        .arg(&relayer)
+        .args(["--light-client", &l1.deployment.light_client.to_string()])
+        .args(["--interval-ms", "200", "--until", &tip.to_string()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let relay = ordo_l1::LightClientRelay::new(
+        &l1.anvil.endpoint(),
+        PrivateKeySigner::random(),
+        l1.deployment.light_client,
+    )
+    .unwrap();
+    let state = relay.state().await.unwrap();
+    let mut rotations = 0;
+    for h in 1..=state.latest_height {
+        let b = block(&l1, h).await;
+        if b["next_validators_hash"] != b["validators_hash"] {
+            rotations += 1;
+        }
+    }
+    assert!(
+        rotations >= 3,
+        "genesis to elected, join, leave: {rotations}"
+    );
+    assert_eq!(state.epoch, rotations, "{stdout}");
+    let latest = block(&l1, state.latest_height).await;
+    assert_eq!(
+        latest["validators_hash"]
+            .as_str()
+            .unwrap()
+            .parse::<alloy::primitives::B256>()
+            .unwrap(),
+        state.committee_hash
+    );
+    assert!(state.latest_height >= tip);
+
+    // A rollup follower trusting only the genesis committee follows every rotation the
+    // certified headers announce.
+    let out = crate::harness::ordo()
+        .args([
+            "rollup",
+            "follow",
+            "--node",
+            &l1.net.apis[0],
+            "--namespace",
+            "1",
+        ])
+        .arg("--genesis")
+        .arg(l1.net.home(0).join("genesis.json"))
+        .args(["--until", &tip.to_string()])
+        .output()
+        .unwrap();
+    let followed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        followed.lines().count() as u64,
+        tip,
+        "one verified line per height"
+    );
+}
+
+#[tokio::test]
+async fn an_equivocating_validator_is_slashed_on_l1_and_voted_out() {
+    // Node 4 holds validator 3's key and votes nil on everything while validator 3 votes
+    // normally: the key's prevotes conflict. Nodes 0-2 report evidence to the StakeTable.
+    let l1 = l1_net_with(
+        1,
+        json!({ "epoch_length": EPOCH }),
+        &[0, 1, 2, 3],
+        |i, text| {
+            if i < 3 {
+                let mut table: toml::Table = text.parse().unwrap();
+                table["l1"]
+                    .as_table_mut()
+                    .unwrap()
+                    .insert("slash".into(), true.into());
+                *text = toml::to_string(&table).unwrap();
+            }
+            if i == 4 {
+                text.insert_str(0, "test_fault = \"vote_nil\"\n");
+                set(text, "", "validator_key", "validator_key.json");
+            }
+        },
+    )
+    .await;
+    std::fs::copy(
+        l1.net.home(3).join("validator_key.json"),
+        l1.net.home(4).join("validator_key.json"),
+    )
+    .unwrap();
+    let mut l1 = l1;
+    l1.net.restart(4);
+    let key: Value = serde_json::from_str(
+        &std::fs::read_to_string(l1.net.home(3).join("validator_key.json")).unwrap(),
+    )
+    .unwrap();
+    let address = key["address"].as_str().unwrap().to_lowercase();
+    let culprit: ordo_types::Address = address.parse().unwrap();
+
+    // Slashed and jailed on L1.
+    let reader = ordo_l1::Staker::new(
+        &l1.anvil.endpoint(),
+        PrivateKeySigner::random(),
+        l1.deployment.stake_table,
+    )
+    .unwrap();
+    let deadline = Instant::now() + T;
+    while !reader.standing(culprit).await.unwrap().jailed {
+        assert!(Instant::now() < deadline, "validator 3 was not slashed");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let head = {
+        use alloy::providers::Provider;
+        alloy::providers::ProviderBuilder::new()
+            .connect_http(l1.anvil.endpoint().parse().unwrap())
+            .get_block_number()
+            .await
+            .unwrap()
+    };
+    // The reporting node logs it once its receipt is in.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !(0..3).any(|i| l1.net.log(i).contains("slashed an equivocating validator")) {
+        assert!(Instant::now() < deadline, "no node logged the slash");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Out of the committee from the election that saw the jailing on.
+    let (_, out) = takes_effect(&l1, head).await;
+    l1.net.wait_height(&[0, 1, 2], out + EPOCH, T).await;
+    for h in out..out + EPOCH {
+        let committee = l1
+            .net
+            .get(0, &format!("/v1/validators?height={h}"))
+            .await
+            .unwrap();
+        assert!(
+            !committee["current"]
+                .to_string()
+                .to_lowercase()
+                .contains(&address),
+            "height {h}: {committee}"
+        );
+        assert!(
+            !signed_by(&block(&l1, h).await, &address),
+            "signed height {h}"
+        );
+    }
+    // It was in the genesis committee.
+    let genesis = l1.net.get(0, "/v1/validators?height=1").await.unwrap();
+    assert!(genesis["current"]
+        .to_string()
+        .to_lowercase()
+        .contains(&address));
+}

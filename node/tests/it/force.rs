@@ -1,0 +1,469 @@
+//! Force inclusion on a real Anvil L1 (a block every 0.5 s) with real `ordo` processes:
+//! a censoring proposer is refused once an inbox item is due, and an inbox item lands even
+//! when every proposer censors its sender's mempool transactions.
+
+use std::time::{Duration, Instant};
+
+use alloy::network::EthereumWallet;
+use alloy::node_bindings::AnvilInstance;
+use alloy::primitives::{Bytes, U256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
+use ordo_l1::{deploy, spawn_anvil_mining, DeployParams, Deployment, Inbox};
+use serde_json::{json, Value};
+
+use crate::harness::{set, Net};
+
+/// L1 blocks from submission to deadline in these tests.
+const DELAY: u64 = 6;
+const T: Duration = Duration::from_secs(90);
+
+pub(crate) struct L1Net {
+    pub(crate) anvil: AnvilInstance,
+    pub(crate) deployment: Deployment,
+    pub(crate) net: Net,
+}
+
+/// Four validators on a fresh Anvil with the contracts deployed and named in the genesis;
+/// `edit` adjusts each node's config (after the L1 settings are written).
+pub(crate) async fn l1_net(edit: impl Fn(usize, &mut String)) -> L1Net {
+    l1_net_with(0, json!({}), &[0, 1, 2, 3], edit).await
+}
+
+/// Like [`l1_net`] with `full` full nodes besides the four validators, `genesis_l1` fields
+/// added to the genesis `l1` section (elections), and only the nodes in `start` started. With
+/// elections on, the genesis validators are registered and staked (2 ETH each) first.
+pub(crate) async fn l1_net_with(
+    full: usize,
+    genesis_l1: Value,
+    start: &[usize],
+    edit: impl Fn(usize, &mut String),
+) -> L1Net {
+    let anvil = spawn_anvil_mining(0.5).expect("anvil (run `npm ci` in the repository root)");
+    let endpoint = anvil.endpoint();
+    let net = Net::init(4, full, |i, text| {
+        set(text, "", "moniker", format!("node{i}"));
+        let mut l1: toml::Table = toml::Table::new();
+        let mut rpc = toml::Table::new();
+        rpc.insert("urls".into(), vec![endpoint.clone()].into());
+        rpc.insert("request_timeout_ms".into(), 1000.into());
+        let mut watch = toml::Table::new();
+        watch.insert("confirmations".into(), 2.into());
+        watch.insert("poll_interval_ms".into(), 100.into());
+        l1.insert("rpc".into(), rpc.into());
+        l1.insert("watch".into(), watch.into());
+        set(text, "", "l1", l1);
+        edit(i, text);
+    });
+    let genesis: ordo_types_genesis::Genesis = serde_json::from_str(
+        &std::fs::read_to_string(net.dir.path().join("genesis.json")).unwrap(),
+    )
+    .unwrap();
+    let deployer = PrivateKeySigner::from(anvil.keys()[0].clone());
+    let mut params =
+        DeployParams::devnet(genesis.chain_id, &genesis.validators, deployer.address());
+    params.inbox.inclusion_delay_blocks = DELAY;
+    let deployment = deploy(&endpoint, deployer.clone(), &params).await.unwrap();
+    if genesis_l1.get("epoch_length").is_some() {
+        for i in 0..4 {
+            let key: Value = serde_json::from_str(
+                &std::fs::read_to_string(net.home(i).join("validator_key.json")).unwrap(),
+            )
+            .unwrap();
+            let secret: alloy::primitives::B256 =
+                key["secret_key"].as_str().unwrap().parse().unwrap();
+            let key = ordo_types::SecretKey::from_bytes(&secret.0).unwrap();
+            register(&endpoint, &deployer, &deployment, &key).await;
+        }
+    }
+    net.edit_genesis(|g| {
+        let mut l1 = json!({
+            "chain_id": deployment.chain_id,
+            "stake_table": deployment.stake_table,
+            "inbox": deployment.inbox,
+            "light_client": deployment.light_client,
+            "start_block": deployment.deployment_block,
+            "inclusion_delay": DELAY,
+        });
+        for (k, v) in genesis_l1.as_object().unwrap() {
+            l1[k] = v.clone();
+        }
+        g["l1"] = l1;
+    });
+    let mut net = net;
+    for &i in start {
+        net.restart(i);
+    }
+    L1Net {
+        anvil,
+        deployment,
+        net,
+    }
+}
+
+/// Funds `key`'s address from `payer` and registers it as a validator operated by itself
+/// with 2 ETH of self-stake; returns the L1 block of the registration.
+pub(crate) async fn register(
+    endpoint: &str,
+    payer: &PrivateKeySigner,
+    deployment: &Deployment,
+    key: &ordo_types::SecretKey,
+) -> u64 {
+    let eth = U256::from(1_000_000_000_000_000_000u64);
+    ordo_l1::transfer(endpoint, payer.clone(), key.address(), eth * U256::from(3))
+        .await
+        .unwrap();
+    let signer = PrivateKeySigner::from_bytes(&key.to_bytes().into()).unwrap();
+    let staker = ordo_l1::Staker::new(endpoint, signer, deployment.stake_table).unwrap();
+    let tx = staker
+        .register(
+            key,
+            "/ip4/127.0.0.1/tcp/1",
+            "http://127.0.0.1:1",
+            eth * U256::from(2),
+        )
+        .await
+        .unwrap();
+    receipt_block(endpoint, tx).await
+}
+
+/// The L1 block of transaction `tx`.
+pub(crate) async fn receipt_block(endpoint: &str, tx: alloy::primitives::B256) -> u64 {
+    let provider = ProviderBuilder::new().connect_http(endpoint.parse().unwrap());
+    provider
+        .get_transaction_receipt(tx)
+        .await
+        .unwrap()
+        .unwrap()
+        .block_number
+        .unwrap()
+}
+
+mod ordo_types_genesis {
+    /// The genesis fields these tests read.
+    #[derive(serde::Deserialize)]
+    pub(crate) struct Genesis {
+        pub(crate) chain_id: u64,
+        pub(crate) validators: ordo_types::ValidatorSet,
+    }
+}
+
+impl L1Net {
+    fn provider(&self, account: usize) -> DynProvider {
+        ProviderBuilder::new()
+            .wallet(EthereumWallet::from(PrivateKeySigner::from(
+                self.anvil.keys()[account].clone(),
+            )))
+            .connect_http(self.anvil.endpoint().parse().unwrap())
+            .erased()
+    }
+
+    /// Queues `payload` for `namespace` from Anvil account `account`; returns (index, L1 block).
+    async fn force_include(&self, account: usize, namespace: u64, payload: Vec<u8>) -> (u64, u64) {
+        let inbox = Inbox::new(self.deployment.inbox, self.provider(account));
+        let fee = inbox.currentFee().call().await.unwrap();
+        let receipt = inbox
+            .forceInclude(namespace, Bytes::from(payload))
+            .value(fee + U256::from(1))
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap();
+        let event = receipt
+            .inner
+            .logs()
+            .iter()
+            .find_map(|l| l.log_decode::<Inbox::ForcedInclusion>().ok())
+            .unwrap()
+            .inner
+            .data;
+        (event.index, event.l1Block)
+    }
+
+    /// Waits until node `i` reports inbox item `index` of `namespace` included; returns the
+    /// item's JSON from `/v1/forced`.
+    async fn wait_forced(&self, i: usize, namespace: u64, index: u64) -> Value {
+        let deadline = Instant::now() + T;
+        loop {
+            if let Some(list) = self
+                .net
+                .get(i, &format!("/v1/forced?namespace={namespace}"))
+                .await
+            {
+                if let Some(item) = list["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|it| it["index"] == index && it["status"] == "included")
+                {
+                    return item.clone();
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "inbox item {index} not included; log: {}",
+                self.net.home(i).join("node.log").display()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Checks the force-inclusion invariant on node 0's chain up to its tip: every block whose
+    /// L1 origin is at or past `deadline` has included item `index` (its cursor is past it),
+    /// the origin never goes backwards, and the item sits in block `height`, marked forced.
+    async fn check_chain(&self, index: u64, deadline: u64, height: u64) {
+        let tip = self.net.height(0).await.unwrap();
+        let mut origin = 0;
+        for h in 1..=tip {
+            let b = self.net.block(0, h).await.unwrap();
+            let o = b["l1_origin_number"].as_u64().unwrap();
+            assert!(o >= origin, "L1 origin went back at height {h}");
+            origin = o;
+            let cursor = b["inbox_cursor"].as_u64().unwrap();
+            if o >= deadline {
+                assert!(
+                    cursor > index,
+                    "height {h} (origin {o}) omits item {index} due at {deadline}"
+                );
+            }
+            assert_eq!(cursor > index, h >= height, "cursor at height {h}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_censoring_proposer_is_refused_once_an_inbox_item_is_due() {
+    const CENSORED: u64 = 5;
+    // Validator 3 never includes namespace 5 and reads the L1 with one confirmation, so it
+    // is the first to propose an origin at which an item is due; the others (two
+    // confirmations) accept its origin (within their lookahead) and refuse its blocks.
+    let l1 = l1_net(|i, text| {
+        if i == 3 {
+            text.insert_str(
+                0,
+                &format!("test_fault = {{ censor_namespace = {CENSORED} }}\n"),
+            );
+            let mut table: toml::Table = text.parse().unwrap();
+            table["l1"]["watch"]
+                .as_table_mut()
+                .unwrap()
+                .insert("confirmations".into(), 1.into());
+            *text = toml::to_string(&table).unwrap();
+        }
+    })
+    .await;
+    l1.net.wait_height(&[0, 1, 2, 3], 3, T).await;
+    let refused = |net: &Net| {
+        (0..3).any(|i| {
+            net.log(i)
+                .lines()
+                .any(|l| l.contains("invalid proposal") && l.contains("was due at L1 block"))
+        })
+    };
+    // Each item gives the censor a chance to propose past the deadline first; a few items
+    // make that all but certain.
+    let mut sent = 0;
+    while !refused(&l1.net) {
+        assert!(
+            sent < 6,
+            "the censor never proposed past a deadline in {sent} items"
+        );
+        let (index, block) = l1
+            .force_include(1, CENSORED, format!("item {sent}").into_bytes())
+            .await;
+        let item = l1.wait_forced(0, CENSORED, index).await;
+        let height = item["height"].as_u64().unwrap();
+        let including = l1.net.block(0, height).await.unwrap();
+        assert_eq!(item["deadline"], block + DELAY);
+        // It lands at its deadline: the including block's origin is at the deadline, give or
+        // take the views' spread (an honest proposer includes it as soon as it is due).
+        let origin = including["l1_origin_number"].as_u64().unwrap();
+        assert!(
+            origin >= block + DELAY && origin <= block + DELAY + 3,
+            "origin {origin}"
+        );
+        l1.net.wait_height(&[0], height + 1, T).await;
+        l1.check_chain(index, block + DELAY, height).await;
+        // The block shows it in namespace 5, marked forced with its index.
+        let slice = l1
+            .net
+            .get(0, &format!("/v1/namespaces/{CENSORED}/blocks/{height}"))
+            .await
+            .unwrap();
+        let text = slice.to_string();
+        assert!(text.contains("forced"), "{text}");
+        sent += 1;
+    }
+    // The censor kept proposing blocks that were decided (it is a live validator), none of
+    // them past a deadline without the item (checked above).
+    let censor = l1.net.get(3, "/v1/status").await.unwrap()["address"]
+        .as_str()
+        .unwrap()
+        .to_lowercase();
+    let tip = l1.net.height(0).await.unwrap();
+    let mut by_censor = 0;
+    for h in 1..=tip {
+        let b = l1.net.block(0, h).await.unwrap();
+        if b["proposer"].as_str().unwrap().to_lowercase() == censor {
+            by_censor += 1;
+        }
+    }
+    assert!(by_censor > 0, "the censor proposed no decided block");
+}
+
+#[tokio::test]
+async fn every_proposer_censoring_a_sender_cannot_stop_its_inbox_item() {
+    // Every validator drops the mempool transactions of Anvil's third default account (the
+    // same address on every Anvil).
+    let sender: alloy::primitives::Address = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
+        .parse()
+        .unwrap();
+    let l1 = l1_net(|_, text| {
+        text.insert_str(
+            0,
+            &format!("test_fault = {{ censor_sender = \"{sender}\" }}\n"),
+        );
+    })
+    .await;
+    l1.net.wait_height(&[0, 1, 2, 3], 3, T).await;
+    // Its Ordo transaction (same key) waits in the mempool.
+    let key = ordo_types::SecretKey::from_bytes(&l1.anvil.keys()[2].to_bytes().into()).unwrap();
+    assert_eq!(key.address(), sender);
+    let tx = ordo_types::Transaction::sign(1, 0, Bytes::from_static(b"via mempool"), &key, 1337);
+    let (status, body) = l1.net.post(0, "/v1/transactions", &tx).await;
+    assert_eq!(status, 202, "{body}");
+    // Its inbox item lands at the deadline.
+    let (index, block) = l1.force_include(2, 1, b"via the inbox".to_vec()).await;
+    let item = l1.wait_forced(0, 1, index).await;
+    let height = item["height"].as_u64().unwrap();
+    assert_eq!(
+        item["sender"].as_str().unwrap().to_lowercase(),
+        sender.to_string().to_lowercase()
+    );
+    l1.net.wait_height(&[0, 1, 2, 3], height + 3, T).await;
+    l1.check_chain(index, block + DELAY, height).await;
+    // Every node agrees, and the mempool transaction is still not included.
+    l1.net.assert_same_chain(&[0, 1, 2, 3], height).await;
+    let hash = body["hash"].as_str().unwrap();
+    let tx_status = l1
+        .net
+        .get(0, &format!("/v1/transactions/{hash}"))
+        .await
+        .unwrap();
+    assert_ne!(tx_status["status"], "included", "{tx_status}");
+
+    // A restarted node resumes its L1 watcher from the view it saved, and still knows the item.
+    let mut l1 = l1;
+    let saved = l1.net.home(0).join("data/l1-view.json");
+    let deadline = Instant::now() + T;
+    while !saved.exists() {
+        assert!(Instant::now() < deadline, "no saved L1 view");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    l1.net.kill(0);
+    l1.net.restart(0);
+    let tip = l1.net.height(1).await.unwrap();
+    l1.net.wait_height(&[0], tip + 3, T).await;
+    assert!(l1.net.log(0).contains("resuming the L1 watcher"));
+    let again = l1.wait_forced(0, 1, index).await;
+    assert_eq!(again["height"], height);
+}
+
+#[tokio::test]
+async fn ordo_keeps_sequencing_while_the_l1_is_down() {
+    let mut l1 = l1_net(|_, _| {}).await;
+    // Wait until blocks carry an L1 origin.
+    let deadline = Instant::now() + T;
+    let origin = loop {
+        let tip = l1.net.height(0).await.unwrap_or(0);
+        if tip > 0 {
+            let b = l1.net.block(0, tip).await.unwrap();
+            let o = b["l1_origin_number"].as_u64().unwrap();
+            if o > 0 {
+                break o;
+            }
+        }
+        assert!(Instant::now() < deadline, "no L1 origin");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    // The L1 goes away for good: Ordo goes on, its origin stays where it was.
+    let anvil = std::mem::replace(&mut l1.anvil, spawn_anvil_mining(60.0).unwrap());
+    drop(anvil);
+    let tip = l1.net.height(0).await.unwrap();
+    l1.net.wait_height(&[0, 1, 2, 3], tip + 30, T).await;
+    let origin_at = |b: Value| b["l1_origin_number"].as_u64().unwrap();
+    let stuck = origin_at(l1.net.block(0, tip + 15).await.unwrap());
+    assert!(stuck >= origin);
+    for h in tip + 16..=tip + 30 {
+        assert_eq!(
+            origin_at(l1.net.block(0, h).await.unwrap()),
+            stuck,
+            "height {h}"
+        );
+    }
+    l1.net.assert_same_chain(&[0, 1, 2, 3], tip + 30).await;
+    // The outage is reported, not hidden.
+    let forced = l1.net.get(0, "/v1/forced?namespace=1").await.unwrap();
+    assert!(forced["l1_error"].is_string(), "{forced}");
+    let metrics = reqwest::get(format!("{}/metrics", l1.net.apis[0]))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("ordo_l1_read_failing 1"), "{metrics}");
+    assert!(metrics.contains("ordo_committee_size 4"));
+
+    // Bad queries get clear refusals.
+    let http = reqwest::Client::new();
+    for (path, status, code) in [
+        ("/v1/forced", 400, "MALFORMED"),
+        ("/v1/forced?namespace=x", 400, "MALFORMED"),
+        ("/v1/forced?namespace=1&extra=2", 400, "MALFORMED"),
+        ("/v1/validators?height=-1", 400, "MALFORMED"),
+        ("/v1/validators?height=99999999", 404, "NOT_FOUND"),
+    ] {
+        let resp = http
+            .get(format!("{}{path}", l1.net.apis[0]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), status, "{path}");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["code"], code, "{path}: {body}");
+    }
+    let committee = l1.net.get(0, "/v1/validators?height=1").await.unwrap();
+    assert_eq!(
+        committee["current"]["validators"].as_array().unwrap().len(),
+        4
+    );
+}
+
+#[tokio::test]
+async fn validators_blind_to_the_l1_slow_the_chain_but_do_not_stop_it() {
+    // Two of four validators cannot reach the L1: they refuse every new L1 origin, so the
+    // others' new origins never get a quorum. Blocks that keep the parent's origin (proposed
+    // by the blind ones, or by anyone from round 2 on) carry the chain.
+    let l1 = l1_net(|i, text| {
+        if i >= 2 {
+            let mut table: toml::Table = text.parse().unwrap();
+            table["l1"]["rpc"]
+                .as_table_mut()
+                .unwrap()
+                .insert("urls".into(), vec!["http://127.0.0.1:1".to_string()].into());
+            *text = toml::to_string(&table).unwrap();
+        }
+    })
+    .await;
+    l1.net.wait_height(&[0, 1, 2, 3], 10, T).await;
+    l1.net.assert_same_chain(&[0, 1, 2, 3], 10).await;
+    for h in 1..=10 {
+        let b = l1.net.block(0, h).await.unwrap();
+        assert_eq!(
+            b["l1_origin_number"], 0,
+            "height {h}: no origin the blind half can see"
+        );
+    }
+}
