@@ -39,10 +39,13 @@ pub(crate) struct RunArgs {
     /// The execution node's JSON-RPC URL (e.g. `anvil --no-mining --order fifo`).
     #[arg(long)]
     engine: String,
-    /// First Ordo height to replay (ignored when `--state` names a height already applied).
+    /// First Ordo height to read. The client trusts the genesis committee and follows the
+    /// rotations it sees, so reading must start before the first rotation (height 1 is
+    /// always safe).
     #[arg(long, default_value_t = 1)]
     from: u64,
-    /// A file holding the last Ordo height applied, to resume from after a restart.
+    /// A file holding the last Ordo height applied: after a restart, blocks up to it are
+    /// verified again (following committee rotations) but not replayed.
     #[arg(long)]
     state: Option<PathBuf>,
 }
@@ -103,7 +106,7 @@ async fn execute(args: RunArgs) -> anyhow::Result<()> {
         ),
         _ => None,
     };
-    let from = applied_height.map_or(args.from.max(1), |h| h + 1);
+    let from = args.from.max(1);
     tracing::info!(target: "ordo::rollup", namespace = args.namespace, from, engine = %args.engine, "executing");
     let client = RollupClient::from_genesis(&args.node, &genesis);
     let mut blocks = std::pin::pin!(client.stream(args.namespace, from));
@@ -117,7 +120,8 @@ async fn execute(args: RunArgs) -> anyhow::Result<()> {
             }
             Err(e) => return Err(anyhow!("{}: {e}", e.code())),
         };
-        if !block.entries().is_empty() {
+        let replayed = applied_height.is_some_and(|h| block.height() <= h);
+        if !block.entries().is_empty() && !replayed {
             let applied = retry("applying a block", || engine.apply(&block)).await;
             for (hash, reason) in &applied.refused {
                 tracing::warn!(target: "ordo::rollup", height = block.height(), %hash, %reason, "the engine refused a sequenced transaction");
@@ -132,7 +136,7 @@ async fn execute(args: RunArgs) -> anyhow::Result<()> {
             writeln!(stdout, "{line}")?;
             stdout.flush()?;
         }
-        if let Some(path) = &args.state {
+        if let (Some(path), false) = (&args.state, replayed) {
             let tmp = path.with_extension("tmp");
             std::fs::write(&tmp, block.height().to_string())?;
             std::fs::rename(&tmp, path)?;

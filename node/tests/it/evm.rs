@@ -95,23 +95,9 @@ impl Rollup {
         answer
     }
 
-    /// The last height up to `tip` where the namespace has transactions.
-    async fn ordo_last_height_with_txs(&self, tip: u64) -> u64 {
-        for h in (1..=tip).rev() {
-            let block = self
-                .net
-                .get(0, &format!("/v1/namespaces/{NS}/blocks/{h}"))
-                .await
-                .unwrap();
-            if !block["transactions"].as_array().unwrap().is_empty() {
-                return h;
-            }
-        }
-        panic!("no transactions up to {tip}")
-    }
-
-    /// Every Ethereum transaction hash of the namespace, in Ordo's order, up to `tip`.
-    async fn ordo_order(&self, tip: u64) -> Vec<B256> {
+    /// Every Ethereum transaction hash of the namespace with its height, in Ordo's order, up
+    /// to `tip`.
+    async fn ordo_order(&self, tip: u64) -> Vec<(u64, B256)> {
         let mut order = Vec::new();
         for h in 1..=tip {
             let block = self
@@ -122,7 +108,7 @@ impl Rollup {
             for tx in block["transactions"].as_array().unwrap() {
                 assert_eq!(tx["auth"], "ethereum");
                 let payload = hex::decode(tx["payload"].as_str().unwrap().trim_start_matches("0x"));
-                order.push(keccak256(payload.unwrap()));
+                order.push((h, keccak256(payload.unwrap())));
             }
         }
         order
@@ -210,9 +196,15 @@ async fn wallets_send_through_ordo_and_the_l2_executes_in_ordos_order() {
         let block = l2.get_block_by_number(n.into()).await.unwrap().unwrap();
         l2_order.extend(block.transactions.hashes());
     }
-    let ordo_tip = rollup.net.height(0).await.unwrap();
+    // Node 0 reads as far as the executor's node 1 had decided when the receipts arrived.
+    let ordo_tip = rollup.net.height(1).await.unwrap();
+    rollup
+        .net
+        .wait_height(&[0], ordo_tip, Duration::from_secs(30))
+        .await;
     let ordo_order = rollup.ordo_order(ordo_tip).await;
-    assert_eq!(l2_order, ordo_order);
+    let ordo_hashes: Vec<B256> = ordo_order.iter().map(|(_, hash)| *hash).collect();
+    assert_eq!(l2_order, ordo_hashes);
     let mut sorted_sent = sent.clone();
     sorted_sent.sort();
     let mut sorted_l2 = l2_order.clone();
@@ -245,45 +237,52 @@ async fn wallets_send_through_ordo_and_the_l2_executes_in_ordos_order() {
         );
     }
 
-    // A second executor replaying the namespace from height 1 (as after a crash that lost its
-    // state) changes nothing: every transaction is already executed, no block is mined.
+    // A second executor, restarted with a state file naming the first height it applied:
+    // it verifies the chain from height 1 again but replays only the later blocks, and those
+    // change nothing (every transaction is already executed, no L2 block is mined).
+    let first = ordo_order[0].0;
+    let last = ordo_order[ordo_order.len() - 1].0;
+    let later = ordo_order.iter().filter(|(h, _)| *h > first).count();
+    let state = rollup.net.dir.path().join("evm.height");
+    std::fs::write(&state, first.to_string()).unwrap();
     let mut replay = ordo()
         .args(["rollup", "run", "--node", &rollup.net.apis[3], "--engine"])
         .arg(rollup.l2.endpoint())
         .arg("--genesis")
         .arg(rollup.net.homes[0].join("genesis.json"))
-        .args(["--namespace", &NS.to_string(), "--from", "1"])
+        .args(["--namespace", &NS.to_string(), "--state"])
+        .arg(&state)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let stdout = std::io::BufReader::new(replay.stdout.take().unwrap());
-    let last_height = rollup.ordo_last_height_with_txs(ordo_tip).await;
-    let lines = tokio::task::spawn_blocking(move || {
-        use std::io::BufRead;
-        let mut lines = Vec::new();
-        for line in stdout.lines() {
-            let line: Value = serde_json::from_str(&line.unwrap()).unwrap();
-            let done = line["height"].as_u64() == Some(last_height);
-            lines.push(line);
-            if done {
-                break;
-            }
+    // The state file moves past the last block with transactions once it is replayed.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let applied: u64 = std::fs::read_to_string(&state).unwrap().parse().unwrap();
+        if applied >= last {
+            break;
         }
-        lines
-    });
-    let lines = tokio::time::timeout(Duration::from_secs(60), lines)
-        .await
-        .expect("the replay did not reach the last block")
-        .unwrap();
+        if Instant::now() > deadline {
+            replay.kill().unwrap();
+            panic!("the replay stopped at height {applied}, before {last}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     replay.kill().unwrap();
-    replay.wait().unwrap();
+    let output = replay.wait_with_output().unwrap();
+    let lines: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines.iter().all(|l| l["height"].as_u64().unwrap() > first));
+    assert!(lines.iter().all(|l| l["executed"] == json!([])));
     let replayed: usize = lines
         .iter()
         .map(|l| l["already_executed"].as_array().unwrap().len())
         .sum();
-    assert_eq!(replayed, 100);
-    assert!(lines.iter().all(|l| l["executed"] == json!([])));
+    assert_eq!(replayed, later);
     assert_eq!(l2.get_block_number().await.unwrap(), l2_tip);
 }
 
