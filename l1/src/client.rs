@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::providers::RootProvider;
-use alloy::transports::http::reqwest::Url;
 use serde::{Deserialize, Serialize};
 
 use crate::error::L1Error;
@@ -76,10 +75,7 @@ impl L1Client {
             .urls
             .iter()
             .map(|url| {
-                let parsed: Url = url.parse().map_err(|e| L1Error::InvalidRpcUrl {
-                    url: url.clone(),
-                    reason: format!("{e}"),
-                })?;
+                let parsed = crate::error::parse_rpc_url(url)?;
                 Ok(Endpoint {
                     url: url.clone(),
                     provider: RootProvider::new_http(parsed),

@@ -6,7 +6,6 @@ use alloy::primitives::{Address, U256};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::rpc::types::TransactionReceipt;
 use alloy::signers::local::PrivateKeySigner;
-use alloy::transports::http::reqwest::Url;
 use ordo_contracts::{Inbox, LightClient, StakeTable};
 use ordo_types::ValidatorSet;
 use serde::{Deserialize, Serialize};
@@ -185,10 +184,7 @@ pub async fn deploy(
     signer: PrivateKeySigner,
     params: &DeployParams,
 ) -> Result<Deployment, L1Error> {
-    let url = rpc_url.parse::<Url>().map_err(|e| L1Error::InvalidRpcUrl {
-        url: rpc_url.to_owned(),
-        reason: e.to_string(),
-    })?;
+    let url = crate::error::parse_rpc_url(rpc_url)?;
     let provider = ProviderBuilder::new()
         .wallet(EthereumWallet::from(signer))
         .connect_http(url);

@@ -1,6 +1,7 @@
 //! The crate's error type.
 
 use alloy::primitives::{Address, B256};
+use alloy::transports::http::reqwest::Url;
 use std::path::PathBuf;
 
 /// Everything that can go wrong talking to the L1 or preparing data for it.
@@ -119,4 +120,14 @@ impl L1Error {
             _ => None,
         }
     }
+}
+
+/// Parses an L1 RPC URL, refusing it with [`L1Error::InvalidRpcUrl`].
+pub(crate) fn parse_rpc_url(url: &str) -> Result<Url, L1Error> {
+    url.parse().map_err(
+        |e: <Url as std::str::FromStr>::Err| L1Error::InvalidRpcUrl {
+            url: url.to_owned(),
+            reason: e.to_string(),
+        },
+    )
 }

@@ -4,7 +4,6 @@ use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, Bytes, B256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
-use alloy::transports::http::reqwest::Url;
 use ordo_contracts::LightClient;
 use ordo_types::{CommitCertificate, Encode, Header, ValidatorSet};
 
@@ -37,10 +36,7 @@ impl LightClientRelay {
         account: PrivateKeySigner,
         address: Address,
     ) -> Result<Self, L1Error> {
-        let url = rpc_url.parse::<Url>().map_err(|e| L1Error::InvalidRpcUrl {
-            url: rpc_url.to_owned(),
-            reason: e.to_string(),
-        })?;
+        let url = crate::error::parse_rpc_url(rpc_url)?;
         let provider = ProviderBuilder::new()
             .wallet(EthereumWallet::from(account))
             .connect_http(url)

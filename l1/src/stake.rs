@@ -8,7 +8,6 @@ use alloy::primitives::{Address, B256, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::types::TransactionReceipt;
 use alloy::signers::local::PrivateKeySigner;
-use alloy::transports::http::reqwest::Url;
 use ordo_contracts::StakeTable;
 use ordo_types::SecretKey;
 use serde::Serialize;
@@ -56,10 +55,7 @@ impl Staker {
         account: PrivateKeySigner,
         stake_table: Address,
     ) -> Result<Self, L1Error> {
-        let url = rpc_url.parse::<Url>().map_err(|e| L1Error::InvalidRpcUrl {
-            url: rpc_url.to_owned(),
-            reason: e.to_string(),
-        })?;
+        let url = crate::error::parse_rpc_url(rpc_url)?;
         let address = account.address();
         let provider = ProviderBuilder::new()
             .wallet(EthereumWallet::from(account))
@@ -190,10 +186,7 @@ pub async fn transfer(
     to: Address,
     amount: U256,
 ) -> Result<B256, L1Error> {
-    let url = rpc_url.parse::<Url>().map_err(|e| L1Error::InvalidRpcUrl {
-        url: rpc_url.to_owned(),
-        reason: e.to_string(),
-    })?;
+    let url = crate::error::parse_rpc_url(rpc_url)?;
     let provider = ProviderBuilder::new()
         .wallet(EthereumWallet::from(from))
         .connect_http(url);

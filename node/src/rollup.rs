@@ -24,18 +24,25 @@ pub(crate) enum RollupArgs {
     Run(RunArgs),
 }
 
-/// Arguments of `ordo rollup run`.
+/// Where a rollup's verified blocks come from.
 #[derive(Args, Clone, Debug)]
-pub(crate) struct RunArgs {
+pub(crate) struct Source {
     /// Base URL of any node's API (it is not trusted).
     #[arg(long)]
     node: String,
-    /// The genesis file holding the trusted chain id, committee and rollup registration.
+    /// The genesis file holding the trusted chain id, committee and rollup registrations.
     #[arg(long)]
     genesis: PathBuf,
-    /// The EVM rollup's namespace.
+    /// The namespace (rollup) id.
     #[arg(long)]
     namespace: u64,
+}
+
+/// Arguments of `ordo rollup run`.
+#[derive(Args, Clone, Debug)]
+pub(crate) struct RunArgs {
+    #[command(flatten)]
+    source: Source,
     /// The execution node's JSON-RPC URL (e.g. `anvil --no-mining --order fifo`).
     #[arg(long)]
     engine: String,
@@ -53,15 +60,8 @@ pub(crate) struct RunArgs {
 /// Arguments of `ordo rollup follow`.
 #[derive(Args, Clone, Debug)]
 pub(crate) struct FollowArgs {
-    /// Base URL of any node's API (it is not trusted).
-    #[arg(long)]
-    node: String,
-    /// The genesis file holding the trusted chain id and committee.
-    #[arg(long)]
-    genesis: PathBuf,
-    /// The namespace (rollup) id.
-    #[arg(long)]
-    namespace: u64,
+    #[command(flatten)]
+    source: Source,
     /// First height to read.
     #[arg(long, default_value_t = 1)]
     from: u64,
@@ -86,12 +86,12 @@ pub(crate) async fn run(args: RollupArgs) -> anyhow::Result<()> {
 }
 
 async fn execute(args: RunArgs) -> anyhow::Result<()> {
-    let genesis = Genesis::load(&args.genesis)?;
+    let genesis = Genesis::load(&args.source.genesis)?;
     let chain_id = genesis
-        .rollup(args.namespace)
+        .rollup(args.source.namespace)
         .filter(|r| r.adapter == "evm")
         .and_then(|r| r.chain_id)
-        .with_context(|| format!("namespace {} is not an EVM rollup", args.namespace))?;
+        .with_context(|| format!("namespace {} is not an EVM rollup", args.source.namespace))?;
     let engine = EvmEngine::new(&args.engine);
     let engine_chain = retry("reading the engine's chain id", || engine.chain_id()).await;
     if engine_chain != chain_id {
@@ -107,9 +107,9 @@ async fn execute(args: RunArgs) -> anyhow::Result<()> {
         _ => None,
     };
     let from = args.from.max(1);
-    tracing::info!(target: "ordo::rollup", namespace = args.namespace, from, engine = %args.engine, "executing");
-    let client = RollupClient::from_genesis(&args.node, &genesis);
-    let mut blocks = std::pin::pin!(client.stream(args.namespace, from));
+    tracing::info!(target: "ordo::rollup", namespace = args.source.namespace, from, engine = %args.engine, "executing");
+    let client = RollupClient::from_genesis(&args.source.node, &genesis);
+    let mut blocks = std::pin::pin!(client.stream(args.source.namespace, from));
     let mut stdout = std::io::stdout().lock();
     while let Some(item) = blocks.next().await {
         let block = match item {
@@ -168,9 +168,9 @@ async fn follow(args: FollowArgs) -> anyhow::Result<()> {
     if args.from == 0 {
         bail!("heights start at 1");
     }
-    let genesis = Genesis::load(&args.genesis)?;
+    let genesis = Genesis::load(&args.source.genesis)?;
     let adapter = if args.render {
-        let registered = genesis.rollup(args.namespace);
+        let registered = genesis.rollup(args.source.namespace);
         let kind = match (&args.adapter, registered) {
             (Some(kind), _) => kind.as_str(),
             (None, Some(registered)) => registered.adapter.as_str(),
@@ -181,19 +181,19 @@ async fn follow(args: FollowArgs) -> anyhow::Result<()> {
     } else {
         None
     };
-    if !genesis.rollups.is_empty() && genesis.rollup(args.namespace).is_none() {
+    if !genesis.rollups.is_empty() && genesis.rollup(args.source.namespace).is_none() {
         eprintln!(
             "warning: namespace {} is not registered in the genesis file",
-            args.namespace
+            args.source.namespace
         );
     }
-    let client = RollupClient::from_genesis(&args.node, &genesis);
+    let client = RollupClient::from_genesis(&args.source.node, &genesis);
     // Stdout carries the JSON lines: log below the default level.
     tracing::debug!(
-        target: "ordo::rollup", node = %args.node, namespace = args.namespace, from = args.from,
+        target: "ordo::rollup", node = %args.source.node, namespace = args.source.namespace, from = args.from,
         validators = genesis.validators.len(), "following"
     );
-    let mut blocks = std::pin::pin!(client.stream(args.namespace, args.from));
+    let mut blocks = std::pin::pin!(client.stream(args.source.namespace, args.from));
     let mut stdout = std::io::stdout().lock();
     while let Some(item) = blocks.next().await {
         let block = match item {
