@@ -234,14 +234,12 @@ impl App {
         Ok(())
     }
 
-    /// Sends the first conflicting pair of each validator not reported yet.
+    /// Logs the first conflicting pair of each validator not reported yet, and sends it to the
+    /// slasher if there is one.
     fn report(
         &mut self,
         evidence: &malachitebft_app_channel::app::types::MisbehaviorEvidence<OrdoContext>,
     ) {
-        let Some(tx) = &self.evidence else {
-            return;
-        };
         for (address, pairs) in &evidence.votes {
             let Some((a, b)) = pairs.first() else {
                 continue;
@@ -249,6 +247,11 @@ impl App {
             if !self.reported.insert(address.0) {
                 continue;
             }
+            // Logged with or without a slasher, so fault scenarios can see it.
+            warn!(target: "ordo::consensus", validator = %address.0, "equivocation evidence");
+            let Some(tx) = &self.evidence else {
+                continue;
+            };
             let vote = |v: &malachitebft_app_channel::app::types::core::SignedVote<OrdoContext>| {
                 EvidenceVote {
                     height: v.message.height.0,
@@ -268,7 +271,6 @@ impl App {
                     signature: v.signature,
                 }
             };
-            warn!(target: "ordo::consensus", validator = %address.0, "equivocation evidence");
             let _ = tx.send(Equivocation {
                 validator: address.0,
                 a: vote(a),
