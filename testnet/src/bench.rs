@@ -173,6 +173,8 @@ async fn resolve(args: &BenchArgs, exe: &Path) -> anyhow::Result<Network> {
             exe: exe.to_owned(),
             dir: args.home.clone(),
             validators,
+            full_nodes: 0,
+            l1: false,
             proxied: false,
             settings: args
                 .set

@@ -31,7 +31,7 @@ mod scenario;
 
 pub use bench::{measure_verify_rate, run as bench, BenchArgs, VerifyRate};
 pub use load::{LoadReport, NodeUsage, Percentiles, Second, Target};
-pub use scenario::{testnet, ScenarioArgs, TestnetCommand, Verdict, NOT_IMPLEMENTED, SCENARIOS};
+pub use scenario::{testnet, ScenarioArgs, TestnetCommand, Verdict, SCENARIOS};
 
 #[cfg(test)]
 mod tests {

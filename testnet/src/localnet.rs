@@ -1,5 +1,6 @@
 //! A local network of real `ordo node` processes on 127.0.0.1, created with `ordo init`, that a
-//! benchmark or a fault scenario can start, kill, restart and partition.
+//! benchmark or a fault scenario can start, kill, restart and partition, optionally with a local
+//! Anvil L1 behind a proxy that can cut it.
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -12,7 +13,7 @@ use tokio::process::{Child, Command};
 
 use crate::client::{self, http, BlockTxs};
 use crate::load::Target;
-use crate::proxy::Links;
+use crate::proxy::{LinkState, Links};
 
 /// How to build the network.
 #[derive(Clone, Debug)]
@@ -23,12 +24,34 @@ pub(crate) struct NetSpec {
     pub(crate) dir: PathBuf,
     /// Validators (each its own process).
     pub(crate) validators: usize,
+    /// Full nodes besides the validators (`node{validators}`, ...).
+    pub(crate) full_nodes: usize,
     /// Route every node-to-node connection through a [`Links`] proxy.
     pub(crate) proxied: bool,
     /// Config settings: `(node or every node, dotted key such as "limits.max_block_bytes",
     /// value)`.
     pub(crate) settings: Vec<(Option<usize>, String, toml::Value)>,
+    /// Give the network an L1: a local Anvil with the contracts deployed by `ordo l1 deploy`,
+    /// named in the genesis, that every node reaches through a proxy that can cut it.
+    pub(crate) l1: bool,
 }
+
+/// The network's L1: an Anvil and the proxy every node reaches it through.
+pub(crate) struct LocalL1 {
+    anvil: Child,
+    /// One link, `{0, 1}`: the nodes' side and Anvil.
+    proxy: Links,
+    /// The proxy's port.
+    port: u16,
+}
+
+/// Anvil's first development account (the same on every Anvil), which deploys the contracts.
+/// Public knowledge; only for a local Anvil.
+const ANVIL_DEV_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+const ANVIL_DEV_ADDRESS: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+
+/// The Inbox's force-inclusion delay `ordo l1 deploy` sets, L1 blocks.
+const DEPLOY_INCLUSION_DELAY: u64 = 10;
 
 /// One node process.
 pub(crate) struct LocalNode {
@@ -45,6 +68,8 @@ pub(crate) struct LocalNet {
     pub(crate) nodes: Vec<LocalNode>,
     /// The links between nodes, when proxied.
     pub(crate) links: Option<Links>,
+    /// The L1, when the spec asked for one.
+    l1: Option<LocalL1>,
     client: reqwest::Client,
 }
 
@@ -105,14 +130,16 @@ impl LocalNet {
                 .with_context(|| format!("removing {}", spec.dir.display()))?;
         }
         std::fs::create_dir_all(&spec.dir)?;
-        let n = spec.validators;
+        let n = spec.validators + spec.full_nodes;
         let n16 = u16::try_from(n).context("too many validators")?;
-        let base = free_ports(3 * n16)?;
+        // Three ports per node, and one for Anvil.
+        let base = free_ports(3 * n16 + 1)?;
         let out = Command::new(&spec.exe)
             .arg("init")
             .arg("--home")
             .arg(&spec.dir)
-            .args(["--validators", &n.to_string()])
+            .args(["--validators", &spec.validators.to_string()])
+            .args(["--full-nodes", &spec.full_nodes.to_string()])
             .args(["--p2p-port", &base.to_string()])
             .args(["--api-port", &(base + n16).to_string()])
             .args(["--gossip-port", &(base + 2 * n16).to_string()])
@@ -128,6 +155,14 @@ impl LocalNet {
         let chain_id = genesis["chain_id"]
             .as_u64()
             .context("genesis without chain_id")?;
+        let l1 = if spec.l1 {
+            Some(start_l1(spec, base + 3 * n16).await?)
+        } else {
+            None
+        };
+        let l1_url = l1
+            .as_ref()
+            .map(|l1| format!("http://127.0.0.1:{}", l1.port));
         let mut links = spec.proxied.then(|| Links::new(n));
         let mut nodes = Vec::with_capacity(n);
         for i in 0..n {
@@ -141,6 +176,14 @@ impl LocalNet {
                 .context("config without api.listen")?
                 .to_owned();
             let mut edited = false;
+            if let Some(url) = &l1_url {
+                set_dotted(
+                    &mut config,
+                    "l1.rpc.urls",
+                    toml::Value::Array(vec![url.clone().into()]),
+                )?;
+                edited = true;
+            }
             for (_, key, value) in spec
                 .settings
                 .iter()
@@ -179,12 +222,55 @@ impl LocalNet {
             chain_id,
             nodes,
             links,
+            l1,
             client: http(),
         };
         for i in 0..n {
             net.start_node(i)?;
         }
         Ok(net)
+    }
+
+    /// Sets `key = value` in node `i`'s config (taking effect at its next start).
+    pub(crate) fn configure(&self, i: usize, key: &str, value: toml::Value) -> anyhow::Result<()> {
+        let path = self.nodes[i].home.join("config.toml");
+        let mut config: toml::Table = std::fs::read_to_string(&path)?.parse()?;
+        set_dotted(&mut config, key, value)?;
+        std::fs::write(&path, toml::to_string(&config)?)?;
+        Ok(())
+    }
+
+    /// Node `i`'s log so far.
+    pub(crate) fn log(&self, i: usize) -> String {
+        std::fs::read_to_string(self.nodes[i].home.join("node.log")).unwrap_or_default()
+    }
+
+    /// The value of an unlabelled metric on node `i`'s `/metrics`, if it answers and has it.
+    pub(crate) async fn metric(&self, i: usize, name: &str) -> Option<f64> {
+        let text = self
+            .client
+            .get(format!("{}/metrics", self.nodes[i].api))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        metric_value(&text, name)
+    }
+
+    /// Cuts (`true`) or restores (`false`) every node's connection to the L1.
+    pub(crate) fn cut_l1(&self, cut: bool) -> anyhow::Result<()> {
+        let l1 = self.l1.as_ref().context("the network has no L1")?;
+        l1.proxy.set(
+            0,
+            1,
+            LinkState {
+                cut,
+                delay: Duration::ZERO,
+            },
+        );
+        Ok(())
     }
 
     /// Starts node `i` (appending to its `node.log`).
@@ -323,14 +409,131 @@ impl LocalNet {
         Ok(out)
     }
 
-    /// Stops every node.
+    /// Stops every node, then the L1.
     pub(crate) async fn shutdown(&mut self) {
         for i in 0..self.nodes.len() {
             if self.is_running(i) {
                 let _ = self.stop_node(i).await;
             }
         }
+        if let Some(mut l1) = self.l1.take() {
+            let _ = l1.anvil.start_kill();
+            let _ = l1.anvil.wait().await;
+        }
     }
+}
+
+/// Where the repository's Anvil is (`ORDO_ANVIL` overrides, as for `ordo devnet`).
+fn anvil_path() -> PathBuf {
+    std::env::var_os("ORDO_ANVIL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../node_modules/.bin/anvil"
+            ))
+        })
+}
+
+/// Starts Anvil on `port` (a block a second), deploys the contracts through `ordo l1 deploy`
+/// and writes the genesis `l1` section (no elections: the genesis committee stays) into the
+/// network's genesis and every node's copy.
+async fn start_l1(spec: &NetSpec, port: u16) -> anyhow::Result<LocalL1> {
+    let dir = spec.dir.join("l1");
+    std::fs::create_dir_all(&dir)?;
+    let path = anvil_path();
+    if !path.is_file() {
+        bail!(
+            "anvil not found at {}: run `npm ci` in the repository root",
+            path.display()
+        );
+    }
+    let log = std::fs::File::create(dir.join("anvil.log"))?;
+    let anvil = Command::new(&path)
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--block-time", "1"])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting anvil")?;
+    let rpc = format!("http://127.0.0.1:{port}");
+    let key = dir.join("deployer.json");
+    std::fs::write(
+        &key,
+        serde_json::json!({ "address": ANVIL_DEV_ADDRESS, "secret_key": ANVIL_DEV_KEY })
+            .to_string(),
+    )?;
+    let deployment = dir.join("l1-deployment.json");
+    // Anvil takes a moment to listen; `ordo l1 deploy` fails until it does.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = Command::new(&spec.exe)
+            .args(["l1", "deploy", "--rpc", &rpc])
+            .arg("--key")
+            .arg(&key)
+            .arg("--genesis")
+            .arg(spec.dir.join("genesis.json"))
+            .arg("--out")
+            .arg(&deployment)
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .context("running ordo l1 deploy")?;
+        if out.status.success() {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "ordo l1 deploy failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let d: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&deployment)?)?;
+    let l1 = serde_json::json!({
+        "chain_id": d["chain_id"],
+        "stake_table": d["StakeTable"],
+        "inbox": d["Inbox"],
+        "light_client": d["LightClient"],
+        "start_block": d["deployment_block"],
+        "inclusion_delay": DEPLOY_INCLUSION_DELAY,
+        "epoch_length": 0,
+    });
+    let genesis_path = spec.dir.join("genesis.json");
+    let mut genesis: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&genesis_path)?)?;
+    genesis
+        .as_object_mut()
+        .context("genesis is not an object")?
+        .insert("l1".into(), l1);
+    let text = serde_json::to_string_pretty(&genesis)?;
+    std::fs::write(&genesis_path, &text)?;
+    for i in 0..spec.validators + spec.full_nodes {
+        std::fs::write(
+            spec.dir.join(format!("node{i}")).join("genesis.json"),
+            &text,
+        )?;
+    }
+    let mut proxy = Links::new(2);
+    let proxy_port = proxy
+        .listen(0, 1, SocketAddr::from(([127, 0, 0, 1], port)))
+        .await?;
+    Ok(LocalL1 {
+        anvil,
+        proxy,
+        port: proxy_port,
+    })
+}
+
+/// The value of `name` (without labels) in a Prometheus text exposition.
+fn metric_value(text: &str, name: &str) -> Option<f64> {
+    text.lines().filter(|l| !l.starts_with('#')).find_map(|l| {
+        let (n, v) = l.split_once(' ')?;
+        (n == name).then(|| v.trim().parse().ok()).flatten()
+    })
 }
 
 #[cfg(test)]
@@ -353,5 +556,14 @@ mod tests {
         assert!(parse_setting("no-equals").is_err());
         assert!(set_dotted(&mut t, "moniker.x", toml::Value::from(1)).is_err());
         assert!(set_dotted(&mut t, "", toml::Value::from(1)).is_err());
+    }
+
+    #[test]
+    fn metric_values_are_read_by_exact_name() {
+        let text = "# HELP ordo_l1_confirmed_block x\n# TYPE ordo_l1_confirmed_block gauge\nordo_l1_confirmed_block 42\nordo_l1_confirmed_block_x 7\nordo_height{a=\"b\"} 3\n";
+        assert_eq!(metric_value(text, "ordo_l1_confirmed_block"), Some(42.0));
+        assert_eq!(metric_value(text, "ordo_l1_confirmed_block_x"), Some(7.0));
+        assert_eq!(metric_value(text, "ordo_height"), None);
+        assert_eq!(metric_value(text, "missing"), None);
     }
 }

@@ -73,17 +73,13 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         "censoring-proposer",
         "node0 leaves namespace 1 out of every block it proposes; the others must include it",
     ),
-];
-
-/// Scenarios the issue asks for that this tool does not run yet, with the reason.
-pub const NOT_IMPLEMENTED: &[(&str, &str)] = &[
     (
         "equivocation",
-        "needs a second process signing with one validator's key (test_fault = \"vote_nil\" next to an honest twin); not written as a scenario yet",
+        "a twin of node3 (its key, test_fault = \"vote_nil\") joins; the honest nodes must log the evidence",
     ),
     (
         "l1-outage",
-        "needs the scenario network to run with an L1 Anvil that can be stopped; not written yet",
+        "cut every node from the L1 (Anvil) for 20 s; Ordo keeps deciding, the L1 view resumes after",
     ),
 ];
 
@@ -150,9 +146,6 @@ pub(crate) async fn run(args: ScenarioArgs, exe: &Path) -> anyhow::Result<()> {
         for (name, what) in SCENARIOS {
             println!("{name:<18} {what}");
         }
-        for (name, why) in NOT_IMPLEMENTED {
-            println!("{name:<18} not implemented: {why}");
-        }
         return Ok(());
     }
     let name = args.name.clone().unwrap_or_default();
@@ -160,8 +153,6 @@ pub(crate) async fn run(args: ScenarioArgs, exe: &Path) -> anyhow::Result<()> {
         SCENARIOS.iter().map(|(n, _)| *n).collect()
     } else if SCENARIOS.iter().any(|(n, _)| *n == name) {
         vec![name.as_str()]
-    } else if let Some((_, why)) = NOT_IMPLEMENTED.iter().find(|(n, _)| *n == name) {
-        bail!("scenario {name} is not implemented: {why}");
     } else {
         let known: Vec<&str> = SCENARIOS.iter().map(|(n, _)| *n).collect();
         bail!("no scenario {name:?}; known: {}, or all", known.join(", "));
@@ -189,11 +180,6 @@ pub(crate) async fn run(args: ScenarioArgs, exe: &Path) -> anyhow::Result<()> {
         };
         print_verdict(&verdict);
         verdicts.push(verdict);
-    }
-    if name == "all" {
-        for (n, why) in NOT_IMPLEMENTED {
-            println!("== scenario {n}: NOT RUN ({why})");
-        }
     }
     let out = args
         .out
@@ -341,6 +327,9 @@ async fn run_one(name: &str, args: &ScenarioArgs, exe: &Path) -> anyhow::Result<
         exe: exe.to_owned(),
         dir: args.home.join(name),
         validators: 4,
+        // The equivocation scenario's twin: a full node until it is given node3's key.
+        full_nodes: usize::from(name == "equivocation"),
+        l1: name == "l1-outage",
         proxied: true,
         settings: if name == "censoring-proposer" {
             // `test_fault = { censor_namespace = 1 }`: valid blocks without namespace 1.
@@ -485,6 +474,25 @@ async fn drive(name: &str, args: &ScenarioArgs, run: &mut Run) -> anyhow::Result
                 .await;
             check_censorship(run).await?;
         }
+        "equivocation" => {
+            // node4 (a full node so far) restarts holding node3's validator key and voting nil
+            // where node3 votes for the block: the key signs conflicting votes.
+            run.net.stop_node(4).await?;
+            std::fs::copy(
+                run.net.nodes[3].home.join("validator_key.json"),
+                run.net.nodes[4].home.join("validator_key.json"),
+            )
+            .context("copying node3's key to its twin")?;
+            run.net
+                .configure(4, "validator_key", "validator_key.json".into())?;
+            run.net.configure(4, "test_fault", "vote_nil".into())?;
+            run.net.start_node(4)?;
+            println!("   node4 restarted as node3's twin (vote_nil)");
+            run.progresses(&[0, 1, 2, 3], 20, "with node3's key equivocating")
+                .await;
+            check_equivocation(run).await?;
+        }
+        "l1-outage" => l1_outage(run).await?,
         other => bail!("no scenario {other:?}"),
     }
 
@@ -512,6 +520,115 @@ async fn drive(name: &str, args: &ScenarioArgs, run: &mut Run) -> anyhow::Result
         ));
     }
     judge(name, run, &report).await
+}
+
+/// The honest nodes (0-2) must have logged node3's key's equivocation.
+async fn check_equivocation(run: &mut Run) -> anyhow::Result<()> {
+    let culprit = crate::client::status(&http(), &run.net.nodes[3].api)
+        .await?
+        .address
+        .context("node3 has no validator address")?
+        .to_string()
+        .to_lowercase();
+    let reported: Vec<usize> = (0..3)
+        .filter(|&i| {
+            run.net
+                .log(i)
+                .lines()
+                .any(|l| l.contains("equivocation evidence") && l.to_lowercase().contains(&culprit))
+        })
+        .collect();
+    println!("   equivocation evidence against {culprit} logged by nodes {reported:?}");
+    if reported.is_empty() {
+        run.fault_check_failed = true;
+        run.notes.push(format!(
+            "fault not exercised: no honest node logged equivocation evidence against {culprit}"
+        ));
+    } else {
+        run.notes.push(format!(
+            "equivocation evidence against node3's key logged by nodes {reported:?}"
+        ));
+    }
+    Ok(())
+}
+
+/// The latest L1 block each node's watcher has read (`ordo_l1_confirmed_block`; 0 if unknown).
+async fn l1_views(net: &crate::localnet::LocalNet) -> Vec<u64> {
+    let mut views = Vec::new();
+    for i in 0..net.nodes.len() {
+        let v = net.metric(i, "ordo_l1_confirmed_block").await;
+        views.push(v.unwrap_or(0.0) as u64);
+    }
+    views
+}
+
+/// Cuts every node from the L1 for 20 s: Ordo must keep deciding, every node must notice
+/// (`ordo_l1_read_failing`), and after the restore every node's L1 view must advance again.
+async fn l1_outage(run: &mut Run) -> anyhow::Result<()> {
+    // The L1 view works before the outage.
+    let deadline = Instant::now() + run.limit;
+    let mut views = l1_views(&run.net).await;
+    while views.contains(&0) {
+        if Instant::now() > deadline {
+            bail!("the nodes' L1 view never started: {views:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        views = l1_views(&run.net).await;
+    }
+    let height = run.net.max_height().await;
+    run.net.cut_l1(true)?;
+    let cut_at = Instant::now();
+    println!("   L1 cut at Ordo height {height}, L1 views {views:?}");
+    run.progresses(&[0, 1, 2, 3], 10, "with the L1 cut").await;
+    if let Some(rest) = Duration::from_secs(20).checked_sub(cut_at.elapsed()) {
+        tokio::time::sleep(rest).await;
+    }
+    let mut failing = Vec::new();
+    for i in 0..run.net.nodes.len() {
+        failing.push(run.net.metric(i, "ordo_l1_read_failing").await == Some(1.0));
+    }
+    let during = run.net.max_height().await;
+    let frozen = l1_views(&run.net).await;
+    println!(
+        "   after {:.0} s without L1: Ordo height {during}, L1 views {frozen:?}, read failing {failing:?}",
+        cut_at.elapsed().as_secs_f64()
+    );
+    run.notes.push(format!(
+        "Ordo decided {} blocks during the {:.0} s outage",
+        during.saturating_sub(height),
+        cut_at.elapsed().as_secs_f64()
+    ));
+    if !failing.iter().all(|f| *f) {
+        run.fault_check_failed = true;
+        run.notes.push(format!(
+            "fault not exercised: ordo_l1_read_failing per node {failing:?}"
+        ));
+    }
+    run.net.cut_l1(false)?;
+    let restored = Instant::now();
+    println!("   L1 restored");
+    loop {
+        let now = l1_views(&run.net).await;
+        if now.iter().zip(&frozen).all(|(n, f)| n > f) {
+            let took = restored.elapsed().as_secs_f64();
+            println!("   every node's L1 view advanced {took:.1} s after the restore: {now:?}");
+            run.notes.push(format!(
+                "L1 view advanced on every node {took:.1} s after the restore"
+            ));
+            break;
+        }
+        if restored.elapsed() > run.limit {
+            run.liveness = false;
+            run.notes.push(format!(
+                "L1 views {now:?} did not pass {frozen:?} within {:?} of the restore",
+                run.limit
+            ));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    run.healed("L1 restored").await;
+    Ok(())
 }
 
 /// Node0 censors namespace 1: its blocks must hold none of it, and other proposers' blocks

@@ -136,11 +136,12 @@ fn testnet_tools_refuse_bad_input() {
     assert!(!ok && text.contains("KEY=VALUE"), "{text}");
     let (ok, text) = run_ordo(&["testnet", "scenario", "no-such-thing"]);
     assert!(!ok && text.contains("kill-restart"), "{text}");
-    let (ok, text) = run_ordo(&["testnet", "scenario", "equivocation"]);
-    assert!(!ok && text.contains("not implemented"), "{text}");
     let (ok, text) = run_ordo(&["testnet", "scenario", "--list"]);
     assert!(
-        ok && text.contains("partition") && text.contains("slow-link"),
+        ok && ["partition", "slow-link", "equivocation", "l1-outage"]
+            .iter()
+            .all(|s| text.contains(s))
+            && !text.contains("not implemented"),
         "{text}"
     );
 }
