@@ -205,7 +205,7 @@ pub async fn deploy(
     .get_receipt()
     .await?;
     let deployment_block = receipt.block_number.unwrap_or_default();
-    let stake_table = created(&receipt)?;
+    let stake_table = created(receipt)?;
 
     let ib = &params.inbox;
     let receipt = Inbox::deploy_builder(
@@ -220,7 +220,7 @@ pub async fn deploy(
     .await?
     .get_receipt()
     .await?;
-    let inbox = created(&receipt)?;
+    let inbox = created(receipt)?;
 
     let lc = &params.light_client;
     let receipt = LightClient::deploy_builder(
@@ -235,7 +235,7 @@ pub async fn deploy(
     .await?
     .get_receipt()
     .await?;
-    let light_client = created(&receipt)?;
+    let light_client = created(receipt)?;
 
     Ok(Deployment {
         chain_id,
@@ -248,10 +248,8 @@ pub async fn deploy(
 }
 
 /// The contract a successful deployment receipt created.
-fn created(receipt: &TransactionReceipt) -> Result<Address, L1Error> {
-    if !receipt.status() {
-        return Err(L1Error::Reverted(receipt.transaction_hash));
-    }
+fn created(receipt: TransactionReceipt) -> Result<Address, L1Error> {
+    let receipt = crate::error::succeeded(receipt)?;
     receipt
         .contract_address
         .ok_or(L1Error::NoContractAddress(receipt.transaction_hash))

@@ -131,3 +131,14 @@ pub(crate) fn parse_rpc_url(url: &str) -> Result<Url, L1Error> {
         },
     )
 }
+
+/// A receipt of a transaction that succeeded, or [`L1Error::Reverted`].
+pub(crate) fn succeeded(
+    receipt: alloy::rpc::types::TransactionReceipt,
+) -> Result<alloy::rpc::types::TransactionReceipt, L1Error> {
+    if receipt.status() {
+        Ok(receipt)
+    } else {
+        Err(L1Error::Reverted(receipt.transaction_hash))
+    }
+}

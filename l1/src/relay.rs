@@ -77,10 +77,7 @@ impl LightClientRelay {
             .await?
             .get_receipt()
             .await?;
-        if !receipt.status() {
-            return Err(L1Error::Reverted(receipt.transaction_hash));
-        }
-        Ok(receipt.transaction_hash)
+        Ok(crate::error::succeeded(receipt)?.transaction_hash)
     }
 
     /// Moves the contract to `next`, announced by `header` (its `next_validators_hash`) and
@@ -105,9 +102,6 @@ impl LightClientRelay {
             .await?
             .get_receipt()
             .await?;
-        if !receipt.status() {
-            return Err(L1Error::Reverted(receipt.transaction_hash));
-        }
-        Ok(receipt.transaction_hash)
+        Ok(crate::error::succeeded(receipt)?.transaction_hash)
     }
 }

@@ -6,7 +6,6 @@
 use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
-use alloy::rpc::types::TransactionReceipt;
 use alloy::signers::local::PrivateKeySigner;
 use ordo_contracts::StakeTable;
 use ordo_types::SecretKey;
@@ -38,14 +37,6 @@ pub struct ValidatorStanding {
     pub active_stake: U256,
     /// This account's active stake in the validator, wei.
     pub own_stake: U256,
-}
-
-fn check(receipt: TransactionReceipt) -> Result<TransactionReceipt, L1Error> {
-    if receipt.status() {
-        Ok(receipt)
-    } else {
-        Err(L1Error::Reverted(receipt.transaction_hash))
-    }
 }
 
 impl Staker {
@@ -96,7 +87,7 @@ impl Staker {
             .await?
             .get_receipt()
             .await?;
-        Ok(check(receipt)?.transaction_hash)
+        Ok(crate::error::succeeded(receipt)?.transaction_hash)
     }
 
     /// Adds `amount` wei of stake to `validator` (self-stake for its operator, a delegation
@@ -110,7 +101,7 @@ impl Staker {
             .await?
             .get_receipt()
             .await?;
-        Ok(check(receipt)?.transaction_hash)
+        Ok(crate::error::succeeded(receipt)?.transaction_hash)
     }
 
     /// Moves all of this account's shares in `validator` into an exit request; returns the
@@ -121,7 +112,7 @@ impl Staker {
             .sharesOf(validator, self.account)
             .call()
             .await?;
-        let receipt = check(
+        let receipt = crate::error::succeeded(
             self.table()
                 .requestUnstake(validator, shares)
                 .send()
@@ -147,7 +138,7 @@ impl Staker {
             .await?
             .get_receipt()
             .await?;
-        Ok(check(receipt)?.transaction_hash)
+        Ok(crate::error::succeeded(receipt)?.transaction_hash)
     }
 
     /// Submits two conflicting votes of one validator (see
@@ -160,7 +151,7 @@ impl Staker {
         b: StakeTable::SignedVote,
     ) -> Result<B256, L1Error> {
         let receipt = self.table().slash(a, b).send().await?.get_receipt().await?;
-        Ok(check(receipt)?.transaction_hash)
+        Ok(crate::error::succeeded(receipt)?.transaction_hash)
     }
 
     /// `validator`'s standing, and this account's stake in it.
@@ -194,5 +185,5 @@ pub async fn transfer(
         .to(to)
         .value(amount);
     let receipt = provider.send_transaction(tx).await?.get_receipt().await?;
-    Ok(check(receipt)?.transaction_hash)
+    Ok(crate::error::succeeded(receipt)?.transaction_hash)
 }

@@ -102,20 +102,25 @@ impl EvmEngine {
 
     /// The node's chain id.
     pub async fn chain_id(&self) -> Result<u64, EngineError> {
-        let answer = self.call("eth_chainId", json!([])).await?;
-        quantity(&answer).ok_or_else(|| EngineError::Malformed {
-            method: "eth_chainId".into(),
-            answer: answer.to_string(),
-        })
+        self.quantity("eth_chainId").await
     }
 
     /// The node's latest block number.
     pub async fn block_number(&self) -> Result<u64, EngineError> {
-        let answer = self.call("eth_blockNumber", json!([])).await?;
-        quantity(&answer).ok_or_else(|| EngineError::Malformed {
-            method: "eth_blockNumber".into(),
-            answer: answer.to_string(),
-        })
+        self.quantity("eth_blockNumber").await
+    }
+
+    /// Calls a parameterless `method` that returns a quantity (`"0x…"`).
+    async fn quantity(&self, method: &str) -> Result<u64, EngineError> {
+        let answer = self.call(method, json!([])).await?;
+        answer
+            .as_str()
+            .and_then(|s| s.strip_prefix("0x"))
+            .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+            .ok_or_else(|| EngineError::Malformed {
+                method: method.into(),
+                answer: answer.to_string(),
+            })
     }
 
     /// Replays one verified namespace block: its transactions in order, then one mined block.
@@ -143,9 +148,4 @@ impl EvmEngine {
         }
         Ok(applied)
     }
-}
-
-/// A JSON-RPC quantity (`"0x…"`).
-fn quantity(v: &Value) -> Option<u64> {
-    u64::from_str_radix(v.as_str()?.strip_prefix("0x")?, 16).ok()
 }

@@ -404,4 +404,44 @@ async fn bad_ethereum_transactions_and_rpc_calls_are_refused() {
         matches!(code, Some("ALREADY_KNOWN" | "NONCE_TOO_LOW")),
         "{answer}"
     );
+
+    // A well-signed transfer from an account the L2 never funded: Ordo sequences it (it checks
+    // no balances), the L2 refuses it, and the executor goes on with what follows.
+    let unfunded = PrivateKeySigner::random();
+    let broke = sign(transfer(CHAIN_ID, 0, to, 1), &unfunded);
+    let answer = rollup.send_raw(&broke).await;
+    assert_eq!(answer["result"], json!(keccak256(&broke)), "{answer}");
+    let wait = rollup
+        .net
+        .wait_included(0, &keccak256(&broke).to_string(), Duration::from_secs(30))
+        .await;
+    assert_eq!(wait["status"], "included");
+    let after = sign(transfer(CHAIN_ID, 1, to, 1), &key);
+    let answer = rollup.send_raw(&after).await;
+    assert_eq!(answer["result"], json!(keccak256(&after)), "{answer}");
+    let l2 = ProviderBuilder::new().connect_http(rollup.l2.endpoint_url());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while l2
+        .get_transaction_receipt(keccak256(&after))
+        .await
+        .unwrap()
+        .is_none()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the executor stopped after a refusal"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(l2
+        .get_transaction_by_hash(keccak256(&broke))
+        .await
+        .unwrap()
+        .is_none());
+    let log = std::fs::read_to_string(rollup.net.dir.path().join("executor.log")).unwrap();
+    assert!(
+        log.contains("refused a sequenced transaction")
+            && log.contains(&keccak256(&broke).to_string()),
+        "{log}"
+    );
 }
