@@ -24,15 +24,7 @@ pub fn anvil_path() -> PathBuf {
 /// instance is dropped. Fails with [`L1Error::AnvilNotFound`] (telling to run `npm ci`) when
 /// the binary is missing.
 pub fn spawn_anvil() -> Result<AnvilInstance, L1Error> {
-    let path = anvil_path();
-    if !path.is_file() {
-        return Err(L1Error::AnvilNotFound { path });
-    }
-    Anvil::at(path)
-        .host("127.0.0.1")
-        .port(0u16)
-        .try_spawn()
-        .map_err(|e| L1Error::AnvilStart(e.to_string()))
+    spawn_anvil_with(0, &[])
 }
 
 /// Starts Anvil on 127.0.0.1:`port` (0: the OS picks) with extra command-line `args` (for
