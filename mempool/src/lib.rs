@@ -38,7 +38,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use ordo_types::{Address, Block, Entry, Transaction, B256};
+use ordo_types::{verify_batch, Address, Block, Claim, Entry, PublicKey, Transaction, B256};
 use serde::{Deserialize, Serialize};
 
 pub use gossip::{Gossip, GossipConfig, GossipError, GossipEvent};
@@ -235,7 +235,7 @@ struct Inner {
     nonces: Mutex<Arc<dyn NonceSource>>,
     rules: Mutex<Arc<dyn RollupRules>>,
     pool: Mutex<Pool>,
-    /// Recovered senders by transaction hash. A cell is inserted before its signature is
+    /// Verified senders by transaction hash. A cell is inserted before its signature is
     /// checked, so concurrent callers (gossip admission and proposal validation often reach the
     /// same transaction at the same moment) wait for one recovery instead of doing two.
     verified: Mutex<HashMap<B256, SenderCell>>,
@@ -244,8 +244,16 @@ struct Inner {
     metrics: MempoolMetrics,
 }
 
-/// A sender recovered once, shared by everyone who asks for it.
-type SenderCell = Arc<OnceLock<Result<Address, ordo_types::Error>>>;
+/// A sender verified once, shared by everyone who asks for it.
+type SenderCell = Arc<OnceLock<Result<Signer, ordo_types::Error>>>;
+
+/// A transaction's verified sender: its address and public key (which gossip passes on, so
+/// that peers can check it in batches instead of recovering it).
+#[derive(Clone, Debug)]
+struct Signer {
+    address: Address,
+    key: PublicKey,
+}
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // Every critical section leaves its data consistent, so a poisoned lock is safe to reuse.
@@ -307,10 +315,8 @@ impl Mempool {
             let inner = &mempool.inner;
             let nonces = Arc::clone(&lock(&inner.nonces));
             let mut pool = lock(&inner.pool);
-            let mut verified = lock(&inner.verified);
             for (tx, sender) in live {
                 let namespace = tx.namespace;
-                verified.insert(tx.hash(), Arc::new(OnceLock::from(Ok(sender))));
                 let entry = (tx.clone(), sender);
                 if pool
                     .insert(&inner.config, tx, sender, || {
@@ -451,33 +457,90 @@ impl Mempool {
         lock(&self.inner.pool).is_full(&self.inner.config)
     }
 
-    /// The sender of `tx`: from the pool or the cache of verified signatures, or recovered
-    /// (once) and remembered.
+    /// The sender of `tx`: from the cache of verified signatures, or recovered (once) and
+    /// remembered.
     pub fn sender(&self, tx: &Transaction) -> Result<Address, ordo_types::Error> {
+        self.signer(tx).map(|s| s.address)
+    }
+
+    fn signer(&self, tx: &Transaction) -> Result<Signer, ordo_types::Error> {
         let hash = tx.hash();
         let (cell, mine) = {
             let mut verified = lock(&self.inner.verified);
             match verified.get(&hash) {
                 Some(cell) => (Arc::clone(cell), false),
                 None => {
-                    if verified.len() >= self.inner.config.verified_cache_size {
-                        // Forget everything but what is pending.
-                        let pool = lock(&self.inner.pool);
-                        verified.retain(|h, _| pool.contains(h));
-                    }
                     let cell = Arc::new(OnceLock::new());
-                    verified.insert(hash, Arc::clone(&cell));
+                    self.remember(&mut verified, hash, Arc::clone(&cell));
                     (cell, true)
                 }
             }
         };
         if mine {
-            let result = tx.recover_sender(self.inner.chain_id);
-            self.inner.metrics.verified();
+            let result = tx.recover_signer(self.inner.chain_id).map(|key| Signer {
+                address: key.address(),
+                key,
+            });
+            self.inner.metrics.recovered(1);
             // Only this caller sets the cell.
             let _ = cell.set(result);
         }
         cell.wait().clone()
+    }
+
+    /// Adds a cell to the cache, first forgetting everything but what is pending if it is full.
+    fn remember(&self, verified: &mut HashMap<B256, SenderCell>, hash: B256, cell: SenderCell) {
+        if verified.len() >= self.inner.config.verified_cache_size {
+            let pool = lock(&self.inner.pool);
+            verified.retain(|h, _| pool.contains(h));
+        }
+        verified.insert(hash, cell);
+    }
+
+    /// Checks in one batch that each transaction's signature recovers to the public key sent
+    /// with it ([`verify_batch`]), and remembers the senders not known yet, so that admitting
+    /// them costs no recovery. Transactions whose signature cannot even be parsed are left for
+    /// admission to refuse. Returns false if some key was false: nothing is remembered then,
+    /// and admission recovers each sender on its own.
+    pub fn verify_claimed_senders(&self, claimed: &[(Transaction, PublicKey)]) -> bool {
+        let chain_id = self.inner.chain_id;
+        let unknown: Vec<(B256, B256, ordo_types::Signature, &PublicKey)> = {
+            let verified = lock(&self.inner.verified);
+            claimed
+                .iter()
+                .filter_map(|(tx, key)| {
+                    let hash = tx.hash();
+                    if verified.contains_key(&hash) {
+                        return None;
+                    }
+                    let (digest, signature) = tx.signed_digest(chain_id).ok()?;
+                    Some((hash, digest, signature, key))
+                })
+                .collect()
+        };
+        let claims: Vec<Claim<'_>> = unknown
+            .iter()
+            .map(|(_, digest, signature, key)| Claim {
+                digest,
+                signature,
+                key,
+            })
+            .collect();
+        if !verify_batch(&claims) {
+            return false;
+        }
+        self.inner.metrics.batch_verified(claims.len() as u64);
+        let mut verified = lock(&self.inner.verified);
+        for (hash, _, _, key) in unknown {
+            if !verified.contains_key(&hash) {
+                let signer = Signer {
+                    address: key.address(),
+                    key: *key,
+                };
+                self.remember(&mut verified, hash, Arc::new(OnceLock::from(Ok(signer))));
+            }
+        }
+        true
     }
 
     /// Ready transactions for a block under the byte (encoded entries) and count limits, with
@@ -559,19 +622,31 @@ impl Mempool {
         lock(&self.inner.pool).bytes()
     }
 
-    /// Transactions admitted locally since the last call, to gossip.
-    pub fn take_outbox(&self) -> Vec<Transaction> {
-        std::mem::take(&mut *lock(&self.inner.outbox))
+    /// Transactions admitted locally since the last call, to gossip, with their senders' keys.
+    /// Blocking: a key no longer cached is recovered again.
+    pub fn take_outbox(&self) -> Vec<(Transaction, PublicKey)> {
+        let txs = std::mem::take(&mut *lock(&self.inner.outbox));
+        self.with_keys(txs)
     }
 
-    /// The `max` oldest pending transactions, to gossip again (a peer may have been down when
-    /// they were first sent).
-    pub fn pending_for_regossip(&self, max: usize) -> Vec<Transaction> {
-        lock(&self.inner.pool)
+    /// The `max` oldest pending transactions with their senders' keys, to gossip again (a peer
+    /// may have been down when they were first sent). Blocking, as [`Self::take_outbox`].
+    pub fn pending_for_regossip(&self, max: usize) -> Vec<(Transaction, PublicKey)> {
+        let txs = lock(&self.inner.pool)
             .all()
             .into_iter()
             .take(max)
             .map(|p| p.tx.clone())
+            .collect();
+        self.with_keys(txs)
+    }
+
+    fn with_keys(&self, txs: Vec<Transaction>) -> Vec<(Transaction, PublicKey)> {
+        txs.into_iter()
+            .filter_map(|tx| {
+                let key = self.signer(&tx).ok()?.key;
+                Some((tx, key))
+            })
             .collect()
     }
 }

@@ -23,7 +23,9 @@ pub struct MempoolMetrics {
     admitted_local: AtomicU64,
     admitted_gossip: AtomicU64,
     refused: [AtomicU64; CODES.len()],
-    signatures_verified: AtomicU64,
+    signatures_recovered: AtomicU64,
+    signatures_batch_verified: AtomicU64,
+    false_claim_batches: AtomicU64,
     gossip_batches_sent: AtomicU64,
     gossip_batches_received: AtomicU64,
     blocks: AtomicU64,
@@ -46,8 +48,17 @@ impl MempoolMetrics {
         };
     }
 
-    pub(crate) fn verified(&self) {
-        self.signatures_verified.fetch_add(1, Relaxed);
+    pub(crate) fn recovered(&self, n: u64) {
+        self.signatures_recovered.fetch_add(n, Relaxed);
+    }
+
+    pub(crate) fn batch_verified(&self, n: u64) {
+        self.signatures_batch_verified.fetch_add(n, Relaxed);
+    }
+
+    /// Counts one gossip batch whose claimed sender keys were not all true.
+    pub fn false_claims(&self) {
+        self.false_claim_batches.fetch_add(1, Relaxed);
     }
 
     pub(crate) fn block_fill(&self, tx_count: u32) {
@@ -68,9 +79,19 @@ impl MempoolMetrics {
         self.gossip_batches_received.fetch_add(1, Relaxed);
     }
 
-    /// Signatures this node has verified (recovered) so far.
-    pub fn signatures_verified(&self) -> u64 {
-        self.signatures_verified.load(Relaxed)
+    /// Senders this node has recovered one by one so far.
+    pub fn signatures_recovered(&self) -> u64 {
+        self.signatures_recovered.load(Relaxed)
+    }
+
+    /// Gossip batches whose claimed sender keys were not all true so far.
+    pub fn false_claim_batches(&self) -> u64 {
+        self.false_claim_batches.load(Relaxed)
+    }
+
+    /// Signatures this node has checked in batches against the keys peers sent so far.
+    pub fn signatures_batch_verified(&self) -> u64 {
+        self.signatures_batch_verified.load(Relaxed)
     }
 
     /// Appends the counters in the Prometheus text format.
@@ -118,8 +139,17 @@ impl MempoolMetrics {
         metric(
             "ordo_mempool_signature_verifications_total",
             "counter",
-            "Transaction signatures verified (sender recoveries).",
-            &[("", get(&self.signatures_verified))],
+            "Transaction signatures verified, by method: one sender recovery each, or checked in a batch against the public key a peer sent.",
+            &[
+                ("{method=\"recover\"}", get(&self.signatures_recovered)),
+                ("{method=\"batch\"}", get(&self.signatures_batch_verified)),
+            ],
+        );
+        metric(
+            "ordo_mempool_gossip_false_claims_total",
+            "counter",
+            "Gossip batches whose claimed sender keys did not all verify (their senders were recovered one by one).",
+            &[("", get(&self.false_claim_batches))],
         );
         metric(
             "ordo_mempool_gossip_batches_total",

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use ordo_types::{Decode, Encode, Transaction};
+use ordo_types::{Decode, Encode, PublicKey, Transaction};
 use tokio::sync::mpsc;
 
 use crate::{Gossip, GossipEvent, Mempool, Origin};
@@ -15,58 +15,74 @@ const REGOSSIP_EVERY: Duration = Duration::from_secs(5);
 /// How many pending transactions one re-gossip round sends at most.
 const REGOSSIP_MAX: usize = 2_000;
 
-/// Encodes a batch: `salt u64 | count u32 | (length u32 | transaction)*`. The salt makes a
-/// re-gossiped batch differ from the first one, which gossip would otherwise drop as a duplicate.
-pub fn encode_batch(txs: &[Transaction], salt: u64) -> Vec<u8> {
-    let mut out = Vec::with_capacity(12 + txs.iter().map(|t| 4 + t.encoded_len()).sum::<usize>());
+/// Encodes a batch: `salt u64 | count u32 | (length u32 | transaction | key 64)*`, where `key`
+/// is the sender's public key (`x || y`) as this node verified it. The salt makes a re-gossiped
+/// batch differ from the first one, which gossip would otherwise drop as a duplicate.
+pub fn encode_batch(txs: &[(Transaction, PublicKey)], salt: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(12 + txs.iter().map(|(t, _)| entry_len(t)).sum::<usize>());
     out.extend_from_slice(&salt.to_be_bytes());
     out.extend_from_slice(&(txs.len() as u32).to_be_bytes());
-    for tx in txs {
+    for (tx, key) in txs {
         out.extend_from_slice(&(tx.encoded_len() as u32).to_be_bytes());
         tx.encode_to(&mut out);
+        out.extend_from_slice(&key.to_xy());
     }
     out
 }
 
-/// Decodes a batch; `None` if any part is malformed (the whole batch is then ignored).
-pub fn decode_batch(bytes: &[u8]) -> Option<Vec<Transaction>> {
+/// Bytes one transaction takes in a batch.
+fn entry_len(tx: &Transaction) -> usize {
+    4 + tx.encoded_len() + 64
+}
+
+/// Decodes a batch; `None` if any part is malformed, a key included (the whole batch is then
+/// ignored). The keys are only claims until checked ([`Mempool::verify_claimed_senders`]).
+pub fn decode_batch(bytes: &[u8]) -> Option<Vec<(Transaction, PublicKey)>> {
     let (_salt, rest) = bytes.split_first_chunk::<8>()?;
     let (count, mut rest) = rest.split_first_chunk::<4>()?;
     let count = u32::from_be_bytes(*count) as usize;
-    // Each transaction takes at least 4 + 87 bytes: bound the allocation by the input.
-    if count > rest.len() / 91 {
+    // Each entry takes at least 4 + 87 + 64 bytes: bound the allocation by the input.
+    if count > rest.len() / 155 {
         return None;
     }
     let mut txs = Vec::with_capacity(count);
     for _ in 0..count {
         let (len, tail) = rest.split_first_chunk::<4>()?;
         let len = u32::from_be_bytes(*len) as usize;
-        let body = tail.get(..len)?;
-        txs.push(Transaction::decode(body).ok()?);
-        rest = &tail[len..];
+        let tx = Transaction::decode(tail.get(..len)?).ok()?;
+        let (key, tail) = tail.get(len..)?.split_first_chunk::<64>()?;
+        txs.push((tx, PublicKey::from_xy(key).ok()?));
+        rest = tail;
     }
     rest.is_empty().then_some(txs)
 }
 
 /// Splits transactions into batches of at most `max_bytes` encoded.
-fn batches(txs: Vec<Transaction>, max_bytes: usize) -> Vec<Vec<Transaction>> {
+fn batches(
+    txs: Vec<(Transaction, PublicKey)>,
+    max_bytes: usize,
+) -> Vec<Vec<(Transaction, PublicKey)>> {
     let mut out = Vec::new();
     let mut current = Vec::new();
     let mut size = 12;
-    for tx in txs {
-        let len = 4 + tx.encoded_len();
+    for entry in txs {
+        let len = entry_len(&entry.0);
         if size + len > max_bytes && !current.is_empty() {
             out.push(std::mem::take(&mut current));
             size = 12;
         }
         size += len;
-        current.push(tx);
+        current.push(entry);
     }
     if !current.is_empty() {
         out.push(current);
     }
     out
 }
+
+/// How many received batches are checked together at most: batches that queued while the
+/// previous ones were checked are taken together, which makes the check cheaper per signature.
+const BATCHES_AT_ONCE: usize = 64;
 
 /// Runs the relay until the gossip actor stops.
 pub async fn run_gossip(
@@ -79,28 +95,27 @@ pub async fn run_gossip(
     let mut flush = tokio::time::interval(FLUSH_EVERY);
     let mut regossip = tokio::time::interval(REGOSSIP_EVERY);
     loop {
+        let pool = mempool.clone();
         let outgoing = tokio::select! {
-            _ = flush.tick() => mempool.take_outbox(),
-            _ = regossip.tick() => mempool.pending_for_regossip(REGOSSIP_MAX),
+            _ = flush.tick() => tokio::task::spawn_blocking(move || pool.take_outbox()).await,
+            _ = regossip.tick() => {
+                tokio::task::spawn_blocking(move || pool.pending_for_regossip(REGOSSIP_MAX)).await
+            }
             event = events.recv() => {
-                let Some(GossipEvent::Batch { from, bytes }) = event else {
+                let Some(first) = event else {
                     break;
                 };
-                mempool.metrics().gossip_received();
-                match decode_batch(&bytes) {
-                    Some(txs) => {
-                        let pool = mempool.clone();
-                        // Signature recovery is CPU work: keep it off the async workers.
-                        let _ = tokio::task::spawn_blocking(move || {
-                            pool.submit(txs, Origin::Gossip)
-                        })
-                        .await;
-                    }
-                    None => tracing::warn!(target: "ordo::gossip", %from, "malformed batch ignored"),
+                let mut received = vec![first];
+                while received.len() < BATCHES_AT_ONCE {
+                    let Ok(more) = events.try_recv() else { break };
+                    received.push(more);
                 }
+                // Signature checks are CPU work: keep them off the async workers.
+                let _ = tokio::task::spawn_blocking(move || admit_received(&pool, received)).await;
                 continue;
             }
         };
+        let Ok(outgoing) = outgoing else { continue };
         for batch in batches(outgoing, max_message_bytes) {
             salt += 1;
             match gossip.publish(encode_batch(&batch, salt)).await {
@@ -112,16 +127,51 @@ pub async fn run_gossip(
     }
 }
 
+/// Admits received batches: their claimed sender keys are checked together first, and if that
+/// fails, batch by batch, so that one peer's false keys cost only its own batches a recovery
+/// per signature.
+fn admit_received(mempool: &Mempool, received: Vec<GossipEvent>) {
+    let mut decoded = Vec::with_capacity(received.len());
+    for GossipEvent::Batch { from, bytes } in received {
+        mempool.metrics().gossip_received();
+        match decode_batch(&bytes) {
+            Some(txs) => decoded.push((from, txs)),
+            None => tracing::warn!(target: "ordo::gossip", %from, "malformed batch ignored"),
+        }
+    }
+    let all: Vec<(Transaction, PublicKey)> = decoded
+        .iter()
+        .flat_map(|(_, txs)| txs.iter().cloned())
+        .collect();
+    if !mempool.verify_claimed_senders(&all) {
+        for (from, txs) in &decoded {
+            if !mempool.verify_claimed_senders(txs) {
+                mempool.metrics().false_claims();
+                tracing::warn!(
+                    target: "ordo::gossip", %from,
+                    "batch with false sender keys: recovering its senders one by one"
+                );
+            }
+        }
+    }
+    for (_, txs) in decoded {
+        mempool.submit(txs.into_iter().map(|(tx, _)| tx).collect(), Origin::Gossip);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use ordo_types::{Bytes, SecretKey};
     use proptest::prelude::*;
 
-    fn txs(n: usize) -> Vec<Transaction> {
+    fn txs(n: usize) -> Vec<(Transaction, PublicKey)> {
         let key = SecretKey::random();
         (0..n)
-            .map(|i| Transaction::sign(1, i as u64, Bytes::from(vec![7; i * 10]), &key, 1))
+            .map(|i| {
+                let tx = Transaction::sign(1, i as u64, Bytes::from(vec![7; i * 10]), &key, 1);
+                (tx, key.public_key())
+            })
             .collect()
     }
 
@@ -146,9 +196,14 @@ mod tests {
         let mut longer = bytes.clone();
         longer.push(0);
         assert!(decode_batch(&longer).is_none());
-        let mut forged = bytes;
+        let mut forged = bytes.clone();
         forged[8..12].copy_from_slice(&u32::MAX.to_be_bytes());
         assert!(decode_batch(&forged).is_none());
+        // A sender key that is not a curve point.
+        let mut off_curve = bytes;
+        let last = off_curve.len() - 1;
+        off_curve[last] ^= 1;
+        assert!(decode_batch(&off_curve).is_none());
     }
 
     /// Pins the batch format: a change must fail here and be made on purpose.
@@ -156,19 +211,15 @@ mod tests {
     fn golden_batch_encoding() {
         let key = SecretKey::from_bytes(&[0x11; 32]).unwrap();
         let tx = Transaction::sign(3, 9, Bytes::from_static(b"ordo"), &key, 1337);
-        let bytes = encode_batch(&[tx], 0x0102);
-        let expected_len = 8 + 4 + 4 + tx_len();
+        let bytes = encode_batch(&[(tx.clone(), key.public_key())], 0x0102);
+        let expected_len = 8 + 4 + 4 + tx_len() + 64;
         assert_eq!(bytes.len(), expected_len);
         assert_eq!(
             hex::encode(&bytes[..16]),
             format!("0000000000000102000000010000{:04x}", tx_len())
         );
-        assert_eq!(
-            &bytes[16..],
-            Transaction::sign(3, 9, Bytes::from_static(b"ordo"), &key, 1337)
-                .encode()
-                .as_slice()
-        );
+        assert_eq!(&bytes[16..16 + tx_len()], tx.encode().as_slice());
+        assert_eq!(&bytes[16 + tx_len()..], key.public_key().to_xy().as_slice());
     }
 
     fn tx_len() -> usize {

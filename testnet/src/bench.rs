@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use clap::Args;
-use ordo_types::{SecretKey, B256};
+use ordo_types::{verify_batch, Claim, SecretKey, B256};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::watch;
@@ -95,8 +95,11 @@ struct DevnetRollup {
 pub struct VerifyRate {
     /// k256 ECDSA verifications per second on one core.
     pub verify_per_s: f64,
-    /// Sender recoveries (what a node does per transaction) per second on one core.
+    /// Sender recoveries (what an entry node does per transaction) per second on one core.
     pub recover_per_s: f64,
+    /// Signatures per second on one core checked in batches of 256 against claimed keys (what
+    /// the other nodes do with gossiped transactions, `ordo_types::verify_batch`).
+    pub batch_per_s: f64,
     /// Cores available.
     pub cores: usize,
 }
@@ -105,10 +108,19 @@ pub struct VerifyRate {
 pub fn measure_verify_rate() -> VerifyRate {
     let key = SecretKey::random();
     let public = key.public_key();
-    let digests: Vec<B256> = (0..128u32)
+    let digests: Vec<B256> = (0..256u32)
         .map(|i| ordo_types::keccak256(i.to_be_bytes()))
         .collect();
     let sigs: Vec<_> = digests.iter().map(|d| key.sign_digest(d)).collect();
+    let claims: Vec<Claim<'_>> = digests
+        .iter()
+        .zip(&sigs)
+        .map(|(digest, signature)| Claim {
+            digest,
+            signature,
+            key: &public,
+        })
+        .collect();
     let rate = |f: &dyn Fn(&B256, &ordo_types::Signature) -> bool| {
         let started = Instant::now();
         let mut n = 0u64;
@@ -125,6 +137,15 @@ pub fn measure_verify_rate() -> VerifyRate {
     VerifyRate {
         verify_per_s: rate(&|d, s| public.verify(d, s).is_ok()).round(),
         recover_per_s: rate(&|d, s| s.recover(d).is_ok()).round(),
+        batch_per_s: {
+            let started = Instant::now();
+            let mut n = 0;
+            while started.elapsed() < Duration::from_secs(1) {
+                assert!(verify_batch(&claims), "a true batch failed");
+                n += claims.len();
+            }
+            (n as f64 / started.elapsed().as_secs_f64()).round()
+        },
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
     }
 }
@@ -344,9 +365,9 @@ async fn bench(args: &BenchArgs, network: &Network) -> anyhow::Result<()> {
     let validators = network.targets.len();
     let bound = verify.verify_per_s * verify.cores as f64 / validators as f64;
     println!(
-        "  {:.0} verifications/s, {:.0} recoveries/s per core; {} cores / {validators} nodes \
-         verifying every transaction once: bound {bound:.0} tx/s",
-        verify.verify_per_s, verify.recover_per_s, verify.cores
+        "  {:.0} verifications/s, {:.0} recoveries/s, {:.0} batch-checked signatures/s per core; \
+         {} cores / {validators} nodes verifying every transaction once: bound {bound:.0} tx/s",
+        verify.verify_per_s, verify.recover_per_s, verify.batch_per_s, verify.cores
     );
 
     let mut probes = Vec::new();
@@ -412,6 +433,7 @@ async fn bench(args: &BenchArgs, network: &Network) -> anyhow::Result<()> {
     result["verification"] = json!({
         "verify_per_s_per_core": verify.verify_per_s,
         "recover_per_s_per_core": verify.recover_per_s,
+        "batch_per_s_per_core": verify.batch_per_s,
         "cores": verify.cores,
         "nodes": validators,
         "bound_tps": bound.round(),

@@ -15,6 +15,9 @@ use k256::elliptic_curve::sec1::ToEncodedPoint;
 use k256::elliptic_curve::subtle::Choice;
 use k256::{AffinePoint, FieldBytes, ProjectivePoint, Scalar, U256};
 
+mod batch;
+pub use batch::{verify_batch, Claim};
+
 /// Length of an encoded [`Signature`].
 pub const SIGNATURE_LEN: usize = 65;
 
@@ -109,6 +112,24 @@ impl PublicKey {
             out.copy_from_slice(bytes);
         }
         out
+    }
+
+    /// The 64-byte uncompressed point `x || y` (SEC1 without its `0x04` prefix).
+    pub fn to_xy(&self) -> [u8; 64] {
+        let point = self.0.to_encoded_point(false);
+        let mut out = [0u8; 64];
+        if let Some(bytes) = point.as_bytes().get(1..) {
+            out.copy_from_slice(bytes);
+        }
+        out
+    }
+
+    /// Parses the 64-byte `x || y` form, refusing points not on the curve.
+    pub fn from_xy(xy: &[u8; 64]) -> Result<Self, Error> {
+        let mut sec1 = [0u8; 65];
+        sec1[0] = 0x04;
+        sec1[1..].copy_from_slice(xy);
+        Self::from_sec1(&sec1)
     }
 
     /// The Ethereum address: last 20 bytes of keccak256 of the uncompressed point without its

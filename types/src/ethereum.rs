@@ -33,8 +33,8 @@ pub struct EthereumTx {
     pub nonce: u64,
     /// The Ethereum transaction hash (keccak256 of the EIP-2718 bytes).
     pub hash: B256,
-    signing_hash: B256,
-    signature: Signature,
+    pub(crate) signing_hash: B256,
+    pub(crate) signature: Signature,
 }
 
 impl EthereumTx {

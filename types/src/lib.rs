@@ -60,7 +60,7 @@ pub use alloy_primitives::{keccak256, Address, Bytes, B256};
 
 pub use block::{Block, Body, Header, NamespaceEntries};
 pub use codec::{Decode, Encode};
-pub use crypto::{PublicKey, SecretKey, Signature, SIGNATURE_LEN};
+pub use crypto::{verify_batch, Claim, PublicKey, SecretKey, Signature, SIGNATURE_LEN};
 pub use error::{DecodeError, DecodeErrorKind, Error};
 pub use ethereum::{EthereumTx, EthereumTxType};
 pub use inbox::InboxItem;

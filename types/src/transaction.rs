@@ -2,7 +2,7 @@
 //! entries.
 
 use crate::codec::{bytes_len, impl_decode, put_bytes, Encode, ReadFrom, Reader};
-use crate::crypto::{SecretKey, Signature, SIGNATURE_LEN};
+use crate::crypto::{PublicKey, SecretKey, Signature, SIGNATURE_LEN};
 use crate::error::{DecodeError, DecodeErrorKind, Error};
 use crate::ethereum::EthereumTx;
 use alloy_primitives::{keccak256, Address, Bytes, B256};
@@ -111,12 +111,24 @@ impl Transaction {
     /// The sender: the address recovered from the EIP-712 signature over the signing hash,
     /// or from the Ethereum transaction's own signature.
     pub fn recover_sender(&self, chain_id: u64) -> Result<Address, Error> {
+        let (digest, signature) = self.signed_digest(chain_id)?;
+        signature.recover(&digest)
+    }
+
+    /// The sender's public key, recovered as [`Self::recover_sender`] does.
+    pub fn recover_signer(&self, chain_id: u64) -> Result<PublicKey, Error> {
+        let (digest, signature) = self.signed_digest(chain_id)?;
+        signature.recover_public_key(&digest)
+    }
+
+    /// The digest the sender signed and the signature: the EIP-712 signing hash, or the
+    /// Ethereum transaction's signing hash (checking that its nonce is the transaction's).
+    pub fn signed_digest(&self, chain_id: u64) -> Result<(B256, Signature), Error> {
         match &self.auth {
-            Auth::Eip712(signature) => {
-                let digest =
-                    signing_hash_owned(self.namespace, self.nonce, self.payload.clone(), chain_id);
-                signature.recover(&digest)
-            }
+            Auth::Eip712(signature) => Ok((
+                signing_hash_owned(self.namespace, self.nonce, self.payload.clone(), chain_id),
+                *signature,
+            )),
             Auth::Ethereum => {
                 let inner = EthereumTx::decode(&self.payload)?;
                 if inner.nonce != self.nonce {
@@ -125,7 +137,7 @@ impl Transaction {
                         inner: inner.nonce,
                     });
                 }
-                inner.sender()
+                Ok((inner.signing_hash, inner.signature))
             }
         }
     }

@@ -392,3 +392,50 @@ async fn dropping_every_handle_stops_the_actor_and_frees_the_port() {
     let again = Node::start_config(config, [61; 32]);
     assert_eq!(again.gossip.peers(), 0);
 }
+
+/// The relay end to end: a peer's batches are admitted after one batch check of the sender keys
+/// it sent, and a batch carrying a false key is still admitted, its senders recovered one by one.
+#[tokio::test]
+async fn relayed_sender_keys_are_checked_in_batches_and_false_ones_cost_only_their_batch() {
+    use ordo_mempool::{encode_batch, run_gossip, Mempool, MempoolConfig};
+    use ordo_types::{Bytes, SecretKey, Transaction};
+
+    init_tracing();
+    let (pa, pb) = (free_port(), free_port());
+    let a = Node::start(pa, &[], 1);
+    let b = Node::start(pb, &[pa], 2);
+    wait_for_peers(&[(&a, 1), (&b, 1)]).await;
+    let pool = Mempool::in_memory(7, [1], MempoolConfig::default());
+    let max = a.config.max_message_bytes;
+    tokio::spawn(run_gossip(pool.clone(), a.gossip.clone(), a.events, max));
+
+    let keys: Vec<SecretKey> = (0..8).map(|_| SecretKey::random()).collect();
+    let signed = |nonce: u64| -> Vec<(Transaction, ordo_types::PublicKey)> {
+        keys.iter()
+            .map(|k| {
+                let tx = Transaction::sign(1, nonce, Bytes::from_static(b"relayed"), k, 7);
+                (tx, k.public_key())
+            })
+            .collect()
+    };
+
+    let honest = signed(0);
+    b.gossip.publish(encode_batch(&honest, 1)).await.unwrap();
+    wait_until("the honest batch is admitted", || pool.len() == 8).await;
+    assert_eq!(pool.metrics().signatures_batch_verified(), 8);
+    assert_eq!(pool.metrics().signatures_recovered(), 0);
+    assert_eq!(pool.metrics().false_claim_batches(), 0);
+
+    // One key in the next batch belongs to another sender.
+    let mut lying = signed(1);
+    lying[3].1 = keys[4].public_key();
+    b.gossip.publish(encode_batch(&lying, 2)).await.unwrap();
+    wait_until("the lying batch is admitted", || pool.len() == 16).await;
+    assert_eq!(pool.metrics().false_claim_batches(), 1);
+    assert_eq!(pool.metrics().signatures_batch_verified(), 8);
+    assert_eq!(pool.metrics().signatures_recovered(), 8);
+    // Every transaction is filed under its real sender: the false key changed nothing.
+    for (tx, _) in &lying {
+        assert_eq!(pool.sender(tx).unwrap(), tx.recover_sender(7).unwrap());
+    }
+}
