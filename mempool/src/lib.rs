@@ -33,6 +33,7 @@ mod journal;
 mod metrics;
 mod pool;
 mod relay;
+mod verified;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
@@ -48,6 +49,7 @@ pub use relay::{decode_batch, encode_batch, run_gossip};
 
 use journal::Journal;
 use pool::Pool;
+use verified::Generations;
 
 /// Limits and policy of the pool.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,7 +65,8 @@ pub struct MempoolConfig {
     pub max_per_sender: usize,
     /// How far ahead of the next nonce a transaction may be parked.
     pub max_nonce_gap: u64,
-    /// How many verified signatures to remember.
+    /// How many verified senders to remember (the older half is forgotten at once when the
+    /// newer half is full).
     pub verified_cache_size: usize,
     /// Also flush the journal to disk (survives power loss, not only a crash) before accepting.
     pub fsync: bool,
@@ -89,7 +92,7 @@ impl Default for MempoolConfig {
             max_total_bytes: 256 * 1024 * 1024,
             max_per_sender: 1_000,
             max_nonce_gap: 64,
-            verified_cache_size: 400_000,
+            verified_cache_size: 200_000,
             fsync: false,
             weights: Vec::new(),
         }
@@ -238,7 +241,7 @@ struct Inner {
     /// Verified senders by transaction hash. A cell is inserted before its signature is
     /// checked, so concurrent callers (gossip admission and proposal validation often reach the
     /// same transaction at the same moment) wait for one recovery instead of doing two.
-    verified: Mutex<HashMap<B256, SenderCell>>,
+    verified: Mutex<Generations<SenderCell>>,
     journal: Option<Mutex<Journal>>,
     outbox: Mutex<Vec<Transaction>>,
     metrics: MempoolMetrics,
@@ -277,11 +280,11 @@ impl Mempool {
                 chain_id,
                 namespaces: namespaces.into_iter().collect(),
                 weights,
+                verified: Mutex::new(Generations::new(config.verified_cache_size)),
                 config,
                 nonces: Mutex::new(Arc::new(Genesis)),
                 rules: Mutex::new(Arc::new(AnyTransaction)),
                 pool: Mutex::default(),
-                verified: Mutex::default(),
                 journal: journal.map(Mutex::new),
                 outbox: Mutex::default(),
                 metrics: MempoolMetrics::default(),
@@ -471,7 +474,7 @@ impl Mempool {
                 Some(cell) => (Arc::clone(cell), false),
                 None => {
                     let cell = Arc::new(OnceLock::new());
-                    self.remember(&mut verified, hash, Arc::clone(&cell));
+                    verified.insert(hash, Arc::clone(&cell));
                     (cell, true)
                 }
             }
@@ -488,15 +491,6 @@ impl Mempool {
         cell.wait().clone()
     }
 
-    /// Adds a cell to the cache, first forgetting everything but what is pending if it is full.
-    fn remember(&self, verified: &mut HashMap<B256, SenderCell>, hash: B256, cell: SenderCell) {
-        if verified.len() >= self.inner.config.verified_cache_size {
-            let pool = lock(&self.inner.pool);
-            verified.retain(|h, _| pool.contains(h));
-        }
-        verified.insert(hash, cell);
-    }
-
     /// Checks in one batch that each transaction's signature recovers to the public key sent
     /// with it ([`verify_batch`]), and remembers the senders not known yet, so that admitting
     /// them costs no recovery. Transactions whose signature cannot even be parsed are left for
@@ -510,7 +504,7 @@ impl Mempool {
                 .iter()
                 .filter_map(|(tx, key)| {
                     let hash = tx.hash();
-                    if verified.contains_key(&hash) {
+                    if verified.contains(&hash) {
                         return None;
                     }
                     let (digest, signature) = tx.signed_digest(chain_id).ok()?;
@@ -532,12 +526,12 @@ impl Mempool {
         self.inner.metrics.batch_verified(claims.len() as u64);
         let mut verified = lock(&self.inner.verified);
         for (hash, _, _, key) in unknown {
-            if !verified.contains_key(&hash) {
+            if !verified.contains(&hash) {
                 let signer = Signer {
                     address: key.address(),
                     key: *key,
                 };
-                self.remember(&mut verified, hash, Arc::new(OnceLock::from(Ok(signer))));
+                verified.insert(hash, Arc::new(OnceLock::from(Ok(signer))));
             }
         }
         true

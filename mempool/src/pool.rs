@@ -106,10 +106,6 @@ impl Pool {
         self.bytes
     }
 
-    pub(crate) fn contains(&self, hash: &B256) -> bool {
-        self.txs.contains_key(hash)
-    }
-
     /// Adds `tx` from `sender`. `chain_next` is the next nonce the chain expects for the account
     /// (used when the pool does not know the account yet). Returns the hashes evicted to make
     /// room.
