@@ -85,6 +85,12 @@ fn init_logging(format: LogFormat) {
     }
 }
 
+/// jemalloc rather than glibc's allocator: with many threads allocating and freeing
+/// transactions, glibc's per-thread arenas fragment and a node's resident memory creeps up under
+/// steady load (docs/PERFORMANCE.md).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
