@@ -58,7 +58,7 @@ impl From<MempoolError> for ApiError {
             MempoolError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             MempoolError::AlreadyKnown | MempoolError::NonceTaken { .. } => StatusCode::CONFLICT,
             MempoolError::SenderLimit { .. } => StatusCode::TOO_MANY_REQUESTS,
-            MempoolError::Full => StatusCode::SERVICE_UNAVAILABLE,
+            MempoolError::Full | MempoolError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             MempoolError::Journal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             MempoolError::UnknownNamespace(_)
             | MempoolError::Rollup { .. }
@@ -86,8 +86,11 @@ pub(crate) fn routes(max_batch_body_bytes: usize) -> Router<ApiState> {
 /// workers stay responsive and admission keeps up with signature verification.
 pub(crate) async fn admit(s: &ApiState, txs: Vec<Transaction>) -> Vec<Result<B256, MempoolError>> {
     let mempool = s.mempool.clone();
+    // Refused whatever they are: skip the signature work.
+    if let Some(busy) = mempool.busy() {
+        return txs.iter().map(|_| Err(busy.clone())).collect();
+    }
     if mempool.is_full() {
-        // Refused whatever they are: skip the signature work.
         return txs.iter().map(|_| Err(MempoolError::Full)).collect();
     }
     let warm = |txs: Vec<Transaction>| {

@@ -65,6 +65,11 @@ pub struct MempoolConfig {
     pub max_per_sender: usize,
     /// How far ahead of the next nonce a transaction may be parked.
     pub max_nonce_gap: u64,
+    /// Transactions held at which client submissions are refused with `BUSY` (retryable)
+    /// before any signature work, so that under overload the CPU goes to finishing blocks
+    /// rather than to checking transactions that would only queue. Gossip from other nodes is
+    /// still admitted.
+    pub busy_at: usize,
     /// How many verified senders to remember (the older half is forgotten at once when the
     /// newer half is full).
     pub verified_cache_size: usize,
@@ -92,6 +97,7 @@ impl Default for MempoolConfig {
             max_total_bytes: 256 * 1024 * 1024,
             max_per_sender: 1_000,
             max_nonce_gap: 64,
+            busy_at: 20_000,
             verified_cache_size: 200_000,
             fsync: false,
             weights: Vec::new(),
@@ -160,6 +166,12 @@ pub enum MempoolError {
     /// The pool is at its count or byte limit and holds nothing it may evict.
     #[error("mempool full")]
     Full,
+    /// The node holds more transactions than the network is finishing: retry later.
+    #[error("node busy: {held} transactions waiting; retry later")]
+    Busy {
+        /// Transactions held.
+        held: usize,
+    },
     /// The transaction could not be made durable.
     #[error("journal write failed: {0}")]
     Journal(String),
@@ -178,6 +190,7 @@ impl MempoolError {
             MempoolError::AlreadyKnown | MempoolError::NonceTaken { .. } => "ALREADY_KNOWN",
             MempoolError::SenderLimit { .. } => "SENDER_LIMIT",
             MempoolError::Full => "MEMPOOL_FULL",
+            MempoolError::Busy { .. } => "BUSY",
             MempoolError::Journal(_) => "INTERNAL",
         }
     }
@@ -381,9 +394,15 @@ impl Mempool {
         let mut results: Vec<Result<B256, MempoolError>> = Vec::with_capacity(txs.len());
         let mut checked = Vec::with_capacity(txs.len());
         let rules = Arc::clone(&lock(&inner.rules));
+        let busy = match origin {
+            Origin::Local => self.busy(),
+            Origin::Gossip => None,
+        };
         for (i, tx) in txs.into_iter().enumerate() {
             let size = tx.payload.len();
-            let verdict = if self.is_full() {
+            let verdict = if let Some(e) = &busy {
+                Err(e.clone())
+            } else if self.is_full() {
                 // Refused whatever it is: do not spend a signature check on it.
                 Err(MempoolError::Full)
             } else if size > inner.config.max_payload_bytes {
@@ -452,6 +471,13 @@ impl Mempool {
             inner.metrics.record(result.as_ref().err(), origin);
         }
         results
+    }
+
+    /// [`MempoolError::Busy`] if the pool holds at least `busy_at` transactions: client
+    /// submissions are then refused before any signature work.
+    pub fn busy(&self) -> Option<MempoolError> {
+        let held = lock(&self.inner.pool).len();
+        (held >= self.inner.config.busy_at).then_some(MempoolError::Busy { held })
     }
 
     /// Whether the pool is at a limit with nothing it may evict (every submission would be
@@ -642,5 +668,37 @@ impl Mempool {
                 Some((tx, key))
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use ordo_types::{Bytes, SecretKey};
+
+    #[test]
+    fn a_busy_pool_refuses_client_submissions_before_any_signature_work_but_not_gossip() {
+        let config = MempoolConfig {
+            busy_at: 2,
+            ..MempoolConfig::default()
+        };
+        let pool = Mempool::in_memory(7, [1], config);
+        let key = SecretKey::random();
+        let txs: Vec<Transaction> = (0..3)
+            .map(|n| Transaction::sign(1, n, Bytes::from_static(b"x"), &key, 7))
+            .collect();
+        assert!(pool
+            .submit(txs[..2].to_vec(), Origin::Local)
+            .iter()
+            .all(Result::is_ok));
+        let recovered = pool.metrics().signatures_recovered();
+        let refused = pool.submit(vec![txs[2].clone()], Origin::Local);
+        assert_eq!(refused, [Err(MempoolError::Busy { held: 2 })]);
+        assert_eq!(refused[0].as_ref().unwrap_err().code(), "BUSY");
+        assert_eq!(pool.metrics().signatures_recovered(), recovered);
+        // The same transaction from another node is admitted: it is already in the network.
+        assert!(pool.submit(vec![txs[2].clone()], Origin::Gossip)[0].is_ok());
+        assert_eq!(pool.len(), 3);
     }
 }

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use crate::{MempoolError, Origin};
 
-const CODES: [&str; 9] = [
+const CODES: [&str; 10] = [
     "PAYLOAD_TOO_LARGE",
     "UNKNOWN_NAMESPACE",
     "BAD_SIGNATURE",
@@ -14,6 +14,7 @@ const CODES: [&str; 9] = [
     "ALREADY_KNOWN",
     "SENDER_LIMIT",
     "MEMPOOL_FULL",
+    "BUSY",
     "INTERNAL",
 ];
 

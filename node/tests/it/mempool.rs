@@ -94,6 +94,7 @@ async fn every_refusal_has_its_code() {
     let net = Net::start(1, 0, |_, text| {
         set(text, "limits", "max_transactions", 0);
         set(text, "mempool", "max_transactions", 6);
+        set(text, "mempool", "busy_at", 6);
         set(text, "mempool", "max_per_sender", 2);
         set(text, "mempool", "max_nonce_gap", 4);
         set(text, "mempool", "max_payload_bytes", 64);
@@ -166,10 +167,11 @@ async fn every_refusal_has_its_code() {
         .map(|r| r["code"].as_str().unwrap_or("ok"))
         .collect();
     assert_eq!(codes, ["ok", "ok", "ok", "ok", "MEMPOOL_FULL"]);
+    // Holding `busy_at` transactions, the node refuses client submissions up front.
     expect(
         submit(serde_json::to_value(tx(&SecretKey::random(), 1, 0, b"x")).unwrap()).await,
         503,
-        "MEMPOOL_FULL",
+        "BUSY",
     );
     let summary = net.get(0, "/v1/mempool").await.unwrap();
     assert_eq!(summary["transactions"], 6);
@@ -294,7 +296,9 @@ async fn a_full_mempool_refuses_and_stays_bounded() {
             .await
             .unwrap();
         text.lines()
-            .find_map(|l| l.strip_prefix("ordo_mempool_signature_verifications_total "))
+            .find_map(|l| {
+                l.strip_prefix("ordo_mempool_signature_verifications_total{method=\"recover\"} ")
+            })
             .unwrap()
             .trim()
             .parse::<u64>()
