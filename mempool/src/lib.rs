@@ -65,7 +65,8 @@ pub struct MempoolConfig {
     pub max_per_sender: usize,
     /// How far ahead of the next nonce a transaction may be parked.
     pub max_nonce_gap: u64,
-    /// Transactions held at which client submissions are refused with `BUSY` (retryable)
+    /// Transactions ready for a block at which client submissions are refused with `BUSY`
+    /// (retryable)
     /// before any signature work, so that under overload the CPU goes to finishing blocks
     /// rather than to checking transactions that would only queue. Gossip from other nodes is
     /// still admitted.
@@ -97,7 +98,7 @@ impl Default for MempoolConfig {
             max_total_bytes: 256 * 1024 * 1024,
             max_per_sender: 1_000,
             max_nonce_gap: 64,
-            busy_at: 20_000,
+            busy_at: 10_000,
             verified_cache_size: 200_000,
             fsync: false,
             weights: Vec::new(),
@@ -166,11 +167,11 @@ pub enum MempoolError {
     /// The pool is at its count or byte limit and holds nothing it may evict.
     #[error("mempool full")]
     Full,
-    /// The node holds more transactions than the network is finishing: retry later.
-    #[error("node busy: {held} transactions waiting; retry later")]
+    /// More transactions are ready for blocks than the network is finishing: retry later.
+    #[error("node busy: {ready} transactions waiting for blocks; retry later")]
     Busy {
-        /// Transactions held.
-        held: usize,
+        /// Transactions ready for a block.
+        ready: usize,
     },
     /// The transaction could not be made durable.
     #[error("journal write failed: {0}")]
@@ -473,11 +474,12 @@ impl Mempool {
         results
     }
 
-    /// [`MempoolError::Busy`] if the pool holds at least `busy_at` transactions: client
-    /// submissions are then refused before any signature work.
+    /// [`MempoolError::Busy`] if at least `busy_at` transactions are ready for a block: client
+    /// submissions are then refused before any signature work. Parked transactions do not
+    /// count: they wait on their senders, not on the network.
     pub fn busy(&self) -> Option<MempoolError> {
-        let held = lock(&self.inner.pool).len();
-        (held >= self.inner.config.busy_at).then_some(MempoolError::Busy { held })
+        let ready = lock(&self.inner.pool).ready();
+        (ready >= self.inner.config.busy_at).then_some(MempoolError::Busy { ready })
     }
 
     /// Whether the pool is at a limit with nothing it may evict (every submission would be
@@ -694,7 +696,7 @@ mod tests {
             .all(Result::is_ok));
         let recovered = pool.metrics().signatures_recovered();
         let refused = pool.submit(vec![txs[2].clone()], Origin::Local);
-        assert_eq!(refused, [Err(MempoolError::Busy { held: 2 })]);
+        assert_eq!(refused, [Err(MempoolError::Busy { ready: 2 })]);
         assert_eq!(refused[0].as_ref().unwrap_err().code(), "BUSY");
         assert_eq!(pool.metrics().signatures_recovered(), recovered);
         // The same transaction from another node is admitted: it is already in the network.

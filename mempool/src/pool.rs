@@ -102,6 +102,11 @@ impl Pool {
         self.txs.len()
     }
 
+    /// Transactions ready for a block (held and not parked).
+    pub(crate) fn ready(&self) -> usize {
+        self.txs.len() - self.parked.len()
+    }
+
     pub(crate) fn bytes(&self) -> usize {
         self.bytes
     }
