@@ -418,6 +418,9 @@ async fn bench(args: &BenchArgs, network: &Network) -> anyhow::Result<()> {
     if !best.refused.is_empty() {
         println!("  refused: {:?}", best.refused);
     }
+    if best.busy_retries > 0 {
+        println!("  offered again after BUSY: {}", best.busy_retries);
+    }
 
     let plot_path = args.out.with_extension("svg");
     let title = format!(

@@ -145,6 +145,7 @@ struct Book {
     included_ms: Vec<Option<f64>>,
     included_height: Vec<u64>,
     refused: BTreeMap<String, u64>,
+    busy_retries: u64,
     blocks: Vec<BlockSeen>,
 }
 
@@ -253,6 +254,8 @@ pub struct LoadReport {
     pub admitted: u64,
     /// Refused, by error code (`TRANSPORT` and `TIMEOUT` are the client's own).
     pub refused: BTreeMap<String, u64>,
+    /// Times a transaction was offered again after a `BUSY` refusal.
+    pub busy_retries: u64,
     /// Seen in a decided block.
     pub included: u64,
     /// Admitted but not seen included by the end of the drain.
@@ -308,6 +311,7 @@ pub(crate) async fn run(
         included_ms: vec![None; count],
         included_height: vec![0; count],
         refused: BTreeMap::new(),
+        busy_retries: 0,
         blocks: Vec::new(),
     }));
     let presigned = Arc::new(presigned);
@@ -398,8 +402,11 @@ pub(crate) async fn run(
     Ok(report)
 }
 
-/// How long a batch is retried while no node can be reached.
+/// How long a batch is retried while no node can be reached or the node is busy.
 const RETRY_FOR: Duration = Duration::from_secs(30);
+
+/// How long a client waits before offering a `BUSY` transaction again.
+const BUSY_BACKOFF: Duration = Duration::from_millis(500);
 
 /// Most transactions per request (the API's default `max_batch`).
 const MAX_BATCH: usize = 2_000;
@@ -421,7 +428,10 @@ struct BatchItem {
     code: Option<String>,
 }
 
-/// Posts transactions `idx` to node `node`, retrying on other nodes while none can be reached.
+/// Posts transactions `idx` to node `node` as a client with retries would: a node that cannot
+/// be reached is skipped for the next one, and transactions refused with `BUSY` (the node has
+/// more waiting than the network is finishing) are offered again after [`BUSY_BACKOFF`], for up
+/// to [`RETRY_FOR`] in all. Their latency still counts from their first due time.
 async fn send_batch(
     client: reqwest::Client,
     apis: Vec<String>,
@@ -436,6 +446,54 @@ async fn send_batch(
             b.state[i] = TxState::InFlight;
         }
     }
+    let give_up = Instant::now() + RETRY_FOR;
+    let mut idx = idx;
+    let mut rounds = 0;
+    while !idx.is_empty() {
+        if rounds > 0 {
+            tokio::time::sleep(BUSY_BACKOFF).await;
+        }
+        rounds += 1;
+        let outcome = post_batch(&client, &apis, node, &idx, &presigned, give_up).await;
+        let retry = Instant::now() < give_up;
+        let mut busy = Vec::new();
+        let mut b = lock(&book);
+        match outcome {
+            Ok(items) => {
+                for (&i, code) in idx.iter().zip(items) {
+                    match code {
+                        None => b.state[i] = TxState::Admitted,
+                        Some(code) if retry && code == "BUSY" => busy.push(i),
+                        Some(code) => {
+                            b.state[i] = TxState::Refused;
+                            *b.refused.entry(code).or_default() += 1;
+                        }
+                    }
+                }
+            }
+            Err(code) => {
+                for &i in &idx {
+                    b.state[i] = TxState::Refused;
+                }
+                *b.refused.entry(code).or_default() += idx.len() as u64;
+            }
+        }
+        b.busy_retries += busy.len() as u64;
+        idx = busy;
+    }
+}
+
+/// One batch request, retried on the other nodes while none can be reached (until `give_up`):
+/// per transaction, `None` if admitted or else the refusal's code; `Err` if the whole request
+/// failed. A retried transaction that the node already holds counts as admitted.
+async fn post_batch(
+    client: &reqwest::Client,
+    apis: &[String],
+    node: usize,
+    idx: &[usize],
+    presigned: &Presigned,
+    give_up: Instant,
+) -> Result<Vec<Option<String>>, String> {
     let mut body = Vec::with_capacity(idx.len() * 640 + 2);
     body.push(b'[');
     for (k, &i) in idx.iter().enumerate() {
@@ -445,12 +503,8 @@ async fn send_batch(
         body.extend_from_slice(&presigned.bodies[i]);
     }
     body.push(b']');
-    // Like a client with retries: a node that cannot be reached (or drops the request) is
-    // skipped for the next one; when none answers, wait and go round again, for up to
-    // `RETRY_FOR`. A retried transaction that the node already holds counts as admitted.
-    let give_up = Instant::now() + RETRY_FOR;
     let mut attempt = 0usize;
-    let outcome: Result<Vec<Option<String>>, String> = loop {
+    loop {
         let api = &apis[(node + attempt) % apis.len()];
         attempt += 1;
         let resp = client
@@ -462,7 +516,7 @@ async fn send_batch(
         match resp {
             Err(e) => {
                 if Instant::now() >= give_up {
-                    break Err(if e.is_timeout() {
+                    return Err(if e.is_timeout() {
                         "TIMEOUT"
                     } else {
                         "TRANSPORT"
@@ -472,11 +526,10 @@ async fn send_batch(
                 if attempt.is_multiple_of(apis.len()) {
                     tokio::time::sleep(Duration::from_millis(250)).await;
                 }
-                continue;
             }
             Ok(r) if r.status().is_success() => {
                 let retried = attempt > 1;
-                break match r.json::<BatchAnswer>().await {
+                return match r.json::<BatchAnswer>().await {
                     Ok(a) if a.results.len() == idx.len() => Ok(a
                         .results
                         .into_iter()
@@ -490,34 +543,13 @@ async fn send_batch(
                 };
             }
             Ok(r) => {
-                let code = r
+                return Err(r
                     .json::<serde_json::Value>()
                     .await
                     .ok()
                     .and_then(|v| v["code"].as_str().map(str::to_owned))
-                    .unwrap_or_else(|| "HTTP_ERROR".into());
-                break Err(code);
+                    .unwrap_or_else(|| "HTTP_ERROR".into()));
             }
-        }
-    };
-    let mut b = lock(&book);
-    match outcome {
-        Ok(items) => {
-            for (&i, code) in idx.iter().zip(items) {
-                match code {
-                    None => b.state[i] = TxState::Admitted,
-                    Some(code) => {
-                        b.state[i] = TxState::Refused;
-                        *b.refused.entry(code).or_default() += 1;
-                    }
-                }
-            }
-        }
-        Err(code) => {
-            for &i in &idx {
-                b.state[i] = TxState::Refused;
-            }
-            *b.refused.entry(code).or_default() += idx.len() as u64;
         }
     }
 }
@@ -704,6 +736,7 @@ fn summarize(
         submitted: sent as u64,
         admitted,
         refused: book.refused.clone(),
+        busy_retries: book.busy_retries,
         included,
         admitted_not_included,
         finalized_tps: round1(finalized_tps),
