@@ -405,8 +405,9 @@ pub(crate) async fn run(
 /// How long a batch is retried while no node can be reached or the node is busy.
 const RETRY_FOR: Duration = Duration::from_secs(30);
 
-/// How long a client waits before offering a `BUSY` transaction again.
+/// How long a client first waits before offering a `BUSY` transaction again, and at most.
 const BUSY_BACKOFF: Duration = Duration::from_millis(500);
+const BUSY_BACKOFF_MAX: Duration = Duration::from_secs(8);
 
 /// Most transactions per request (the API's default `max_batch`).
 const MAX_BATCH: usize = 2_000;
@@ -431,7 +432,8 @@ struct BatchItem {
 /// Posts transactions `idx` to node `node` as a client with retries would: a node that cannot
 /// be reached is skipped for the next one, and transactions refused with `BUSY` (the node has
 /// more waiting than the network is finishing) are offered again after [`BUSY_BACKOFF`], for up
-/// to [`RETRY_FOR`] in all. Their latency still counts from their first due time.
+/// to [`RETRY_FOR`] in all, the wait doubling each time up to [`BUSY_BACKOFF_MAX`]. Their latency still counts
+/// from their first due time.
 async fn send_batch(
     client: reqwest::Client,
     apis: Vec<String>,
@@ -448,12 +450,12 @@ async fn send_batch(
     }
     let give_up = Instant::now() + RETRY_FOR;
     let mut idx = idx;
-    let mut rounds = 0;
+    let mut backoff = None;
     while !idx.is_empty() {
-        if rounds > 0 {
-            tokio::time::sleep(BUSY_BACKOFF).await;
+        if let Some(wait) = backoff {
+            tokio::time::sleep(wait).await;
         }
-        rounds += 1;
+        backoff = Some(backoff.map_or(BUSY_BACKOFF, |w: Duration| (w * 2).min(BUSY_BACKOFF_MAX)));
         let outcome = post_batch(&client, &apis, node, &idx, &presigned, give_up).await;
         let retry = Instant::now() < give_up;
         let mut busy = Vec::new();
