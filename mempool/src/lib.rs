@@ -2,8 +2,10 @@
 //! them, so that a transaction sent to any node is treated as if it had reached the proposer.
 //!
 //! - **Admission** ([`Mempool::submit`]) checks, in order: payload size, registered namespace,
-//!   the rollup's own rules ([`RollupRules`]: transaction kind, chain id), the signature (the sender is recovered once per node and remembered), nonces, per-sender
-//!   and pool limits. Each refusal is a [`MempoolError`] with a stable code.
+//!   the rollup's own rules ([`RollupRules`]: transaction kind, chain id), the signature (the
+//!   sender is verified once per node and remembered), nonces, per-sender and pool limits.
+//!   Past `busy_at` ready transactions, client submissions are refused up front (`BUSY`).
+//!   Each refusal is a [`MempoolError`] with a stable code.
 //! - **Nonces** count per sender per namespace from 0, as the chain decided them
 //!   ([`NonceSource`]). A transaction ahead of the next nonce is parked (up to a bounded gap)
 //!   and becomes pending when the gap fills.
@@ -15,7 +17,9 @@
 //! - **Durability**: admitted transactions are journaled before `submit` returns and reloaded
 //!   on restart.
 //! - **Gossip** ([`run_gossip`]): admitted transactions are batched to the other nodes over
-//!   libp2p; received ones go through the same admission.
+//!   libp2p with their senders' public keys; a receiver checks the keys of all queued batches
+//!   with one batch verification ([`Mempool::verify_claimed_senders`]) and then admits the
+//!   transactions through the same path.
 //!
 //! ```
 //! use ordo_mempool::{Mempool, MempoolConfig, Origin};
@@ -66,10 +70,9 @@ pub struct MempoolConfig {
     /// How far ahead of the next nonce a transaction may be parked.
     pub max_nonce_gap: u64,
     /// Transactions ready for a block at which client submissions are refused with `BUSY`
-    /// (retryable)
-    /// before any signature work, so that under overload the CPU goes to finishing blocks
-    /// rather than to checking transactions that would only queue. Gossip from other nodes is
-    /// still admitted.
+    /// (retryable) before any signature work, so that under overload the CPU goes to finishing
+    /// blocks rather than to checking transactions that would only queue. Gossip from other
+    /// nodes is still admitted.
     pub busy_at: usize,
     /// How many verified senders to remember (the older half is forgotten at once when the
     /// newer half is full).
@@ -525,21 +528,21 @@ impl Mempool {
     /// admission to refuse. Returns false if some key was false: nothing is remembered then,
     /// and admission recovers each sender on its own.
     pub fn verify_claimed_senders(&self, claimed: &[(Transaction, PublicKey)]) -> bool {
-        let chain_id = self.inner.chain_id;
-        let unknown: Vec<(B256, B256, ordo_types::Signature, &PublicKey)> = {
+        let unknown: Vec<(B256, &Transaction, &PublicKey)> = {
             let verified = lock(&self.inner.verified);
             claimed
                 .iter()
-                .filter_map(|(tx, key)| {
-                    let hash = tx.hash();
-                    if verified.contains(&hash) {
-                        return None;
-                    }
-                    let (digest, signature) = tx.signed_digest(chain_id).ok()?;
-                    Some((hash, digest, signature, key))
-                })
+                .map(|(tx, key)| (tx.hash(), tx, key))
+                .filter(|(hash, _, _)| !verified.contains(hash))
                 .collect()
         };
+        let unknown: Vec<(B256, B256, ordo_types::Signature, &PublicKey)> = unknown
+            .into_iter()
+            .filter_map(|(hash, tx, key)| {
+                let (digest, signature) = tx.signed_digest(self.inner.chain_id).ok()?;
+                Some((hash, digest, signature, key))
+            })
+            .collect();
         let claims: Vec<Claim<'_>> = unknown
             .iter()
             .map(|(_, digest, signature, key)| Claim {
