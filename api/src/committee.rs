@@ -2,7 +2,6 @@
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use ordo_types::ValidatorSet;
@@ -35,8 +34,7 @@ async fn validators(
     State(s): State<ApiState>,
     query: Result<Query<AtHeight>, QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let Query(AtHeight { height }) =
-        query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "MALFORMED", e.body_text()))?;
+    let Query(AtHeight { height }) = query?;
     let Some(height) = height else {
         let st = s.status.borrow().clone();
         return Ok(Json(json!({

@@ -2,7 +2,6 @@
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use ordo_types::B256;
@@ -28,8 +27,7 @@ async fn forced(
     State(s): State<ApiState>,
     query: Result<Query<ForcedQuery>, QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let Query(ForcedQuery { namespace }) =
-        query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "MALFORMED", e.body_text()))?;
+    let Query(ForcedQuery { namespace }) = query?;
     let Some(l1) = &s.l1 else {
         return Ok(Json(json!({
             "namespace": namespace,

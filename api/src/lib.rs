@@ -20,7 +20,7 @@ pub use rpc::ExecutionRpc;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -156,6 +156,12 @@ impl From<JsonRejection> for ApiError {
 
 impl From<PathRejection> for ApiError {
     fn from(e: PathRejection) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "MALFORMED", e.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(e: QueryRejection) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "MALFORMED", e.body_text())
     }
 }

@@ -45,10 +45,6 @@ pub(crate) fn routes() -> Router<ApiState> {
         .route("/v1/namespaces/{namespace}/stream", get(namespace_stream))
 }
 
-fn malformed_query(e: QueryRejection) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "MALFORMED", e.body_text())
-}
-
 fn bad_range(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "BAD_RANGE", message)
 }
@@ -90,7 +86,7 @@ async fn namespace_range(
     query: Result<Query<RangeQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Path(namespace) = path?;
-    let Query(RangeQuery { from, to }) = query.map_err(malformed_query)?;
+    let Query(RangeQuery { from, to }) = query?;
     let to = check_range(from, to)?;
     let body = blocking(move || range_json(&s.store, namespace, from, to)).await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
@@ -169,7 +165,7 @@ async fn namespace_stream(
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let Path(namespace) = path?;
-    let Query(StreamQuery { from }) = query.map_err(malformed_query)?;
+    let Query(StreamQuery { from }) = query?;
     let resume = match headers.get("last-event-id") {
         None => None,
         Some(value) => Some(

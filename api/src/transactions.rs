@@ -214,8 +214,7 @@ async fn next_nonce(
     query: Result<Query<NonceQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Path(address) = path?;
-    let Query(q) =
-        query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "MALFORMED", e.body_text()))?;
+    let Query(q) = query?;
     let next = s.mempool.next_nonce(&address, q.namespace);
     Ok(Json(
         json!({ "address": address, "namespace": q.namespace, "next_nonce": next }),
