@@ -6,7 +6,7 @@ use anyhow::{bail, Context as _};
 use ordo_api::ApiConfig;
 use ordo_builder::BlockLimits;
 use ordo_consensus::{ProposerFault, TimingConfig};
-use ordo_l1::{RpcConfig, WatchConfig};
+use ordo_l1::{PrivateKeySigner, RpcConfig, WatchConfig};
 use ordo_mempool::{GossipConfig, MempoolConfig};
 use ordo_rollup_adapters::RegisteredRollup;
 use ordo_types::{Address, SecretKey, ValidatorSet, B256};
@@ -234,6 +234,20 @@ impl KeyFile {
     /// Writes the key file, readable by its owner only.
     pub(crate) fn save(&self, path: &Path) -> anyhow::Result<()> {
         write_secret(path, &serde_json::to_string_pretty(self)?)
+    }
+}
+
+/// The signer of L1 transactions for `key`'s account.
+pub(crate) fn l1_signer(key: &SecretKey) -> anyhow::Result<PrivateKeySigner> {
+    PrivateKeySigner::from_bytes(&key.to_bytes().into()).context("not a valid secp256k1 key")
+}
+
+impl GenesisL1 {
+    /// The `l1` section of the genesis at `path`.
+    pub(crate) fn load(path: &Path) -> anyhow::Result<Self> {
+        Genesis::load(path)?
+            .l1
+            .with_context(|| format!("{} names no L1", path.display()))
     }
 }
 

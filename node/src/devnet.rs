@@ -13,6 +13,7 @@ use tokio::process::{Child, Command};
 
 use crate::init::{self, InitArgs, InitNode};
 use ordo_rollup_adapters::RegisteredRollup;
+use ordo_testnet::process::{terminate, wait_or_kill};
 
 /// Arguments of `ordo devnet`.
 #[derive(Args, Clone, Debug)]
@@ -98,15 +99,6 @@ struct DevnetNode {
     home: PathBuf,
     address: Option<ordo_types::Address>,
     validator: bool,
-}
-
-fn terminate(child: &Child) {
-    if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
-        // SAFETY: `kill` only sends a signal to a process we started.
-        unsafe {
-            libc::kill(pid, libc::SIGTERM);
-        }
-    }
 }
 
 /// Runs the devnet until Ctrl-C or SIGTERM.
@@ -308,12 +300,7 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         terminate(child);
     }
     for (_, child) in &mut children {
-        if tokio::time::timeout(Duration::from_secs(10), child.wait())
-            .await
-            .is_err()
-        {
-            let _ = child.kill().await;
-        }
+        let _ = wait_or_kill(child).await;
     }
     if let Some(l1) = l1 {
         l1.stop().await;

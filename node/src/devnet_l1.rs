@@ -3,21 +3,17 @@
 //! config.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
-use ordo_l1::{DeployParams, L1Client, PrivateKeySigner, Staker};
+use ordo_l1::{DeployParams, L1Client, Staker};
 use ordo_types::SecretKey;
 use serde::Serialize;
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
-use crate::config::{Genesis, GenesisL1, KeyFile, NodeConfig};
+use crate::config::{l1_signer, Genesis, GenesisL1, KeyFile, NodeConfig};
 use crate::init::InitNode;
-
-/// Anvil's first default account (the same on every Anvil): the devnet's deployer and
-/// funder when no `--l1-key` is given. Public knowledge; never use it on a real chain.
-const ANVIL_DEV_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+use ordo_testnet::process::ANVIL_DEV_KEY;
 
 /// The devnet's force-inclusion delay, in L1 blocks (one block per second on its Anvil).
 pub(crate) const DEVNET_INCLUSION_DELAY: u64 = 5;
@@ -51,18 +47,7 @@ impl DevnetL1 {
     /// Stops the devnet's Anvil (SIGTERM, so it writes its state file).
     pub(crate) async fn stop(mut self) {
         if let Some(child) = &mut self.anvil {
-            if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
-                // SAFETY: `kill` only sends a signal to a process this devnet started.
-                unsafe {
-                    libc::kill(pid, libc::SIGTERM);
-                }
-            }
-            if tokio::time::timeout(Duration::from_secs(10), child.wait())
-                .await
-                .is_err()
-            {
-                let _ = child.kill().await;
-            }
+            let _ = ordo_testnet::process::stop(child).await;
         }
     }
 }
@@ -82,26 +67,10 @@ pub(crate) struct L1Options {
 
 /// Starts Anvil on 127.0.0.1:`port` with a block a second, keeping its state in `dir`.
 async fn start_anvil(dir: &Path, port: u16) -> anyhow::Result<(Child, String)> {
-    let path = ordo_l1::anvil_path();
-    if !path.is_file() {
-        bail!(
-            "anvil not found at {}: run `npm ci` in the repository root, or pass --l1 URL or --l1 none",
-            path.display()
-        );
-    }
-    std::fs::create_dir_all(dir)?;
-    let log = std::fs::File::create(dir.join("anvil.log"))?;
-    let child = Command::new(&path)
-        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-        .args(["--block-time", "1"])
-        .arg("--state")
-        .arg(dir.join("anvil-state.json"))
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .kill_on_drop(true)
-        .spawn()
-        .context("starting anvil")?;
+    let state = dir.join("anvil-state.json");
+    let child =
+        ordo_testnet::process::start_anvil(dir, port, &["--state".as_ref(), state.as_os_str()])
+            .context("starting the devnet's L1 (or pass --l1 URL or --l1 none)")?;
     let rpc = format!("http://127.0.0.1:{port}");
     let client = L1Client::single(&rpc)?;
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -170,7 +139,7 @@ pub(crate) async fn prepare(
         Some(path) => KeyFile::load(path)?,
         None => SecretKey::from_bytes(&ANVIL_DEV_KEY.parse::<ordo_types::B256>()?.0)?,
     };
-    let payer_signer = signer(&payer)?;
+    let payer_signer = l1_signer(&payer)?;
     let mut params = DeployParams::devnet(genesis.chain_id, &genesis.validators, payer.address());
     params.inbox.inclusion_delay_blocks = DEVNET_INCLUSION_DELAY;
     let deployment = ordo_l1::deploy(&rpc, payer_signer.clone(), &params)
@@ -195,7 +164,7 @@ pub(crate) async fn prepare(
         )
         .await
         .context("funding a validator")?;
-        Staker::new(&rpc, signer(&key)?, deployment.stake_table)?
+        Staker::new(&rpc, l1_signer(&key)?, deployment.stake_table)?
             .register(
                 &key,
                 &node.config.p2p.listen,
@@ -242,8 +211,4 @@ fn info(rpc: &str, l1: &GenesisL1) -> DevnetL1Info {
         inbox: l1.inbox,
         light_client: l1.light_client,
     }
-}
-
-fn signer(key: &SecretKey) -> anyhow::Result<PrivateKeySigner> {
-    PrivateKeySigner::from_bytes(&key.to_bytes().into()).context("not a valid secp256k1 key")
 }

@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context as _};
 use clap::Subcommand;
-use ordo_l1::{DeployParams, PrivateKeySigner};
+use ordo_l1::DeployParams;
 use ordo_types::{CommitCertificate, Header, ValidatorSet};
 
-use crate::config::{Genesis, KeyFile};
+use crate::config::{l1_signer, Genesis, GenesisL1, KeyFile};
 
 /// `ordo l1 ...`
 #[derive(Subcommand)]
@@ -41,8 +41,7 @@ pub(crate) async fn run(command: L1Command) -> anyhow::Result<()> {
         } => {
             let key = KeyFile::load(&key)?;
             let genesis = Genesis::load(&genesis)?;
-            let signer = PrivateKeySigner::from_bytes(&key.to_bytes().into())
-                .context("the deployer key is not a valid secp256k1 key")?;
+            let signer = l1_signer(&key)?;
             let params = DeployParams::devnet(genesis.chain_id, &genesis.validators, key.address());
             let deployment = ordo_l1::deploy(&rpc, signer, &params).await?;
             deployment.write_json(&out)?;
@@ -147,16 +146,10 @@ pub(crate) async fn relay(args: RelayArgs) -> anyhow::Result<()> {
     let key = KeyFile::load(&args.key)?;
     let address = match (args.light_client, &args.genesis) {
         (Some(a), _) => a,
-        (None, Some(path)) => {
-            Genesis::load(path)?
-                .l1
-                .with_context(|| format!("{} names no L1", path.display()))?
-                .light_client
-        }
+        (None, Some(path)) => GenesisL1::load(path)?.light_client,
         (None, None) => bail!("give --light-client ADDRESS or --genesis FILE"),
     };
-    let signer = PrivateKeySigner::from_bytes(&key.to_bytes().into())
-        .context("the key is not a valid secp256k1 key")?;
+    let signer = l1_signer(&key)?;
     let lc = ordo_l1::LightClientRelay::new(&args.l1_rpc, signer, address)?;
     let http = reqwest::Client::new();
     let node = args.node.trim_end_matches('/').to_owned();

@@ -21,7 +21,7 @@ async fn run_slasher(
     stake_table: ordo_types::Address,
     mut evidence: tokio::sync::mpsc::UnboundedReceiver<ordo_consensus::Equivocation>,
 ) {
-    let Ok(signer) = ordo_l1::PrivateKeySigner::from_bytes(&key.to_bytes().into()) else {
+    let Ok(signer) = crate::config::l1_signer(&key) else {
         return;
     };
     while let Some(e) = evidence.recv().await {

@@ -6,10 +6,10 @@ use alloy_primitives::utils::parse_ether;
 use alloy_primitives::U256;
 use anyhow::{bail, Context as _};
 use clap::{Args, Subcommand};
-use ordo_l1::{PrivateKeySigner, Staker};
+use ordo_l1::Staker;
 use ordo_types::Address;
 
-use crate::config::{Genesis, KeyFile};
+use crate::config::{l1_signer, GenesisL1, KeyFile};
 
 /// Where the `StakeTable` is and who sends.
 #[derive(Args, Clone, Debug)]
@@ -97,16 +97,10 @@ fn open(common: &StakeCommon) -> anyhow::Result<(Staker, Address)> {
     let key = KeyFile::load(&common.key)?;
     let stake_table = match (common.stake_table, &common.genesis) {
         (Some(address), _) => address,
-        (None, Some(path)) => {
-            Genesis::load(path)?
-                .l1
-                .with_context(|| format!("{} names no L1", path.display()))?
-                .stake_table
-        }
+        (None, Some(path)) => GenesisL1::load(path)?.stake_table,
         (None, None) => bail!("give --stake-table ADDRESS or --genesis FILE"),
     };
-    let signer = PrivateKeySigner::from_bytes(&key.to_bytes().into())
-        .context("not a valid secp256k1 key")?;
+    let signer = l1_signer(&key)?;
     Ok((
         Staker::new(&common.l1_rpc, signer, stake_table)?,
         key.address(),

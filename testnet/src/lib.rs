@@ -25,6 +25,7 @@ mod client;
 mod load;
 mod localnet;
 mod plot;
+pub mod process;
 mod procstat;
 mod proxy;
 mod scenario;

@@ -13,6 +13,7 @@ use tokio::process::{Child, Command};
 
 use crate::client::{self, http, BlockTxs};
 use crate::load::Target;
+use crate::process::{start_anvil, ANVIL_DEV_ADDRESS, ANVIL_DEV_KEY};
 use crate::proxy::{LinkState, Links};
 
 /// How to build the network.
@@ -44,11 +45,6 @@ pub(crate) struct LocalL1 {
     /// The proxy's port.
     port: u16,
 }
-
-/// Anvil's first development account (the same on every Anvil), which deploys the contracts.
-/// Public knowledge; only for a local Anvil.
-const ANVIL_DEV_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
-const ANVIL_DEV_ADDRESS: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
 
 /// The Inbox's force-inclusion delay `ordo l1 deploy` sets, L1 blocks.
 const DEPLOY_INCLUSION_DELAY: u64 = 10;
@@ -319,19 +315,7 @@ impl LocalNet {
             .child
             .take()
             .with_context(|| format!("node{i} is not running"))?;
-        if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
-            // SAFETY: sends a signal to a child this process started and has not reaped.
-            unsafe {
-                libc::kill(pid, libc::SIGTERM);
-            }
-        }
-        if tokio::time::timeout(Duration::from_secs(10), child.wait())
-            .await
-            .is_err()
-        {
-            child.start_kill()?;
-            child.wait().await?;
-        }
+        crate::process::stop(&mut child).await?;
         Ok(())
     }
 
@@ -423,41 +407,12 @@ impl LocalNet {
     }
 }
 
-/// Where the repository's Anvil is (`ORDO_ANVIL` overrides, as for `ordo devnet`).
-fn anvil_path() -> PathBuf {
-    std::env::var_os("ORDO_ANVIL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../node_modules/.bin/anvil"
-            ))
-        })
-}
-
 /// Starts Anvil on `port` (a block a second), deploys the contracts through `ordo l1 deploy`
 /// and writes the genesis `l1` section (no elections: the genesis committee stays) into the
 /// network's genesis and every node's copy.
 async fn start_l1(spec: &NetSpec, port: u16) -> anyhow::Result<LocalL1> {
     let dir = spec.dir.join("l1");
-    std::fs::create_dir_all(&dir)?;
-    let path = anvil_path();
-    if !path.is_file() {
-        bail!(
-            "anvil not found at {}: run `npm ci` in the repository root",
-            path.display()
-        );
-    }
-    let log = std::fs::File::create(dir.join("anvil.log"))?;
-    let anvil = Command::new(&path)
-        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-        .args(["--block-time", "1"])
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .kill_on_drop(true)
-        .spawn()
-        .context("starting anvil")?;
+    let anvil = start_anvil(&dir, port, &[])?;
     let rpc = format!("http://127.0.0.1:{port}");
     let key = dir.join("deployer.json");
     std::fs::write(
