@@ -22,7 +22,7 @@ use tokio::sync::watch;
 use crate::client::http;
 use crate::load::{self, LoadReport, LoadSpec};
 use crate::localnet::{LocalNet, NetSpec};
-use crate::proxy::LinkState;
+use crate::proxy::{LinkState, Links};
 
 /// Arguments of `ordo testnet scenario`.
 #[derive(Args, Clone, Debug)]
@@ -245,6 +245,19 @@ struct Run {
 }
 
 impl Run {
+    /// The proxied links between the nodes.
+    fn links(&self) -> anyhow::Result<&Links> {
+        self.net.links.as_ref().context("network not proxied")
+    }
+
+    /// Restores every link (no cut, no delay) and marks the heal.
+    async fn heal_links(&mut self, what: &str) -> anyhow::Result<()> {
+        self.links()?.heal_all();
+        println!("   {what}");
+        self.healed(what).await;
+        Ok(())
+    }
+
     /// Marks the heal: waits until every running node passes the highest height any node had,
     /// and is ready by `/v1/health`; records the time or a liveness failure.
     async fn healed(&mut self, what: &str) {
@@ -411,7 +424,7 @@ async fn drive(name: &str, args: &ScenarioArgs, run: &mut Run) -> anyhow::Result
             run.healed("all restarted").await;
         }
         "partition" => {
-            let links = run.net.links.as_ref().context("network not proxied")?;
+            let links = run.links()?;
             let before = run.net.max_height().await;
             links.partition(&[&[0, 1], &[2, 3]]);
             println!("   partitioned 2+2 at height {before}");
@@ -424,30 +437,18 @@ async fn drive(name: &str, args: &ScenarioArgs, run: &mut Run) -> anyhow::Result
                 ));
                 run.liveness = false;
             }
-            run.net
-                .links
-                .as_ref()
-                .context("network not proxied")?
-                .heal_all();
-            println!("   healed");
-            run.healed("2+2 healed").await;
+            run.heal_links("2+2 healed").await?;
 
-            let links = run.net.links.as_ref().context("network not proxied")?;
+            let links = run.links()?;
             links.partition(&[&[0, 1, 2], &[3]]);
             println!("   partitioned 3+1");
             run.progresses(&[0, 1, 2], 5, "majority of 3 while node3 is cut off")
                 .await;
             tokio::time::sleep(Duration::from_secs(5)).await;
-            run.net
-                .links
-                .as_ref()
-                .context("network not proxied")?
-                .heal_all();
-            println!("   healed");
-            run.healed("3+1 healed").await;
+            run.heal_links("3+1 healed").await?;
         }
         "slow-link" => {
-            let links = run.net.links.as_ref().context("network not proxied")?;
+            let links = run.links()?;
             let slow = LinkState {
                 cut: false,
                 delay: Duration::from_millis(150),
@@ -460,13 +461,7 @@ async fn drive(name: &str, args: &ScenarioArgs, run: &mut Run) -> anyhow::Result
             println!("   150 ms added to every link");
             run.progresses(&[0, 1, 2, 3], 5, "with 150 ms links").await;
             tokio::time::sleep(Duration::from_secs(10)).await;
-            run.net
-                .links
-                .as_ref()
-                .context("network not proxied")?
-                .heal_all();
-            println!("   latency removed");
-            run.healed("latency removed").await;
+            run.heal_links("latency removed").await?;
         }
         "censoring-proposer" => {
             // The fault is on from the start; let node0 propose a few times under load.
