@@ -536,6 +536,27 @@ mod tests {
         assert!(!entry.is_forced());
     }
 
+    /// What gossip receivers batch-check is the digest and signature recovery uses, for both
+    /// kinds: the claim of the real key holds, another key's fails.
+    #[test]
+    fn signed_digest_is_what_recovery_checks_for_both_kinds() {
+        let eip712 = Transaction::sign(1, 0, Bytes::from_static(b"x"), &key(1), CHAIN_ID);
+        let raw = crate::testutil::signed_eip1559(&key(2), 5, 901);
+        let ethereum = Transaction::ethereum(9, raw.into()).unwrap();
+        for (tx, signer) in [(eip712, key(1)), (ethereum, key(2))] {
+            let (digest, signature) = tx.signed_digest(CHAIN_ID).unwrap();
+            assert_eq!(tx.recover_signer(CHAIN_ID).unwrap(), signer.public_key());
+            for (claimed, holds) in [(signer.public_key(), true), (key(3).public_key(), false)] {
+                let claim = crate::Claim {
+                    digest: &digest,
+                    signature: &signature,
+                    key: &claimed,
+                };
+                assert_eq!(crate::verify_batch(&[claim]), holds);
+            }
+        }
+    }
+
     #[test]
     fn ethereum_transaction_encoding_json_and_sender() {
         let raw = crate::testutil::signed_eip1559(&key(2), 5, 901);

@@ -127,14 +127,7 @@ async fn a_staker_joins_and_leaves_the_committee_at_the_expected_heights() {
     // Unstake: it leaves at the height the next election after that takes effect.
     staker.unstake_all(newcomer.address()).await.unwrap();
     // The unstake is in the head block now (Anvil mines a transaction at once).
-    let head = {
-        use alloy::providers::Provider;
-        alloy::providers::ProviderBuilder::new()
-            .connect_http(l1.anvil.endpoint().parse().unwrap())
-            .get_block_number()
-            .await
-            .unwrap()
-    };
+    let head = l1.l1_head().await;
     let (_, leave) = takes_effect(&l1, head).await;
     let before = block(&l1, leave - 1).await;
     let at = block(&l1, leave).await;
@@ -297,14 +290,7 @@ async fn an_equivocating_validator_is_slashed_on_l1_and_voted_out() {
         assert!(Instant::now() < deadline, "validator 3 was not slashed");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let head = {
-        use alloy::providers::Provider;
-        alloy::providers::ProviderBuilder::new()
-            .connect_http(l1.anvil.endpoint().parse().unwrap())
-            .get_block_number()
-            .await
-            .unwrap()
-    };
+    let head = l1.l1_head().await;
     // The reporting node logs it once its receipt is in.
     let deadline = Instant::now() + Duration::from_secs(20);
     while !(0..3).any(|i| l1.net.log(i).contains("slashed an equivocating validator")) {

@@ -158,6 +158,11 @@ impl L1Net {
             .erased()
     }
 
+    /// The L1's head block number.
+    pub(crate) async fn l1_head(&self) -> u64 {
+        self.provider(0).get_block_number().await.unwrap()
+    }
+
     /// Queues `payload` for `namespace` from Anvil account `account`; returns (index, L1 block).
     async fn force_include(&self, account: usize, namespace: u64, payload: Vec<u8>) -> (u64, u64) {
         let inbox = Inbox::new(self.deployment.inbox, self.provider(account));
