@@ -2,6 +2,9 @@
 # Everything else they need (npm packages: Foundry and solc-js; Rust crates) is installed here.
 
 CARGO ?= cargo
+# Tests and lints build the test faults in (`test_fault` in a node's config); the devnet, the
+# benchmarks and release binaries do not.
+TEST_FEATURES := --features ordo-node/byzantine
 
 .PHONY: all deps devnet test test-fast lint contracts bench bench-mempool bench-load scenarios compose-check gas-report clean-devnet
 
@@ -21,16 +24,16 @@ devnet: deps
 # The full test suite: formatting, lints, every Rust test (unit, property, multi-process
 # integration) and the Solidity tests.
 test: deps lint
-	$(CARGO) nextest run --workspace --profile ci
+	$(CARGO) nextest run --workspace $(TEST_FEATURES) --profile ci
 	contracts/test.sh
 
 # The quick loop while editing: lints and unit/property tests, no multi-process networks.
 test-fast: lint
-	$(CARGO) nextest run --workspace --lib --bins
+	$(CARGO) nextest run --workspace $(TEST_FEATURES) --lib --bins
 
 lint:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets $(TEST_FEATURES) -- -D warnings
 
 contracts: deps
 	contracts/test.sh
@@ -54,7 +57,7 @@ bench-load:
 # Every fault scenario on fresh local networks under load (release build); non-zero exit if any
 # verdict fails. Writes target/testnet-scenarios/verdicts.json.
 scenarios:
-	$(CARGO) run --release -p ordo-node --bin ordo -- testnet scenario all $(ARGS)
+	$(CARGO) run --release -p ordo-node --features byzantine --bin ordo -- testnet scenario all $(ARGS)
 
 # Validates testnet/docker-compose.yml (Debian's docker-compose parses it without an engine).
 compose-check:

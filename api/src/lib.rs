@@ -63,7 +63,7 @@ pub struct ApiState {
 #[derive(Clone)]
 pub struct ApiL1 {
     /// The watcher's view.
-    pub view: watch::Receiver<ordo_l1::L1View>,
+    pub view: watch::Receiver<ordo_types::L1View>,
     /// L1 blocks from an inbox item's block to its deadline.
     pub inclusion_delay: u64,
 }

@@ -64,7 +64,7 @@ async fn namespace_block(
 ) -> Result<Json<NamespaceBlock>, ApiError> {
     let Path((namespace, height)) = path?;
     let d = blocking(move || decided(&s, height)).await?;
-    Ok(Json(NamespaceBlock::extract(
+    Ok(Json(ordo_builder::namespace_block(
         &d.block,
         &d.certificate,
         namespace,
@@ -124,7 +124,7 @@ fn range_json(store: &Store, namespace: u64, from: u64, to: u64) -> Result<Vec<u
             .decided(height)
             .map_err(ApiError::internal)?
             .ok_or_else(|| ApiError::not_found(format!("height {height} is not stored")))?;
-        let json = serde_json::to_vec(&NamespaceBlock::extract(
+        let json = serde_json::to_vec(&ordo_builder::namespace_block(
             &d.block,
             &d.certificate,
             namespace,
@@ -279,7 +279,7 @@ fn error_event(code: &str, message: &str) -> Event {
 fn read_event(store: &Store, namespace: u64, height: u64) -> Result<Option<Event>, Event> {
     match store.decided(height) {
         Ok(Some(d)) => {
-            let slice = NamespaceBlock::extract(&d.block, &d.certificate, namespace);
+            let slice = ordo_builder::namespace_block(&d.block, &d.certificate, namespace);
             Event::default()
                 .id(height.to_string())
                 .event("block")

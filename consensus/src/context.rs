@@ -11,7 +11,7 @@ use malachitebft_app_channel::app::types::core::{
 };
 use ordo_types::{Address, PublicKey, Signature, B256};
 
-use crate::proposer;
+use ordo_chain::select_proposer;
 
 /// The Ordo consensus context: the chain id signed into every vote and proposal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -381,7 +381,7 @@ impl mc::Context for OrdoContext {
         height: Height,
         round: Round,
     ) -> &'a Validator {
-        let index = proposer::select(validator_set.inner(), height.0, round.as_u32().unwrap_or(0));
+        let index = select_proposer(validator_set.inner(), height.0, round.as_u32().unwrap_or(0));
         // `select` returns an index into the set, and Malachite never asks with an empty set.
         #[allow(clippy::indexing_slicing)]
         &validator_set.validators[index]

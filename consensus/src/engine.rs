@@ -15,16 +15,18 @@ use malachitebft_app_channel::{
     ConsensusContext, EngineBuilder, EngineHandle, NetworkContext, NetworkIdentity, NetworkRequest,
     RequestContext, Signer, SyncContext, WalContext,
 };
-use ordo_builder::BlockLimits;
+use std::sync::Arc;
+
+use ordo_chain::ChainRules;
 use ordo_mempool::Mempool;
-use ordo_types::{SecretKey, B256};
+use ordo_types::{L1View, SecretKey, B256};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::app::{App, AppParams};
 use crate::codec::OrdoCodec;
-use crate::context::{OrdoContext, ValidatorAddress, ValidatorSet};
+use crate::context::{OrdoContext, ValidatorAddress};
 use crate::signing::{OrdoSigner, OrdoVerifier};
 use crate::store::Store;
 
@@ -85,12 +87,10 @@ impl TimingConfig {
 pub struct ConsensusSettings {
     /// Node name, for logs.
     pub moniker: String,
-    /// Chain id.
-    pub chain_id: u64,
-    /// Genesis time: the first block's timestamp must be after it.
-    pub genesis_time_ms: u64,
-    /// The committee.
-    pub validators: ordo_types::ValidatorSet,
+    /// The chain's rules (chain id, genesis committee, rollups, limits, L1 rules).
+    pub rules: Arc<ChainRules>,
+    /// This node's L1 view, when the genesis names an L1.
+    pub l1: Option<watch::Receiver<L1View>>,
     /// This node's validator key; `None` for a full node.
     pub key: Option<SecretKey>,
     /// Secret of this node's libp2p (ed25519) identity.
@@ -103,12 +103,9 @@ pub struct ConsensusSettings {
     pub peers: Vec<Multiaddr>,
     /// Timing.
     pub timing: TimingConfig,
-    /// Block limits.
-    pub limits: BlockLimits,
-    /// Test-only: make this node's proposals invalid in the given way.
-    pub fault: Option<ProposerFault>,
-    /// The L1, when the genesis names one: the force-inclusion rule and L1 origins are live.
-    pub l1: Option<L1Settings>,
+    /// Test-only: make this node misbehave in the given way.
+    #[cfg(feature = "byzantine")]
+    pub fault: Option<crate::ProposerFault>,
     /// Where to report equivocation evidence Malachite observes (one report per validator).
     pub evidence: Option<tokio::sync::mpsc::UnboundedSender<Equivocation>>,
 }
@@ -137,54 +134,6 @@ pub struct Equivocation {
     pub a: EvidenceVote,
     /// The other.
     pub b: EvidenceVote,
-}
-
-/// What consensus needs of the L1.
-#[derive(Clone, Debug)]
-pub struct L1Settings {
-    /// The watcher's view (confirmed block, recent hashes, inbox items).
-    pub view: watch::Receiver<ordo_l1::L1View>,
-    /// L1 blocks from an inbox item's block to its deadline (the `Inbox`'s `inclusionDelay`).
-    pub inclusion_delay: u64,
-    /// How far above this node's confirmed L1 block a proposed origin may be. At most
-    /// `inclusion_delay`, so that every item due at an origin a validator accepts is one it
-    /// has read.
-    pub origin_tolerance: u64,
-    /// Elections from the stake table; `None` keeps the genesis committee.
-    pub election: Option<crate::ElectionParams>,
-}
-
-/// A way to make a proposer's blocks invalid, for tests of honest validators' checks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ProposerFault {
-    /// Name another validator as the proposer.
-    WrongProposer,
-    /// Point at a parent that is not the previous block.
-    WrongParent,
-    /// Include a transaction whose signature does not verify.
-    BadTransactionSignature,
-    /// Exceed the block size limit.
-    OversizedBody,
-    /// Never include anything for this namespace: its mempool transactions are dropped and
-    /// inbox items stop at the first one for it (so blocks after its deadline are invalid).
-    CensorNamespace(u64),
-    /// Refuse every proposal (vote nil). Run next to a twin holding the same validator key
-    /// that votes normally, and the key's votes conflict: equivocation for slashing tests.
-    VoteNil,
-    /// Drop this sender's mempool transactions. Its inbox items still go in once due, as
-    /// every proposer's do (the blocks stay valid: the inbox is the way around this proposer).
-    CensorSender(ordo_types::Address),
-}
-
-impl ProposerFault {
-    /// Whether this fault makes the proposer censor rather than build invalid blocks.
-    pub fn is_censorship(&self) -> bool {
-        matches!(
-            self,
-            Self::CensorNamespace(_) | Self::CensorSender(_) | Self::VoteNil
-        )
-    }
 }
 
 /// What a node's consensus reports about itself.
@@ -262,8 +211,8 @@ pub async fn start(
     mempool: Mempool,
 ) -> eyre::Result<ConsensusNode> {
     std::fs::create_dir_all(&settings.data_dir)?;
-    let ctx = OrdoContext::new(settings.chain_id);
-    let validators = ValidatorSet::new(settings.validators.clone());
+    let chain_id = settings.rules.chain_id();
+    let ctx = OrdoContext::new(chain_id);
     let mut secret = settings.p2p_secret;
     let keypair = Keypair::ed25519_from_bytes(&mut secret)?;
 
@@ -288,11 +237,11 @@ pub async fn start(
         },
     };
 
-    let verifier = Box::new(OrdoVerifier::new(settings.chain_id));
+    let verifier = Box::new(OrdoVerifier::new(chain_id));
     let (identity, consensus_ctx) = match &settings.key {
         Some(key) => {
             let address = ValidatorAddress(key.address());
-            let signer = OrdoSigner::new(key.clone(), settings.chain_id);
+            let signer = OrdoSigner::new(key.clone(), chain_id);
             let peer_id = keypair.public().to_peer_id().to_bytes();
             let proof = signer
                 .sign_validator_proof(key.public_key().to_sec1().to_vec(), peer_id)
@@ -330,25 +279,21 @@ pub async fn start(
     let (status_tx, status) = watch::channel(NodeStatus::default());
     watch_peers(channels.net_requests.clone(), status_tx.clone());
     let params = AppParams {
-        chain_id: settings.chain_id,
-        genesis_time_ms: settings.genesis_time_ms,
-        limits: settings.limits,
-        max_clock_drift_ms: settings.timing.max_clock_drift_ms,
         timeouts: settings.timing.timeouts(),
         block_time: Duration::from_millis(settings.timing.block_time_ms),
-        fault: settings.fault,
         l1: settings.l1.clone(),
         evidence: settings.evidence.clone(),
+        #[cfg(feature = "byzantine")]
+        fault: settings.fault,
     };
-    let mut app = App::new(
+    let app = App::new(
         params,
+        settings.rules.clone(),
         store.clone(),
         mempool,
-        validators,
         settings.key,
         status_tx,
-    );
-    app.resume()?;
+    )?;
     let app = tokio::spawn(app.run(channels));
     Ok(ConsensusNode {
         store,

@@ -320,14 +320,14 @@ impl Store {
         &self,
         block: &Block,
         certificate: &CommitCertificate,
-        nonces: &[(Address, u64, u64)],
+        nonces: &[ordo_chain::NonceUpdate],
     ) -> Result<(), StoreError> {
         let height = block.header.height;
         let tx = self.db.begin_write()?;
         {
             let mut table = tx.open_table(NONCES)?;
-            for (sender, namespace, next) in nonces {
-                table.insert(nonce_key(sender, *namespace), next)?;
+            for u in nonces {
+                table.insert(nonce_key(&u.sender, u.namespace), u.next)?;
             }
             let mut index = tx.open_table(TX_INDEX)?;
             for group in &block.body.namespaces {
@@ -450,15 +450,15 @@ impl Store {
     }
 }
 
-impl ordo_mempool::NonceSource for Store {
+impl ordo_chain::NonceReader for Store {
     fn next_nonce(&self, sender: &Address, namespace: u64) -> u64 {
         match Store::next_nonce(self, sender, namespace) {
             Ok(next) => next,
             Err(e) => {
-                // Reading our own store failed: admit as if fresh; block validation still
-                // enforces the decided nonces.
+                // Reading our own store failed: fail closed. No nonce matches, so the mempool
+                // admits nothing for the account and this node votes nil on blocks moving it.
                 tracing::error!(target: "ordo::store", error = %e, "reading nonces");
-                0
+                u64::MAX
             }
         }
     }
@@ -537,7 +537,17 @@ mod tests {
             }],
         };
         let sender = Address::repeat_byte(5);
-        store.commit(&own.block, &cert, &[(sender, 9, 4)]).unwrap();
+        store
+            .commit(
+                &own.block,
+                &cert,
+                &[ordo_chain::NonceUpdate {
+                    sender,
+                    namespace: 9,
+                    next: 4,
+                }],
+            )
+            .unwrap();
         drop(store);
         let store = Store::open(&path).unwrap();
         assert_eq!(store.tip_height().unwrap(), Some(3));

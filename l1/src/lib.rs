@@ -50,7 +50,4 @@ pub use error::L1Error;
 pub use ordo_contracts::{Inbox, LightClient, StakeTable};
 pub use relay::{LightClientRelay, LightClientState};
 pub use stake::{transfer, Staker, ValidatorStanding};
-pub use watcher::{
-    decode_logs, Batch, DecodedLogs, L1Block, L1View, StakeEvent, WatchConfig, WatchedContracts,
-    Watcher,
-};
+pub use watcher::{decode_logs, DecodedLogs, WatchConfig, WatchedContracts, Watcher};

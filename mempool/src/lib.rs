@@ -1,19 +1,21 @@
 //! The Ordo mempool: where a node keeps the transactions it accepted until a block includes
 //! them, so that a transaction sent to any node is treated as if it had reached the proposer.
 //!
-//! - **Admission** ([`Mempool::submit`]) checks, in order: payload size, registered namespace,
-//!   the rollup's own rules ([`RollupRules`]: transaction kind, chain id), the signature (the
-//!   sender is verified once per node and remembered), nonces, per-sender and pool limits.
+//! - **Admission** ([`Mempool::submit`]) checks, in order: payload size, the chain core's
+//!   [`Admission`] rules (registered namespace, the rollup's transaction kind and chain id),
+//!   the signature (the sender is verified once per node and remembered), nonces, per-sender
+//!   and pool limits. The rules and the decided nonces are given at construction: the pool
+//!   asks the chain core, never answers for it.
 //!   Past `busy_at` ready transactions, client submissions are refused up front (`BUSY`).
 //!   Each refusal is a [`MempoolError`] with a stable code.
 //! - **Nonces** count per sender per namespace from 0, as the chain decided them
-//!   ([`NonceSource`]). A transaction ahead of the next nonce is parked (up to a bounded gap)
+//!   ([`NonceReader`]). A transaction ahead of the next nonce is parked (up to a bounded gap)
 //!   and becomes pending when the gap fills.
 //! - **Block selection** ([`Mempool::select`]) gives every namespace with pending transactions
 //!   its weighted share of the block, keeps each sender's nonce order, and otherwise goes by
 //!   arrival.
-//! - **Decided blocks** ([`Mempool::on_decided`]) remove what they included and what their
-//!   nonces made stale.
+//! - **Decided blocks** ([`Mempool::on_decided`]) remove what they included and what the nonces
+//!   they moved (forced Ethereum transactions' included) made stale.
 //! - **Durability**: admitted transactions are journaled before `submit` returns and reloaded
 //!   on restart.
 //! - **Gossip** ([`run_gossip`]): admitted transactions are batched to the other nodes over
@@ -22,10 +24,14 @@
 //!   transactions through the same path.
 //!
 //! ```
+//! use std::sync::Arc;
+//! use ordo_chain::{Admission, NonceTable};
 //! use ordo_mempool::{Mempool, MempoolConfig, Origin};
+//! use ordo_rollup_adapters::Rollups;
 //! use ordo_types::{Bytes, SecretKey, Transaction};
 //!
-//! let pool = Mempool::in_memory(7, [1], MempoolConfig::default());
+//! let admission = Admission::new(7, Rollups::raw([1]));
+//! let pool = Mempool::in_memory(admission, MempoolConfig::default(), Arc::new(NonceTable::default()));
 //! let tx = Transaction::sign(1, 0, Bytes::from_static(b"hi"), &SecretKey::random(), 7);
 //! let hash = pool.submit(vec![tx.clone()], Origin::Local).remove(0).unwrap();
 //! assert_eq!(hash, tx.hash());
@@ -39,10 +45,11 @@ mod pool;
 mod relay;
 mod verified;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
+use ordo_chain::{Admission, NonceReader, NonceUpdate, Senders, TxError};
 use ordo_types::{verify_batch, Address, Block, Claim, Entry, PublicKey, Transaction, B256};
 use serde::{Deserialize, Serialize};
 
@@ -200,35 +207,18 @@ impl MempoolError {
     }
 }
 
-/// Where the chain's nonces come from: the decided state, so every node agrees.
-pub trait NonceSource: Send + Sync {
-    /// The next nonce `sender` must use in `namespace`.
-    fn next_nonce(&self, sender: &Address, namespace: u64) -> u64;
-}
+/// The decided nonces a pool admits against (a node's store).
+pub type Nonces = Arc<dyn NonceReader + Send + Sync>;
 
-/// Each rollup's own rules for its transactions (their kind, encoding, chain id): the node sets
-/// them from the registered rollups' adapters. Checked before any signature.
-pub trait RollupRules: Send + Sync {
-    /// Checks `tx` against the rules of its namespace's rollup, refusing with
-    /// [`MempoolError::Rollup`].
-    fn check(&self, tx: &Transaction) -> Result<(), MempoolError>;
-}
-
-/// No rollup rules: every transaction of a registered namespace is acceptable.
-struct AnyTransaction;
-
-impl RollupRules for AnyTransaction {
-    fn check(&self, _: &Transaction) -> Result<(), MempoolError> {
-        Ok(())
-    }
-}
-
-/// No decided transactions: every account starts at nonce 0.
-struct Genesis;
-
-impl NonceSource for Genesis {
-    fn next_nonce(&self, _: &Address, _: u64) -> u64 {
-        0
+impl From<TxError> for MempoolError {
+    fn from(e: TxError) -> Self {
+        match e {
+            TxError::UnknownNamespace(ns) => Self::UnknownNamespace(ns),
+            TxError::Rollup(e) => Self::Rollup {
+                code: e.code(),
+                reason: e.to_string(),
+            },
+        }
     }
 }
 
@@ -248,12 +238,10 @@ pub struct Mempool {
 }
 
 struct Inner {
-    chain_id: u64,
+    admission: Admission,
     config: MempoolConfig,
-    namespaces: HashSet<u64>,
     weights: HashMap<u64, u32>,
-    nonces: Mutex<Arc<dyn NonceSource>>,
-    rules: Mutex<Arc<dyn RollupRules>>,
+    nonces: Nonces,
     pool: Mutex<Pool>,
     /// Verified senders by transaction hash. A cell is inserted before its signature is
     /// checked, so concurrent callers (gossip admission and proposal validation often reach the
@@ -282,9 +270,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Mempool {
     fn build(
-        chain_id: u64,
-        namespaces: impl IntoIterator<Item = u64>,
+        admission: Admission,
         config: MempoolConfig,
+        nonces: Nonces,
         journal: Option<Journal>,
     ) -> Self {
         let weights = config
@@ -294,13 +282,11 @@ impl Mempool {
             .collect();
         Self {
             inner: Arc::new(Inner {
-                chain_id,
-                namespaces: namespaces.into_iter().collect(),
+                admission,
                 weights,
                 verified: Mutex::new(Generations::new(config.verified_cache_size)),
                 config,
-                nonces: Mutex::new(Arc::new(Genesis)),
-                rules: Mutex::new(Arc::new(AnyTransaction)),
+                nonces,
                 pool: Mutex::default(),
                 journal: journal.map(Mutex::new),
                 outbox: Mutex::default(),
@@ -310,30 +296,24 @@ impl Mempool {
     }
 
     /// A pool without a journal (nothing survives a restart): for tests and tools.
-    pub fn in_memory(
-        chain_id: u64,
-        namespaces: impl IntoIterator<Item = u64>,
-        config: MempoolConfig,
-    ) -> Self {
-        Self::build(chain_id, namespaces, config, None)
+    pub fn in_memory(admission: Admission, config: MempoolConfig, nonces: Nonces) -> Self {
+        Self::build(admission, config, nonces, None)
     }
 
     /// Opens the pool journaled at `path`, reloading what it held (transactions that are no
     /// longer admissible, e.g. because their nonce was used meanwhile, are dropped).
     pub fn open(
-        chain_id: u64,
-        namespaces: impl IntoIterator<Item = u64>,
+        admission: Admission,
         config: MempoolConfig,
         path: &Path,
-        nonces: Arc<dyn NonceSource>,
+        nonces: Nonces,
     ) -> std::io::Result<Self> {
         let (journal, live) = Journal::open(path, config.fsync)?;
-        let mempool = Self::build(chain_id, namespaces, config, Some(journal));
-        mempool.set_nonce_source(nonces);
+        let mempool = Self::build(admission, config, nonces, Some(journal));
         let mut kept = Vec::new();
         {
             let inner = &mempool.inner;
-            let nonces = Arc::clone(&lock(&inner.nonces));
+            let nonces = &inner.nonces;
             let mut pool = lock(&inner.pool);
             for (tx, sender) in live {
                 let namespace = tx.namespace;
@@ -355,30 +335,14 @@ impl Mempool {
         Ok(mempool)
     }
 
-    /// Sets where chain nonces are read (the node's decided-block store).
-    pub fn set_nonce_source(&self, nonces: Arc<dyn NonceSource>) {
-        *lock(&self.inner.nonces) = nonces;
-    }
-
-    /// Sets the rollups' own admission rules.
-    pub fn set_rollup_rules(&self, rules: Arc<dyn RollupRules>) {
-        *lock(&self.inner.rules) = rules;
-    }
-
-    /// Checks `tx` against its rollup's own rules (as admission does).
-    pub fn check_rollup_rules(&self, tx: &Transaction) -> Result<(), MempoolError> {
-        let rules = Arc::clone(&lock(&self.inner.rules));
-        rules.check(tx)
-    }
-
     /// The chain this pool admits transactions for.
     pub fn chain_id(&self) -> u64 {
-        self.inner.chain_id
+        self.inner.admission.chain_id()
     }
 
-    /// Whether `namespace` is a registered rollup.
-    pub fn is_registered(&self, namespace: u64) -> bool {
-        self.inner.namespaces.contains(&namespace)
+    /// The admission rules (chain id, registered rollups).
+    pub fn admission(&self) -> &Admission {
+        &self.inner.admission
     }
 
     /// Counters for the metrics endpoint.
@@ -397,7 +361,6 @@ impl Mempool {
         let inner = &self.inner;
         let mut results: Vec<Result<B256, MempoolError>> = Vec::with_capacity(txs.len());
         let mut checked = Vec::with_capacity(txs.len());
-        let rules = Arc::clone(&lock(&inner.rules));
         let busy = match origin {
             Origin::Local => self.busy(),
             Origin::Gossip => None,
@@ -414,11 +377,11 @@ impl Mempool {
                     size,
                     max: inner.config.max_payload_bytes,
                 })
-            } else if !self.is_registered(tx.namespace) {
-                Err(MempoolError::UnknownNamespace(tx.namespace))
             } else {
-                rules
+                inner
+                    .admission
                     .check(&tx)
+                    .map_err(MempoolError::from)
                     .and_then(|()| self.sender(&tx).map_err(MempoolError::BadSignature))
             };
             match verdict {
@@ -433,7 +396,7 @@ impl Mempool {
         let mut accepted = Vec::with_capacity(checked.len());
         let mut evicted = Vec::new();
         {
-            let nonces = Arc::clone(&lock(&inner.nonces));
+            let nonces = &inner.nonces;
             let mut pool = lock(&inner.pool);
             for (i, tx, sender) in checked {
                 let namespace = tx.namespace;
@@ -511,10 +474,12 @@ impl Mempool {
             }
         };
         if mine {
-            let result = tx.recover_signer(self.inner.chain_id).map(|key| Signer {
-                address: key.address(),
-                key,
-            });
+            let result = tx
+                .recover_signer(self.inner.admission.chain_id())
+                .map(|key| Signer {
+                    address: key.address(),
+                    key,
+                });
             self.inner.metrics.recovered(1);
             // Only this caller sets the cell.
             let _ = cell.set(result);
@@ -539,7 +504,7 @@ impl Mempool {
         let unknown: Vec<(B256, B256, ordo_types::Signature, &PublicKey)> = unknown
             .into_iter()
             .filter_map(|(hash, tx, key)| {
-                let (digest, signature) = tx.signed_digest(self.inner.chain_id).ok()?;
+                let (digest, signature) = tx.signed_digest(self.inner.admission.chain_id()).ok()?;
                 Some((hash, digest, signature, key))
             })
             .collect();
@@ -577,21 +542,20 @@ impl Mempool {
         })
     }
 
-    /// Applies a decided block: drops what it included and what its nonces made stale.
-    pub fn on_decided(&self, block: &Block) {
-        let mut included = Vec::new();
-        for group in &block.body.namespaces {
-            for entry in &group.entries {
-                if let Entry::Signed(tx) = entry {
-                    if let Ok(sender) = self.sender(tx) {
-                        included.push((sender, tx.namespace, tx.nonce, tx.hash()));
-                    }
-                }
-            }
-        }
+    /// Applies a decided block and the nonces it moved ([`ordo_chain::Applied`]): drops what
+    /// it included and what the moved nonces made stale.
+    pub fn on_decided(&self, block: &Block, nonces: &[NonceUpdate]) {
+        let included: Vec<B256> = block
+            .body
+            .entries()
+            .filter_map(|(_, e)| match e {
+                Entry::Signed(tx) => Some(tx.hash()),
+                Entry::Forced(_) => None,
+            })
+            .collect();
         let (gone, live_bytes) = {
             let mut pool = lock(&self.inner.pool);
-            let gone = pool.on_decided(&included);
+            let gone = pool.on_decided(&included, nonces);
             (gone, pool.bytes() as u64)
         };
         // Included transactions stay in the verified cache: a late gossip copy of one is then
@@ -624,7 +588,7 @@ impl Mempool {
     /// The next nonce `sender` should use in `namespace`, counting its pending transactions.
     pub fn next_nonce(&self, sender: &Address, namespace: u64) -> u64 {
         let pending = lock(&self.inner.pool).next_nonce(&(*sender, namespace));
-        pending.unwrap_or_else(|| lock(&self.inner.nonces).next_nonce(sender, namespace))
+        pending.unwrap_or_else(|| self.inner.nonces.next_nonce(sender, namespace))
     }
 
     /// Counts and bytes of pending transactions per namespace.
@@ -676,6 +640,12 @@ impl Mempool {
     }
 }
 
+impl Senders for Mempool {
+    fn sender(&self, tx: &Transaction) -> Option<Address> {
+        Mempool::sender(self, tx).ok()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -688,7 +658,9 @@ mod tests {
             busy_at: 2,
             ..MempoolConfig::default()
         };
-        let pool = Mempool::in_memory(7, [1], config);
+        let admission = Admission::new(7, ordo_rollup_adapters::Rollups::raw([1]));
+        let nonces = Arc::new(ordo_chain::NonceTable::default());
+        let pool = Mempool::in_memory(admission, config, nonces);
         let key = SecretKey::random();
         let txs: Vec<Transaction> = (0..3)
             .map(|n| Transaction::sign(1, n, Bytes::from_static(b"x"), &key, 7))

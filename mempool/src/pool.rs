@@ -5,6 +5,7 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
 
+use ordo_chain::NonceUpdate;
 use ordo_types::{Address, Transaction, B256};
 
 use crate::{MempoolConfig, MempoolError};
@@ -276,18 +277,21 @@ impl Pool {
         self.accounts.get(key).map(|a| a.next + a.ready_len())
     }
 
-    /// Applies a decided block: `included` lists the (sender, namespace, nonce, hash) of its
-    /// signed transactions. Returns the hashes that left the pool.
-    pub(crate) fn on_decided(&mut self, included: &[(Address, u64, u64, B256)]) -> Vec<B256> {
+    /// Applies a decided block: `included` lists the hashes of its signed transactions and
+    /// `nonces` the accounts it moved (forced entries included). Returns the hashes that left
+    /// the pool.
+    pub(crate) fn on_decided(&mut self, included: &[B256], nonces: &[NonceUpdate]) -> Vec<B256> {
         let mut gone = Vec::new();
         let mut touched = Vec::new();
-        for &(sender, namespace, nonce, hash) in included {
-            if self.remove(&hash).is_some() {
-                gone.push(hash);
+        for hash in included {
+            if self.remove(hash).is_some() {
+                gone.push(*hash);
             }
-            let key = (sender, namespace);
+        }
+        for u in nonces {
+            let key = (u.sender, u.namespace);
             if let Some(account) = self.accounts.get_mut(&key) {
-                account.next = account.next.max(nonce + 1);
+                account.next = account.next.max(u.next);
                 touched.push(key);
             }
         }
@@ -531,7 +535,12 @@ mod tests {
         let h2 = add(&mut pool, &key, 1, 2).unwrap();
         // Another node's transaction with nonce 1 was included instead of ours.
         let theirs = B256::repeat_byte(9);
-        let gone = pool.on_decided(&[(key.address(), 1, 0, h0), (key.address(), 1, 1, theirs)]);
+        let moved = NonceUpdate {
+            sender: key.address(),
+            namespace: 1,
+            next: 2,
+        };
+        let gone = pool.on_decided(&[h0, theirs], &[moved]);
         assert_eq!(gone.len(), 2);
         assert!(matches!(pool.status(&h1), PoolStatus::Dropped { .. }));
         assert_eq!(pool.status(&h2), PoolStatus::Pending { namespace: 1 });

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
 use ordo_api::ApiConfig;
-use ordo_builder::BlockLimits;
-use ordo_consensus::{ProposerFault, TimingConfig};
+use ordo_chain::BlockLimits;
+use ordo_consensus::TimingConfig;
 use ordo_l1::{PrivateKeySigner, RpcConfig, WatchConfig};
 use ordo_mempool::{GossipConfig, MempoolConfig};
 use ordo_rollup_adapters::RegisteredRollup;
@@ -40,9 +40,11 @@ pub(crate) struct NodeConfig {
     pub(crate) mempool: MempoolConfig,
     /// The L1 (used when the genesis names one).
     pub(crate) l1: L1Config,
-    /// Test-only: make this node's proposals invalid (see `ProposerFault`).
+    /// Test-only: make this node misbehave (see `ProposerFault`). Exists only in builds with
+    /// the `byzantine` feature; a default build refuses the key.
+    #[cfg(feature = "byzantine")]
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) test_fault: Option<ProposerFault>,
+    pub(crate) test_fault: Option<ordo_consensus::ProposerFault>,
 }
 
 impl Default for NodeConfig {
@@ -60,6 +62,7 @@ impl Default for NodeConfig {
             limits: BlockLimits::default(),
             mempool: MempoolConfig::default(),
             l1: L1Config::default(),
+            #[cfg(feature = "byzantine")]
             test_fault: None,
         }
     }
@@ -175,11 +178,11 @@ fn default_min_stake() -> String {
 
 impl GenesisL1 {
     /// The election parameters, when elections are on.
-    pub(crate) fn election(&self) -> anyhow::Result<Option<ordo_consensus::ElectionParams>> {
+    pub(crate) fn election(&self) -> anyhow::Result<Option<ordo_chain::ElectionParams>> {
         if self.epoch_length == 0 {
             return Ok(None);
         }
-        Ok(Some(ordo_consensus::ElectionParams {
+        Ok(Some(ordo_chain::ElectionParams {
             epoch_length: self.epoch_length,
             activation_epochs: self.activation_epochs,
             max_committee: self.max_committee,

@@ -6,10 +6,12 @@ use anyhow::Context as _;
 use ordo_api::ApiState;
 use std::sync::Arc;
 
+use ordo_chain::{Admission, ChainRules, L1Rules};
 use ordo_consensus::{ConsensusSettings, Multiaddr, Store};
-use ordo_mempool::{run_gossip, Gossip, Mempool, MempoolError, RollupRules};
+use ordo_mempool::{run_gossip, Gossip, Mempool};
 use ordo_rollup_adapters::Rollups;
-use ordo_types::Transaction;
+use ordo_types::L1View;
+use tokio::sync::watch;
 
 use crate::config::{load_or_create_p2p_secret, Genesis, GenesisL1, KeyFile, NodeConfig};
 
@@ -63,12 +65,12 @@ async fn run_slasher(
 #[derive(serde::Serialize, serde::Deserialize)]
 struct SavedView {
     contracts: ordo_l1::WatchedContracts,
-    view: ordo_l1::L1View,
+    view: L1View,
 }
 
 /// The saved view, if there is one for these contracts (anything else is ignored: the
 /// watcher then reads from the start block).
-fn load_view(path: &Path, contracts: &ordo_l1::WatchedContracts) -> Option<ordo_l1::L1View> {
+fn load_view(path: &Path, contracts: &ordo_l1::WatchedContracts) -> Option<L1View> {
     let text = std::fs::read_to_string(path).ok()?;
     match serde_json::from_str::<SavedView>(&text) {
         Ok(saved) if saved.contracts == *contracts => Some(saved.view),
@@ -83,7 +85,7 @@ fn load_view(path: &Path, contracts: &ordo_l1::WatchedContracts) -> Option<ordo_
 /// Writes the view (atomically, at most every 2 s) whenever its confirmed block moves, until
 /// the watcher stops.
 async fn save_views(
-    mut view: tokio::sync::watch::Receiver<ordo_l1::L1View>,
+    mut view: watch::Receiver<L1View>,
     path: std::path::PathBuf,
     contracts: ordo_l1::WatchedContracts,
     watcher: tokio::task::JoinHandle<()>,
@@ -120,12 +122,16 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// The L1 watcher of a node whose genesis names an L1: its view, the chain's L1 rules, and the
+/// task that runs it.
+struct L1Watch {
+    view: watch::Receiver<L1View>,
+    rules: L1Rules,
+    task: tokio::task::JoinHandle<()>,
+}
+
 /// Starts the L1 watcher for a network whose genesis names an L1.
-async fn start_l1(
-    l1: &GenesisL1,
-    config: &NodeConfig,
-    data_dir: &Path,
-) -> anyhow::Result<(ordo_consensus::L1Settings, tokio::task::JoinHandle<()>)> {
+async fn start_l1(l1: &GenesisL1, config: &NodeConfig, data_dir: &Path) -> anyhow::Result<L1Watch> {
     if config.l1.rpc.urls.is_empty() {
         anyhow::bail!("the genesis names an L1: set [l1.rpc] urls in config.toml");
     }
@@ -170,36 +176,20 @@ async fn start_l1(
         contracts,
         watcher_task,
     ));
-    Ok((
-        ordo_consensus::L1Settings {
-            view,
+    Ok(L1Watch {
+        view,
+        rules: L1Rules {
             inclusion_delay: l1.inclusion_delay,
             origin_tolerance: config.l1.watch.lookahead_blocks,
             election: l1.election()?,
         },
         task,
-    ))
+    })
 }
 
 fn multiaddr(s: &str) -> anyhow::Result<Multiaddr> {
     s.parse()
         .with_context(|| format!("{s:?} is not a multiaddr"))
-}
-
-/// The registered rollups' adapters, as the mempool's admission rules.
-struct AdapterRules(Arc<Rollups>);
-
-impl RollupRules for AdapterRules {
-    fn check(&self, tx: &Transaction) -> Result<(), MempoolError> {
-        let adapter = self
-            .0
-            .get(tx.namespace)
-            .ok_or(MempoolError::UnknownNamespace(tx.namespace))?;
-        adapter.check(tx).map_err(|e| MempoolError::Rollup {
-            code: e.code(),
-            reason: e.to_string(),
-        })
-    }
 }
 
 /// Runs the node at `home` until SIGINT or SIGTERM.
@@ -212,20 +202,26 @@ pub(crate) async fn run_node(home: &Path) -> anyhow::Result<()> {
     };
     let address = key.as_ref().map(ordo_types::SecretKey::address);
     let is_validator = address.is_some_and(|a| genesis.validators.get(&a).is_some());
-    let (l1, l1_task) = match &genesis.l1 {
-        Some(l1) => {
-            let data_dir = home.join(&config.data_dir);
-            std::fs::create_dir_all(&data_dir)?;
-            let (settings, task) = start_l1(l1, &config, &data_dir).await?;
-            (Some(settings), Some(task))
-        }
-        None => (None, None),
+    let data_dir = home.join(&config.data_dir);
+    std::fs::create_dir_all(&data_dir)?;
+    let l1 = match &genesis.l1 {
+        Some(l1) => Some(start_l1(l1, &config, &data_dir).await?),
+        None => None,
     };
-    let settings = ConsensusSettings {
-        moniker: config.moniker.clone(),
-        chain_id: genesis.chain_id,
+    let rollups = Rollups::new(&genesis.rollups).map_err(anyhow::Error::msg)?;
+    let admission = Admission::new(genesis.chain_id, rollups.clone());
+    let rules = Arc::new(ChainRules {
+        admission: admission.clone(),
         genesis_time_ms: genesis.genesis_time_ms,
         validators: genesis.validators.clone(),
+        limits: config.limits,
+        max_clock_drift_ms: config.timing.max_clock_drift_ms,
+        l1: l1.as_ref().map(|l| l.rules),
+    });
+    let settings = ConsensusSettings {
+        moniker: config.moniker.clone(),
+        rules,
+        l1: l1.as_ref().map(|l| l.view.clone()),
         // With elections, a key outside the genesis committee may be elected later.
         key: key
             .clone()
@@ -240,9 +236,8 @@ pub(crate) async fn run_node(home: &Path) -> anyhow::Result<()> {
             .map(|p| multiaddr(p))
             .collect::<anyhow::Result<_>>()?,
         timing: config.timing,
-        limits: config.limits,
+        #[cfg(feature = "byzantine")]
         fault: config.test_fault,
-        l1: l1.clone(),
         evidence: None,
     };
     let mut settings = settings;
@@ -259,19 +254,14 @@ pub(crate) async fn run_node(home: &Path) -> anyhow::Result<()> {
         }
         _ => None,
     };
-    let data_dir = home.join(&config.data_dir);
-    std::fs::create_dir_all(&data_dir)?;
     let store = Store::open(&data_dir.join("store.redb"))?;
     let mempool = Mempool::open(
-        genesis.chain_id,
-        genesis.rollups.iter().map(|r| r.namespace),
+        admission,
         config.mempool.clone(),
         &data_dir.join("mempool.journal"),
         Arc::new(store.clone()),
     )
     .context("opening the mempool journal")?;
-    let rollups = Arc::new(Rollups::new(&genesis.rollups).map_err(anyhow::Error::msg)?);
-    mempool.set_rollup_rules(Arc::new(AdapterRules(Arc::clone(&rollups))));
     let gossip_secret = settings.p2p_secret;
     let mut consensus = ordo_consensus::start(settings, store, mempool.clone())
         .await
@@ -291,11 +281,11 @@ pub(crate) async fn run_node(home: &Path) -> anyhow::Result<()> {
         status: consensus.status.clone(),
         mempool,
         max_batch: config.api.max_batch,
-        rollups,
+        rollups: Arc::new(rollups),
         execution_rpc: Arc::new(config.api.execution_rpc.clone()),
-        l1: l1.map(|l1| ordo_api::ApiL1 {
-            view: l1.view,
-            inclusion_delay: l1.inclusion_delay,
+        l1: l1.as_ref().map(|l1| ordo_api::ApiL1 {
+            view: l1.view.clone(),
+            inclusion_delay: l1.rules.inclusion_delay,
         }),
     };
     let mut api = tokio::spawn(ordo_api::serve(state, config.api.clone()));
@@ -311,8 +301,8 @@ pub(crate) async fn run_node(home: &Path) -> anyhow::Result<()> {
     tracing::info!(target: "ordo::node", "shutting down");
     api.abort();
     relay.abort();
-    if let Some(task) = l1_task {
-        task.abort();
+    if let Some(l1) = l1 {
+        l1.task.abort();
     }
     if let Some(task) = slasher {
         task.abort();

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use ordo_types::{Auth, Entry, EthereumTx, Transaction};
+use ordo_types::{Address, Auth, Entry, EthereumTx, Transaction};
 use serde_json::{json, Value};
 
 use crate::verify::RegisteredRollup;
@@ -55,6 +55,15 @@ pub trait RollupAdapter: Send + Sync + std::fmt::Debug {
     /// Checks that `tx` is acceptable to this rollup. Deterministic: validators refuse a block
     /// holding a transaction its rollup refuses.
     fn check(&self, tx: &Transaction) -> Result<(), AdapterError>;
+
+    /// The account a forced (L1 inbox) payload uses up: its sender and nonce, when the payload
+    /// is a transaction of this rollup that carries an account nonce. Deterministic, like
+    /// [`Self::check`]: every node advances that account's nonce when it sequences the entry
+    /// (if the nonce is the next one), exactly as for a transaction from the mempool. `None`
+    /// (the default) for payloads that use no account nonce.
+    fn forced_account(&self, _payload: &[u8]) -> Option<(Address, u64)> {
+        None
+    }
 
     /// The JSON the rollup's execution side consumes for one namespace block's entries, in
     /// block order.
@@ -141,6 +150,14 @@ impl RollupAdapter for EvmAdapter {
         Ok(())
     }
 
+    fn forced_account(&self, payload: &[u8]) -> Option<(Address, u64)> {
+        let inner = EthereumTx::decode(payload).ok()?;
+        if inner.chain_id != Some(self.chain_id) {
+            return None;
+        }
+        Some((inner.sender().ok()?, inner.nonce))
+    }
+
     fn render(&self, entries: &[Entry]) -> Value {
         let transactions: Vec<Value> = entries
             .iter()
@@ -194,6 +211,25 @@ impl Rollups {
         Ok(Self(map))
     }
 
+    /// Raw rollups (named `raw<ns>`) under each of `namespaces`: for tests and tools.
+    pub fn raw(namespaces: impl IntoIterator<Item = u64>) -> Self {
+        let adapter: Arc<dyn RollupAdapter> = Arc::new(RawAdapter);
+        Self(
+            namespaces
+                .into_iter()
+                .map(|namespace| {
+                    let registered = RegisteredRollup {
+                        namespace,
+                        name: format!("raw{namespace}"),
+                        adapter: adapter.kind().into(),
+                        chain_id: None,
+                    };
+                    (namespace, (registered, Arc::clone(&adapter)))
+                })
+                .collect(),
+        )
+    }
+
     /// The adapter of `namespace`, if a rollup is registered there.
     pub fn get(&self, namespace: u64) -> Option<&Arc<dyn RollupAdapter>> {
         self.0.get(&namespace).map(|(_, adapter)| adapter)
@@ -214,7 +250,7 @@ impl Rollups {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use ordo_types::{Address, Bytes, ForcedTransaction, SecretKey};
+    use ordo_types::{Bytes, ForcedTransaction, SecretKey};
 
     #[test]
     fn raw_accepts_any_eip712_payload_and_renders_hex_with_hashes() {
@@ -274,6 +310,13 @@ mod tests {
             auth: Auth::Ethereum,
         };
         assert_eq!(evm.check(&forged).unwrap_err().code(), "INVALID_PAYLOAD");
+
+        // A forced payload uses its Ethereum account's nonce, if it is a transaction for this
+        // chain; raw rollups' forced payloads use none.
+        assert_eq!(evm.forced_account(&good.payload), Some((key.address(), 3)));
+        assert_eq!(evm.forced_account(&other_chain.payload), None);
+        assert_eq!(evm.forced_account(b"\x02\xc0"), None);
+        assert_eq!(RawAdapter.forced_account(&good.payload), None);
 
         let out = evm.render(&[Entry::Signed(good.clone())]);
         assert_eq!(out["kind"], "evm");

@@ -3,8 +3,8 @@
 //!
 //! - [`NamespaceBlock`] / [`NamespaceRange`]: the JSON a node serves per namespace
 //!   (`GET /v1/namespaces/{ns}/blocks/{height}`, `.../blocks?from=&to=`, and the
-//!   `.../stream?from=` Server-Sent Events). The API builds them with
-//!   [`NamespaceBlock::extract`]; this crate is the one definition both sides use.
+//!   `.../stream?from=` Server-Sent Events). `ordo-builder` produces them from decided blocks;
+//!   this crate is the one definition both sides read.
 //! - [`Verifier`]: checks a slice offline. The header must hash to the hash the commit
 //!   certificate signs, the certificate must carry valid precommits from more than 2/3 of the
 //!   trusted validator set's voting power, and the namespace proof must show against the

@@ -2,7 +2,7 @@
 //! needed to check it offline, and a range of such slices. The API serializes these types and
 //! the client deserializes them, so both sides share one definition.
 
-use ordo_types::{Block, CommitCertificate, Entry, Header, NamespaceProof, NamespaceTable, B256};
+use ordo_types::{CommitCertificate, Entry, Header, NamespaceProof, B256};
 use serde::{Deserialize, Serialize};
 
 /// One namespace's slice of a decided block: its entries, the proof that they are all of the
@@ -28,50 +28,6 @@ pub struct NamespaceBlock {
     pub transactions: Vec<Entry>,
     /// Inclusion proof of `transactions`, or absence proof of the namespace.
     pub proof: NamespaceProof,
-}
-
-impl NamespaceBlock {
-    /// `namespace`'s slice of `block`. Builds the block's namespace table; to slice one block
-    /// for many namespaces, build it once and use [`NamespaceBlock::from_table`].
-    pub fn extract(block: &Block, certificate: &CommitCertificate, namespace: u64) -> Self {
-        Self::from_table(block, &block.body.namespace_table(), certificate, namespace)
-    }
-
-    /// `namespace`'s slice of `block`, with the proof taken from `table` (which must be the
-    /// table of `block`'s body).
-    pub fn from_table(
-        block: &Block,
-        table: &NamespaceTable,
-        certificate: &CommitCertificate,
-        namespace: u64,
-    ) -> Self {
-        let transactions = block
-            .body
-            .namespace(namespace)
-            .map(|g| g.entries.clone())
-            .unwrap_or_default();
-        Self {
-            namespace,
-            height: block.header.height,
-            block_hash: block.hash(),
-            namespace_root: block.header.namespace_root,
-            header: block.header.clone(),
-            certificate: certificate.clone(),
-            transactions,
-            proof: table.proof(namespace),
-        }
-    }
-
-    /// The slices of every namespace present in `block`, in namespace order, from one table.
-    pub fn split(block: &Block, certificate: &CommitCertificate) -> Vec<Self> {
-        let table = block.body.namespace_table();
-        block
-            .body
-            .namespaces
-            .iter()
-            .map(|g| Self::from_table(block, &table, certificate, g.namespace))
-            .collect()
-    }
 }
 
 /// A range of one namespace's slices, as `GET /v1/namespaces/{ns}/blocks?from=&to=` serves it.

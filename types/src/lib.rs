@@ -47,6 +47,7 @@ mod crypto;
 mod error;
 mod ethereum;
 mod inbox;
+mod l1;
 mod namespace;
 mod serde_hex;
 mod transaction;
@@ -64,6 +65,7 @@ pub use crypto::{verify_batch, Claim, PublicKey, SecretKey, Signature, SIGNATURE
 pub use error::{DecodeError, DecodeErrorKind, Error};
 pub use ethereum::{EthereumTx, EthereumTxType};
 pub use inbox::InboxItem;
+pub use l1::{Batch, L1Block, L1View, L1ViewError, StakeEvent};
 pub use namespace::{AdjacentLeaf, NamespaceProof, NamespaceTable};
 pub use transaction::{Auth, Entry, ForcedTransaction, Transaction, TX_TYPEHASH_STRING};
 pub use validator::{Validator, ValidatorSet};

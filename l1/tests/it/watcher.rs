@@ -98,7 +98,7 @@ fn config(confirmations: u64) -> WatchConfig {
 }
 
 /// Polls until the watcher has read up to `head - confirmations`; returns the payloads read.
-async fn drain(watcher: &mut Watcher, view: &mut ordo_l1::L1View) {
+async fn drain(watcher: &mut Watcher, view: &mut ordo_types::L1View) {
     while let Some(batch) = watcher.poll().await.unwrap() {
         view.apply(batch).unwrap();
     }
@@ -109,7 +109,7 @@ async fn watcher_reads_only_confirmed_blocks_in_order_exactly_once() {
     let c = chain().await;
     let client = L1Client::single(&c.anvil.endpoint()).unwrap();
     let mut watcher = Watcher::new(client, c.contracts(), config(3));
-    let mut view = ordo_l1::L1View::default();
+    let mut view = ordo_types::L1View::default();
     c.force_include(5, b"a").await;
     c.force_include(6, b"b").await;
     drain(&mut watcher, &mut view).await;
@@ -151,7 +151,7 @@ async fn watcher_reads_only_confirmed_blocks_in_order_exactly_once() {
     assert!(view.stake_events().is_empty());
 
     // A restarted node resumes from its saved view: nothing read twice, nothing missed.
-    let saved: ordo_l1::L1View =
+    let saved: ordo_types::L1View =
         serde_json::from_str(&serde_json::to_string(&view).unwrap()).unwrap();
     assert_eq!(saved, view);
     c.force_include(6, b"d").await;
@@ -170,7 +170,7 @@ async fn reorg_below_the_depth_changes_nothing_read_and_a_deeper_one_is_refused(
     let c = chain().await;
     let client = L1Client::single(&c.anvil.endpoint()).unwrap();
     let mut watcher = Watcher::new(client, c.contracts(), config(3));
-    let mut view = ordo_l1::L1View::default();
+    let mut view = ordo_types::L1View::default();
     c.mine(4).await;
     drain(&mut watcher, &mut view).await;
     let before = view.confirmed.unwrap();
@@ -434,13 +434,13 @@ async fn registrations_carry_the_consensus_key_and_stake_updates_follow() {
         c.contracts(),
         config(2),
     );
-    let mut view = ordo_l1::L1View::default();
+    let mut view = ordo_types::L1View::default();
     drain(&mut watcher, &mut view).await;
-    let events: Vec<&ordo_l1::StakeEvent> = view.stake_events().iter().map(|(_, e)| e).collect();
+    let events: Vec<&ordo_types::StakeEvent> = view.stake_events().iter().map(|(_, e)| e).collect();
     assert!(
         matches!(
             events[0],
-            ordo_l1::StakeEvent::Registered { validator, public_key: Some(key), .. }
+            ordo_types::StakeEvent::Registered { validator, public_key: Some(key), .. }
                 if *validator == consensus.address() && *key == consensus.public_key()
         ),
         "{events:?}"
@@ -448,7 +448,7 @@ async fn registrations_carry_the_consensus_key_and_stake_updates_follow() {
     let stakes: Vec<U256> = events
         .iter()
         .filter_map(|e| match e {
-            ordo_l1::StakeEvent::StakeUpdated { active_stake, .. } => Some(*active_stake),
+            ordo_types::StakeEvent::StakeUpdated { active_stake, .. } => Some(*active_stake),
             _ => None,
         })
         .collect();
@@ -484,7 +484,7 @@ async fn registrations_carry_the_consensus_key_and_stake_updates_follow() {
     drain(&mut watcher, &mut view).await;
     assert!(view.stake_events().iter().any(|(_, e)| matches!(
         e,
-        ordo_l1::StakeEvent::Jailed { validator } if *validator == consensus.address()
+        ordo_types::StakeEvent::Jailed { validator } if *validator == consensus.address()
     )));
     assert!(reporter.standing(consensus.address()).await.unwrap().jailed);
 }

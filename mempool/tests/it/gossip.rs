@@ -405,7 +405,9 @@ async fn relayed_sender_keys_are_checked_in_batches_and_false_ones_cost_only_the
     let a = Node::start(pa, &[], 1);
     let b = Node::start(pb, &[pa], 2);
     wait_for_peers(&[(&a, 1), (&b, 1)]).await;
-    let pool = Mempool::in_memory(7, [1], MempoolConfig::default());
+    let admission = ordo_chain::Admission::new(7, ordo_rollup_adapters::Rollups::raw([1]));
+    let nonces = std::sync::Arc::new(ordo_chain::NonceTable::default());
+    let pool = Mempool::in_memory(admission, MempoolConfig::default(), nonces);
     let max = a.config.max_message_bytes;
     tokio::spawn(run_gossip(pool.clone(), a.gossip.clone(), a.events, max));
 

@@ -36,43 +36,53 @@ impl Drop for Rollup {
     }
 }
 
+/// The L2: Anvil with mining off, FIFO, chain id 901, its clock earlier than any Ordo block (so
+/// every block's timestamp is accepted).
+fn spawn_l2() -> AnvilInstance {
+    ordo_l1::spawn_anvil_with(
+        0,
+        &[
+            "--no-mining".into(),
+            "--order".into(),
+            "fifo".into(),
+            "--chain-id".into(),
+            CHAIN_ID.to_string(),
+            "--timestamp".into(),
+            "1000000000".into(),
+        ],
+    )
+    .unwrap()
+}
+
+/// `ordo init` arguments registering the EVM rollup with `l2` as its execution node.
+fn rollup_args(l2: &AnvilInstance) -> [String; 2] {
+    [
+        format!("--evm-rollup={CHAIN_ID}"),
+        format!("--execution-rpc={NS}={}", l2.endpoint()),
+    ]
+}
+
+/// `ordo rollup run` replaying the namespace from node 1 into `l2`, logging next to the net.
+fn spawn_executor(net: &Net, l2: &AnvilInstance) -> Child {
+    let log = std::fs::File::create(net.dir.path().join("executor.log")).unwrap();
+    ordo()
+        .args(["rollup", "run", "--node", &net.apis[1], "--engine"])
+        .arg(l2.endpoint())
+        .arg("--genesis")
+        .arg(net.homes[0].join("genesis.json"))
+        .args(["--namespace", &NS.to_string()])
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 impl Rollup {
     fn start() -> Self {
-        let l2 = ordo_l1::spawn_anvil_with(
-            0,
-            &[
-                "--no-mining".into(),
-                "--order".into(),
-                "fifo".into(),
-                "--chain-id".into(),
-                CHAIN_ID.to_string(),
-                // Earlier than any Ordo block, so every block's timestamp is accepted.
-                "--timestamp".into(),
-                "1000000000".into(),
-            ],
-        )
-        .unwrap();
-        let net = Net::start_with(
-            4,
-            0,
-            &[
-                format!("--evm-rollup={CHAIN_ID}"),
-                format!("--execution-rpc={NS}={}", l2.endpoint()),
-            ],
-            |_, _| {},
-        );
-        let log = std::fs::File::create(net.dir.path().join("executor.log")).unwrap();
-        let executor = ordo()
-            .args(["rollup", "run", "--node", &net.apis[1], "--engine"])
-            .arg(l2.endpoint())
-            .arg("--genesis")
-            .arg(net.homes[0].join("genesis.json"))
-            .args(["--namespace", &NS.to_string()])
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap();
+        let l2 = spawn_l2();
+        let net = Net::start_with(4, 0, &rollup_args(&l2), |_, _| {});
+        let executor = spawn_executor(&net, &l2);
         Rollup { l2, net, executor }
     }
 
@@ -444,4 +454,62 @@ async fn bad_ethereum_transactions_and_rpc_calls_are_refused() {
             && log.contains(&keccak256(&broke).to_string()),
         "{log}"
     );
+}
+
+/// A forced (L1 inbox) Ethereum transaction uses its sender's L2 nonce on every node, so the
+/// sender's next JSON-RPC transaction carries the next nonce, lands, and the L2 executes both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_forced_ethereum_transaction_then_the_senders_next_json_rpc_one_both_execute() {
+    let l2 = spawn_l2();
+    let l1 =
+        crate::force::l1_net_init(&rollup_args(&l2), 0, json!({}), &[0, 1, 2, 3], |_, _| {}).await;
+    let mut executor = spawn_executor(&l1.net, &l2);
+    let key = PrivateKeySigner::from(l2.keys()[5].clone());
+    let to = Address::repeat_byte(0x77);
+
+    // Nonce 0 through the L1 inbox (paid by an L1 account of its own).
+    let forced = sign(transfer(CHAIN_ID, 0, to, 5), &key);
+    let (index, _) = l1.force_include(3, NS, forced.clone()).await;
+    l1.wait_forced(0, NS, index).await;
+
+    // Ordo now counts the forced transaction: every node expects nonce 1 next.
+    let path = format!("/v1/accounts/{}/nonce?namespace={NS}", key.address());
+    for node in 0..4 {
+        let answer = l1.net.get(node, &path).await.unwrap();
+        assert_eq!(answer["next_nonce"], 1, "node {node}: {answer}");
+    }
+    let next = sign(transfer(CHAIN_ID, 1, to, 7), &key);
+    let send = json!({"jsonrpc": "2.0", "id": 2, "method": "eth_sendRawTransaction",
+        "params": [format!("0x{}", hex::encode(&next))]});
+    let (status, answer) = l1
+        .net
+        .post(2, &format!("/v1/rollups/{NS}/rpc"), &send)
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let hash = answer["result"].as_str().unwrap().to_owned();
+    l1.net
+        .wait_included(2, &hash, Duration::from_secs(60))
+        .await;
+
+    // The L2 executes both, in order.
+    let provider = ProviderBuilder::new().connect_http(l2.endpoint_url());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for raw in [&forced, &next] {
+        let hash = keccak256(raw);
+        loop {
+            if let Some(receipt) = provider.get_transaction_receipt(hash).await.unwrap() {
+                assert!(receipt.status(), "{hash} reverted");
+                break;
+            }
+            assert!(Instant::now() < deadline, "{hash} never executed on the L2");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    assert_eq!(
+        provider.get_transaction_count(key.address()).await.unwrap(),
+        2
+    );
+    assert_eq!(provider.get_balance(to).await.unwrap(), U256::from(12));
+    let _ = executor.kill();
+    let _ = executor.wait();
 }

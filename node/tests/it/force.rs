@@ -39,9 +39,20 @@ pub(crate) async fn l1_net_with(
     start: &[usize],
     edit: impl Fn(usize, &mut String),
 ) -> L1Net {
+    l1_net_init(&[], full, genesis_l1, start, edit).await
+}
+
+/// Like [`l1_net_with`], with extra `ordo init` arguments.
+pub(crate) async fn l1_net_init(
+    init_args: &[String],
+    full: usize,
+    genesis_l1: Value,
+    start: &[usize],
+    edit: impl Fn(usize, &mut String),
+) -> L1Net {
     let anvil = spawn_anvil_mining(0.5).expect("anvil (run `npm ci` in the repository root)");
     let endpoint = anvil.endpoint();
-    let net = Net::init(4, full, |i, text| {
+    let net = Net::init_with(4, full, init_args, |i, text| {
         set(text, "", "moniker", format!("node{i}"));
         let mut l1: toml::Table = toml::Table::new();
         let mut rpc = toml::Table::new();
@@ -164,7 +175,12 @@ impl L1Net {
     }
 
     /// Queues `payload` for `namespace` from Anvil account `account`; returns (index, L1 block).
-    async fn force_include(&self, account: usize, namespace: u64, payload: Vec<u8>) -> (u64, u64) {
+    pub(crate) async fn force_include(
+        &self,
+        account: usize,
+        namespace: u64,
+        payload: Vec<u8>,
+    ) -> (u64, u64) {
         let inbox = Inbox::new(self.deployment.inbox, self.provider(account));
         let fee = inbox.currentFee().call().await.unwrap();
         let receipt = inbox
@@ -189,7 +205,7 @@ impl L1Net {
 
     /// Waits until node `i` reports inbox item `index` of `namespace` included; returns the
     /// item's JSON from `/v1/forced`.
-    async fn wait_forced(&self, i: usize, namespace: u64, index: u64) -> Value {
+    pub(crate) async fn wait_forced(&self, i: usize, namespace: u64, index: u64) -> Value {
         let deadline = Instant::now() + T;
         loop {
             if let Some(list) = self

@@ -80,12 +80,8 @@ impl Net {
         }
     }
 
-    /// Like [`Net::start`] without starting the nodes ([`Net::restart`] each).
-    pub(crate) fn init(validators: usize, full: usize, edit: impl Fn(usize, &mut String)) -> Net {
-        Self::init_with(validators, full, &[], edit)
-    }
-
-    /// [`Net::init`] with extra `ordo init` arguments.
+    /// Creates a network of `validators` and `full` nodes with `ordo init` (plus `init_args`)
+    /// without starting it; `edit` adjusts each node's config.
     pub(crate) fn init_with(
         validators: usize,
         full: usize,

@@ -159,6 +159,19 @@ impl Chain {
     /// Namespace `ns`'s honest slice of the block at `height`.
     pub fn slice(&self, ns: u64, height: u64) -> NamespaceBlock {
         let (block, cert) = &self.blocks[usize::try_from(height - 1).unwrap()];
-        NamespaceBlock::extract(block, cert, ns)
+        NamespaceBlock {
+            namespace: ns,
+            height: block.header.height,
+            block_hash: block.hash(),
+            namespace_root: block.header.namespace_root,
+            header: block.header.clone(),
+            certificate: cert.clone(),
+            transactions: block
+                .body
+                .namespace(ns)
+                .map(|g| g.entries.clone())
+                .unwrap_or_default(),
+            proof: block.body.proof(ns),
+        }
     }
 }

@@ -9,8 +9,7 @@
 use std::collections::BTreeMap;
 
 use alloy_primitives::U256;
-use ordo_l1::StakeEvent;
-use ordo_types::{Address, PublicKey, Validator, ValidatorSet};
+use ordo_types::{Address, PublicKey, StakeEvent, Validator, ValidatorSet};
 use serde::{Deserialize, Serialize};
 
 /// Election parameters, fixed at genesis.

@@ -1,6 +1,6 @@
 //! Per-rollup block extraction and verification rates, with 10 namespaces per block.
 //!
-//! `cargo run --release -p ordo-rollup-adapters --example bench_extract`
+//! `cargo run --release -p ordo-builder --example bench_extract`
 //!
 //! For blocks of 10, 100, 1000 and 5000 signed transactions (100-byte payloads) spread evenly
 //! over 10 namespaces, certified by 4 validators, it measures:
@@ -17,7 +17,8 @@
 
 use std::time::Instant;
 
-use ordo_rollup_adapters::{NamespaceBlock, Verifier};
+use ordo_builder::{namespace_block, split};
+use ordo_rollup_adapters::Verifier;
 use ordo_types::{
     vote_digest, Block, Body, Bytes, CommitCertificate, CommitSignature, Entry, Header,
     NamespaceEntries, SecretKey, Transaction, Validator, ValidatorSet, VoteType, B256,
@@ -118,17 +119,14 @@ fn main() {
         let (block, cert, set) = fixture(txs);
         let verifier = Verifier::new(CHAIN_ID, set);
         let ns = 1003;
-        let split = time_us(1500, || {
-            std::hint::black_box(NamespaceBlock::split(&block, &cert));
+        let split_us = time_us(1500, || {
+            std::hint::black_box(split(&block, &cert));
         });
-        assert_eq!(
-            NamespaceBlock::split(&block, &cert).len(),
-            NAMESPACES as usize
-        );
+        assert_eq!(split(&block, &cert).len(), NAMESPACES as usize);
         let extract = time_us(1000, || {
-            std::hint::black_box(NamespaceBlock::extract(&block, &cert, ns));
+            std::hint::black_box(namespace_block(&block, &cert, ns));
         });
-        let slice = NamespaceBlock::extract(&block, &cert, ns);
+        let slice = namespace_block(&block, &cert, ns);
         let json_us = time_us(1000, || {
             std::hint::black_box(serde_json::to_vec(&slice).unwrap());
         });
@@ -136,13 +134,13 @@ fn main() {
         let verify = time_us(1500, || {
             std::hint::black_box(verifier.verify_json(ns, 1, &json).unwrap());
         });
-        let slices_per_s = NAMESPACES as f64 * 1e6 / split;
+        let slices_per_s = NAMESPACES as f64 * 1e6 / split_us;
         let verified_per_s = 1e6 / verify;
         println!(
             "{:>8} {:>10.1} | {:>12.1} {:>14.0} | {:>12.1} {:>12.1} {:>12.1} | {:>14.0}",
             txs,
             json.len() as f64 / 1024.0,
-            split,
+            split_us,
             slices_per_s,
             extract,
             json_us,
@@ -153,7 +151,7 @@ fn main() {
             "txs_per_block": txs,
             "namespaces": NAMESPACES,
             "slice_json_bytes": json.len(),
-            "split_us_per_block": split,
+            "split_us_per_block": split_us,
             "slices_per_s": slices_per_s,
             "extract_us_per_slice": extract,
             "json_us_per_slice": json_us,

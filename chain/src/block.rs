@@ -1,0 +1,402 @@
+//! The block rules as pure functions: [`assemble`] packs a block for a [`Template`], and
+//! [`verify`] checks a received one against an [`Expectation`]. Both judge transactions through
+//! the same [`Facts`] and the same nonce rule, so a block this node builds is one it accepts.
+//!
+//! # Force inclusion
+//! With an L1 ([`Expectation::l1`]), each block names an L1 origin (number and hash) that
+//! never goes backwards and that the validator can see: a block its own L1 view holds with the
+//! same hash, at most `origin_tolerance` blocks above its confirmed block (or the parent's
+//! origin unchanged). Inbox items are included in inbox order, each as a forced entry at the
+//! front of its namespace's group, starting at the parent's `inbox_cursor`; the header's
+//! `inbox_cursor` counts the items included so far. An item whose deadline (`l1_block +
+//! inclusion_delay`) is at or before the block's L1 origin must be in the block or an earlier
+//! one, unless the block is full; earlier inclusion is allowed.
+
+use std::collections::HashSet;
+
+use ordo_types::{
+    Address, Block, Body, Encode, Entry, ForcedTransaction, Header, InboxItem, L1View,
+    NamespaceEntries, Transaction, B256,
+};
+
+use crate::nonces::{BlockNonces, NonceReader, Senders};
+use crate::{Admission, BlockError, BlockLimits};
+
+/// The header fields of the block at `height` that follow from the chain before it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Template {
+    pub(crate) chain_id: u64,
+    pub(crate) height: u64,
+    pub(crate) epoch: u64,
+    /// Hash of the block at `height - 1` (zero at height 1).
+    pub(crate) parent_hash: B256,
+    /// Timestamp of the parent (genesis time at height 1).
+    pub(crate) parent_timestamp_ms: u64,
+    pub(crate) proposer: Address,
+    pub(crate) validators_hash: B256,
+    pub(crate) next_validators_hash: B256,
+    /// Inbox items included up to the parent (the parent's `inbox_cursor`).
+    pub(crate) inbox_cursor: u64,
+    /// The L1 origin the block names: number (0 without an L1) and hash.
+    pub(crate) l1_origin_number: u64,
+    pub(crate) l1_origin_hash: B256,
+}
+
+/// What a validator expects of the block at a height.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Expectation {
+    /// The template the block must follow (its L1 origin fields are the parent's).
+    pub(crate) template: Template,
+    pub(crate) now_ms: u64,
+    pub(crate) max_clock_drift_ms: u64,
+    pub(crate) limits: BlockLimits,
+    /// The force-inclusion rule, when the chain has an L1; without one the L1 origin must be
+    /// zero and no block may hold forced entries.
+    pub(crate) l1: Option<L1Expectation>,
+}
+
+/// What a validator knows to check a block's L1 origin and inbox entries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct L1Expectation {
+    pub(crate) inclusion_delay: u64,
+    /// How far above this validator's confirmed L1 block an origin may be.
+    pub(crate) origin_tolerance: u64,
+}
+
+/// What the rules read besides the block: the admission rules, who signed what, the decided
+/// nonces and this node's L1 view.
+#[derive(Clone, Copy)]
+pub(crate) struct Facts<'a> {
+    pub(crate) admission: &'a Admission,
+    pub(crate) senders: &'a dyn Senders,
+    pub(crate) nonces: &'a dyn NonceReader,
+    pub(crate) l1: Option<&'a L1View>,
+}
+
+impl Facts<'_> {
+    fn inbox_item(&self, index: u64) -> Option<&InboxItem> {
+        self.l1?.inbox_item(index)
+    }
+
+    /// The forced entry's effect on the nonces (see [`crate::nonces`]).
+    fn forced_nonce(&self, nonces: &mut BlockNonces<'_>, namespace: u64, f: &ForcedTransaction) {
+        nonces.forced(
+            namespace,
+            self.admission.forced_account(namespace, &f.payload),
+        );
+    }
+}
+
+/// Fixed encoded overhead of a block besides its entries: header and namespace-group counts.
+const BLOCK_OVERHEAD: usize = Header::ENCODED_LEN + 4;
+/// Encoded overhead of one namespace group: namespace id and entry count.
+const GROUP_OVERHEAD: usize = 8 + 4;
+
+/// Encoded size an inbox item adds to a block whose namespace groups are `groups`.
+fn forced_size(item: &InboxItem, groups: &[NamespaceEntries]) -> usize {
+    let entry = 1usize.saturating_add(item.to_forced().encoded_len());
+    let group = if groups.iter().any(|g| g.namespace == item.namespace) {
+        0
+    } else {
+        GROUP_OVERHEAD
+    };
+    entry.saturating_add(group)
+}
+
+fn push(groups: &mut Vec<NamespaceEntries>, namespace: u64, entry: Entry) {
+    match groups.iter_mut().find(|g| g.namespace == namespace) {
+        Some(g) => g.entries.push(entry),
+        None => groups.push(NamespaceEntries {
+            namespace,
+            entries: vec![entry],
+        }),
+    }
+}
+
+/// Builds the block for `template`. Inbox items come first: `forced` are the items from the
+/// parent's `inbox_cursor` on, in index order (the caller passes at least the due ones); they
+/// are taken in order, as far as they fit, each at the front of its namespace's group. Then
+/// the candidates (in priority order) fill what is left, skipping any the rules refuse (an
+/// unregistered namespace, a rollup's refusal, an unknown sender, a nonce that is not the
+/// account's next). The timestamp is `now_ms`, or one past the parent's if the clock is behind.
+pub(crate) fn assemble(
+    template: &Template,
+    now_ms: u64,
+    forced: &[InboxItem],
+    candidates: Vec<Transaction>,
+    limits: &BlockLimits,
+    facts: &Facts<'_>,
+) -> Block {
+    let mut size = BLOCK_OVERHEAD;
+    let mut groups: Vec<NamespaceEntries> = Vec::new();
+    let mut count: u32 = 0;
+    let mut cursor = template.inbox_cursor;
+    let mut nonces = BlockNonces::new(facts.nonces);
+    for item in forced {
+        if item.index != cursor || count >= limits.max_transactions {
+            break;
+        }
+        let added = forced_size(item, &groups);
+        if size.saturating_add(added) > limits.max_block_bytes {
+            break;
+        }
+        size += added;
+        count += 1;
+        cursor += 1;
+        let forced = item.to_forced();
+        facts.forced_nonce(&mut nonces, item.namespace, &forced);
+        push(&mut groups, item.namespace, Entry::Forced(forced));
+    }
+    for tx in candidates {
+        if count >= limits.max_transactions {
+            break;
+        }
+        let known = groups.iter().any(|g| g.namespace == tx.namespace);
+        let entry_len = 1usize.saturating_add(tx.encoded_len());
+        let added = entry_len.saturating_add(if known { 0 } else { GROUP_OVERHEAD });
+        if size.saturating_add(added) > limits.max_block_bytes
+            || facts.admission.check(&tx).is_err()
+        {
+            continue;
+        }
+        let Some(sender) = facts.senders.sender(&tx) else {
+            continue;
+        };
+        if nonces.signed(sender, tx.namespace, tx.nonce).is_err() {
+            continue;
+        }
+        size += added;
+        count += 1;
+        push(&mut groups, tx.namespace, Entry::Signed(tx));
+    }
+    groups.sort_by_key(|g| g.namespace);
+    let body = Body { namespaces: groups };
+    let header = Header {
+        chain_id: template.chain_id,
+        height: template.height,
+        epoch: template.epoch,
+        timestamp_ms: now_ms.max(template.parent_timestamp_ms.saturating_add(1)),
+        parent_hash: template.parent_hash,
+        proposer: template.proposer,
+        namespace_root: body.namespace_root(),
+        tx_count: count,
+        validators_hash: template.validators_hash,
+        next_validators_hash: template.next_validators_hash,
+        l1_origin_number: template.l1_origin_number,
+        l1_origin_hash: template.l1_origin_hash,
+        inbox_cursor: cursor,
+    };
+    Block { header, body }
+}
+
+fn expect<T: PartialEq + std::fmt::Display>(
+    field: &'static str,
+    found: T,
+    expected: T,
+) -> Result<(), BlockError> {
+    if found == expected {
+        Ok(())
+    } else {
+        Err(BlockError::Mismatch {
+            field,
+            found: found.to_string(),
+            expected: expected.to_string(),
+        })
+    }
+}
+
+/// Checks a proposed block against what this validator expects and against the chain state
+/// (signatures, registered namespaces, rollup rules, each account's nonces strictly in
+/// sequence, force inclusion).
+pub(crate) fn verify(
+    block: &Block,
+    check: &Expectation,
+    facts: &Facts<'_>,
+) -> Result<(), BlockError> {
+    let h = &block.header;
+    let t = &check.template;
+    expect("chain_id", h.chain_id, t.chain_id)?;
+    expect("height", h.height, t.height)?;
+    expect("epoch", h.epoch, t.epoch)?;
+    expect("parent_hash", h.parent_hash, t.parent_hash)?;
+    expect("proposer", h.proposer, t.proposer)?;
+    expect("validators_hash", h.validators_hash, t.validators_hash)?;
+    expect(
+        "next_validators_hash",
+        h.next_validators_hash,
+        t.next_validators_hash,
+    )?;
+    if h.timestamp_ms <= t.parent_timestamp_ms {
+        return Err(BlockError::TimestampNotIncreasing {
+            timestamp_ms: h.timestamp_ms,
+            parent_ms: t.parent_timestamp_ms,
+        });
+    }
+    if h.timestamp_ms > check.now_ms.saturating_add(check.max_clock_drift_ms) {
+        return Err(BlockError::TimestampInFuture {
+            timestamp_ms: h.timestamp_ms,
+            now_ms: check.now_ms,
+            drift_ms: check.max_clock_drift_ms,
+        });
+    }
+    if h.tx_count > check.limits.max_transactions {
+        return Err(BlockError::TooManyTransactions {
+            count: h.tx_count,
+            max: check.limits.max_transactions,
+        });
+    }
+    let size = block.encoded_len();
+    if size > check.limits.max_block_bytes {
+        return Err(BlockError::TooLarge {
+            size,
+            max: check.limits.max_block_bytes,
+        });
+    }
+    block.check_commitments().map_err(BlockError::Commitments)?;
+    let mut seen = HashSet::with_capacity(h.tx_count as usize);
+    let mut nonces = BlockNonces::new(facts.nonces);
+    let mut forced: Vec<(u64, u64, &ForcedTransaction)> = Vec::new();
+    for group in &block.body.namespaces {
+        let mut signed_seen = false;
+        for entry in &group.entries {
+            match entry {
+                Entry::Signed(tx) => {
+                    signed_seen = true;
+                    if !facts.admission.is_registered(group.namespace) {
+                        return Err(BlockError::UnknownNamespace(group.namespace));
+                    }
+                    let hash = tx.hash();
+                    if tx.namespace != group.namespace {
+                        return Err(BlockError::WrongNamespace {
+                            hash,
+                            group: group.namespace,
+                        });
+                    }
+                    if !seen.insert(hash) {
+                        return Err(BlockError::Duplicate { hash });
+                    }
+                    if let Err(crate::TxError::Rollup(reason)) = facts.admission.check(tx) {
+                        return Err(BlockError::RollupRefused { hash, reason });
+                    }
+                    let Some(sender) = facts.senders.sender(tx) else {
+                        return Err(BlockError::BadSignature { hash });
+                    };
+                    if let Err(expected) = nonces.signed(sender, tx.namespace, tx.nonce) {
+                        return Err(BlockError::NonceOutOfOrder {
+                            hash,
+                            nonce: tx.nonce,
+                            expected,
+                        });
+                    }
+                }
+                Entry::Forced(f) => {
+                    if check.l1.is_none() {
+                        return Err(BlockError::UnexpectedForced {
+                            inbox_index: f.inbox_index,
+                        });
+                    }
+                    if signed_seen {
+                        return Err(BlockError::ForcedAfterSigned {
+                            inbox_index: f.inbox_index,
+                            namespace: group.namespace,
+                        });
+                    }
+                    if let Some((prev, _, _)) = forced.last().filter(|l| l.1 == group.namespace) {
+                        if f.inbox_index <= *prev {
+                            return Err(BlockError::ForcedOutOfOrder {
+                                found: f.inbox_index,
+                                expected: prev.saturating_add(1),
+                            });
+                        }
+                    }
+                    facts.forced_nonce(&mut nonces, group.namespace, f);
+                    forced.push((f.inbox_index, group.namespace, f));
+                }
+            }
+        }
+    }
+    match &check.l1 {
+        None => {
+            expect("l1_origin_number", h.l1_origin_number, 0)?;
+            expect("l1_origin_hash", h.l1_origin_hash, B256::ZERO)?;
+            expect("inbox_cursor", h.inbox_cursor, t.inbox_cursor)?;
+            Ok(())
+        }
+        Some(l1) => check_force_inclusion(block, check, l1, forced, facts, size),
+    }
+}
+
+/// The L1 origin and inbox rules (see the module documentation).
+fn check_force_inclusion(
+    block: &Block,
+    check: &Expectation,
+    l1: &L1Expectation,
+    mut forced: Vec<(u64, u64, &ForcedTransaction)>,
+    facts: &Facts<'_>,
+    size: usize,
+) -> Result<(), BlockError> {
+    let h = &block.header;
+    let t = &check.template;
+    let origin = h.l1_origin_number;
+    if origin < t.l1_origin_number {
+        return Err(BlockError::L1OriginBackwards {
+            number: origin,
+            parent: t.l1_origin_number,
+        });
+    }
+    if origin == t.l1_origin_number {
+        expect("l1_origin_hash", h.l1_origin_hash, t.l1_origin_hash)?;
+    } else {
+        let confirmed = facts.l1.map_or(0, L1View::confirmed_number);
+        if origin > confirmed.saturating_add(l1.origin_tolerance) {
+            return Err(BlockError::L1OriginTooFarAhead {
+                number: origin,
+                confirmed,
+                tolerance: l1.origin_tolerance,
+            });
+        }
+        let known = facts.l1.and_then(|v| v.block_hash(origin));
+        if known != Some(h.l1_origin_hash) {
+            return Err(BlockError::L1OriginUnknown {
+                number: origin,
+                hash: h.l1_origin_hash,
+                known,
+            });
+        }
+    }
+    forced.sort_by_key(|f| f.0);
+    let mut next = t.inbox_cursor;
+    for (index, namespace, entry) in &forced {
+        if *index != next {
+            return Err(BlockError::ForcedOutOfOrder {
+                found: *index,
+                expected: next,
+            });
+        }
+        match facts.inbox_item(*index) {
+            Some(item) if item.matches(entry) && item.namespace == *namespace => {}
+            _ => {
+                return Err(BlockError::ForcedMismatch {
+                    inbox_index: *index,
+                })
+            }
+        }
+        next += 1;
+    }
+    expect("inbox_cursor", h.inbox_cursor, next)?;
+    if let Some(item) = facts.inbox_item(next) {
+        if item.is_due(l1.inclusion_delay, origin) {
+            let groups = &block.body.namespaces;
+            let fits = h.tx_count < check.limits.max_transactions
+                && size.saturating_add(forced_size(item, groups)) <= check.limits.max_block_bytes;
+            if fits {
+                return Err(BlockError::DueItemOmitted {
+                    index: item.index,
+                    deadline: item.deadline(l1.inclusion_delay),
+                    origin,
+                });
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,134 @@
+//! What a network fixes at genesis (and the few limits each validator sets for itself): the
+//! parameters every rule of the chain core is judged by.
+
+use ordo_rollup_adapters::{AdapterError, Rollups};
+use ordo_types::{Address, Transaction, ValidatorSet};
+use serde::{Deserialize, Serialize};
+
+use crate::ElectionParams;
+
+/// Size limits of a block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BlockLimits {
+    /// Largest encoded block, in bytes.
+    pub max_block_bytes: usize,
+    /// Most transactions in a block.
+    pub max_transactions: u32,
+}
+
+impl Default for BlockLimits {
+    fn default() -> Self {
+        Self {
+            max_block_bytes: 2 * 1024 * 1024,
+            max_transactions: 10_000,
+        }
+    }
+}
+
+/// Why a transaction cannot be in a block of this chain, whatever the chain's state.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TxError {
+    /// No rollup is registered under the namespace.
+    #[error("namespace {0} is not registered")]
+    UnknownNamespace(u64),
+    /// The namespace's rollup refuses it (its kind, encoding or chain id).
+    #[error("refused by the rollup: {0}")]
+    Rollup(#[from] AdapterError),
+}
+
+/// The stateless admission rules of a chain: its id and its registered rollups with their
+/// adapters. The mempool admits by them and validators refuse blocks by them, so both read
+/// this one value, given at construction.
+#[derive(Clone, Debug)]
+pub struct Admission {
+    chain_id: u64,
+    rollups: Rollups,
+}
+
+impl Admission {
+    /// The rules of chain `chain_id` with these registered rollups.
+    pub fn new(chain_id: u64, rollups: Rollups) -> Self {
+        Self { chain_id, rollups }
+    }
+
+    /// The chain id transactions are signed for.
+    pub fn chain_id(&self) -> u64 {
+        self.chain_id
+    }
+
+    /// The registered rollups.
+    pub fn rollups(&self) -> &Rollups {
+        &self.rollups
+    }
+
+    /// Whether a rollup is registered under `namespace`.
+    pub fn is_registered(&self, namespace: u64) -> bool {
+        self.rollups.get(namespace).is_some()
+    }
+
+    /// Checks that `tx` may be in a block at all: its namespace is registered and its rollup
+    /// takes it. Cheap (no signature work).
+    pub fn check(&self, tx: &Transaction) -> Result<(), TxError> {
+        let adapter = self
+            .rollups
+            .get(tx.namespace)
+            .ok_or(TxError::UnknownNamespace(tx.namespace))?;
+        adapter.check(tx)?;
+        Ok(())
+    }
+
+    /// The account (sender, nonce) a forced entry of `namespace` uses, when its payload is a
+    /// transaction the namespace's rollup takes (see
+    /// [`RollupAdapter::forced_account`](ordo_rollup_adapters::RollupAdapter::forced_account)).
+    pub fn forced_account(&self, namespace: u64, payload: &[u8]) -> Option<(Address, u64)> {
+        self.rollups.get(namespace)?.forced_account(payload)
+    }
+}
+
+/// The L1 side of the rules: force inclusion and elections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct L1Rules {
+    /// L1 blocks from an inbox item's block to its deadline (the `Inbox`'s `inclusionDelay`).
+    pub inclusion_delay: u64,
+    /// How far above this validator's confirmed L1 block a proposed origin may be (its own
+    /// setting, at most `inclusion_delay`, so that every item due at an origin it accepts is
+    /// one it has read).
+    pub origin_tolerance: u64,
+    /// Elections from the stake table; `None` keeps the genesis committee.
+    pub election: Option<ElectionParams>,
+}
+
+/// Everything the chain core judges blocks by, fixed for the life of a node.
+#[derive(Clone, Debug)]
+pub struct ChainRules {
+    /// Chain id and registered rollups.
+    pub admission: Admission,
+    /// Genesis time: the first block's timestamp must be after it.
+    pub genesis_time_ms: u64,
+    /// The genesis committee.
+    pub validators: ValidatorSet,
+    /// Block size limits.
+    pub limits: BlockLimits,
+    /// How far ahead of this validator's clock a block's timestamp may be.
+    pub max_clock_drift_ms: u64,
+    /// The L1, when the genesis names one (force inclusion and L1 origins are then live).
+    pub l1: Option<L1Rules>,
+}
+
+impl ChainRules {
+    /// The chain id.
+    pub fn chain_id(&self) -> u64 {
+        self.admission.chain_id()
+    }
+
+    /// The election parameters, when committees are elected.
+    pub fn election(&self) -> Option<&ElectionParams> {
+        self.l1.as_ref()?.election.as_ref()
+    }
+
+    /// The epoch of `height` (always 0 without elections).
+    pub fn epoch(&self, height: u64) -> u64 {
+        self.election().map_or(0, |e| e.epoch(height.max(1)))
+    }
+}

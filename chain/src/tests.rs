@@ -1,0 +1,634 @@
+//! Unit tests of the chain core, without tokio: every rule refuses its violation, building
+//! then checking agrees, and replaying a chain reaches the same state whatever the arrival
+//! order.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use ordo_rollup_adapters::{RegisteredRollup, Rollups};
+use ordo_types::{
+    Address, Batch, Block, Body, Bytes, Encode, Entry, Header, InboxItem, L1Block, L1View,
+    NamespaceEntries, SecretKey, Transaction, B256,
+};
+
+use crate::block::{assemble, verify, Expectation, Facts, L1Expectation, Template};
+use crate::{Admission, BlockError, BlockLimits, NonceTable, Recover};
+
+mod chain;
+mod fixtures;
+
+use fixtures::eip1559;
+
+/// Raw rollups in namespaces 0, 1 and 2 of chain 7, and an EVM rollup (chain 901) in 901.
+pub(crate) fn admission() -> Admission {
+    let raw = |namespace: u64| RegisteredRollup {
+        namespace,
+        name: format!("raw{namespace}"),
+        adapter: "raw".into(),
+        chain_id: None,
+    };
+    let evm = RegisteredRollup {
+        namespace: 901,
+        name: "evm".into(),
+        adapter: "evm".into(),
+        chain_id: Some(901),
+    };
+    Admission::new(7, Rollups::new(&[raw(0), raw(1), raw(2), evm]).unwrap())
+}
+
+/// What the pure rules read: admission, recovered senders, decided nonces, an L1 view.
+struct World {
+    admission: Admission,
+    nonces: NonceTable,
+    l1: Option<L1View>,
+}
+
+impl World {
+    fn facts(&self) -> Facts<'_> {
+        Facts {
+            admission: &self.admission,
+            senders: &Recover(7),
+            nonces: &self.nonces,
+            l1: self.l1.as_ref(),
+        }
+    }
+}
+
+fn world() -> World {
+    World {
+        admission: admission(),
+        nonces: NonceTable::default(),
+        l1: None,
+    }
+}
+
+/// Inbox items 0..5 at L1 blocks 10, 10, 12, 15, 19 for namespaces 1, 5 (unregistered), 1,
+/// 2, 1.
+fn inbox(index: u64) -> Option<InboxItem> {
+    let (block, namespace) = *[(10, 1), (10, 5), (12, 1), (15, 2), (19, 1)].get(index as usize)?;
+    Some(InboxItem {
+        index,
+        namespace,
+        sender: Address::repeat_byte(0xee),
+        payload: Bytes::from(vec![index as u8; 10]),
+        l1_block: block,
+    })
+}
+
+/// An L1 view: blocks 0..=20 with hash `repeat_byte(n)`, confirmed up to 18, and the five
+/// inbox items of [`inbox`].
+pub(crate) fn l1_view() -> L1View {
+    let mut view = L1View::default();
+    view.apply(Batch {
+        confirmed: L1Block {
+            number: 18,
+            hash: B256::repeat_byte(18),
+        },
+        hashes: (0..=20u8)
+            .map(|n| (u64::from(n), B256::repeat_byte(n)))
+            .collect(),
+        inbox: (0..5).filter_map(inbox).collect(),
+        stake_events: Vec::new(),
+    })
+    .unwrap();
+    view
+}
+
+fn l1_world() -> World {
+    World {
+        l1: Some(l1_view()),
+        ..world()
+    }
+}
+
+fn template() -> Template {
+    Template {
+        chain_id: 7,
+        height: 5,
+        epoch: 0,
+        parent_hash: B256::repeat_byte(1),
+        parent_timestamp_ms: 1_000,
+        proposer: Address::repeat_byte(2),
+        validators_hash: B256::repeat_byte(3),
+        next_validators_hash: B256::repeat_byte(3),
+        inbox_cursor: 0,
+        l1_origin_number: 0,
+        l1_origin_hash: B256::ZERO,
+    }
+}
+
+fn check() -> Expectation {
+    Expectation {
+        template: template(),
+        now_ms: 2_000,
+        max_clock_drift_ms: 500,
+        limits: BlockLimits::default(),
+        l1: None,
+    }
+}
+
+/// The expectation after a parent with L1 origin 11, inclusion delay 4 and tolerance 2.
+fn l1_check() -> Expectation {
+    Expectation {
+        template: l1_template(11),
+        l1: Some(L1Expectation {
+            inclusion_delay: 4,
+            origin_tolerance: 2,
+        }),
+        ..check()
+    }
+}
+
+fn l1_template(origin: u64) -> Template {
+    Template {
+        l1_origin_number: origin,
+        l1_origin_hash: B256::repeat_byte(origin as u8),
+        ..template()
+    }
+}
+
+fn assemble_plain(
+    template: &Template,
+    now_ms: u64,
+    candidates: Vec<Transaction>,
+    limits: &BlockLimits,
+) -> Block {
+    assemble(template, now_ms, &[], candidates, limits, &world().facts())
+}
+
+fn assemble_l1(
+    template: &Template,
+    now_ms: u64,
+    forced: &[InboxItem],
+    candidates: Vec<Transaction>,
+    limits: &BlockLimits,
+) -> Block {
+    assemble(
+        template,
+        now_ms,
+        forced,
+        candidates,
+        limits,
+        &l1_world().facts(),
+    )
+}
+
+/// `n` transactions over namespaces 0, 1 and 2, one sender per namespace, nonces from 0.
+fn txs(n: u64) -> Vec<Transaction> {
+    let keys = [
+        SecretKey::random(),
+        SecretKey::random(),
+        SecretKey::random(),
+    ];
+    (0..n)
+        .map(|i| {
+            let ns = i % 3;
+            Transaction::sign(
+                ns,
+                i / 3,
+                Bytes::from(vec![i as u8; 100]),
+                &keys[ns as usize],
+                7,
+            )
+        })
+        .collect()
+}
+
+fn valid_block() -> Block {
+    assemble_plain(&template(), 1_500, txs(9), &BlockLimits::default())
+}
+
+/// Re-commits the header to a modified body.
+fn recommit(mut block: Block) -> Block {
+    block.header.namespace_root = block.body.namespace_root();
+    block.header.tx_count = block.body.tx_count().unwrap();
+    block
+}
+
+#[test]
+fn a_built_block_is_valid_and_sorted() {
+    let block = valid_block();
+    assert_eq!(block.header.tx_count, 9);
+    let namespaces: Vec<u64> = block.body.namespaces.iter().map(|g| g.namespace).collect();
+    assert_eq!(namespaces, vec![0, 1, 2]);
+    verify(&block, &check(), &world().facts()).unwrap();
+}
+
+#[test]
+fn building_respects_limits_and_clock() {
+    let limits = BlockLimits {
+        max_block_bytes: 1_000,
+        max_transactions: 100,
+    };
+    let block = assemble_plain(&template(), 10, txs(20), &limits);
+    assert!(block.encoded_len() <= 1_000);
+    assert!(block.header.tx_count > 0);
+    assert_eq!(
+        block.header.timestamp_ms, 1_001,
+        "one past the parent when the clock lags"
+    );
+    let capped = BlockLimits {
+        max_transactions: 4,
+        ..BlockLimits::default()
+    };
+    assert_eq!(
+        assemble_plain(&template(), 1_500, txs(20), &capped)
+            .header
+            .tx_count,
+        4
+    );
+}
+
+#[test]
+fn every_rule_refuses_its_violation() {
+    let mismatch = |f: fn(&mut Header), field: &str| {
+        let mut block = valid_block();
+        f(&mut block.header);
+        match verify(&block, &check(), &world().facts()) {
+            Err(BlockError::Mismatch { field: got, .. }) => assert_eq!(got, field),
+            other => panic!("{field}: {other:?}"),
+        }
+    };
+    mismatch(|h| h.chain_id = 8, "chain_id");
+    mismatch(|h| h.height = 6, "height");
+    mismatch(|h| h.epoch = 1, "epoch");
+    mismatch(|h| h.parent_hash = B256::ZERO, "parent_hash");
+    mismatch(|h| h.proposer = Address::ZERO, "proposer");
+    mismatch(|h| h.validators_hash = B256::ZERO, "validators_hash");
+    mismatch(
+        |h| h.next_validators_hash = B256::ZERO,
+        "next_validators_hash",
+    );
+
+    let mut block = valid_block();
+    block.header.timestamp_ms = 1_000;
+    assert!(matches!(
+        verify(&block, &check(), &world().facts()),
+        Err(BlockError::TimestampNotIncreasing { .. })
+    ));
+    block.header.timestamp_ms = 2_501;
+    assert!(matches!(
+        verify(&block, &check(), &world().facts()),
+        Err(BlockError::TimestampInFuture { .. })
+    ));
+
+    let mut block = valid_block();
+    block.body.namespaces[0].entries.pop();
+    assert!(matches!(
+        verify(&block, &check(), &world().facts()),
+        Err(BlockError::Commitments(_))
+    ));
+
+    let mut small = check();
+    small.limits.max_block_bytes = 500;
+    assert!(matches!(
+        verify(&valid_block(), &small, &world().facts()),
+        Err(BlockError::TooLarge { .. })
+    ));
+    small.limits = BlockLimits {
+        max_transactions: 3,
+        ..BlockLimits::default()
+    };
+    assert!(matches!(
+        verify(&valid_block(), &small, &world().facts()),
+        Err(BlockError::TooManyTransactions { count: 9, max: 3 })
+    ));
+
+    let mut block = valid_block();
+    let dup = block.body.namespaces[0].entries[0].clone();
+    block.body.namespaces[0].entries.push(dup);
+    assert!(matches!(
+        verify(&recommit(block), &check(), &world().facts()),
+        Err(BlockError::Duplicate { .. })
+    ));
+
+    let mut block = valid_block();
+    if let Entry::Signed(tx) = &mut block.body.namespaces[0].entries[0] {
+        if let ordo_types::Auth::Eip712(signature) = &mut tx.auth {
+            signature.0[..32].copy_from_slice(&B256::with_last_byte(5).0);
+        }
+    }
+    assert!(matches!(
+        verify(&recommit(block), &check(), &world().facts()),
+        Err(BlockError::BadSignature { .. })
+    ));
+
+    // Nonces out of order, or a gap.
+    let mut block = valid_block();
+    block.body.namespaces[1].entries.swap(0, 1);
+    assert!(matches!(
+        verify(&recommit(block), &check(), &world().facts()),
+        Err(BlockError::NonceOutOfOrder {
+            nonce: 1,
+            expected: 0,
+            ..
+        })
+    ));
+    let mut block = valid_block();
+    block.body.namespaces[1].entries.remove(0);
+    assert!(matches!(
+        verify(&recommit(block), &check(), &world().facts()),
+        Err(BlockError::NonceOutOfOrder {
+            nonce: 1,
+            expected: 0,
+            ..
+        })
+    ));
+
+    // A namespace nobody registered (the builder leaves such candidates out).
+    let key = SecretKey::random();
+    let stray = Transaction::sign(9, 0, Bytes::from_static(b"x"), &key, 7);
+    assert_eq!(
+        assemble_plain(
+            &template(),
+            1_500,
+            vec![stray.clone()],
+            &BlockLimits::default()
+        )
+        .header
+        .tx_count,
+        0
+    );
+    assert_eq!(
+        verify(
+            &with_entry(valid_block(), stray.into()),
+            &check(),
+            &world().facts()
+        ),
+        Err(BlockError::UnknownNamespace(9))
+    );
+
+    // A transaction its rollup refuses: an Ethereum transaction for a raw rollup, and one
+    // signed for another chain for the EVM rollup.
+    let wrong_kind = Transaction::ethereum(2, eip1559(&key, 0, 901)).unwrap();
+    let wrong_chain = Transaction::ethereum(901, eip1559(&key, 0, 902)).unwrap();
+    for tx in [wrong_kind, wrong_chain] {
+        assert_eq!(
+            assemble_plain(
+                &template(),
+                1_500,
+                vec![tx.clone()],
+                &BlockLimits::default()
+            )
+            .header
+            .tx_count,
+            0
+        );
+        assert!(matches!(
+            verify(
+                &with_entry(valid_block(), tx.into()),
+                &check(),
+                &world().facts()
+            ),
+            Err(BlockError::RollupRefused { .. })
+        ));
+    }
+}
+
+/// `block` with `entry` appended to its namespace's group (created if needed), recommitted.
+fn with_entry(mut block: Block, entry: Entry) -> Block {
+    let namespace = match &entry {
+        Entry::Signed(tx) => tx.namespace,
+        Entry::Forced(_) => 1,
+    };
+    let mut groups = std::mem::take(&mut block.body.namespaces);
+    match groups.iter_mut().find(|g| g.namespace == namespace) {
+        Some(g) => g.entries.push(entry),
+        None => groups.push(NamespaceEntries {
+            namespace,
+            entries: vec![entry],
+        }),
+    }
+    groups.sort_by_key(|g| g.namespace);
+    block.body = Body::from_entries(groups).unwrap();
+    recommit(block)
+}
+
+fn due(origin: u64) -> Vec<InboxItem> {
+    (0..5)
+        .filter_map(inbox)
+        .filter(|i| i.is_due(4, origin))
+        .collect()
+}
+
+#[test]
+fn due_inbox_items_are_built_first_in_order_and_accepted() {
+    // At origin 16, items 0..=2 are due (blocks 10, 10, 12); 3 is due at 19.
+    let block = assemble_l1(
+        &l1_template(16),
+        1_500,
+        &due(16),
+        txs(6),
+        &BlockLimits::default(),
+    );
+    assert_eq!(block.header.inbox_cursor, 3);
+    assert_eq!(block.header.tx_count, 9);
+    let ns1 = &block.body.namespace(1).unwrap().entries;
+    assert!(matches!(&ns1[0], Entry::Forced(f) if f.inbox_index == 0));
+    assert!(matches!(&ns1[1], Entry::Forced(f) if f.inbox_index == 2));
+    assert!(matches!(&ns1[2], Entry::Signed(_)));
+    // The unregistered namespace 5 gets its forced item anyway.
+    assert!(block.body.namespace(5).is_some());
+    verify(&block, &l1_check(), &l1_world().facts()).unwrap();
+
+    // Earlier inclusion is allowed: item 3 before its deadline.
+    let early = assemble_l1(
+        &l1_template(16),
+        1_500,
+        &due(19)[..4],
+        vec![],
+        &BlockLimits::default(),
+    );
+    assert_eq!(early.header.inbox_cursor, 4);
+    verify(&early, &l1_check(), &l1_world().facts()).unwrap();
+
+    // Nothing due: an empty block with the same origin as the parent is fine.
+    let idle = assemble_l1(
+        &l1_template(11),
+        1_500,
+        &[],
+        vec![],
+        &BlockLimits::default(),
+    );
+    verify(&idle, &l1_check(), &l1_world().facts()).unwrap();
+}
+
+#[test]
+fn a_block_omitting_a_due_item_is_refused_unless_full() {
+    // Censoring item 1 (stopping before it) while item 1 is due.
+    let censored = assemble_l1(
+        &l1_template(16),
+        1_500,
+        &due(16)[..1],
+        txs(3),
+        &BlockLimits::default(),
+    );
+    assert!(matches!(
+        verify(&censored, &l1_check(), &l1_world().facts()),
+        Err(BlockError::DueItemOmitted {
+            index: 1,
+            deadline: 14,
+            origin: 16
+        })
+    ));
+    // Skipping an item and including the next one.
+    let mut skipping = due(16);
+    skipping.remove(1);
+    let mut block = assemble_l1(
+        &l1_template(16),
+        1_500,
+        &skipping[..1],
+        vec![],
+        &BlockLimits::default(),
+    );
+    block.body = Body::from_entries(vec![NamespaceEntries {
+        namespace: 1,
+        entries: vec![
+            Entry::Forced(skipping[0].to_forced()),
+            Entry::Forced(skipping[1].to_forced()),
+        ],
+    }])
+    .unwrap();
+    block.header.inbox_cursor = 2;
+    let block = recommit(block);
+    assert!(matches!(
+        verify(&block, &l1_check(), &l1_world().facts()),
+        Err(BlockError::ForcedOutOfOrder {
+            found: 2,
+            expected: 1
+        })
+    ));
+    // A block too full for the due item is not at fault.
+    let limits = BlockLimits {
+        max_transactions: 1,
+        ..BlockLimits::default()
+    };
+    let full = assemble_l1(&l1_template(16), 1_500, &due(16), vec![], &limits);
+    assert_eq!(full.header.inbox_cursor, 1);
+    let check = Expectation {
+        limits,
+        ..l1_check()
+    };
+    verify(&full, &check, &l1_world().facts()).unwrap();
+}
+
+#[test]
+fn forged_or_misplaced_forced_entries_are_refused() {
+    let good = assemble_l1(
+        &l1_template(16),
+        1_500,
+        &due(16),
+        vec![],
+        &BlockLimits::default(),
+    );
+    // A different payload under a real index.
+    let mut forged = good.clone();
+    if let Entry::Forced(f) = &mut forged.body.namespaces[0].entries[0] {
+        f.payload = ordo_types::Bytes::from_static(b"forged");
+    }
+    assert!(matches!(
+        verify(&recommit(forged), &l1_check(), &l1_world().facts()),
+        Err(BlockError::ForcedMismatch { inbox_index: 0 })
+    ));
+    // An index the validator has not read.
+    let mut unknown = inbox(4).unwrap();
+    unknown.index = 3;
+    let block = assemble_l1(
+        &l1_template(16),
+        1_500,
+        &[due(16), vec![unknown]].concat(),
+        vec![],
+        &BlockLimits::default(),
+    );
+    assert!(matches!(
+        verify(&block, &l1_check(), &l1_world().facts()),
+        Err(BlockError::ForcedMismatch { inbox_index: 3 })
+    ));
+    // A forced entry after a signed transaction.
+    let mut late = assemble_l1(
+        &l1_template(16),
+        1_500,
+        &due(16),
+        txs(3),
+        &BlockLimits::default(),
+    );
+    let ns1 = &mut late
+        .body
+        .namespaces
+        .iter_mut()
+        .find(|g| g.namespace == 1)
+        .unwrap()
+        .entries;
+    ns1.rotate_left(1);
+    assert!(matches!(
+        verify(&recommit(late), &l1_check(), &l1_world().facts()),
+        Err(BlockError::ForcedAfterSigned { .. })
+    ));
+    // A cursor that does not count the items.
+    let mut cursor = good.clone();
+    cursor.header.inbox_cursor = 2;
+    assert!(matches!(
+        verify(&cursor, &l1_check(), &l1_world().facts()),
+        Err(BlockError::Mismatch {
+            field: "inbox_cursor",
+            ..
+        })
+    ));
+    // Forced entries on a chain without an L1.
+    assert!(matches!(
+        verify(
+            &good,
+            &Expectation {
+                template: l1_template(16),
+                ..check()
+            },
+            &l1_world().facts()
+        ),
+        Err(BlockError::UnexpectedForced { .. })
+    ));
+}
+
+#[test]
+fn the_l1_origin_must_move_forward_to_a_block_the_validator_sees() {
+    let at = |origin: u64, hash: B256| {
+        let mut t = l1_template(origin);
+        t.l1_origin_hash = hash;
+        assemble_l1(&t, 1_500, &due(origin), vec![], &BlockLimits::default())
+    };
+    let verdict = |b: &Block| verify(b, &l1_check(), &l1_world().facts());
+    assert!(matches!(
+        verdict(&at(10, B256::repeat_byte(10))),
+        Err(BlockError::L1OriginBackwards {
+            number: 10,
+            parent: 11
+        })
+    ));
+    // Same number as the parent with another hash.
+    assert!(matches!(
+        verdict(&at(11, B256::repeat_byte(1))),
+        Err(BlockError::Mismatch {
+            field: "l1_origin_hash",
+            ..
+        })
+    ));
+    // Within the tolerance (18 + 2) and seen: fine; beyond it: refused.
+    verdict(&at(20, B256::repeat_byte(20))).unwrap();
+    assert!(matches!(
+        verdict(&at(21, B256::repeat_byte(21))),
+        Err(BlockError::L1OriginTooFarAhead { .. })
+    ));
+    // A hash this validator does not hold for the number.
+    assert!(matches!(
+        verdict(&at(15, B256::repeat_byte(99))),
+        Err(BlockError::L1OriginUnknown { .. })
+    ));
+    // Without an L1 the origin must be zero.
+    let mut t = template();
+    t.l1_origin_number = 3;
+    let block = assemble_plain(&t, 1_500, vec![], &BlockLimits::default());
+    assert!(matches!(
+        verify(&block, &check(), &world().facts()),
+        Err(BlockError::Mismatch {
+            field: "l1_origin_number",
+            ..
+        })
+    ));
+}

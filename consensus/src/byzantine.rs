@@ -1,0 +1,115 @@
+//! Test faults: ways to make one validator misbehave, so that tests and fault scenarios can
+//! watch the honest ones refuse it. Compiled only with the `byzantine` feature; a default
+//! build can neither parse nor run them.
+
+use ordo_chain::BlockLimits;
+use ordo_mempool::Mempool;
+use ordo_types::{
+    Address, Block, Body, Bytes, InboxItem, NamespaceEntries, SecretKey, Transaction, B256,
+};
+use serde::{Deserialize, Serialize};
+
+/// A way to make a proposer's blocks invalid, for tests of honest validators' checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProposerFault {
+    /// Name another validator as the proposer.
+    WrongProposer,
+    /// Point at a parent that is not the previous block.
+    WrongParent,
+    /// Include a transaction whose signature does not verify.
+    BadTransactionSignature,
+    /// Exceed the block size limit.
+    OversizedBody,
+    /// Never include anything for this namespace: its mempool transactions are dropped and
+    /// inbox items stop at the first one for it (so blocks after its deadline are invalid).
+    CensorNamespace(u64),
+    /// Refuse every proposal (vote nil). Run next to a twin holding the same validator key
+    /// that votes normally, and the key's votes conflict: equivocation for slashing tests.
+    VoteNil,
+    /// Drop this sender's mempool transactions. Its inbox items still go in once due, as
+    /// every proposer's do (the blocks stay valid: the inbox is the way around this proposer).
+    CensorSender(Address),
+}
+
+/// Leaves out what a censoring proposer leaves out of the block it builds.
+pub(crate) fn censor(
+    fault: Option<ProposerFault>,
+    forced: &mut Vec<InboxItem>,
+    candidates: &mut Vec<Transaction>,
+    mempool: &Mempool,
+) {
+    match fault {
+        Some(ProposerFault::CensorNamespace(ns)) => {
+            if let Some(first) = forced.iter().position(|i| i.namespace == ns) {
+                forced.truncate(first);
+            }
+            candidates.retain(|tx| tx.namespace != ns);
+        }
+        Some(ProposerFault::CensorSender(a)) => {
+            candidates.retain(|tx| mempool.sender(tx).ok() != Some(a));
+        }
+        _ => {}
+    }
+}
+
+/// Whether this validator refuses every proposal.
+pub(crate) fn votes_nil(fault: Option<ProposerFault>) -> bool {
+    fault == Some(ProposerFault::VoteNil)
+}
+
+/// Makes a built block invalid in the way `fault` names, keeping it well formed otherwise.
+pub(crate) fn corrupt(
+    fault: Option<ProposerFault>,
+    block: &mut Block,
+    limits: &BlockLimits,
+    chain_id: u64,
+) {
+    let mut add = |tx: Transaction| {
+        block.body = Body::from_entries(
+            std::iter::once(NamespaceEntries {
+                namespace: tx.namespace,
+                entries: vec![tx.into()],
+            })
+            .chain(block.body.namespaces.drain(..))
+            .collect(),
+        )
+        .unwrap_or_default();
+    };
+    match fault {
+        Some(ProposerFault::WrongProposer) => block.header.proposer = Address::repeat_byte(0x42),
+        Some(ProposerFault::WrongParent) => block.header.parent_hash = B256::repeat_byte(0x42),
+        Some(ProposerFault::BadTransactionSignature) => {
+            let mut tx = Transaction::sign(
+                1,
+                0,
+                Bytes::from_static(b"forged"),
+                &SecretKey::random(),
+                chain_id,
+            );
+            // r = 5 is not the x-coordinate of a curve point: no sender can be recovered.
+            // (Tampering with the payload instead would just recover some other sender.)
+            if let ordo_types::Auth::Eip712(signature) = &mut tx.auth {
+                signature.0[..32].copy_from_slice(&B256::with_last_byte(5).0);
+            }
+            add(tx);
+        }
+        Some(ProposerFault::OversizedBody) => {
+            let payload = Bytes::from(vec![0u8; limits.max_block_bytes]);
+            add(Transaction::sign(
+                1,
+                0,
+                payload,
+                &SecretKey::random(),
+                chain_id,
+            ));
+        }
+        // Censorship is applied while selecting what goes in, not to a built block.
+        Some(ProposerFault::CensorNamespace(_) | ProposerFault::CensorSender(_))
+        | Some(ProposerFault::VoteNil)
+        | None => return,
+    }
+    tracing::warn!(target: "ordo::consensus", height = block.header.height, ?fault, "test fault: proposing an invalid block");
+    block.header.namespace_root = block.body.namespace_root();
+    block.header.tx_count = block.body.tx_count().unwrap_or(u32::MAX);
+}
