@@ -42,7 +42,7 @@ impl MempoolMetrics {
             (Some(e), _) => {
                 let i = CODES
                     .iter()
-                    .position(|c| *c == e.code())
+                    .position(|c| *c == e.code().as_str())
                     .unwrap_or(CODES.len() - 1);
                 self.refused[i].fetch_add(1, Relaxed)
             }
