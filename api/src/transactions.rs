@@ -73,12 +73,12 @@ pub(crate) fn routes(max_batch_body_bytes: usize) -> Router<ApiState> {
 /// workers stay responsive and admission keeps up with signature verification.
 pub(crate) async fn admit(s: &ApiState, txs: Vec<Transaction>) -> Vec<Result<B256, MempoolError>> {
     let mempool = s.mempool.clone();
-    // Refused whatever they are: skip the signature work.
-    if let Some(busy) = mempool.busy() {
-        return txs.iter().map(|_| Err(busy.clone())).collect();
-    }
-    if mempool.is_full() {
-        return txs.iter().map(|_| Err(MempoolError::Full)).collect();
+    // Refused whatever they are: skip the warm-up. Admission refuses them before any signature
+    // work, and counts the refusals.
+    if mempool.busy().is_some() || mempool.is_full() {
+        return tokio::task::spawn_blocking(move || mempool.submit(txs, Origin::Local))
+            .await
+            .unwrap_or_default();
     }
     let warm = |txs: Vec<Transaction>| {
         let mempool = mempool.clone();
