@@ -499,6 +499,24 @@ mod tests {
         assert_eq!(documented, ErrorCode::ALL);
     }
 
+    /// The README's error list names every code, and docs/METRICS.md every code the refusal
+    /// counter has a series for.
+    #[test]
+    fn docs_name_every_error_code() {
+        let readme = include_str!("../../README.md");
+        let metrics = include_str!("../../docs/METRICS.md");
+        for code in ErrorCode::ALL {
+            let quoted = format!("`{code}`");
+            assert!(readme.contains(&quoted), "{code} is not in README.md");
+            if code.is_admission_refusal() {
+                assert!(
+                    metrics.contains(&quoted),
+                    "{code} is not in docs/METRICS.md"
+                );
+            }
+        }
+    }
+
     /// Every route the router serves is described in the OpenAPI document, and vice versa.
     #[test]
     fn openapi_lists_every_route() {
