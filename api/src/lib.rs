@@ -29,7 +29,7 @@ use axum::{Json, Router};
 use ordo_consensus::{DecidedBlock, NodeStatus, Store};
 use ordo_mempool::Mempool;
 use ordo_rollup_adapters::Rollups;
-use ordo_types::Address;
+use ordo_types::{Address, ErrorCode};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::watch;
@@ -103,36 +103,38 @@ impl Default for ApiConfig {
     }
 }
 
-/// An API error: a stable code, a message and an HTTP status.
+/// An API error: a stable code and a message, answered with the code's HTTP status.
 #[derive(Debug)]
 pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
+    code: ErrorCode,
     message: String,
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
-            status,
             code,
             message: message.into(),
         }
     }
 
     fn internal(e: impl std::fmt::Display) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", e.to_string())
+        Self::new(ErrorCode::Internal, e.to_string())
     }
 
     fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", message)
+        Self::new(ErrorCode::NotFound, message)
+    }
+
+    fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (
-            self.status,
+            self.status(),
             Json(json!({ "code": self.code, "message": self.message })),
         )
             .into_response()
@@ -143,26 +145,22 @@ impl From<JsonRejection> for ApiError {
     fn from(e: JsonRejection) -> Self {
         match e {
             JsonRejection::BytesRejection(_) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Self::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "PAYLOAD_TOO_LARGE",
-                    e.body_text(),
-                )
+                Self::new(ErrorCode::PayloadTooLarge, e.body_text())
             }
-            _ => Self::new(StatusCode::BAD_REQUEST, "MALFORMED", e.body_text()),
+            _ => Self::new(ErrorCode::Malformed, e.body_text()),
         }
     }
 }
 
 impl From<PathRejection> for ApiError {
     fn from(e: PathRejection) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "MALFORMED", e.body_text())
+        Self::new(ErrorCode::Malformed, e.body_text())
     }
 }
 
 impl From<QueryRejection> for ApiError {
     fn from(e: QueryRejection) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "MALFORMED", e.body_text())
+        Self::new(ErrorCode::Malformed, e.body_text())
     }
 }
 
@@ -488,6 +486,35 @@ mod tests {
         assert!(stalled[0].starts_with("consensus stalled"), "{stalled:?}");
         assert_eq!(readiness_problems(5, Some(10), true, 3, true).len(), 1);
         assert_eq!(readiness_problems(5, Some(10), false, 0, true).len(), 1);
+    }
+
+    /// The OpenAPI document's error codes are exactly [`ErrorCode::ALL`], in its order.
+    #[test]
+    fn openapi_lists_every_error_code() {
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI).unwrap();
+        let documented: Vec<ErrorCode> = serde_json::from_value(
+            doc["components"]["schemas"]["Error"]["properties"]["code"]["enum"].clone(),
+        )
+        .unwrap();
+        assert_eq!(documented, ErrorCode::ALL);
+    }
+
+    /// The README's error list names every code, and docs/METRICS.md every code the refusal
+    /// counter has a series for.
+    #[test]
+    fn docs_name_every_error_code() {
+        let readme = include_str!("../../README.md");
+        let metrics = include_str!("../../docs/METRICS.md");
+        for code in ErrorCode::ALL {
+            let quoted = format!("`{code}`");
+            assert!(readme.contains(&quoted), "{code} is not in README.md");
+            if code.is_admission_refusal() {
+                assert!(
+                    metrics.contains(&quoted),
+                    "{code} is not in docs/METRICS.md"
+                );
+            }
+        }
     }
 
     /// Every route the router serves is described in the OpenAPI document, and vice versa.

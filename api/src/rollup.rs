@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -22,6 +22,7 @@ use axum::{Json, Router};
 use futures_util::Stream;
 use ordo_consensus::{NodeStatus, Store};
 use ordo_rollup_adapters::{NamespaceBlock, MAX_RANGE};
+use ordo_types::ErrorCode;
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::watch;
@@ -46,7 +47,7 @@ pub(crate) fn routes() -> Router<ApiState> {
 }
 
 fn bad_range(message: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "BAD_RANGE", message)
+    ApiError::new(ErrorCode::BadRange, message)
 }
 
 /// Runs a store read off the async workers.
@@ -105,8 +106,7 @@ fn check_range(from: u64, to: Option<u64>) -> Result<u64, ApiError> {
     let count = to.saturating_sub(from).saturating_add(1);
     if count > MAX_RANGE {
         return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "RANGE_TOO_LARGE",
+            ErrorCode::RangeTooLarge,
             format!("at most {MAX_RANGE} heights per request, asked for {count}"),
         ));
     }
@@ -175,8 +175,7 @@ async fn namespace_stream(
                 .and_then(|v| v.trim().parse::<u64>().ok())
                 .ok_or_else(|| {
                     ApiError::new(
-                        StatusCode::BAD_REQUEST,
-                        "MALFORMED",
+                        ErrorCode::Malformed,
                         "Last-Event-ID must be the height of the last event received",
                     )
                 })?
@@ -258,7 +257,7 @@ impl Follow {
                 }
                 Err(e) => {
                     self.done = true;
-                    return Some(error_event("INTERNAL", &e.to_string()));
+                    return Some(error_event(ErrorCode::Internal, &e.to_string()));
                 }
             }
             if self.status.changed().await.is_err() {
@@ -268,8 +267,8 @@ impl Follow {
     }
 }
 
-fn error_event(code: &str, message: &str) -> Event {
-    tracing::warn!(target: "ordo::api", code, message, "rollup stream failed");
+fn error_event(code: ErrorCode, message: &str) -> Event {
+    tracing::warn!(target: "ordo::api", code = code.as_str(), message, "rollup stream failed");
     Event::default()
         .event("error")
         .data(json!({ "code": code, "message": message }).to_string())
@@ -285,23 +284,24 @@ fn read_event(store: &Store, namespace: u64, height: u64) -> Result<Option<Event
                 .event("block")
                 .json_data(&slice)
                 .map(Some)
-                .map_err(|e| error_event("INTERNAL", &e.to_string()))
+                .map_err(|e| error_event(ErrorCode::Internal, &e.to_string()))
         }
         Ok(None) => match store.tip_height() {
             Ok(Some(tip)) if tip >= height => Err(error_event(
-                "NOT_FOUND",
+                ErrorCode::NotFound,
                 &format!("height {height} is no longer stored"),
             )),
             Ok(_) => Ok(None),
-            Err(e) => Err(error_event("INTERNAL", &e.to_string())),
+            Err(e) => Err(error_event(ErrorCode::Internal, &e.to_string())),
         },
-        Err(e) => Err(error_event("INTERNAL", &e.to_string())),
+        Err(e) => Err(error_event(ErrorCode::Internal, &e.to_string())),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::StatusCode;
 
     #[test]
     fn ranges_are_bounded() {
@@ -313,14 +313,14 @@ mod tests {
             Ok(u64::MAX)
         );
         for (from, to, code) in [
-            (5, Some(105), "RANGE_TOO_LARGE"),
-            (1, Some(u64::MAX), "RANGE_TOO_LARGE"),
-            (0, Some(10), "BAD_RANGE"),
-            (0, None, "BAD_RANGE"),
-            (10, Some(9), "BAD_RANGE"),
+            (5, Some(105), ErrorCode::RangeTooLarge),
+            (1, Some(u64::MAX), ErrorCode::RangeTooLarge),
+            (0, Some(10), ErrorCode::BadRange),
+            (0, None, ErrorCode::BadRange),
+            (10, Some(9), ErrorCode::BadRange),
         ] {
             let err = check_range(from, to).unwrap_err();
-            assert_eq!((err.code, err.status), (code, StatusCode::BAD_REQUEST));
+            assert_eq!((err.code, err.status()), (code, StatusCode::BAD_REQUEST));
             assert!(!err.message.is_empty());
         }
     }

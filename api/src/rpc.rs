@@ -20,7 +20,7 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use ordo_mempool::MempoolError;
-use ordo_types::{Address, Transaction};
+use ordo_types::{Address, ErrorCode, Transaction};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -98,7 +98,7 @@ async fn rpc(
         let error = RpcError {
             code: -32601,
             message: format!("namespace {namespace} is not an EVM rollup"),
-            data: Some(json!({ "code": "UNKNOWN_NAMESPACE" })),
+            data: Some(json!({ "code": ErrorCode::UnknownNamespace })),
         };
         return (
             StatusCode::NOT_FOUND,
@@ -186,7 +186,7 @@ impl Rollup<'_> {
         let tx = Transaction::ethereum(self.namespace, raw.into()).map_err(|e| RpcError {
             code: -32602,
             message: e.to_string(),
-            data: Some(json!({ "code": "MALFORMED" })),
+            data: Some(json!({ "code": ErrorCode::Malformed })),
         })?;
         let result = admit(self.state, vec![tx])
             .await

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use ordo_mempool::{MempoolError, Origin, PoolStatus};
-use ordo_types::{Address, Auth, Bytes, Signature, Transaction, B256};
+use ordo_types::{Address, Auth, Bytes, ErrorCode, Signature, Transaction, B256};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -38,8 +38,7 @@ impl Submitted {
     fn into_transaction(self, chain_id: u64) -> Result<Transaction, ApiError> {
         if let Some(theirs) = self.chain_id.filter(|c| *c != chain_id) {
             return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "WRONG_CHAIN",
+                ErrorCode::WrongChain,
                 format!("signed for chain {theirs}; this is chain {chain_id}"),
             ));
         }
@@ -54,19 +53,7 @@ impl Submitted {
 
 impl From<MempoolError> for ApiError {
     fn from(e: MempoolError) -> Self {
-        let status = match e {
-            MempoolError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            MempoolError::AlreadyKnown | MempoolError::NonceTaken { .. } => StatusCode::CONFLICT,
-            MempoolError::SenderLimit { .. } => StatusCode::TOO_MANY_REQUESTS,
-            MempoolError::Full | MempoolError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            MempoolError::Journal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            MempoolError::UnknownNamespace(_)
-            | MempoolError::Rollup { .. }
-            | MempoolError::BadSignature(_)
-            | MempoolError::NonceTooLow { .. }
-            | MempoolError::NonceGapTooLarge { .. } => StatusCode::BAD_REQUEST,
-        };
-        Self::new(status, e.code(), e.to_string())
+        Self::new(e.code(), e.to_string())
     }
 }
 
@@ -86,12 +73,12 @@ pub(crate) fn routes(max_batch_body_bytes: usize) -> Router<ApiState> {
 /// workers stay responsive and admission keeps up with signature verification.
 pub(crate) async fn admit(s: &ApiState, txs: Vec<Transaction>) -> Vec<Result<B256, MempoolError>> {
     let mempool = s.mempool.clone();
-    // Refused whatever they are: skip the signature work.
-    if let Some(busy) = mempool.busy() {
-        return txs.iter().map(|_| Err(busy.clone())).collect();
-    }
-    if mempool.is_full() {
-        return txs.iter().map(|_| Err(MempoolError::Full)).collect();
+    // Refused whatever they are: skip the warm-up. Admission refuses them before any signature
+    // work, and counts the refusals.
+    if mempool.busy().is_some() || mempool.is_full() {
+        return tokio::task::spawn_blocking(move || mempool.submit(txs, Origin::Local))
+            .await
+            .unwrap_or_default();
     }
     let warm = |txs: Vec<Transaction>| {
         let mempool = mempool.clone();
@@ -135,8 +122,7 @@ async fn submit_batch(
     let Json(items) = body?;
     if items.len() > s.max_batch {
         return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "BATCH_TOO_LARGE",
+            ErrorCode::BatchTooLarge,
             format!(
                 "{} transactions; at most {} per batch",
                 items.len(),
@@ -149,7 +135,7 @@ async fn submit_batch(
     let mut txs = Vec::new();
     for item in items {
         let parsed = serde_json::from_value::<Submitted>(item)
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "MALFORMED", e.to_string()))
+            .map_err(|e| ApiError::new(ErrorCode::Malformed, e.to_string()))
             .and_then(|t| t.into_transaction(s.chain_id));
         match parsed {
             Ok(tx) => {
@@ -166,7 +152,7 @@ async fn submit_batch(
             |r| match r.or_else(|| admitted.next().map(|r| r.map_err(ApiError::from))) {
                 Some(Ok(hash)) => json!({ "hash": hash }),
                 Some(Err(e)) => json!({ "code": e.code, "message": e.message }),
-                None => json!({ "code": "INTERNAL", "message": "no result" }),
+                None => json!({ "code": ErrorCode::Internal, "message": "no result" }),
             },
         )
         .collect();
@@ -290,8 +276,7 @@ pub(crate) async fn rate_limit(
     if let (true, Some(ip)) = (limited, ip) {
         if let Err(retry_after) = limiter.check(ip) {
             let mut response = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "RATE_LIMITED",
+                ErrorCode::RateLimited,
                 format!("too many requests from {ip}; retry in {retry_after} s"),
             )
             .into_response();

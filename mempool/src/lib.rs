@@ -50,7 +50,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use ordo_chain::{Admission, NonceReader, NonceUpdate, Senders, TxError};
-use ordo_types::{verify_batch, Address, Block, Claim, Entry, PublicKey, Transaction, B256};
+use ordo_types::{
+    verify_batch, Address, Block, Claim, Entry, ErrorCode, PublicKey, Transaction, B256,
+};
 use serde::{Deserialize, Serialize};
 
 pub use gossip::{Gossip, GossipConfig, GossipError, GossipEvent};
@@ -133,8 +135,8 @@ pub enum MempoolError {
     /// The namespace's rollup refuses the transaction (its kind, encoding or chain id).
     #[error("refused by the rollup: {reason}")]
     Rollup {
-        /// The rollup adapter's code (e.g. `WRONG_ROLLUP_CHAIN`).
-        code: &'static str,
+        /// The rollup adapter's code (e.g. [`ErrorCode::WrongRollupChain`]).
+        code: ErrorCode,
         /// Why.
         reason: String,
     },
@@ -189,20 +191,20 @@ pub enum MempoolError {
 }
 
 impl MempoolError {
-    /// A stable, machine-readable code for API clients.
-    pub fn code(&self) -> &'static str {
+    /// A stable, machine-readable code for API clients and the refusal metric.
+    pub fn code(&self) -> ErrorCode {
         match self {
-            MempoolError::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
-            MempoolError::UnknownNamespace(_) => "UNKNOWN_NAMESPACE",
-            MempoolError::Rollup { code, .. } => code,
-            MempoolError::BadSignature(_) => "BAD_SIGNATURE",
-            MempoolError::NonceTooLow { .. } => "NONCE_TOO_LOW",
-            MempoolError::NonceGapTooLarge { .. } => "NONCE_GAP_TOO_LARGE",
-            MempoolError::AlreadyKnown | MempoolError::NonceTaken { .. } => "ALREADY_KNOWN",
-            MempoolError::SenderLimit { .. } => "SENDER_LIMIT",
-            MempoolError::Full => "MEMPOOL_FULL",
-            MempoolError::Busy { .. } => "BUSY",
-            MempoolError::Journal(_) => "INTERNAL",
+            MempoolError::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            MempoolError::UnknownNamespace(_) => ErrorCode::UnknownNamespace,
+            MempoolError::Rollup { code, .. } => *code,
+            MempoolError::BadSignature(_) => ErrorCode::BadSignature,
+            MempoolError::NonceTooLow { .. } => ErrorCode::NonceTooLow,
+            MempoolError::NonceGapTooLarge { .. } => ErrorCode::NonceGapTooLarge,
+            MempoolError::AlreadyKnown | MempoolError::NonceTaken { .. } => ErrorCode::AlreadyKnown,
+            MempoolError::SenderLimit { .. } => ErrorCode::SenderLimit,
+            MempoolError::Full => ErrorCode::MempoolFull,
+            MempoolError::Busy { .. } => ErrorCode::Busy,
+            MempoolError::Journal(_) => ErrorCode::Internal,
         }
     }
 }
@@ -672,7 +674,7 @@ mod tests {
         let recovered = pool.metrics().signatures_recovered();
         let refused = pool.submit(vec![txs[2].clone()], Origin::Local);
         assert_eq!(refused, [Err(MempoolError::Busy { ready: 2 })]);
-        assert_eq!(refused[0].as_ref().unwrap_err().code(), "BUSY");
+        assert_eq!(refused[0].as_ref().unwrap_err().code(), ErrorCode::Busy);
         assert_eq!(pool.metrics().signatures_recovered(), recovered);
         // The same transaction from another node is admitted: it is already in the network.
         assert!(pool.submit(vec![txs[2].clone()], Origin::Gossip)[0].is_ok());

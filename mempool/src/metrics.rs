@@ -3,27 +3,19 @@
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+use ordo_types::ErrorCode;
+
 use crate::{MempoolError, Origin};
 
-const CODES: [&str; 10] = [
-    "PAYLOAD_TOO_LARGE",
-    "UNKNOWN_NAMESPACE",
-    "BAD_SIGNATURE",
-    "NONCE_TOO_LOW",
-    "NONCE_GAP_TOO_LARGE",
-    "ALREADY_KNOWN",
-    "SENDER_LIMIT",
-    "MEMPOOL_FULL",
-    "BUSY",
-    "INTERNAL",
-];
+/// One refusal counter per error code, in the order of [`ErrorCode::ALL`].
+const CODES: usize = ErrorCode::ALL.len();
 
 /// Counters of one node's mempool.
 #[derive(Default, Debug)]
 pub struct MempoolMetrics {
     admitted_local: AtomicU64,
     admitted_gossip: AtomicU64,
-    refused: [AtomicU64; CODES.len()],
+    refused: [AtomicU64; CODES],
     signatures_recovered: AtomicU64,
     signatures_batch_verified: AtomicU64,
     false_claim_batches: AtomicU64,
@@ -40,11 +32,11 @@ impl MempoolMetrics {
             (None, Origin::Local) => self.admitted_local.fetch_add(1, Relaxed),
             (None, Origin::Gossip) => self.admitted_gossip.fetch_add(1, Relaxed),
             (Some(e), _) => {
-                let i = CODES
+                let slot = ErrorCode::ALL
                     .iter()
                     .position(|c| *c == e.code())
-                    .unwrap_or(CODES.len() - 1);
-                self.refused[i].fetch_add(1, Relaxed)
+                    .and_then(|i| self.refused.get(i));
+                slot.map_or(0, |c| c.fetch_add(1, Relaxed))
             }
         };
     }
@@ -113,10 +105,14 @@ impl MempoolMetrics {
                 ("{origin=\"gossip\"}", get(&self.admitted_gossip)),
             ],
         );
-        let refused: Vec<(String, u64)> = CODES
+        // Every code admission refuses with, from the start (so rates have a series to read),
+        // and any other code a refusal carried.
+        let refused: Vec<(String, u64)> = ErrorCode::ALL
             .iter()
             .zip(&self.refused)
-            .map(|(code, c)| (format!("{{code=\"{code}\"}}"), get(c)))
+            .map(|(code, c)| (code, get(c)))
+            .filter(|(code, n)| code.is_admission_refusal() || *n > 0)
+            .map(|(code, n)| (format!("{{code=\"{code}\"}}"), n))
             .collect();
         let refused: Vec<(&str, u64)> = refused.iter().map(|(l, v)| (l.as_str(), *v)).collect();
         metric(
@@ -182,5 +178,101 @@ impl MempoolMetrics {
             "Transactions in the latest decided block.",
             &[("", get(&self.last_block_transactions))],
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::sync::Arc;
+
+    use ordo_chain::{Admission, NonceTable};
+    use ordo_rollup_adapters::{RegisteredRollup, Rollups};
+    use ordo_types::{Auth, Bytes, SecretKey, Transaction};
+
+    use super::*;
+    use crate::{Mempool, MempoolConfig};
+
+    /// An EIP-1559 transfer signed for chain 901 (the golden vector of `ordo-types`).
+    const SIGNED_FOR_901: &str = "02f86c82038580843b9aca0084773594008252089400000000000000000000000000000000000000020180c001a020b201e03388439a07843d1bb4efe1f1215a6c4803998f95c59e80b6a7cfbd75a0301a583ea1d75038ea33ea351980dc86f3d753e7cde65ed799f2ae5e30fbba34";
+
+    fn refused(text: &str, code: &str) -> Option<u64> {
+        let prefix = format!("ordo_mempool_refused_transactions_total{{code=\"{code}\"}} ");
+        let mut values = text.lines().filter_map(|l| l.strip_prefix(&prefix));
+        let value = values.next().map(|v| v.parse().unwrap());
+        assert_eq!(values.next(), None, "{code} rendered twice");
+        value
+    }
+
+    #[test]
+    fn every_refusal_is_counted_under_its_own_code() {
+        let (raw_ns, evm_ns, other_evm_ns) = (1, 901, 902);
+        let rollup = |namespace: u64, adapter: &str, chain_id: Option<u64>| RegisteredRollup {
+            namespace,
+            name: format!("r{namespace}"),
+            adapter: adapter.into(),
+            chain_id,
+        };
+        let rollups = Rollups::new(&[
+            rollup(raw_ns, "raw", None),
+            rollup(evm_ns, "evm", Some(901)),
+            rollup(other_evm_ns, "evm", Some(902)),
+        ])
+        .unwrap();
+        let pool = Mempool::in_memory(
+            Admission::new(7, rollups),
+            MempoolConfig::default(),
+            Arc::new(NonceTable::default()),
+        );
+        let signed = Bytes::from(hex::decode(SIGNED_FOR_901).unwrap());
+        let ethereum = |ns| Transaction::ethereum(ns, signed.clone()).unwrap();
+        let not_ethereum = Transaction {
+            namespace: evm_ns,
+            nonce: 0,
+            payload: Bytes::from_static(b"\x02\xc0"),
+            auth: Auth::Ethereum,
+        };
+        let key = SecretKey::random();
+        let results = pool.submit(
+            vec![
+                ethereum(raw_ns),
+                ethereum(other_evm_ns),
+                not_ethereum,
+                Transaction::sign(evm_ns, 0, Bytes::from_static(b"x"), &key, 7),
+                Transaction::sign(5, 0, Bytes::from_static(b"x"), &key, 7),
+                ethereum(evm_ns),
+            ],
+            Origin::Gossip,
+        );
+        let codes: Vec<_> = results
+            .iter()
+            .map(|r| r.as_ref().err().map(MempoolError::code))
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                Some(ErrorCode::WrongTxKind),
+                Some(ErrorCode::WrongRollupChain),
+                Some(ErrorCode::InvalidPayload),
+                Some(ErrorCode::WrongTxKind),
+                Some(ErrorCode::UnknownNamespace),
+                None,
+            ]
+        );
+
+        let mut text = String::new();
+        pool.metrics().render(&mut text, pool.len(), pool.bytes());
+        assert_eq!(refused(&text, "WRONG_TX_KIND"), Some(2), "{text}");
+        assert_eq!(refused(&text, "WRONG_ROLLUP_CHAIN"), Some(1), "{text}");
+        assert_eq!(refused(&text, "INVALID_PAYLOAD"), Some(1), "{text}");
+        assert_eq!(refused(&text, "UNKNOWN_NAMESPACE"), Some(1), "{text}");
+        assert_eq!(refused(&text, "INTERNAL"), Some(0), "{text}");
+        // Every admission code has its series from the start; codes the API answers around
+        // the mempool have none.
+        for code in ErrorCode::ALL {
+            let rendered = refused(&text, code.as_str()).is_some();
+            assert_eq!(rendered, code.is_admission_refusal(), "{code}");
+        }
+        assert!(text.contains("ordo_mempool_admitted_transactions_total{origin=\"gossip\"} 1"));
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use ordo_types::{Address, Auth, Entry, EthereumTx, Transaction};
+use ordo_types::{Address, Auth, Entry, ErrorCode, EthereumTx, Transaction};
 use serde_json::{json, Value};
 
 use crate::verify::RegisteredRollup;
@@ -37,11 +37,11 @@ pub enum AdapterError {
 
 impl AdapterError {
     /// A stable, machine-readable code (the API's `code` field).
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::WrongKind { .. } => "WRONG_TX_KIND",
-            Self::WrongChain { .. } => "WRONG_ROLLUP_CHAIN",
-            Self::Invalid(_) => "INVALID_PAYLOAD",
+            Self::WrongKind { .. } => ErrorCode::WrongTxKind,
+            Self::WrongChain { .. } => ErrorCode::WrongRollupChain,
+            Self::Invalid(_) => ErrorCode::InvalidPayload,
         }
     }
 }
@@ -262,7 +262,7 @@ mod tests {
             raw.check(&tx).unwrap();
         }
         let eth = Transaction::ethereum(7, crate::testutil::eip1559(&key, 0, 901)).unwrap();
-        assert_eq!(raw.check(&eth).unwrap_err().code(), "WRONG_TX_KIND");
+        assert_eq!(raw.check(&eth).unwrap_err().code(), ErrorCode::WrongTxKind);
         let tx = Transaction::sign(7, 0, Bytes::from_static(&[0xde, 0xad]), &key, 1);
         let forced = ForcedTransaction {
             inbox_index: 9,
@@ -301,7 +301,10 @@ mod tests {
             }
         );
         let eip712 = Transaction::sign(9, 0, Bytes::from_static(b"x"), &key, 1);
-        assert_eq!(evm.check(&eip712).unwrap_err().code(), "WRONG_TX_KIND");
+        assert_eq!(
+            evm.check(&eip712).unwrap_err().code(),
+            ErrorCode::WrongTxKind
+        );
         // A forged Ethereum-kind transaction whose payload is not one is refused, not panicked on.
         let forged = Transaction {
             namespace: 9,
@@ -309,7 +312,10 @@ mod tests {
             payload: Bytes::from_static(b"\x02\xc0"),
             auth: Auth::Ethereum,
         };
-        assert_eq!(evm.check(&forged).unwrap_err().code(), "INVALID_PAYLOAD");
+        assert_eq!(
+            evm.check(&forged).unwrap_err().code(),
+            ErrorCode::InvalidPayload
+        );
 
         // A forced payload uses its Ethereum account's nonce, if it is a transaction for this
         // chain; raw rollups' forced payloads use none.

@@ -125,7 +125,7 @@ impl Rollup {
     }
 }
 
-fn transfer(chain_id: u64, nonce: u64, to: Address, value: u64) -> TxEip1559 {
+pub(crate) fn transfer(chain_id: u64, nonce: u64, to: Address, value: u64) -> TxEip1559 {
     TxEip1559 {
         chain_id,
         nonce,
@@ -138,7 +138,7 @@ fn transfer(chain_id: u64, nonce: u64, to: Address, value: u64) -> TxEip1559 {
     }
 }
 
-fn sign(tx: TxEip1559, key: &PrivateKeySigner) -> Vec<u8> {
+pub(crate) fn sign(tx: TxEip1559, key: &PrivateKeySigner) -> Vec<u8> {
     let sig = key.sign_hash_sync(&tx.signature_hash()).unwrap();
     TxEnvelope::from(tx.into_signed(sig)).encoded_2718()
 }

@@ -3,9 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use ordo_types::{Bytes, SecretKey, Transaction};
+use ordo_types::{Address, Bytes, SecretKey, Transaction};
 use serde_json::{json, Value};
 
+use crate::evm;
 use crate::harness::{set, Net};
 
 const CHAIN_ID: u64 = 1337;
@@ -88,16 +89,18 @@ async fn parked_transactions_become_ready_and_land_in_nonce_order() {
 }
 
 /// Every refusal code, each from a real request, on a node whose blocks include nothing (so the
-/// pool's contents are known exactly).
+/// pool's contents are known exactly); each refusal admission answered is counted under its own
+/// code in `/metrics`.
 #[tokio::test]
 async fn every_refusal_has_its_code() {
-    let net = Net::start(1, 0, |_, text| {
+    const EVM: u64 = 901;
+    let net = Net::start_with(1, 0, &[format!("--evm-rollup={EVM}")], |_, text| {
         set(text, "limits", "max_transactions", 0);
         set(text, "mempool", "max_transactions", 6);
         set(text, "mempool", "busy_at", 6);
         set(text, "mempool", "max_per_sender", 2);
         set(text, "mempool", "max_nonce_gap", 4);
-        set(text, "mempool", "max_payload_bytes", 64);
+        set(text, "mempool", "max_payload_bytes", 128);
         set(text, "api", "rate_limit_per_second", 1);
         set(text, "api", "rate_limit_burst", 60);
     });
@@ -111,7 +114,7 @@ async fn every_refusal_has_its_code() {
     let good = tx(&key, 1, 0, b"ok");
 
     expect(submit(json!({"namespace": 1})).await, 400, "MALFORMED");
-    let big = tx(&key, 1, 0, &[0u8; 65]);
+    let big = tx(&key, 1, 0, &[0u8; 129]);
     expect(
         submit(serde_json::to_value(&big).unwrap()).await,
         413,
@@ -128,6 +131,26 @@ async fn every_refusal_has_its_code() {
         submit(serde_json::to_value(&stray).unwrap()).await,
         400,
         "UNKNOWN_NAMESPACE",
+    );
+    // The rollup's own rules: an EIP-712 transaction for the EVM rollup, and an Ethereum one
+    // signed for another chain.
+    expect(
+        submit(serde_json::to_value(tx(&key, EVM, 0, b"not ethereum")).unwrap()).await,
+        400,
+        "WRONG_TX_KIND",
+    );
+    let wallet = alloy::signers::local::PrivateKeySigner::random();
+    let other_chain = evm::sign(
+        evm::transfer(EVM + 1, 0, Address::repeat_byte(9), 1),
+        &wallet,
+    );
+    let call = json!({"jsonrpc": "2.0", "id": 1, "method": "eth_sendRawTransaction",
+        "params": [format!("0x{}", hex::encode(other_chain))]});
+    let (status, answer) = net.post(0, &format!("/v1/rollups/{EVM}/rpc"), &call).await;
+    assert_eq!(
+        (status, answer["error"]["data"]["code"].as_str()),
+        (200, Some("WRONG_ROLLUP_CHAIN")),
+        "{answer}"
     );
     let far = tx(&key, 1, 5, b"too far ahead");
     expect(
@@ -197,6 +220,39 @@ async fn every_refusal_has_its_code() {
     assert_eq!(err["code"], "RATE_LIMITED");
     // Reads are not limited, and the node is alive.
     assert!(net.height(0).await.is_some());
+
+    // Admission's refusals, each under its own code (the BUSY ones include the rate-limit
+    // loop's); what the API refuses before admission is not counted there.
+    let metrics = reqwest::get(format!("{}/metrics", net.apis[0]))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let refused = |code: &str| -> u64 {
+        let series = format!("ordo_mempool_refused_transactions_total{{code=\"{code}\"}} ");
+        let value = metrics.lines().find_map(|l| l.strip_prefix(&series));
+        value
+            .unwrap_or_else(|| panic!("no {code} series: {metrics}"))
+            .parse()
+            .unwrap()
+    };
+    for code in [
+        "PAYLOAD_TOO_LARGE",
+        "BAD_SIGNATURE",
+        "UNKNOWN_NAMESPACE",
+        "WRONG_TX_KIND",
+        "WRONG_ROLLUP_CHAIN",
+        "NONCE_GAP_TOO_LARGE",
+        "ALREADY_KNOWN",
+        "SENDER_LIMIT",
+        "MEMPOOL_FULL",
+    ] {
+        assert_eq!(refused(code), 1, "{code}");
+    }
+    assert!(refused("BUSY") >= 1);
+    assert_eq!(refused("INTERNAL"), 0);
+    assert!(!metrics.contains("code=\"MALFORMED\""), "{metrics}");
 }
 
 /// Namespace 1 is flooded far beyond what blocks can hold; namespace 2's transaction still lands
