@@ -57,6 +57,21 @@ pub struct ApiState {
     pub execution_rpc: Arc<Vec<ExecutionRpc>>,
     /// The L1 view, when the network has an L1 (`GET /v1/forced`).
     pub l1: Option<ApiL1>,
+    /// The node's supervised tasks (`/v1/health` names one that is down).
+    pub tasks: watch::Receiver<Vec<TaskStatus>>,
+}
+
+/// A supervised task's state, as `/v1/health` and `/metrics` show it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskStatus {
+    /// The task's name (`api`, `gossip`, `l1-watcher`, ...).
+    pub name: &'static str,
+    /// Whether it is running.
+    pub up: bool,
+    /// How many times it was restarted.
+    pub restarts: u64,
+    /// Why it last stopped.
+    pub last_error: Option<String>,
 }
 
 /// What the API reads of the L1.
@@ -253,6 +268,24 @@ ordo_l1_read_failing {failing}
 "
         ));
     }
+    let tasks = s.tasks.borrow().clone();
+    if !tasks.is_empty() {
+        out.push_str("# HELP ordo_node_task_up 1 while a supervised task runs, 0 while it is down.\n# TYPE ordo_node_task_up gauge\n");
+        for t in &tasks {
+            out.push_str(&format!(
+                "ordo_node_task_up{{task=\"{}\"}} {}\n",
+                t.name,
+                u8::from(t.up)
+            ));
+        }
+        out.push_str("# HELP ordo_node_task_restarts_total Restarts of a supervised task.\n# TYPE ordo_node_task_restarts_total counter\n");
+        for t in &tasks {
+            out.push_str(&format!(
+                "ordo_node_task_restarts_total{{task=\"{}\"}} {}\n",
+                t.name, t.restarts
+            ));
+        }
+    }
     if let Some(set) = &st.validators {
         out.push_str(&format!(
             "# HELP ordo_committee_size Validators in the committee deciding the next height.
@@ -337,10 +370,18 @@ fn readiness(s: &ApiState) -> Result<Readiness, ApiError> {
     let expect_peers = tip
         .as_ref()
         .is_some_and(|d| d.certificate.signatures.len() > 1);
+    let mut problems = readiness_problems(height, age, st.syncing, st.peers, expect_peers);
+    for task in s.tasks.borrow().iter().filter(|t| !t.up) {
+        problems.push(format!(
+            "task {} is down ({}); restarting",
+            task.name,
+            task.last_error.as_deref().unwrap_or("stopped")
+        ));
+    }
     Ok(Readiness {
         height,
         latest_block_age_ms: age,
-        problems: readiness_problems(height, age, st.syncing, st.peers, expect_peers),
+        problems,
     })
 }
 
@@ -359,6 +400,9 @@ async fn health(State(s): State<ApiState>) -> Result<Response, ApiError> {
         "peers": st.peers,
         "syncing": st.syncing,
         "reasons": r.problems,
+        "tasks": s.tasks.borrow().iter().map(|t| json!({
+            "name": t.name, "up": t.up, "restarts": t.restarts,
+        })).collect::<Vec<_>>(),
     });
     let code = if ready {
         StatusCode::OK

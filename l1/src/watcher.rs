@@ -410,7 +410,10 @@ impl Watcher {
         (rx, handle)
     }
 
-    async fn run(mut self, view: watch::Sender<L1View>) {
+    /// Runs the watcher, publishing into `view`, until every receiver of it is gone (what
+    /// [`Watcher::spawn_from`] spawns; a supervisor that restarts the watcher into the same
+    /// channel calls it directly).
+    pub async fn run(mut self, view: watch::Sender<L1View>) {
         let interval = Duration::from_millis(self.config.poll_interval_ms.max(1));
         loop {
             let before = (self.next_block, self.last);

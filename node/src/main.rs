@@ -10,6 +10,7 @@ mod l1;
 mod rollup;
 mod run;
 mod stake;
+mod supervisor;
 
 use std::path::PathBuf;
 

@@ -14,6 +14,7 @@ use ordo_types::L1View;
 use tokio::sync::watch;
 
 use crate::config::{load_or_create_p2p_secret, Genesis, GenesisL1, KeyFile, NodeConfig};
+use crate::supervisor::Supervisor;
 
 /// Submits each equivocation consensus reports to `StakeTable.slash`, trying the RPC URLs in
 /// turn; a validator already slashed (by this node or another reporter) is not an error.
@@ -21,12 +22,14 @@ async fn run_slasher(
     urls: Vec<String>,
     key: ordo_types::SecretKey,
     stake_table: ordo_types::Address,
-    mut evidence: tokio::sync::mpsc::UnboundedReceiver<ordo_consensus::Equivocation>,
+    evidence: Arc<
+        tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<ordo_consensus::Equivocation>>,
+    >,
 ) {
     let Ok(signer) = crate::config::l1_signer(&key) else {
         return;
     };
-    while let Some(e) = evidence.recv().await {
+    while let Some(e) = evidence.lock().await.recv().await {
         let vote = |v: &ordo_consensus::EvidenceVote| {
             ordo_l1::calldata::signed_vote(
                 v.height,
@@ -83,55 +86,44 @@ fn load_view(path: &Path, contracts: &ordo_l1::WatchedContracts) -> Option<L1Vie
 }
 
 /// Writes the view (atomically, at most every 2 s) whenever its confirmed block moves, until
-/// the watcher stops.
+/// the watcher's channel closes.
 async fn save_views(
     mut view: watch::Receiver<L1View>,
     path: std::path::PathBuf,
     contracts: ordo_l1::WatchedContracts,
-    watcher: tokio::task::JoinHandle<()>,
-) {
-    let _guard = AbortOnDrop(watcher);
+) -> anyhow::Result<()> {
     let mut saved = None;
     while view.changed().await.is_ok() {
         let snapshot = view.borrow_and_update().clone();
         if snapshot.confirmed != saved {
-            let text = match serde_json::to_string(&SavedView {
+            let text = serde_json::to_string(&SavedView {
                 contracts,
                 view: snapshot.clone(),
-            }) {
-                Ok(text) => text,
-                Err(_) => continue,
-            };
+            })?;
             let tmp = path.with_extension("json.tmp");
-            let written = tokio::fs::write(&tmp, text).await.is_ok()
-                && tokio::fs::rename(&tmp, &path).await.is_ok();
-            if written {
-                saved = snapshot.confirmed;
-            }
+            tokio::fs::write(&tmp, text).await?;
+            tokio::fs::rename(&tmp, &path).await?;
+            saved = snapshot.confirmed;
         }
         tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     }
+    anyhow::bail!("the L1 view's channel closed")
 }
 
-/// Aborts a task when dropped (the saver owns the watcher task).
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-/// The L1 watcher of a node whose genesis names an L1: its view, the chain's L1 rules, and the
-/// task that runs it.
+/// The L1 of a node whose genesis names one: the watcher's view and the chain's L1 rules.
 struct L1Watch {
     view: watch::Receiver<L1View>,
     rules: L1Rules,
-    task: tokio::task::JoinHandle<()>,
 }
 
-/// Starts the L1 watcher for a network whose genesis names an L1.
-async fn start_l1(l1: &GenesisL1, config: &NodeConfig, data_dir: &Path) -> anyhow::Result<L1Watch> {
+/// Starts the L1 watcher (and the saver of its view) for a network whose genesis names an L1,
+/// both restartable: a restarted watcher goes on from the view's confirmed block.
+async fn start_l1(
+    l1: &GenesisL1,
+    config: &NodeConfig,
+    data_dir: &Path,
+    supervisor: &mut Supervisor,
+) -> anyhow::Result<L1Watch> {
     if config.l1.rpc.urls.is_empty() {
         anyhow::bail!("the genesis names an L1: set [l1.rpc] urls in config.toml");
     }
@@ -162,20 +154,25 @@ async fn start_l1(l1: &GenesisL1, config: &NodeConfig, data_dir: &Path) -> anyho
     };
     let saved_path = data_dir.join("l1-view.json");
     let saved = load_view(&saved_path, &contracts);
-    let watcher = match &saved {
-        Some(view) => {
-            tracing::info!(target: "ordo::l1", from = view.confirmed_number() + 1, "resuming the L1 watcher");
-            ordo_l1::Watcher::resume(client, contracts, config.l1.watch.clone(), view)
+    if let Some(view) = &saved {
+        tracing::info!(target: "ordo::l1", from = view.confirmed_number() + 1, "resuming the L1 watcher");
+    }
+    let (publish, view) = watch::channel(saved.unwrap_or_default());
+    let watch_config = config.l1.watch.clone();
+    supervisor.restartable("l1-watcher", move || {
+        let from = publish.borrow().clone();
+        let watcher =
+            ordo_l1::Watcher::resume(client.clone(), contracts, watch_config.clone(), &from);
+        let publish = publish.clone();
+        async move {
+            watcher.run(publish).await;
+            anyhow::bail!("every reader of the L1 view is gone")
         }
-        None => ordo_l1::Watcher::new(client, contracts, config.l1.watch.clone()),
-    };
-    let (view, watcher_task) = watcher.spawn_from(saved.unwrap_or_default());
-    let task = tokio::spawn(save_views(
-        view.clone(),
-        saved_path,
-        contracts,
-        watcher_task,
-    ));
+    });
+    let saver_view = view.clone();
+    supervisor.restartable("l1-view-saver", move || {
+        save_views(saver_view.clone(), saved_path.clone(), contracts)
+    });
     Ok(L1Watch {
         view,
         rules: L1Rules {
@@ -183,7 +180,6 @@ async fn start_l1(l1: &GenesisL1, config: &NodeConfig, data_dir: &Path) -> anyho
             origin_tolerance: config.l1.watch.lookahead_blocks,
             election: l1.election()?,
         },
-        task,
     })
 }
 
@@ -204,8 +200,9 @@ pub(crate) async fn run_node(home: &Path) -> anyhow::Result<()> {
     let is_validator = address.is_some_and(|a| genesis.validators.get(&a).is_some());
     let data_dir = home.join(&config.data_dir);
     std::fs::create_dir_all(&data_dir)?;
+    let mut supervisor = Supervisor::new();
     let l1 = match &genesis.l1 {
-        Some(l1) => Some(start_l1(l1, &config, &data_dir).await?),
+        Some(l1) => Some(start_l1(l1, &config, &data_dir, &mut supervisor).await?),
         None => None,
     };
     let rollups = Rollups::new(&genesis.rollups).map_err(anyhow::Error::msg)?;
@@ -241,19 +238,25 @@ pub(crate) async fn run_node(home: &Path) -> anyhow::Result<()> {
         evidence: None,
     };
     let mut settings = settings;
-    let slasher = match (&genesis.l1, &key) {
-        (Some(gl1), Some(key)) if config.l1.slash => {
-            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-            settings.evidence = Some(tx);
-            Some(tokio::spawn(run_slasher(
-                config.l1.rpc.urls.clone(),
+    if let (Some(gl1), Some(key), true) = (&genesis.l1, &key, config.l1.slash) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        settings.evidence = Some(tx);
+        // The evidence queue outlives a restart of the slasher.
+        let evidence = Arc::new(tokio::sync::Mutex::new(rx));
+        let (urls, key, stake_table) = (config.l1.rpc.urls.clone(), key.clone(), gl1.stake_table);
+        supervisor.restartable("slasher", move || {
+            let run = run_slasher(
+                urls.clone(),
                 key.clone(),
-                gl1.stake_table,
-                rx,
-            )))
-        }
-        _ => None,
-    };
+                stake_table,
+                Arc::clone(&evidence),
+            );
+            async move {
+                run.await;
+                anyhow::bail!("the evidence channel closed")
+            }
+        });
+    }
     let store = Store::open(&data_dir.join("store.redb"))?;
     let mempool = Mempool::open(
         admission,
@@ -266,13 +269,22 @@ pub(crate) async fn run_node(home: &Path) -> anyhow::Result<()> {
     let mut consensus = ordo_consensus::start(settings, store, mempool.clone())
         .await
         .map_err(|e| anyhow::anyhow!("starting consensus: {e:#}"))?;
-    let (gossip, events) = Gossip::start(config.gossip.clone(), gossip_secret)?;
-    let relay = tokio::spawn(run_gossip(
-        mempool.clone(),
-        gossip.clone(),
-        events,
-        config.gossip.max_message_bytes,
-    ));
+    // The first start's errors (a port in use) stop the node; a relay that dies later is
+    // restarted with a fresh gossip actor.
+    let mut first = Some(Gossip::start(config.gossip.clone(), gossip_secret)?);
+    let (relay_pool, gossip_config) = (mempool.clone(), config.gossip.clone());
+    supervisor.restartable("gossip", move || {
+        let started = match first.take() {
+            Some(started) => Ok(started),
+            None => Gossip::start(gossip_config.clone(), gossip_secret),
+        };
+        let (pool, max) = (relay_pool.clone(), gossip_config.max_message_bytes);
+        async move {
+            let (gossip, events) = started?;
+            run_gossip(pool, gossip, events, max).await;
+            anyhow::bail!("the gossip actor stopped")
+        }
+    });
     let state = ApiState {
         chain_id: genesis.chain_id,
         address,
@@ -287,8 +299,13 @@ pub(crate) async fn run_node(home: &Path) -> anyhow::Result<()> {
             view: l1.view.clone(),
             inclusion_delay: l1.rules.inclusion_delay,
         }),
+        tasks: supervisor.status(),
     };
-    let mut api = tokio::spawn(ordo_api::serve(state, config.api.clone()));
+    let api_config = config.api.clone();
+    supervisor.critical("api", async move {
+        ordo_api::serve(state, api_config).await?;
+        Ok(())
+    });
     tracing::info!(target: "ordo::node", moniker = %config.moniker, is_validator, "node started");
 
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -296,18 +313,10 @@ pub(crate) async fn run_node(home: &Path) -> anyhow::Result<()> {
         _ = tokio::signal::ctrl_c() => Ok(()),
         _ = sigterm.recv() => Ok(()),
         result = consensus.wait() => Err(anyhow::anyhow!("consensus stopped: {:?}", result.err())),
-        result = &mut api => Err(anyhow::anyhow!("API stopped: {result:?}")),
+        (task, why) = supervisor.failed() => Err(anyhow::anyhow!("critical task {task} stopped: {why}")),
     };
     tracing::info!(target: "ordo::node", "shutting down");
-    api.abort();
-    relay.abort();
-    if let Some(l1) = l1 {
-        l1.task.abort();
-    }
-    if let Some(task) = slasher {
-        task.abort();
-    }
-    gossip.shutdown().await;
+    supervisor.shutdown();
     consensus.stop().await;
     outcome
 }

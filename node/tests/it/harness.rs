@@ -145,6 +145,24 @@ impl Net {
         self.procs[i] = Some(child);
     }
 
+    /// Waits up to `timeout` for node `i` to exit by itself; its exit status, if it did.
+    pub(crate) async fn wait_exit(
+        &mut self,
+        i: usize,
+        timeout: Duration,
+    ) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            let child = self.procs[i].as_mut().expect("node is running");
+            if let Some(status) = child.try_wait().unwrap() {
+                self.procs[i] = None;
+                return Some(status);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        None
+    }
+
     /// Kills node `i` with SIGKILL.
     pub(crate) fn kill(&mut self, i: usize) {
         let mut child = self.procs[i].take().expect("node is running");

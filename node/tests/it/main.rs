@@ -12,4 +12,5 @@ mod harness;
 mod l1;
 mod mempool;
 mod rollup;
+mod supervision;
 mod testnet;
