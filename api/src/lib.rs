@@ -9,6 +9,9 @@
 //! so browser clients can call any node. Build the router with [`router`] and serve it with
 //! [`serve`].
 
+// Unit-test builds link the dev-dependencies that only integration tests use.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
 mod committee;
 mod forced;
 mod rollup;

@@ -28,6 +28,9 @@
 //! absent.proof.verify(&block.header.namespace_root, 4, &[]).unwrap();
 //! ```
 
+// Unit-test builds link the dev-dependencies that only integration tests use.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
 use ordo_rollup_adapters::NamespaceBlock;
 use ordo_types::{Block, CommitCertificate, NamespaceTable};
 

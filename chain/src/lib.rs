@@ -50,6 +50,9 @@
 //! assert_eq!(applied.nonces[0].next, 1);
 //! ```
 
+// Unit-test builds link the dev-dependencies that only integration tests use.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
 mod block;
 mod chain;
 mod election;

@@ -17,6 +17,9 @@
 //!
 //! Start a node with [`start`].
 
+// Unit-test builds link the dev-dependencies that only integration tests use.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
 mod app;
 #[cfg(feature = "byzantine")]
 mod byzantine;

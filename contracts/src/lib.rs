@@ -23,6 +23,9 @@
 //!     "submitBlock(uint64,uint32,bytes32,(address[],uint64[]),(uint16,uint8,bytes32,bytes32)[])");
 //! ```
 
+// Unit-test builds link the dev-dependencies that only integration tests use.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
 // The generated items document themselves from the ABI, not with doc comments.
 #[allow(missing_docs, unreachable_pub, clippy::too_many_arguments)]
 mod bindings {

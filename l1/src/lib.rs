@@ -30,6 +30,9 @@
 //! # Ok(()) }
 //! ```
 
+// Unit-test builds link the dev-dependencies that only integration tests use.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
 mod anvil;
 pub mod calldata;
 mod client;

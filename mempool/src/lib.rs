@@ -38,6 +38,9 @@
 //! assert_eq!(pool.select(1 << 20, 100), vec![tx]);
 //! ```
 
+// Unit-test builds link the dev-dependencies that only integration tests use.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
 mod gossip;
 mod journal;
 mod metrics;

@@ -1,5 +1,8 @@
 //! `ordo`: initialise a network, run a node, or start a local devnet with one command.
 
+// Unit-test builds link the dev-dependencies that only integration tests use.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
 mod bench;
 mod client;
 mod config;

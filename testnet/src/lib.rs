@@ -20,6 +20,9 @@
 //! # }
 //! ```
 
+// Unit-test builds link the dev-dependencies that only integration tests use.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
 mod bench;
 mod client;
 mod load;

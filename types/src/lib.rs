@@ -41,6 +41,9 @@
 //! # Ok::<(), ordo_types::Error>(())
 //! ```
 
+// Unit-test builds link the dev-dependencies that only integration tests use.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
 mod block;
 mod codec;
 mod crypto;

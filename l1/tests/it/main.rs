@@ -8,6 +8,8 @@
 //!
 //! The Anvil tests need the repository's npm toolchain: run `npm ci` in the repository root.
 
+// An integration test links every dependency of its package.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod anvil;

@@ -1,5 +1,7 @@
 //! Integration tests of the `ordo` binary: real processes on 127.0.0.1.
 
+// An integration test links every dependency of its package.
+#![allow(unused_crate_dependencies)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api;
