@@ -565,7 +565,7 @@ impl Wire for ProposedValue<OrdoContext> {
 mod tests {
     use super::*;
     use malachitebft_app_channel::app::types::core::SignedVote;
-    use ordo_types::{SecretKey, B256};
+    use ordo_types::{keccak256, SecretKey, B256};
     use proptest::prelude::*;
 
     fn sig(seed: u8) -> ordo_types::Signature {
@@ -701,6 +701,554 @@ mod tests {
             value: hash,
             validity: Validity::Invalid,
         });
+    }
+
+    // ---- Golden vectors: a change to any of these bytes is a wire or WAL format change. ----
+    //
+    // The inputs are those of the `ordo-types` golden vectors: validator key 0x01..01 (its
+    // address checked with `cast`), chain 1234, height 5, round 2 and the golden block hash, so
+    // the vote and proposal signatures below sign digests computed independently with `cast`.
+    // k256 signs with RFC 6979 nonces, so every signature is fixed: `r (32) || s (32) || v (1)`.
+
+    const CHAIN: u64 = 1234;
+    /// `ordo-types` `golden_digests`: PRECOMMIT, NIL_PREVOTE and PROPOSAL_NO_POL.
+    const PRECOMMIT_DIGEST: &str =
+        "0x7d0b3c4859a8a3dc233d1b0d030e61239e206b750e1409539384269d9b2ba7ef";
+    const NIL_PREVOTE_DIGEST: &str =
+        "0x252fe6bd6d86d0d1ebb8d50513a204db0b98c5474d508c47131e8be80a76574b";
+    const PROPOSAL_DIGEST: &str =
+        "0xbdff1c0fdbe3297151f77fb456ab30358dce3257abb00f31f9e94104ba4fec30";
+
+    macro_rules! address_hex {
+        () => {
+            "1a642f0e3c3af545e7acbd38b07251b3990914f1"
+        };
+    }
+    macro_rules! block_hash_hex {
+        () => {
+            "a7916f943eba83abc21e4aedf19154258f30d9866d037c1b22382f75bb25ec40"
+        };
+    }
+    /// Compressed public key of the validator key.
+    macro_rules! public_key_hex {
+        () => {
+            "031b84c5567b126440995d3ed5aaba0565d71e1834604819ff9c17f5e9d5dd078f"
+        };
+    }
+    /// A libp2p peer id: identity multihash (code 0x00, length 0x24) of a protobuf Ed25519
+    /// public key (field 1 = key type 1, field 2 = 32 key bytes 0x11..11).
+    macro_rules! peer_id_hex {
+        () => {
+            concat!(
+                "0024",
+                "0801",
+                "1220",
+                "1111111111111111111111111111111111111111111111111111111111111111"
+            )
+        };
+    }
+    /// Precommit for the block (digest PRECOMMIT_DIGEST).
+    macro_rules! precommit_sig_hex {
+        () => {
+            concat!(
+                "78dbbb0397d0a852119bf46f49d777859f01d47454efa9a0bb4cd7607bae2a53",
+                "3d06d0b67d7c187e95b908f41ae697478bd5def10b3460d3500abb8acc39bb9f",
+                "1b",
+            )
+        };
+    }
+    /// Nil prevote (digest NIL_PREVOTE_DIGEST).
+    macro_rules! nil_prevote_sig_hex {
+        () => {
+            concat!(
+                "db44ca07e36761b1e8022199cf288bef0e4b39e4dca95e1209be11570fdfb581",
+                "61d2386f5009606f75fd00719d062b048a69bc3da89dc1c725866dd67aa5247c",
+                "1c",
+            )
+        };
+    }
+    /// Prevote for the block.
+    macro_rules! prevote_sig_hex {
+        () => {
+            concat!(
+                "6dc53b71a768c45a48fe3b820181b9a81e0698bf5161efb84541600541aa943d",
+                "2b3a7e181aad542ce4aca350df35c86fb4504618f9ab52d6a0c86a8f9aef04a2",
+                "1c",
+            )
+        };
+    }
+    /// Proposal of the block with no POL round (digest PROPOSAL_DIGEST).
+    macro_rules! proposal_sig_hex {
+        () => {
+            concat!(
+                "822a43e93369c2a6ed80d4953ae8b4f40819922e83fd08cc77b719027e17a2e8",
+                "5ae3ac5df90ae54da7834cfea41a7a802771a98d695f87cbf06bd6efdd6a982d",
+                "1b",
+            )
+        };
+    }
+    /// Validator proof: keccak256 of Malachite's `ValidatorProof::signing_bytes`.
+    macro_rules! proof_sig_hex {
+        () => {
+            concat!(
+                "57c76a852780dcf2207cfe6793a99d806403fa2f6e863518913e1be2aa9149a4",
+                "222018572c96e5989aae0ecace08f91efd796ba291f526f18d10eb8a5b31e8b6",
+                "1b",
+            )
+        };
+    }
+
+    /// A signed precommit for the block (131 bytes).
+    macro_rules! signed_precommit_hex {
+        () => {
+            concat!(
+                "0000000000000005",   // height u64
+                "00000002",           // round u32
+                "02",                 // vote type: 1 prevote, 2 precommit
+                "01",                 // value: 0 nil, 1 block hash
+                block_hash_hex!(),    // block hash (32)
+                address_hex!(),       // validator address (20)
+                precommit_sig_hex!(), // signature (65)
+            )
+        };
+    }
+    /// A signed nil prevote (99 bytes).
+    macro_rules! signed_nil_prevote_hex {
+        () => {
+            concat!(
+                "0000000000000005",     // height u64
+                "00000002",             // round u32
+                "01",                   // vote type: prevote
+                "00",                   // value: nil, no hash follows
+                address_hex!(),         // validator address (20)
+                nil_prevote_sig_hex!(), // signature (65)
+            )
+        };
+    }
+    /// A signed proposal of the block (133 bytes).
+    macro_rules! signed_proposal_hex {
+        () => {
+            concat!(
+                "0000000000000005",  // height u64
+                "00000002",          // round u32
+                block_hash_hex!(),   // value: block hash (32)
+                "ffffffff",          // pol round u32: none
+                address_hex!(),      // proposer address (20)
+                proposal_sig_hex!(), // signature (65)
+            )
+        };
+    }
+    /// A polka certificate for the block with one prevote (133 bytes).
+    macro_rules! polka_hex {
+        () => {
+            concat!(
+                "0000000000000005", // height u64
+                "00000002",         // round u32
+                block_hash_hex!(),  // value id: block hash (32)
+                "00000001",         // signature count u32
+                address_hex!(),     // signer (20)
+                prevote_sig_hex!(), // prevote signature (65)
+            )
+        };
+    }
+    /// The proposed value as consensus records it (69 bytes).
+    macro_rules! proposed_value_hex {
+        () => {
+            concat!(
+                "0000000000000005", // height u64
+                "00000002",         // round u32
+                "ffffffff",         // valid round u32: none
+                address_hex!(),     // proposer (20)
+                block_hash_hex!(),  // value: block hash (32)
+                "01",               // validity: 0 invalid, 1 valid
+            )
+        };
+    }
+
+    fn golden_key() -> SecretKey {
+        SecretKey::from_bytes(&[1; 32]).unwrap()
+    }
+
+    fn golden_address() -> ValidatorAddress {
+        ValidatorAddress(golden_key().address())
+    }
+
+    fn golden_hash() -> BlockHash {
+        BlockHash(concat!("0x", block_hash_hex!()).parse().unwrap())
+    }
+
+    fn signed_vote(vote_type: VoteType, value: NilOrVal<BlockHash>) -> SignedVote<OrdoContext> {
+        let vote = Vote {
+            height: Height(5),
+            round: Round::new(2),
+            vote_type,
+            value,
+            validator_address: golden_address(),
+        };
+        let digest = vote.digest(CHAIN).unwrap();
+        SignedMessage::new(vote, golden_key().sign_digest(&digest))
+    }
+
+    fn signed_proposal() -> SignedMessage<OrdoContext, Proposal> {
+        let proposal = Proposal {
+            height: Height(5),
+            round: Round::new(2),
+            value: golden_hash(),
+            pol_round: Round::Nil,
+            validator_address: golden_address(),
+        };
+        let digest = proposal.digest(CHAIN).unwrap();
+        SignedMessage::new(proposal, golden_key().sign_digest(&digest))
+    }
+
+    fn polka() -> PolkaCertificate<OrdoContext> {
+        let prevote = signed_vote(VoteType::Prevote, NilOrVal::Val(golden_hash()));
+        PolkaCertificate {
+            height: Height(5),
+            round: Round::new(2),
+            value_id: golden_hash(),
+            polka_signatures: vec![PolkaSignature::new(golden_address(), prevote.signature)],
+        }
+    }
+
+    fn proposed_value() -> ProposedValue<OrdoContext> {
+        ProposedValue {
+            height: Height(5),
+            round: Round::new(2),
+            valid_round: Round::Nil,
+            proposer: golden_address(),
+            value: golden_hash(),
+            validity: Validity::Valid,
+        }
+    }
+
+    fn peer_id() -> PeerId {
+        PeerId::from_bytes(&hex::decode(peer_id_hex!()).unwrap()).unwrap()
+    }
+
+    /// Encodes `value` through [`OrdoCodec`], compares with `expected`, and decodes `expected`
+    /// back to `value`.
+    fn assert_golden<T>(value: &T, expected: &str)
+    where
+        OrdoCodec: Codec<T>,
+        T: PartialEq + std::fmt::Debug,
+    {
+        let bytes = <OrdoCodec as Codec<T>>::encode(&OrdoCodec, value).unwrap();
+        assert_eq!(hex::encode(&bytes), expected);
+        let golden = Bytes::from(hex::decode(expected).unwrap());
+        let decoded = <OrdoCodec as Codec<T>>::decode(&OrdoCodec, golden).unwrap();
+        assert_eq!(&decoded, value);
+    }
+
+    #[test]
+    fn golden_inputs_sign_the_pinned_digests() {
+        let key = golden_key();
+        assert_eq!(
+            hex::encode(key.address()),
+            address_hex!(),
+            "ordo-types KEY1_ADDRESS"
+        );
+        assert_eq!(hex::encode(key.public_key().to_sec1()), public_key_hex!());
+        let digest = |s: &str| s.parse::<B256>().unwrap();
+        for (message, digest) in [
+            (
+                signed_vote(VoteType::Precommit, NilOrVal::Val(golden_hash())),
+                digest(PRECOMMIT_DIGEST),
+            ),
+            (
+                signed_vote(VoteType::Prevote, NilOrVal::Nil),
+                digest(NIL_PREVOTE_DIGEST),
+            ),
+        ] {
+            assert_eq!(message.message.digest(CHAIN), Some(digest));
+            assert_eq!(message.signature.recover(&digest).unwrap(), key.address());
+        }
+        let proposal = signed_proposal();
+        assert_eq!(
+            proposal.message.digest(CHAIN),
+            Some(digest(PROPOSAL_DIGEST))
+        );
+        assert_eq!(
+            hex::encode(proposal.signature.0),
+            proposal_sig_hex!(),
+            "the Fin part carries the proposal signature"
+        );
+    }
+
+    #[test]
+    fn golden_signed_consensus_messages() {
+        assert_golden(
+            &SignedConsensusMsg::Vote(signed_vote(
+                VoteType::Precommit,
+                NilOrVal::Val(golden_hash()),
+            )),
+            concat!("00", signed_precommit_hex!()),
+        );
+        assert_golden(
+            &SignedConsensusMsg::Vote(signed_vote(VoteType::Prevote, NilOrVal::Nil)),
+            concat!("00", signed_nil_prevote_hex!()),
+        );
+        assert_golden(
+            &SignedConsensusMsg::Proposal(signed_proposal()),
+            concat!("01", signed_proposal_hex!()),
+        );
+    }
+
+    #[test]
+    fn golden_proposal_stream() {
+        // The stream id is (height u64 || round u32 || attempt u8), as the proposer builds it.
+        let stream_id = StreamId::new(Bytes::from_static(&[0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 2, 0]));
+        let init = ProposalInit {
+            height: Height(5),
+            round: Round::new(2),
+            pol_round: Round::Nil,
+            proposer: golden_address(),
+        };
+        let messages = crate::streaming::stream_messages(
+            stream_id,
+            init,
+            b"ordo",
+            signed_proposal().signature,
+            4,
+        );
+        // Every stream message starts `stream id bytes | sequence u64 | content tag u8`
+        // (0 = a proposal part follows, 1 = end of stream).
+        let expected = [
+            concat!(
+                "0000000d",         // stream id length u32
+                "0000000000000005", // stream id: height
+                "00000002",         //            round
+                "00",               //            attempt
+                "0000000000000000", // sequence u64
+                "00",               // content: a proposal part
+                "00",               // part tag: 0 Init
+                "0000000000000005", // height u64
+                "00000002",         // round u32
+                "ffffffff",         // pol round u32: none
+                address_hex!(),     // proposer (20)
+            ),
+            concat!(
+                "0000000d",
+                "000000000000000500000002",
+                "00",
+                "0000000000000001", // sequence
+                "00",               // content: a proposal part
+                "01",               // part tag: 1 Data
+                "00000004",         // chunk length u32
+                "6f72646f",         // chunk of the block encoding ("ordo" here)
+            ),
+            concat!(
+                "0000000d",
+                "000000000000000500000002",
+                "00",
+                "0000000000000002",  // sequence
+                "00",                // content: a proposal part
+                "02",                // part tag: 2 Fin
+                proposal_sig_hex!(), // the proposal signature (65)
+            ),
+            concat!(
+                "0000000d",
+                "000000000000000500000002",
+                "00",
+                "0000000000000003", // sequence
+                "01",               // content: end of stream, nothing follows
+            ),
+        ];
+        assert_eq!(messages.len(), expected.len());
+        for (message, expected) in messages.iter().zip(expected) {
+            assert_golden(message, expected);
+        }
+        // A part on its own (the `ProposalPart` codec) is the bytes after the content tag.
+        assert_golden(&ProposalPart::Init(init), &expected[0][52..]);
+        assert_golden(
+            &ProposalPart::Data(Bytes::from_static(b"ordo")),
+            &expected[1][52..],
+        );
+    }
+
+    #[test]
+    fn golden_liveness_messages() {
+        assert_golden(
+            &LivenessMsg::Vote(signed_vote(
+                VoteType::Precommit,
+                NilOrVal::Val(golden_hash()),
+            )),
+            concat!("00", signed_precommit_hex!()),
+        );
+        assert_golden(&polka(), polka_hex!());
+        assert_golden(
+            &LivenessMsg::PolkaCertificate(polka()),
+            concat!("01", polka_hex!()),
+        );
+        let nil_prevote = signed_vote(VoteType::Prevote, NilOrVal::Nil);
+        assert_golden(
+            &LivenessMsg::SkipRoundCertificate(RoundCertificate {
+                height: Height(5),
+                round: Round::new(2),
+                cert_type: RoundCertificateType::Skip,
+                round_signatures: vec![RoundSignature {
+                    vote_type: VoteType::Prevote,
+                    value_id: NilOrVal::Nil,
+                    address: golden_address(),
+                    signature: nil_prevote.signature,
+                }],
+            }),
+            concat!(
+                "02",                   // liveness tag: 2 round certificate
+                "0000000000000005",     // height u64
+                "00000002",             // round u32
+                "00",                   // certificate type: 0 skip, 1 precommit
+                "00000001",             // signature count u32
+                "01",                   // vote type: prevote
+                "00",                   // value: nil
+                address_hex!(),         // signer (20)
+                nil_prevote_sig_hex!(), // signature (65)
+            ),
+        );
+    }
+
+    #[test]
+    fn golden_sync_and_handshake_messages() {
+        assert_golden(
+            &Status::<OrdoContext> {
+                peer_id: peer_id(),
+                tip_height: Height(9),
+                history_min_height: Height(1),
+            },
+            concat!(
+                "00000026",         // peer id length u32 (38)
+                peer_id_hex!(),     // peer id (multihash bytes)
+                "0000000000000009", // tip height u64
+                "0000000000000001", // lowest height held u64
+            ),
+        );
+        assert_golden(
+            &Request::<OrdoContext>::ValueRequest(ValueRequest::new(Height(3)..=Height(9))),
+            concat!(
+                "00",               // request tag: 0 values
+                "0000000000000003", // first height u64
+                "0000000000000009", // last height u64 (inclusive)
+            ),
+        );
+        let precommit = signed_vote(VoteType::Precommit, NilOrVal::Val(golden_hash()));
+        assert_golden(
+            &Response::<OrdoContext>::ValueResponse(ValueResponse::new(
+                Height(5),
+                vec![RawDecidedValue::new(
+                    Bytes::from_static(b"ordo"),
+                    ExtendedCommitCertificate {
+                        height: Height(5),
+                        round: Round::new(2),
+                        value_id: golden_hash(),
+                        commit_signatures: vec![ExtendedCommitSignature::new(
+                            golden_address(),
+                            precommit.signature,
+                            None,
+                        )],
+                    },
+                )],
+            )),
+            concat!(
+                "00",                 // response tag: 0 values
+                "0000000000000005",   // first height u64
+                "00000001",           // value count u32
+                "00000004",           // value length u32
+                "6f72646f",           // value: the block encoding ("ordo" here)
+                "0000000000000005",   // certificate: height u64
+                "00000002",           //              round u32
+                block_hash_hex!(),    //              block hash (32)
+                "00000001",           //              signature count u32
+                address_hex!(),       //              signer (20)
+                precommit_sig_hex!(), //              precommit signature (65)
+            ),
+        );
+        let public_key = golden_key().public_key().to_sec1().to_vec();
+        let peer = peer_id().to_bytes();
+        let digest = keccak256(ValidatorProof::<OrdoContext>::signing_bytes(
+            &public_key,
+            &peer,
+        ));
+        let signature = golden_key().sign_digest(&digest);
+        assert_golden(
+            &ValidatorProof::<OrdoContext>::new(public_key, peer, signature),
+            concat!(
+                "00000021",        // public key length u32 (33)
+                public_key_hex!(), // compressed public key
+                "00000026",        // peer id length u32 (38)
+                peer_id_hex!(),    // peer id
+                proof_sig_hex!(),  // signature (65)
+            ),
+        );
+    }
+
+    #[test]
+    fn golden_proposed_value() {
+        assert_golden(&proposed_value(), proposed_value_hex!());
+    }
+
+    /// WAL entries are framed by Malachite (`tag u8 | payload length u64 | payload`, or a
+    /// timeout's `tag u8 | step u8 | round i64`); the payloads are this codec's.
+    #[test]
+    fn golden_wal_entries() {
+        use malachitebft_app_channel::app::consensus::Input;
+        use malachitebft_app_channel::app::engine::wal::{decode_entry, encode_entry};
+        use malachitebft_app_channel::app::types::core::{Timeout, TimeoutKind, ValueOrigin};
+
+        let cases: [(Input<OrdoContext>, &str); 5] = [
+            (
+                Input::Vote(signed_vote(
+                    VoteType::Precommit,
+                    NilOrVal::Val(golden_hash()),
+                )),
+                concat!(
+                    "01",               // WAL tag: consensus message
+                    "0000000000000084", // payload length u64 (132)
+                    "00",               // consensus message tag: vote
+                    signed_precommit_hex!(),
+                ),
+            ),
+            (
+                Input::Proposal(signed_proposal()),
+                concat!(
+                    "01",               // WAL tag: consensus message
+                    "0000000000000086", // payload length u64 (134)
+                    "01",               // consensus message tag: proposal
+                    signed_proposal_hex!(),
+                ),
+            ),
+            (
+                Input::TimeoutElapsed(Timeout::new(Round::new(2), TimeoutKind::Prevote)),
+                concat!(
+                    "02",               // WAL tag: timeout
+                    "02",               // step: 1 propose, 2 prevote, 3 precommit, 7 rebroadcast
+                    "0000000000000002", // round i64
+                ),
+            ),
+            (
+                Input::ProposedValue(proposed_value(), ValueOrigin::Consensus),
+                concat!(
+                    "04",               // WAL tag: proposed value
+                    "0000000000000045", // payload length u64 (69)
+                    proposed_value_hex!(),
+                ),
+            ),
+            (
+                Input::PolkaCertificate(polka()),
+                concat!(
+                    "08",               // WAL tag: polka certificate
+                    "0000000000000085", // payload length u64 (133)
+                    polka_hex!(),
+                ),
+            ),
+        ];
+        for (input, expected) in cases {
+            let mut bytes = Vec::new();
+            encode_entry(input.clone(), &OrdoCodec, &mut bytes).unwrap();
+            assert_eq!(hex::encode(&bytes), expected);
+            let golden = hex::decode(expected).unwrap();
+            let decoded: Input<OrdoContext> = decode_entry(&OrdoCodec, golden.as_slice()).unwrap();
+            assert_eq!(decoded, input);
+        }
     }
 
     #[test]

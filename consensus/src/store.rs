@@ -467,7 +467,9 @@ impl ordo_chain::NonceReader for Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ordo_types::{Body, CommitSignature, Header, SecretKey};
+    use ordo_types::{
+        Body, Bytes, CommitSignature, Entry, ForcedTransaction, Header, NamespaceEntries, SecretKey,
+    };
 
     fn block(height: u64) -> Block {
         let body = Body::default();
@@ -619,5 +621,187 @@ mod tests {
             store.committee(4),
             Err(StoreError::Corrupt { .. })
         ));
+    }
+
+    // ---- Golden vectors: a change to any of these bytes is a disk format change. ----
+
+    /// `block(3)` as `ordo-types` encodes it (237 bytes): the header, then no namespace groups.
+    macro_rules! block_3_hex {
+        () => {
+            concat!(
+                "01",                                                               // version
+                "0000000000000001",                                                 // chain id
+                "0000000000000003",                                                 // height
+                "0000000000000000",                                                 // epoch
+                "00000000000003eb",                                                 // timestamp ms
+                "0303030303030303030303030303030303030303030303030303030303030303", // parent
+                "0101010101010101010101010101010101010101",                         // proposer
+                "0000000000000000000000000000000000000000000000000000000000000000", // ns root
+                "00000000",                                                         // tx count
+                "0000000000000000000000000000000000000000000000000000000000000000", // validators
+                "0000000000000000000000000000000000000000000000000000000000000000", // next set
+                "0000000000000000",                                                 // l1 number
+                "0000000000000000000000000000000000000000000000000000000000000000", // l1 hash
+                "0000000000000000",                                                 // inbox cursor
+                "00000000",                                                         // group count
+            )
+        };
+    }
+
+    /// Key 0x01..01 (the `ordo-types` golden key) and its address.
+    macro_rules! proposer_hex {
+        () => {
+            "1a642f0e3c3af545e7acbd38b07251b3990914f1"
+        };
+    }
+
+    #[test]
+    fn golden_stored_proposals() {
+        let key = SecretKey::from_bytes(&[1; 32]).unwrap();
+        assert_eq!(hex::encode(key.address()), proposer_hex!());
+        let block = block(3);
+        let digest = ordo_types::proposal_digest(1, 3, 2, Some(1), block.hash());
+        let built = StoredProposal {
+            round: 2,
+            pol_round: Some(1),
+            proposer: key.address(),
+            signature: Some(key.sign_digest(&digest)),
+            valid: true,
+            block: block.clone(),
+        };
+        let synced = StoredProposal {
+            round: 0,
+            pol_round: None,
+            proposer: key.address(),
+            signature: None,
+            valid: false,
+            block,
+        };
+        let cases = [
+            (
+                built,
+                concat!(
+                    "00000002",                                                         // round u32
+                    "00000001",      // pol round u32 (0xffffffff: none)
+                    proposer_hex!(), // proposer (20)
+                    "01",            // signature present
+                    "2231fda7cb8a95b93fc0a061d3d81adfb19cf47b8bc4a09f2ab78d9d43ddfd5f", // signature: r
+                    "1f75244e0b67983519dad4dd23a5bd816f2bdf3174b28999069c048832ffed5f", //            s
+                    "1b",           //            v
+                    "01",           // valid
+                    block_3_hex!(), // the block, to the end of the record
+                ),
+            ),
+            (
+                synced,
+                concat!(
+                    "00000000",      // round u32
+                    "ffffffff",      // pol round u32: none
+                    proposer_hex!(), // proposer (20)
+                    "00",            // no signature (a block received by sync)
+                    "00",            // not valid
+                    block_3_hex!(),  // the block
+                ),
+            ),
+        ];
+        for (proposal, expected) in cases {
+            assert_eq!(hex::encode(proposal.encode()), expected);
+            let golden = hex::decode(expected).unwrap();
+            assert_eq!(StoredProposal::decode(&golden).unwrap(), proposal);
+        }
+    }
+
+    #[test]
+    fn golden_table_keys() {
+        let hash = B256::repeat_byte(0xab);
+        assert_eq!(
+            hex::encode(proposal_key(5, 2, &hash)),
+            concat!(
+                "0000000000000005",                                                 // height
+                "00000002",                                                         // round
+                "abababababababababababababababababababababababababababababababab", // block hash
+            )
+        );
+        assert_eq!(
+            hex::encode(round_key(5, 2)),
+            concat!("0000000000000005", "00000002") // height, round
+        );
+        assert_eq!(
+            hex::encode(nonce_key(&Address::repeat_byte(0x11), 9)),
+            concat!(
+                "1111111111111111111111111111111111111111", // sender
+                "0000000000000009",                         // namespace
+            )
+        );
+        // Big-endian, so keys sort by height then round: pruning and range reads rely on it.
+        assert!(
+            proposal_key(5, u32::MAX, &B256::repeat_byte(0xff)) < proposal_key(6, 0, &B256::ZERO)
+        );
+        assert!(round_key(5, 256) < round_key(6, 0));
+        assert!(round_key(5, 255) < round_key(5, 256));
+    }
+
+    #[test]
+    fn golden_tx_index_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.redb")).unwrap();
+        let forced = |inbox_index: u64| {
+            Entry::Forced(ForcedTransaction {
+                inbox_index,
+                sender: Address::repeat_byte(0x22),
+                payload: Bytes::new(),
+            })
+        };
+        let body = Body::from_entries(vec![
+            NamespaceEntries {
+                namespace: 1,
+                entries: vec![forced(0)],
+            },
+            NamespaceEntries {
+                namespace: 9,
+                entries: vec![forced(1), forced(2)],
+            },
+        ])
+        .unwrap();
+        let mut block = block(3);
+        block.header.namespace_root = body.namespace_root();
+        block.header.tx_count = 3;
+        block.body = body;
+        let certificate = CommitCertificate {
+            height: 3,
+            round: 0,
+            block_hash: block.hash(),
+            signatures: vec![],
+        };
+        store.commit(&block, &certificate, &[]).unwrap();
+        // Value: height u64 | namespace u64 | index within the namespace u32.
+        let cases = [
+            (
+                forced(0),
+                (3, 1, 0),
+                concat!("0000000000000003", "0000000000000001", "00000000"),
+            ),
+            (
+                forced(1),
+                (3, 9, 0),
+                concat!("0000000000000003", "0000000000000009", "00000000"),
+            ),
+            (
+                forced(2),
+                (3, 9, 1),
+                concat!("0000000000000003", "0000000000000009", "00000001"),
+            ),
+        ];
+        let tx = store.db.begin_read().unwrap();
+        let table = tx.open_table(TX_INDEX).unwrap();
+        assert_eq!(redb::ReadableTableMetadata::len(&table).unwrap(), 3);
+        for (entry, location, expected) in cases {
+            let raw = table.get(entry.hash().0).unwrap().unwrap().value();
+            assert_eq!(hex::encode(raw), expected);
+            assert_eq!(
+                store.transaction_location(&entry.hash()).unwrap(),
+                Some(location)
+            );
+        }
     }
 }

@@ -191,4 +191,51 @@ mod tests {
             let _ = replay(&junk);
         }
     }
+
+    /// Pins the journal format with the `ordo-types` golden transaction (namespace 42, nonce 7,
+    /// payload 0xdeadbeef, key 0x01..01, chain 1234): a change must fail here.
+    #[test]
+    fn golden_journal_records() {
+        let key = SecretKey::from_bytes(&[1; 32]).unwrap();
+        let tx = Transaction::sign(
+            42,
+            7,
+            Bytes::from_static(&[0xde, 0xad, 0xbe, 0xef]),
+            &key,
+            1234,
+        );
+        let sender = key.address();
+        const ADD_RECORD: &str = concat!(
+            "01",                                       // tag: add
+            "0000006e",                                 // body length u32 (110)
+            "1a642f0e3c3af545e7acbd38b07251b3990914f1", // sender (20)
+            // The transaction encoding (90 bytes): version, namespace, nonce, payload, signature.
+            "01",
+            "000000000000002a",
+            "0000000000000007",
+            "00000004deadbeef",
+            "1296c6111504d4c0f5a4fb961b81881c0c58a2906428ec629bfb4de053cbe386",
+            "6795b06d81af2aa3ec022c0e5761cb640e3c18be394de79f451d6e132dbd0ca2",
+            "1b",
+        );
+        const REMOVE_RECORD: &str = concat!(
+            "02",                                                               // tag: remove
+            "00000020",                                                         // length (32)
+            "5fde57d71fe5b3dee0c36432d4c6e3df7ff842d553e9e348d7d15fe9aba38c1e", // tx hash
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mempool.journal");
+        {
+            let (mut journal, _) = Journal::open(&path, false).unwrap();
+            journal.append(&[(tx.clone(), sender)]).unwrap();
+            journal.remove(&[tx.hash()]).unwrap();
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(hex::encode(&bytes), format!("{ADD_RECORD}{REMOVE_RECORD}"));
+        // Replaying the golden bytes gives the transaction back, then removes it.
+        let add = hex::decode(ADD_RECORD).unwrap();
+        let live: Vec<_> = replay(&add).into_iter().collect();
+        assert_eq!(live, vec![(tx.hash(), (tx, sender))]);
+        assert!(replay(&bytes).is_empty());
+    }
 }
