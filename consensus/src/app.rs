@@ -39,8 +39,8 @@ const CHUNK_SIZE: usize = 128 * 1024;
 const MAX_FUTURE_PROPOSALS: usize = 64;
 /// Most decided blocks served in one sync response.
 const MAX_SYNC_BATCH: u64 = 64;
-/// How long a node waits for its L1 view to reach an election's block before it gives up.
-const ELECTION_WAIT: Duration = Duration::from_secs(60);
+/// How often a node waiting for its L1 view to reach an election's block says so.
+const ELECTION_WAIT_LOG: Duration = Duration::from_secs(30);
 
 /// Why a message could not be handled.
 #[derive(Debug)]
@@ -182,9 +182,9 @@ impl App {
     }
 
     /// Fixes the committees of the next height and the one after (waiting, if it must, for
-    /// the L1 view to reach their election) and publishes them in the status.
+    /// the L1 view to reach their election: as long as it takes, saying so every 30 s; the
+    /// node's health turns unready meanwhile) and publishes them in the status.
     async fn enter_height(&mut self) -> Result<(), Failure> {
-        let deadline = tokio::time::Instant::now() + ELECTION_WAIT;
         let (this, next) = loop {
             self.elect()?;
             match self.chain.committees() {
@@ -198,10 +198,12 @@ impl App {
                     };
                     warn!(target: "ordo::consensus", epoch, l1_block = block, "waiting for the L1 view to reach the election");
                     let reached = view.wait_for(|v| v.confirmed_number() >= block);
-                    if tokio::time::timeout_at(deadline, reached).await.is_err() {
-                        return Err(Failure::Fatal(eyre::eyre!(
-                            "the L1 view has not reached block {block} (election of epoch {epoch})"
-                        )));
+                    let closed = matches!(
+                        tokio::time::timeout(ELECTION_WAIT_LOG, reached).await,
+                        Ok(Err(_))
+                    );
+                    if closed {
+                        return Err(Failure::Fatal(eyre::eyre!("the L1 view's channel closed")));
                     }
                 }
                 Err(e) => return Err(Failure::Fatal(e.into())),
