@@ -25,6 +25,7 @@ devnet: deps
 # integration) and the Solidity tests.
 test: deps lint
 	$(CARGO) nextest run --workspace $(TEST_FEATURES) --profile ci
+	$(CARGO) nextest run -p ordo-node --bin ordo --profile ci -E 'test(test_faults_parse_only)'
 	contracts/test.sh
 
 # The quick loop while editing: lints and unit/property tests, no multi-process networks.

@@ -295,6 +295,15 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    /// A release build (no `byzantine` feature) refuses a test fault in its config, so a
+    /// production node cannot be made to misbehave by a config line. `make test` runs this
+    /// test in both builds.
+    #[test]
+    fn test_faults_parse_only_in_byzantine_builds() {
+        let parsed = toml::from_str::<NodeConfig>("test_fault = \"vote_nil\"");
+        assert_eq!(parsed.is_ok(), cfg!(feature = "byzantine"), "{parsed:?}");
+    }
+
     #[test]
     fn example_config_parses_and_matches_the_defaults() {
         let text = include_str!("../config.example.toml");
