@@ -52,13 +52,15 @@ bench-mempool: deps
 # `make bench-load RATE=1500 DURATION=600` or ARGS="--search".
 RATE ?= 3000
 DURATION ?= 60
-bench-load:
-	$(CARGO) run --release -p ordo-node --bin ordo -- bench --spawn 4 --rate $(RATE) --duration $(DURATION) --out target/bench-load.json $(ARGS)
+bench-load: deps
+	$(CARGO) build --release -p ordo-node -p ordo-testnet
+	$(CARGO) run --release -p ordo-testnet -- bench --spawn 4 --rate $(RATE) --duration $(DURATION) --out target/bench-load.json $(ARGS)
 
 # Every fault scenario on fresh local networks under load (release build); non-zero exit if any
 # verdict fails. Writes target/testnet-scenarios/verdicts.json.
 scenarios:
-	$(CARGO) run --release -p ordo-node --features byzantine --bin ordo -- testnet scenario all $(ARGS)
+	$(CARGO) build --release -p ordo-node --features ordo-node/byzantine -p ordo-testnet
+	$(CARGO) run --release -p ordo-testnet -- scenario all $(ARGS)
 
 # Validates testnet/docker-compose.yml (Debian's docker-compose parses it without an engine).
 compose-check:

@@ -12,7 +12,8 @@
 //! - [`L1Client`] talks to one or more RPC URLs with timeouts, retries and failover;
 //!   [`Watcher`] reads `StakeTable` and `Inbox` events from confirmed blocks only and
 //!   publishes them as an [`L1View`] (inbox items, stake events, recent block hashes).
-//! - [`spawn_anvil`] runs a local L1 from the repository's npm toolchain.
+//! - [`spawn_anvil`] runs a local L1 from the repository's npm toolchain; [`process`] starts
+//!   one as a child of a long-running tool and stops child processes gracefully.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -38,6 +39,7 @@ pub mod calldata;
 mod client;
 mod deploy;
 mod error;
+pub mod process;
 mod relay;
 mod stake;
 mod watcher;

@@ -12,8 +12,8 @@ use serde::Serialize;
 use tokio::process::{Child, Command};
 
 use crate::init::{self, InitArgs, InitNode};
+use ordo_l1::process::{terminate, wait_or_kill};
 use ordo_rollup_adapters::RegisteredRollup;
-use ordo_testnet::process::{terminate, wait_or_kill};
 
 /// Arguments of `ordo devnet`.
 #[derive(Args, Clone, Debug)]

@@ -13,7 +13,7 @@ use tokio::process::Child;
 
 use crate::config::{l1_signer, Genesis, GenesisL1, KeyFile, NodeConfig};
 use crate::init::InitNode;
-use ordo_testnet::process::ANVIL_DEV_KEY;
+use ordo_l1::process::ANVIL_DEV_KEY;
 
 /// The devnet's force-inclusion delay, in L1 blocks (one block per second on its Anvil).
 pub(crate) const DEVNET_INCLUSION_DELAY: u64 = 5;
@@ -47,7 +47,7 @@ impl DevnetL1 {
     /// Stops the devnet's Anvil (SIGTERM, so it writes its state file).
     pub(crate) async fn stop(mut self) {
         if let Some(child) = &mut self.anvil {
-            let _ = ordo_testnet::process::stop(child).await;
+            let _ = ordo_l1::process::stop(child).await;
         }
     }
 }
@@ -68,9 +68,8 @@ pub(crate) struct L1Options {
 /// Starts Anvil on 127.0.0.1:`port` with a block a second, keeping its state in `dir`.
 async fn start_anvil(dir: &Path, port: u16) -> anyhow::Result<(Child, String)> {
     let state = dir.join("anvil-state.json");
-    let child =
-        ordo_testnet::process::start_anvil(dir, port, &["--state".as_ref(), state.as_os_str()])
-            .context("starting the devnet's L1 (or pass --l1 URL or --l1 none)")?;
+    let child = ordo_l1::process::start_anvil(dir, port, &["--state".as_ref(), state.as_os_str()])
+        .context("starting the devnet's L1 (or pass --l1 URL or --l1 none)")?;
     let rpc = format!("http://127.0.0.1:{port}");
     let client = L1Client::single(&rpc)?;
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -66,12 +66,39 @@ enum Command {
     /// Benchmark the mempool: admission rate vs. signature verification, memory, verifications
     /// per included transaction.
     BenchMempool(bench::BenchArgs),
-    /// Open-loop load against a network: finalized tx/s, inclusion latency, refusals, per-node
-    /// CPU and memory, against this machine's verification rate (JSON result and SVG plot).
-    Bench(ordo_testnet::BenchArgs),
-    /// Local test networks under faults: `ordo testnet scenario NAME|all`.
-    #[command(subcommand)]
-    Testnet(ordo_testnet::TestnetCommand),
+    /// Open-loop load against a network (`ordo-testnet bench`: finalized tx/s, inclusion
+    /// latency, refusals, per-node CPU and memory; `ordo bench --help` for its options).
+    #[command(disable_help_flag = true)]
+    Bench {
+        /// Passed to `ordo-testnet bench`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
+    /// Local test networks under faults (`ordo-testnet`): `ordo testnet scenario NAME|all`.
+    #[command(disable_help_flag = true)]
+    Testnet {
+        /// Passed to `ordo-testnet`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
+}
+
+/// Hands over to the `ordo-testnet` binary next to this one (the testnet tools drive `ordo`
+/// from the outside, so the node's binary does not link them).
+fn hand_over(command: Option<&str>, args: Vec<std::ffi::OsString>) -> anyhow::Result<()> {
+    use std::os::unix::process::CommandExt;
+    let tools = std::env::current_exe()?.with_file_name("ordo-testnet");
+    anyhow::ensure!(
+        tools.is_file(),
+        "the testnet tools are a separate binary, not found at {}: build them with \
+         `cargo build --release -p ordo-testnet`",
+        tools.display()
+    );
+    let error = std::process::Command::new(&tools)
+        .args(command)
+        .args(args)
+        .exec();
+    Err(anyhow::anyhow!("running {}: {error}", tools.display()))
 }
 
 fn init_logging(format: LogFormat) {
@@ -109,9 +136,7 @@ async fn main() -> anyhow::Result<()> {
         Command::L1(command) => l1::run(command).await,
         Command::Stake(command) => stake::run(command).await,
         Command::BenchMempool(args) => bench::run(args).await,
-        Command::Bench(args) => ordo_testnet::bench(args, &std::env::current_exe()?).await,
-        Command::Testnet(command) => {
-            ordo_testnet::testnet(command, &std::env::current_exe()?).await
-        }
+        Command::Bench { args } => hand_over(Some("bench"), args),
+        Command::Testnet { args } => hand_over(None, args),
     }
 }

@@ -4,8 +4,9 @@
 //! Everything here drives nodes from the outside, as an operator would: processes started with
 //! `ordo init` / `ordo node`, the HTTP API, `/proc` for CPU and memory, and a user-space TCP
 //! proxy between nodes for partitions and slow links. So this crate depends only on
-//! `ordo-types` (to sign transactions); the `ordo` binary exposes it as `ordo bench` and
-//! `ordo testnet scenario`.
+//! `ordo-types` (to sign transactions) and `ordo-l1` (to start a local Anvil). Its binary,
+//! `ordo-testnet`, runs it; `ordo bench` and `ordo testnet` hand over to that binary when it
+//! sits next to `ordo`.
 //!
 //! ```no_run
 //! # async fn example() -> anyhow::Result<()> {
@@ -28,7 +29,6 @@ mod client;
 mod load;
 mod localnet;
 mod plot;
-pub mod process;
 mod procstat;
 mod proxy;
 mod scenario;

@@ -13,8 +13,8 @@ use tokio::process::{Child, Command};
 
 use crate::client::{self, http, BlockTxs};
 use crate::load::Target;
-use crate::process::{start_anvil, ANVIL_DEV_ADDRESS, ANVIL_DEV_KEY};
 use crate::proxy::{LinkState, Links};
+use ordo_l1::process::{start_anvil, ANVIL_DEV_ADDRESS, ANVIL_DEV_KEY};
 
 /// How to build the network.
 #[derive(Clone, Debug)]
@@ -315,7 +315,7 @@ impl LocalNet {
             .child
             .take()
             .with_context(|| format!("node{i} is not running"))?;
-        crate::process::stop(&mut child).await?;
+        ordo_l1::process::stop(&mut child).await?;
         Ok(())
     }
 

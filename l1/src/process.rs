@@ -2,12 +2,13 @@
 //! (SIGTERM, then SIGKILL if they outlast a grace period).
 
 use std::ffi::OsStr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use anyhow::{bail, Context as _};
 use tokio::process::{Child, Command};
+
+use crate::anvil_path;
 
 /// The key of Anvil's first development account, funded on every fresh Anvil: the deployer of
 /// local networks (and the devnet's funder unless given another). Public knowledge; only for
@@ -17,28 +18,19 @@ pub const ANVIL_DEV_KEY: &str =
 /// The address of [`ANVIL_DEV_KEY`].
 pub const ANVIL_DEV_ADDRESS: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
 
-/// Where the repository's Anvil is (installed by `npm ci`; `ORDO_ANVIL` overrides). The same
-/// rule as `ordo_l1::anvil_path`, which this crate does not depend on.
-pub fn anvil_path() -> PathBuf {
-    std::env::var_os("ORDO_ANVIL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../node_modules/.bin/anvil"
-            ))
-        })
-}
-
 /// Starts Anvil on 127.0.0.1:`port` mining a block a second, logging to `dir/anvil.log`, with
-/// `extra` arguments. The process is killed if the handle is dropped.
-pub fn start_anvil(dir: &Path, port: u16, extra: &[&OsStr]) -> anyhow::Result<Child> {
+/// `extra` arguments, as a child of this process (for long-running tools: the devnet, local
+/// test networks). The process is killed if the handle is dropped.
+pub fn start_anvil(dir: &Path, port: u16, extra: &[&OsStr]) -> std::io::Result<Child> {
     let path = anvil_path();
     if !path.is_file() {
-        bail!(
-            "anvil not found at {}: run `npm ci` in the repository root",
-            path.display()
-        );
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!(
+                "anvil not found at {}: run `npm ci` in the repository root",
+                path.display()
+            ),
+        ));
     }
     std::fs::create_dir_all(dir)?;
     let log = std::fs::File::create(dir.join("anvil.log"))?;
@@ -51,7 +43,6 @@ pub fn start_anvil(dir: &Path, port: u16, extra: &[&OsStr]) -> anyhow::Result<Ch
         .stderr(log)
         .kill_on_drop(true)
         .spawn()
-        .context("starting anvil")
 }
 
 /// How long a process may take to stop after SIGTERM before it is killed.
