@@ -31,7 +31,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use ordo_consensus::{DecidedBlock, NodeStatus, Store};
 use ordo_mempool::Mempool;
-use ordo_rollup_adapters::Rollups;
 use ordo_types::{Address, ErrorCode};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -54,8 +53,6 @@ pub struct ApiState {
     pub mempool: Mempool,
     /// Most transactions in one batch submission.
     pub max_batch: usize,
-    /// The registered rollups and their adapters.
-    pub rollups: Arc<Rollups>,
     /// EVM rollups' execution nodes, for JSON-RPC forwarding (from [`ApiConfig`]).
     pub execution_rpc: Arc<Vec<ExecutionRpc>>,
     /// The L1 view, when the network has an L1 (`GET /v1/forced`).

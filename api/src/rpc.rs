@@ -90,7 +90,9 @@ async fn rpc(
     body: Bytes,
 ) -> (StatusCode, Json<Value>) {
     let Some(chain_id) = s
-        .rollups
+        .mempool
+        .admission()
+        .rollups()
         .registration(namespace)
         .filter(|r| r.adapter == "evm")
         .and_then(|r| r.chain_id)

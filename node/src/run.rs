@@ -206,7 +206,7 @@ pub(crate) async fn run_node(home: &Path) -> anyhow::Result<()> {
         None => None,
     };
     let rollups = Rollups::new(&genesis.rollups).map_err(anyhow::Error::msg)?;
-    let admission = Admission::new(genesis.chain_id, rollups.clone());
+    let admission = Admission::new(genesis.chain_id, rollups);
     let rules = Arc::new(ChainRules {
         admission: admission.clone(),
         genesis_time_ms: genesis.genesis_time_ms,
@@ -293,7 +293,6 @@ pub(crate) async fn run_node(home: &Path) -> anyhow::Result<()> {
         status: consensus.status.clone(),
         mempool,
         max_batch: config.api.max_batch,
-        rollups: Arc::new(rollups),
         execution_rpc: Arc::new(config.api.execution_rpc.clone()),
         l1: l1.as_ref().map(|l1| ordo_api::ApiL1 {
             view: l1.view.clone(),
