@@ -287,6 +287,7 @@ impl App {
             } => {
                 debug!(target: "ordo::consensus", %height, %round, %proposer, "started round");
                 self.status.send_modify(|s| s.round = round.as_i64());
+                self.enter_height().await?;
                 for assembled in std::mem::take(&mut self.future) {
                     if assembled.init.height.0 == self.height() {
                         self.verify_and_accept(assembled).await?;
