@@ -197,7 +197,14 @@ pub fn router(state: ApiState, config: &ApiConfig) -> Router {
             "/openapi.json",
             get(|| async { ([("content-type", "application/json")], OPENAPI) }),
         )
-        .merge(transactions::routes(config.max_batch_body_bytes))
+        .merge(
+            transactions::routes(config.max_batch_body_bytes).route_layer(
+                axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    transactions::refuse_when_overloaded,
+                ),
+            ),
+        )
         .merge(rollup::routes())
         .merge(forced::routes())
         .merge(committee::routes())
@@ -481,6 +488,7 @@ async fn block_transactions(
     Ok(Json(json!({
         "height": height,
         "hash": d.block.hash(),
+        "timestamp_ms": d.block.header.timestamp_ms,
         "transactions": hashes,
     })))
 }

@@ -19,12 +19,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use ordo_mempool::MempoolError;
+use ordo_mempool::{MempoolError, Origin};
 use ordo_types::{Address, ErrorCode, Transaction};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::transactions::admit;
 use crate::ApiState;
 
 /// Where an EVM rollup's execution node answers JSON-RPC.
@@ -190,7 +189,10 @@ impl Rollup<'_> {
             message: e.to_string(),
             data: Some(json!({ "code": ErrorCode::Malformed })),
         })?;
-        let result = admit(self.state, vec![tx])
+        let result = self
+            .state
+            .mempool
+            .admit(vec![tx], Origin::Local)
             .await
             .pop()
             .ok_or_else(|| RpcError::new(-32603, "admission did not answer"))?;

@@ -69,45 +69,15 @@ pub(crate) fn routes(max_batch_body_bytes: usize) -> Router<ApiState> {
         .route("/v1/mempool", get(summary))
 }
 
-/// Recovers senders on blocking threads (in two halves, one per core here), so the async
-/// workers stay responsive and admission keeps up with signature verification.
-pub(crate) async fn admit(s: &ApiState, txs: Vec<Transaction>) -> Vec<Result<B256, MempoolError>> {
-    let mempool = s.mempool.clone();
-    // Refused whatever they are: skip the warm-up. Admission refuses them before any signature
-    // work, and counts the refusals.
-    if mempool.busy().is_some() || mempool.is_full() {
-        return tokio::task::spawn_blocking(move || mempool.submit(txs, Origin::Local))
-            .await
-            .unwrap_or_default();
-    }
-    let warm = |txs: Vec<Transaction>| {
-        let mempool = mempool.clone();
-        tokio::task::spawn_blocking(move || {
-            for tx in &txs {
-                let _ = mempool.sender(tx);
-            }
-            txs
-        })
-    };
-    let mut first = txs;
-    let second = first.split_off(first.len() / 2);
-    let (a, b) = tokio::join!(warm(first), warm(second));
-    let (Ok(mut txs), Ok(rest)) = (a, b) else {
-        return Vec::new();
-    };
-    txs.extend(rest);
-    tokio::task::spawn_blocking(move || mempool.submit(txs, Origin::Local))
-        .await
-        .unwrap_or_default()
-}
-
 async fn submit(
     State(s): State<ApiState>,
     body: Result<Json<Submitted>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let Json(submitted) = body?;
     let tx = submitted.into_transaction(s.chain_id)?;
-    let result = admit(&s, vec![tx])
+    let result = s
+        .mempool
+        .admit(vec![tx], Origin::Local)
         .await
         .pop()
         .ok_or_else(|| ApiError::internal("admission did not answer"))?;
@@ -145,7 +115,7 @@ async fn submit_batch(
             Err(e) => results.push(Some(Err(e))),
         }
     }
-    let mut admitted = admit(&s, txs).await.into_iter();
+    let mut admitted = s.mempool.admit(txs, Origin::Local).await.into_iter();
     let results: Vec<Value> = results
         .into_iter()
         .map(
@@ -258,6 +228,28 @@ impl RateLimiter {
             Err(((1.0 - *tokens) / self.per_second).ceil().max(1.0) as u64)
         }
     }
+}
+
+/// Refuses submissions with `503 BUSY` and `Retry-After` before their body is read while the
+/// node cannot take more ([`ordo_mempool::Mempool::overloaded`]): under overload, clients'
+/// retries cost the node almost nothing. Such a refusal counts once in the metrics, whatever
+/// the request held.
+pub(crate) async fn refuse_when_overloaded(
+    State(s): State<ApiState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if request.method() == axum::http::Method::POST {
+        if let Some(e) = s.mempool.overloaded() {
+            s.mempool.metrics().record(Some(&e), Origin::Local);
+            let mut response = ApiError::from(e).into_response();
+            response
+                .headers_mut()
+                .insert("retry-after", HeaderValue::from_static("1"));
+            return response;
+        }
+    }
+    next.run(request).await
 }
 
 /// Refuses submissions (and JSON-RPC calls) past the client's rate with `429 RATE_LIMITED` and `Retry-After`.

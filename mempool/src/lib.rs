@@ -7,6 +7,10 @@
 //!   and pool limits. The rules and the decided nonces are given at construction: the pool
 //!   asks the chain core, never answers for it.
 //!   Past `busy_at` ready transactions, client submissions are refused up front (`BUSY`).
+//! - **Overload** ([`Mempool::admit`]): signature checks for clients and gossip run on a few
+//!   threads at a lower CPU priority than consensus, so that a node flooded with transactions
+//!   still decides blocks; past `max_unchecked` queued client transactions, more are refused
+//!   with `BUSY` before any signature work.
 //!   Each refusal is a [`MempoolError`] with a stable code.
 //! - **Nonces** count per sender per namespace from 0, as the chain decided them
 //!   ([`NonceReader`]). A transaction ahead of the next nonce is parked (up to a bounded gap)
@@ -41,6 +45,7 @@
 // Unit-test builds link the dev-dependencies that only integration tests use.
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
+mod checkers;
 mod gossip;
 mod journal;
 mod metrics;
@@ -63,6 +68,7 @@ pub use metrics::MempoolMetrics;
 pub use pool::{NamespaceSummary, PoolStatus};
 pub use relay::{decode_batch, encode_batch, run_gossip};
 
+use checkers::Checkers;
 use journal::Journal;
 use pool::Pool;
 use verified::Generations;
@@ -86,6 +92,12 @@ pub struct MempoolConfig {
     /// blocks rather than to checking transactions that would only queue. Gossip from other
     /// nodes is still admitted.
     pub busy_at: usize,
+    /// Threads that check the signatures of client and gossiped transactions, at a lower CPU
+    /// priority than consensus (0: one per core).
+    pub check_threads: usize,
+    /// Client transactions waiting for their signature checks at which more are refused with
+    /// `BUSY` before any work is spent on them.
+    pub max_unchecked: usize,
     /// How many verified senders to remember (the older half is forgotten at once when the
     /// newer half is full).
     pub verified_cache_size: usize,
@@ -114,6 +126,8 @@ impl Default for MempoolConfig {
             max_per_sender: 1_000,
             max_nonce_gap: 64,
             busy_at: 10_000,
+            check_threads: 0,
+            max_unchecked: 8_192,
             verified_cache_size: 200_000,
             fsync: false,
             weights: Vec::new(),
@@ -188,6 +202,12 @@ pub enum MempoolError {
         /// Transactions ready for a block.
         ready: usize,
     },
+    /// The node's signature checks are behind: retry later.
+    #[error("node busy: {queued} transactions waiting for signature checks; retry later")]
+    ChecksBehind {
+        /// Client transactions waiting for checks.
+        queued: usize,
+    },
     /// The transaction could not be made durable.
     #[error("journal write failed: {0}")]
     Journal(String),
@@ -206,7 +226,7 @@ impl MempoolError {
             MempoolError::AlreadyKnown | MempoolError::NonceTaken { .. } => ErrorCode::AlreadyKnown,
             MempoolError::SenderLimit { .. } => ErrorCode::SenderLimit,
             MempoolError::Full => ErrorCode::MempoolFull,
-            MempoolError::Busy { .. } => ErrorCode::Busy,
+            MempoolError::Busy { .. } | MempoolError::ChecksBehind { .. } => ErrorCode::Busy,
             MempoolError::Journal(_) => ErrorCode::Internal,
         }
     }
@@ -255,6 +275,8 @@ struct Inner {
     journal: Option<Mutex<Journal>>,
     outbox: Mutex<Vec<Transaction>>,
     metrics: MempoolMetrics,
+    /// Started on first use, so pools that only ever `submit` (tests, tools) have no threads.
+    checkers: OnceLock<Checkers>,
 }
 
 /// A sender verified once, shared by everyone who asks for it.
@@ -296,6 +318,7 @@ impl Mempool {
                 journal: journal.map(Mutex::new),
                 outbox: Mutex::default(),
                 metrics: MempoolMetrics::default(),
+                checkers: OnceLock::new(),
             }),
         }
     }
@@ -358,6 +381,77 @@ impl Mempool {
     /// The pool's limits.
     pub fn config(&self) -> &MempoolConfig {
         &self.inner.config
+    }
+
+    /// Admits a batch as [`Mempool::submit`] does, with the signature work on the checking
+    /// threads (at a lower CPU priority than consensus). Client batches are refused with `BUSY`
+    /// before any signature work when the node is busy, the pool full, or the checks behind.
+    pub async fn admit(
+        &self,
+        txs: Vec<Transaction>,
+        origin: Origin,
+    ) -> Vec<Result<B256, MempoolError>> {
+        let reservation = match origin {
+            Origin::Gossip => None,
+            Origin::Local => {
+                let reserved = match self.overloaded() {
+                    Some(e) => Err(e),
+                    None => self
+                        .checkers()
+                        .reserve(txs.len())
+                        .map_err(|queued| MempoolError::ChecksBehind { queued }),
+                };
+                match reserved {
+                    Ok(reservation) => Some(reservation),
+                    Err(e) => return self.refuse(txs.len(), &e, origin),
+                }
+            }
+        };
+        let pool = self.clone();
+        let results = self
+            .checkers()
+            .run(move || {
+                let _reservation = reservation;
+                pool.submit(txs, origin)
+            })
+            .await;
+        results.unwrap_or_default()
+    }
+
+    /// Why client submissions are refused now whatever they hold, before any work is spent on
+    /// them: the node is busy, the pool full, or the signature checks behind.
+    pub fn overloaded(&self) -> Option<MempoolError> {
+        self.busy()
+            .or_else(|| self.is_full().then_some(MempoolError::Full))
+            .or_else(|| {
+                let queued = self.checkers().behind()?;
+                Some(MempoolError::ChecksBehind { queued })
+            })
+    }
+
+    /// The checking threads.
+    pub(crate) fn checkers(&self) -> &Checkers {
+        self.inner.checkers.get_or_init(|| {
+            let config = &self.inner.config;
+            let threads = match config.check_threads {
+                0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+                n => n,
+            };
+            Checkers::start(threads, config.max_unchecked)
+        })
+    }
+
+    /// Refuses `count` transactions with `e`, counting the refusals.
+    fn refuse(
+        &self,
+        count: usize,
+        e: &MempoolError,
+        origin: Origin,
+    ) -> Vec<Result<B256, MempoolError>> {
+        for _ in 0..count {
+            self.inner.metrics.record(Some(e), origin);
+        }
+        vec![Err(e.clone()); count]
     }
 
     /// Admits a batch of transactions; one result per transaction, in order. Accepted ones are
@@ -682,5 +776,43 @@ mod tests {
         // The same transaction from another node is admitted: it is already in the network.
         assert!(pool.submit(vec![txs[2].clone()], Origin::Gossip)[0].is_ok());
         assert_eq!(pool.len(), 3);
+    }
+
+    #[tokio::test]
+    async fn clients_are_refused_before_any_signature_work_while_the_checks_are_behind() {
+        let config = MempoolConfig {
+            max_unchecked: 4,
+            ..MempoolConfig::default()
+        };
+        let admission = Admission::new(7, ordo_rollup_adapters::Rollups::raw([1]));
+        let pool = Mempool::in_memory(
+            admission,
+            config,
+            Arc::new(ordo_chain::NonceTable::default()),
+        );
+        let key = SecretKey::random();
+        let txs: Vec<Transaction> = (0..3)
+            .map(|n| Transaction::sign(1, n, Bytes::from_static(b"x"), &key, 7))
+            .collect();
+        // Admitted through the checking threads.
+        let admitted = pool.admit(txs[..2].to_vec(), Origin::Local).await;
+        assert!(admitted.iter().all(Result::is_ok), "{admitted:?}");
+        assert_eq!(pool.metrics().signatures_recovered(), 2);
+
+        // Four client transactions still waiting for their checks: the next are refused.
+        let waiting = pool.checkers().reserve(4).unwrap();
+        assert_eq!(
+            pool.overloaded(),
+            Some(MempoolError::ChecksBehind { queued: 4 })
+        );
+        let refused = pool.admit(vec![txs[2].clone()], Origin::Local).await;
+        assert_eq!(refused, [Err(MempoolError::ChecksBehind { queued: 4 })]);
+        assert_eq!(refused[0].as_ref().unwrap_err().code(), ErrorCode::Busy);
+        assert_eq!(pool.metrics().signatures_recovered(), 2);
+        // Gossip is not refused: it already reached the network.
+        assert!(pool.admit(vec![txs[2].clone()], Origin::Gossip).await[0].is_ok());
+        // Once the checks catch up, clients are taken again.
+        drop(waiting);
+        assert_eq!(pool.overloaded(), None);
     }
 }

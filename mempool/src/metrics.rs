@@ -27,7 +27,8 @@ pub struct MempoolMetrics {
 }
 
 impl MempoolMetrics {
-    pub(crate) fn record(&self, refusal: Option<&MempoolError>, origin: Origin) {
+    /// Counts one admission (`None`) or one refusal.
+    pub fn record(&self, refusal: Option<&MempoolError>, origin: Origin) {
         match (refusal, origin) {
             (None, Origin::Local) => self.admitted_local.fetch_add(1, Relaxed),
             (None, Origin::Gossip) => self.admitted_gossip.fetch_add(1, Relaxed),

@@ -110,8 +110,8 @@ pub async fn run_gossip(
                     let Ok(more) = events.try_recv() else { break };
                     received.push(more);
                 }
-                // Signature checks are CPU work: keep them off the async workers.
-                let _ = tokio::task::spawn_blocking(move || admit_received(&pool, received)).await;
+                // Signature checks: on the checking threads, behind consensus.
+                let _ = mempool.checkers().run(move || admit_received(&pool, received)).await;
                 continue;
             }
         };

@@ -302,7 +302,7 @@ async fn probe(args: &BenchArgs, network: &Network, rate: f64) -> anyhow::Result
 
 fn print_header() {
     println!(
-        "{:>8} {:>10} {:>8} {:>8} {:>8} {:>8} {:>10} {:>10} {:>9}",
+        "{:>8} {:>10} {:>8} {:>8} {:>8} {:>8} {:>10} {:>10} {:>9} {:>12}",
         "rate",
         "final tx/s",
         "p50 ms",
@@ -311,7 +311,8 @@ fn print_header() {
         "max ms",
         "included",
         "refused",
-        "CPU %"
+        "CPU %",
+        "interval p99"
     );
 }
 
@@ -319,7 +320,7 @@ fn print_row(r: &LoadReport) {
     let refused: u64 = r.refused.values().sum();
     let cpu: f64 = r.nodes.iter().map(|n| n.cpu_percent).sum();
     println!(
-        "{:>8.0} {:>10.1} {:>8.0} {:>8.0} {:>8.0} {:>8.0} {:>10} {:>10} {:>9.0}",
+        "{:>8.0} {:>10.1} {:>8.0} {:>8.0} {:>8.0} {:>8.0} {:>10} {:>10} {:>9.0} {:>12.0}",
         r.rate,
         r.finalized_tps,
         r.latency_ms.p50,
@@ -328,7 +329,8 @@ fn print_row(r: &LoadReport) {
         r.latency_ms.max,
         format!("{}/{}", r.included, r.submitted),
         refused,
-        cpu
+        cpu,
+        r.block_interval_ms.p99
     );
 }
 

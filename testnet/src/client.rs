@@ -13,6 +13,8 @@ pub(crate) struct BlockTxs {
     pub(crate) height: u64,
     /// Block hash.
     pub(crate) hash: B256,
+    /// The proposer's timestamp.
+    pub(crate) timestamp_ms: u64,
     /// Transaction hashes, in block order.
     pub(crate) transactions: Vec<B256>,
 }

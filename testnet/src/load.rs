@@ -156,6 +156,8 @@ pub(crate) struct BlockSeen {
     pub(crate) height: u64,
     /// Milliseconds after the load started.
     pub(crate) seen_ms: f64,
+    /// The proposer's timestamp.
+    pub(crate) timestamp_ms: u64,
     /// All transactions in it.
     pub(crate) transactions: usize,
     /// Transactions of this run in it.
@@ -268,6 +270,8 @@ pub struct LoadReport {
     pub blocks: u64,
     /// Largest block seen, in transactions.
     pub max_block_transactions: usize,
+    /// Time between consecutive decided blocks, by their timestamps.
+    pub block_interval_ms: Percentiles,
     /// Per-node CPU and memory.
     pub nodes: Vec<NodeUsage>,
     /// The load generator's own CPU, percent of one core.
@@ -473,6 +477,8 @@ async fn send_batch(
                     }
                 }
             }
+            // The node refused the whole request before reading it.
+            Err(code) if retry && code == "BUSY" => busy = idx.clone(),
             Err(code) => {
                 for &i in &idx {
                     b.state[i] = TxState::Refused;
@@ -603,6 +609,7 @@ async fn follow(
             b.blocks.push(BlockSeen {
                 height: block.height,
                 seen_ms,
+                timestamp_ms: block.timestamp_ms,
                 transactions: block.transactions.len(),
                 ours,
             });
@@ -750,6 +757,13 @@ fn summarize(
             .map(|b| b.transactions)
             .max()
             .unwrap_or(0),
+        block_interval_ms: Percentiles::of(
+            &mut book
+                .blocks
+                .windows(2)
+                .map(|w| w[1].timestamp_ms.saturating_sub(w[0].timestamp_ms) as f64)
+                .collect::<Vec<_>>(),
+        ),
         nodes: Vec::new(),
         client_cpu_percent: 0.0,
         timeline,

@@ -196,6 +196,18 @@ async fn every_refusal_has_its_code() {
         503,
         "BUSY",
     );
+    // A batch is refused whole before its body is read (this one is not even JSON), with the
+    // HTTP convention for when to come back.
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/transactions/batch", net.apis[0]))
+        .header("content-type", "application/json")
+        .body("not even json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 503);
+    assert!(resp.headers().contains_key("retry-after"));
+    assert_eq!(resp.json::<Value>().await.unwrap()["code"], "BUSY");
     let summary = net.get(0, "/v1/mempool").await.unwrap();
     assert_eq!(summary["transactions"], 6);
 
