@@ -21,7 +21,7 @@ impl Default for BlockLimits {
     fn default() -> Self {
         Self {
             max_block_bytes: 2 * 1024 * 1024,
-            max_transactions: 10_000,
+            max_transactions: 2_000,
         }
     }
 }

@@ -21,7 +21,7 @@ use malachitebft_app_channel::app::types::{LocallyProposedValue, MisbehaviorEvid
 use malachitebft_app_channel::{AppMsg, Channels, NetworkMsg};
 use ordo_chain::{Chain, ChainError, Context, Tip};
 use ordo_mempool::Mempool;
-use ordo_types::{Address, Block, Decode, Encode, L1View, SecretKey};
+use ordo_types::{Address, Block, Decode, Encode, L1View, SecretKey, Transaction};
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, error, info, warn};
 
@@ -35,6 +35,8 @@ use crate::{Equivocation, NodeStatus};
 
 /// Size of the `Data` chunks a block is streamed in.
 const CHUNK_SIZE: usize = 128 * 1024;
+/// Bytes of one claimed sender key in a proposal stream (`x || y`).
+const KEY_LEN: usize = 64;
 /// Most complete proposals kept for heights this node has not reached yet.
 const MAX_FUTURE_PROPOSALS: usize = 64;
 /// Most decided blocks served in one sync response.
@@ -105,7 +107,9 @@ impl App {
         key: Option<SecretKey>,
         status: watch::Sender<NodeStatus>,
     ) -> eyre::Result<Self> {
-        let max_stream = rules.limits.max_block_bytes + CHUNK_SIZE;
+        let max_stream = rules.limits.max_block_bytes
+            + rules.limits.max_transactions as usize * KEY_LEN
+            + CHUNK_SIZE;
         let genesis = ValidatorSet::new(rules.validators.clone());
         let chain = match store.tip_height()? {
             None => Chain::new(rules),
@@ -519,10 +523,20 @@ impl App {
             pol_round: proposal.pol_round.map_or(Round::Nil, Round::new),
             proposer: ValidatorAddress(proposal.proposer),
         };
+        let keys = {
+            let mempool = self.mempool.clone();
+            let block = proposal.block.clone();
+            tokio::task::spawn_blocking(move || {
+                claimed_keys(&mempool, &signed(&block).collect::<Vec<_>>())
+            })
+            .await
+            .unwrap_or_default()
+        };
         let messages = stream_messages(
             StreamId::new(Bytes::from(id)),
             init,
             &proposal.block.encode(),
+            &keys,
             signature,
             CHUNK_SIZE,
         );
@@ -585,7 +599,11 @@ impl App {
             warn!(target: "ordo::consensus", proposer = %init.proposer, "proposal with a bad signature");
             return Ok(None);
         }
-        warm_senders(&self.mempool, &block);
+        warm_senders(
+            &self.mempool,
+            &signed(&block).collect::<Vec<_>>(),
+            &assembled.keys,
+        );
         let verdict = {
             let view = self.l1_view();
             let cx = Context {
@@ -717,26 +735,134 @@ impl App {
 /// (they reached the proposer before their gossip reached us) on every core, so the check,
 /// which runs on the consensus task, finds them in the mempool's cache. Under load that is
 /// most of a large block, and doing it serially can outlast the propose timeout.
-fn warm_senders(mempool: &Mempool, block: &Block) {
-    let txs: Vec<&ordo_types::Transaction> = block
-        .body
-        .entries()
-        .filter_map(|(_, e)| match e {
-            ordo_types::Entry::Signed(tx) => Some(tx),
-            ordo_types::Entry::Forced(_) => None,
-        })
-        .collect();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if threads < 2 || txs.len() < 64 {
-        return;
+/// A block's signed transactions, in block order.
+fn signed(block: &Block) -> impl Iterator<Item = &Transaction> {
+    block.body.entries().filter_map(|(_, e)| match e {
+        ordo_types::Entry::Signed(tx) => Some(tx),
+        ordo_types::Entry::Forced(_) => None,
+    })
+}
+
+/// The proposer's claimed keys for its block's signed transactions `txs`
+/// ([`crate::context::ProposalPart::Keys`]): one per transaction, from the mempool's verified
+/// senders; none if one is not known.
+fn claimed_keys(mempool: &Mempool, txs: &[&Transaction]) -> Vec<u8> {
+    let mut keys = Vec::new();
+    for tx in txs {
+        let Some(key) = mempool.verified_key(tx) else {
+            return Vec::new();
+        };
+        keys.extend_from_slice(&key.to_xy());
     }
+    keys
+}
+
+/// Verifies the senders of a proposal's signed transactions `txs` that this node has not
+/// verified yet, in parallel: with the proposer's claimed keys in batches, and where those are
+/// missing or false, by recovering each one.
+fn warm_senders(mempool: &Mempool, txs: &[&Transaction], keys: &[u8]) {
+    let claimed: Option<Vec<ordo_types::PublicKey>> = (keys.len() == txs.len() * KEY_LEN)
+        .then(|| {
+            keys.as_chunks::<KEY_LEN>()
+                .0
+                .iter()
+                .map(|k| ordo_types::PublicKey::from_xy(k).ok())
+                .collect()
+        })
+        .flatten();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let part_len = txs.len().div_ceil(threads).max(64);
     std::thread::scope(|s| {
-        for part in txs.chunks(txs.len().div_ceil(threads)) {
+        for (i, part) in txs.chunks(part_len).enumerate() {
+            let keys = claimed
+                .as_ref()
+                .map(|k| &k[i * part_len..i * part_len + part.len()]);
             s.spawn(move || {
+                if let Some(keys) = keys {
+                    let claims: Vec<_> = part
+                        .iter()
+                        .map(|t| (*t).clone())
+                        .zip(keys.iter().copied())
+                        .collect();
+                    if mempool.verify_claimed_senders(&claims) {
+                        return;
+                    }
+                }
                 for tx in part {
                     let _ = mempool.sender(tx);
                 }
             });
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use ordo_chain::{Admission, NonceTable};
+    use ordo_mempool::{MempoolConfig, Origin};
+
+    fn pool() -> Mempool {
+        let admission = Admission::new(7, ordo_rollup_adapters::Rollups::raw([1]));
+        Mempool::in_memory(
+            admission,
+            MempoolConfig::default(),
+            std::sync::Arc::new(NonceTable::default()),
+        )
+    }
+
+    #[test]
+    fn a_validator_batch_checks_the_proposers_claimed_keys_and_recovers_only_without_them() {
+        let txs: Vec<Transaction> = (0..300)
+            .map(|i| {
+                let payload = ordo_types::Bytes::from(vec![i as u8; 8]);
+                Transaction::sign(1, 0, payload, &SecretKey::random(), 7)
+            })
+            .collect();
+        let refs: Vec<&Transaction> = txs.iter().collect();
+        let proposer = pool();
+        assert!(proposer
+            .submit(txs.clone(), Origin::Local)
+            .iter()
+            .all(Result::is_ok));
+        let keys = claimed_keys(&proposer, &refs);
+        assert_eq!(keys.len(), txs.len() * KEY_LEN);
+
+        // With the keys: every sender batch-checked, none recovered.
+        let validator = pool();
+        warm_senders(&validator, &refs, &keys);
+        let m = validator.metrics();
+        assert_eq!(
+            (m.signatures_batch_verified(), m.signatures_recovered()),
+            (300, 0)
+        );
+        assert!(txs.iter().all(|t| validator.verified_key(t).is_some()));
+
+        // False keys (one swapped): the batch fails and that part's senders are recovered.
+        let mut forged = keys.clone();
+        forged.copy_within(0..KEY_LEN, KEY_LEN);
+        let validator = pool();
+        warm_senders(&validator, &refs, &forged);
+        let m = validator.metrics();
+        assert!(m.signatures_recovered() > 0);
+        assert_eq!(
+            m.signatures_batch_verified() + m.signatures_recovered(),
+            300
+        );
+        assert_eq!(
+            validator.sender(&txs[1]).unwrap(),
+            proposer.sender(&txs[1]).unwrap()
+        );
+
+        // No keys (or not one per transaction): every sender recovered.
+        for keys in [&[][..], &keys[KEY_LEN..]] {
+            let validator = pool();
+            warm_senders(&validator, &refs, keys);
+            assert_eq!(validator.metrics().signatures_recovered(), 300);
+        }
+
+        // A proposer missing a key sends none.
+        assert!(claimed_keys(&pool(), &refs).is_empty());
+    }
 }

@@ -369,6 +369,9 @@ impl Wire for ProposalPart {
                 w.u8(2);
                 signature.put(w);
             }
+            ProposalPart::Keys(chunk) => {
+                w.u8(3).bytes(chunk);
+            }
         }
     }
     fn get(r: &mut Reader<'_>) -> Result<Self, WireError> {
@@ -381,6 +384,7 @@ impl Wire for ProposalPart {
             })),
             1 => Ok(ProposalPart::Data(Bytes::copy_from_slice(r.bytes()?))),
             2 => Ok(ProposalPart::Fin(Wire::get(r)?)),
+            3 => Ok(ProposalPart::Keys(Bytes::copy_from_slice(r.bytes()?))),
             tag => Err(WireError::UnknownTag {
                 what: "proposal part",
                 tag,
@@ -1008,6 +1012,7 @@ mod tests {
             stream_id,
             init,
             b"ordo",
+            &[],
             signed_proposal().signature,
             4,
         );
@@ -1063,6 +1068,11 @@ mod tests {
         assert_golden(
             &ProposalPart::Data(Bytes::from_static(b"ordo")),
             &expected[1][52..],
+        );
+        // Claimed keys: tag 3, then the keys as length-prefixed bytes, like Data.
+        assert_golden(
+            &ProposalPart::Keys(Bytes::from_static(b"keys")),
+            concat!("03", "00000004", "6b657973"),
         );
     }
 

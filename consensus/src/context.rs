@@ -301,13 +301,19 @@ impl mc::Proposal<OrdoContext> for Proposal {
     }
 }
 
-/// One part of a streamed proposal: `Init`, the encoded block in `Data` chunks, then `Fin`.
+/// One part of a streamed proposal: `Init`, the encoded block in `Data` chunks, the senders'
+/// claimed keys in `Keys` chunks, then `Fin`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProposalPart {
     /// Opens the stream: what is proposed, by whom.
     Init(ProposalInit),
     /// A chunk of the encoded block.
     Data(Bytes),
+    /// A chunk of the public keys (`x || y`, 64 bytes each) of the block's signed transactions'
+    /// senders, in block order, as the proposer verified them: claims, not signed, which a
+    /// validator checks in batches for the transactions gossip has not brought it yet instead
+    /// of recovering each sender. Absent or wrong, they only cost that validator recoveries.
+    Keys(Bytes),
     /// Closes the stream with the proposer's signature over the proposal digest of the block.
     Fin(Signature),
 }

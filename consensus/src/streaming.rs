@@ -17,6 +17,8 @@ use crate::context::{ProposalInit, ProposalPart};
 pub(crate) struct Assembled {
     pub(crate) init: ProposalInit,
     pub(crate) block_bytes: Vec<u8>,
+    /// The senders' claimed keys (see [`ProposalPart::Keys`]), empty if none were sent.
+    pub(crate) keys: Vec<u8>,
     pub(crate) signature: Signature,
 }
 
@@ -40,10 +42,14 @@ impl Partial {
             return Some(Err("stream does not start with Init"));
         };
         let mut block_bytes = Vec::with_capacity(self.bytes);
+        let mut keys = Vec::new();
         let mut signature = None;
         for part in parts {
             match (part, signature) {
-                (ProposalPart::Data(chunk), None) => block_bytes.extend_from_slice(&chunk),
+                (ProposalPart::Data(chunk), None) if keys.is_empty() => {
+                    block_bytes.extend_from_slice(&chunk)
+                }
+                (ProposalPart::Keys(chunk), None) => keys.extend_from_slice(&chunk),
                 (ProposalPart::Fin(sig), None) => signature = Some(sig),
                 _ => return Some(Err("parts out of order")),
             }
@@ -52,6 +58,7 @@ impl Partial {
             Ok(Assembled {
                 init,
                 block_bytes,
+                keys,
                 signature,
             })
         }))
@@ -95,7 +102,7 @@ impl PartStreams {
             StreamContent::Fin => partial.end = Some(msg.sequence),
             StreamContent::Data(part) => {
                 partial.bytes += match &part {
-                    ProposalPart::Data(chunk) => chunk.len(),
+                    ProposalPart::Data(chunk) | ProposalPart::Keys(chunk) => chunk.len(),
                     _ => 0,
                 };
                 partial.parts.entry(msg.sequence).or_insert(part);
@@ -121,11 +128,13 @@ impl PartStreams {
     }
 }
 
-/// Splits a proposal into stream messages: Init, Data chunks, Fin part, end marker.
+/// Splits a proposal into stream messages: Init, Data chunks, Keys chunks (if any), Fin part,
+/// end marker.
 pub(crate) fn stream_messages(
     stream_id: StreamId,
     init: ProposalInit,
     block_bytes: &[u8],
+    keys: &[u8],
     signature: Signature,
     chunk_size: usize,
 ) -> Vec<StreamMessage<ProposalPart>> {
@@ -134,6 +143,10 @@ pub(crate) fn stream_messages(
         block_bytes
             .chunks(chunk_size.max(1))
             .map(|c| ProposalPart::Data(Bytes::copy_from_slice(c))),
+    );
+    parts.extend(
+        keys.chunks(chunk_size.max(1))
+            .map(|c| ProposalPart::Keys(Bytes::copy_from_slice(c))),
     );
     parts.push(ProposalPart::Fin(signature));
     let mut out: Vec<_> = parts
@@ -179,11 +192,13 @@ mod tests {
     #[test]
     fn reassembles_in_any_order_and_ignores_duplicates() {
         let data: Vec<u8> = (0..1000u32).map(|i| i as u8).collect();
+        let keys = [9u8; 200];
         let signature = sig();
         let mut msgs = stream_messages(
             StreamId::new(Bytes::from_static(b"s")),
             init(),
             &data,
+            &keys,
             signature,
             64,
         );
@@ -201,6 +216,7 @@ mod tests {
         }
         let done = done.unwrap();
         assert_eq!(done.block_bytes, data);
+        assert_eq!(done.keys, keys);
         assert_eq!(done.signature, signature);
         assert_eq!(done.init, init());
     }
@@ -210,7 +226,8 @@ mod tests {
         let msgs = stream_messages(
             StreamId::new(Bytes::from_static(b"s")),
             init(),
-            &[7u8; 500],
+            &[7u8; 200],
+            &[8u8; 300],
             sig(),
             100,
         );
@@ -221,6 +238,27 @@ mod tests {
             .filter_map(|m| streams.insert(peer, m))
             .collect();
         assert_eq!(outcomes[0], Err("stream exceeds the block size limit"));
+    }
+
+    #[test]
+    fn block_data_after_the_keys_is_refused() {
+        let stream = StreamId::new(Bytes::from_static(b"s"));
+        let parts = [
+            ProposalPart::Init(init()),
+            ProposalPart::Keys(Bytes::from_static(&[1; 64])),
+            ProposalPart::Data(Bytes::from_static(b"late")),
+            ProposalPart::Fin(sig()),
+        ];
+        let mut streams = PartStreams::new(4, 1 << 20);
+        let peer = peer();
+        let mut outcome = None;
+        for (i, part) in parts.into_iter().enumerate() {
+            let msg = StreamMessage::new(stream.clone(), i as u64, StreamContent::Data(part));
+            outcome = outcome.or(streams.insert(peer, msg));
+        }
+        let end = StreamMessage::new(stream, 4, StreamContent::Fin);
+        outcome = outcome.or(streams.insert(peer, end));
+        assert_eq!(outcome, Some(Err("parts out of order")));
     }
 
     #[test]

@@ -729,6 +729,13 @@ impl Mempool {
         self.with_keys(txs)
     }
 
+    /// The sender's key of `tx` if this node verified it already (no signature work).
+    pub fn verified_key(&self, tx: &Transaction) -> Option<PublicKey> {
+        let cell = lock(&self.inner.verified).get(&tx.hash()).cloned()?;
+        let key = cell.get()?.as_ref().ok()?.key;
+        Some(key)
+    }
+
     fn with_keys(&self, txs: Vec<Transaction>) -> Vec<(Transaction, PublicKey)> {
         txs.into_iter()
             .filter_map(|tx| {
