@@ -7,11 +7,11 @@
 //!   and pool limits. The rules and the decided nonces are given at construction: the pool
 //!   asks the chain core, never answers for it.
 //!   Past `busy_at` ready transactions, client submissions are refused up front (`BUSY`).
+//!   Each refusal is a [`MempoolError`] with a stable code.
 //! - **Overload** ([`Mempool::admit`]): signature checks for clients and gossip run on a few
 //!   threads at a lower CPU priority than consensus, so that a node flooded with transactions
 //!   still decides blocks; past `max_unchecked` queued client transactions, more are refused
 //!   with `BUSY` before any signature work.
-//!   Each refusal is a [`MempoolError`] with a stable code.
 //! - **Nonces** count per sender per namespace from 0, as the chain decided them
 //!   ([`NonceReader`]). A transaction ahead of the next nonce is parked (up to a bounded gap)
 //!   and becomes pending when the gap fills.
