@@ -54,7 +54,9 @@ async fn a_transaction_lands_in_its_namespace_with_a_valid_proof() {
     };
     let root: B256 = landed["namespace_root"].as_str().unwrap().parse().unwrap();
 
-    // Namespace 5's slice holds exactly our transaction, with a proof against the header.
+    // Namespace 5's slice holds exactly our transaction, with a proof against the header (as
+    // served by a third node, once it has the block too).
+    net.wait_height(&[3], height, Duration::from_secs(60)).await;
     let slice = net
         .get(3, &format!("/v1/namespaces/5/blocks/{height}"))
         .await
