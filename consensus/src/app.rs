@@ -731,10 +731,6 @@ impl App {
     }
 }
 
-/// Recovers the senders of a received block's transactions that this node has not verified yet
-/// (they reached the proposer before their gossip reached us) on every core, so the check,
-/// which runs on the consensus task, finds them in the mempool's cache. Under load that is
-/// most of a large block, and doing it serially can outlast the propose timeout.
 /// A block's signed transactions, in block order.
 fn signed(block: &Block) -> impl Iterator<Item = &Transaction> {
     block.body.entries().filter_map(|(_, e)| match e {
@@ -758,8 +754,11 @@ fn claimed_keys(mempool: &Mempool, txs: &[&Transaction]) -> Vec<u8> {
 }
 
 /// Verifies the senders of a proposal's signed transactions `txs` that this node has not
-/// verified yet, in parallel: with the proposer's claimed keys in batches, and where those are
-/// missing or false, by recovering each one.
+/// verified yet (they reached the proposer before their gossip reached us), on every core: with
+/// the proposer's claimed keys in batches, and where those are missing or false, by recovering
+/// each one. The check, which runs on the consensus task, then finds them all in the mempool's
+/// cache; under load that is most of a large block, and recovering it serially could outlast
+/// the propose timeout.
 fn warm_senders(mempool: &Mempool, txs: &[&Transaction], keys: &[u8]) {
     let claimed: Option<Vec<ordo_types::PublicKey>> = (keys.len() == txs.len() * KEY_LEN)
         .then(|| {
@@ -855,8 +854,9 @@ mod tests {
             proposer.sender(&txs[1]).unwrap()
         );
 
-        // No keys (or not one per transaction): every sender recovered.
-        for keys in [&[][..], &keys[KEY_LEN..]] {
+        // No keys, not one per transaction, or not curve points: every sender recovered.
+        let off_curve = vec![0u8; keys.len()];
+        for keys in [&[][..], &keys[KEY_LEN..], &off_curve[..]] {
             let validator = pool();
             warm_senders(&validator, &refs, keys);
             assert_eq!(validator.metrics().signatures_recovered(), 300);
