@@ -240,8 +240,7 @@ pub(crate) async fn refuse_when_overloaded(
     next: Next,
 ) -> Response {
     if request.method() == axum::http::Method::POST {
-        if let Some(e) = s.mempool.overloaded() {
-            s.mempool.metrics().record(Some(&e), Origin::Local);
+        if let Some(e) = s.mempool.refuse_unread() {
             let mut response = ApiError::from(e).into_response();
             response
                 .headers_mut()

@@ -429,6 +429,14 @@ impl Mempool {
             })
     }
 
+    /// [`Mempool::overloaded`] for a client request refused whole before it is read: the
+    /// refusal is counted once, whatever the request held.
+    pub fn refuse_unread(&self) -> Option<MempoolError> {
+        let e = self.overloaded()?;
+        self.inner.metrics.record(Some(&e), Origin::Local);
+        Some(e)
+    }
+
     /// The checking threads.
     pub(crate) fn checkers(&self) -> &Checkers {
         self.inner.checkers.get_or_init(|| {

@@ -27,8 +27,7 @@ pub struct MempoolMetrics {
 }
 
 impl MempoolMetrics {
-    /// Counts one admission (`None`) or one refusal.
-    pub fn record(&self, refusal: Option<&MempoolError>, origin: Origin) {
+    pub(crate) fn record(&self, refusal: Option<&MempoolError>, origin: Origin) {
         match (refusal, origin) {
             (None, Origin::Local) => self.admitted_local.fetch_add(1, Relaxed),
             (None, Origin::Gossip) => self.admitted_gossip.fetch_add(1, Relaxed),
