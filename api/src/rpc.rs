@@ -19,7 +19,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use ordo_mempool::{MempoolError, Origin};
+use ordo_mempool::MempoolError;
 use ordo_types::{Address, ErrorCode, Transaction};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -192,7 +192,7 @@ impl Rollup<'_> {
         let result = self
             .state
             .mempool
-            .admit(vec![tx], Origin::Local)
+            .admit(vec![tx])
             .await
             .pop()
             .ok_or_else(|| RpcError::new(-32603, "admission did not answer"))?;

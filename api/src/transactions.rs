@@ -13,7 +13,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use ordo_mempool::{MempoolError, Origin, PoolStatus};
+use ordo_mempool::{MempoolError, PoolStatus};
 use ordo_types::{Address, Auth, Bytes, ErrorCode, Signature, Transaction, B256};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -77,7 +77,7 @@ async fn submit(
     let tx = submitted.into_transaction(s.chain_id)?;
     let result = s
         .mempool
-        .admit(vec![tx], Origin::Local)
+        .admit(vec![tx])
         .await
         .pop()
         .ok_or_else(|| ApiError::internal("admission did not answer"))?;
@@ -115,7 +115,7 @@ async fn submit_batch(
             Err(e) => results.push(Some(Err(e))),
         }
     }
-    let mut admitted = s.mempool.admit(txs, Origin::Local).await.into_iter();
+    let mut admitted = s.mempool.admit(txs).await.into_iter();
     let results: Vec<Value> = results
         .into_iter()
         .map(

@@ -383,36 +383,27 @@ impl Mempool {
         &self.inner.config
     }
 
-    /// Admits a batch as [`Mempool::submit`] does, with the signature work on the checking
-    /// threads (at a lower CPU priority than consensus). Client batches are refused with `BUSY`
-    /// before any signature work when the node is busy, the pool full, or the checks behind.
-    pub async fn admit(
-        &self,
-        txs: Vec<Transaction>,
-        origin: Origin,
-    ) -> Vec<Result<B256, MempoolError>> {
-        let reservation = match origin {
-            Origin::Gossip => None,
-            Origin::Local => {
-                let reserved = match self.overloaded() {
-                    Some(e) => Err(e),
-                    None => self
-                        .checkers()
-                        .reserve(txs.len())
-                        .map_err(|queued| MempoolError::ChecksBehind { queued }),
-                };
-                match reserved {
-                    Ok(reservation) => Some(reservation),
-                    Err(e) => return self.refuse(txs.len(), &e, origin),
-                }
-            }
+    /// Admits a client's batch as [`Mempool::submit`] does, with the signature work on the
+    /// checking threads (at a lower CPU priority than consensus). Refused with `BUSY` before any
+    /// signature work when the node is busy, the pool full, or the checks behind.
+    pub async fn admit(&self, txs: Vec<Transaction>) -> Vec<Result<B256, MempoolError>> {
+        let reserved = match self.overloaded() {
+            Some(e) => Err(e),
+            None => self
+                .checkers()
+                .reserve(txs.len())
+                .map_err(|queued| MempoolError::ChecksBehind { queued }),
+        };
+        let reservation = match reserved {
+            Ok(reservation) => reservation,
+            Err(e) => return self.refuse(txs.len(), &e),
         };
         let pool = self.clone();
         let results = self
             .checkers()
             .run(move || {
                 let _reservation = reservation;
-                pool.submit(txs, origin)
+                pool.submit(txs, Origin::Local)
             })
             .await;
         results.unwrap_or_default()
@@ -449,15 +440,10 @@ impl Mempool {
         })
     }
 
-    /// Refuses `count` transactions with `e`, counting the refusals.
-    fn refuse(
-        &self,
-        count: usize,
-        e: &MempoolError,
-        origin: Origin,
-    ) -> Vec<Result<B256, MempoolError>> {
+    /// Refuses `count` client transactions with `e`, counting the refusals.
+    fn refuse(&self, count: usize, e: &MempoolError) -> Vec<Result<B256, MempoolError>> {
         for _ in 0..count {
-            self.inner.metrics.record(Some(e), origin);
+            self.inner.metrics.record(Some(e), Origin::Local);
         }
         vec![Err(e.clone()); count]
     }
@@ -810,7 +796,7 @@ mod tests {
             .map(|n| Transaction::sign(1, n, Bytes::from_static(b"x"), &key, 7))
             .collect();
         // Admitted through the checking threads.
-        let admitted = pool.admit(txs[..2].to_vec(), Origin::Local).await;
+        let admitted = pool.admit(txs[..2].to_vec()).await;
         assert!(admitted.iter().all(Result::is_ok), "{admitted:?}");
         assert_eq!(pool.metrics().signatures_recovered(), 2);
 
@@ -820,12 +806,12 @@ mod tests {
             pool.overloaded(),
             Some(MempoolError::ChecksBehind { queued: 4 })
         );
-        let refused = pool.admit(vec![txs[2].clone()], Origin::Local).await;
+        let refused = pool.admit(vec![txs[2].clone()]).await;
         assert_eq!(refused, [Err(MempoolError::ChecksBehind { queued: 4 })]);
         assert_eq!(refused[0].as_ref().unwrap_err().code(), ErrorCode::Busy);
         assert_eq!(pool.metrics().signatures_recovered(), 2);
         // Gossip is not refused: it already reached the network.
-        assert!(pool.admit(vec![txs[2].clone()], Origin::Gossip).await[0].is_ok());
+        assert!(pool.submit(vec![txs[2].clone()], Origin::Gossip)[0].is_ok());
         // Once the checks catch up, clients are taken again.
         drop(waiting);
         assert_eq!(pool.overloaded(), None);
