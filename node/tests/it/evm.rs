@@ -470,11 +470,11 @@ async fn a_forced_ethereum_transaction_then_the_senders_next_json_rpc_one_both_e
     // Nonce 0 through the L1 inbox (paid by an L1 account of its own).
     let forced = sign(transfer(CHAIN_ID, 0, to, 5), &key);
     let (index, _) = l1.force_include(3, NS, forced.clone()).await;
-    l1.wait_forced(0, NS, index).await;
 
-    // Ordo now counts the forced transaction: every node expects nonce 1 next.
+    // Once a node has included it, that node counts it: it expects nonce 1 next.
     let path = format!("/v1/accounts/{}/nonce?namespace={NS}", key.address());
     for node in 0..4 {
+        l1.wait_forced(node, NS, index).await;
         let answer = l1.net.get(node, &path).await.unwrap();
         assert_eq!(answer["next_nonce"], 1, "node {node}: {answer}");
     }
