@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use ordo_types::ValidatorSet;
-use ordo_types::{Address, Block, Entry, Header, InboxItem, L1Block, L1View, Transaction, B256};
+use ordo_types::{
+    Address, Block, Entry, Header, InboxItem, L1Block, L1View, Transaction, ValidatorSet, B256,
+};
 
 use crate::block::{assemble, verify, Expectation, Facts, L1Expectation, Template};
 use crate::nonces::{BlockNonces, NonceReader, NonceUpdate, Senders};
@@ -207,6 +208,51 @@ impl Chain {
         fixed
     }
 
+    /// Takes the committee of the next height from the header of the tip, a decided (so
+    /// certified) block, when this node's L1 view has not elected it yet: the header's
+    /// `next_validators_hash` names it, and it is the tip's own committee or `announced` (the
+    /// committee a peer served with the block). An outage of this node's L1, however long,
+    /// then stops it at no epoch boundary. Returns the committee fixed (epoch, set), for the
+    /// store; none when the committee was already known and matches.
+    pub fn take_announced(
+        &mut self,
+        header: &Header,
+        announced: Option<&ValidatorSet>,
+    ) -> Result<Option<(u64, ValidatorSet)>, ChainError> {
+        if header.height != self.tip.height {
+            return Err(ChainError::NotTip {
+                height: header.height,
+                tip: self.tip.height,
+            });
+        }
+        let epoch = self.rules.epoch(header.height + 1);
+        let certified = header.next_validators_hash;
+        if let Some(known) = self.committee(epoch) {
+            return match known.hash() {
+                hash if hash == certified => Ok(None),
+                ours => Err(ChainError::CommitteeDiverges {
+                    epoch,
+                    ours,
+                    certified,
+                }),
+            };
+        }
+        let own = self.committee_at(header.height)?;
+        let set = match announced {
+            _ if own.hash() == certified => own.clone(),
+            Some(set) if set.hash() == certified => set.clone(),
+            _ => {
+                return Err(ChainError::CommitteeUnknown {
+                    epoch,
+                    l1_block: self.elections.get(&epoch).copied(),
+                })
+            }
+        };
+        self.elections.remove(&epoch);
+        self.committees.insert(epoch, set.clone());
+        Ok(Some((epoch, set)))
+    }
+
     /// The proposer of the next height at `round`.
     pub fn proposer(&self, round: u32) -> Result<Address, ChainError> {
         let set = self.committee_at(self.next_height())?;
@@ -314,7 +360,8 @@ impl Chain {
     pub fn check(&self, block: &Block, round: u32, cx: &Context<'_>) -> Result<(), BlockError> {
         let unknown = |e: ChainError| match e {
             ChainError::CommitteeUnknown { epoch, .. } => BlockError::CommitteeUnknown { epoch },
-            ChainError::NotNext { .. } => BlockError::Mismatch {
+            // The proposer and the template fail only for an unknown committee.
+            _ => BlockError::Mismatch {
                 field: "height",
                 found: block.header.height.to_string(),
                 expected: self.next_height().to_string(),

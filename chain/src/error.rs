@@ -198,6 +198,25 @@ pub enum ChainError {
         /// The L1 block its election waits for, if it is scheduled.
         l1_block: Option<u64>,
     },
+    /// A certified header announces another committee than the one this node elected: its
+    /// L1 view disagrees with the committee's.
+    #[error("committee of epoch {epoch}: elected {ours} here, certified {certified}")]
+    CommitteeDiverges {
+        /// The epoch.
+        epoch: u64,
+        /// The hash of the committee this node elected.
+        ours: B256,
+        /// The hash the certified header announces.
+        certified: B256,
+    },
+    /// A header that is not the tip's.
+    #[error("header {height} is not the tip {tip}")]
+    NotTip {
+        /// The header's height.
+        height: u64,
+        /// The tip's height.
+        tip: u64,
+    },
     /// A block applied out of turn: it does not extend the tip.
     #[error("block {height} with parent {parent} does not extend the tip {tip} ({tip_hash})")]
     NotNext {

@@ -21,7 +21,9 @@ use malachitebft_app_channel::app::types::{LocallyProposedValue, MisbehaviorEvid
 use malachitebft_app_channel::{AppMsg, Channels, NetworkMsg};
 use ordo_chain::{Chain, ChainError, Context, Tip};
 use ordo_mempool::Mempool;
-use ordo_types::{Address, Block, Decode, Encode, L1View, SecretKey, Transaction};
+use ordo_types::{
+    Address, Block, Decode, Encode, L1View, SecretKey, SyncedBlock, Transaction, B256,
+};
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, error, info, warn};
 
@@ -82,8 +84,11 @@ pub(crate) struct App {
     store: Store,
     mempool: Mempool,
     key: Option<SecretKey>,
-    /// The committees of the next height and the one after, as Malachite takes them.
-    sets: (ValidatorSet, ValidatorSet),
+    /// The committee of the next height, as Malachite takes it.
+    set: ValidatorSet,
+    /// The committee a peer served with the synced block of this hash (see [`SyncedBlock`]),
+    /// until that block is decided.
+    announced: Option<(B256, ordo_types::ValidatorSet)>,
     /// Validators already reported for equivocation.
     reported: HashSet<Address>,
     streams: PartStreams,
@@ -148,7 +153,8 @@ impl App {
             store,
             mempool,
             key,
-            sets: (genesis.clone(), genesis),
+            set: genesis,
+            announced: None,
             reported: HashSet::new(),
             streams: PartStreams::new(256, max_stream),
             future: Vec::new(),
@@ -162,7 +168,7 @@ impl App {
 
     fn height_params(&self) -> HeightParams<OrdoContext> {
         HeightParams::new(
-            self.sets.0.clone(),
+            self.set.clone(),
             self.params.timeouts,
             Some(self.params.block_time),
         )
@@ -185,14 +191,18 @@ impl App {
         Ok(())
     }
 
-    /// Fixes the committees of the next height and the one after (waiting, if it must, for
-    /// the L1 view to reach their election: as long as it takes, saying so every 30 s; the
-    /// node's health turns unready meanwhile) and publishes them in the status.
+    /// Fixes the committee of the next height (waiting, if it must, for the L1 view to reach
+    /// its election: as long as it takes, saying so every 30 s; the node's health turns unready
+    /// meanwhile) and publishes it in the status, with the one after if it is known.
+    ///
+    /// The one after is unknown while this node's L1 view is behind its election: the node
+    /// then votes nil on the last height of the epoch, gets that block from its peers, and
+    /// takes the next committee from its certified header ([`Chain::take_announced`]).
     async fn enter_height(&mut self) -> Result<(), Failure> {
-        let (this, next) = loop {
+        let this = loop {
             self.elect()?;
-            match self.chain.committees() {
-                Ok((this, next)) => break (this.clone(), next.clone()),
+            match self.chain.committee_at(self.height()) {
+                Ok(this) => break this.clone(),
                 Err(ChainError::CommitteeUnknown {
                     epoch,
                     l1_block: Some(block),
@@ -213,7 +223,7 @@ impl App {
                 Err(e) => return Err(Failure::Fatal(e.into())),
             }
         };
-        if this.hash() != self.sets.0.inner().hash() {
+        if this.hash() != self.set.inner().hash() {
             info!(
                 target: "ordo::consensus", height = self.height(), members = this.len(),
                 hash = %this.hash(), "committee changes"
@@ -223,11 +233,12 @@ impl App {
         if self.store.committee(epoch)?.is_none() {
             self.store.put_committee(epoch, &this)?;
         }
+        let next = self.chain.committee_at(self.height() + 1).ok().cloned();
         self.status.send_modify(|s| {
             s.validators = Some(this.clone());
-            s.next_validators = Some(next.clone());
+            s.next_validators = next;
         });
-        self.sets = (ValidatorSet::new(this), ValidatorSet::new(next));
+        self.set = ValidatorSet::new(this);
         Ok(())
     }
 
@@ -391,8 +402,23 @@ impl App {
                     let Some(decided) = self.store.decided(h)? else {
                         break;
                     };
+                    let header = &decided.block.header;
+                    let next_validators = if header.next_validators_hash == header.validators_hash {
+                        None
+                    } else {
+                        let epoch = self.chain.rules().epoch(h + 1);
+                        let Some(set) = self.store.committee(epoch)? else {
+                            warn!(target: "ordo::sync", height = h, epoch, "no committee to serve with the block");
+                            break;
+                        };
+                        Some(set)
+                    };
+                    let synced = SyncedBlock {
+                        block: decided.block,
+                        next_validators,
+                    };
                     values.push(RawDecidedValue::new(
-                        Bytes::from(decided.block.encode()),
+                        Bytes::from(synced.encode()),
                         to_extended(&decided.certificate),
                     ));
                 }
@@ -575,7 +601,7 @@ impl App {
         assembled: Assembled,
     ) -> Result<Option<ProposedValue<OrdoContext>>, Failure> {
         let init = assembled.init;
-        let Some(proposer) = self.sets.0.inner().get(&init.proposer.0) else {
+        let Some(proposer) = self.set.inner().get(&init.proposer.0) else {
             warn!(target: "ordo::consensus", proposer = %init.proposer, "proposal from a non-validator");
             return Ok(None);
         };
@@ -668,6 +694,7 @@ impl App {
             };
             self.chain.apply(&block, &cx)?
         };
+        self.take_announced(&block)?;
         let cert = to_certificate(certificate);
         let signers = cert.signatures.len();
         let (block, nonces) = self
@@ -691,8 +718,33 @@ impl App {
         Ok(())
     }
 
+    /// Takes the next height's committee from the header of `block`, just decided, if this
+    /// node has not elected it (kept before the block, so a restart finds it).
+    fn take_announced(&mut self, block: &Block) -> Result<(), Failure> {
+        let hash = block.hash();
+        let announced = self
+            .announced
+            .take()
+            .filter(|(h, _)| *h == hash)
+            .map(|(_, set)| set);
+        match self.chain.take_announced(&block.header, announced.as_ref()) {
+            Ok(Some((epoch, set))) => {
+                info!(
+                    target: "ordo::consensus", epoch, members = set.len(), hash = %set.hash(),
+                    "committee taken from a certified header (the L1 view is behind its election)"
+                );
+                self.store.put_committee(epoch, &set)?;
+                Ok(())
+            }
+            // Held when the L1 view reaches its election; `enter_height` says so.
+            Ok(None) | Err(ChainError::CommitteeUnknown { .. }) => Ok(()),
+            Err(e) => Err(Failure::Fatal(e.into())),
+        }
+    }
+
     /// A decided block received from a peer while catching up. Its certificate is checked by
-    /// the engine; here the block must be well formed and extend this node's chain.
+    /// the engine; here the block must be well formed, extend this node's chain and come with
+    /// the committee its header announces, which is kept until the block is decided.
     async fn synced(
         &mut self,
         height: u64,
@@ -700,7 +752,15 @@ impl App {
         proposer: ValidatorAddress,
         bytes: &[u8],
     ) -> Result<SyncedValueOutcome<OrdoContext>, Failure> {
-        let Ok(block) = Block::decode(bytes) else {
+        let synced = SyncedBlock::decode(bytes)
+            .ok()
+            .filter(|s| s.check().is_ok());
+        let Some(SyncedBlock {
+            block,
+            next_validators,
+        }) = synced
+        else {
+            warn!(target: "ordo::sync", height, "undecodable synced block or announced committee");
             return Ok(SyncedValueOutcome::PeerFault);
         };
         let h = &block.header;
@@ -710,12 +770,12 @@ impl App {
             || h.chain_id != self.chain.rules().chain_id()
             || h.parent_hash != tip.hash
             || h.proposer != proposer.0
-            || block.check_commitments().is_err()
         {
             warn!(target: "ordo::sync", height, "synced block does not extend the chain");
             return Ok(SyncedValueOutcome::PeerFault);
         }
         self.status.send_modify(|s| s.syncing = true);
+        self.announced = next_validators.map(|set| (block.hash(), set));
         let proposal = StoredProposal {
             round: round_u32(round),
             pol_round: None,

@@ -267,18 +267,13 @@ impl Store {
             reason,
         };
         let bytes = v.value();
-        if bytes.len() % 41 != 0 {
+        let size = ordo_types::Validator::ENCODED_LEN;
+        if bytes.len() % size != 0 {
             return Err(corrupt(format!("length {}", bytes.len())));
         }
         let members = bytes
-            .chunks_exact(41)
-            .map(|m| {
-                let key = ordo_types::PublicKey::from_sec1(&m[..33])
-                    .map_err(|e| corrupt(e.to_string()))?;
-                let mut power = [0u8; 8];
-                power.copy_from_slice(&m[33..]);
-                Ok(ordo_types::Validator::new(key, u64::from_be_bytes(power)))
-            })
+            .chunks_exact(size)
+            .map(|m| ordo_types::Validator::decode(m).map_err(|e| corrupt(e.to_string())))
             .collect::<Result<Vec<_>, StoreError>>()?;
         ordo_types::ValidatorSet::new(members)
             .map(Some)
@@ -292,10 +287,9 @@ impl Store {
         epoch: u64,
         set: &ordo_types::ValidatorSet,
     ) -> Result<(), StoreError> {
-        let mut bytes = Vec::with_capacity(set.len() * 41);
+        let mut bytes = Vec::with_capacity(set.len() * ordo_types::Validator::ENCODED_LEN);
         for v in set.validators() {
-            bytes.extend_from_slice(&v.public_key.to_sec1());
-            bytes.extend_from_slice(&v.voting_power.to_be_bytes());
+            v.encode_to(&mut bytes);
         }
         let tx = self.db.begin_write()?;
         tx.open_table(COMMITTEES)?.insert(epoch, bytes.as_slice())?;

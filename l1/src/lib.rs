@@ -39,6 +39,7 @@ pub mod calldata;
 mod client;
 mod deploy;
 mod error;
+pub mod outage;
 pub mod process;
 mod relay;
 mod stake;

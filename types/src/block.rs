@@ -1,9 +1,10 @@
 //! Headers, bodies (namespace groups of entries) and blocks.
 
 use crate::codec::{impl_decode, list_len, put_list, Encode, ReadFrom, Reader};
-use crate::error::{DecodeError, Error};
+use crate::error::{DecodeError, DecodeErrorKind, Error};
 use crate::namespace::{NamespaceProof, NamespaceTable};
 use crate::transaction::{Entry, ENTRY_MIN_LEN};
+use crate::validator::ValidatorSet;
 use alloy_primitives::{keccak256, Address, B256};
 use serde::{Deserialize, Serialize};
 
@@ -314,7 +315,73 @@ impl ReadFrom for Block {
     }
 }
 
-impl_decode!(Header, NamespaceEntries, Body, Block);
+/// A decided block as a peer serves it to a node catching up: the block, and the committee
+/// its header announces when that differs from the block's own (`next_validators_hash` !=
+/// `validators_hash`). A node whose L1 view could not elect that committee takes it from here,
+/// once the block's certificate is checked: the certified header's hash vouches for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncedBlock {
+    /// The block.
+    pub block: Block,
+    /// The committee deciding the next height, when it is not the block's own.
+    pub next_validators: Option<ValidatorSet>,
+}
+
+impl SyncedBlock {
+    /// Checks the block's commitments, and that the announced committee is present exactly
+    /// when the header announces a change, and hashes to `next_validators_hash`.
+    pub fn check(&self) -> Result<(), Error> {
+        self.block.check_commitments()?;
+        let h = &self.block.header;
+        let changes = h.next_validators_hash != h.validators_hash;
+        let announced = self.next_validators.as_ref().map(ValidatorSet::hash);
+        match announced {
+            Some(hash) if changes && hash == h.next_validators_hash => Ok(()),
+            None if !changes => Ok(()),
+            _ => Err(Error::AnnouncedCommitteeMismatch(h.next_validators_hash)),
+        }
+    }
+}
+
+/// The block, then `0` or `1` and the committee.
+impl Encode for SyncedBlock {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        self.block.encode_to(out);
+        match &self.next_validators {
+            None => out.push(0),
+            Some(set) => {
+                out.push(1);
+                set.encode_to(out);
+            }
+        }
+    }
+
+    fn encoded_len(&self) -> usize {
+        let set = self.next_validators.as_ref().map_or(0, Encode::encoded_len);
+        self.block
+            .encoded_len()
+            .saturating_add(1)
+            .saturating_add(set)
+    }
+}
+
+impl ReadFrom for SyncedBlock {
+    fn read_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let block = Block::read_from(r)?;
+        let at = r.offset();
+        let next_validators = match r.u8()? {
+            0 => None,
+            1 => Some(ValidatorSet::read_from(r)?),
+            tag => return Err(DecodeError::new(at, DecodeErrorKind::UnknownTag(tag))),
+        };
+        Ok(Self {
+            block,
+            next_validators,
+        })
+    }
+}
+
+impl_decode!(Header, NamespaceEntries, Body, Block, SyncedBlock);
 
 #[cfg(test)]
 pub(crate) mod tests {
@@ -492,6 +559,86 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn synced_blocks_carry_the_committee_their_header_announces() {
+        use crate::validator::tests::validator;
+        let set = ValidatorSet::new(vec![validator(2, 20), validator(1, 10)]).unwrap();
+        let mut block = Block {
+            header: fixed_header(),
+            body: fixed_body(),
+        };
+        block.header.next_validators_hash = set.hash();
+        let synced = SyncedBlock {
+            block: block.clone(),
+            next_validators: Some(set.clone()),
+        };
+        synced.check().unwrap();
+        // Layout: the block, tag 1, then list<Validator> in address order (key 1 sorts first),
+        // each the compressed key and the power.
+        let mut expected = block.encode();
+        expected.push(1);
+        expected.extend_from_slice(&2u32.to_be_bytes());
+        for (b, power) in [(1u8, 10u64), (2, 20)] {
+            expected.extend_from_slice(&key(b).public_key().to_sec1());
+            expected.extend_from_slice(&power.to_be_bytes());
+        }
+        assert_eq!(synced.encode(), expected);
+        assert_eq!(synced.encoded_len(), expected.len());
+        assert_eq!(SyncedBlock::decode(&expected).unwrap(), synced);
+
+        let mismatch = |s: &SyncedBlock| {
+            assert_eq!(
+                s.check(),
+                Err(Error::AnnouncedCommitteeMismatch(
+                    s.block.header.next_validators_hash
+                ))
+            )
+        };
+        // Missing, or another committee, where the header announces a change.
+        mismatch(&SyncedBlock {
+            block: block.clone(),
+            next_validators: None,
+        });
+        let other = ValidatorSet::new(vec![validator(2, 21), validator(1, 10)]).unwrap();
+        mismatch(&SyncedBlock {
+            block: block.clone(),
+            next_validators: Some(other),
+        });
+        // Present where the committee does not change.
+        let mut same = block.clone();
+        same.header.validators_hash = set.hash();
+        mismatch(&SyncedBlock {
+            block: same.clone(),
+            next_validators: Some(set.clone()),
+        });
+        let none = SyncedBlock {
+            block: same,
+            next_validators: None,
+        };
+        none.check().unwrap();
+        assert_eq!(none.encode().last(), Some(&0));
+        assert_eq!(SyncedBlock::decode(&none.encode()).unwrap(), none);
+
+        // An unknown tag, and a committee that breaks the set's rules, do not decode.
+        let mut bad = block.encode();
+        bad.push(2);
+        assert!(matches!(
+            SyncedBlock::decode(&bad).unwrap_err().kind,
+            DecodeErrorKind::UnknownTag(2)
+        ));
+        let mut dup = block.encode();
+        dup.push(1);
+        dup.extend_from_slice(&2u32.to_be_bytes());
+        for _ in 0..2 {
+            dup.extend_from_slice(&key(1).public_key().to_sec1());
+            dup.extend_from_slice(&10u64.to_be_bytes());
+        }
+        assert!(matches!(
+            SyncedBlock::decode(&dup).unwrap_err().kind,
+            DecodeErrorKind::Invalid(_)
+        ));
+    }
+
+    #[test]
     fn from_entries_sorts_drops_empty_and_rejects_duplicates() {
         let body = fixed_body();
         let mut groups = body.namespaces.clone();
@@ -589,6 +736,8 @@ pub(crate) mod tests {
                 prop_assert_eq!(body.encode(), bytes.clone());
             }
             let _ = Block::decode(&bytes);
+            let _ = SyncedBlock::decode(&bytes);
+            let _ = ValidatorSet::decode(&bytes);
         }
 
         #[test]

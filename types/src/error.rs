@@ -95,6 +95,10 @@ pub enum Error {
         /// Value computed from the body.
         body: u32,
     },
+    /// A synced block whose announced committee is missing, unexpected, or does not hash to
+    /// the header's `next_validators_hash`.
+    #[error("the announced committee does not match the header's next_validators_hash {0}")]
+    AnnouncedCommitteeMismatch(B256),
     /// The header's `namespace_root` does not match the body.
     #[error("header namespace_root {header} does not match the body's {body}")]
     NamespaceRootMismatch {

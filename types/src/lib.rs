@@ -63,7 +63,7 @@ mod testutil;
 
 pub use alloy_primitives::{keccak256, Address, Bytes, B256};
 
-pub use block::{Block, Body, Header, NamespaceEntries};
+pub use block::{Block, Body, Header, NamespaceEntries, SyncedBlock};
 pub use codec::{Decode, Encode};
 pub use crypto::{verify_batch, Claim, PublicKey, SecretKey, Signature, SIGNATURE_LEN};
 pub use error::{DecodeError, DecodeErrorKind, Error};

@@ -1,7 +1,8 @@
 //! Validators and validator sets.
 
+use crate::codec::{impl_decode, list_len, put_list, Encode, ReadFrom, Reader};
 use crate::crypto::PublicKey;
-use crate::error::Error;
+use crate::error::{DecodeError, Error};
 use alloy_primitives::{keccak256, Address, B256};
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +18,9 @@ pub struct Validator {
 }
 
 impl Validator {
+    /// Length of a member's encoding.
+    pub const ENCODED_LEN: usize = 33 + 8;
+
     /// A validator for `public_key`, with its address derived from the key.
     pub fn new(public_key: PublicKey, voting_power: u64) -> Self {
         Self {
@@ -120,6 +124,47 @@ impl ValidatorSet {
     }
 }
 
+/// A member's encoding: its compressed public key (33) and voting power (`u64`).
+impl Encode for Validator {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.public_key.to_sec1());
+        out.extend_from_slice(&self.voting_power.to_be_bytes());
+    }
+
+    fn encoded_len(&self) -> usize {
+        Self::ENCODED_LEN
+    }
+}
+
+impl ReadFrom for Validator {
+    fn read_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let at = r.offset();
+        let key = PublicKey::from_sec1(&r.array::<33>()?).map_err(|e| Reader::invalid_at(at, e))?;
+        Ok(Self::new(key, r.u64()?))
+    }
+}
+
+/// `list<Validator>` in address order; decoding checks the rules of [`ValidatorSet::new`].
+impl Encode for ValidatorSet {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        put_list(out, &self.validators);
+    }
+
+    fn encoded_len(&self) -> usize {
+        list_len(&self.validators)
+    }
+}
+
+impl ReadFrom for ValidatorSet {
+    fn read_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let at = r.offset();
+        let members = r.list(Validator::ENCODED_LEN)?;
+        Self::new(members).map_err(|e| Reader::invalid_at(at, e))
+    }
+}
+
+impl_decode!(Validator, ValidatorSet);
+
 impl TryFrom<Vec<Validator>> for ValidatorSet {
     type Error = Error;
 
@@ -135,7 +180,7 @@ impl From<ValidatorSet> for Vec<Validator> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use crate::testutil::{hex32, key};

@@ -275,6 +275,84 @@ fn elections_fix_committees_two_epochs_ahead_and_survive_a_resume() {
     assert_eq!(early.committee_at(7), node.chain.committee_at(7));
 }
 
+#[test]
+fn a_node_blind_to_the_l1_takes_the_committee_its_certified_headers_announce() {
+    let genesis = keys(4);
+    let elected = keys(3);
+    let events: Vec<(u64, StakeEvent)> = elected.iter().flat_map(|k| staked(3, k)).collect();
+    let election = ElectionParams {
+        epoch_length: 2,
+        activation_epochs: 2,
+        max_committee: 4,
+        min_stake: U256::from(ETH),
+    };
+    let l1 = L1Rules {
+        inclusion_delay: 2,
+        origin_tolerance: 2,
+        election: Some(election),
+    };
+    let rules = rules(&genesis, Some(l1), BlockLimits::default());
+    let elected_set = crate::elect(&events, 10, &election).unwrap();
+    let mut node = Node::new(rules.clone(), Some(view(10, Vec::new(), events)));
+    let mut blind = Node::new(rules, Some(view(2, Vec::new(), Vec::new())));
+    let mut blocks = Vec::new();
+    for _ in 0..6 {
+        let block = node.build(Vec::new());
+        node.apply(&block);
+        blocks.push(block);
+    }
+    for block in &blocks[..3] {
+        blind.apply(block);
+        assert_eq!(blind.chain.take_announced(&block.header, None), Ok(None));
+    }
+    // Height 4 announces the elected committee: without it, or with another one, the blind
+    // node cannot take it; with it, it can.
+    blind.apply(&blocks[3]);
+    let header = &blocks[3].header;
+    let unknown = Err(ChainError::CommitteeUnknown {
+        epoch: 2,
+        l1_block: Some(10),
+    });
+    assert_eq!(blind.chain.take_announced(header, None), unknown);
+    let other = committee(&keys(3));
+    assert_eq!(blind.chain.take_announced(header, Some(&other)), unknown);
+    assert_eq!(
+        blind
+            .chain
+            .take_announced(&blocks[2].header, Some(&elected_set)),
+        Err(ChainError::NotTip { height: 3, tip: 4 })
+    );
+    assert_eq!(
+        blind.chain.take_announced(header, Some(&elected_set)),
+        Ok(Some((2, elected_set.clone())))
+    );
+    assert_eq!(blind.chain.committee_at(5).unwrap(), &elected_set);
+    assert_eq!(blind.chain.pending_election(), Some((3, 10)));
+    // Epoch 3 keeps the committee: height 6's header names the tip's own, no peer needed.
+    for block in &blocks[4..] {
+        blind.apply(block);
+    }
+    assert_eq!(
+        blind.chain.take_announced(&blocks[5].header, None),
+        Ok(Some((3, elected_set.clone())))
+    );
+    assert_eq!(blind.chain.committee_at(7), node.chain.committee_at(7));
+    // Only the election height 5 scheduled (for epoch 4) still waits for the L1.
+    assert_eq!(blind.chain.pending_election(), Some((4, 10)));
+
+    // A header announcing another committee than the one a node elected is a divergence.
+    let mut forged = blocks[5].header.clone();
+    forged.next_validators_hash = other.hash();
+    assert_eq!(
+        node.chain.take_announced(&forged, Some(&other)),
+        Err(ChainError::CommitteeDiverges {
+            epoch: 3,
+            ours: elected_set.hash(),
+            certified: other.hash(),
+        })
+    );
+}
+
 /// Signed transactions of 4 senders in namespaces 0 and 1, nonces 0, 1, 2 each.
 fn workload() -> Vec<Transaction> {
     let senders = keys(4);

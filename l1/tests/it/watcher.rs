@@ -2,8 +2,6 @@
 //! outage (a proxy that cuts every connection), a reorg below the depth (`evm_revert`), a
 //! reorg above it, and failover from an unreachable URL.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::common::{keys, set_of, wallet_provider};
@@ -11,12 +9,11 @@ use alloy::node_bindings::AnvilInstance;
 use alloy::primitives::{Bytes, U256};
 use alloy::providers::{DynProvider, Provider};
 use alloy::signers::local::PrivateKeySigner;
+use ordo_l1::outage::L1Proxy;
 use ordo_l1::{
     deploy, spawn_anvil, DeployParams, Deployment, Inbox, L1Client, L1Error, RpcConfig,
     WatchConfig, WatchedContracts, Watcher,
 };
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
 
 struct Chain {
     anvil: AnvilInstance,
@@ -216,75 +213,10 @@ async fn reorg_below_the_depth_changes_nothing_read_and_a_deeper_one_is_refused(
     assert_eq!(view.inbox().len(), 1);
 }
 
-/// A TCP proxy to Anvil that can cut every connection and refuse new ones: an L1 outage as
-/// the node sees it, while the chain itself goes on.
-struct Proxy {
-    port: u16,
-    down: Arc<AtomicBool>,
-    task: JoinHandle<()>,
-    conns: Arc<std::sync::Mutex<Vec<JoinHandle<()>>>>,
-}
-
-impl Proxy {
-    async fn start(target: u16) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let down = Arc::new(AtomicBool::new(false));
-        let conns: Arc<std::sync::Mutex<Vec<JoinHandle<()>>>> = Arc::default();
-        let task = tokio::spawn({
-            let down = down.clone();
-            let conns = conns.clone();
-            async move {
-                loop {
-                    let Ok((mut inbound, _)) = listener.accept().await else {
-                        return;
-                    };
-                    if down.load(Ordering::SeqCst) {
-                        drop(inbound);
-                        continue;
-                    }
-                    let conn = tokio::spawn(async move {
-                        if let Ok(mut outbound) = TcpStream::connect(("127.0.0.1", target)).await {
-                            let _ =
-                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                        }
-                    });
-                    conns.lock().unwrap().push(conn);
-                }
-            }
-        });
-        Self {
-            port,
-            down,
-            task,
-            conns,
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn set_down(&self, down: bool) {
-        self.down.store(down, Ordering::SeqCst);
-        if down {
-            for conn in self.conns.lock().unwrap().drain(..) {
-                conn.abort();
-            }
-        }
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
 #[tokio::test]
 async fn an_outage_delays_events_without_losing_or_repeating_any() {
     let c = chain().await;
-    let proxy = Proxy::start(c.anvil.port()).await;
+    let proxy = L1Proxy::start(c.anvil.port()).await.unwrap();
     let client = L1Client::new(RpcConfig {
         urls: vec![proxy.url()],
         request_timeout_ms: 500,
@@ -356,7 +288,7 @@ async fn an_outage_delays_events_without_losing_or_repeating_any() {
 async fn the_client_fails_over_from_an_unreachable_url_and_times_out_a_silent_one() {
     let anvil = spawn_anvil().unwrap();
     // A listener that accepts and never answers.
-    let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let silent_url = format!("http://{}", silent.local_addr().unwrap());
     let client = L1Client::new(RpcConfig {
         urls: vec![

@@ -2,7 +2,8 @@
 //! joins the committee exactly at the expected height and signs certificates; after unstaking
 //! it leaves at the expected height; a node started from scratch later syncs to the same
 //! blocks; `ordo l1 relay` takes the LightClient through every rotation. An equivocating
-//! validator is slashed on L1 and voted out.
+//! validator is slashed on L1 and voted out. A validator cut off from the L1 follows the
+//! committees its peers certify.
 
 use std::time::{Duration, Instant};
 
@@ -328,4 +329,104 @@ async fn an_equivocating_validator_is_slashed_on_l1_and_voted_out() {
         .to_string()
         .to_lowercase()
         .contains(&address));
+}
+
+/// Validator 3's L1 is cut while a stake change moves the committee, then every node's: no node
+/// stops, every node follows the same committees (the blind one takes them from the certified
+/// headers its peers serve), and the blind one's L1 view catches up once the L1 returns.
+#[tokio::test]
+async fn a_validator_blind_to_the_l1_follows_the_committees_its_peers_certify() {
+    let mut l1 = l1_net_with(0, json!({ "epoch_length": EPOCH }), &[], |_, _| {}).await;
+    // Every node reaches the L1 through a proxy of its own.
+    let mut proxies = Vec::new();
+    for i in 0..4 {
+        let proxy = ordo_l1::outage::L1Proxy::start(l1.anvil.port())
+            .await
+            .unwrap();
+        let path = l1.net.home(i).join("config.toml");
+        let mut config: toml::Table = std::fs::read_to_string(&path).unwrap().parse().unwrap();
+        config["l1"]["rpc"]
+            .as_table_mut()
+            .unwrap()
+            .insert("urls".into(), vec![proxy.url()].into());
+        std::fs::write(&path, toml::to_string(&config).unwrap()).unwrap();
+        proxies.push(proxy);
+        l1.net.restart(i);
+    }
+    l1.net.wait_height(&[0, 1, 2, 3], 2, T).await;
+    proxies[3].set_down(true);
+    let blind_at = l1.l1_head().await;
+
+    // A delegation to validator 0 changes its voting power, so the committee changes.
+    let validator: Value = serde_json::from_str(
+        &std::fs::read_to_string(l1.net.home(0).join("validator_key.json")).unwrap(),
+    )
+    .unwrap();
+    let delegator = PrivateKeySigner::from(l1.anvil.keys()[4].clone());
+    let staker =
+        ordo_l1::Staker::new(&l1.anvil.endpoint(), delegator, l1.deployment.stake_table).unwrap();
+    let two_eth = alloy::primitives::U256::from(2_000_000_000_000_000_000u64);
+    let tx = staker
+        .stake(
+            validator["address"].as_str().unwrap().parse().unwrap(),
+            two_eth,
+        )
+        .await
+        .unwrap();
+    let staked_at = receipt_block(&l1.anvil.endpoint(), tx).await;
+    let (_, change) = takes_effect(&l1, staked_at).await;
+    let before = block(&l1, change - 1).await;
+    assert_ne!(before["validators_hash"], before["next_validators_hash"]);
+
+    // The blind validator crosses the change and the next epoch boundary with the others, on
+    // the same chain and committees, without having seen the stake change.
+    l1.net.wait_height(&[0, 1, 2, 3], change + EPOCH, T).await;
+    l1.net
+        .assert_same_chain(&[0, 1, 2, 3], change + EPOCH)
+        .await;
+    for h in [change - 1, change, change + EPOCH] {
+        let path = format!("/v1/validators?height={h}");
+        let expected = l1.net.get(0, &path).await.unwrap();
+        for i in 1..4 {
+            assert_eq!(
+                l1.net.get(i, &path).await.unwrap(),
+                expected,
+                "node {i}, height {h}"
+            );
+        }
+    }
+    let confirmed = |i| {
+        let net = &l1.net;
+        async move {
+            net.get(i, "/v1/forced?namespace=1").await.unwrap()["confirmed_l1_block"]
+                .as_u64()
+                .unwrap_or(0)
+        }
+    };
+    assert!(confirmed(3).await <= blind_at, "node 3 saw the L1");
+    assert!(l1
+        .net
+        .log(3)
+        .contains("committee taken from a certified header"));
+
+    // Every node's L1 is cut: the chain goes on across two more epoch boundaries.
+    for proxy in &proxies {
+        proxy.set_down(true);
+    }
+    let tip = l1.net.height(0).await.unwrap();
+    l1.net.wait_height(&[0, 1, 2, 3], tip + 2 * EPOCH, T).await;
+    l1.net
+        .assert_same_chain(&[0, 1, 2, 3], tip + 2 * EPOCH)
+        .await;
+
+    // The L1 returns, and the blind node's view catches up with it.
+    for proxy in &proxies {
+        proxy.set_down(false);
+    }
+    let head = l1.l1_head().await;
+    let deadline = Instant::now() + T;
+    while confirmed(3).await < head - 2 {
+        assert!(Instant::now() < deadline, "node 3's L1 view stayed behind");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
