@@ -49,6 +49,8 @@ pub struct ApiState {
     pub store: Store,
     /// Live consensus status.
     pub status: watch::Receiver<NodeStatus>,
+    /// The latest decided block, as consensus publishes it.
+    pub decided: watch::Receiver<Option<Arc<DecidedBlock>>>,
     /// The local mempool.
     pub mempool: Mempool,
     /// Most transactions in one batch submission.

@@ -10,6 +10,7 @@
 //! disconnect.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -20,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use futures_util::Stream;
-use ordo_consensus::{NodeStatus, Store};
+use ordo_consensus::{DecidedBlock, Store};
 use ordo_rollup_adapters::{NamespaceBlock, MAX_RANGE};
 use ordo_types::ErrorCode;
 use serde::Deserialize;
@@ -195,10 +196,9 @@ async fn namespace_stream(
     tracing::debug!(target: "ordo::api", namespace, from = next, "rollup stream opened");
     let follow = Follow {
         store: s.store.clone(),
-        status: s.status.clone(),
+        decided: s.decided.clone(),
         namespace,
         next,
-        idle_at: None,
         done: false,
     };
     let events = futures_util::stream::unfold(follow, |mut follow| async move {
@@ -211,11 +211,9 @@ async fn namespace_stream(
 /// One stream's position: the next height to send.
 struct Follow {
     store: Store,
-    status: watch::Receiver<NodeStatus>,
+    decided: watch::Receiver<Option<Arc<DecidedBlock>>>,
     namespace: u64,
     next: u64,
-    /// The status height at which the store last had nothing at `next`.
-    idle_at: Option<u64>,
     done: bool,
 }
 
@@ -227,44 +225,53 @@ impl Drop for Follow {
 
 impl Follow {
     /// The event for height `next`, waiting until it is decided. `None` ends the stream
-    /// (after an error event, or when the node shuts down).
+    /// (after an error event, or when the node shuts down). A stream at the tip takes the
+    /// block consensus publishes, decoded, and wakes only when a height is decided; one that
+    /// is behind reads the store.
     async fn next_event(&mut self) -> Option<Event> {
         if self.done {
             return None;
         }
         loop {
-            // Mark the current status seen before looking in the store: a block committed
-            // after this point changes the status height again and wakes `changed` below.
-            let tip = self.status.borrow_and_update().height;
-            if self.idle_at == Some(tip) {
-                // Woken by a round or peer change: no new block, nothing to read.
-                if self.status.changed().await.is_err() {
-                    return None;
+            let latest = self.decided.borrow_and_update().clone();
+            let tip = latest.as_ref().map_or(0, |d| d.block.header.height);
+            let read = match latest {
+                _ if tip < self.next => Ok(None),
+                Some(d) if tip == self.next => block_event(&d, self.namespace).map(Some),
+                _ => {
+                    let (store, namespace, height) =
+                        (self.store.clone(), self.namespace, self.next);
+                    tokio::task::spawn_blocking(move || read_event(&store, namespace, height))
+                        .await
+                        .unwrap_or_else(|e| Err(error_event(ErrorCode::Internal, &e.to_string())))
                 }
-                continue;
-            }
-            let (store, namespace, height) = (self.store.clone(), self.namespace, self.next);
-            match tokio::task::spawn_blocking(move || read_event(&store, namespace, height)).await {
-                Ok(Ok(Some(event))) => {
+            };
+            match read {
+                Ok(Some(event)) => {
                     self.next = self.next.saturating_add(1);
-                    self.idle_at = None;
                     return Some(event);
                 }
-                Ok(Ok(None)) => self.idle_at = Some(tip),
-                Ok(Err(event)) => {
+                Ok(None) => {}
+                Err(event) => {
                     self.done = true;
                     return Some(event);
-                }
-                Err(e) => {
-                    self.done = true;
-                    return Some(error_event(ErrorCode::Internal, &e.to_string()));
                 }
             }
-            if self.status.changed().await.is_err() {
+            if self.decided.changed().await.is_err() {
                 return None;
             }
         }
     }
+}
+
+/// The `block` event of a decided block for `namespace`.
+fn block_event(d: &DecidedBlock, namespace: u64) -> Result<Event, Event> {
+    let slice = ordo_builder::namespace_block(&d.block, &d.certificate, namespace);
+    Event::default()
+        .id(d.block.header.height.to_string())
+        .event("block")
+        .json_data(&slice)
+        .map_err(|e| error_event(ErrorCode::Internal, &e.to_string()))
 }
 
 fn error_event(code: ErrorCode, message: &str) -> Event {
@@ -277,15 +284,7 @@ fn error_event(code: ErrorCode, message: &str) -> Event {
 /// The `block` event for `height`, `None` if it is not decided yet, or an error event.
 fn read_event(store: &Store, namespace: u64, height: u64) -> Result<Option<Event>, Event> {
     match store.decided(height) {
-        Ok(Some(d)) => {
-            let slice = ordo_builder::namespace_block(&d.block, &d.certificate, namespace);
-            Event::default()
-                .id(height.to_string())
-                .event("block")
-                .json_data(&slice)
-                .map(Some)
-                .map_err(|e| error_event(ErrorCode::Internal, &e.to_string()))
-        }
+        Ok(Some(d)) => block_event(&d, namespace).map(Some),
         Ok(None) => match store.tip_height() {
             Ok(Some(tip)) if tip >= height => Err(error_event(
                 ErrorCode::NotFound,

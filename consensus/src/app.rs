@@ -6,7 +6,8 @@
 //! ([`Failure::Fatal`]), anything about one message is logged and the message answered as well
 //! as it can be.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -31,10 +32,12 @@ use crate::context::{
     BlockHash, Height, OrdoContext, ProposalInit, ValidatorAddress, ValidatorSet,
 };
 use crate::convert::{evidence_vote, proposed_value, round_u32, to_certificate, to_extended};
-use crate::store::{Store, StoreError, StoredProposal};
+use crate::store::{DecidedBlock, Store, StoreError, StoredProposal};
 use crate::streaming::{stream_messages, Assembled, PartStreams};
 use crate::{Equivocation, NodeStatus};
 
+/// Most proposals of one height kept decoded in memory (more are read back from the store).
+const MAX_PROPOSALS_KEPT: usize = 16;
 /// Size of the `Data` chunks a block is streamed in.
 const CHUNK_SIZE: usize = 128 * 1024;
 /// Bytes of one claimed sender key in a proposal stream (`x || y`).
@@ -93,7 +96,11 @@ pub(crate) struct App {
     reported: HashSet<Address>,
     streams: PartStreams,
     future: Vec<Assembled>,
+    /// The proposals of the height being decided, decoded (the store keeps them encoded for a
+    /// restart), by block hash; at most [`MAX_PROPOSALS_KEPT`].
+    proposals: HashMap<B256, StoredProposal>,
     status: watch::Sender<NodeStatus>,
+    decided: watch::Sender<Option<Arc<DecidedBlock>>>,
 }
 
 fn now_ms() -> u64 {
@@ -111,6 +118,7 @@ impl App {
         mempool: Mempool,
         key: Option<SecretKey>,
         status: watch::Sender<NodeStatus>,
+        decided: watch::Sender<Option<Arc<DecidedBlock>>>,
     ) -> eyre::Result<Self> {
         let max_stream = rules.limits.max_block_bytes
             + rules.limits.max_transactions as usize * KEY_LEN
@@ -119,13 +127,15 @@ impl App {
         let chain = match store.tip_height()? {
             None => Chain::new(rules),
             Some(tip) => {
-                let block = store
-                    .block(tip)?
+                let latest = store
+                    .decided(tip)?
                     .ok_or_else(|| eyre::eyre!("tip block {tip} missing"))?;
                 status.send_modify(|s| {
                     s.height = tip;
-                    s.latest_block_hash = block.hash();
+                    s.latest_block_hash = latest.block.hash();
                 });
+                let header = latest.block.header.clone();
+                decided.send_replace(Some(Arc::new(latest)));
                 // The committees a store keeps cover every epoch the chain can still need.
                 let epochs = rules.election().map_or(0..=0, |e| {
                     let epoch = e.epoch(tip.max(1));
@@ -144,7 +154,7 @@ impl App {
                         .flatten()
                         .map(|b| b.header.l1_origin_number)
                 };
-                Chain::resume(rules, Tip::of(&block.header), committees, origin_at)
+                Chain::resume(rules, Tip::of(&header), committees, origin_at)
             }
         };
         Ok(Self {
@@ -158,7 +168,9 @@ impl App {
             reported: HashSet::new(),
             streams: PartStreams::new(256, max_stream),
             future: Vec::new(),
+            proposals: HashMap::new(),
             status,
+            decided,
         })
     }
 
@@ -522,10 +534,25 @@ impl App {
             valid: true,
             block,
         };
-        let stored = proposal.clone();
-        self.write(move |s| s.put_proposal(height, &stored, true))
-            .await?;
+        self.keep(height, proposal.clone(), true).await?;
         Ok(proposal)
+    }
+
+    /// Stores a proposal for `height` (for a restart) and keeps it decoded until the height is
+    /// decided.
+    async fn keep(
+        &mut self,
+        height: u64,
+        proposal: StoredProposal,
+        own: bool,
+    ) -> Result<(), Failure> {
+        let stored = proposal.clone();
+        self.write(move |s| s.put_proposal(height, &stored, own))
+            .await?;
+        if self.proposals.len() < MAX_PROPOSALS_KEPT {
+            self.proposals.insert(proposal.block.hash(), proposal);
+        }
+        Ok(())
     }
 
     async fn publish(
@@ -667,23 +694,31 @@ impl App {
             block,
         };
         let value = proposed_value(height, &proposal);
-        self.write(move |s| s.put_proposal(height, &proposal, false))
-            .await?;
+        self.keep(height, proposal, false).await?;
         Ok(Some(value))
     }
 
     /// Applies the decided block to the chain, persists it with its certificate and the nonces
-    /// it moves, then tells the mempool.
+    /// it moves, tells the mempool, then publishes it.
     async fn decided(
         &mut self,
         certificate: &MalachiteCertificate<OrdoContext>,
     ) -> Result<(), Failure> {
         let height = certificate.height.0;
         let hash = certificate.value_id.0;
-        let Some(proposal) = self.store.proposal_by_hash(height, &hash)? else {
-            error!(target: "ordo::consensus", height, %hash, "decided a block this node does not have");
-            return Ok(());
+        let kept = self.proposals.remove(&hash);
+        self.proposals.clear();
+        let proposal = match kept {
+            Some(proposal) => proposal,
+            None => match self.store.proposal_by_hash(height, &hash)? {
+                Some(proposal) => proposal,
+                None => {
+                    error!(target: "ordo::consensus", height, %hash, "decided a block this node does not have");
+                    return Ok(());
+                }
+            },
         };
+        let synced = proposal.signature.is_none();
         let block = proposal.block;
         let applied = {
             let cx = Context {
@@ -695,21 +730,27 @@ impl App {
             self.chain.apply(&block, &cx)?
         };
         self.take_announced(&block)?;
-        let cert = to_certificate(certificate);
-        let signers = cert.signatures.len();
-        let (block, nonces) = self
+        let decided = Arc::new(DecidedBlock {
+            block,
+            certificate: to_certificate(certificate),
+        });
+        let signers = decided.certificate.signatures.len();
+        let tx_count = decided.block.header.tx_count;
+        let nonces = applied.nonces;
+        let d = decided.clone();
+        let nonces = self
             .write(move |s| {
-                s.commit(&block, &cert, &applied.nonces)?;
-                Ok((block, applied.nonces))
+                s.commit(&d.block, &d.certificate, &nonces)?;
+                Ok(nonces)
             })
             .await?;
         let mempool = self.mempool.clone();
-        let tx_count = block.header.tx_count;
-        tokio::task::spawn_blocking(move || mempool.on_decided(&block, &nonces))
+        let d = decided.clone();
+        tokio::task::spawn_blocking(move || mempool.on_decided(&d.block, &nonces))
             .await
             .map_err(|e| Failure::Fatal(eyre::eyre!("mempool task: {e}")))?;
         info!(target: "ordo::consensus", height, %hash, txs = tx_count, signers, "decided");
-        let synced = proposal.signature.is_none();
+        self.decided.send_replace(Some(decided));
         self.status.send_modify(|s| {
             s.height = height;
             s.latest_block_hash = hash;
@@ -785,8 +826,7 @@ impl App {
             block,
         };
         let value = proposed_value(height, &proposal);
-        self.write(move |s| s.put_proposal(height, &proposal, false))
-            .await?;
+        self.keep(height, proposal, false).await?;
         Ok(SyncedValueOutcome::Verdict(value))
     }
 }

@@ -28,7 +28,7 @@ use crate::app::{App, AppParams};
 use crate::codec::OrdoCodec;
 use crate::context::{OrdoContext, ValidatorAddress};
 use crate::signing::{OrdoSigner, OrdoVerifier};
-use crate::store::Store;
+use crate::store::{DecidedBlock, Store};
 
 /// Consensus timing. Defaults suit a local network (a block every ~200 ms on loopback).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -161,6 +161,8 @@ pub struct ConsensusNode {
     pub store: Store,
     /// Live status.
     pub status: watch::Receiver<NodeStatus>,
+    /// The latest decided block, decoded; it changes once per decided height.
+    pub decided: watch::Receiver<Option<Arc<DecidedBlock>>>,
     engine: EngineHandle,
     app: JoinHandle<eyre::Result<()>>,
 }
@@ -277,6 +279,7 @@ pub async fn start(
         .await?;
 
     let (status_tx, status) = watch::channel(NodeStatus::default());
+    let (decided_tx, decided) = watch::channel(None);
     watch_peers(channels.net_requests.clone(), status_tx.clone());
     let params = AppParams {
         timeouts: settings.timing.timeouts(),
@@ -293,11 +296,13 @@ pub async fn start(
         mempool,
         settings.key,
         status_tx,
+        decided_tx,
     )?;
     let app = tokio::spawn(app.run(channels));
     Ok(ConsensusNode {
         store,
         status,
+        decided,
         engine,
         app,
     })

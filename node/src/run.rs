@@ -291,6 +291,7 @@ pub(crate) async fn run_node(home: &Path) -> anyhow::Result<()> {
         is_validator,
         store: consensus.store.clone(),
         status: consensus.status.clone(),
+        decided: consensus.decided.clone(),
         mempool,
         max_batch: config.api.max_batch,
         execution_rpc: Arc::new(config.api.execution_rpc.clone()),
