@@ -79,11 +79,17 @@ impl Transaction {
         chain_id: u64,
     ) -> Self {
         let digest = signing_hash_owned(namespace, nonce, payload.clone(), chain_id);
+        Self::eip712(namespace, nonce, payload, key.sign_digest(&digest))
+    }
+
+    /// An EIP-712 transaction from its parts, as received: the signature is not checked here
+    /// ([`Self::recover_sender`] does).
+    pub fn eip712(namespace: u64, nonce: u64, payload: Bytes, signature: Signature) -> Self {
         Self {
             namespace,
             nonce,
             payload,
-            auth: Auth::Eip712(key.sign_digest(&digest)),
+            auth: Auth::Eip712(signature),
         }
     }
 
@@ -97,6 +103,27 @@ impl Transaction {
             payload: raw,
             auth: Auth::Ethereum,
         })
+    }
+
+    /// The rollup this transaction is for.
+    pub fn namespace(&self) -> u64 {
+        self.namespace
+    }
+
+    /// The sender's nonce in this namespace.
+    pub fn nonce(&self) -> u64 {
+        self.nonce
+    }
+
+    /// The payload, interpreted by the rollup (for [`Auth::Ethereum`], the signed Ethereum
+    /// transaction itself).
+    pub fn payload(&self) -> &Bytes {
+        &self.payload
+    }
+
+    /// How the sender is proven.
+    pub fn auth(&self) -> &Auth {
+        &self.auth
     }
 
     /// The transaction hash: keccak256 of the encoding (which covers the signature); for an
@@ -182,12 +209,12 @@ impl TryFrom<TransactionJson> for Transaction {
 
     fn try_from(json: TransactionJson) -> Result<Self, Error> {
         match (json.signature, json.auth) {
-            (Some(signature), None) => Ok(Self {
-                namespace: json.namespace,
-                nonce: json.nonce,
-                payload: json.payload,
-                auth: Auth::Eip712(signature),
-            }),
+            (Some(signature), None) => Ok(Self::eip712(
+                json.namespace,
+                json.nonce,
+                json.payload,
+                signature,
+            )),
             (None, Some(JsonAuth::Ethereum)) => {
                 let tx = Self::ethereum(json.namespace, json.payload)?;
                 if tx.nonce != json.nonce {
@@ -251,12 +278,13 @@ impl ReadFrom for Transaction {
     fn read_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let start = r.offset();
         match r.u8()? {
-            TX_VERSION => Ok(Self {
-                namespace: r.u64()?,
-                nonce: r.u64()?,
-                payload: r.bytes()?,
-                auth: Auth::Eip712(Signature::read_from(r)?),
-            }),
+            TX_VERSION => {
+                let namespace = r.u64()?;
+                let nonce = r.u64()?;
+                let payload = r.bytes()?;
+                let signature = Signature::read_from(r)?;
+                Ok(Self::eip712(namespace, nonce, payload, signature))
+            }
             TX_VERSION_ETHEREUM => {
                 let namespace = r.u64()?;
                 let payload_at = r.offset();
@@ -517,7 +545,7 @@ mod tests {
     fn golden_signed_transaction() {
         let tx = fixed_tx();
         assert_eq!(
-            tx.auth,
+            *tx.auth(),
             Auth::Eip712(Signature::from_slice(&hex::decode(SIGNATURE).unwrap()).unwrap())
         );
         assert_eq!(hex::encode(tx.encode()), TX_ENCODING);
@@ -532,7 +560,7 @@ mod tests {
         let entry = Entry::Signed(tx.clone());
         assert_eq!(hex::encode(entry.encode()), format!("00{TX_ENCODING}"));
         assert_eq!(entry.hash(), tx.hash());
-        assert_eq!(entry.payload(), &tx.payload);
+        assert_eq!(entry.payload(), tx.payload());
         assert!(!entry.is_forced());
     }
 
@@ -561,7 +589,7 @@ mod tests {
     fn ethereum_transaction_encoding_json_and_sender() {
         let raw = crate::testutil::signed_eip1559(&key(2), 5, 901);
         let tx = Transaction::ethereum(9, raw.clone().into()).unwrap();
-        assert_eq!((tx.nonce, &tx.auth), (5, &Auth::Ethereum));
+        assert_eq!((tx.nonce(), tx.auth()), (5, &Auth::Ethereum));
         // Version 2, namespace, then the EIP-2718 bytes as a `bytes` field.
         let mut expected = vec![2];
         expected.extend_from_slice(&9u64.to_be_bytes());
@@ -614,9 +642,20 @@ mod tests {
 
     #[test]
     fn tampered_transaction_recovers_another_sender() {
-        let mut tx = fixed_tx();
-        tx.nonce += 1;
-        assert_ne!(tx.recover_sender(CHAIN_ID).ok(), Some(key(1).address()));
+        let tx = fixed_tx();
+        let Auth::Eip712(signature) = *tx.auth() else {
+            panic!("fixed_tx is EIP-712")
+        };
+        let tampered = Transaction::eip712(
+            tx.namespace(),
+            tx.nonce() + 1,
+            tx.payload().clone(),
+            signature,
+        );
+        assert_ne!(
+            tampered.recover_sender(CHAIN_ID).ok(),
+            Some(key(1).address())
+        );
     }
 
     #[test]
@@ -690,9 +729,9 @@ mod tests {
         #[test]
         fn transaction_round_trip(tx in arb_tx()) {
             assert_round_trip(&tx);
-            let hashed = match tx.auth {
+            let hashed = match tx.auth() {
                 Auth::Eip712(_) => tx.encode(),
-                Auth::Ethereum => tx.payload.to_vec(),
+                Auth::Ethereum => tx.payload().to_vec(),
             };
             prop_assert_eq!(tx.hash(), keccak256(hashed));
         }
