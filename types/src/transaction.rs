@@ -37,20 +37,22 @@ mod eip712 {
 /// A user transaction: a payload for one namespace (rollup), with a per-sender nonce, and
 /// the proof of its sender ([`Auth`]).
 ///
+/// A sealed value: its fields are read through accessors, and every constructor
+/// ([`Self::sign`], [`Self::eip712`], [`Self::ethereum`], decoding, JSON) computes the
+/// transaction hash once and carries it, so [`Self::hash`] is a field read. An Ethereum
+/// transaction's payload always decodes as one ([`EthereumTx`]), with the transaction's nonce.
+///
 /// In JSON an EIP-712 transaction is `{namespace, nonce, payload, signature}` and an Ethereum
 /// one `{namespace, nonce, payload, "auth": "ethereum"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(into = "TransactionJson", try_from = "TransactionJson")]
 pub struct Transaction {
-    /// The rollup this transaction is for.
-    pub namespace: u64,
-    /// The sender's nonce in this namespace.
-    pub nonce: u64,
-    /// The payload, interpreted by the rollup (for [`Auth::Ethereum`], the signed Ethereum
-    /// transaction itself).
-    pub payload: Bytes,
-    /// How the sender is proven.
-    pub auth: Auth,
+    namespace: u64,
+    nonce: u64,
+    payload: Bytes,
+    auth: Auth,
+    /// [`Self::hash`], a function of the fields above, computed by [`Self::seal`].
+    hash: B256,
 }
 
 /// How a transaction proves who sent it.
@@ -85,24 +87,31 @@ impl Transaction {
     /// An EIP-712 transaction from its parts, as received: the signature is not checked here
     /// ([`Self::recover_sender`] does).
     pub fn eip712(namespace: u64, nonce: u64, payload: Bytes, signature: Signature) -> Self {
-        Self {
-            namespace,
-            nonce,
-            payload,
-            auth: Auth::Eip712(signature),
-        }
+        Self::seal(namespace, nonce, payload, Auth::Eip712(signature))
     }
 
     /// Wraps a signed Ethereum transaction (EIP-2718 bytes) for `namespace`; its nonce becomes
     /// the transaction's nonce.
     pub fn ethereum(namespace: u64, raw: Bytes) -> Result<Self, Error> {
         let inner = EthereumTx::decode(&raw)?;
-        Ok(Self {
+        Ok(Self::seal(namespace, inner.nonce, raw, Auth::Ethereum))
+    }
+
+    /// The one place a transaction value is assembled: computes its hash.
+    fn seal(namespace: u64, nonce: u64, payload: Bytes, auth: Auth) -> Self {
+        let mut tx = Self {
             namespace,
-            nonce: inner.nonce,
-            payload: raw,
-            auth: Auth::Ethereum,
-        })
+            nonce,
+            payload,
+            auth,
+            hash: B256::ZERO,
+        };
+        // The encoding does not cover `hash`, so encoding before it is set is sound.
+        tx.hash = match tx.auth {
+            Auth::Eip712(_) => keccak256(tx.encode()),
+            Auth::Ethereum => keccak256(&tx.payload),
+        };
+        tx
     }
 
     /// The rollup this transaction is for.
@@ -127,12 +136,10 @@ impl Transaction {
     }
 
     /// The transaction hash: keccak256 of the encoding (which covers the signature); for an
-    /// Ethereum transaction, its Ethereum hash (keccak256 of the payload).
+    /// Ethereum transaction, its Ethereum hash (keccak256 of the payload). Computed once, when
+    /// the value was made.
     pub fn hash(&self) -> B256 {
-        match self.auth {
-            Auth::Eip712(_) => keccak256(self.encode()),
-            Auth::Ethereum => keccak256(&self.payload),
-        }
+        self.hash
     }
 
     /// The sender: the address recovered from the EIP-712 signature over the signing hash,
@@ -622,9 +629,9 @@ mod tests {
         wrong_nonce["nonce"] = 6.into();
         assert!(serde_json::from_value::<Transaction>(wrong_nonce).is_err());
 
-        // A nonce field that disagrees with the payload names no sender.
-        let mut forged = tx.clone();
-        forged.nonce = 6;
+        // A nonce field that disagrees with the payload names no sender. No public
+        // constructor makes one; `seal` does not check.
+        let forged = Transaction::seal(9, 6, tx.payload().clone(), Auth::Ethereum);
         assert_eq!(
             forged.recover_sender(CHAIN_ID),
             Err(Error::EthereumNonceMismatch { field: 6, inner: 5 })
@@ -656,6 +663,60 @@ mod tests {
             tampered.recover_sender(CHAIN_ID).ok(),
             Some(key(1).address())
         );
+    }
+
+    /// The hash a transaction carries is the one its definition gives, however the value was
+    /// made: keccak256 of the encoding (EIP-712) or of the payload (Ethereum), as `hash()`
+    /// computed it on every call before it was cached.
+    #[test]
+    fn carried_hash_is_the_defined_hash_for_every_constructor() {
+        fn defined(tx: &Transaction) -> B256 {
+            match tx.auth() {
+                Auth::Eip712(_) => keccak256(tx.encode()),
+                Auth::Ethereum => keccak256(tx.payload()),
+            }
+        }
+        let signed = fixed_tx();
+        let Auth::Eip712(signature) = *signed.auth() else {
+            panic!("fixed_tx is EIP-712")
+        };
+        let raw = Bytes::from(crate::testutil::signed_eip1559(&key(2), 5, 901));
+        let ethereum = Transaction::ethereum(9, raw.clone()).unwrap();
+        assert_eq!(signed.hash(), hex32(TX_HASH));
+        assert_eq!(ethereum.hash(), keccak256(&raw));
+
+        let mut made = vec![
+            ("sign", signed.clone()),
+            (
+                "eip712 from parts",
+                Transaction::eip712(42, 7, signed.payload().clone(), signature),
+            ),
+            (
+                "eip712 from other parts",
+                Transaction::eip712(42, 8, Bytes::from_static(b"x"), signature),
+            ),
+            ("ethereum", ethereum.clone()),
+            (
+                "decode golden",
+                Transaction::decode(&hex::decode(TX_ENCODING).unwrap()).unwrap(),
+            ),
+            (
+                "JSON text",
+                serde_json::from_str(&format!(
+                    r#"{{"namespace":42,"nonce":7,"payload":"0xdeadbeef","signature":"0x{SIGNATURE}"}}"#
+                ))
+                .unwrap(),
+            ),
+        ];
+        for (how, tx) in made.clone() {
+            let decoded = Transaction::decode(&tx.encode()).unwrap();
+            let json = serde_json::from_value(serde_json::to_value(&tx).unwrap()).unwrap();
+            made.extend([(how, decoded), (how, json)]);
+        }
+        for (how, tx) in &made {
+            assert_eq!(tx.hash(), defined(tx), "{how}: {tx:?}");
+        }
+        assert_eq!(made.len(), 18);
     }
 
     #[test]
