@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use ordo_mempool::{MempoolError, PoolStatus};
-use ordo_types::{Address, Auth, Bytes, ErrorCode, Signature, Transaction, B256};
+use ordo_types::{Address, Bytes, ErrorCode, Signature, Transaction, B256};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -42,12 +42,12 @@ impl Submitted {
                 format!("signed for chain {theirs}; this is chain {chain_id}"),
             ));
         }
-        Ok(Transaction {
-            namespace: self.namespace,
-            nonce: self.nonce,
-            payload: self.payload,
-            auth: Auth::Eip712(self.signature),
-        })
+        Ok(Transaction::eip712(
+            self.namespace,
+            self.nonce,
+            self.payload,
+            self.signature,
+        ))
     }
 }
 

@@ -151,7 +151,7 @@ pub(crate) fn assemble(
         if count >= limits.max_transactions {
             break;
         }
-        let known = groups.iter().any(|g| g.namespace == tx.namespace);
+        let known = groups.iter().any(|g| g.namespace == tx.namespace());
         let entry_len = 1usize.saturating_add(tx.encoded_len());
         let added = entry_len.saturating_add(if known { 0 } else { GROUP_OVERHEAD });
         if size.saturating_add(added) > limits.max_block_bytes
@@ -162,12 +162,12 @@ pub(crate) fn assemble(
         let Some(sender) = facts.senders.sender(&tx) else {
             continue;
         };
-        if nonces.signed(sender, tx.namespace, tx.nonce).is_err() {
+        if nonces.signed(sender, tx.namespace(), tx.nonce()).is_err() {
             continue;
         }
         size += added;
         count += 1;
-        push(&mut groups, tx.namespace, Entry::Signed(tx));
+        push(&mut groups, tx.namespace(), Entry::Signed(tx));
     }
     groups.sort_by_key(|g| g.namespace);
     let body = Body { namespaces: groups };
@@ -266,7 +266,7 @@ pub(crate) fn verify(
                         return Err(BlockError::UnknownNamespace(group.namespace));
                     }
                     let hash = tx.hash();
-                    if tx.namespace != group.namespace {
+                    if tx.namespace() != group.namespace {
                         return Err(BlockError::WrongNamespace {
                             hash,
                             group: group.namespace,
@@ -281,10 +281,10 @@ pub(crate) fn verify(
                     let Some(sender) = facts.senders.sender(tx) else {
                         return Err(BlockError::BadSignature { hash });
                     };
-                    if let Err(expected) = nonces.signed(sender, tx.namespace, tx.nonce) {
+                    if let Err(expected) = nonces.signed(sender, tx.namespace(), tx.nonce()) {
                         return Err(BlockError::NonceOutOfOrder {
                             hash,
-                            nonce: tx.nonce,
+                            nonce: tx.nonce(),
                             expected,
                         });
                     }

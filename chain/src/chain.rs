@@ -401,7 +401,7 @@ impl Chain {
                 Entry::Signed(tx) => {
                     if let Some(sender) = cx.senders.sender(tx) {
                         // A decided block's nonces are in sequence; nothing to refuse here.
-                        let _ = nonces.signed(sender, tx.namespace, tx.nonce);
+                        let _ = nonces.signed(sender, tx.namespace(), tx.nonce());
                     }
                 }
                 Entry::Forced(f) => {

@@ -72,8 +72,8 @@ impl Admission {
     pub fn check(&self, tx: &Transaction) -> Result<(), TxError> {
         let adapter = self
             .rollups
-            .get(tx.namespace)
-            .ok_or(TxError::UnknownNamespace(tx.namespace))?;
+            .get(tx.namespace())
+            .ok_or(TxError::UnknownNamespace(tx.namespace()))?;
         adapter.check(tx)?;
         Ok(())
     }

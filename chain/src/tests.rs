@@ -302,8 +302,9 @@ fn every_rule_refuses_its_violation() {
 
     let mut block = valid_block();
     if let Entry::Signed(tx) = &mut block.body.namespaces[0].entries[0] {
-        if let ordo_types::Auth::Eip712(signature) = &mut tx.auth {
+        if let ordo_types::Auth::Eip712(mut signature) = *tx.auth() {
             signature.0[..32].copy_from_slice(&B256::with_last_byte(5).0);
+            *tx = Transaction::eip712(tx.namespace(), tx.nonce(), tx.payload().clone(), signature);
         }
     }
     assert!(matches!(
@@ -386,7 +387,7 @@ fn every_rule_refuses_its_violation() {
 /// `block` with `entry` appended to its namespace's group (created if needed), recommitted.
 fn with_entry(mut block: Block, entry: Entry) -> Block {
     let namespace = match &entry {
-        Entry::Signed(tx) => tx.namespace,
+        Entry::Signed(tx) => tx.namespace(),
         Entry::Forced(_) => 1,
     };
     let mut groups = std::mem::take(&mut block.body.namespaces);

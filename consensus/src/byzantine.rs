@@ -44,7 +44,7 @@ pub(crate) fn censor(
             if let Some(first) = forced.iter().position(|i| i.namespace == ns) {
                 forced.truncate(first);
             }
-            candidates.retain(|tx| tx.namespace != ns);
+            candidates.retain(|tx| tx.namespace() != ns);
         }
         Some(ProposerFault::CensorSender(a)) => {
             candidates.retain(|tx| mempool.sender(tx).ok() != Some(a));
@@ -68,7 +68,7 @@ pub(crate) fn corrupt(
     let mut add = |tx: Transaction| {
         block.body = Body::from_entries(
             std::iter::once(NamespaceEntries {
-                namespace: tx.namespace,
+                namespace: tx.namespace(),
                 entries: vec![tx.into()],
             })
             .chain(block.body.namespaces.drain(..))
@@ -80,19 +80,13 @@ pub(crate) fn corrupt(
         Some(ProposerFault::WrongProposer) => block.header.proposer = Address::repeat_byte(0x42),
         Some(ProposerFault::WrongParent) => block.header.parent_hash = B256::repeat_byte(0x42),
         Some(ProposerFault::BadTransactionSignature) => {
-            let mut tx = Transaction::sign(
-                1,
-                0,
-                Bytes::from_static(b"forged"),
-                &SecretKey::random(),
-                chain_id,
-            );
+            let payload = Bytes::from_static(b"forged");
+            let digest = Transaction::signing_hash(1, 0, &payload, chain_id);
+            let mut signature = SecretKey::random().sign_digest(&digest);
             // r = 5 is not the x-coordinate of a curve point: no sender can be recovered.
             // (Tampering with the payload instead would just recover some other sender.)
-            if let ordo_types::Auth::Eip712(signature) = &mut tx.auth {
-                signature.0[..32].copy_from_slice(&B256::with_last_byte(5).0);
-            }
-            add(tx);
+            signature.0[..32].copy_from_slice(&B256::with_last_byte(5).0);
+            add(Transaction::eip712(1, 0, payload, signature));
         }
         Some(ProposerFault::OversizedBody) => {
             let payload = Bytes::from(vec![0u8; limits.max_block_bytes]);

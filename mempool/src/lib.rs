@@ -344,7 +344,7 @@ impl Mempool {
             let nonces = &inner.nonces;
             let mut pool = lock(&inner.pool);
             for (tx, sender) in live {
-                let namespace = tx.namespace;
+                let namespace = tx.namespace();
                 let entry = (tx.clone(), sender);
                 if pool
                     .insert(&inner.config, tx, sender, || {
@@ -459,7 +459,7 @@ impl Mempool {
             Origin::Gossip => None,
         };
         for (i, tx) in txs.into_iter().enumerate() {
-            let size = tx.payload.len();
+            let size = tx.payload().len();
             let verdict = if let Some(e) = &busy {
                 Err(e.clone())
             } else if self.is_full() {
@@ -492,7 +492,7 @@ impl Mempool {
             let nonces = &inner.nonces;
             let mut pool = lock(&inner.pool);
             for (i, tx, sender) in checked {
-                let namespace = tx.namespace;
+                let namespace = tx.namespace();
                 let entry = (tx.clone(), sender);
                 match pool.insert(&inner.config, tx, sender, || {
                     nonces.next_nonce(&sender, namespace)

@@ -27,7 +27,7 @@ pub(crate) struct Pooled {
 
 impl Pooled {
     fn size(&self) -> usize {
-        self.tx.payload.len()
+        self.tx.payload().len()
     }
 }
 
@@ -126,14 +126,14 @@ impl Pool {
         if self.txs.contains_key(&hash) {
             return Err(MempoolError::AlreadyKnown);
         }
-        let key = (sender, tx.namespace);
+        let key = (sender, tx.namespace());
         let next = match self.accounts.get(&key) {
             Some(account) => account.next,
             None => chain_next(),
         };
-        if tx.nonce < next {
+        if tx.nonce() < next {
             return Err(MempoolError::NonceTooLow {
-                nonce: tx.nonce,
+                nonce: tx.nonce(),
                 next,
             });
         }
@@ -143,16 +143,16 @@ impl Pool {
             .accounts
             .get(&key)
             .map_or(next, |a| a.next + a.ready_len());
-        if tx.nonce.saturating_sub(frontier) > cfg.max_nonce_gap {
+        if tx.nonce().saturating_sub(frontier) > cfg.max_nonce_gap {
             return Err(MempoolError::NonceGapTooLarge {
-                nonce: tx.nonce,
+                nonce: tx.nonce(),
                 next: frontier,
                 max_gap: cfg.max_nonce_gap,
             });
         }
         if let Some(account) = self.accounts.get(&key) {
-            if account.txs.contains_key(&tx.nonce) {
-                return Err(MempoolError::NonceTaken { nonce: tx.nonce });
+            if account.txs.contains_key(&tx.nonce()) {
+                return Err(MempoolError::NonceTaken { nonce: tx.nonce() });
             }
             if account.txs.len() >= cfg.max_per_sender {
                 return Err(MempoolError::SenderLimit {
@@ -160,7 +160,7 @@ impl Pool {
                 });
             }
         }
-        let size = tx.payload.len();
+        let size = tx.payload().len();
         let mut evicted = Vec::new();
         while self.txs.len() >= cfg.max_transactions
             || self.bytes.saturating_add(size) > cfg.max_total_bytes
@@ -179,7 +179,7 @@ impl Pool {
             next,
             txs: BTreeMap::new(),
         });
-        account.txs.insert(tx.nonce, hash);
+        account.txs.insert(tx.nonce(), hash);
         self.bytes += size;
         self.txs.insert(
             hash,
@@ -226,9 +226,9 @@ impl Pool {
         let pooled = self.txs.remove(hash)?;
         self.bytes -= pooled.size();
         self.parked.remove(&(pooled.seq, *hash));
-        let key = (pooled.sender, pooled.tx.namespace);
+        let key = (pooled.sender, pooled.tx.namespace());
         if let Some(account) = self.accounts.get_mut(&key) {
-            account.txs.remove(&pooled.tx.nonce);
+            account.txs.remove(&pooled.tx.nonce());
             if account.txs.is_empty() {
                 self.accounts.remove(&key);
             }
@@ -257,7 +257,7 @@ impl Pool {
 
     pub(crate) fn status(&self, hash: &B256) -> PoolStatus {
         if let Some(p) = self.txs.get(hash) {
-            let namespace = p.tx.namespace;
+            let namespace = p.tx.namespace();
             return if !self.parked.contains(&(p.seq, *hash)) {
                 PoolStatus::Pending { namespace }
             } else {
@@ -457,7 +457,7 @@ mod tests {
         let nonces: Vec<u64> = pool
             .select(1 << 20, 100, |_| 1)
             .iter()
-            .map(|t| t.nonce)
+            .map(|t| t.nonce())
             .collect();
         assert_eq!(nonces, vec![0, 1, 2]);
         assert_eq!(pool.next_nonce(&(key.address(), 1)), Some(3));
@@ -565,7 +565,7 @@ mod tests {
                 .unwrap();
         }
         let block = pool.select(20 * (1000 + ENTRY_OVERHEAD), 10_000, |_| 1);
-        let from_b = block.iter().filter(|t| t.namespace == 2).count();
+        let from_b = block.iter().filter(|t| t.namespace() == 2).count();
         assert_eq!(
             from_b, 5,
             "namespace 2 gets all of its 5 in the first block"
@@ -573,7 +573,7 @@ mod tests {
         assert_eq!(block.len(), 20);
         // The same when the block is limited by count rather than bytes.
         let by_count = pool.select(1 << 30, 20, |_| 1);
-        assert_eq!(by_count.iter().filter(|t| t.namespace == 2).count(), 5);
+        assert_eq!(by_count.iter().filter(|t| t.namespace() == 2).count(), 5);
         assert_eq!(by_count.len(), 20);
         // With namespace 2 idle, namespace 1 may use the whole block.
         let mut only_a = Pool::default();
@@ -608,8 +608,8 @@ mod tests {
                 1
             }
         });
-        let ones = block.iter().filter(|t| t.namespace == 1).count();
-        let twos = block.iter().filter(|t| t.namespace == 2).count();
+        let ones = block.iter().filter(|t| t.namespace() == 1).count();
+        let twos = block.iter().filter(|t| t.namespace() == 2).count();
         assert_eq!(ones + twos, 60);
         assert!(
             (38..=42).contains(&ones),

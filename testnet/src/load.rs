@@ -831,15 +831,15 @@ mod tests {
             .collect();
         for (i, tx) in txs.iter().enumerate() {
             assert_eq!(tx.hash(), p.hashes[i]);
-            assert_eq!(tx.nonce, (i / 3) as u64);
-            assert_eq!(tx.payload.len(), 16);
+            assert_eq!(tx.nonce(), (i / 3) as u64);
+            assert_eq!(tx.payload().len(), 16);
             assert_eq!(p.sender[i] as usize, i % 3);
         }
         // Sender 0 signs every third transaction with consecutive nonces, in one namespace.
         let s0 = txs[0].recover_sender(9).unwrap();
         assert_eq!(txs[3].recover_sender(9).unwrap(), s0);
-        assert_eq!(txs[3].namespace, txs[0].namespace);
-        assert_ne!(txs[1].namespace, txs[0].namespace);
+        assert_eq!(txs[3].namespace(), txs[0].namespace());
+        assert_ne!(txs[1].namespace(), txs[0].namespace());
         assert!(presign(&LoadSpec {
             namespaces: vec![],
             ..spec

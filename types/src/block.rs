@@ -174,10 +174,10 @@ impl Body {
             }
             for entry in &group.entries {
                 if let Entry::Signed(tx) = entry {
-                    if tx.namespace != group.namespace {
+                    if tx.namespace() != group.namespace {
                         return Err(Error::EntryNamespaceMismatch {
                             group: group.namespace,
-                            transaction: tx.namespace,
+                            transaction: tx.namespace(),
                         });
                     }
                 }

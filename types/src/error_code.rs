@@ -52,8 +52,9 @@ error_codes! {
     WrongTxKind = "WRONG_TX_KIND",
     /// An Ethereum transaction signed for another chain than its EVM rollup's (or for none).
     WrongRollupChain = "WRONG_ROLLUP_CHAIN",
-    /// An Ethereum-kind transaction whose payload is not a valid Ethereum transaction (only
-    /// reachable through gossip: clients' undecodable payloads are `MALFORMED`).
+    /// An Ethereum-kind transaction whose payload is not a valid Ethereum transaction. A second
+    /// line: no such transaction can be built (clients' undecodable payloads are `MALFORMED`,
+    /// and a gossip batch holding one does not decode).
     InvalidPayload = "INVALID_PAYLOAD",
     /// The signature does not recover to a sender.
     BadSignature = "BAD_SIGNATURE",

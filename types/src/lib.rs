@@ -9,9 +9,10 @@
 //! - **Canonical encodings.** Every type has one encoding ([`Encode`]); [`Decode`] accepts
 //!   exactly that encoding (whole input consumed, versions and tags checked, bodies sorted,
 //!   signatures low-s), never panics, and never allocates more than its input can fill.
-//! - **Hashes are of encodings.** A transaction hash is keccak256 of its encoding; a block
-//!   hash is keccak256 of the 233-byte header, which commits to the body through
-//!   `namespace_root` and `tx_count` ([`Block::check_commitments`]).
+//! - **Hashes are of encodings.** A transaction hash is keccak256 of its encoding (of the
+//!   payload, for an Ethereum transaction), computed once when the value is made and carried
+//!   with it ([`Transaction::hash`]); a block hash is keccak256 of the 233-byte header, which
+//!   commits to the body through `namespace_root` and `tx_count` ([`Block::check_commitments`]).
 //! - **Ethereum-compatible signatures.** Users sign EIP-712 typed data; validators sign
 //!   keccak256 digests that a contract can rebuild with `abi.encodePacked` and check with
 //!   `ecrecover`. Signatures are `r || s || v`, low-s only, `v ∈ {27, 28}`.

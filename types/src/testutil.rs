@@ -49,11 +49,8 @@ pub(crate) fn arb_signature() -> impl Strategy<Value = Signature> {
 /// Ethereum transaction.
 pub(crate) fn arb_tx_in(namespace: u64) -> impl Strategy<Value = Transaction> {
     let eip712 = (any::<u64>(), arb_bytes(48), arb_signature()).prop_map(
-        move |(nonce, payload, signature)| Transaction {
-            namespace,
-            nonce,
-            payload,
-            auth: crate::Auth::Eip712(signature),
+        move |(nonce, payload, signature)| {
+            Transaction::eip712(namespace, nonce, payload, signature)
         },
     );
     let ethereum = (1u8..4, any::<u64>(), any::<u64>()).prop_map(move |(k, nonce, chain_id)| {

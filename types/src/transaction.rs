@@ -37,20 +37,22 @@ mod eip712 {
 /// A user transaction: a payload for one namespace (rollup), with a per-sender nonce, and
 /// the proof of its sender ([`Auth`]).
 ///
+/// A sealed value: its fields are read through accessors, and every constructor
+/// ([`Self::sign`], [`Self::eip712`], [`Self::ethereum`], decoding, JSON) computes the
+/// transaction hash once and carries it, so [`Self::hash`] is a field read. An Ethereum
+/// transaction's payload always decodes as one ([`EthereumTx`]), with the transaction's nonce.
+///
 /// In JSON an EIP-712 transaction is `{namespace, nonce, payload, signature}` and an Ethereum
 /// one `{namespace, nonce, payload, "auth": "ethereum"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(into = "TransactionJson", try_from = "TransactionJson")]
 pub struct Transaction {
-    /// The rollup this transaction is for.
-    pub namespace: u64,
-    /// The sender's nonce in this namespace.
-    pub nonce: u64,
-    /// The payload, interpreted by the rollup (for [`Auth::Ethereum`], the signed Ethereum
-    /// transaction itself).
-    pub payload: Bytes,
-    /// How the sender is proven.
-    pub auth: Auth,
+    namespace: u64,
+    nonce: u64,
+    payload: Bytes,
+    auth: Auth,
+    /// [`Self::hash`], a function of the fields above, computed by [`Self::seal`].
+    hash: B256,
 }
 
 /// How a transaction proves who sent it.
@@ -79,33 +81,65 @@ impl Transaction {
         chain_id: u64,
     ) -> Self {
         let digest = signing_hash_owned(namespace, nonce, payload.clone(), chain_id);
-        Self {
-            namespace,
-            nonce,
-            payload,
-            auth: Auth::Eip712(key.sign_digest(&digest)),
-        }
+        Self::eip712(namespace, nonce, payload, key.sign_digest(&digest))
+    }
+
+    /// An EIP-712 transaction from its parts, as received: the signature is not checked here
+    /// ([`Self::recover_sender`] does).
+    pub fn eip712(namespace: u64, nonce: u64, payload: Bytes, signature: Signature) -> Self {
+        Self::seal(namespace, nonce, payload, Auth::Eip712(signature))
     }
 
     /// Wraps a signed Ethereum transaction (EIP-2718 bytes) for `namespace`; its nonce becomes
     /// the transaction's nonce.
     pub fn ethereum(namespace: u64, raw: Bytes) -> Result<Self, Error> {
         let inner = EthereumTx::decode(&raw)?;
-        Ok(Self {
+        Ok(Self::seal(namespace, inner.nonce, raw, Auth::Ethereum))
+    }
+
+    /// The one place a transaction value is assembled: computes its hash.
+    fn seal(namespace: u64, nonce: u64, payload: Bytes, auth: Auth) -> Self {
+        let mut tx = Self {
             namespace,
-            nonce: inner.nonce,
-            payload: raw,
-            auth: Auth::Ethereum,
-        })
+            nonce,
+            payload,
+            auth,
+            hash: B256::ZERO,
+        };
+        // The encoding does not cover `hash`, so encoding before it is set is sound.
+        tx.hash = match tx.auth {
+            Auth::Eip712(_) => keccak256(tx.encode()),
+            Auth::Ethereum => keccak256(&tx.payload),
+        };
+        tx
+    }
+
+    /// The rollup this transaction is for.
+    pub fn namespace(&self) -> u64 {
+        self.namespace
+    }
+
+    /// The sender's nonce in this namespace.
+    pub fn nonce(&self) -> u64 {
+        self.nonce
+    }
+
+    /// The payload, interpreted by the rollup (for [`Auth::Ethereum`], the signed Ethereum
+    /// transaction itself).
+    pub fn payload(&self) -> &Bytes {
+        &self.payload
+    }
+
+    /// How the sender is proven.
+    pub fn auth(&self) -> &Auth {
+        &self.auth
     }
 
     /// The transaction hash: keccak256 of the encoding (which covers the signature); for an
-    /// Ethereum transaction, its Ethereum hash (keccak256 of the payload).
+    /// Ethereum transaction, its Ethereum hash (keccak256 of the payload). Computed once, when
+    /// the value was made.
     pub fn hash(&self) -> B256 {
-        match self.auth {
-            Auth::Eip712(_) => keccak256(self.encode()),
-            Auth::Ethereum => keccak256(&self.payload),
-        }
+        self.hash
     }
 
     /// The sender: the address recovered from the EIP-712 signature over the signing hash,
@@ -182,12 +216,12 @@ impl TryFrom<TransactionJson> for Transaction {
 
     fn try_from(json: TransactionJson) -> Result<Self, Error> {
         match (json.signature, json.auth) {
-            (Some(signature), None) => Ok(Self {
-                namespace: json.namespace,
-                nonce: json.nonce,
-                payload: json.payload,
-                auth: Auth::Eip712(signature),
-            }),
+            (Some(signature), None) => Ok(Self::eip712(
+                json.namespace,
+                json.nonce,
+                json.payload,
+                signature,
+            )),
             (None, Some(JsonAuth::Ethereum)) => {
                 let tx = Self::ethereum(json.namespace, json.payload)?;
                 if tx.nonce != json.nonce {
@@ -251,12 +285,13 @@ impl ReadFrom for Transaction {
     fn read_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let start = r.offset();
         match r.u8()? {
-            TX_VERSION => Ok(Self {
-                namespace: r.u64()?,
-                nonce: r.u64()?,
-                payload: r.bytes()?,
-                auth: Auth::Eip712(Signature::read_from(r)?),
-            }),
+            TX_VERSION => {
+                let namespace = r.u64()?;
+                let nonce = r.u64()?;
+                let payload = r.bytes()?;
+                let signature = Signature::read_from(r)?;
+                Ok(Self::eip712(namespace, nonce, payload, signature))
+            }
             TX_VERSION_ETHEREUM => {
                 let namespace = r.u64()?;
                 let payload_at = r.offset();
@@ -517,7 +552,7 @@ mod tests {
     fn golden_signed_transaction() {
         let tx = fixed_tx();
         assert_eq!(
-            tx.auth,
+            *tx.auth(),
             Auth::Eip712(Signature::from_slice(&hex::decode(SIGNATURE).unwrap()).unwrap())
         );
         assert_eq!(hex::encode(tx.encode()), TX_ENCODING);
@@ -532,7 +567,7 @@ mod tests {
         let entry = Entry::Signed(tx.clone());
         assert_eq!(hex::encode(entry.encode()), format!("00{TX_ENCODING}"));
         assert_eq!(entry.hash(), tx.hash());
-        assert_eq!(entry.payload(), &tx.payload);
+        assert_eq!(entry.payload(), tx.payload());
         assert!(!entry.is_forced());
     }
 
@@ -561,7 +596,7 @@ mod tests {
     fn ethereum_transaction_encoding_json_and_sender() {
         let raw = crate::testutil::signed_eip1559(&key(2), 5, 901);
         let tx = Transaction::ethereum(9, raw.clone().into()).unwrap();
-        assert_eq!((tx.nonce, &tx.auth), (5, &Auth::Ethereum));
+        assert_eq!((tx.nonce(), tx.auth()), (5, &Auth::Ethereum));
         // Version 2, namespace, then the EIP-2718 bytes as a `bytes` field.
         let mut expected = vec![2];
         expected.extend_from_slice(&9u64.to_be_bytes());
@@ -594,9 +629,9 @@ mod tests {
         wrong_nonce["nonce"] = 6.into();
         assert!(serde_json::from_value::<Transaction>(wrong_nonce).is_err());
 
-        // A nonce field that disagrees with the payload names no sender.
-        let mut forged = tx.clone();
-        forged.nonce = 6;
+        // A nonce field that disagrees with the payload names no sender. No public
+        // constructor makes one; `seal` does not check.
+        let forged = Transaction::seal(9, 6, tx.payload().clone(), Auth::Ethereum);
         assert_eq!(
             forged.recover_sender(CHAIN_ID),
             Err(Error::EthereumNonceMismatch { field: 6, inner: 5 })
@@ -614,9 +649,74 @@ mod tests {
 
     #[test]
     fn tampered_transaction_recovers_another_sender() {
-        let mut tx = fixed_tx();
-        tx.nonce += 1;
-        assert_ne!(tx.recover_sender(CHAIN_ID).ok(), Some(key(1).address()));
+        let tx = fixed_tx();
+        let Auth::Eip712(signature) = *tx.auth() else {
+            panic!("fixed_tx is EIP-712")
+        };
+        let tampered = Transaction::eip712(
+            tx.namespace(),
+            tx.nonce() + 1,
+            tx.payload().clone(),
+            signature,
+        );
+        assert_ne!(
+            tampered.recover_sender(CHAIN_ID).ok(),
+            Some(key(1).address())
+        );
+    }
+
+    /// The hash a transaction carries is the one its definition gives, however the value was
+    /// made: keccak256 of the encoding (EIP-712) or of the payload (Ethereum), as `hash()`
+    /// computed it on every call before it was cached.
+    #[test]
+    fn carried_hash_is_the_defined_hash_for_every_constructor() {
+        fn defined(tx: &Transaction) -> B256 {
+            match tx.auth() {
+                Auth::Eip712(_) => keccak256(tx.encode()),
+                Auth::Ethereum => keccak256(tx.payload()),
+            }
+        }
+        let signed = fixed_tx();
+        let Auth::Eip712(signature) = *signed.auth() else {
+            panic!("fixed_tx is EIP-712")
+        };
+        let raw = Bytes::from(crate::testutil::signed_eip1559(&key(2), 5, 901));
+        let ethereum = Transaction::ethereum(9, raw.clone()).unwrap();
+        assert_eq!(signed.hash(), hex32(TX_HASH));
+        assert_eq!(ethereum.hash(), keccak256(&raw));
+
+        let mut made = vec![
+            ("sign", signed.clone()),
+            (
+                "eip712 from parts",
+                Transaction::eip712(42, 7, signed.payload().clone(), signature),
+            ),
+            (
+                "eip712 from other parts",
+                Transaction::eip712(42, 8, Bytes::from_static(b"x"), signature),
+            ),
+            ("ethereum", ethereum.clone()),
+            (
+                "decode golden",
+                Transaction::decode(&hex::decode(TX_ENCODING).unwrap()).unwrap(),
+            ),
+            (
+                "JSON text",
+                serde_json::from_str(&format!(
+                    r#"{{"namespace":42,"nonce":7,"payload":"0xdeadbeef","signature":"0x{SIGNATURE}"}}"#
+                ))
+                .unwrap(),
+            ),
+        ];
+        for (how, tx) in made.clone() {
+            let decoded = Transaction::decode(&tx.encode()).unwrap();
+            let json = serde_json::from_value(serde_json::to_value(&tx).unwrap()).unwrap();
+            made.extend([(how, decoded), (how, json)]);
+        }
+        for (how, tx) in &made {
+            assert_eq!(tx.hash(), defined(tx), "{how}: {tx:?}");
+        }
+        assert_eq!(made.len(), 18);
     }
 
     #[test]
@@ -690,9 +790,9 @@ mod tests {
         #[test]
         fn transaction_round_trip(tx in arb_tx()) {
             assert_round_trip(&tx);
-            let hashed = match tx.auth {
+            let hashed = match tx.auth() {
                 Auth::Eip712(_) => tx.encode(),
-                Auth::Ethereum => tx.payload.to_vec(),
+                Auth::Ethereum => tx.payload().to_vec(),
             };
             prop_assert_eq!(tx.hash(), keccak256(hashed));
         }

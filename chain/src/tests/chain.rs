@@ -419,7 +419,7 @@ proptest! {
         prop_assert_eq!(&b.nonces, &a.nonces);
         for tx in &txs {
             let sender = tx.recover_sender(7).unwrap();
-            prop_assert_eq!(a.nonces.next_nonce(&sender, tx.namespace), 3);
+            prop_assert_eq!(a.nonces.next_nonce(&sender, tx.namespace()), 3);
         }
     }
 }

@@ -146,7 +146,7 @@ async fn bad_input_gets_a_clear_error_and_the_node_keeps_going() {
         ),
     ];
     // A high-s signature is refused (`s` replaced by n - s, parity flipped).
-    let ordo_types::Auth::Eip712(signature) = &tx.auth else {
+    let ordo_types::Auth::Eip712(signature) = tx.auth() else {
         unreachable!("signed as EIP-712")
     };
     let mut high_s = signature.0;

@@ -1,7 +1,7 @@
 //! The verifier accepts every honest slice and refuses every tampered one, saying why.
 
 use ordo_rollup_adapters::{ClientError, NamespaceBlock, Verifier};
-use ordo_types::{Entry, Error, NamespaceEntries, NamespaceProof, B256};
+use ordo_types::{Auth, Entry, Error, NamespaceEntries, NamespaceProof, Transaction, B256};
 use proptest::prelude::*;
 
 use crate::fixture::{forced, key, signed, Chain, CHAIN_ID};
@@ -110,7 +110,9 @@ fn tampered_transactions_fail_the_proof() {
     // A replaced payload.
     let mut replaced = honest.clone();
     if let Entry::Signed(tx) = &mut replaced.transactions[0] {
-        tx.payload = b"changed".to_vec().into();
+        if let Auth::Eip712(signature) = *tx.auth() {
+            *tx = Transaction::eip712(tx.namespace(), tx.nonce(), b"changed".into(), signature);
+        }
     }
     bad_proof(v.verify(7, 1, replaced));
 
