@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use ordo_types::{Bytes, Entry, NamespaceProof, SecretKey, Transaction, B256};
 use serde_json::{json, Value};
 
-use crate::harness::Net;
+use crate::harness::{set, Net};
 
 const CHAIN_ID: u64 = 1337;
 
@@ -92,7 +92,8 @@ async fn post_raw(url: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
 
 #[tokio::test]
 async fn bad_input_gets_a_clear_error_and_the_node_keeps_going() {
-    let net = Net::start(1, 0, |_, _| {});
+    // Blocks include nothing, so the accepted transaction stays pending for its duplicate.
+    let net = Net::start(1, 0, |_, text| set(text, "limits", "max_transactions", 0));
     net.wait_height(&[0], 2, Duration::from_secs(60)).await;
     let api = &net.apis[0];
     let submit = format!("{api}/v1/transactions");

@@ -256,23 +256,52 @@ impl Net {
 
     /// Waits until transaction `hash` is included as seen by node `i`; returns its status.
     pub(crate) async fn wait_included(&self, i: usize, hash: &str, timeout: Duration) -> Value {
+        self.wait_tx(i, hash, &["included"], timeout).await
+    }
+
+    /// Waits until node `i` reports transaction `hash` with one of `statuses`; returns its status.
+    pub(crate) async fn wait_tx(
+        &self,
+        i: usize,
+        hash: &str,
+        statuses: &[&str],
+        timeout: Duration,
+    ) -> Value {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(status) = self.get(i, &format!("/v1/transactions/{hash}")).await {
-                if status["status"] == "included" {
-                    return status;
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "{hash} not included by node {i}: {status}"
-                );
+            let status = self.get(i, &format!("/v1/transactions/{hash}")).await;
+            if let Some(status) = status
+                .as_ref()
+                .filter(|s| statuses.iter().any(|w| s["status"] == *w))
+            {
+                return status.clone();
             }
+            assert!(
+                Instant::now() < deadline,
+                "{hash} not {statuses:?} on node {i}: {status:?}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
     pub(crate) fn log(&self, i: usize) -> String {
         std::fs::read_to_string(self.homes[i].join("node.log")).unwrap_or_default()
+    }
+
+    /// The highest height node `i` logged as decided. Complete once the node is killed: a node
+    /// logs a decision before it votes at the next height.
+    pub(crate) fn logged_height(&self, i: usize) -> u64 {
+        self.log(i)
+            .lines()
+            .filter(|l| l.contains("ordo::consensus: decided "))
+            .filter_map(|l| {
+                l.split_whitespace()
+                    .find_map(|w| w.strip_prefix("height="))?
+                    .parse()
+                    .ok()
+            })
+            .max()
+            .unwrap_or(0)
     }
 
     pub(crate) fn home(&self, i: usize) -> &Path {

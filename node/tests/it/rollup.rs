@@ -223,6 +223,10 @@ async fn ranges_single_blocks_and_follow_verify_and_errors_are_clear() {
     for _ in 0..3 {
         sent.push(sender.send(&api).await);
     }
+    for h in &sent {
+        net.wait_included(0, &h.to_string(), Duration::from_secs(60))
+            .await;
+    }
     net.wait_height(&[0], 12, Duration::from_secs(60)).await;
 
     // A range returns exactly the heights asked for, each verifying and extending the last.
