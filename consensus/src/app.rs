@@ -186,19 +186,15 @@ impl App {
         )
     }
 
-    fn l1_view(&self) -> Option<watch::Ref<'_, L1View>> {
-        self.params.l1.as_ref().map(|v| v.borrow())
-    }
-
     /// Holds the elections the L1 view allows and records the committees they fix.
-    fn elect(&mut self) -> Result<(), Failure> {
+    async fn elect(&mut self) -> Result<(), Failure> {
         let fixed = match self.params.l1.as_ref() {
             Some(view) => self.chain.elect(&view.borrow()),
             None => Vec::new(),
         };
         for (epoch, set) in fixed {
             info!(target: "ordo::consensus", epoch, members = set.len(), hash = %set.hash(), "committee elected");
-            self.store.put_committee(epoch, &set)?;
+            self.store_io(move |s| s.put_committee(epoch, &set)).await?;
         }
         Ok(())
     }
@@ -212,7 +208,7 @@ impl App {
     /// takes the next committee from its certified header ([`Chain::take_announced`]).
     async fn enter_height(&mut self) -> Result<(), Failure> {
         let this = loop {
-            self.elect()?;
+            self.elect().await?;
             match self.chain.committee_at(self.height()) {
                 Ok(this) => break this.clone(),
                 Err(ChainError::CommitteeUnknown {
@@ -242,9 +238,12 @@ impl App {
             );
         }
         let epoch = self.chain.rules().epoch(self.height());
-        if self.store.committee(epoch)?.is_none() {
-            self.store.put_committee(epoch, &this)?;
-        }
+        let set = this.clone();
+        self.store_io(move |s| match s.committee(epoch)? {
+            Some(_) => Ok(()),
+            None => s.put_committee(epoch, &set),
+        })
+        .await?;
         let next = self.chain.committee_at(self.height() + 1).ok().cloned();
         self.status.send_modify(|s| {
             s.validators = Some(this.clone());
@@ -384,7 +383,7 @@ impl App {
                 let next = if self.chain.tip().height == height {
                     // The certificate may now carry more precommits than at decision time.
                     let cert = to_certificate(&certificate);
-                    self.write(move |s| s.update_certificate(&cert)).await?;
+                    self.store_io(move |s| s.update_certificate(&cert)).await?;
                     self.enter_height().await?;
                     Next::Start(Height(height + 1), self.height_params())
                 } else {
@@ -409,36 +408,15 @@ impl App {
             AppMsg::GetDecidedValues { range, reply } => {
                 let start = range.start().0;
                 let end = range.end().0.min(start.saturating_add(MAX_SYNC_BATCH - 1));
-                let mut values = Vec::new();
-                for h in start..=end {
-                    let Some(decided) = self.store.decided(h)? else {
-                        break;
-                    };
-                    let header = &decided.block.header;
-                    let next_validators = if header.next_validators_hash == header.validators_hash {
-                        None
-                    } else {
-                        let epoch = self.chain.rules().epoch(h + 1);
-                        let Some(set) = self.store.committee(epoch)? else {
-                            warn!(target: "ordo::sync", height = h, epoch, "no committee to serve with the block");
-                            break;
-                        };
-                        Some(set)
-                    };
-                    let synced = SyncedBlock {
-                        block: decided.block,
-                        next_validators,
-                    };
-                    values.push(RawDecidedValue::new(
-                        Bytes::from(synced.encode()),
-                        to_extended(&decided.certificate),
-                    ));
-                }
+                let election = self.chain.rules().election().copied();
+                let values = self
+                    .store_io(move |s| decided_values(s, start..=end, election))
+                    .await?;
                 let _ = reply.send(values);
             }
 
             AppMsg::GetHistoryMinHeight { reply } => {
-                let min = self.store.earliest_height()?.unwrap_or(1);
+                let min = self.store_io(|s| s.earliest_height()).await?.unwrap_or(1);
                 let _ = reply.send(Height(min));
             }
 
@@ -448,7 +426,9 @@ impl App {
                 value_id,
                 ..
             } => {
-                if let Some(proposal) = self.store.proposal_by_hash(height.0, &value_id.0)? {
+                let (h, hash) = (height.0, value_id.0);
+                let proposal = self.store_io(move |s| s.proposal_by_hash(h, &hash)).await?;
+                if let Some(proposal) = proposal {
                     self.publish(channels, height.0, round_u32(round), 1, &proposal)
                         .await?;
                 }
@@ -467,8 +447,36 @@ impl App {
         Ok(())
     }
 
-    /// Runs a store write on the blocking pool.
-    async fn write<T: Send + 'static>(
+    /// Runs `f` on the blocking pool, off the consensus task's thread, with a copy of the chain
+    /// (returned, as `f` left it) and a context reading this node's L1 view, mempool and store.
+    async fn off_task<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Chain, &Context<'_>) -> T + Send + 'static,
+    ) -> Result<(Chain, T), Failure> {
+        let mut chain = self.chain.clone();
+        let (mempool, store, l1) = (
+            self.mempool.clone(),
+            self.store.clone(),
+            self.params.l1.clone(),
+        );
+        tokio::task::spawn_blocking(move || {
+            let view = l1.as_ref().map(|v| v.borrow());
+            let cx = Context {
+                now_ms: now_ms(),
+                l1: view.as_deref(),
+                senders: &mempool,
+                nonces: &store,
+            };
+            let out = f(&mut chain, &cx);
+            drop(view);
+            (chain, out)
+        })
+        .await
+        .map_err(|e| Failure::Fatal(eyre::eyre!("chain task: {e}")))
+    }
+
+    /// Runs store I/O on the blocking pool, off the consensus task's thread.
+    async fn store_io<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, Failure> {
@@ -482,7 +490,10 @@ impl App {
     /// The block this node proposes at (height, round): the one it built before, if it crashed
     /// after building it, or a new one.
     async fn own_proposal(&mut self, height: u64, round: u32) -> Result<StoredProposal, Failure> {
-        if let Some(stored) = self.store.own_proposal(height, round)? {
+        if let Some(stored) = self
+            .store_io(move |s| s.own_proposal(height, round))
+            .await?
+        {
             return Ok(stored);
         }
         let key = self
@@ -490,33 +501,26 @@ impl App {
             .clone()
             .ok_or_else(|| Failure::Message(eyre::eyre!("asked to propose without a key")))?;
         let limits = self.chain.rules().limits;
-        #[allow(unused_mut)]
-        let mut candidates = self.mempool.select(
-            limits
-                .max_block_bytes
-                .saturating_sub(ordo_types::Header::ENCODED_LEN + 64),
-            limits.max_transactions as usize,
-        );
-        let block = {
-            let view = self.l1_view();
-            #[allow(unused_mut)]
-            let (origin, mut forced) = self.chain.l1_proposal(round, view.as_deref());
-            #[cfg(feature = "byzantine")]
-            crate::byzantine::censor(
-                self.params.fault,
-                &mut forced,
-                &mut candidates,
-                &self.mempool,
-            );
-            let cx = Context {
-                now_ms: now_ms(),
-                l1: view.as_deref(),
-                senders: &self.mempool,
-                nonces: &self.store,
-            };
-            self.chain
-                .build_with(key.address(), origin, &forced, candidates, &cx)?
-        };
+        let (mempool, address) = (self.mempool.clone(), key.address());
+        #[cfg(feature = "byzantine")]
+        let fault = self.params.fault;
+        let (_, block) = self
+            .off_task(move |chain, cx| {
+                #[allow(unused_mut)]
+                let mut candidates = mempool.select(
+                    limits
+                        .max_block_bytes
+                        .saturating_sub(ordo_types::Header::ENCODED_LEN + 64),
+                    limits.max_transactions as usize,
+                );
+                #[allow(unused_mut)]
+                let (origin, mut forced) = chain.l1_proposal(round, cx.l1);
+                #[cfg(feature = "byzantine")]
+                crate::byzantine::censor(fault, &mut forced, &mut candidates, &mempool);
+                chain.build_with(address, origin, &forced, candidates, cx)
+            })
+            .await?;
+        let block = block?;
         #[cfg(feature = "byzantine")]
         let block = {
             let mut block = block;
@@ -547,7 +551,7 @@ impl App {
         own: bool,
     ) -> Result<(), Failure> {
         let stored = proposal.clone();
-        self.write(move |s| s.put_proposal(height, &stored, own))
+        self.store_io(move |s| s.put_proposal(height, &stored, own))
             .await?;
         if self.proposals.len() < MAX_PROPOSALS_KEPT {
             self.proposals.insert(proposal.block.hash(), proposal);
@@ -652,21 +656,14 @@ impl App {
             warn!(target: "ordo::consensus", proposer = %init.proposer, "proposal with a bad signature");
             return Ok(None);
         }
-        warm_senders(
-            &self.mempool,
-            &signed(&block).collect::<Vec<_>>(),
-            &assembled.keys,
-        );
-        let verdict = {
-            let view = self.l1_view();
-            let cx = Context {
-                now_ms: now_ms(),
-                l1: view.as_deref(),
-                senders: &self.mempool,
-                nonces: &self.store,
-            };
-            self.chain.check(&block, round, &cx)
-        };
+        let (mempool, keys) = (self.mempool.clone(), assembled.keys);
+        let (_, (block, verdict)) = self
+            .off_task(move |chain, cx| {
+                warm_senders(&mempool, &signed(&block).collect::<Vec<_>>(), &keys);
+                let verdict = chain.check(&block, round, cx);
+                (block, verdict)
+            })
+            .await?;
         #[cfg(feature = "byzantine")]
         let verdict = if crate::byzantine::votes_nil(self.params.fault) {
             warn!(target: "ordo::consensus", height = self.height(), round, "test fault: refusing a proposal");
@@ -710,7 +707,10 @@ impl App {
         self.proposals.clear();
         let proposal = match kept {
             Some(proposal) => proposal,
-            None => match self.store.proposal_by_hash(height, &hash)? {
+            None => match self
+                .store_io(move |s| s.proposal_by_hash(height, &hash))
+                .await?
+            {
                 Some(proposal) => proposal,
                 None => {
                     error!(target: "ordo::consensus", height, %hash, "decided a block this node does not have");
@@ -719,17 +719,15 @@ impl App {
             },
         };
         let synced = proposal.signature.is_none();
-        let block = proposal.block;
-        let applied = {
-            let cx = Context {
-                now_ms: now_ms(),
-                l1: None,
-                senders: &self.mempool,
-                nonces: &self.store,
-            };
-            self.chain.apply(&block, &cx)?
-        };
-        self.take_announced(&block)?;
+        let (chain, (block, applied)) = self
+            .off_task(move |chain, cx| {
+                let applied = chain.apply(&proposal.block, cx);
+                (proposal.block, applied)
+            })
+            .await?;
+        let applied = applied?;
+        self.chain = chain;
+        self.take_announced(&block).await?;
         let decided = Arc::new(DecidedBlock {
             block,
             certificate: to_certificate(certificate),
@@ -739,7 +737,7 @@ impl App {
         let nonces = applied.nonces;
         let d = decided.clone();
         let nonces = self
-            .write(move |s| {
+            .store_io(move |s| {
                 s.commit(&d.block, &d.certificate, &nonces)?;
                 Ok(nonces)
             })
@@ -761,7 +759,7 @@ impl App {
 
     /// Takes the next height's committee from the header of `block`, just decided, if this
     /// node has not elected it (kept before the block, so a restart finds it).
-    fn take_announced(&mut self, block: &Block) -> Result<(), Failure> {
+    async fn take_announced(&mut self, block: &Block) -> Result<(), Failure> {
         let hash = block.hash();
         let announced = self
             .announced
@@ -774,8 +772,7 @@ impl App {
                     target: "ordo::consensus", epoch, members = set.len(), hash = %set.hash(),
                     "committee taken from a certified header (the L1 view is behind its election)"
                 );
-                self.store.put_committee(epoch, &set)?;
-                Ok(())
+                self.store_io(move |s| s.put_committee(epoch, &set)).await
             }
             // Held when the L1 view reaches its election; `enter_height` says so.
             Ok(None) | Err(ChainError::CommitteeUnknown { .. }) => Ok(()),
@@ -829,6 +826,41 @@ impl App {
         self.keep(height, proposal, false).await?;
         Ok(SyncedValueOutcome::Verdict(value))
     }
+}
+
+/// The decided blocks of `heights` as this node serves them to a peer catching up, each with
+/// the committee its header announces ([`SyncedBlock`]); it stops at the first it cannot serve.
+fn decided_values(
+    store: &Store,
+    heights: std::ops::RangeInclusive<u64>,
+    election: Option<ordo_chain::ElectionParams>,
+) -> Result<Vec<RawDecidedValue<OrdoContext>>, StoreError> {
+    let mut values = Vec::new();
+    for h in heights {
+        let Some(decided) = store.decided(h)? else {
+            break;
+        };
+        let header = &decided.block.header;
+        let next_validators = if header.next_validators_hash == header.validators_hash {
+            None
+        } else {
+            let epoch = election.map_or(0, |e| e.epoch(h + 1));
+            let Some(set) = store.committee(epoch)? else {
+                warn!(target: "ordo::sync", height = h, epoch, "no committee to serve with the block");
+                break;
+            };
+            Some(set)
+        };
+        let synced = SyncedBlock {
+            block: decided.block,
+            next_validators,
+        };
+        values.push(RawDecidedValue::new(
+            Bytes::from(synced.encode()),
+            to_extended(&decided.certificate),
+        ));
+    }
+    Ok(values)
 }
 
 /// A block's signed transactions, in block order.
