@@ -13,6 +13,7 @@
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
 mod committee;
+mod explorer;
 mod forced;
 mod rollup;
 mod rpc;
@@ -210,6 +211,7 @@ pub fn router(state: ApiState, config: &ApiConfig) -> Router {
         .merge(rollup::routes())
         .merge(forced::routes())
         .merge(committee::routes())
+        .merge(explorer::routes())
         .merge(rpc::routes())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
