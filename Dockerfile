@@ -3,9 +3,18 @@
 # One container runs one node: `ordo node --home /home/ordo`, with the node's home (config.toml,
 # genesis.json, validator_key.json; data/ is created) mounted there. See docs/DEPLOY.md.
 
+# The explorer's assets (explorer/dist), which the node embeds when it is compiled.
+FROM node:22-bookworm-slim AS explorer
+WORKDIR /src/explorer
+COPY explorer/package.json explorer/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY explorer/ ./
+RUN npm run build
+
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
+COPY --from=explorer /src/explorer/dist explorer/dist
 RUN cargo build --release --locked -p ordo-node --bin ordo \
  && install -m 0755 target/release/ordo /usr/local/bin/ordo
 

@@ -6,16 +6,37 @@ CARGO ?= cargo
 # benchmarks and release binaries do not.
 TEST_FEATURES := --features ordo-node/byzantine
 
-.PHONY: all deps devnet test test-fast lint contracts bench bench-mempool bench-load scenarios compose-check gas-report clean-devnet
+.PHONY: all deps explorer chromium devnet test test-fast lint contracts bench bench-mempool bench-load scenarios compose-check gas-report clean-devnet
 
 all: test
 
-# npm packages pinned by package-lock.json: forge, anvil, cast (Foundry) and solc-js.
-deps: node_modules/.installed
+# npm packages pinned by package-lock.json: forge, anvil, cast (Foundry) and solc-js; and the
+# explorer's assets, which the node embeds when it is compiled.
+deps: node_modules/.installed explorer
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
+
+# The web explorer (explorer/: TypeScript, Vite, pinned by explorer/package-lock.json), built
+# into explorer/dist, which api/build.rs embeds into `ordo`. Without it the node serves a page
+# saying to run this.
+explorer: explorer/dist/index.html
+
+explorer/node_modules/.installed: explorer/package.json explorer/package-lock.json
+	npm ci --prefix explorer --no-audit --no-fund
+	touch $@
+
+explorer/dist/index.html: explorer/node_modules/.installed explorer/index.html explorer/vite.config.ts explorer/tsconfig.json $(shell find explorer/src -type f)
+	npm run --prefix explorer build
+
+# Headless Chromium for the explorer's end-to-end test (Debian's package; installed only when
+# missing).
+chromium: /usr/bin/chromium
+
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+/usr/bin/chromium:
+	$(SUDO) apt-get install -y chromium || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
 
 # A local network of 4 validators, each its own process on 127.0.0.1 (Ctrl-C stops it).
 devnet: deps
@@ -23,7 +44,7 @@ devnet: deps
 
 # The full test suite: formatting, lints, every Rust test (unit, property, multi-process
 # integration) and the Solidity tests.
-test: deps lint
+test: deps chromium lint
 	$(CARGO) nextest run --workspace $(TEST_FEATURES) --profile ci
 	$(CARGO) nextest run -p ordo-node --bin ordo --profile ci -E 'test(test_faults_parse_only)'
 	contracts/test.sh
@@ -32,7 +53,7 @@ test: deps lint
 test-fast: lint
 	$(CARGO) nextest run --workspace $(TEST_FEATURES) --lib --bins
 
-lint:
+lint: explorer
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets $(TEST_FEATURES) -- -D warnings
 
