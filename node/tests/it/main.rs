@@ -9,6 +9,7 @@ mod consensus;
 mod devnet;
 mod election;
 mod evm;
+mod explorer;
 mod force;
 mod harness;
 mod l1;
