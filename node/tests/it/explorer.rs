@@ -51,6 +51,10 @@ async fn explorer_shows_the_chain_a_transaction_and_verifies_a_rollup_block() {
     assert_eq!(status, 202, "{body}");
     let hash = tx.hash().to_string();
 
+    // `ORDO_EXPLORER_SCREENSHOTS=docs/explorer` refreshes the committed screenshots; a plain run
+    // leaves the tree as it is.
+    let screenshots = std::env::var_os("ORDO_EXPLORER_SCREENSHOTS")
+        .map_or_else(|| net.dir.path().join("screenshots"), |d| root.join(d));
     let args = [
         "--api".to_owned(),
         net.apis[0].clone(),
@@ -59,7 +63,7 @@ async fn explorer_shows_the_chain_a_transaction_and_verifies_a_rollup_block() {
         "--namespace".to_owned(),
         NAMESPACE.to_string(),
         "--screenshots".to_owned(),
-        root.join("docs/explorer").display().to_string(),
+        screenshots.display().to_string(),
     ];
     let output = tokio::task::spawn_blocking(move || {
         Command::new("node")
