@@ -75,6 +75,7 @@ impl From<ChainError> for Failure {
 pub(crate) struct AppParams {
     pub(crate) timeouts: LinearTimeouts,
     pub(crate) block_time: Duration,
+    pub(crate) min_block_time: Duration,
     pub(crate) l1: Option<watch::Receiver<L1View>>,
     pub(crate) evidence: Option<mpsc::UnboundedSender<Equivocation>>,
     #[cfg(feature = "byzantine")]
@@ -182,7 +183,11 @@ impl App {
         HeightParams::new(
             self.set.clone(),
             self.params.timeouts,
-            Some(self.params.block_time),
+            Some(target_time(
+                &self.mempool,
+                self.params.block_time,
+                self.params.min_block_time,
+            )),
         )
     }
 
@@ -828,6 +833,18 @@ impl App {
     }
 }
 
+/// How long a height lasts at least (Malachite's target time, counted from the height's start):
+/// the short block time when this node holds transactions ready, so they wait for the next block
+/// little longer than consensus takes, and the full one when it holds none, so that an idle chain
+/// does not pay for that latency.
+fn target_time(mempool: &Mempool, block_time: Duration, min_block_time: Duration) -> Duration {
+    if mempool.ready() > 0 {
+        min_block_time
+    } else {
+        block_time
+    }
+}
+
 /// The decided blocks of `heights` as this node serves them to a peer catching up, each with
 /// the committee its header announces ([`SyncedBlock`]); it stops at the first it cannot serve.
 fn decided_values(
@@ -941,6 +958,23 @@ mod tests {
             MempoolConfig::default(),
             std::sync::Arc::new(NonceTable::default()),
         )
+    }
+
+    #[test]
+    fn a_height_is_short_while_transactions_are_ready_and_long_while_none_is() {
+        let (long, short) = (Duration::from_millis(200), Duration::from_millis(50));
+        let mempool = pool();
+        assert_eq!(target_time(&mempool, long, short), long);
+        // A transaction whose nonce leaves a gap is parked, not ready: still idle.
+        let key = SecretKey::random();
+        let parked = Transaction::sign(1, 1, ordo_types::Bytes::new(), &key, 7);
+        assert!(mempool.submit(vec![parked], Origin::Local)[0].is_ok());
+        assert_eq!(target_time(&mempool, long, short), long);
+        // Its predecessor makes both ready.
+        let first = Transaction::sign(1, 0, ordo_types::Bytes::new(), &key, 7);
+        assert!(mempool.submit(vec![first], Origin::Local)[0].is_ok());
+        assert_eq!(mempool.ready(), 2);
+        assert_eq!(target_time(&mempool, long, short), short);
     }
 
     #[test]

@@ -34,8 +34,12 @@ use crate::store::{DecidedBlock, Store};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TimingConfig {
-    /// Target time between blocks, in milliseconds.
+    /// Time from the start of a height to the next one while this node holds no transaction
+    /// ready for a block, in milliseconds: an idle chain makes a block this often.
     pub block_time_ms: u64,
+    /// The same while it holds transactions ready: shorter, so that a transaction waits for
+    /// the next block little longer than consensus takes.
+    pub min_block_time_ms: u64,
     /// How long to wait for a proposal in round 0.
     pub propose_timeout_ms: u64,
     /// How long to wait for prevotes after seeing 2/3 of them for different values.
@@ -52,6 +56,7 @@ impl Default for TimingConfig {
     fn default() -> Self {
         Self {
             block_time_ms: 200,
+            min_block_time_ms: 50,
             propose_timeout_ms: 1_000,
             prevote_timeout_ms: 500,
             precommit_timeout_ms: 500,
@@ -284,6 +289,7 @@ pub async fn start(
     let params = AppParams {
         timeouts: settings.timing.timeouts(),
         block_time: Duration::from_millis(settings.timing.block_time_ms),
+        min_block_time: Duration::from_millis(settings.timing.min_block_time_ms),
         l1: settings.l1.clone(),
         evidence: settings.evidence.clone(),
         #[cfg(feature = "byzantine")]

@@ -533,11 +533,16 @@ impl Mempool {
         results
     }
 
+    /// How many transactions are ready for a block (parked ones are not).
+    pub fn ready(&self) -> usize {
+        lock(&self.inner.pool).ready()
+    }
+
     /// [`MempoolError::Busy`] if at least `busy_at` transactions are ready for a block: client
     /// submissions are then refused before any signature work. Parked transactions do not
     /// count: they wait on their senders, not on the network.
     pub fn busy(&self) -> Option<MempoolError> {
-        let ready = lock(&self.inner.pool).ready();
+        let ready = self.ready();
         (ready >= self.inner.config.busy_at).then_some(MempoolError::Busy { ready })
     }
 
