@@ -40,8 +40,6 @@ use crate::{Equivocation, NodeStatus};
 const MAX_PROPOSALS_KEPT: usize = 16;
 /// Size of the `Data` chunks a block is streamed in.
 const CHUNK_SIZE: usize = 128 * 1024;
-/// Bytes of one claimed sender key in a proposal stream (`x || y`).
-const KEY_LEN: usize = 64;
 /// Most complete proposals kept for heights this node has not reached yet.
 const MAX_FUTURE_PROPOSALS: usize = 64;
 /// Most decided blocks served in one sync response.
@@ -122,7 +120,7 @@ impl App {
         decided: watch::Sender<Option<Arc<DecidedBlock>>>,
     ) -> eyre::Result<Self> {
         let max_stream = rules.limits.max_block_bytes
-            + rules.limits.max_transactions as usize * KEY_LEN
+            + rules.limits.max_transactions as usize * ordo_mempool::CLAIMED_KEY_LEN
             + CHUNK_SIZE;
         let genesis = ValidatorSet::new(rules.validators.clone());
         let chain = match store.tip_height()? {
@@ -589,7 +587,7 @@ impl App {
             let mempool = self.mempool.clone();
             let block = proposal.block.clone();
             tokio::task::spawn_blocking(move || {
-                claimed_keys(&mempool, &signed(&block).collect::<Vec<_>>())
+                mempool.claimed_keys(&signed(&block).collect::<Vec<_>>())
             })
             .await
             .unwrap_or_default()
@@ -664,7 +662,7 @@ impl App {
         let (mempool, keys) = (self.mempool.clone(), assembled.keys);
         let (_, (block, verdict)) = self
             .off_task(move |chain, cx| {
-                warm_senders(&mempool, &signed(&block).collect::<Vec<_>>(), &keys);
+                mempool.warm_senders(&signed(&block).collect::<Vec<_>>(), &keys);
                 let verdict = chain.check(&block, round, cx);
                 (block, verdict)
             })
@@ -888,62 +886,6 @@ fn signed(block: &Block) -> impl Iterator<Item = &Transaction> {
     })
 }
 
-/// The proposer's claimed keys for its block's signed transactions `txs`
-/// ([`crate::context::ProposalPart::Keys`]): one per transaction, from the mempool's verified
-/// senders; none if one is not known.
-fn claimed_keys(mempool: &Mempool, txs: &[&Transaction]) -> Vec<u8> {
-    let mut keys = Vec::new();
-    for tx in txs {
-        let Some(key) = mempool.verified_key(tx) else {
-            return Vec::new();
-        };
-        keys.extend_from_slice(&key.to_xy());
-    }
-    keys
-}
-
-/// Verifies the senders of a proposal's signed transactions `txs` that this node has not
-/// verified yet (they reached the proposer before their gossip reached us), on every core: with
-/// the proposer's claimed keys in batches, and where those are missing or false, by recovering
-/// each one. The check, which runs on the consensus task, then finds them all in the mempool's
-/// cache; under load that is most of a large block, and recovering it serially could outlast
-/// the propose timeout.
-fn warm_senders(mempool: &Mempool, txs: &[&Transaction], keys: &[u8]) {
-    let claimed: Option<Vec<ordo_types::PublicKey>> = (keys.len() == txs.len() * KEY_LEN)
-        .then(|| {
-            keys.as_chunks::<KEY_LEN>()
-                .0
-                .iter()
-                .map(|k| ordo_types::PublicKey::from_xy(k).ok())
-                .collect()
-        })
-        .flatten();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let part_len = txs.len().div_ceil(threads).max(64);
-    std::thread::scope(|s| {
-        for (i, part) in txs.chunks(part_len).enumerate() {
-            let keys = claimed
-                .as_ref()
-                .map(|k| &k[i * part_len..i * part_len + part.len()]);
-            s.spawn(move || {
-                if let Some(keys) = keys {
-                    let claims: Vec<_> = part
-                        .iter()
-                        .map(|t| (*t).clone())
-                        .zip(keys.iter().copied())
-                        .collect();
-                    if mempool.verify_claimed_senders(&claims) {
-                        return;
-                    }
-                }
-                for tx in part {
-                    let _ = mempool.sender(tx);
-                }
-            });
-        }
-    });
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -975,60 +917,5 @@ mod tests {
         assert!(mempool.submit(vec![first], Origin::Local)[0].is_ok());
         assert_eq!(mempool.ready(), 2);
         assert_eq!(target_time(&mempool, long, short), short);
-    }
-
-    #[test]
-    fn a_validator_batch_checks_the_proposers_claimed_keys_and_recovers_only_without_them() {
-        let txs: Vec<Transaction> = (0..300)
-            .map(|i| {
-                let payload = ordo_types::Bytes::from(vec![i as u8; 8]);
-                Transaction::sign(1, 0, payload, &SecretKey::random(), 7)
-            })
-            .collect();
-        let refs: Vec<&Transaction> = txs.iter().collect();
-        let proposer = pool();
-        assert!(proposer
-            .submit(txs.clone(), Origin::Local)
-            .iter()
-            .all(Result::is_ok));
-        let keys = claimed_keys(&proposer, &refs);
-        assert_eq!(keys.len(), txs.len() * KEY_LEN);
-
-        // With the keys: every sender batch-checked, none recovered.
-        let validator = pool();
-        warm_senders(&validator, &refs, &keys);
-        let m = validator.metrics();
-        assert_eq!(
-            (m.signatures_batch_verified(), m.signatures_recovered()),
-            (300, 0)
-        );
-        assert!(txs.iter().all(|t| validator.verified_key(t).is_some()));
-
-        // False keys (one swapped): the batch fails and that part's senders are recovered.
-        let mut forged = keys.clone();
-        forged.copy_within(0..KEY_LEN, KEY_LEN);
-        let validator = pool();
-        warm_senders(&validator, &refs, &forged);
-        let m = validator.metrics();
-        assert!(m.signatures_recovered() > 0);
-        assert_eq!(
-            m.signatures_batch_verified() + m.signatures_recovered(),
-            300
-        );
-        assert_eq!(
-            validator.sender(&txs[1]).unwrap(),
-            proposer.sender(&txs[1]).unwrap()
-        );
-
-        // No keys, not one per transaction, or not curve points: every sender recovered.
-        let off_curve = vec![0u8; keys.len()];
-        for keys in [&[][..], &keys[KEY_LEN..], &off_curve[..]] {
-            let validator = pool();
-            warm_senders(&validator, &refs, keys);
-            assert_eq!(validator.metrics().signatures_recovered(), 300);
-        }
-
-        // A proposer missing a key sends none.
-        assert!(claimed_keys(&pool(), &refs).is_empty());
     }
 }

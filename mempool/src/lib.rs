@@ -46,6 +46,7 @@
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
 mod checkers;
+mod claimed;
 mod gossip;
 mod journal;
 mod metrics;
@@ -63,6 +64,7 @@ use ordo_types::{
 };
 use serde::{Deserialize, Serialize};
 
+pub use claimed::CLAIMED_KEY_LEN;
 pub use gossip::{Gossip, GossipConfig, GossipError, GossipEvent};
 pub use metrics::MempoolMetrics;
 pub use pool::{NamespaceSummary, PoolStatus};
