@@ -40,5 +40,7 @@ pub use engine::{
 };
 pub use malachitebft_app_channel::app::net::Multiaddr;
 pub use signing::{OrdoSigner, OrdoVerifier};
+#[doc(hidden)]
+pub use store::reencode_record;
 pub use store::{DecidedBlock, Store, StoreError};
 pub use wire::WireError;

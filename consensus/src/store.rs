@@ -13,7 +13,7 @@ use std::sync::Arc;
 use ordo_types::{Address, Block, CommitCertificate, Decode, Encode, Signature, B256};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
-use crate::wire::{Reader, Writer};
+use crate::wire::{Reader, WireError, Writer};
 
 const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
 const CERTIFICATES: TableDefinition<u64, &[u8]> = TableDefinition::new("certificates");
@@ -103,15 +103,25 @@ impl StoredProposal {
             reason,
         };
         let mut r = Reader::new(bytes);
-        let mut fields = || -> Result<_, crate::wire::WireError> {
+        let mut fields = || -> Result<_, WireError> {
             let round = r.u32()?;
             let pol_round = Some(r.u32()?).filter(|&p| p != u32::MAX);
             let proposer = r.address()?;
             let signature = match r.u8()? {
                 0 => None,
-                _ => Some(r.signature()?),
+                1 => Some(r.signature()?),
+                tag => {
+                    return Err(WireError::UnknownTag {
+                        what: "signed",
+                        tag,
+                    })
+                }
             };
-            let valid = r.u8()? == 1;
+            let valid = match r.u8()? {
+                0 => false,
+                1 => true,
+                tag => return Err(WireError::UnknownTag { what: "valid", tag }),
+            };
             Ok((round, pol_round, proposer, signature, valid))
         };
         let (round, pol_round, proposer, signature, valid) =
@@ -125,6 +135,47 @@ impl StoredProposal {
             valid,
             block,
         })
+    }
+}
+
+/// Decodes a committee record: the members' encodings, concatenated.
+fn decode_committee(bytes: &[u8]) -> Result<ordo_types::ValidatorSet, StoreError> {
+    let corrupt = |reason: String| StoreError::Corrupt {
+        table: "committees",
+        reason,
+    };
+    let size = ordo_types::Validator::ENCODED_LEN;
+    if !bytes.len().is_multiple_of(size) {
+        return Err(corrupt(format!("length {}", bytes.len())));
+    }
+    let members = bytes
+        .chunks_exact(size)
+        .map(|m| ordo_types::Validator::decode(m).map_err(|e| corrupt(e.to_string())))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    if members.windows(2).any(|w| w[0].address >= w[1].address) {
+        return Err(corrupt("members not in ascending address order".into()));
+    }
+    ordo_types::ValidatorSet::new(members).map_err(|e| corrupt(e.to_string()))
+}
+
+/// Decodes a `proposals` or `committees` record and encodes the value again (the other tables
+/// hold `ordo-types` encodings or fixed-width values). The entry point of the store fuzz target
+/// (`fuzz/`); not part of the API.
+#[doc(hidden)]
+pub fn reencode_record(table: &str, bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
+    match table {
+        "proposals" => StoredProposal::decode(bytes).map(|p| p.encode()),
+        "committees" => decode_committee(bytes).map(|set| {
+            let mut out = Vec::with_capacity(bytes.len());
+            for v in set.validators() {
+                v.encode_to(&mut out);
+            }
+            out
+        }),
+        other => Err(StoreError::Corrupt {
+            table: "unknown",
+            reason: format!("no record decoder for table {other}"),
+        }),
     }
 }
 
@@ -262,22 +313,7 @@ impl Store {
         let Some(v) = table.get(epoch)? else {
             return Ok(None);
         };
-        let corrupt = |reason: String| StoreError::Corrupt {
-            table: "committees",
-            reason,
-        };
-        let bytes = v.value();
-        let size = ordo_types::Validator::ENCODED_LEN;
-        if bytes.len() % size != 0 {
-            return Err(corrupt(format!("length {}", bytes.len())));
-        }
-        let members = bytes
-            .chunks_exact(size)
-            .map(|m| ordo_types::Validator::decode(m).map_err(|e| corrupt(e.to_string())))
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        ordo_types::ValidatorSet::new(members)
-            .map(Some)
-            .map_err(|e| corrupt(e.to_string()))
+        decode_committee(v.value()).map(Some)
     }
 
     /// Records the committee of `epoch` (computed deterministically, so rewriting it is a
@@ -703,6 +739,54 @@ mod tests {
             let golden = hex::decode(expected).unwrap();
             assert_eq!(StoredProposal::decode(&golden).unwrap(), proposal);
         }
+    }
+
+    /// A committee record is its members in ascending address order; the same members in
+    /// another order are refused rather than sorted (the rule the `types` fuzz target found
+    /// missing in `ValidatorSet`'s decoder).
+    #[test]
+    fn committee_records_are_in_address_order() {
+        let mut members: Vec<ordo_types::Validator> = (1..=3u8)
+            .map(|i| {
+                let key = SecretKey::from_bytes(&[i; 32]).unwrap();
+                ordo_types::Validator::new(key.public_key(), 5)
+            })
+            .collect();
+        members.sort_by_key(|v| v.address);
+        let record = |members: &[ordo_types::Validator]| {
+            let mut out = Vec::new();
+            for v in members {
+                v.encode_to(&mut out);
+            }
+            out
+        };
+        let sorted = record(&members);
+        assert_eq!(reencode_record("committees", &sorted).unwrap(), sorted);
+        members.swap(0, 1);
+        assert!(reencode_record("committees", &record(&members)).is_err());
+    }
+
+    /// Found while adding the `store` fuzz target (its re-encoding check): the flag bytes took
+    /// any non-zero value as "signed" and any value but 1 as "not valid", so several records
+    /// decoded to one proposal.
+    #[test]
+    fn stored_proposal_flags_are_0_or_1() {
+        let synced = StoredProposal {
+            round: 0,
+            pol_round: None,
+            proposer: Address::ZERO,
+            signature: None,
+            valid: false,
+            block: block(3),
+        };
+        let good = synced.encode();
+        assert_eq!(StoredProposal::decode(&good).unwrap(), synced);
+        let mut bad_valid = good.clone();
+        bad_valid[29] = 2;
+        assert!(StoredProposal::decode(&bad_valid).is_err());
+        let mut bad_signed = good;
+        bad_signed[28] = 2;
+        assert!(StoredProposal::decode(&bad_signed).is_err());
     }
 
     #[test]

@@ -123,7 +123,7 @@ impl Journal {
 }
 
 /// The live transactions of a journal's bytes, in admission order.
-fn replay(mut bytes: &[u8]) -> IndexMap<B256, (Transaction, Address)> {
+pub(crate) fn replay(mut bytes: &[u8]) -> IndexMap<B256, (Transaction, Address)> {
     let mut live = IndexMap::new();
     while bytes.len() >= 5 {
         let tag = bytes[0];

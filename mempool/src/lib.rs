@@ -70,6 +70,14 @@ pub use metrics::MempoolMetrics;
 pub use pool::{NamespaceSummary, PoolStatus};
 pub use relay::{decode_batch, encode_batch, run_gossip};
 
+/// The live transactions (with their senders) that a journal file's bytes replay to, oldest
+/// first: what a node reloads on restart. The entry point of the journal fuzz target
+/// (`fuzz/`); not part of the API.
+#[doc(hidden)]
+pub fn replay_journal(bytes: &[u8]) -> Vec<(Transaction, Address)> {
+    journal::replay(bytes).into_values().collect()
+}
+
 use checkers::Checkers;
 use journal::Journal;
 use pool::Pool;

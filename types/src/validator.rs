@@ -158,7 +158,14 @@ impl Encode for ValidatorSet {
 impl ReadFrom for ValidatorSet {
     fn read_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let at = r.offset();
-        let members = r.list(Validator::ENCODED_LEN)?;
+        let members: Vec<Validator> = r.list(Validator::ENCODED_LEN)?;
+        // One encoding per set: members in strictly ascending address order, as encoded.
+        if members.windows(2).any(|w| w[0].address >= w[1].address) {
+            return Err(Reader::invalid_at(
+                at,
+                Error::InvalidValidatorSet("validators not in ascending address order"),
+            ));
+        }
         Self::new(members).map_err(|e| Reader::invalid_at(at, e))
     }
 }
@@ -183,6 +190,7 @@ impl From<ValidatorSet> for Vec<Validator> {
 pub(crate) mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use crate::codec::Decode;
     use crate::testutil::{hex32, key};
 
     // Computed independently with Foundry's `cast` 1.7.1: addresses with `cast wallet address`,
@@ -192,6 +200,27 @@ pub(crate) mod tests {
 
     pub(crate) fn validator(b: u8, power: u64) -> Validator {
         Validator::new(key(b).public_key(), power)
+    }
+
+    /// Found by the `types` fuzz target (its re-encoding check): a set whose members were
+    /// encoded out of address order decoded (sorted) to the same set as the canonical bytes.
+    #[test]
+    fn a_set_out_of_address_order_does_not_decode() {
+        let swapped = hex::decode(concat!(
+            "00000004",
+            "031b84c5567b126440995d3ed5aaba0565d71e1834604819ff9c17f5e9d5dd078f000000000000000a",
+            "02531fe6068134503d2723133227c867ac8fa6c83c537e9a44c3c5bdbdcb1fe332000000000000000a",
+            "024d4b6cd1361032ca9bd2aeb9d900aa4d45d9ead80ac9423374c451a7254d0766000000000000000a",
+            "03462779ad4aad39514614751a71085f2f10e1c7a593e4e030efb5b8721ce55b0b000000000000000a",
+        ))
+        .unwrap();
+        assert!(ValidatorSet::decode(&swapped).is_err());
+        // The same members in address order decode, and encode back to the same bytes.
+        let mut sorted = swapped.clone();
+        sorted[45..86].copy_from_slice(&swapped[86..127]);
+        sorted[86..127].copy_from_slice(&swapped[45..86]);
+        let set = ValidatorSet::decode(&sorted).unwrap();
+        assert_eq!(set.encode(), sorted);
     }
 
     #[test]
