@@ -675,6 +675,109 @@ mod tests {
         }
     }
 
+    /// `ecrecover` as libsecp256k1 (C, through the `secp256k1` crate) computes it, with
+    /// Ethereum's rules on top: `v` is 27 or 28, `r` and `s` are non-zero, `s <= n/2`.
+    fn libsecp_recover(digest: &B256, sig: &[u8; 65]) -> Option<[u8; 64]> {
+        use secp256k1::ecdsa::{RecoverableSignature, RecoveryId};
+        let recid = match sig[64] {
+            27 => RecoveryId::Zero,
+            28 => RecoveryId::One,
+            _ => return None,
+        };
+        let half_n = n_minus(&[0u8; 32]); // n, then halved below
+        let mut half = [0u8; 32];
+        let mut carry = 0u16;
+        for i in 0..32 {
+            let v = (carry << 8) | u16::from(half_n[i]);
+            half[i] = (v / 2) as u8;
+            carry = v % 2;
+        }
+        if sig[..32] == [0u8; 32] || sig[32..64] == [0u8; 32] || sig[32..64] > half[..] {
+            return None;
+        }
+        let parsed = RecoverableSignature::from_compact(&sig[..64], recid).ok()?;
+        let key = secp256k1::Secp256k1::verification_only()
+            .recover_ecdsa(secp256k1::Message::from_digest(digest.0), &parsed)
+            .ok()?;
+        let mut xy = [0u8; 64];
+        xy.copy_from_slice(&key.serialize_uncompressed()[1..]);
+        Some(xy)
+    }
+
+    /// A signature from raw parts, with its edges more likely: zero, n - 1, n, all ones, the
+    /// high-s twin.
+    fn edgy(part: [u8; 32], pick: u8) -> [u8; 32] {
+        match pick % 8 {
+            0 => [0u8; 32],
+            1 => n_minus(&{
+                let mut one = [0u8; 32];
+                one[31] = 1;
+                one
+            }),
+            2 => N,
+            3 => [0xFF; 32],
+            _ => part,
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// The same comparison as the `crypto` fuzz target (`fuzz/`), run by `make test`:
+        /// our recovery, verification and batch check against libsecp256k1.
+        #[test]
+        fn recovery_and_batch_agree_with_libsecp256k1(
+            secrets in proptest::collection::vec(any::<[u8; 32]>(), 1..4),
+            digests in proptest::collection::vec(any::<[u8; 32]>(), 4),
+            raw in proptest::collection::vec((any::<[u8; 32]>(), any::<[u8; 32]>(), any::<u8>(), any::<u8>()), 4),
+            tamper in any::<u8>(),
+        ) {
+            let mut claims = Vec::new();
+            for (i, secret) in secrets.iter().enumerate() {
+                let Ok(k) = SecretKey::from_bytes(secret) else { continue };
+                let digest = B256::from(digests[i]);
+                let valid = k.sign_digest(&digest);
+                let (r, s, pick, v) = raw[i];
+                // Valid, high-s twin, edge or random parts, or a valid one with a byte changed.
+                let sig = match (tamper >> i) % 4 {
+                    0 => valid,
+                    1 => {
+                        let mut high = valid.0;
+                        high[32..64].copy_from_slice(&n_minus(&valid.0[32..64]));
+                        high[64] ^= 27 ^ 28;
+                        Signature(high)
+                    }
+                    2 => {
+                        let mut out = [0u8; 65];
+                        out[..32].copy_from_slice(&edgy(r, pick));
+                        out[32..64].copy_from_slice(&edgy(s, pick >> 3));
+                        out[64] = if v < 200 { 27 + v % 2 } else { v };
+                        Signature(out)
+                    }
+                    _ => {
+                        let mut out = valid.0;
+                        out[usize::from(pick) % 65] ^= v | 1;
+                        Signature(out)
+                    }
+                };
+                let expected = libsecp_recover(&digest, &sig.0);
+                prop_assert_eq!(sig.recover_public_key(&digest).ok().map(|p| p.to_xy()), expected);
+                prop_assert_eq!(
+                    sig.recover(&digest).ok(),
+                    expected.map(|xy| Address::from_word(keccak256(xy)))
+                );
+                let holds = expected == Some(k.public_key().to_xy());
+                prop_assert_eq!(k.public_key().verify(&digest, &sig).is_ok(), holds);
+                claims.push((digest, sig, k.public_key(), holds));
+            }
+            let batch: Vec<Claim<'_>> = claims
+                .iter()
+                .map(|(digest, signature, key, _)| Claim { digest, signature, key })
+                .collect();
+            prop_assert_eq!(verify_batch(&batch), claims.iter().all(|c| c.3));
+        }
+    }
+
     #[test]
     fn recovered_public_key_is_the_signers() {
         let key = SecretKey::random();
