@@ -97,8 +97,16 @@ impl fmt::Debug for SecretKey {
 pub struct PublicKey(VerifyingKey);
 
 impl PublicKey {
-    /// Parses a SEC1 encoding (33-byte compressed or 65-byte uncompressed).
+    /// Parses a SEC1 encoding (33-byte compressed or 65-byte uncompressed). Other SEC1 forms
+    /// (the identity, the `0x05` compact form) are refused, so a key has one encoding of each
+    /// length.
     pub fn from_sec1(bytes: &[u8]) -> Result<Self, Error> {
+        if !matches!(
+            (bytes.len(), bytes.first()),
+            (33, Some(2 | 3)) | (65, Some(4))
+        ) {
+            return Err(Error::InvalidPublicKey);
+        }
         VerifyingKey::from_sec1_bytes(bytes)
             .map(Self)
             .map_err(|_| Error::InvalidPublicKey)
@@ -776,6 +784,31 @@ mod tests {
                 .collect();
             prop_assert_eq!(verify_batch(&batch), claims.iter().all(|c| c.3));
         }
+    }
+
+    /// Found by the `types` and `store` fuzz targets (their re-encoding checks): a validator
+    /// whose key was given in SEC1's compact form (`0x05 || x`) decoded, and encoded back as
+    /// `0x02 || x`.
+    #[test]
+    fn only_compressed_and_uncompressed_keys_parse() {
+        let x = "4d4b6cd1361032ca9bd2aeb9d900aa4d45d9ead80ac9423374c451a7254d0766";
+        let compact = hex::decode(format!("05{x}")).unwrap();
+        assert_eq!(
+            PublicKey::from_sec1(&compact).unwrap_err(),
+            Error::InvalidPublicKey
+        );
+        let compressed = hex::decode(format!("02{x}")).unwrap();
+        let pk = PublicKey::from_sec1(&compressed).unwrap();
+        assert_eq!(pk.to_sec1().to_vec(), compressed);
+        let mut uncompressed = vec![4u8];
+        uncompressed.extend_from_slice(&pk.to_xy());
+        assert_eq!(PublicKey::from_sec1(&uncompressed).unwrap(), pk);
+        uncompressed[0] = 6; // SEC1's hybrid form
+        assert!(PublicKey::from_sec1(&uncompressed).is_err());
+        assert!(PublicKey::from_sec1(&[0u8]).is_err()); // the identity
+        let mut member = compact;
+        member.extend_from_slice(&10u64.to_be_bytes());
+        assert!(crate::Validator::decode(&member).is_err());
     }
 
     #[test]
