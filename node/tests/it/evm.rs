@@ -18,14 +18,14 @@ use serde_json::{json, Value};
 
 use crate::harness::{ordo, Net};
 
-const CHAIN_ID: u64 = 901;
+pub(crate) const CHAIN_ID: u64 = 901;
 const NS: u64 = CHAIN_ID;
 
 /// The L2 (Anvil, mining off, FIFO), a 4-validator network with the EVM rollup registered and
 /// the L2 as its execution node, and the executor process.
-struct Rollup {
-    l2: AnvilInstance,
-    net: Net,
+pub(crate) struct Rollup {
+    pub(crate) l2: AnvilInstance,
+    pub(crate) net: Net,
     executor: Child,
 }
 
@@ -79,14 +79,14 @@ fn spawn_executor(net: &Net, l2: &AnvilInstance) -> Child {
 }
 
 impl Rollup {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let l2 = spawn_l2();
         let net = Net::start_with(4, 0, &rollup_args(&l2), |_, _| {});
         let executor = spawn_executor(&net, &l2);
         Rollup { l2, net, executor }
     }
 
-    fn rpc_url(&self, node: usize) -> String {
+    pub(crate) fn rpc_url(&self, node: usize) -> String {
         format!("{}/v1/rollups/{NS}/rpc", self.net.apis[node])
     }
 

@@ -17,3 +17,4 @@ mod mempool;
 mod rollup;
 mod supervision;
 mod testnet;
+mod wallets;
