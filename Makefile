@@ -12,10 +12,15 @@ all: test
 
 # npm packages pinned by package-lock.json: forge, anvil, cast (Foundry) and solc-js; and the
 # explorer's assets, which the node embeds when it is compiled.
-deps: node_modules/.installed explorer
+deps: node_modules/.installed node/tests/js/node_modules/.installed explorer
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
+	touch $@
+
+# ethers v6 and viem, pinned, for the wallet-library test (node/tests/it/wallets.rs).
+node/tests/js/node_modules/.installed: node/tests/js/package.json node/tests/js/package-lock.json
+	cd node/tests/js && npm ci --no-audit --no-fund
 	touch $@
 
 # The web explorer (explorer/: TypeScript, Vite, pinned by explorer/package-lock.json), built
