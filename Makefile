@@ -53,6 +53,7 @@ test: deps chromium lint
 	$(CARGO) nextest run --workspace $(TEST_FEATURES) --profile ci
 	$(CARGO) nextest run -p ordo-node --bin ordo --profile ci -E 'test(test_faults_parse_only)'
 	contracts/test.sh
+	$(MAKE) fuzz-smoke
 
 # The quick loop while editing: lints and unit/property tests, no multi-process networks.
 test-fast: lint
@@ -97,3 +98,53 @@ gas-report: deps
 
 clean-devnet:
 	rm -rf .devnet
+
+# Fuzzing (docs/FUZZING.md): cargo-fuzz and libFuzzer over every decoder of untrusted bytes, in
+# the separate package fuzz/ (its own lock file and target directory). cargo-fuzz is installed
+# at a pinned version when missing. Without a sanitizer (the default) stable rustc builds the
+# targets; `FUZZ_SANITIZER=address` needs rustc's -Zsanitizer, which RUSTC_BOOTSTRAP=1 unlocks.
+.PHONY: fuzz fuzz-smoke fuzz-build fuzz-seeds fuzz-tool
+CARGO_FUZZ_VERSION := 0.13.2
+FUZZ_TARGETS := types consensus_codec store mempool l1_logs json crypto
+FUZZ_SECONDS ?= 60
+FUZZ_SANITIZER ?= none
+FUZZ := cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz
+FUZZ_BIN := $(CURDIR)/fuzz/target/x86_64-unknown-linux-gnu/release
+
+fuzz-tool:
+	@$(CARGO) fuzz --version >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked --version $(CARGO_FUZZ_VERSION)
+
+fuzz-build: fuzz-tool
+	$(FUZZ) build -O --sanitizer $(FUZZ_SANITIZER)
+
+# Every target for FUZZ_SECONDS each, from the committed seeds plus what earlier runs found
+# (fuzz/corpus/, not committed). A crash stops it; the input is in fuzz/artifacts/<target>/.
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p fuzz/corpus/$$t fuzz/artifacts/$$t; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  $(FUZZ_BIN)/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=fuzz/artifacts/$$t/ fuzz/corpus/$$t fuzz/seeds/$$t \
+	    >fuzz/artifacts/$$t/last-run.log 2>&1; rc=$$?; \
+	  grep -E '^#[0-9]+[[:space:]]+DONE|number_of_executed_units|panicked|Test unit written' \
+	    fuzz/artifacts/$$t/last-run.log; \
+	  [ $$rc -eq 0 ] || { echo "fuzz: $$t failed, see fuzz/artifacts/$$t/last-run.log"; exit 1; }; \
+	done
+
+# The pass `make test` runs: builds the targets and runs each over its committed seeds once
+# (`-runs=0`), so a decoder change that breaks a seed's checks fails the tests. A cold build of
+# fuzz/ takes 8-20 minutes here, too long to add fuzzing time on top (docs/FUZZING.md).
+fuzz-smoke: fuzz-build
+	cd fuzz && $(CARGO) fmt --check
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p fuzz/artifacts/$$t; \
+	  $(FUZZ_BIN)/$$t -runs=0 fuzz/seeds/$$t >fuzz/artifacts/$$t/smoke.log 2>&1; rc=$$?; \
+	  echo "fuzz-smoke: $$t: $$(ls fuzz/seeds/$$t | wc -l) seeds, exit $$rc"; \
+	  [ $$rc -eq 0 ] || { cat fuzz/artifacts/$$t/smoke.log; exit 1; }; \
+	done
+
+# Rewrites fuzz/seeds/ (after a format change): the `seeds` binary writes them on its first run.
+fuzz-seeds: fuzz-build
+	rm -rf fuzz/seeds
+	ORDO_FUZZ_SEEDS=$(CURDIR)/fuzz/seeds $(FUZZ_BIN)/seeds -runs=1 >/dev/null 2>&1
+	@find fuzz/seeds -type f | wc -l | xargs echo "seeds written:"
