@@ -400,7 +400,44 @@ fn consensus(dir: &Path, f: &Fixture) {
         ("wal-polka", 10, wal(8, &polka)),
     ];
     for (name, kind, bytes) in seeds {
+        assert!(
+            consensus_decodes(kind, &bytes),
+            "consensus seed {name} does not decode"
+        );
         write(dir, t, name, &tagged(kind, &bytes));
+    }
+}
+
+/// Whether a consensus seed decodes as the type its selector names (the target's table).
+fn consensus_decodes(kind: u8, bytes: &[u8]) -> bool {
+    use malachitebft_app_channel::app::consensus::{LivenessMsg, SignedConsensusMsg};
+    use malachitebft_app_channel::app::engine::wal::decode_entry;
+    use malachitebft_app_channel::app::streaming::StreamMessage;
+    use malachitebft_app_channel::app::types::codec::Codec;
+    use malachitebft_app_channel::app::types::core::{PolkaCertificate, ValidatorProof};
+    use malachitebft_app_channel::app::types::sync::{Request, Response, Status};
+    use malachitebft_app_channel::app::types::ProposedValue;
+    use ordo_consensus::context::{OrdoContext, ProposalPart};
+    use ordo_consensus::OrdoCodec;
+
+    fn ok<T>(bytes: &[u8]) -> bool
+    where
+        OrdoCodec: Codec<T>,
+    {
+        Codec::<T>::decode(&OrdoCodec, bytes.to_vec().into()).is_ok()
+    }
+    match kind {
+        0 => ok::<ProposalPart>(bytes),
+        1 => ok::<SignedConsensusMsg<OrdoContext>>(bytes),
+        2 => ok::<LivenessMsg<OrdoContext>>(bytes),
+        3 => ok::<StreamMessage<ProposalPart>>(bytes),
+        4 => ok::<ValidatorProof<OrdoContext>>(bytes),
+        5 => ok::<Status<OrdoContext>>(bytes),
+        6 => ok::<Request<OrdoContext>>(bytes),
+        7 => ok::<Response<OrdoContext>>(bytes),
+        8 => ok::<ProposedValue<OrdoContext>>(bytes),
+        9 => ok::<PolkaCertificate<OrdoContext>>(bytes),
+        _ => decode_entry::<OrdoContext, _, _>(&OrdoCodec, bytes).is_ok(),
     }
 }
 
