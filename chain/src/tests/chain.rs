@@ -195,8 +195,15 @@ fn staked(block: u64, key: &SecretKey) -> [(u64, StakeEvent); 2] {
     ]
 }
 
-#[test]
-fn elections_fix_committees_two_epochs_ahead_and_survive_a_resume() {
+/// Rules for 4 genesis validators with elections (epochs of 2 blocks, taking over 2 epochs
+/// later); the stake events of 3 others registered at L1 block 3; the genesis committee; and the
+/// committee those 3 form when elected as of L1 block 10.
+fn elections() -> (
+    Arc<ChainRules>,
+    Vec<(u64, StakeEvent)>,
+    ValidatorSet,
+    ValidatorSet,
+) {
     let genesis = keys(4);
     let elected = keys(3);
     let events: Vec<(u64, StakeEvent)> = elected.iter().flat_map(|k| staked(3, k)).collect();
@@ -211,9 +218,15 @@ fn elections_fix_committees_two_epochs_ahead_and_survive_a_resume() {
         origin_tolerance: 2,
         election: Some(election),
     };
-    let rules = rules(&genesis, Some(l1), BlockLimits::default());
-    let seen = view(10, Vec::new(), events.clone());
     let elected_set = crate::elect(&events, 10, &election).unwrap();
+    let rules = rules(&genesis, Some(l1), BlockLimits::default());
+    (rules, events, committee(&genesis), elected_set)
+}
+
+#[test]
+fn elections_fix_committees_two_epochs_ahead_and_survive_a_resume() {
+    let (rules, events, genesis, elected_set) = elections();
+    let seen = view(10, Vec::new(), events.clone());
     assert_eq!(elected_set.len(), 3);
     let mut node = Node::new(rules.clone(), Some(seen.clone()));
     // A node whose L1 is behind the election's block.
@@ -229,7 +242,7 @@ fn elections_fix_committees_two_epochs_ahead_and_survive_a_resume() {
     }
     // Epoch 0 and 1: genesis; epoch 2 (heights 5, 6): elected at height 1's origin (10).
     assert_eq!(blocks[0].header.l1_origin_number, 10);
-    assert_eq!(node.chain.committee_at(4).unwrap(), &committee(&genesis));
+    assert_eq!(node.chain.committee_at(4).unwrap(), &genesis);
     assert_eq!(node.chain.committee_at(5).unwrap(), &elected_set);
     assert_eq!(
         blocks[3].header.next_validators_hash,
@@ -237,7 +250,7 @@ fn elections_fix_committees_two_epochs_ahead_and_survive_a_resume() {
         "the last block of epoch 1 announces the next committee"
     );
     // The blind node keeps deciding with the committees it knows and waits for the rest.
-    assert_eq!(blind.chain.committee_at(4).unwrap(), &committee(&genesis));
+    assert_eq!(blind.chain.committee_at(4).unwrap(), &genesis);
     assert_eq!(
         blind.chain.committee_at(5),
         Err(ChainError::CommitteeUnknown {
@@ -277,22 +290,7 @@ fn elections_fix_committees_two_epochs_ahead_and_survive_a_resume() {
 
 #[test]
 fn a_node_blind_to_the_l1_takes_the_committee_its_certified_headers_announce() {
-    let genesis = keys(4);
-    let elected = keys(3);
-    let events: Vec<(u64, StakeEvent)> = elected.iter().flat_map(|k| staked(3, k)).collect();
-    let election = ElectionParams {
-        epoch_length: 2,
-        activation_epochs: 2,
-        max_committee: 4,
-        min_stake: U256::from(ETH),
-    };
-    let l1 = L1Rules {
-        inclusion_delay: 2,
-        origin_tolerance: 2,
-        election: Some(election),
-    };
-    let rules = rules(&genesis, Some(l1), BlockLimits::default());
-    let elected_set = crate::elect(&events, 10, &election).unwrap();
+    let (rules, events, _, elected_set) = elections();
     let mut node = Node::new(rules.clone(), Some(view(10, Vec::new(), events)));
     let mut blind = Node::new(rules, Some(view(2, Vec::new(), Vec::new())));
     let mut blocks = Vec::new();
