@@ -7,6 +7,9 @@
 //! - `eth_getTransactionCount(addr, "pending")` counts what Ordo still holds for the sender,
 //!   so back-to-back sends do not reuse nonces; `eth_fillTransaction` (viem asks it first)
 //!   is forwarded with that nonce filled in when the request names a sender but no nonce;
+//! - methods that would sign with the execution node's keys, send a transaction or change its
+//!   state outside Ordo's order (`eth_sendTransaction`, `eth_sign*`, `anvil_*`, `evm_*`,
+//!   `personal_*`, `debug_*`, ...) are refused with `-32601` and never forwarded;
 //! - every other method is forwarded to the rollup's execution node (`[[api.execution_rpc]]`).
 //!
 //! Errors follow JSON-RPC 2.0: malformed requests get `-32700`/`-32600`, bad parameters
@@ -241,6 +244,10 @@ impl Rollup<'_> {
                 self.pending_nonce(&call.params).await
             }
             "eth_fillTransaction" => return self.fill(raw, call.id).await,
+            method if bypasses_ordo(method) => Err(RpcError::new(
+                METHOD_NOT_FOUND,
+                format!("the method {method} does not exist/is not available"),
+            )),
             _ => return self.forward(&raw, call.id).await,
         };
         response(call.id, result)
@@ -363,6 +370,26 @@ impl Rollup<'_> {
 }
 
 /// One HTTP client for all forwarding (it pools connections).
+/// Methods the execution node must never get from the public: they would sign with its keys,
+/// send a transaction or change its state outside Ordo's order (Anvil's and Hardhat's test
+/// methods among them), or trace at length. Refused as geth refuses a method it does not serve.
+fn bypasses_ordo(method: &str) -> bool {
+    const PREFIXES: [&str; 8] = [
+        "anvil_",
+        "hardhat_",
+        "evm_",
+        "personal_",
+        "admin_",
+        "miner_",
+        "debug_",
+        "eth_sign",
+    ];
+    matches!(
+        method,
+        "eth_sendTransaction" | "eth_submitWork" | "eth_submitHashrate"
+    ) || PREFIXES.iter().any(|p| method.starts_with(p))
+}
+
 fn http() -> &'static reqwest::Client {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
     CLIENT.get_or_init(|| {
@@ -380,6 +407,36 @@ fn param(params: &Value, i: usize) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_would_bypass_ordo_is_never_forwarded_and_reads_are() {
+        for method in [
+            "eth_sendTransaction",
+            "eth_sign",
+            "eth_signTransaction",
+            "eth_signTypedData_v4",
+            "anvil_setBalance",
+            "hardhat_impersonateAccount",
+            "evm_mine",
+            "personal_unlockAccount",
+            "admin_addPeer",
+            "miner_start",
+            "debug_traceTransaction",
+        ] {
+            assert!(bypasses_ordo(method), "{method}");
+        }
+        for method in [
+            "eth_call",
+            "eth_getBalance",
+            "eth_estimateGas",
+            "eth_syncing",
+            "eth_getLogs",
+            "eth_blockNumber",
+            "web3_clientVersion",
+        ] {
+            assert!(!bypasses_ordo(method), "{method}");
+        }
+    }
 
     /// Every admission refusal, with the chain id its transaction was signed for: the code and
     /// message geth gives for the same situation (what clients match on), and Ordo's own in

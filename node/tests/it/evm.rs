@@ -362,6 +362,19 @@ async fn bad_ethereum_transactions_and_rpc_calls_are_refused() {
         let (_, answer) = rollup.rpc(0, call).await;
         assert_eq!(answer["error"]["code"], -32602, "{answer}");
     }
+    // What would have the L2 node sign, send or change state outside Ordo is not forwarded.
+    for call in [
+        json!({"jsonrpc": "2.0", "id": 6, "method": "anvil_setBalance",
+            "params": [to, "0x1000"]}),
+        json!({"jsonrpc": "2.0", "id": 7, "method": "eth_sendTransaction",
+            "params": [{"from": rollup.l2.addresses()[0], "to": to, "value": "0x1"}]}),
+        json!({"jsonrpc": "2.0", "id": 8, "method": "evm_mine", "params": []}),
+    ] {
+        let (_, answer) = rollup.rpc(0, call).await;
+        assert_eq!(answer["error"]["code"], -32601, "{answer}");
+    }
+    let provider = ProviderBuilder::new().connect_http(rollup.l2.endpoint_url());
+    assert_eq!(provider.get_balance(to).await.unwrap(), U256::ZERO);
     // Malformed JSON-RPC: parse error, invalid request, empty batch.
     let resp = reqwest::Client::new()
         .post(rollup.rpc_url(0))
