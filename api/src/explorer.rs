@@ -5,16 +5,12 @@
 //! `GET /explorer/api/network`, the registered rollups and what the node read of the L1 stake
 //! table (stake per validator, jailed ones).
 
-use std::collections::BTreeMap;
-
-use alloy_primitives::U256;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use ordo_types::{Address, StakeEvent};
-use serde::Serialize;
+use ordo_types::StakeEvent;
 use serde_json::json;
 
 use crate::{ApiError, ApiState};
@@ -88,40 +84,20 @@ fn serve(path: &str) -> Result<Response, ApiError> {
         .into_response())
 }
 
-/// A validator as the stake-table events the node read describe it.
-#[derive(Debug, Default, PartialEq, Eq, Serialize)]
-struct Staker {
-    validator: Address,
-    operator: Option<Address>,
-    active_stake: U256,
-    self_stake: U256,
-    jailed: bool,
-}
-
-/// Folds stake-table events (in chain order) into one line per validator, by address.
-fn stakers<'a>(events: impl IntoIterator<Item = &'a StakeEvent>) -> Vec<Staker> {
-    let mut by_address: BTreeMap<Address, Staker> = BTreeMap::new();
-    for event in events {
-        let validator = match event {
-            StakeEvent::Registered { validator, .. }
-            | StakeEvent::StakeUpdated { validator, .. }
-            | StakeEvent::Jailed { validator } => *validator,
-        };
-        let staker = by_address.entry(validator).or_insert_with(|| Staker {
-            validator,
-            ..Staker::default()
-        });
-        match event {
-            StakeEvent::Registered { operator, .. } => staker.operator = Some(*operator),
-            StakeEvent::StakeUpdated {
-                active_stake,
-                self_stake,
-                ..
-            } => (staker.active_stake, staker.self_stake) = (*active_stake, *self_stake),
-            StakeEvent::Jailed { .. } => staker.jailed = true,
-        }
-    }
-    by_address.into_values().collect()
+/// One line per validator of the stake table as this node read it from the L1.
+fn stakers(events: &[(u64, StakeEvent)]) -> Vec<serde_json::Value> {
+    ordo_chain::stake_table(events, u64::MAX)
+        .into_iter()
+        .map(|(validator, s)| {
+            json!({
+                "validator": validator,
+                "operator": s.operator,
+                "active_stake": s.active_stake,
+                "self_stake": s.self_stake,
+                "jailed": s.jailed,
+            })
+        })
+        .collect()
 }
 
 /// `GET /explorer/api/network`: the registered rollups, and the L1 as this node reads it.
@@ -137,7 +113,7 @@ async fn network(State(s): State<ApiState>) -> Json<serde_json::Value> {
             "confirmed_block": view.confirmed.map(|c| c.number),
             "inclusion_delay": l1.inclusion_delay,
             "error": view.last_error,
-            "stakers": stakers(view.stake_events().iter().map(|(_, e)| e)),
+            "stakers": stakers(view.stake_events()),
         })
     });
     Json(json!({ "chain_id": s.chain_id, "rollups": registered, "l1": l1 }))
@@ -146,41 +122,42 @@ async fn network(State(s): State<ApiState>) -> Json<serde_json::Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloy_primitives::U256;
+    use ordo_types::Address;
 
     #[test]
     fn stake_events_fold_into_one_line_per_validator() {
         let (a, b) = (Address::repeat_byte(0xaa), Address::repeat_byte(0x0b));
+        let update = |validator, active: u64, own: u64| StakeEvent::StakeUpdated {
+            validator,
+            active_stake: U256::from(active),
+            self_stake: U256::from(own),
+        };
         let events = [
             StakeEvent::Registered {
                 validator: a,
                 operator: Address::repeat_byte(1),
                 public_key: None,
             },
-            StakeEvent::StakeUpdated {
-                validator: a,
-                active_stake: U256::from(5),
-                self_stake: U256::from(3),
-            },
-            StakeEvent::StakeUpdated {
-                validator: b,
-                active_stake: U256::from(7),
-                self_stake: U256::from(7),
-            },
-            StakeEvent::StakeUpdated {
-                validator: a,
-                active_stake: U256::from(9),
-                self_stake: U256::from(4),
-            },
+            update(a, 5, 3),
+            update(b, 7, 7),
+            update(a, 9, 4),
             StakeEvent::Jailed { validator: b },
-        ];
+        ]
+        .map(|e| (1, e));
         let lines = stakers(&events);
         assert_eq!(lines.len(), 2);
-        assert_eq!((lines[0].validator, lines[0].jailed), (b, true));
-        assert_eq!(lines[0].active_stake, U256::from(7));
-        assert_eq!(lines[1].operator, Some(Address::repeat_byte(1)));
+        assert_eq!(lines[0]["validator"], json!(b));
+        assert_eq!(lines[0]["jailed"], true);
+        assert_eq!(lines[0]["active_stake"], json!(U256::from(7)));
+        assert_eq!(lines[1]["operator"], json!(Address::repeat_byte(1)));
         assert_eq!(
-            (lines[1].active_stake, lines[1].self_stake, lines[1].jailed),
-            (U256::from(9), U256::from(4), false)
+            (
+                &lines[1]["active_stake"],
+                &lines[1]["self_stake"],
+                &lines[1]["jailed"]
+            ),
+            (&json!(U256::from(9)), &json!(U256::from(4)), &json!(false))
         );
     }
 

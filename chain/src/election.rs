@@ -47,12 +47,47 @@ impl ElectionParams {
     }
 }
 
-#[derive(Default)]
-struct Candidate {
-    public_key: Option<PublicKey>,
-    active_stake: U256,
-    self_stake: U256,
-    jailed: bool,
+/// A validator as the stake table's events describe it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Staker {
+    /// The account that registered it.
+    pub operator: Option<Address>,
+    /// Its consensus key, when its registration proved possession of one.
+    pub public_key: Option<PublicKey>,
+    /// Its stake, delegations included, wei.
+    pub active_stake: U256,
+    /// Its operator's own stake, wei.
+    pub self_stake: U256,
+    /// Whether it was jailed.
+    pub jailed: bool,
+}
+
+/// The stake table as of L1 block `l1_block`: the events in blocks at or below it, folded in
+/// order, by validator address.
+pub fn stake_table(events: &[(u64, StakeEvent)], l1_block: u64) -> BTreeMap<Address, Staker> {
+    let mut table: BTreeMap<Address, Staker> = BTreeMap::new();
+    for (_, event) in events.iter().filter(|(b, _)| *b <= l1_block) {
+        match event {
+            StakeEvent::Registered {
+                validator,
+                operator,
+                public_key,
+            } => {
+                let s = table.entry(*validator).or_default();
+                (s.operator, s.public_key) = (Some(*operator), *public_key);
+            }
+            StakeEvent::StakeUpdated {
+                validator,
+                active_stake,
+                self_stake,
+            } => {
+                let s = table.entry(*validator).or_default();
+                (s.active_stake, s.self_stake) = (*active_stake, *self_stake);
+            }
+            StakeEvent::Jailed { validator } => table.entry(*validator).or_default().jailed = true,
+        }
+    }
+    table
 }
 
 /// The committee elected by the stake table as of L1 block `l1_block`: validators registered
@@ -65,27 +100,7 @@ pub fn elect(
     l1_block: u64,
     params: &ElectionParams,
 ) -> Option<ValidatorSet> {
-    let mut table: BTreeMap<Address, Candidate> = BTreeMap::new();
-    for (_, event) in events.iter().filter(|(b, _)| *b <= l1_block) {
-        match event {
-            StakeEvent::Registered {
-                validator,
-                public_key,
-                ..
-            } => table.entry(*validator).or_default().public_key = *public_key,
-            StakeEvent::StakeUpdated {
-                validator,
-                active_stake,
-                self_stake,
-            } => {
-                let c = table.entry(*validator).or_default();
-                c.active_stake = *active_stake;
-                c.self_stake = *self_stake;
-            }
-            StakeEvent::Jailed { validator } => table.entry(*validator).or_default().jailed = true,
-        }
-    }
-    let mut eligible: Vec<(Address, PublicKey, U256)> = table
+    let mut eligible: Vec<(Address, PublicKey, U256)> = stake_table(events, l1_block)
         .into_iter()
         .filter(|(_, c)| !c.jailed && c.self_stake >= params.min_stake && !c.active_stake.is_zero())
         .filter_map(|(a, c)| c.public_key.map(|k| (a, k, c.active_stake)))

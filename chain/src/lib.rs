@@ -65,7 +65,7 @@ mod rules;
 mod tests;
 
 pub use chain::{Applied, Chain, Context, Tip, KEEP_ORIGIN_FROM_ROUND};
-pub use election::{elect, ElectionParams};
+pub use election::{elect, stake_table, ElectionParams, Staker};
 pub use error::{BlockError, ChainError};
 pub use nonces::{NonceReader, NonceTable, NonceUpdate, Recover, Senders};
 pub use proposer::select as select_proposer;
