@@ -241,11 +241,7 @@ pub(crate) async fn refuse_when_overloaded(
 ) -> Response {
     if request.method() == axum::http::Method::POST {
         if let Some(e) = s.mempool.refuse_unread() {
-            let mut response = ApiError::from(e).into_response();
-            response
-                .headers_mut()
-                .insert("retry-after", HeaderValue::from_static("1"));
-            return response;
+            return refused_unread(ApiError::from(e), 1);
         }
     }
     next.run(request).await
@@ -266,18 +262,27 @@ pub(crate) async fn rate_limit(
         .map(|c| c.0.ip());
     if let (true, Some(ip)) = (limited, ip) {
         if let Err(retry_after) = limiter.check(ip) {
-            let mut response = ApiError::new(
-                ErrorCode::RateLimited,
-                format!("too many requests from {ip}; retry in {retry_after} s"),
-            )
-            .into_response();
-            if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
-                response.headers_mut().insert("retry-after", value);
-            }
-            return response;
+            return refused_unread(
+                ApiError::new(
+                    ErrorCode::RateLimited,
+                    format!("too many requests from {ip}; retry in {retry_after} s"),
+                ),
+                retry_after,
+            );
         }
     }
     next.run(request).await
+}
+
+/// A refusal sent before the request's body is read. It asks the client to retry after
+/// `retry_after` seconds and to close the connection: the unread body is never drained, so the
+/// server closes it, and a client that kept it for its next request would see that request fail.
+fn refused_unread(error: ApiError, retry_after: u64) -> Response {
+    let mut response = error.into_response();
+    let headers = response.headers_mut();
+    headers.insert("retry-after", HeaderValue::from(retry_after));
+    headers.insert("connection", HeaderValue::from_static("close"));
+    response
 }
 
 #[cfg(test)]

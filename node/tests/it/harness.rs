@@ -44,7 +44,7 @@ pub(crate) struct Net {
     pub(crate) homes: Vec<PathBuf>,
     pub(crate) apis: Vec<String>,
     procs: Vec<Option<Child>>,
-    client: reqwest::Client,
+    pub(crate) client: reqwest::Client,
 }
 
 impl Net {

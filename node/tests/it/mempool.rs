@@ -395,8 +395,18 @@ async fn a_full_mempool_refuses_and_stays_bounded() {
                 )
             })
             .collect();
-        // Refused whole, before the body is read.
-        let (code, answer) = net.post(0, "/v1/transactions/batch", &more).await;
+        // Refused whole, before the body is read, so the client is told not to reuse the
+        // connection the node closes.
+        let refusal = net
+            .client
+            .post(format!("{}/v1/transactions/batch", net.apis[0]))
+            .json(&more)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refusal.headers()["connection"], "close");
+        let code = refusal.status().as_u16();
+        let answer: serde_json::Value = refusal.json().await.unwrap();
         assert_eq!((code, answer["code"].as_str()), (503, Some("MEMPOOL_FULL")));
         assert!(net.height(0).await.is_some(), "node unresponsive");
     }
