@@ -15,7 +15,7 @@ if [[ ! -x "$forge" ]]; then
     exit 1
 fi
 
-contracts=(StakeTable Inbox LightClient)
+contracts=(StakeTable Inbox LightClient BatchInbox)
 mode="${1:-write}"
 
 "$forge" build --use "$here/solc-wrapper.sh" --offline --quiet

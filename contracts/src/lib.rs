@@ -5,6 +5,8 @@
 //!   delegation, exit queue, slashing of equivocation, jailing.
 //! - [`Inbox`]: force inclusion of rollup payloads, with an anti-spam fee and a deadline.
 //! - [`LightClient`]: committee commitment, block certificates and committee rotation.
+//! - [`BatchInbox`]: data availability, frames of the decided chain posted in blobs or
+//!   calldata for ranges whose last hash the light client holds.
 //!
 //! The bindings come from `contracts/artifacts/*.json`, which `contracts/gen-artifacts.sh`
 //! extracts from forge's output; nothing here is written by hand. `contracts/test.sh` rebuilds
@@ -49,6 +51,13 @@ mod bindings {
         LightClient,
         "artifacts/LightClient.json"
     );
+
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        BatchInbox,
+        "artifacts/BatchInbox.json"
+    );
 }
 
-pub use bindings::{Inbox, LightClient, StakeTable};
+pub use bindings::{BatchInbox, Inbox, LightClient, StakeTable};
