@@ -194,6 +194,7 @@ pub fn router(state: ApiState, config: &ApiConfig) -> Router {
         .route("/v1/blocks/latest", get(latest_block))
         .route("/v1/blocks/{height}", get(block))
         .route("/v1/blocks/{height}/transactions", get(block_transactions))
+        .route("/v1/blocks/{height}/raw", get(block_raw))
         .route("/v1/health", get(health))
         .route("/metrics", get(metrics))
         .route(
@@ -474,6 +475,20 @@ async fn block(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let Path(height) = path?;
     Ok(Json(block_json(&decided(&s, height)?)))
+}
+
+/// The decided block at `height` in its binary encoding (FORMATS.md, "Block"): what the L1
+/// batcher posts, which needs the whole body.
+async fn block_raw(
+    State(s): State<ApiState>,
+    path: Result<Path<u64>, PathRejection>,
+) -> Result<([(&'static str, &'static str); 1], Vec<u8>), ApiError> {
+    let Path(height) = path?;
+    let d = decided(&s, height)?;
+    Ok((
+        [("content-type", "application/octet-stream")],
+        ordo_types::Encode::encode(&d.block),
+    ))
 }
 
 async fn block_transactions(
