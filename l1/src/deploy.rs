@@ -1,4 +1,4 @@
-//! Deploying the three contracts and recording where they are.
+//! Deploying the four contracts and recording where they are.
 
 use crate::error::L1Error;
 use alloy::network::EthereumWallet;
@@ -6,7 +6,7 @@ use alloy::primitives::{Address, U256};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::rpc::types::TransactionReceipt;
 use alloy::signers::local::PrivateKeySigner;
-use ordo_contracts::{Inbox, LightClient, StakeTable};
+use ordo_contracts::{BatchInbox, Inbox, LightClient, StakeTable};
 use ordo_types::ValidatorSet;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -130,7 +130,7 @@ impl DeployParams {
 
 /// Where the contracts live. Serializes to the deployment JSON file, for example
 /// `{"chain_id":31337,"rpc":"http://127.0.0.1:8545","deployment_block":1,
-/// "StakeTable":"0x…","Inbox":"0x…","LightClient":"0x…"}`.
+/// "StakeTable":"0x…","Inbox":"0x…","LightClient":"0x…","BatchInbox":"0x…"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deployment {
     /// The L1's chain id.
@@ -148,6 +148,9 @@ pub struct Deployment {
     /// `LightClient` address.
     #[serde(rename = "LightClient")]
     pub light_client: Address,
+    /// `BatchInbox` address (posts of the decided chain, gated by the `LightClient`).
+    #[serde(rename = "BatchInbox")]
+    pub batch_inbox: Address,
 }
 
 impl Deployment {
@@ -177,7 +180,8 @@ impl Deployment {
     }
 }
 
-/// Deploys `StakeTable`, `Inbox` and `LightClient` through `rpc_url`, paying with `signer`,
+/// Deploys `StakeTable`, `Inbox`, `LightClient` and `BatchInbox` (reading that light client)
+/// through `rpc_url`, paying with `signer`,
 /// one transaction after the other, each awaited to its receipt.
 pub async fn deploy(
     rpc_url: &str,
@@ -237,6 +241,13 @@ pub async fn deploy(
     .await?;
     let light_client = created(receipt)?;
 
+    let receipt = BatchInbox::deploy_builder(&provider, light_client)
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    let batch_inbox = created(receipt)?;
+
     Ok(Deployment {
         chain_id,
         rpc: rpc_url.to_owned(),
@@ -244,6 +255,7 @@ pub async fn deploy(
         stake_table,
         inbox,
         light_client,
+        batch_inbox,
     })
 }
 

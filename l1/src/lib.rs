@@ -1,6 +1,6 @@
 //! Ordo's access to its L1 (Ethereum, or Anvil locally).
 //!
-//! - [`deploy`] puts the three contracts (`StakeTable`, `Inbox`, `LightClient`, bindings in
+//! - [`deploy`] puts the four contracts (`StakeTable`, `Inbox`, `LightClient`, `BatchInbox`, bindings in
 //!   `ordo-contracts`) on any Ethereum RPC endpoint and returns a [`Deployment`], which
 //!   [`Deployment::write_json`] stores for nodes and tools to find.
 //! - The [`calldata`] functions turn Ordo's own types into what the contracts take: a
@@ -53,7 +53,7 @@ pub use deploy::{
     StakeTableParams,
 };
 pub use error::L1Error;
-pub use ordo_contracts::{Inbox, LightClient, StakeTable};
+pub use ordo_contracts::{BatchInbox, Inbox, LightClient, StakeTable};
 pub use relay::{LightClientRelay, LightClientState};
 pub use stake::{transfer, Staker, ValidatorStanding};
 pub use watcher::{decode_logs, DecodedLogs, WatchConfig, WatchedContracts, Watcher};

@@ -146,6 +146,10 @@ pub(crate) struct GenesisL1 {
     pub(crate) inbox: Address,
     /// `LightClient` address.
     pub(crate) light_client: Address,
+    /// `BatchInbox` address, where the decided chain is posted (absent in genesis files
+    /// written before it existed: then nothing is posted or read there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) batch_inbox: Option<Address>,
     /// First L1 block to read (the deployment block).
     pub(crate) start_block: u64,
     /// The `Inbox`'s `inclusionDelay`, L1 blocks.

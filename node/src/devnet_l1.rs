@@ -1,4 +1,4 @@
-//! The devnet's L1: a local Anvil (unless `--l1 URL` or `--l1 none`), the three contracts,
+//! The devnet's L1: a local Anvil (unless `--l1 URL` or `--l1 none`), the four contracts,
 //! and the genesis validators registered and staked, named in the genesis and every node's
 //! config.
 
@@ -33,6 +33,8 @@ pub(crate) struct DevnetL1Info {
     pub(crate) inbox: ordo_types::Address,
     #[serde(rename = "LightClient")]
     pub(crate) light_client: ordo_types::Address,
+    #[serde(rename = "BatchInbox", skip_serializing_if = "Option::is_none")]
+    pub(crate) batch_inbox: Option<ordo_types::Address>,
 }
 
 /// The devnet's running L1.
@@ -145,8 +147,8 @@ pub(crate) async fn prepare(
         .await
         .with_context(|| format!("deploying the contracts through {rpc}"))?;
     println!(
-        "L1 {rpc}: StakeTable {}, Inbox {}, LightClient {}",
-        deployment.stake_table, deployment.inbox, deployment.light_client
+        "L1 {rpc}: StakeTable {}, Inbox {}, LightClient {}, BatchInbox {}",
+        deployment.stake_table, deployment.inbox, deployment.light_client, deployment.batch_inbox
     );
     let stake = alloy_primitives::U256::from(DEVNET_STAKE_WEI);
     for node in nodes {
@@ -178,6 +180,7 @@ pub(crate) async fn prepare(
         stake_table: deployment.stake_table,
         inbox: deployment.inbox,
         light_client: deployment.light_client,
+        batch_inbox: Some(deployment.batch_inbox),
         start_block: deployment.deployment_block,
         inclusion_delay: DEVNET_INCLUSION_DELAY,
         epoch_length: options.epoch_length,
@@ -209,5 +212,6 @@ fn info(rpc: &str, l1: &GenesisL1) -> DevnetL1Info {
         stake_table: l1.stake_table,
         inbox: l1.inbox,
         light_client: l1.light_client,
+        batch_inbox: l1.batch_inbox,
     }
 }

@@ -12,7 +12,7 @@ use crate::config::{l1_signer, Genesis, GenesisL1, KeyFile};
 /// `ordo l1 ...`
 #[derive(Subcommand)]
 pub(crate) enum L1Command {
-    /// Deploy StakeTable, Inbox and LightClient and write their addresses to a JSON file.
+    /// Deploy StakeTable, Inbox, LightClient and BatchInbox and write their addresses to a JSON file.
     Deploy {
         /// L1 JSON-RPC URL (Anvil locally, any Ethereum RPC elsewhere).
         #[arg(long)]

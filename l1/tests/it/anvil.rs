@@ -55,6 +55,7 @@ async fn deploy_register_stake_force_include_and_certify() {
         "\"StakeTable\"",
         "\"Inbox\"",
         "\"LightClient\"",
+        "\"BatchInbox\"",
     ] {
         assert!(text.contains(field), "{field} missing from {text}");
     }
@@ -66,9 +67,16 @@ async fn deploy_register_stake_force_include_and_certify() {
         deployment.stake_table,
         deployment.inbox,
         deployment.light_client,
+        deployment.batch_inbox,
     ] {
         assert!(!reader.get_code_at(address).await.unwrap().is_empty());
     }
+    // The batch inbox reads the light client just deployed.
+    let batch_inbox = ordo_l1::BatchInbox::new(deployment.batch_inbox, reader.clone());
+    assert_eq!(
+        batch_inbox.lightClient().call().await.unwrap(),
+        deployment.light_client
+    );
     let lc = LightClient::new(deployment.light_client, reader.clone());
     assert_eq!(lc.committeeHash().call().await.unwrap(), set.hash());
     assert_eq!(lc.totalPower().call().await.unwrap(), 40);

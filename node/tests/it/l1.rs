@@ -3,7 +3,7 @@
 use crate::harness::ordo;
 
 #[test]
-fn l1_deploy_writes_the_three_contract_addresses() {
+fn l1_deploy_writes_the_four_contract_addresses() {
     let anvil = ordo_l1::spawn_anvil().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let net = dir.path().join("net");
@@ -39,7 +39,7 @@ fn l1_deploy_writes_the_three_contract_addresses() {
     );
     let deployment: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
-    for name in ["StakeTable", "Inbox", "LightClient"] {
+    for name in ["StakeTable", "Inbox", "LightClient", "BatchInbox"] {
         let address = deployment[name].as_str().unwrap();
         assert_eq!(address.len(), 42, "{name}: {address}");
     }
