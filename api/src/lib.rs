@@ -448,6 +448,7 @@ fn block_json(d: &DecidedBlock) -> serde_json::Value {
         "l1_origin_number": h.l1_origin_number,
         "l1_origin_hash": h.l1_origin_hash,
         "inbox_cursor": h.inbox_cursor,
+        "bundle_root": h.bundle_root,
         "namespaces": namespaces,
         "certificate": d.certificate,
     })

@@ -15,7 +15,7 @@
 //!     chain_id: 7, height: 1, epoch: 0, timestamp_ms: 1, parent_hash: B256::ZERO,
 //!     proposer: Address::ZERO, namespace_root: body.namespace_root(), tx_count: 1,
 //!     validators_hash: B256::ZERO, next_validators_hash: B256::ZERO,
-//!     l1_origin_number: 0, l1_origin_hash: B256::ZERO, inbox_cursor: 0,
+//!     l1_origin_number: 0, l1_origin_hash: B256::ZERO, inbox_cursor: 0, bundle_root: B256::ZERO,
 //! };
 //! let block = Block { header, body };
 //! let cert = CommitCertificate { height: 0, round: 0, block_hash: block.hash(), signatures: vec![] };

@@ -14,11 +14,14 @@
 
 use std::collections::HashSet;
 
+use std::collections::HashMap;
+
 use ordo_types::{
-    Address, Block, Body, Encode, Entry, ForcedTransaction, Header, InboxItem, L1View,
-    NamespaceEntries, Transaction, B256,
+    Address, Block, Body, Bundle, Encode, Entry, ForcedTransaction, Header, InboxItem, L1View,
+    NamespaceEntries, PlacedBundle, Transaction, B256,
 };
 
+use crate::bundles::{Candidate, KnownBundles};
 use crate::nonces::{BlockNonces, NonceReader, Senders};
 use crate::{Admission, BlockError, BlockLimits};
 
@@ -64,13 +67,14 @@ pub(crate) struct L1Expectation {
 }
 
 /// What the rules read besides the block: the admission rules, who signed what, the decided
-/// nonces and this node's L1 view.
+/// nonces, this node's L1 view and the bundles it holds.
 #[derive(Clone, Copy)]
 pub(crate) struct Facts<'a> {
     pub(crate) admission: &'a Admission,
     pub(crate) senders: &'a dyn Senders,
     pub(crate) nonces: &'a dyn NonceReader,
     pub(crate) l1: Option<&'a L1View>,
+    pub(crate) bundles: &'a dyn KnownBundles,
 }
 
 impl Facts<'_> {
@@ -87,8 +91,9 @@ impl Facts<'_> {
     }
 }
 
-/// Fixed encoded overhead of a block besides its entries: header and namespace-group counts.
-const BLOCK_OVERHEAD: usize = Header::ENCODED_LEN + 4;
+/// Fixed encoded overhead of a block besides its entries and bundles: header, namespace-group
+/// and bundle counts.
+const BLOCK_OVERHEAD: usize = Header::ENCODED_LEN + 4 + 4;
 /// Encoded overhead of one namespace group: namespace id and entry count.
 const GROUP_OVERHEAD: usize = 8 + 4;
 
@@ -113,80 +118,185 @@ fn push(groups: &mut Vec<NamespaceEntries>, namespace: u64, entry: Entry) {
     }
 }
 
+/// A block being packed: its groups, encoded size and entry count so far.
+struct Packing {
+    groups: Vec<NamespaceEntries>,
+    size: usize,
+    count: u32,
+}
+
+impl Packing {
+    /// The encoded size `txs` would add (entries, and groups for namespaces not yet present).
+    fn added<'a>(&self, txs: impl Iterator<Item = &'a Transaction>) -> usize {
+        let mut new_groups: Vec<u64> = Vec::new();
+        txs.fold(0usize, |acc, tx| {
+            let ns = tx.namespace();
+            let group = if self.groups.iter().any(|g| g.namespace == ns) || new_groups.contains(&ns)
+            {
+                0
+            } else {
+                new_groups.push(ns);
+                GROUP_OVERHEAD
+            };
+            acc.saturating_add(1usize.saturating_add(tx.encoded_len()))
+                .saturating_add(group)
+        })
+    }
+
+    /// Whether `added` bytes and `count` more entries fit the limits.
+    fn fits(&self, added: usize, count: usize, limits: &BlockLimits) -> bool {
+        self.size.saturating_add(added) <= limits.max_block_bytes
+            && (self.count as usize).saturating_add(count) <= limits.max_transactions as usize
+    }
+
+    fn push(&mut self, namespace: u64, entry: Entry) {
+        push(&mut self.groups, namespace, entry);
+        self.count += 1;
+    }
+
+    /// The length of `namespace`'s group so far.
+    fn group_len(&self, namespace: u64) -> u32 {
+        self.groups
+            .iter()
+            .find(|g| g.namespace == namespace)
+            .map_or(0, |g| u32::try_from(g.entries.len()).unwrap_or(u32::MAX))
+    }
+}
+
 /// Builds the block for `template`. Inbox items come first: `forced` are the items from the
 /// parent's `inbox_cursor` on, in index order (the caller passes at least the due ones); they
 /// are taken in order, as far as they fit, each at the front of its namespace's group. Then
 /// the candidates (in priority order) fill what is left, skipping any the rules refuse (an
 /// unregistered namespace, a rollup's refusal, an unknown sender, a nonce that is not the
-/// account's next). The timestamp is `now_ms`, or one past the parent's if the clock is behind.
+/// account's next, a transaction of a bundle this node holds offered alone) and any bundle
+/// outside its terms or that does not fit whole. The timestamp is `now_ms`, or one past the
+/// parent's if the clock is behind.
 pub(crate) fn assemble(
     template: &Template,
     now_ms: u64,
     forced: &[InboxItem],
-    candidates: Vec<Transaction>,
+    candidates: Vec<Candidate>,
     limits: &BlockLimits,
     facts: &Facts<'_>,
 ) -> Block {
-    let mut size = BLOCK_OVERHEAD;
-    let mut groups: Vec<NamespaceEntries> = Vec::new();
-    let mut count: u32 = 0;
+    let timestamp_ms = now_ms.max(template.parent_timestamp_ms.saturating_add(1));
+    let mut packing = Packing {
+        groups: Vec::new(),
+        size: BLOCK_OVERHEAD,
+        count: 0,
+    };
     let mut cursor = template.inbox_cursor;
     let mut nonces = BlockNonces::new(facts.nonces);
+    let mut bundles: Vec<PlacedBundle> = Vec::new();
     for item in forced {
-        if item.index != cursor || count >= limits.max_transactions {
+        let added = forced_size(item, &packing.groups);
+        if item.index != cursor || !packing.fits(added, 1, limits) {
             break;
         }
-        let added = forced_size(item, &groups);
-        if size.saturating_add(added) > limits.max_block_bytes {
-            break;
-        }
-        size += added;
-        count += 1;
+        packing.size += added;
         cursor += 1;
         let forced = item.to_forced();
         facts.forced_nonce(&mut nonces, item.namespace, &forced);
-        push(&mut groups, item.namespace, Entry::Forced(forced));
+        packing.push(item.namespace, Entry::Forced(forced));
     }
-    for tx in candidates {
-        if count >= limits.max_transactions {
+    for candidate in candidates {
+        if packing.count >= limits.max_transactions {
             break;
         }
-        let known = groups.iter().any(|g| g.namespace == tx.namespace());
-        let entry_len = 1usize.saturating_add(tx.encoded_len());
-        let added = entry_len.saturating_add(if known { 0 } else { GROUP_OVERHEAD });
-        if size.saturating_add(added) > limits.max_block_bytes
-            || facts.admission.check(&tx).is_err()
-        {
-            continue;
+        match candidate {
+            Candidate::Tx(tx) => {
+                let added = packing.added(std::iter::once(&tx));
+                if !packing.fits(added, 1, limits)
+                    || facts.admission.check(&tx).is_err()
+                    || facts.bundles.bundle_of(&tx.hash()).is_some()
+                {
+                    continue;
+                }
+                let Some(sender) = facts.senders.sender(&tx) else {
+                    continue;
+                };
+                if nonces.signed(sender, tx.namespace(), tx.nonce()).is_err() {
+                    continue;
+                }
+                packing.size += added;
+                packing.push(tx.namespace(), Entry::Signed(tx));
+            }
+            Candidate::Bundle(bundle) => {
+                if let Some(placed) = place(
+                    &bundle,
+                    template.height,
+                    timestamp_ms,
+                    &mut packing,
+                    &mut nonces,
+                    limits,
+                    facts,
+                ) {
+                    bundles.push(placed);
+                }
+            }
         }
-        let Some(sender) = facts.senders.sender(&tx) else {
-            continue;
-        };
-        if nonces.signed(sender, tx.namespace(), tx.nonce()).is_err() {
-            continue;
-        }
-        size += added;
-        count += 1;
-        push(&mut groups, tx.namespace(), Entry::Signed(tx));
     }
-    groups.sort_by_key(|g| g.namespace);
-    let body = Body { namespaces: groups };
+    packing.groups.sort_by_key(|g| g.namespace);
+    let body = Body {
+        namespaces: packing.groups,
+        bundles,
+    };
     let header = Header {
         chain_id: template.chain_id,
         height: template.height,
         epoch: template.epoch,
-        timestamp_ms: now_ms.max(template.parent_timestamp_ms.saturating_add(1)),
+        timestamp_ms,
         parent_hash: template.parent_hash,
         proposer: template.proposer,
         namespace_root: body.namespace_root(),
-        tx_count: count,
+        tx_count: packing.count,
         validators_hash: template.validators_hash,
         next_validators_hash: template.next_validators_hash,
         l1_origin_number: template.l1_origin_number,
         l1_origin_hash: template.l1_origin_hash,
         inbox_cursor: cursor,
+        bundle_root: body.bundle_root(),
     };
     Block { header, body }
+}
+
+/// Packs all of `bundle`, each part at the end of its namespace's group, and returns where it
+/// sits; or packs nothing, when the bundle is outside its terms, does not fit, or the rules
+/// refuse one of its transactions.
+fn place(
+    bundle: &Bundle,
+    height: u64,
+    timestamp_ms: u64,
+    packing: &mut Packing,
+    nonces: &mut BlockNonces<'_>,
+    limits: &BlockLimits,
+    facts: &Facts<'_>,
+) -> Option<PlacedBundle> {
+    let txs = bundle.txs();
+    let added = packing
+        .added(txs.iter())
+        .saturating_add(bundle.placed(|_| 0).encoded_len());
+    if !bundle.terms().admits(height, timestamp_ms)
+        || !packing.fits(added, txs.len(), limits)
+        || txs.iter().any(|tx| facts.admission.check(tx).is_err())
+    {
+        return None;
+    }
+    let mut accounts = Vec::with_capacity(txs.len());
+    for (_, part) in bundle.parts() {
+        for tx in part {
+            accounts.push((facts.senders.sender(tx)?, tx.namespace(), tx.nonce()));
+        }
+    }
+    nonces.signed_all(accounts).ok()?;
+    let placed = bundle.placed(|ns| packing.group_len(ns));
+    packing.size += added;
+    for (namespace, part) in bundle.parts() {
+        for tx in part {
+            packing.push(namespace, Entry::Signed(tx.clone()));
+        }
+    }
+    Some(placed)
 }
 
 fn expect<T: PartialEq + std::fmt::Display>(
@@ -253,6 +363,20 @@ pub(crate) fn verify(
         });
     }
     block.check_commitments().map_err(BlockError::Commitments)?;
+    let mut placed: HashMap<B256, B256> = HashMap::new();
+    for bundle in &block.body.bundles {
+        let hash = bundle.hash();
+        if !bundle.terms.admits(h.height, h.timestamp_ms) {
+            return Err(BlockError::BundleOutOfTerms {
+                bundle: hash,
+                height: h.height,
+                timestamp_ms: h.timestamp_ms,
+            });
+        }
+        for part in &bundle.parts {
+            placed.extend(part.hashes.iter().map(|tx| (*tx, hash)));
+        }
+    }
     let mut seen = HashSet::with_capacity(h.tx_count as usize);
     let mut nonces = BlockNonces::new(facts.nonces);
     let mut forced: Vec<(u64, u64, &ForcedTransaction)> = Vec::new();
@@ -274,6 +398,11 @@ pub(crate) fn verify(
                     }
                     if !seen.insert(hash) {
                         return Err(BlockError::Duplicate { hash });
+                    }
+                    if let Some(bundle) = facts.bundles.bundle_of(&hash) {
+                        if placed.get(&hash) != Some(&bundle) {
+                            return Err(BlockError::BundleSplit { hash, bundle });
+                        }
                     }
                     if let Err(crate::TxError::Rollup(reason)) = facts.admission.check(tx) {
                         return Err(BlockError::RollupRefused { hash, reason });

@@ -3,11 +3,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use ordo_types::{
-    Address, Block, Entry, Header, InboxItem, L1Block, L1View, Transaction, ValidatorSet, B256,
-};
+use ordo_types::{Address, Block, Entry, Header, InboxItem, L1Block, L1View, ValidatorSet, B256};
 
 use crate::block::{assemble, verify, Expectation, Facts, L1Expectation, Template};
+use crate::bundles::{Candidate, KnownBundles};
 use crate::nonces::{BlockNonces, NonceReader, NonceUpdate, Senders};
 use crate::{elect, proposer, BlockError, ChainError, ChainRules};
 
@@ -68,6 +67,8 @@ pub struct Context<'a> {
     pub senders: &'a dyn Senders,
     /// The decided nonces.
     pub nonces: &'a dyn NonceReader,
+    /// The bundles this node holds pending.
+    pub bundles: &'a dyn KnownBundles,
 }
 
 /// What applying a decided block changed, for the store to persist with it.
@@ -287,6 +288,7 @@ impl Chain {
             senders: cx.senders,
             nonces: cx.nonces,
             l1: cx.l1,
+            bundles: cx.bundles,
         }
     }
 
@@ -323,7 +325,7 @@ impl Chain {
         &self,
         proposer: Address,
         round: u32,
-        candidates: Vec<Transaction>,
+        candidates: Vec<Candidate>,
         cx: &Context<'_>,
     ) -> Result<Block, ChainError> {
         let (origin, forced) = self.l1_proposal(round, cx.l1);
@@ -337,7 +339,7 @@ impl Chain {
         proposer: Address,
         origin: L1Block,
         forced: &[InboxItem],
-        candidates: Vec<Transaction>,
+        candidates: Vec<Candidate>,
         cx: &Context<'_>,
     ) -> Result<Block, ChainError> {
         let template = Template {

@@ -52,6 +52,25 @@ pub enum BlockError {
         /// Limit.
         max: u32,
     },
+    /// A bundle placed outside its terms (height or timestamp bounds).
+    #[error("bundle {bundle} may not land at height {height}, timestamp {timestamp_ms} ms")]
+    BundleOutOfTerms {
+        /// The bundle.
+        bundle: B256,
+        /// The block's height.
+        height: u64,
+        /// The block's timestamp.
+        timestamp_ms: u64,
+    },
+    /// A transaction this validator knows as part of a bundle is in the block outside that
+    /// bundle (alone, or in another one): the bundle would be split.
+    #[error("transaction {hash} of bundle {bundle} is in the block without its bundle")]
+    BundleSplit {
+        /// The transaction.
+        hash: B256,
+        /// The bundle it belongs to.
+        bundle: B256,
+    },
     /// A transaction's signature does not verify.
     #[error("transaction {hash} has a bad signature")]
     BadSignature {

@@ -23,7 +23,7 @@
 //! # Example
 //! ```
 //! use std::sync::Arc;
-//! use ordo_chain::{Admission, BlockLimits, Chain, ChainRules, Context, NonceTable, Recover};
+//! use ordo_chain::{Admission, BlockLimits, Chain, ChainRules, Context, NoBundles, NonceTable, Recover};
 //! use ordo_rollup_adapters::{RegisteredRollup, Rollups};
 //! use ordo_types::{Bytes, SecretKey, Transaction, Validator, ValidatorSet};
 //!
@@ -40,9 +40,9 @@
 //! let mut chain = Chain::new(rules);
 //! let mut nonces = NonceTable::default();
 //! let tx = Transaction::sign(1, 0, Bytes::from_static(b"hi"), &SecretKey::random(), 7);
-//! let cx = Context { now_ms: 2_000, l1: None, senders: &Recover(7), nonces: &nonces };
+//! let cx = Context { now_ms: 2_000, l1: None, senders: &Recover(7), nonces: &nonces, bundles: &NoBundles };
 //! let proposer = chain.proposer(0).unwrap();
-//! let block = chain.build(proposer, 0, vec![tx], &cx).unwrap();
+//! let block = chain.build(proposer, 0, vec![tx.into()], &cx).unwrap();
 //! chain.check(&block, 0, &cx).unwrap();
 //! let applied = chain.apply(&block, &cx).unwrap();
 //! nonces.apply(&applied.nonces);
@@ -54,6 +54,7 @@
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
 mod block;
+mod bundles;
 mod chain;
 mod election;
 mod error;
@@ -64,6 +65,7 @@ mod rules;
 #[cfg(test)]
 mod tests;
 
+pub use bundles::{Candidate, KnownBundles, NoBundles};
 pub use chain::{Applied, Chain, Context, Tip, KEEP_ORIGIN_FROM_ROUND};
 pub use election::{elect, stake_table, ElectionParams, Staker};
 pub use error::{BlockError, ChainError};

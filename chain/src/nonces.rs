@@ -100,6 +100,32 @@ impl<'a> BlockNonces<'a> {
         Ok(())
     }
 
+    /// Signed transactions that must all carry their accounts' next nonces, in order (a
+    /// bundle's): either all use them up, or, at the first that does not, nothing moves and
+    /// `Err(index)` names it.
+    pub(crate) fn signed_all(
+        &mut self,
+        txs: impl IntoIterator<Item = (Address, u64, u64)>,
+    ) -> Result<(), usize> {
+        let mut undo: Vec<((Address, u64), Option<u64>)> = Vec::new();
+        for (i, (sender, namespace, nonce)) in txs.into_iter().enumerate() {
+            let key = (sender, namespace);
+            if !undo.iter().any(|(k, _)| *k == key) {
+                undo.push((key, self.moved.get(&key).copied()));
+            }
+            if self.signed(sender, namespace, nonce).is_err() {
+                for (key, before) in undo {
+                    match before {
+                        Some(next) => self.moved.insert(key, next),
+                        None => self.moved.remove(&key),
+                    };
+                }
+                return Err(i);
+            }
+        }
+        Ok(())
+    }
+
     /// A forced entry that uses `account` (see the module documentation): the nonce moves on
     /// when it is the next one.
     pub(crate) fn forced(&mut self, namespace: u64, account: Option<(Address, u64)>) {

@@ -10,8 +10,10 @@ use ordo_types::{
 };
 
 use crate::block::{assemble, verify, Expectation, Facts, L1Expectation, Template};
-use crate::{Admission, BlockError, BlockLimits, NonceTable, Recover};
+use crate::{Admission, BlockError, BlockLimits, Candidate, NonceTable, Recover};
+use std::collections::HashMap;
 
+mod bundles;
 mod chain;
 mod fixtures;
 
@@ -39,6 +41,8 @@ struct World {
     admission: Admission,
     nonces: NonceTable,
     l1: Option<L1View>,
+    /// The bundles this validator holds: transaction hash to bundle hash.
+    known: HashMap<B256, B256>,
 }
 
 impl World {
@@ -48,6 +52,7 @@ impl World {
             senders: &Recover(7),
             nonces: &self.nonces,
             l1: self.l1.as_ref(),
+            bundles: &self.known,
         }
     }
 }
@@ -57,6 +62,7 @@ fn world() -> World {
         admission: admission(),
         nonces: NonceTable::default(),
         l1: None,
+        known: HashMap::new(),
     }
 }
 
@@ -151,6 +157,7 @@ fn assemble_plain(
     candidates: Vec<Transaction>,
     limits: &BlockLimits,
 ) -> Block {
+    let candidates = candidates.into_iter().map(Candidate::Tx).collect();
     assemble(template, now_ms, &[], candidates, limits, &world().facts())
 }
 
@@ -161,6 +168,7 @@ fn assemble_l1(
     candidates: Vec<Transaction>,
     limits: &BlockLimits,
 ) -> Block {
+    let candidates = candidates.into_iter().map(Candidate::Tx).collect();
     assemble(
         template,
         now_ms,

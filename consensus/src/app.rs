@@ -469,6 +469,7 @@ impl App {
                 l1: view.as_deref(),
                 senders: &mempool,
                 nonces: &store,
+                bundles: &ordo_chain::NoBundles,
             };
             let out = f(&mut chain, &cx);
             drop(view);
@@ -520,6 +521,7 @@ impl App {
                 let (origin, mut forced) = chain.l1_proposal(round, cx.l1);
                 #[cfg(feature = "byzantine")]
                 crate::byzantine::censor(fault, &mut forced, &mut candidates, &mempool);
+                let candidates = candidates.into_iter().map(Into::into).collect();
                 chain.build_with(address, origin, &forced, candidates, cx)
             })
             .await?;

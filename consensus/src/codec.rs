@@ -717,11 +717,11 @@ mod tests {
     const CHAIN: u64 = 1234;
     /// `ordo-types` `golden_digests`: PRECOMMIT, NIL_PREVOTE and PROPOSAL_NO_POL.
     const PRECOMMIT_DIGEST: &str =
-        "0x7d0b3c4859a8a3dc233d1b0d030e61239e206b750e1409539384269d9b2ba7ef";
+        "0x2681d3a9ad32a19ba96f395f90fec58f48edaaa6ecc7ed83911a7efdf08437b8";
     const NIL_PREVOTE_DIGEST: &str =
         "0x252fe6bd6d86d0d1ebb8d50513a204db0b98c5474d508c47131e8be80a76574b";
     const PROPOSAL_DIGEST: &str =
-        "0xbdff1c0fdbe3297151f77fb456ab30358dce3257abb00f31f9e94104ba4fec30";
+        "0x9ea1c9489f1c2e9324726b4efd711c272305281f63d1569d4bbc94e5b86fb186";
 
     macro_rules! address_hex {
         () => {
@@ -730,7 +730,7 @@ mod tests {
     }
     macro_rules! block_hash_hex {
         () => {
-            "a7916f943eba83abc21e4aedf19154258f30d9866d037c1b22382f75bb25ec40"
+            "cb466fac1617aedf296153924a3380738c681b49466fb944a3db9d9bdafa7288"
         };
     }
     /// Compressed public key of the validator key.
@@ -755,8 +755,8 @@ mod tests {
     macro_rules! precommit_sig_hex {
         () => {
             concat!(
-                "78dbbb0397d0a852119bf46f49d777859f01d47454efa9a0bb4cd7607bae2a53",
-                "3d06d0b67d7c187e95b908f41ae697478bd5def10b3460d3500abb8acc39bb9f",
+                "ea3e8910b0a8df6a31cb79c8c7672654a82b5e8f5ad6f7c3cdb79eb4b4b0fe59",
+                "6cb0a2c3f37d5322b8d6066dff2f5685bac0c098586582bf0f942e98a5edc42c",
                 "1b",
             )
         };
@@ -775,9 +775,9 @@ mod tests {
     macro_rules! prevote_sig_hex {
         () => {
             concat!(
-                "6dc53b71a768c45a48fe3b820181b9a81e0698bf5161efb84541600541aa943d",
-                "2b3a7e181aad542ce4aca350df35c86fb4504618f9ab52d6a0c86a8f9aef04a2",
-                "1c",
+                "200df34fdc1a4a74a900769c107c17e5858c316af92462d40f21dc6d8661fe41",
+                "164417d8b9251d28d6ddbcd77598895b121d7de39035f3c8747e5c01101d6073",
+                "1b",
             )
         };
     }
@@ -785,8 +785,8 @@ mod tests {
     macro_rules! proposal_sig_hex {
         () => {
             concat!(
-                "822a43e93369c2a6ed80d4953ae8b4f40819922e83fd08cc77b719027e17a2e8",
-                "5ae3ac5df90ae54da7834cfea41a7a802771a98d695f87cbf06bd6efdd6a982d",
+                "2104019b4f4478aae302e205c043c4cf026680f1e981f30cc776a18c0b7e650f",
+                "709a2bf2aa089ffc2c30c8f794f64cdfb1b9093eca8b5fb9e682db36c13db804",
                 "1b",
             )
         };

@@ -518,6 +518,7 @@ mod tests {
                 l1_origin_number: 0,
                 l1_origin_hash: B256::ZERO,
                 inbox_cursor: 0,
+                bundle_root: body.bundle_root(),
             },
             body,
         }
@@ -659,7 +660,7 @@ mod tests {
     macro_rules! block_3_hex {
         () => {
             concat!(
-                "01",                                                               // version
+                "02",                                                               // version
                 "0000000000000001",                                                 // chain id
                 "0000000000000003",                                                 // height
                 "0000000000000000",                                                 // epoch
@@ -673,7 +674,9 @@ mod tests {
                 "0000000000000000",                                                 // l1 number
                 "0000000000000000000000000000000000000000000000000000000000000000", // l1 hash
                 "0000000000000000",                                                 // inbox cursor
+                "0000000000000000000000000000000000000000000000000000000000000000", // bundle root
                 "00000000",                                                         // group count
+                "00000000",                                                         // bundle count
             )
         };
     }
@@ -715,8 +718,8 @@ mod tests {
                     "00000001",      // pol round u32 (0xffffffff: none)
                     proposer_hex!(), // proposer (20)
                     "01",            // signature present
-                    "2231fda7cb8a95b93fc0a061d3d81adfb19cf47b8bc4a09f2ab78d9d43ddfd5f", // signature: r
-                    "1f75244e0b67983519dad4dd23a5bd816f2bdf3174b28999069c048832ffed5f", //            s
+                    "e201bb27c694572184bc44bb87f892082273951e432af43ccac6f4c562acc072", // signature: r
+                    "608e97e3c1574965a6049f7e4869f16b6d89633662e1d9d17d5385104a793da5", //            s
                     "1b",           //            v
                     "01",           // valid
                     block_3_hex!(), // the block, to the end of the record

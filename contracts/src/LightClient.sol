@@ -34,8 +34,10 @@ contract LightClient {
     uint256 private constant FAIL_OUT_OF_RANGE = 2;
     uint256 private constant FAIL_SIGNATURE = 3;
 
-    /// @notice Length of a FORMATS.md version-1 header.
-    uint256 public constant HEADER_LENGTH = 233;
+    /// @notice Length of a FORMATS.md version-2 header.
+    uint256 public constant HEADER_LENGTH = 265;
+    /// @notice Version byte of the header format this client reads.
+    uint8 public constant HEADER_VERSION = 2;
 
     /// @notice The Ordo chain id this light client follows (signed into every vote and header).
     uint64 public immutable chainId;
@@ -88,9 +90,9 @@ contract LightClient {
     error BlockAlreadyStored(uint64 height);
     /// @notice The zero hash is a nil vote, never a block.
     error ZeroBlockHash();
-    /// @notice The header is not 233 bytes long.
+    /// @notice The header is not 265 bytes long.
     error BadHeaderLength(uint256 length);
-    /// @notice The header's version byte is not 1.
+    /// @notice The header's version byte is not 2.
     error BadHeaderVersion(uint8 version);
     /// @notice The header is for another Ordo chain.
     error WrongChainId(uint64 expected, uint64 given);
@@ -153,7 +155,7 @@ contract LightClient {
         _store(height, blockHash, round, signed);
     }
 
-    /// @notice Moves to the next committee. `header` (233 bytes, FORMATS.md) must be certified by
+    /// @notice Moves to the next committee. `header` (265 bytes, FORMATS.md) must be certified by
     ///         the current committee, name it as `validators_hash`, and name `newCommittee` as
     ///         `next_validators_hash` (different from the current one). The header's block hash
     ///         is stored for its height like `submitBlock` would.
@@ -200,7 +202,7 @@ contract LightClient {
     /// @dev Checks a rotation header's fields; returns its height and `next_validators_hash`.
     function _checkRotationHeader(bytes calldata header) private view returns (uint64 height, bytes32 next) {
         if (header.length != HEADER_LENGTH) revert BadHeaderLength(header.length);
-        if (uint8(header[0]) != 1) revert BadHeaderVersion(uint8(header[0]));
+        if (uint8(header[0]) != HEADER_VERSION) revert BadHeaderVersion(uint8(header[0]));
         uint64 headerChainId = uint64(bytes8(header[1:9]));
         if (headerChainId != chainId) revert WrongChainId(chainId, headerChainId);
         height = uint64(bytes8(header[9:17]));

@@ -15,6 +15,7 @@ export interface Header {
   l1_origin_number: number;
   l1_origin_hash: string;
   inbox_cursor: number;
+  bundle_root: string;
 }
 
 export interface Certificate {

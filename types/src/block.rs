@@ -1,5 +1,8 @@
 //! Headers, bodies (namespace groups of entries) and blocks.
 
+use crate::bundle::{
+    bundle_proof, bundle_root, validate_bundles, BundleProof, PlacedBundle, PLACED_MIN_LEN,
+};
 use crate::codec::{impl_decode, list_len, put_list, Encode, ReadFrom, Reader};
 use crate::error::{DecodeError, DecodeErrorKind, Error};
 use crate::namespace::{NamespaceProof, NamespaceTable};
@@ -8,10 +11,10 @@ use crate::validator::ValidatorSet;
 use alloy_primitives::{keccak256, Address, B256};
 use serde::{Deserialize, Serialize};
 
-const HEADER_VERSION: u8 = 1;
+const HEADER_VERSION: u8 = 2;
 
 /// A block header. Its hash ([`Header::hash`]) is the value validators vote on; it commits to
-/// the body through `namespace_root` and `tx_count`.
+/// the body through `namespace_root`, `tx_count` and `bundle_root`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Header {
     /// The Ordo network's chain id.
@@ -40,11 +43,13 @@ pub struct Header {
     pub l1_origin_hash: B256,
     /// Inbox items included up to and including this block.
     pub inbox_cursor: u64,
+    /// Root of the bundle table of the body (zero without bundles).
+    pub bundle_root: B256,
 }
 
 impl Header {
     /// Length of the header encoding.
-    pub const ENCODED_LEN: usize = 233;
+    pub const ENCODED_LEN: usize = 265;
 
     /// The block hash: keccak256 of the header encoding.
     pub fn hash(&self) -> B256 {
@@ -69,6 +74,7 @@ impl Encode for Header {
         out.extend_from_slice(&self.l1_origin_number.to_be_bytes());
         out.extend_from_slice(self.l1_origin_hash.as_slice());
         out.extend_from_slice(&self.inbox_cursor.to_be_bytes());
+        out.extend_from_slice(self.bundle_root.as_slice());
     }
 
     fn encoded_len(&self) -> usize {
@@ -93,6 +99,7 @@ impl ReadFrom for Header {
             l1_origin_number: r.u64()?,
             l1_origin_hash: r.b256()?,
             inbox_cursor: r.u64()?,
+            bundle_root: r.b256()?,
         })
     }
 }
@@ -129,7 +136,8 @@ impl ReadFrom for NamespaceEntries {
     }
 }
 
-/// A block body: namespace groups sorted by strictly ascending namespace, none empty.
+/// A block body: namespace groups sorted by strictly ascending namespace, none empty, and the
+/// bundles placed in them.
 ///
 /// The fields are public so that a body can be taken apart cheaply; [`Body::validate`] (and
 /// [`Block::check_commitments`]) check the rules, and decoding enforces them.
@@ -137,6 +145,8 @@ impl ReadFrom for NamespaceEntries {
 pub struct Body {
     /// The namespace groups.
     pub namespaces: Vec<NamespaceEntries>,
+    /// The bundles the groups hold, each part contiguous in its namespace's group.
+    pub bundles: Vec<PlacedBundle>,
 }
 
 impl Body {
@@ -150,13 +160,17 @@ impl Body {
             .filter(|g| !g.entries.is_empty())
             .collect();
         namespaces.sort_by_key(|g| g.namespace);
-        let body = Self { namespaces };
+        let body = Self {
+            namespaces,
+            bundles: Vec::new(),
+        };
         body.validate()?;
         Ok(body)
     }
 
     /// Checks the body rules: groups strictly ascending by namespace, none empty, every signed
-    /// transaction in the group of its own namespace, total entry count fits in `u32`.
+    /// transaction in the group of its own namespace, total entry count fits in `u32`, and the
+    /// placed bundles valid and apart (see [`PlacedBundle`]).
     pub fn validate(&self) -> Result<(), Error> {
         for pair in self.namespaces.windows(2) {
             if let [previous, next] = pair {
@@ -183,7 +197,8 @@ impl Body {
                 }
             }
         }
-        self.tx_count().map(|_| ())
+        self.tx_count()?;
+        validate_bundles(&self.bundles, &self.namespaces)
     }
 
     /// Number of entries over all namespaces.
@@ -215,6 +230,20 @@ impl Body {
         self.namespace_table().root()
     }
 
+    /// Root of the bundle table (zero without bundles).
+    pub fn bundle_root(&self) -> B256 {
+        bundle_root(&self.bundles)
+    }
+
+    /// The placed bundle with id `hash`, and the proof of it against the bundle root.
+    pub fn bundle(&self, hash: &B256) -> Option<(&PlacedBundle, BundleProof)> {
+        let index = self.bundles.iter().position(|b| b.hash() == *hash)?;
+        Some((
+            self.bundles.get(index)?,
+            bundle_proof(&self.bundles, index)?,
+        ))
+    }
+
     /// The group of namespace `ns`, if present (binary search: the body must be sorted).
     pub fn namespace(&self, ns: u64) -> Option<&NamespaceEntries> {
         self.namespaces
@@ -240,10 +269,11 @@ impl Body {
 impl Encode for Body {
     fn encode_to(&self, out: &mut Vec<u8>) {
         put_list(out, &self.namespaces);
+        put_list(out, &self.bundles);
     }
 
     fn encoded_len(&self) -> usize {
-        list_len(&self.namespaces)
+        list_len(&self.namespaces).saturating_add(list_len(&self.bundles))
     }
 }
 
@@ -252,6 +282,7 @@ impl ReadFrom for Body {
         let start = r.offset();
         let body = Self {
             namespaces: r.list(GROUP_MIN_LEN)?,
+            bundles: r.list(PLACED_MIN_LEN)?,
         };
         body.validate().map_err(|e| Reader::invalid_at(start, e))?;
         Ok(body)
@@ -273,8 +304,8 @@ impl Block {
         self.header.hash()
     }
 
-    /// Checks that the body follows its rules and that the header's `tx_count` and
-    /// `namespace_root` match it.
+    /// Checks that the body follows its rules and that the header's `tx_count`,
+    /// `namespace_root` and `bundle_root` match it.
     pub fn check_commitments(&self) -> Result<(), Error> {
         self.body.validate()?;
         let tx_count = self.body.tx_count()?;
@@ -289,6 +320,13 @@ impl Block {
             return Err(Error::NamespaceRootMismatch {
                 header: self.header.namespace_root,
                 body: root,
+            });
+        }
+        let bundles = self.body.bundle_root();
+        if bundles != self.header.bundle_root {
+            return Err(Error::BundleRootMismatch {
+                header: self.header.bundle_root,
+                body: bundles,
             });
         }
         Ok(())
@@ -391,17 +429,21 @@ pub(crate) mod tests {
     use crate::error::DecodeErrorKind;
     use crate::testutil::{arb_body, arb_header, assert_round_trip, hex32, key};
     use crate::transaction::{ForcedTransaction, Transaction};
+    use crate::{Bundle, BundleTerms};
     use alloy_primitives::Bytes;
     use proptest::prelude::*;
 
     // Computed independently with Foundry's `cast` 1.7.1 (`cast abi-encode --packed`,
     // `cast concat-hex`, `cast keccak`), following docs/FORMATS.md.
     const BODY_ROOT: &str = "0x59fa294128f800070f43ae156188e63edc34641c866668381c2a80dfde76704d";
-    const HEADER_ENCODING: &str = "0100000000000004d2000000000000000500000000000000010000018bcfe5680011111111111111111111111111111111111111111111111111111111111111111a642f0e3c3af545e7acbd38b07251b3990914f159fa294128f800070f43ae156188e63edc34641c866668381c2a80dfde76704d0000000322222222222222222222222222222222222222222222222222222222222222223333333333333333333333333333333333333333333333333333333333333333000000000000006444444444444444444444444444444444444444444444444444444444444444440000000000000005";
+    const BUNDLE_HASH: &str = "0x9784f7a113b74906bf6310d9a6343622b38f7711aff49990c88e29d09b2d700b";
+    const BUNDLE_ROOT: &str = "0xf10108a1aa2ea288de9e17ee856fc8007cf5da0b7b60f478e361294c34f2293d";
+    const HEADER_ENCODING: &str = "0200000000000004d2000000000000000500000000000000010000018bcfe5680011111111111111111111111111111111111111111111111111111111111111111a642f0e3c3af545e7acbd38b07251b3990914f159fa294128f800070f43ae156188e63edc34641c866668381c2a80dfde76704d0000000322222222222222222222222222222222222222222222222222222222222222223333333333333333333333333333333333333333333333333333333333333333000000000000006444444444444444444444444444444444444444444444444444444444444444440000000000000005f10108a1aa2ea288de9e17ee856fc8007cf5da0b7b60f478e361294c34f2293d";
     pub(crate) const BLOCK_HASH: &str =
-        "0xa7916f943eba83abc21e4aedf19154258f30d9866d037c1b22382f75bb25ec40";
+        "0xcb466fac1617aedf296153924a3380738c681b49466fb944a3db9d9bdafa7288";
 
-    /// Three namespaces (1, 9, 42), one entry each: a tree with a promoted odd node.
+    /// Three namespaces (1, 9, 42), one entry each: a tree with a promoted odd node; the
+    /// signed transaction is a bundle of its own, allowed to revert, up to height 9.
     pub(crate) fn fixed_body() -> Body {
         let tx = Transaction::sign(
             42,
@@ -410,6 +452,12 @@ pub(crate) mod tests {
             &key(1),
             1234,
         );
+        let terms = BundleTerms {
+            max_height: 9,
+            reverting: vec![tx.hash()],
+            ..BundleTerms::default()
+        };
+        let bundle = Bundle::new(terms, vec![tx.clone()]).unwrap();
         let f1 = ForcedTransaction {
             inbox_index: 3,
             sender: Address::repeat_byte(0x11),
@@ -420,7 +468,7 @@ pub(crate) mod tests {
             sender: Address::repeat_byte(0x22),
             payload: Bytes::new(),
         };
-        Body::from_entries(vec![
+        let mut body = Body::from_entries(vec![
             NamespaceEntries {
                 namespace: 42,
                 entries: vec![Entry::Signed(tx)],
@@ -434,7 +482,9 @@ pub(crate) mod tests {
                 entries: vec![Entry::Forced(f1)],
             },
         ])
-        .unwrap()
+        .unwrap();
+        body.bundles = vec![bundle.placed(|_| 0)];
+        body
     }
 
     pub(crate) fn fixed_header() -> Header {
@@ -452,6 +502,7 @@ pub(crate) mod tests {
             l1_origin_number: 100,
             l1_origin_hash: B256::repeat_byte(0x44),
             inbox_cursor: 5,
+            bundle_root: hex32(BUNDLE_ROOT),
         }
     }
 
@@ -466,6 +517,8 @@ pub(crate) mod tests {
             [1, 9, 42]
         );
         assert_eq!(body.namespace_root(), hex32(BODY_ROOT));
+        assert_eq!(body.bundles[0].hash(), hex32(BUNDLE_HASH));
+        assert_eq!(body.bundle_root(), hex32(BUNDLE_ROOT));
         assert_eq!(body.tx_count().unwrap(), 3);
         assert_eq!(Body::default().namespace_root(), B256::ZERO);
         assert_eq!(Body::default().tx_count().unwrap(), 0);
@@ -492,11 +545,12 @@ pub(crate) mod tests {
     fn header_field_offsets() {
         // Spot-check offsets from the FORMATS.md table.
         let bytes = fixed_header().encode();
-        assert_eq!(bytes[0], 1);
+        assert_eq!(bytes[0], 2);
         assert_eq!(&bytes[65..85], key(1).address().as_slice());
         assert_eq!(&bytes[117..121], &3u32.to_be_bytes());
         assert_eq!(&bytes[185..193], &100u64.to_be_bytes());
         assert_eq!(&bytes[225..233], &5u64.to_be_bytes());
+        assert_eq!(&bytes[233..265], fixed_body().bundle_root().as_slice());
         let mut bad = bytes.clone();
         bad[0] = 0;
         assert_eq!(
@@ -647,7 +701,10 @@ pub(crate) mod tests {
             namespace: 5,
             entries: vec![],
         });
-        assert_eq!(Body::from_entries(groups).unwrap(), body);
+        assert_eq!(
+            Body::from_entries(groups).unwrap().namespaces,
+            body.namespaces
+        );
         let mut dup = body.namespaces.clone();
         dup.push(body.namespaces[0].clone());
         assert_eq!(
@@ -724,6 +781,7 @@ pub(crate) mod tests {
             let mut block = Block { header, body };
             block.header.tx_count = block.body.tx_count().unwrap();
             block.header.namespace_root = block.body.namespace_root();
+            block.header.bundle_root = block.body.bundle_root();
             block.check_commitments().unwrap();
             assert_round_trip(&block);
         }

@@ -107,8 +107,19 @@ pub enum Error {
         /// Value computed from the body.
         body: B256,
     },
-    /// A namespace proof that does not prove the claim.
-    #[error("invalid namespace proof: {0}")]
+    /// A bundle, or a block's placement of one, that breaks the bundle rules.
+    #[error("invalid bundle: {0}")]
+    InvalidBundle(&'static str),
+    /// The header's `bundle_root` does not match the body.
+    #[error("header bundle_root {header} does not match the body's {body}")]
+    BundleRootMismatch {
+        /// Value in the header.
+        header: B256,
+        /// Value computed from the body.
+        body: B256,
+    },
+    /// A namespace or bundle proof that does not prove the claim.
+    #[error("invalid proof: {0}")]
     InvalidProof(&'static str),
 }
 

@@ -46,6 +46,7 @@
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
 mod block;
+mod bundle;
 mod codec;
 mod crypto;
 mod error;
@@ -53,6 +54,7 @@ mod error_code;
 mod ethereum;
 mod inbox;
 mod l1;
+mod merkle;
 mod namespace;
 mod serde_hex;
 mod transaction;
@@ -65,6 +67,7 @@ mod testutil;
 pub use alloy_primitives::{keccak256, Address, Bytes, B256};
 
 pub use block::{Block, Body, Header, NamespaceEntries, SyncedBlock};
+pub use bundle::{Bundle, BundlePart, BundleProof, BundleTerms, PlacedBundle, MAX_BUNDLE_TXS};
 pub use codec::{Decode, Encode};
 pub use crypto::{verify_batch, Claim, PublicKey, SecretKey, Signature, SIGNATURE_LEN};
 pub use error::{DecodeError, DecodeErrorKind, Error};

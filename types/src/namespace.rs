@@ -3,12 +3,12 @@
 
 use crate::codec::{impl_decode, list_len, put_list, Encode, ReadFrom, Reader};
 use crate::error::{DecodeError, DecodeErrorKind, Error};
+use crate::merkle::{self, build_levels, check_path};
 use crate::transaction::Entry;
 use alloy_primitives::{keccak256, Keccak256, B256};
 use serde::{Deserialize, Serialize};
 
 const LEAF_PREFIX: u8 = 0x00;
-const NODE_PREFIX: u8 = 0x01;
 
 /// keccak256 of the concatenated encodings of `entries`.
 pub(crate) fn entries_hash(entries: &[Entry]) -> B256 {
@@ -29,15 +29,6 @@ pub(crate) fn leaf_hash(namespace: u64, entry_count: u32, entries_hash: &B256) -
     buf[1..9].copy_from_slice(&namespace.to_be_bytes());
     buf[9..13].copy_from_slice(&entry_count.to_be_bytes());
     buf[13..].copy_from_slice(entries_hash.as_slice());
-    keccak256(buf)
-}
-
-/// `keccak256(0x01 || left || right)`.
-pub(crate) fn node_hash(left: &B256, right: &B256) -> B256 {
-    let mut buf = [0u8; 1 + 32 + 32];
-    buf[0] = NODE_PREFIX;
-    buf[1..33].copy_from_slice(left.as_slice());
-    buf[33..].copy_from_slice(right.as_slice());
     keccak256(buf)
 }
 
@@ -94,23 +85,7 @@ impl NamespaceTable {
 
     /// The root: 32 zero bytes for an empty table.
     pub fn root(&self) -> B256 {
-        match self.levels.last().map(Vec::as_slice) {
-            Some([root]) => *root,
-            _ => B256::ZERO,
-        }
-    }
-
-    /// Audit path of the leaf at `index`, bottom up.
-    fn path(&self, index: usize) -> Vec<B256> {
-        let mut path = Vec::new();
-        let mut i = index;
-        for level in self.levels.iter().take(self.levels.len().saturating_sub(1)) {
-            if let Some(sibling) = level.get(i ^ 1) {
-                path.push(*sibling);
-            }
-            i >>= 1;
-        }
-        path
+        merkle::root(&self.levels)
     }
 
     fn adjacent(&self, index: usize) -> Option<AdjacentLeaf> {
@@ -120,7 +95,7 @@ impl NamespaceTable {
             namespace: leaf.namespace,
             entry_count: leaf.entry_count,
             entries_hash: leaf.entries_hash,
-            path: self.path(index),
+            path: merkle::path(&self.levels, index),
         })
     }
 
@@ -134,7 +109,7 @@ impl NamespaceTable {
             Ok(index) => NamespaceProof::Present {
                 leaf_index: u32::try_from(index).unwrap_or(u32::MAX),
                 leaf_count,
-                path: self.path(index),
+                path: merkle::path(&self.levels, index),
             },
             Err(index) => NamespaceProof::Absent {
                 leaf_count,
@@ -143,28 +118,6 @@ impl NamespaceTable {
             },
         }
     }
-}
-
-/// All levels of the tree over `leaves`, bottom up: each level pairs neighbours and carries an
-/// odd last node up unchanged (which is exactly the RFC 6962 shape). The last level holds the
-/// root, or nothing for an empty tree.
-fn build_levels(leaves: Vec<B256>) -> Vec<Vec<B256>> {
-    let mut levels = Vec::new();
-    let mut level = leaves;
-    while level.len() > 1 {
-        let next: Vec<B256> = level
-            .chunks(2)
-            .map(|pair| match pair {
-                [left, right] => node_hash(left, right),
-                [single] => *single,
-                _ => B256::ZERO,
-            })
-            .collect();
-        levels.push(level);
-        level = next;
-    }
-    levels.push(level);
-    levels
 }
 
 /// A leaf next to where an absent namespace would sit, with its audit path.
@@ -302,49 +255,6 @@ impl NamespaceProof {
     }
 }
 
-/// Checks that `leaf` at `index` of a `size`-leaf tree hashes up to `root` through `path`.
-fn check_path(index: u32, size: u32, leaf: B256, path: &[B256], root: &B256) -> Result<(), Error> {
-    if index >= size {
-        return Err(Error::InvalidProof("leaf index out of range"));
-    }
-    match root_from_path(index, size, leaf, path) {
-        Some(computed) if computed == *root => Ok(()),
-        Some(_) => Err(Error::InvalidProof("root mismatch")),
-        None => Err(Error::InvalidProof("audit path has the wrong length")),
-    }
-}
-
-/// Recomputes the root of a `size`-leaf RFC 6962 tree (`index < size`) from a leaf and its
-/// bottom-up audit path, following the recursive definition: the left subtree holds the
-/// largest power of two below `size`. `None` when the path length does not fit the shape.
-fn root_from_path(index: u32, size: u32, leaf: B256, path: &[B256]) -> Option<B256> {
-    if size <= 1 {
-        return path.is_empty().then_some(leaf);
-    }
-    let split = largest_power_of_two_below(size);
-    let (sibling, rest) = path.split_last()?;
-    if index < split {
-        Some(node_hash(
-            &root_from_path(index, split, leaf, rest)?,
-            sibling,
-        ))
-    } else {
-        let right = root_from_path(
-            index.checked_sub(split)?,
-            size.checked_sub(split)?,
-            leaf,
-            rest,
-        )?;
-        Some(node_hash(sibling, &right))
-    }
-}
-
-/// The largest power of two strictly below `n` (`n >= 2`).
-fn largest_power_of_two_below(n: u32) -> u32 {
-    let bits = u32::BITS.saturating_sub(n.saturating_sub(1).leading_zeros());
-    1u32.checked_shl(bits.saturating_sub(1)).unwrap_or(1)
-}
-
 const PROOF_TAG_PRESENT: u8 = 0x00;
 const PROOF_TAG_ABSENT: u8 = 0x01;
 const OPTION_NONE: u8 = 0x00;
@@ -461,24 +371,10 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use crate::codec::Decode;
+    use crate::merkle::tests::reference_root;
     use crate::testutil::{arb_b256, arb_body, arb_entry_in, assert_round_trip};
     use crate::Body;
     use proptest::prelude::*;
-
-    /// RFC 6962 `MTH`, written from the definition, to check the level-by-level builder.
-    fn reference_root(leaves: &[B256]) -> B256 {
-        match leaves {
-            [] => B256::ZERO,
-            [leaf] => *leaf,
-            _ => {
-                let mut k = 1;
-                while k * 2 < leaves.len() {
-                    k *= 2;
-                }
-                node_hash(&reference_root(&leaves[..k]), &reference_root(&leaves[k..]))
-            }
-        }
-    }
 
     /// Absent namespaces worth probing: around and between the present ones.
     fn probes(body: &Body) -> Vec<u64> {
@@ -494,37 +390,6 @@ mod tests {
         body.namespace(ns)
             .map(|g| g.entries.clone())
             .unwrap_or_default()
-    }
-
-    #[test]
-    fn power_of_two_split() {
-        assert_eq!(largest_power_of_two_below(2), 1);
-        assert_eq!(largest_power_of_two_below(3), 2);
-        assert_eq!(largest_power_of_two_below(4), 2);
-        assert_eq!(largest_power_of_two_below(5), 4);
-        assert_eq!(largest_power_of_two_below(8), 4);
-        assert_eq!(largest_power_of_two_below(9), 8);
-        assert_eq!(largest_power_of_two_below(u32::MAX), 1 << 31);
-    }
-
-    #[test]
-    fn levels_match_the_recursive_definition() {
-        for n in 0..70u64 {
-            let leaves: Vec<B256> = (0..n).map(|i| keccak256(i.to_be_bytes())).collect();
-            let table = NamespaceTable {
-                leaves: vec![],
-                levels: build_levels(leaves.clone()),
-            };
-            assert_eq!(table.root(), reference_root(&leaves), "n = {n}");
-            for i in 0..n as usize {
-                let path = table.path(i);
-                assert_eq!(
-                    root_from_path(i as u32, n as u32, leaves[i], &path),
-                    Some(reference_root(&leaves)),
-                    "n = {n}, i = {i}"
-                );
-            }
-        }
     }
 
     #[test]

@@ -99,7 +99,37 @@ pub(crate) fn arb_body(max_groups: usize, ns_range: u64) -> impl Strategy<Value 
                 })
                 .collect::<Vec<_>>()
         })
-        .prop_map(|namespaces| Body { namespaces })
+        .prop_flat_map(|namespaces| (Just(namespaces), any::<bool>()))
+        .prop_map(|(namespaces, bundled)| {
+            let mut body = Body {
+                namespaces,
+                bundles: Vec::new(),
+            };
+            if bundled {
+                body.bundles.extend(first_signed_bundle(&body));
+            }
+            body
+        })
+}
+
+/// A bundle of the first entry of every group that starts with a signed transaction.
+fn first_signed_bundle(body: &Body) -> Option<crate::PlacedBundle> {
+    let parts: Vec<crate::BundlePart> = body
+        .namespaces
+        .iter()
+        .filter_map(|g| match g.entries.first() {
+            Some(crate::Entry::Signed(tx)) => Some(crate::BundlePart {
+                namespace: g.namespace,
+                start: 0,
+                hashes: vec![tx.hash()],
+            }),
+            _ => None,
+        })
+        .collect();
+    (!parts.is_empty()).then(|| crate::PlacedBundle {
+        terms: crate::BundleTerms::default(),
+        parts,
+    })
 }
 
 pub(crate) fn arb_header() -> impl Strategy<Value = Header> {
@@ -112,6 +142,7 @@ pub(crate) fn arb_header() -> impl Strategy<Value = Header> {
             any::<u64>(),
             arb_b256(),
             any::<u64>(),
+            arb_b256(),
         ),
     )
         .prop_map(
@@ -124,6 +155,7 @@ pub(crate) fn arb_header() -> impl Strategy<Value = Header> {
                     l1_origin_number,
                     l1_origin_hash,
                     inbox_cursor,
+                    bundle_root,
                 ),
             )| Header {
                 chain_id,
@@ -139,6 +171,7 @@ pub(crate) fn arb_header() -> impl Strategy<Value = Header> {
                 l1_origin_number,
                 l1_origin_hash,
                 inbox_cursor,
+                bundle_root,
             },
         )
 }

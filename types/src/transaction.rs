@@ -17,6 +17,8 @@ const TX_VERSION: u8 = 1;
 /// Version byte that starts an Ethereum transaction's encoding.
 const TX_VERSION_ETHEREUM: u8 = 2;
 
+/// Smallest transaction encoding: version, namespace and an empty payload (an Ethereum one).
+pub(crate) const TX_MIN_LEN: usize = 1 + 8 + 4;
 /// Smallest forced transaction encoding: inbox index, sender, empty payload.
 pub(crate) const FORCED_MIN_LEN: usize = 8 + 20 + 4;
 /// Smallest entry encoding: tag plus the smaller of the two items.

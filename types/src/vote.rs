@@ -214,12 +214,12 @@ mod tests {
     // `cast keccak $(cast abi-encode --packed "f(string,uint64,uint64,uint32,uint8,bytes32)" "ordo/vote/v1" ...)`
     // and the same with `uint32 pol_round` for proposals. BLOCK_HASH is the golden header's hash.
     const BLOCK_HASH: &str = crate::block::tests::BLOCK_HASH;
-    const PRECOMMIT: &str = "0x7d0b3c4859a8a3dc233d1b0d030e61239e206b750e1409539384269d9b2ba7ef";
+    const PRECOMMIT: &str = "0x2681d3a9ad32a19ba96f395f90fec58f48edaaa6ecc7ed83911a7efdf08437b8";
     const NIL_PREVOTE: &str = "0x252fe6bd6d86d0d1ebb8d50513a204db0b98c5474d508c47131e8be80a76574b";
     const PROPOSAL_POL_1: &str =
-        "0xeca0d22c58cef47920f2dbe7ac9ba9800079bc2ae62175e48d6f90233116d458";
+        "0xef2a7bc0fc53618962deeafa76d6a4207181cc3f9fb5a4ce1a94406cfc823620";
     const PROPOSAL_NO_POL: &str =
-        "0xbdff1c0fdbe3297151f77fb456ab30358dce3257abb00f31f9e94104ba4fec30";
+        "0x9ea1c9489f1c2e9324726b4efd711c272305281f63d1569d4bbc94e5b86fb186";
     const CHAIN: u64 = 1234;
 
     #[test]

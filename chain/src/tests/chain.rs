@@ -11,8 +11,8 @@ use proptest::prelude::*;
 
 use super::{admission, eip1559};
 use crate::{
-    BlockError, BlockLimits, Chain, ChainError, ChainRules, Context, ElectionParams, L1Rules,
-    NonceReader, NonceTable, Recover, Tip,
+    BlockError, BlockLimits, Candidate, Chain, ChainError, ChainRules, Context, ElectionParams,
+    L1Rules, NoBundles, NonceReader, NonceTable, Recover, Tip,
 };
 
 fn committee(keys: &[SecretKey]) -> ValidatorSet {
@@ -57,6 +57,7 @@ impl Node {
             l1: self.l1.as_ref(),
             senders: &Recover(7),
             nonces: &self.nonces,
+            bundles: &NoBundles,
         }
     }
 
@@ -64,7 +65,12 @@ impl Node {
         let proposer = self.chain.proposer(0).unwrap();
         let now = self.chain.tip().timestamp_ms + 100;
         self.chain
-            .build(proposer, 0, candidates, &self.cx(now))
+            .build(
+                proposer,
+                0,
+                candidates.into_iter().map(Candidate::Tx).collect(),
+                &self.cx(now),
+            )
             .unwrap()
     }
 
@@ -79,6 +85,7 @@ impl Node {
             l1: self.l1.as_ref(),
             senders: &Recover(7),
             nonces: &self.nonces,
+            bundles: &NoBundles,
         };
         let applied = self.chain.apply(block, &cx).unwrap();
         self.nonces.apply(&applied.nonces);

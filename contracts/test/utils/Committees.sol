@@ -96,14 +96,14 @@ abstract contract Committees is Base {
         return (2 * n) / 3 + 1;
     }
 
-    /// @notice A FORMATS.md version-1 header (233 bytes) with the fields the light client reads.
+    /// @notice A FORMATS.md version-2 header (265 bytes) with the fields the light client reads.
     function header(uint64 chainId, uint64 height, bytes32 validatorsHash, bytes32 nextValidatorsHash)
         internal
         pure
         returns (bytes memory)
     {
-        return abi.encodePacked(
-            uint8(1),
+        bytes memory front = abi.encodePacked(
+            uint8(2),
             chainId,
             height,
             uint64(7), // epoch
@@ -111,12 +111,16 @@ abstract contract Committees is Base {
             keccak256("parent"),
             address(0xB0B),
             keccak256("namespaces"),
-            uint32(3), // tx_count
+            uint32(3) // tx_count
+        );
+        return abi.encodePacked(
+            front,
             validatorsHash,
             nextValidatorsHash,
             uint64(12), // l1_origin_number
             keccak256("l1"),
-            uint64(5) // inbox_cursor
+            uint64(5), // inbox_cursor
+            keccak256("bundles") // bundle_root
         );
     }
 }

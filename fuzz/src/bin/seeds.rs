@@ -105,6 +105,7 @@ fn fixture() -> Fixture {
         l1_origin_number: 0,
         l1_origin_hash: B256::ZERO,
         inbox_cursor: 1,
+        bundle_root: body.bundle_root(),
     };
     let block = Block { header, body };
     let mut rotating = block.clone();

@@ -59,6 +59,7 @@ pub(crate) fn header(
         l1_origin_number: 12,
         l1_origin_hash: B256::repeat_byte(0x33),
         inbox_cursor: 2,
+        bundle_root: B256::repeat_byte(0x66),
     }
 }
 

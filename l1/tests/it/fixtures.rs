@@ -7,7 +7,7 @@
 use crate::common::{by_address, certificate, header, key, keys, set_of, set_with_powers};
 use alloy::primitives::{hex, Address, B256};
 use ordo_l1::calldata;
-use ordo_types::{vote_digest, Encode, SecretKey, VoteType};
+use ordo_types::{vote_digest, Encode, Header, SecretKey, VoteType};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
@@ -118,7 +118,7 @@ fn rotation_fixture() {
     let next = set_with_powers(&next_keys, &[5, 7, 11, 13, 17]);
     let h = header(CHAIN_ID, 20, &current, &next);
     let encoded = h.encode();
-    assert_eq!(encoded.len(), 233);
+    assert_eq!(encoded.len(), Header::ENCODED_LEN);
     let sorted = by_address(&current_keys);
     let cert = certificate(CHAIN_ID, 20, 1, h.hash(), &sorted[1..]);
     cert.verify(CHAIN_ID, &current).unwrap();

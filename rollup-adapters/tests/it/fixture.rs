@@ -96,6 +96,7 @@ impl Chain {
             l1_origin_number: 0,
             l1_origin_hash: B256::ZERO,
             inbox_cursor: 0,
+            bundle_root: body.bundle_root(),
         };
         let block = Block { header, body };
         block.check_commitments().unwrap();
