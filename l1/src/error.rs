@@ -99,6 +99,18 @@ pub enum L1Error {
         /// The parse error.
         source: serde_json::Error,
     },
+    /// A blob sidecar could not be built (KZG commitment or proof).
+    #[error("blob sidecar: {0}")]
+    Blob(String),
+    /// A posted frame's blobs are not available from any blob source.
+    #[error("blobs of L1 transaction {0} are not available from any blob source")]
+    BlobsUnavailable(B256),
+    /// The Ordo node the batcher reads from failed.
+    #[error("Ordo node: {0}")]
+    Node(String),
+    /// The L1 batch format refused what it was given.
+    #[error("batch: {0}")]
+    Batch(#[from] ordo_batch::BatchError),
 }
 
 impl L1Error {

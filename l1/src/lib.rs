@@ -12,6 +12,8 @@
 //! - [`L1Client`] talks to one or more RPC URLs with timeouts, retries and failover;
 //!   [`Watcher`] reads `StakeTable` and `Inbox` events from confirmed blocks only and
 //!   publishes them as an [`L1View`] (inbox items, stake events, recent block hashes).
+//! - [`da`]: data availability, frames of the decided chain posted to `BatchInbox` in blobs or
+//!   calldata and read back into the chain.
 //! - [`spawn_anvil`] runs a local L1 from the repository's npm toolchain; [`process`] starts
 //!   one as a child of a long-running tool and stops child processes gracefully.
 //!
@@ -37,6 +39,7 @@
 mod anvil;
 pub mod calldata;
 mod client;
+pub mod da;
 mod deploy;
 mod error;
 pub mod outage;

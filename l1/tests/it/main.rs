@@ -2,6 +2,8 @@
 //! - `fixtures`: generates the Forge fixtures from `ordo-types` and fails when the committed
 //!   ones differ, so Solidity and Rust provably agree on the signed bytes;
 //! - `anvil`: deploys to a real Anvil and drives the contracts through the bindings;
+//! - `da`: a batch posted to `BatchInbox` in blob and calldata frames reads back exactly; a
+//!   forged batch for the same certified range is ignored, an uncertified range refused;
 //! - `gas`: `submitBlock` gas from Anvil receipts for committees of 4, 20 and 100;
 //! - `watcher`: the L1 client and event watcher: confirmation depth, an outage, reorgs below
 //!   and above the depth, failover.
@@ -14,6 +16,7 @@
 
 mod anvil;
 mod common;
+mod da;
 mod fixtures;
 mod gas;
 mod watcher;
