@@ -281,7 +281,7 @@ pub enum Added {
 #[derive(Debug, Clone)]
 pub struct DaChain {
     keep_blocks: bool,
-    groups: HashMap<(u64, u64, B256, B256), Group>,
+    groups: HashMap<(u64, u64, B256, B256, u16), Group>,
     batches: Vec<ValidBatch>,
     tip: u64,
     tip_hash: B256,
@@ -317,14 +317,21 @@ impl DaChain {
         if post.end <= self.tip {
             return Added::Ignored("the chain is already past this range".into());
         }
-        let key = (post.start, post.end, post.end_hash, frame.data_hash);
+        // The same data may be cut differently by two posters (or one, again): each cut is a group.
+        let key = (
+            post.start,
+            post.end,
+            post.end_hash,
+            frame.data_hash,
+            frame.count,
+        );
         let group = self.groups.entry(key).or_insert_with(|| Group {
             count: frame.count,
             frames: BTreeMap::new(),
             position: (post.l1_block, post.log_index),
         });
-        if group.count != frame.count || group.frames.contains_key(&frame.index) {
-            return Added::Ignored("a repeated or inconsistent frame".into());
+        if group.frames.contains_key(&frame.index) {
+            return Added::Ignored("a repeated frame".into());
         }
         group.position = (post.l1_block, post.log_index);
         group.frames.insert(frame.index, frame);

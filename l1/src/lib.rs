@@ -14,6 +14,8 @@
 //!   publishes them as an [`L1View`] (inbox items, stake events, recent block hashes).
 //! - [`da`]: data availability, frames of the decided chain posted to `BatchInbox` in blobs or
 //!   calldata and read back into the chain.
+//! - [`Batcher`] posts the decided chain to `BatchInbox`, range after range, resuming from
+//!   what the L1 holds (`ordo l1 batch`).
 //! - [`spawn_anvil`] runs a local L1 from the repository's npm toolchain; [`process`] starts
 //!   one as a child of a long-running tool and stops child processes gracefully.
 //!
@@ -37,6 +39,7 @@
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
 mod anvil;
+mod batcher;
 pub mod calldata;
 mod client;
 pub mod da;
@@ -50,6 +53,9 @@ mod watcher;
 
 pub use alloy::signers::local::PrivateKeySigner;
 pub use anvil::{anvil_path, spawn_anvil, spawn_anvil_mining, spawn_anvil_with, ANVIL_ENV};
+pub use batcher::{
+    Batcher, BatcherConfig, BatcherMetrics, ChainSource, Pass, PostMode, MAX_CALLDATA_FRAME_LEN,
+};
 pub use client::{L1Client, RpcConfig};
 pub use deploy::{
     deploy, CommitteeMember, DeployParams, Deployment, InboxParams, LightClientParams,

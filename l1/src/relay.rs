@@ -57,6 +57,19 @@ impl LightClientRelay {
         })
     }
 
+    /// A relay sending through `provider` (which signs), so that one account's transactions
+    /// share one nonce manager (the batcher's).
+    pub fn with_provider(provider: DynProvider, address: Address) -> Self {
+        Self {
+            contract: LightClient::new(address, provider),
+        }
+    }
+
+    /// The hash the light client holds at `height` (zero when it holds none).
+    pub async fn block_hash_at(&self, height: u64) -> Result<B256, L1Error> {
+        Ok(self.contract.blockHashAt(height).call().await?)
+    }
+
     /// Stores `certificate`'s block hash, certified by `set` (the committee the contract
     /// holds). Returns the transaction hash.
     pub async fn submit_block(

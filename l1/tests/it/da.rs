@@ -203,3 +203,214 @@ async fn a_batch_posted_in_blobs_and_calldata_reads_back_and_forgeries_are_ignor
     assert!(hashes_only.advance().is_empty());
     assert_eq!(hashes_only.tip(), (6, end_hash));
 }
+
+/// A chain source for the batcher: blocks in memory, certificates signed by the test keys.
+#[derive(Clone)]
+struct Source {
+    blocks: std::sync::Arc<std::sync::Mutex<Vec<Block>>>,
+    keys: Vec<SecretKey>,
+    set: ValidatorSet,
+}
+
+impl ordo_l1::ChainSource for Source {
+    async fn tip(&self) -> Result<u64, ordo_l1::L1Error> {
+        Ok(self.blocks.lock().unwrap().len() as u64)
+    }
+
+    async fn block(&self, height: u64) -> Result<Block, ordo_l1::L1Error> {
+        let blocks = self.blocks.lock().unwrap();
+        blocks
+            .get(height as usize - 1)
+            .cloned()
+            .ok_or_else(|| ordo_l1::L1Error::Node(format!("no block {height}")))
+    }
+
+    async fn certified(
+        &self,
+        height: u64,
+    ) -> Result<(Header, ordo_types::CommitCertificate, ValidatorSet), ordo_l1::L1Error> {
+        let block = self.block(height).await?;
+        let signers = by_address(&self.keys);
+        let cert = certificate(ORDO_CHAIN, height, 0, block.hash(), &signers[..3]);
+        Ok((block.header, cert, self.set.clone()))
+    }
+}
+
+/// The blocks a fresh reader of the deployment rebuilds from the L1 alone.
+async fn rebuild(endpoint: &str, deployment: &ordo_l1::Deployment) -> Vec<Block> {
+    let mut reader = DaReader::new(
+        endpoint,
+        deployment.batch_inbox,
+        deployment.deployment_block,
+        0,
+        vec![BlobSource::Rpc(endpoint.to_owned())],
+        true,
+    )
+    .unwrap();
+    reader.poll().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_batcher_certifies_posts_resumes_and_reposts_after_a_reorg() {
+    let anvil = spawn_anvil().expect("anvil (run `npm ci` in the repository root)");
+    let endpoint = anvil.endpoint();
+    let deployer = PrivateKeySigner::from(anvil.keys()[0].clone());
+    let poster = PrivateKeySigner::from(anvil.keys()[1].clone());
+    let committee_keys: Vec<SecretKey> = keys(1, 4);
+    let set = set_of(&committee_keys, 10);
+    let params = DeployParams::devnet(ORDO_CHAIN, &set, deployer.address());
+    let deployment = deploy(&endpoint, deployer.clone(), &params).await.unwrap();
+    let all = chain(30, &set, 0xcc);
+    let source = Source {
+        blocks: std::sync::Arc::new(std::sync::Mutex::new(all[..12].to_vec())),
+        keys: committee_keys.clone(),
+        set: set.clone(),
+    };
+    let mut config = ordo_l1::BatcherConfig::new(
+        &endpoint,
+        deployment.batch_inbox,
+        deployment.light_client,
+        deployment.deployment_block,
+    );
+    config.confirmations = 0;
+    config.max_blocks = 5;
+    let new_batcher = |config: ordo_l1::BatcherConfig| {
+        ordo_l1::Batcher::new(config, poster.clone(), source.clone()).unwrap()
+    };
+
+    // Three passes post 1..=5, 6..=10 and 11..=12 in blobs; the batcher certified each end.
+    let mut batcher = new_batcher(config.clone());
+    let mut posted = Vec::new();
+    loop {
+        match batcher.pass().await.unwrap() {
+            ordo_l1::Pass::Posted {
+                start,
+                end,
+                frames,
+                mode,
+            } => {
+                assert_eq!((frames, mode), (1, ordo_l1::PostMode::Blobs));
+                posted.push((start, end));
+            }
+            ordo_l1::Pass::UpToDate { height } => {
+                assert_eq!(height, 12);
+                break;
+            }
+        }
+    }
+    assert_eq!(posted, [(1, 5), (6, 10), (11, 12)]);
+    assert_eq!(rebuild(&endpoint, &deployment).await, all[..12]);
+    let metrics = batcher.metrics();
+    assert_eq!(
+        metrics
+            .posted_height
+            .load(std::sync::atomic::Ordering::Relaxed),
+        12
+    );
+    assert_eq!(
+        metrics
+            .posted_blobs
+            .load(std::sync::atomic::Ordering::Relaxed),
+        3
+    );
+    assert!(metrics.render().contains("ordo_batcher_posted_height 12\n"));
+
+    // A restarted batcher (a new instance, nothing in memory) finds everything posted.
+    let mut restarted = new_batcher(config.clone());
+    assert_eq!(
+        restarted.pass().await.unwrap(),
+        ordo_l1::Pass::UpToDate { height: 12 }
+    );
+
+    // A crash between the frames of a batch: frame 0 of 13..=20 is on the L1, frame 1 is not.
+    // The batcher does not count the range and posts it whole (as calldata, forced here).
+    source
+        .blocks
+        .lock()
+        .unwrap()
+        .extend_from_slice(&all[12..20]);
+    let partial = encode_batch(&all[12..20], Codec::Brotli).unwrap();
+    let frames = partial
+        .frames(FRAME_HEADER_LEN + partial.data.len() / 2 + 1)
+        .unwrap();
+    assert_eq!(frames.len(), 2);
+    let signers = by_address(&committee_keys);
+    LightClientRelay::new(&endpoint, deployer.clone(), deployment.light_client)
+        .unwrap()
+        .submit_block(
+            &certificate(ORDO_CHAIN, 20, 0, all[19].hash(), &signers[..3]),
+            &set,
+        )
+        .await
+        .unwrap();
+    let provider = wallet_provider(&endpoint, poster.clone());
+    BatchInbox::new(deployment.batch_inbox, provider.clone())
+        .postCalldata(13, 20, all[19].hash(), Bytes::from(frames[0].encode()))
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    let mut calldata = config.clone();
+    calldata.mode = Some(ordo_l1::PostMode::Calldata);
+    calldata.max_blocks = 100;
+    let mut batcher = new_batcher(calldata);
+    assert_eq!(
+        batcher.pass().await.unwrap(),
+        ordo_l1::Pass::Posted {
+            start: 13,
+            end: 20,
+            frames: 1,
+            mode: ordo_l1::PostMode::Calldata
+        }
+    );
+    assert_eq!(rebuild(&endpoint, &deployment).await, all[..20]);
+
+    // An L1 reorg drops the next post: the batcher notices on its next pass and posts again.
+    source
+        .blocks
+        .lock()
+        .unwrap()
+        .extend_from_slice(&all[20..30]);
+    let snapshot: alloy::primitives::U256 = provider
+        .raw_request("evm_snapshot".into(), ())
+        .await
+        .unwrap();
+    let mut batcher = new_batcher(config.clone());
+    let first = batcher.pass().await.unwrap();
+    assert_eq!(
+        first,
+        ordo_l1::Pass::Posted {
+            start: 21,
+            end: 25,
+            frames: 1,
+            mode: ordo_l1::PostMode::Blobs
+        }
+    );
+    let reverted: bool = provider
+        .raw_request("evm_revert".into(), (snapshot,))
+        .await
+        .unwrap();
+    assert!(reverted);
+    // Mine past the reverted height so the chain is really another one.
+    let _: serde_json::Value = provider
+        .raw_request("anvil_mine".into(), (3u64,))
+        .await
+        .unwrap();
+    assert_eq!(
+        rebuild(&endpoint, &deployment).await,
+        all[..20],
+        "the post is gone"
+    );
+    let mut posted = Vec::new();
+    while let ordo_l1::Pass::Posted { start, end, .. } = batcher.pass().await.unwrap() {
+        posted.push((start, end));
+    }
+    assert_eq!(
+        posted,
+        [(21, 25), (26, 30)],
+        "the dropped range is posted again"
+    );
+    assert_eq!(rebuild(&endpoint, &deployment).await, all);
+}

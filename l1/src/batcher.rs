@@ -1,0 +1,498 @@
+//! The batcher: posts Ordo's decided chain to `BatchInbox`, range after range, in blobs or in
+//! calldata, so that any rollup can be rebuilt from the L1 alone.
+//!
+//! Contract:
+//! - **The L1 is the state.** Each pass reads the posts on the L1 (a [`DaReader`] at the
+//!   confirmation depth, plus the posts above it) and resumes after the last height the valid
+//!   posts reach, whoever posted them. A restart, a second batcher or a crash between two
+//!   frames of one batch therefore neither leaves a gap nor repeats a complete range; an L1
+//!   reorg that drops a post lowers that height on the next pass, and the range is posted
+//!   again.
+//! - **Certified first.** A range is posted only when the `LightClient` holds its last block's
+//!   hash; if it does not, the batcher submits that block's certificate (rotating the light
+//!   client's committee first when a header of the range announces a new one).
+//! - **One transaction at a time.** Frames go out one after the other, each awaited to its
+//!   receipt, so blob and calldata transactions of this account never share an L1 block and
+//!   never queue behind each other. A transaction without a receipt after `stuck_after` is
+//!   replaced (same nonce, doubled fees), up to three times.
+//! - **Cheaper of blobs and calldata**, with hysteresis: the mode changes only when the other
+//!   one is cheaper by more than 20% at current L1 fees.
+//! - **Backs off** (1 s doubling to 30 s) while the L1 or the node fails, and never stops for
+//!   that alone.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::network::{EthereumWallet, TransactionBuilder, TransactionBuilder4844};
+use alloy::primitives::{Address, Bytes, B256};
+use alloy::providers::fillers::BlobGasFiller;
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::SolCall;
+use ordo_batch::{encode_batch, BatchError, Codec};
+use ordo_contracts::BatchInbox;
+use ordo_types::{Block, CommitCertificate, Header, ValidatorSet};
+
+use crate::da::{archive_blobs, blob_sidecar, blobs_for, BlobSource, DaReader, MAX_BLOB_FRAME_LEN};
+use crate::error::L1Error;
+use crate::relay::LightClientRelay;
+
+/// Largest calldata frame: 120 KiB keeps a transaction well under the usual 128 KiB pool limit.
+pub const MAX_CALLDATA_FRAME_LEN: usize = 120 * 1024;
+
+/// Where the batcher reads the decided chain (an Ordo node's API, in the `ordo` binary).
+pub trait ChainSource: Send + Sync {
+    /// The node's latest decided height.
+    fn tip(&self) -> impl Future<Output = Result<u64, L1Error>> + Send;
+    /// The decided block at `height`.
+    fn block(&self, height: u64) -> impl Future<Output = Result<Block, L1Error>> + Send;
+    /// The header at `height`, its commit certificate and the committee that signed it, each
+    /// checked against the others.
+    fn certified(
+        &self,
+        height: u64,
+    ) -> impl Future<Output = Result<(Header, CommitCertificate, ValidatorSet), L1Error>> + Send;
+}
+
+/// How frames are posted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PostMode {
+    /// In blobs (EIP-4844/7594).
+    Blobs,
+    /// In calldata (`postCalldata`).
+    Calldata,
+}
+
+/// What the batcher is given.
+#[derive(Debug, Clone)]
+pub struct BatcherConfig {
+    /// L1 JSON-RPC URL.
+    pub rpc_url: String,
+    /// The `BatchInbox` address.
+    pub batch_inbox: Address,
+    /// The `LightClient` address.
+    pub light_client: Address,
+    /// L1 block to read posts from (the deployment block).
+    pub from_block: u64,
+    /// L1 blocks below the head a post must be to count as final.
+    pub confirmations: u64,
+    /// Most Ordo blocks in one batch.
+    pub max_blocks: u64,
+    /// Pause between passes.
+    pub poll: Duration,
+    /// A transaction without a receipt after this long is replaced with higher fees.
+    pub stuck_after: Duration,
+    /// A fixed mode, or `None` to pick the cheaper one.
+    pub mode: Option<PostMode>,
+    /// Where to read posted blobs back from (besides the L1 node itself).
+    pub blob_sources: Vec<BlobSource>,
+    /// A directory to archive every posted blob into (`<versioned hash>.blob`).
+    pub blob_archive: Option<PathBuf>,
+}
+
+impl BatcherConfig {
+    /// Defaults for `rpc_url` and the two contracts: two confirmations, batches of at most
+    /// 1,000 blocks, a pass a second, replacement after 30 s, the cheaper mode.
+    pub fn new(
+        rpc_url: &str,
+        batch_inbox: Address,
+        light_client: Address,
+        from_block: u64,
+    ) -> Self {
+        Self {
+            rpc_url: rpc_url.to_owned(),
+            batch_inbox,
+            light_client,
+            from_block,
+            confirmations: 2,
+            max_blocks: 1000,
+            poll: Duration::from_secs(1),
+            stuck_after: Duration::from_secs(30),
+            mode: None,
+            blob_sources: Vec::new(),
+            blob_archive: None,
+        }
+    }
+}
+
+/// The batcher's counters (shared, read by a metrics endpoint).
+#[derive(Debug, Default)]
+pub struct BatcherMetrics {
+    /// Highest Ordo height the L1 holds, by this batcher's reading.
+    pub posted_height: AtomicU64,
+    /// Frame bytes this batcher posted.
+    pub posted_bytes: AtomicU64,
+    /// Blobs this batcher posted.
+    pub posted_blobs: AtomicU64,
+    /// L1 transactions this batcher posted (frames and certificates).
+    pub transactions: AtomicU64,
+    /// Wei this batcher paid for them (execution and blob gas).
+    pub fees_wei: AtomicU64,
+    /// Passes that failed (L1 or node errors).
+    pub errors: AtomicU64,
+}
+
+impl BatcherMetrics {
+    /// The counters in Prometheus' text format (names in docs/METRICS.md).
+    pub fn render(&self) -> String {
+        let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        format!(
+            "# TYPE ordo_batcher_posted_height gauge\nordo_batcher_posted_height {}\n\
+             # TYPE ordo_batcher_posted_bytes_total counter\nordo_batcher_posted_bytes_total {}\n\
+             # TYPE ordo_batcher_posted_blobs_total counter\nordo_batcher_posted_blobs_total {}\n\
+             # TYPE ordo_batcher_l1_transactions_total counter\nordo_batcher_l1_transactions_total {}\n\
+             # TYPE ordo_batcher_fees_wei_total counter\nordo_batcher_fees_wei_total {}\n\
+             # TYPE ordo_batcher_errors_total counter\nordo_batcher_errors_total {}\n",
+            g(&self.posted_height),
+            g(&self.posted_bytes),
+            g(&self.posted_blobs),
+            g(&self.transactions),
+            g(&self.fees_wei),
+            g(&self.errors),
+        )
+    }
+}
+
+/// What one pass did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pass {
+    /// Nothing to post: the L1 holds everything the node decided.
+    UpToDate {
+        /// The height the L1 holds.
+        height: u64,
+    },
+    /// Posted the batch `start..=end`.
+    Posted {
+        /// First height.
+        start: u64,
+        /// Last height.
+        end: u64,
+        /// Frames (L1 transactions) it took.
+        frames: usize,
+        /// How.
+        mode: PostMode,
+    },
+}
+
+/// The batcher. [`Batcher::run`] loops forever; [`Batcher::pass`] is one step.
+#[derive(Debug)]
+pub struct Batcher<S> {
+    config: BatcherConfig,
+    source: S,
+    provider: DynProvider,
+    account: Address,
+    relay: LightClientRelay,
+    reader: DaReader,
+    mode: PostMode,
+    metrics: Arc<BatcherMetrics>,
+}
+
+impl<S: ChainSource> Batcher<S> {
+    /// A batcher posting with `signer` what `source` decided.
+    pub fn new(
+        config: BatcherConfig,
+        signer: PrivateKeySigner,
+        source: S,
+    ) -> Result<Self, L1Error> {
+        let account = signer.address();
+        // One provider for every transaction of the account, asking the L1 for the nonce each
+        // time: a cached nonce would run ahead of an L1 that a reorg took back.
+        let provider = ProviderBuilder::new()
+            .disable_recommended_fillers()
+            .with_gas_estimation()
+            .filler(BlobGasFiller::default())
+            .with_simple_nonce_management()
+            .fetch_chain_id()
+            .wallet(EthereumWallet::from(signer))
+            .connect_http(crate::error::parse_rpc_url(&config.rpc_url)?)
+            .erased();
+        let relay = LightClientRelay::with_provider(provider.clone(), config.light_client);
+        let mut sources = vec![BlobSource::Rpc(config.rpc_url.clone())];
+        if let Some(dir) = &config.blob_archive {
+            sources.push(BlobSource::Directory(dir.clone()));
+        }
+        sources.extend(config.blob_sources.iter().cloned());
+        let reader = DaReader::new(
+            &config.rpc_url,
+            config.batch_inbox,
+            config.from_block,
+            config.confirmations,
+            sources,
+            false,
+        )?;
+        Ok(Self {
+            mode: config.mode.unwrap_or(PostMode::Blobs),
+            config,
+            source,
+            provider,
+            account,
+            relay,
+            reader,
+            metrics: Arc::new(BatcherMetrics::default()),
+        })
+    }
+
+    /// The batcher's counters.
+    pub fn metrics(&self) -> Arc<BatcherMetrics> {
+        self.metrics.clone()
+    }
+
+    /// Runs passes until the task is dropped, backing off after failures.
+    pub async fn run(mut self) {
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            match self.pass().await {
+                Ok(Pass::Posted {
+                    start,
+                    end,
+                    frames,
+                    mode,
+                }) => {
+                    tracing::info!(target: "ordo::batcher", start, end, frames, ?mode, "posted");
+                    backoff = Duration::from_secs(1);
+                    continue;
+                }
+                Ok(Pass::UpToDate { .. }) => {
+                    backoff = Duration::from_secs(1);
+                    tokio::time::sleep(self.config.poll).await;
+                }
+                Err(e) => {
+                    self.metrics.errors.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(target: "ordo::batcher", error = %e, retry_in = ?backoff, "pass failed");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                }
+            }
+        }
+    }
+
+    /// One pass: read what the L1 holds, post the next range if the node has decided more.
+    pub async fn pass(&mut self) -> Result<Pass, L1Error> {
+        self.reader.poll().await?;
+        let (held, held_hash) = self.reader.optimistic_tip().await?;
+        self.metrics.posted_height.store(held, Ordering::Relaxed);
+        let tip = self.source.tip().await?;
+        if tip <= held {
+            return Ok(Pass::UpToDate { height: held });
+        }
+        let start = held.saturating_add(1);
+        let mut end = tip.min(start.saturating_add(self.config.max_blocks.saturating_sub(1)));
+        let mut blocks = Vec::new();
+        for height in start..=end {
+            blocks.push(self.source.block(height).await?);
+        }
+        if blocks.first().map(|b| b.header.parent_hash) != Some(held_hash) {
+            return Err(L1Error::Node(format!(
+                "block {start} does not extend the chain the L1 holds (hash {held_hash} at {held})"
+            )));
+        }
+        // Halve the range until its payload fits the format's cap.
+        let batch = loop {
+            match encode_batch(&blocks, Codec::Brotli) {
+                Ok(batch) => break batch,
+                Err(BatchError::TooLarge { .. }) if blocks.len() > 1 => {
+                    blocks.truncate(blocks.len() / 2);
+                    end = start.saturating_add(blocks.len() as u64).saturating_sub(1);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
+        self.ensure_certified(&blocks, end, batch.end_hash).await?;
+        let mode = self.choose_mode(batch.data.len()).await?;
+        let frame_len = match mode {
+            PostMode::Blobs => MAX_BLOB_FRAME_LEN,
+            PostMode::Calldata => MAX_CALLDATA_FRAME_LEN,
+        };
+        let frames = batch.frames(frame_len)?;
+        for frame in &frames {
+            let bytes = frame.encode();
+            let call = BatchInbox::postCall {
+                start,
+                end,
+                endHash: batch.end_hash,
+            };
+            let tx = match mode {
+                PostMode::Blobs => {
+                    let sidecar = blob_sidecar(&bytes)?;
+                    if let Some(dir) = &self.config.blob_archive {
+                        archive_blobs(dir, &sidecar).map_err(|e| L1Error::Blob(e.to_string()))?;
+                    }
+                    self.metrics
+                        .posted_blobs
+                        .fetch_add(blobs_for(bytes.len()) as u64, Ordering::Relaxed);
+                    TransactionRequest::default()
+                        .with_to(self.config.batch_inbox)
+                        .with_input(call.abi_encode())
+                        .with_blob_sidecar_7594(sidecar)
+                }
+                PostMode::Calldata => {
+                    let call = BatchInbox::postCalldataCall {
+                        start,
+                        end,
+                        endHash: batch.end_hash,
+                        data: Bytes::from(bytes.clone()),
+                    };
+                    TransactionRequest::default()
+                        .with_to(self.config.batch_inbox)
+                        .with_input(call.abi_encode())
+                }
+            };
+            self.send(tx).await?;
+            self.metrics
+                .posted_bytes
+                .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        }
+        self.metrics.posted_height.store(end, Ordering::Relaxed);
+        Ok(Pass::Posted {
+            start,
+            end,
+            frames: frames.len(),
+            mode,
+        })
+    }
+
+    /// Makes the light client hold `end_hash` at `end`: submits `end`'s certificate, after
+    /// rotating the light client's committee at the headers of `blocks` that announce a new one.
+    async fn ensure_certified(
+        &self,
+        blocks: &[Block],
+        end: u64,
+        end_hash: B256,
+    ) -> Result<(), L1Error> {
+        for _ in 0..64 {
+            if self.relay.block_hash_at(end).await? == end_hash {
+                return Ok(());
+            }
+            let state = self.relay.state().await?;
+            let (header, cert, set) = self.source.certified(end).await?;
+            if header.hash() != end_hash {
+                return Err(L1Error::Node(format!("the node's block {end} changed")));
+            }
+            if header.validators_hash == state.committee_hash && end > state.rotation_height {
+                self.relay.submit_block(&cert, &set).await?;
+                self.metrics.transactions.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            // The light client's committee is an earlier one: rotate at the first header (of
+            // this range, else of the heights before it) that the light client's committee
+            // decided and that announces the next.
+            let candidates: Vec<u64> = blocks
+                .iter()
+                .filter(|b| {
+                    b.header.validators_hash == state.committee_hash
+                        && b.header.next_validators_hash != b.header.validators_hash
+                        && b.header.height > state.rotation_height
+                })
+                .map(|b| b.header.height)
+                .collect();
+            let first = blocks.first().map_or(end, |b| b.header.height);
+            let earlier = state.rotation_height.saturating_add(1)..first;
+            let mut rotated = false;
+            for height in candidates.into_iter().chain(earlier) {
+                let (header, cert, set) = self.source.certified(height).await?;
+                if header.validators_hash == state.committee_hash
+                    && header.next_validators_hash != header.validators_hash
+                {
+                    let (_, _, next) = self.source.certified(height.saturating_add(1)).await?;
+                    self.relay.rotate(&header, &cert, &set, &next).await?;
+                    self.metrics.transactions.fetch_add(1, Ordering::Relaxed);
+                    rotated = true;
+                    break;
+                }
+            }
+            if !rotated {
+                return Err(L1Error::Node(format!(
+                    "no committee rotation leads the light client to height {end}"
+                )));
+            }
+        }
+        Err(L1Error::Node(format!("could not certify height {end}")))
+    }
+
+    /// The cheaper mode for `len` bytes at current L1 fees, keeping the current one unless
+    /// the other is cheaper by more than 20% (or the configured one).
+    async fn choose_mode(&mut self, len: usize) -> Result<PostMode, L1Error> {
+        if let Some(mode) = self.config.mode {
+            return Ok(mode);
+        }
+        let base_fee = self.provider.get_gas_price().await?;
+        let blob_fee = self.provider.get_blob_base_fee().await?.max(1);
+        let len = len as u128;
+        // Calldata: 16 gas a byte (40 under EIP-7623's floor for data-heavy transactions; the
+        // floor is what such a post pays) plus 8 for the event's copy, and the call.
+        let calldata = base_fee.saturating_mul(len.saturating_mul(48).saturating_add(60_000));
+        let blobs = (len as usize).div_ceil(crate::da::BLOB_DATA_BYTES).max(1) as u128;
+        let blob = blob_fee
+            .saturating_mul(blobs.saturating_mul(131_072))
+            .saturating_add(base_fee.saturating_mul(60_000));
+        let (current, other, other_mode) = match self.mode {
+            PostMode::Blobs => (blob, calldata, PostMode::Calldata),
+            PostMode::Calldata => (calldata, blob, PostMode::Blobs),
+        };
+        if other.saturating_mul(5) < current.saturating_mul(4) {
+            self.mode = other_mode;
+        }
+        Ok(self.mode)
+    }
+
+    /// Sends `tx` and waits for its receipt, replacing it with doubled fees when it is stuck.
+    async fn send(&self, tx: TransactionRequest) -> Result<TransactionReceipt, L1Error> {
+        let mut tx = tx.with_from(self.account);
+        let mut nonce = None;
+        for attempt in 0..4u32 {
+            if let Some(nonce) = nonce {
+                tx = tx.with_nonce(nonce);
+            }
+            let pending = self.provider.send_transaction(tx.clone()).await?;
+            let hash = *pending.tx_hash();
+            if nonce.is_none() {
+                let sent = self.provider.get_transaction_by_hash(hash).await?;
+                nonce = sent.map(|t| alloy::consensus::Transaction::nonce(&t));
+            }
+            match pending
+                .with_timeout(Some(self.config.stuck_after))
+                .get_receipt()
+                .await
+            {
+                Ok(receipt) => {
+                    let receipt = crate::error::succeeded(receipt)?;
+                    let fee =
+                        receipt
+                            .effective_gas_price
+                            .saturating_mul(u128::from(receipt.gas_used))
+                            .saturating_add(
+                                receipt.blob_gas_price.unwrap_or_default().saturating_mul(
+                                    u128::from(receipt.blob_gas_used.unwrap_or_default()),
+                                ),
+                            );
+                    self.metrics
+                        .fees_wei
+                        .fetch_add(u64::try_from(fee).unwrap_or(u64::MAX), Ordering::Relaxed);
+                    self.metrics.transactions.fetch_add(1, Ordering::Relaxed);
+                    return Ok(receipt);
+                }
+                Err(e) => {
+                    tracing::warn!(target: "ordo::batcher", %hash, attempt, error = %e, "no receipt; replacing with higher fees");
+                    let fees = self.provider.estimate_eip1559_fees().await?;
+                    let bump = 2u128.saturating_pow(attempt.saturating_add(1));
+                    tx = tx
+                        .with_max_fee_per_gas(fees.max_fee_per_gas.saturating_mul(bump))
+                        .with_max_priority_fee_per_gas(
+                            fees.max_priority_fee_per_gas.max(1).saturating_mul(bump),
+                        );
+                    if tx.sidecar.is_some() {
+                        let blob_fee = self.provider.get_blob_base_fee().await?.max(1);
+                        tx = tx.with_max_fee_per_blob_gas(blob_fee.saturating_mul(bump));
+                    }
+                }
+            }
+        }
+        Err(L1Error::Node(
+            "a post stayed stuck after three replacements".into(),
+        ))
+    }
+}
