@@ -7,6 +7,9 @@
 
 use std::path::{Path, PathBuf};
 
+#[path = "seeds/batch.rs"]
+mod seeds_batch;
+
 use alloy::primitives::U256;
 use alloy::sol_types::SolEvent;
 use libfuzzer_sys::fuzz_target;
@@ -539,4 +542,5 @@ fuzz_target!(|_data: &[u8]| {
     l1_logs(&dir);
     json(&dir, &f);
     crypto(&dir);
+    seeds_batch::batch(&dir, &f.block);
 });
