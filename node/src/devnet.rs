@@ -68,6 +68,9 @@ pub(crate) struct DevnetArgs {
     /// percentiles and the time to the first block, write `bench.json`, then stop.
     #[arg(long)]
     bench_seconds: Option<u64>,
+    /// Do not run a batcher (by default one posts the chain to the L1's BatchInbox).
+    #[arg(long)]
+    no_batcher: bool,
 }
 
 #[derive(Serialize)]
@@ -77,6 +80,9 @@ struct DevnetFile {
     rollups: Vec<DevnetRollup>,
     #[serde(skip_serializing_if = "Option::is_none")]
     l1: Option<crate::devnet_l1::DevnetL1Info>,
+    /// The batcher's metrics (`http://ADDR/metrics`), when one runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    batcher_metrics: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -249,11 +255,52 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             l2_rpc: Some(l2.clone()),
         });
     }
+    // The batcher: posts the chain to the L1's BatchInbox, with its own account.
+    let mut batcher_metrics = None;
+    if let Some(l1) = l1
+        .as_ref()
+        .filter(|l| l.info.batch_inbox.is_some() && !args.no_batcher)
+    {
+        let key = crate::devnet_l1::batcher_key(&l1_options)?;
+        let key_path = args.home.join("l1").join("batcher_key.json");
+        std::fs::create_dir_all(args.home.join("l1"))?;
+        crate::config::KeyFile::new(&key).save(&key_path)?;
+        let metrics = format!("127.0.0.1:{}", args.api_port.saturating_sub(1));
+        let log_path = args.home.join("batcher.log");
+        let log = std::fs::File::create(&log_path)?;
+        let batcher = Command::new(&exe)
+            .args([
+                "l1",
+                "batch",
+                "--node",
+                &first,
+                "--l1",
+                &l1.info.rpc,
+                "--key",
+            ])
+            .arg(&key_path)
+            .arg("--genesis")
+            .arg(args.home.join("genesis.json"))
+            .args(["--confirmations", "1", "--metrics-listen", &metrics])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting the batcher")?;
+        println!(
+            "  batcher  http://{metrics}/metrics  (log: {})",
+            log_path.display()
+        );
+        children.push(("batcher".into(), batcher));
+        batcher_metrics = Some(format!("http://{metrics}/metrics"));
+    }
     let file = DevnetFile {
         chain_id: genesis.chain_id,
         nodes: listing,
         rollups,
         l1: l1.as_ref().map(|l| l.info.clone()),
+        batcher_metrics,
     };
     let listing_path = args.home.join("devnet.json");
     std::fs::write(&listing_path, serde_json::to_string_pretty(&file)?)?;

@@ -21,6 +21,21 @@ pub(crate) const DEVNET_INCLUSION_DELAY: u64 = 5;
 /// Wei each genesis validator stakes on the devnet (2 ETH).
 const DEVNET_STAKE_WEI: u64 = 2_000_000_000_000_000_000;
 
+/// Anvil's tenth development account: the devnet's batcher posts with it, apart from the
+/// account that deploys and funds, so that nothing else races its nonces.
+const ANVIL_BATCHER_KEY: &str =
+    "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6";
+
+/// The key the devnet's batcher posts with: `--l1-key`'s, or Anvil's tenth account.
+pub(crate) fn batcher_key(options: &L1Options) -> anyhow::Result<SecretKey> {
+    match &options.key {
+        Some(path) => KeyFile::load(path),
+        None => Ok(SecretKey::from_bytes(
+            &ANVIL_BATCHER_KEY.parse::<ordo_types::B256>()?.0,
+        )?),
+    }
+}
+
 /// The `l1` object of `devnet.json`.
 #[derive(Clone, Debug, Serialize)]
 pub(crate) struct DevnetL1Info {

@@ -9,6 +9,9 @@ use ordo_types::{CommitCertificate, Header, ValidatorSet};
 
 use crate::config::{l1_signer, Genesis, GenesisL1, KeyFile};
 
+#[path = "batcher.rs"]
+mod batcher;
+
 /// `ordo l1 ...`
 #[derive(Subcommand)]
 pub(crate) enum L1Command {
@@ -29,6 +32,9 @@ pub(crate) enum L1Command {
     },
     /// Relay committee rotations and certified blocks from a node to the LightClient.
     Relay(RelayArgs),
+    /// Post the decided chain to the BatchInbox (blobs or calldata), resuming from what the
+    /// L1 holds.
+    Batch(batcher::BatchArgs),
 }
 
 pub(crate) async fn run(command: L1Command) -> anyhow::Result<()> {
@@ -49,6 +55,7 @@ pub(crate) async fn run(command: L1Command) -> anyhow::Result<()> {
             Ok(())
         }
         L1Command::Relay(args) => relay(args).await,
+        L1Command::Batch(args) => batcher::run(args).await,
     }
 }
 

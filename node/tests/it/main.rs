@@ -6,6 +6,7 @@
 
 mod api;
 mod consensus;
+mod da;
 mod devnet;
 mod election;
 mod evm;

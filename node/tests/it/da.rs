@@ -1,0 +1,181 @@
+//! Data availability: `ordo devnet` runs a batcher that posts the decided chain to the L1's
+//! `BatchInbox`; a reader of the L1 alone rebuilds exactly the blocks the nodes decided,
+//! EVM transactions included.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use alloy::network::TransactionBuilder;
+use alloy::primitives::{Address, U256};
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::rpc::types::TransactionRequest;
+use alloy::signers::local::PrivateKeySigner;
+use ordo_types::{Block, Decode};
+
+use crate::harness::ordo;
+
+/// A metric's value from a Prometheus text page.
+fn metric(page: &str, name: &str) -> Option<u64> {
+    page.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+#[tokio::test]
+async fn the_devnet_batcher_posts_the_chain_and_the_l1_alone_rebuilds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("devnet");
+    let base = 20_000 + rand::random::<u16>() % 40_000;
+    let mut devnet = ordo()
+        .args(["devnet", "--validators", "4", "--home"])
+        .arg(&home)
+        .args(["--p2p-port", &base.to_string()])
+        .args(["--api-port", &(base + 10).to_string()])
+        .args(["--gossip-port", &(base + 20).to_string()])
+        .args(["--l2-port", &(base + 30).to_string()])
+        .args(["--l1-port", &(base + 40).to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Stops the devnet (and its Anvils) however the test ends.
+    struct Stop(u32);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            unsafe {
+                libc::kill(self.0 as i32, libc::SIGINT);
+            }
+        }
+    }
+    let _stop = Stop(devnet.id());
+    let listing_path = home.join("devnet.json");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !listing_path.exists() {
+        assert!(Instant::now() < deadline, "devnet.json not written");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let listing: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&listing_path).unwrap()).unwrap();
+    let l1 = &listing["l1"];
+    let l1_rpc = l1["rpc"].as_str().unwrap().to_owned();
+    let batch_inbox: Address = l1["BatchInbox"].as_str().unwrap().parse().unwrap();
+    let metrics_url = listing["batcher_metrics"].as_str().unwrap().to_owned();
+    let api = listing["nodes"][0]["api"].as_str().unwrap().to_owned();
+    let genesis: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(home.join("genesis.json")).unwrap()).unwrap();
+    let start_block = genesis["l1"]["start_block"].as_u64().unwrap();
+
+    // An EVM transfer through Ordo, confirmed on the L2.
+    let evm = listing["rollups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["adapter"] == "evm")
+        .unwrap()
+        .clone();
+    let rpc: reqwest::Url = evm["rpc"].as_str().unwrap().parse().unwrap();
+    let wallet: PrivateKeySigner =
+        "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+            .parse()
+            .unwrap();
+    let provider = ProviderBuilder::new().wallet(wallet).connect_http(rpc);
+    let send = TransactionRequest::default()
+        .with_to(Address::repeat_byte(0x42))
+        .with_value(U256::from(777));
+    let receipt = tokio::time::timeout(Duration::from_secs(60), async {
+        provider
+            .send_transaction(send)
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap()
+    })
+    .await
+    .expect("no receipt within 60 s");
+    let tx_hash = receipt.transaction_hash;
+    let included: serde_json::Value = reqwest::get(format!("{api}/v1/transactions/{tx_hash}"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tx_height = included["height"].as_u64().unwrap();
+
+    // The batcher posts past that height within a minute.
+    let target: u64 = reqwest::get(format!("{api}/v1/status"))
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap()["height"]
+        .as_u64()
+        .unwrap();
+    assert!(target >= tx_height);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let page = loop {
+        let page = reqwest::get(&metrics_url).await.ok();
+        let page = match page {
+            Some(r) => r.text().await.unwrap_or_default(),
+            None => String::new(),
+        };
+        if metric(&page, "ordo_batcher_posted_height").unwrap_or(0) >= target {
+            break page;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the batcher did not reach height {target}: {page}\n{}",
+            std::fs::read_to_string(home.join("batcher.log")).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert!(metric(&page, "ordo_batcher_posted_bytes_total").unwrap() > 0);
+    assert!(metric(&page, "ordo_batcher_l1_transactions_total").unwrap() > 0);
+    assert!(metric(&page, "ordo_batcher_fees_wei_total").unwrap() > 0);
+
+    // From the L1 alone (its logs and blobs), the chain up to the target, block for block as
+    // the node decided it, the EVM transfer in it.
+    let mut reader = ordo_l1::da::DaReader::new(
+        &l1_rpc,
+        batch_inbox,
+        start_block,
+        0,
+        vec![ordo_l1::da::BlobSource::Rpc(l1_rpc.clone())],
+        true,
+    )
+    .unwrap();
+    let mut rebuilt: Vec<Block> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while (rebuilt.len() as u64) < target {
+        rebuilt.extend(reader.poll().await.unwrap());
+        assert!(Instant::now() < deadline, "rebuilt only {}", rebuilt.len());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for block in rebuilt.iter().take(target as usize) {
+        let h = block.header.height;
+        let bytes = reqwest::get(format!("{api}/v1/blocks/{h}/raw"))
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(block, &Block::decode(&bytes).unwrap(), "block {h}");
+    }
+    let with_tx = &rebuilt[tx_height as usize - 1];
+    assert!(with_tx
+        .body
+        .entries()
+        .any(|(_, e)| e.hash() == ordo_types::B256::from(tx_hash.0)));
+
+    unsafe {
+        libc::kill(devnet.id() as i32, libc::SIGINT);
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = devnet.try_wait().unwrap() {
+            assert!(status.success(), "devnet exited with {status}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "devnet did not stop");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
