@@ -1,6 +1,9 @@
 //! `ordo rollup`: tools for rollup operators. `ordo rollup follow` reads one namespace's
 //! blocks from any node and prints only what verifies against the genesis committee;
-//! `ordo rollup run` replays an EVM namespace into its execution node.
+//! `ordo rollup run` replays an EVM namespace into its execution node. With `--l1 URL`
+//! instead of `--node URL`, both read the chain from the L1 alone: the `BatchInbox` posts and
+//! their blobs or calldata, rebuilt into blocks that chain to the hashes the `LightClient`
+//! certified (`ordo_l1::da`).
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -28,8 +31,19 @@ pub(crate) enum RollupArgs {
 #[derive(Args, Clone, Debug)]
 pub(crate) struct Source {
     /// Base URL of any node's API (it is not trusted).
+    #[arg(long, required_unless_present = "l1", conflicts_with = "l1")]
+    node: Option<String>,
+    /// Read the chain from the L1 alone instead (its JSON-RPC URL): the genesis' BatchInbox
+    /// posts, rebuilt and chained to the LightClient's certified hashes.
     #[arg(long)]
-    node: String,
+    l1: Option<String>,
+    /// With `--l1`: L1 blocks below the head a post must be before it is read.
+    #[arg(long, default_value_t = 2)]
+    l1_confirmations: u64,
+    /// With `--l1`: directories of archived blobs (`<versioned hash>.blob`), tried after the
+    /// L1 node for blobs it no longer serves.
+    #[arg(long)]
+    blob_source: Vec<PathBuf>,
     /// The genesis file holding the trusted chain id, committee and rollup registrations.
     #[arg(long)]
     genesis: PathBuf,
@@ -108,7 +122,11 @@ async fn execute(args: RunArgs) -> anyhow::Result<()> {
     };
     let from = args.from.max(1);
     tracing::info!(target: "ordo::rollup", namespace = args.source.namespace, from, engine = %args.engine, "executing");
-    let client = RollupClient::from_genesis(&args.source.node, &genesis);
+    if args.source.l1.is_some() {
+        return execute_from_l1(&args, &genesis, &engine, applied_height).await;
+    }
+    let node = args.source.node.clone().unwrap_or_default();
+    let client = RollupClient::from_genesis(&node, &genesis);
     let mut blocks = std::pin::pin!(client.stream(args.source.namespace, from));
     let mut stdout = std::io::stdout().lock();
     while let Some(item) = blocks.next().await {
@@ -187,10 +205,14 @@ async fn follow(args: FollowArgs) -> anyhow::Result<()> {
             args.source.namespace
         );
     }
-    let client = RollupClient::from_genesis(&args.source.node, &genesis);
+    if args.source.l1.is_some() {
+        return follow_from_l1(&args, &genesis, adapter.as_deref()).await;
+    }
+    let node = args.source.node.clone().unwrap_or_default();
+    let client = RollupClient::from_genesis(&node, &genesis);
     // Stdout carries the JSON lines: log below the default level.
     tracing::debug!(
-        target: "ordo::rollup", node = %args.source.node, namespace = args.source.namespace, from = args.from,
+        target: "ordo::rollup", node = %node, namespace = args.source.namespace, from = args.from,
         validators = genesis.validators.len(), "following"
     );
     let mut blocks = std::pin::pin!(client.stream(args.source.namespace, args.from));
@@ -227,4 +249,157 @@ async fn follow(args: FollowArgs) -> anyhow::Result<()> {
         }
     }
     bail!("the stream ended")
+}
+
+/// The chain rebuilt from the L1 alone, block after block from height 1, each checked to be
+/// of the genesis' chain (the hash chain to the certified hashes is `DaChain`'s).
+struct L1Blocks {
+    reader: ordo_l1::da::DaReader,
+    chain_id: u64,
+    queue: std::collections::VecDeque<ordo_types::Block>,
+}
+
+impl L1Blocks {
+    fn new(source: &Source, genesis: &Genesis) -> anyhow::Result<Self> {
+        let url = source.l1.clone().context("no --l1")?;
+        let l1 = crate::config::GenesisL1::load(&source.genesis)?;
+        let batch_inbox = l1
+            .batch_inbox
+            .context("the genesis names no BatchInbox: nothing to read from the L1")?;
+        let mut sources = vec![ordo_l1::da::BlobSource::Rpc(url.clone())];
+        sources.extend(
+            source
+                .blob_source
+                .iter()
+                .cloned()
+                .map(ordo_l1::da::BlobSource::Directory),
+        );
+        let reader = ordo_l1::da::DaReader::new(
+            &url,
+            batch_inbox,
+            l1.start_block,
+            source.l1_confirmations,
+            sources,
+            true,
+        )?;
+        Ok(Self {
+            reader,
+            chain_id: genesis.chain_id,
+            queue: Default::default(),
+        })
+    }
+
+    /// The next block, waiting for the L1 to hold it (and retrying while the L1 fails).
+    async fn next(&mut self) -> anyhow::Result<ordo_types::Block> {
+        let mut delay = std::time::Duration::from_millis(500);
+        loop {
+            if let Some(block) = self.queue.pop_front() {
+                if block.header.chain_id != self.chain_id {
+                    bail!(
+                        "the L1 holds block {} of chain {}, not {}",
+                        block.header.height,
+                        block.header.chain_id,
+                        self.chain_id
+                    );
+                }
+                return Ok(block);
+            }
+            match self.reader.poll().await {
+                Ok(blocks) if !blocks.is_empty() => {
+                    self.queue.extend(blocks);
+                    delay = std::time::Duration::from_millis(500);
+                }
+                Ok(_) => tokio::time::sleep(delay).await,
+                Err(e) => {
+                    tracing::warn!(target: "ordo::rollup", "reading the L1: {e}; retrying in {delay:?}");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(std::time::Duration::from_secs(10));
+                }
+            }
+        }
+    }
+}
+
+/// `ordo rollup follow --l1`: the same JSON lines as from a node, from the L1 alone.
+async fn follow_from_l1(
+    args: &FollowArgs,
+    genesis: &Genesis,
+    adapter: Option<&dyn ordo_rollup_adapters::RollupAdapter>,
+) -> anyhow::Result<()> {
+    let mut blocks = L1Blocks::new(&args.source, genesis)?;
+    let mut stdout = std::io::stdout().lock();
+    loop {
+        let block = blocks.next().await?;
+        let height = block.header.height;
+        if height < args.from {
+            continue;
+        }
+        let entries = block
+            .body
+            .namespace(args.source.namespace)
+            .map(|g| g.entries.clone())
+            .unwrap_or_default();
+        let mut line = json!({
+            "namespace": args.source.namespace,
+            "height": height,
+            "block_hash": block.hash(),
+            "tx_count": entries.len(),
+            "tx_hashes": entries.iter().map(ordo_types::Entry::hash).collect::<Vec<_>>(),
+        });
+        if let (Some(adapter), Some(obj)) = (adapter, line.as_object_mut()) {
+            obj.insert("rendered".into(), adapter.render(&entries));
+        }
+        writeln!(stdout, "{line}")?;
+        stdout.flush()?;
+        if args.until.is_some_and(|until| height >= until) {
+            return Ok(());
+        }
+    }
+}
+
+/// `ordo rollup run --l1`: replays the namespace into the engine from the L1 alone.
+async fn execute_from_l1(
+    args: &RunArgs,
+    genesis: &Genesis,
+    engine: &EvmEngine,
+    applied_height: Option<u64>,
+) -> anyhow::Result<()> {
+    let mut blocks = L1Blocks::new(&args.source, genesis)?;
+    let mut stdout = std::io::stdout().lock();
+    loop {
+        let block = blocks.next().await?;
+        let height = block.header.height;
+        if height < args.from.max(1) {
+            continue;
+        }
+        let entries = block
+            .body
+            .namespace(args.source.namespace)
+            .map(|g| g.entries.clone())
+            .unwrap_or_default();
+        let replayed = applied_height.is_some_and(|h| height <= h);
+        if !entries.is_empty() && !replayed {
+            let applied = retry("applying a block", || {
+                engine.apply_entries(&block.header, &entries)
+            })
+            .await;
+            for (hash, reason) in &applied.refused {
+                tracing::warn!(target: "ordo::rollup", height, %hash, %reason, "the engine refused a sequenced transaction");
+            }
+            let line = json!({
+                "height": height,
+                "l2_block": applied.l2_block,
+                "executed": applied.accepted,
+                "already_executed": applied.already_executed,
+                "refused": applied.refused.iter().map(|(h, _)| h).collect::<Vec<_>>(),
+            });
+            writeln!(stdout, "{line}")?;
+            stdout.flush()?;
+        }
+        if let (Some(path), false) = (&args.state, replayed) {
+            let tmp = path.with_extension("tmp");
+            std::fs::write(&tmp, height.to_string())?;
+            std::fs::rename(&tmp, path)?;
+        }
+    }
 }

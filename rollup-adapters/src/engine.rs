@@ -126,8 +126,20 @@ impl EvmEngine {
     /// Replays one verified namespace block: its transactions in order, then one mined block.
     /// A block without transactions mines nothing.
     pub async fn apply(&self, block: &VerifiedNamespaceBlock) -> Result<Applied, EngineError> {
+        self.apply_entries(block.header(), block.entries()).await
+    }
+
+    /// Replays a namespace's `entries` of the block with `header`, which the caller verified
+    /// (from a node with [`Verifier`](crate::Verifier), or from the L1 by the hash chain to a
+    /// certified hash): the transactions in order, then one block mined at the header's
+    /// timestamp. No entries mine nothing.
+    pub async fn apply_entries(
+        &self,
+        header: &ordo_types::Header,
+        entries: &[ordo_types::Entry],
+    ) -> Result<Applied, EngineError> {
         let mut applied = Applied::default();
-        for entry in block.entries() {
+        for entry in entries {
             let hash = entry.hash();
             let known = self.call("eth_getTransactionByHash", json!([hash])).await?;
             if known.get("blockNumber").is_some_and(|n| !n.is_null()) {
@@ -142,7 +154,7 @@ impl EvmEngine {
             }
         }
         if !applied.accepted.is_empty() {
-            let seconds = block.header().timestamp_ms / 1000;
+            let seconds = header.timestamp_ms / 1000;
             self.call("evm_mine", json!([seconds])).await?;
             applied.l2_block = Some(self.block_number().await?);
         }

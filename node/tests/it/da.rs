@@ -166,6 +166,108 @@ async fn the_devnet_batcher_posts_the_chain_and_the_l1_alone_rebuilds_it() {
         .entries()
         .any(|(_, e)| e.hash() == ordo_types::B256::from(tx_hash.0)));
 
+    // `ordo rollup follow --l1`: the same lines as from a node, with no node given.
+    let genesis_path = home.join("genesis.json");
+    let follow = |source: [&str; 2]| {
+        let out = ordo()
+            .args(["rollup", "follow", source[0], source[1], "--genesis"])
+            .arg(&genesis_path)
+            .args(["--namespace", "901", "--until", &target.to_string()])
+            .args(["--l1-confirmations", "0"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let from_l1 = follow(["--l1", &l1_rpc]);
+    assert_eq!(from_l1.lines().count() as u64, target);
+    assert!(from_l1.contains(&tx_hash.to_string()));
+    let out = ordo()
+        .args(["rollup", "follow", "--node", &api, "--genesis"])
+        .arg(&genesis_path)
+        .args(["--namespace", "901", "--until", &target.to_string()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(from_l1, String::from_utf8(out.stdout).unwrap());
+
+    // `ordo rollup run --l1` into a fresh execution node: the L2 the devnet's executor built
+    // from the nodes, rebuilt from the L1 alone (same blocks, same state root).
+    let genesis_s = genesis["genesis_time_ms"].as_u64().unwrap() / 1000;
+    let fresh = ordo_l1::spawn_anvil_with(
+        0,
+        &[
+            "--no-mining".into(),
+            "--order".into(),
+            "fifo".into(),
+            "--chain-id".into(),
+            "901".into(),
+            "--timestamp".into(),
+            genesis_s.to_string(),
+        ],
+    )
+    .unwrap();
+    let mut executor = ordo()
+        .args([
+            "rollup",
+            "run",
+            "--l1",
+            &l1_rpc,
+            "--l1-confirmations",
+            "0",
+            "--engine",
+        ])
+        .arg(fresh.endpoint())
+        .arg("--genesis")
+        .arg(&genesis_path)
+        .args(["--namespace", "901"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let devnet_l2 =
+        ProviderBuilder::new().connect_http(evm["l2_rpc"].as_str().unwrap().parse().unwrap());
+    let fresh_l2 = ProviderBuilder::new().connect_http(fresh.endpoint().parse().unwrap());
+    let expected = devnet_l2
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+        .await
+        .unwrap()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let latest = fresh_l2.get_block_number().await.unwrap();
+        if latest >= expected.header.number {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the rebuilt L2 is at block {latest}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let rebuilt_l2 = fresh_l2
+        .get_block_by_number(expected.header.number.into())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(rebuilt_l2.header.state_root, expected.header.state_root);
+    assert_eq!(
+        rebuilt_l2.header.hash, expected.header.hash,
+        "the same L2 block"
+    );
+    let found = fresh_l2
+        .get_transaction_receipt(tx_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(found.status());
+    executor.kill().unwrap();
+    let _ = executor.wait();
+
     unsafe {
         libc::kill(devnet.id() as i32, libc::SIGINT);
     }
