@@ -15,7 +15,7 @@
 //!
 //! # Invariants
 //! - Header fields are never listed here: a header travels through the `Header` codec, and the
-//!   fields a body determines (`tx_count`, `namespace_root`) and those the previous header
+//!   fields a body determines (`tx_count`, `namespace_root`, `bundle_root`) and those the previous header
 //!   predicts (`height`, `parent_hash`) are filled in by the `Body` and `Header` methods before
 //!   the difference is taken. A field added to the header later travels in the difference
 //!   unchanged; the decoder checks every block with [`Block::check_commitments`], so a

@@ -5,8 +5,8 @@
 //!
 //! A block's *prediction* is the previous header with the fields that follow from it and from
 //! the block's own body filled in: `height + 1`, `parent_hash` = the previous block's hash,
-//! `tx_count` and `namespace_root` from the body, `inbox_cursor` advanced by the body's forced
-//! entries. Every other field (timestamp, proposer, committees, L1 origin, and any field a
+//! `tx_count`, `namespace_root` and `bundle_root` from the body, `inbox_cursor` advanced by the
+//! body's forced entries. Every other field (timestamp, proposer, committees, L1 origin, and any field a
 //! later header version adds) is predicted unchanged. The first block is predicted as all
 //! zero bytes. The residual is the header encoding minus the predicted encoding, byte by byte
 //! (wrapping), so an exact prediction gives zeros and a timestamp 200 ms on gives one byte
@@ -38,6 +38,7 @@ fn predict(prev: &Header, body: &Body) -> Result<Header, BatchError> {
         source,
     })?;
     header.namespace_root = body.namespace_root();
+    header.bundle_root = body.bundle_root();
     let forced = body
         .entries()
         .filter(|(_, e)| matches!(e, Entry::Forced(_)))

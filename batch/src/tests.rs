@@ -69,6 +69,7 @@ pub(crate) fn chain(first: u64, bodies: Vec<Body>) -> Vec<Block> {
         // The body's commitments, through the only code that states them.
         header.tx_count = body.tx_count().unwrap();
         header.namespace_root = body.namespace_root();
+        header.bundle_root = body.bundle_root();
         let block = Block { header, body };
         assert!(
             block.check_commitments().is_ok(),
@@ -233,6 +234,35 @@ fn payload_layout_follows_formats_md() {
         at += 4 + body.len();
     }
     assert_eq!(at, payload.len());
+}
+
+#[test]
+fn a_bundles_root_is_derived_from_the_body() {
+    use ordo_types::{Bundle, BundleTerms};
+    let txs: Vec<Transaction> = (0..2)
+        .map(|n| Transaction::sign(42, n, Bytes::from_static(b"leg"), &key(7), CHAIN_ID))
+        .collect();
+    let terms = BundleTerms {
+        min_height: 0,
+        max_height: u64::MAX,
+        min_timestamp: 0,
+        max_timestamp: u64::MAX,
+        reverting: Vec::new(),
+    };
+    let bundle = Bundle::new(terms, txs.clone()).unwrap();
+    let mut with_bundle = body(vec![(42, txs.into_iter().map(Entry::Signed).collect())]);
+    with_bundle.bundles = vec![bundle.placed(|_| 0)];
+    with_bundle.validate().unwrap();
+    assert_ne!(with_bundle.bundle_root(), B256::ZERO);
+    let blocks = chain(1, vec![Body::default(), with_bundle, Body::default()]);
+    assert_eq!(blocks[1].header.bundle_root, blocks[1].body.bundle_root());
+    let payload = encode_payload(&blocks).unwrap();
+    assert_eq!(decode_payload(&payload).unwrap(), blocks);
+    // The bundle root (the header's last 32 bytes) costs nothing: its residual is zero.
+    let n = blocks.len();
+    for col in Header::ENCODED_LEN - 32..Header::ENCODED_LEN {
+        assert_eq!(payload[5 + col * n + 1], 0, "col {col}");
+    }
 }
 
 #[test]
