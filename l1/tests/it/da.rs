@@ -414,3 +414,81 @@ async fn the_batcher_certifies_posts_resumes_and_reposts_after_a_reorg() {
     );
     assert_eq!(rebuild(&endpoint, &deployment).await, all);
 }
+
+#[tokio::test]
+async fn a_two_mib_block_is_posted_across_several_blob_transactions_and_rebuilt_exactly() {
+    let anvil = spawn_anvil().expect("anvil (run `npm ci` in the repository root)");
+    let endpoint = anvil.endpoint();
+    let deployer = PrivateKeySigner::from(anvil.keys()[0].clone());
+    let committee_keys: Vec<SecretKey> = keys(1, 4);
+    let set = set_of(&committee_keys, 10);
+    let params = DeployParams::devnet(ORDO_CHAIN, &set, deployer.address());
+    let deployment = deploy(&endpoint, deployer.clone(), &params).await.unwrap();
+
+    // Block 1 small, block 2 holding 2 MiB of incompressible forced payloads.
+    let mut blocks = chain(1, &set, 0xdd);
+    let mut seed = [9u8; 32];
+    let entries: Vec<Entry> = (0..16u64)
+        .map(|i| {
+            let mut payload = Vec::with_capacity(128 << 10);
+            while payload.len() < 128 << 10 {
+                seed = ordo_types::keccak256(seed).0;
+                payload.extend_from_slice(&seed);
+            }
+            Entry::Forced(ForcedTransaction {
+                inbox_index: 1 + i,
+                sender: Address::repeat_byte(0xdd),
+                payload: payload.into(),
+            })
+        })
+        .collect();
+    let body = Body::from_entries(vec![NamespaceEntries {
+        namespace: 5,
+        entries,
+    }])
+    .unwrap();
+    let mut header = blocks[0].header.clone();
+    header.height = 2;
+    header.parent_hash = blocks[0].hash();
+    header.timestamp_ms += 200;
+    header.inbox_cursor = 17;
+    header.tx_count = body.tx_count().unwrap();
+    header.namespace_root = body.namespace_root();
+    header.bundle_root = body.bundle_root();
+    let big = Block { header, body };
+    big.check_commitments().unwrap();
+    assert!(ordo_types::Encode::encoded_len(&big) >= 2 << 20);
+    blocks.push(big);
+
+    let source = Source {
+        blocks: std::sync::Arc::new(std::sync::Mutex::new(blocks.clone())),
+        keys: committee_keys,
+        set,
+    };
+    let mut config = ordo_l1::BatcherConfig::new(
+        &endpoint,
+        deployment.batch_inbox,
+        deployment.light_client,
+        deployment.deployment_block,
+    );
+    config.confirmations = 0;
+    config.mode = Some(ordo_l1::PostMode::Blobs);
+    let poster = PrivateKeySigner::from(anvil.keys()[1].clone());
+    let mut batcher = ordo_l1::Batcher::new(config, poster, source).unwrap();
+    let pass = batcher.pass().await.unwrap();
+    assert_eq!(
+        pass,
+        ordo_l1::Pass::Posted {
+            start: 1,
+            end: 2,
+            frames: 3,
+            mode: ordo_l1::PostMode::Blobs
+        }
+    );
+    let blobs = batcher
+        .metrics()
+        .posted_blobs
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert!(blobs >= 17, "{blobs} blobs for 2 MiB");
+    assert_eq!(rebuild(&endpoint, &deployment).await, blocks);
+}
