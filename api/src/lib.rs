@@ -12,6 +12,7 @@
 // Unit-test builds link the dev-dependencies that only integration tests use.
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
+mod bundles;
 mod committee;
 mod explorer;
 mod forced;
@@ -124,8 +125,8 @@ impl Default for ApiConfig {
 /// An API error: a stable code and a message, answered with the code's HTTP status.
 #[derive(Debug)]
 pub struct ApiError {
-    code: ErrorCode,
-    message: String,
+    pub(crate) code: ErrorCode,
+    pub(crate) message: String,
 }
 
 impl ApiError {
@@ -202,12 +203,12 @@ pub fn router(state: ApiState, config: &ApiConfig) -> Router {
             get(|| async { ([("content-type", "application/json")], OPENAPI) }),
         )
         .merge(
-            transactions::routes(config.max_batch_body_bytes).route_layer(
-                axum::middleware::from_fn_with_state(
+            transactions::routes(config.max_batch_body_bytes)
+                .merge(bundles::routes())
+                .route_layer(axum::middleware::from_fn_with_state(
                     state.clone(),
                     transactions::refuse_when_overloaded,
-                ),
-            ),
+                )),
         )
         .merge(rollup::routes())
         .merge(forced::routes())
@@ -598,6 +599,7 @@ mod tests {
         let source = [
             include_str!("lib.rs"),
             include_str!("transactions.rs"),
+            include_str!("bundles.rs"),
             include_str!("rollup.rs"),
             include_str!("forced.rs"),
             include_str!("committee.rs"),

@@ -25,7 +25,7 @@ use crate::{ApiError, ApiState};
 /// recovering to an unexpected sender.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Submitted {
+pub(crate) struct Submitted {
     namespace: u64,
     nonce: u64,
     payload: Bytes,
@@ -35,7 +35,7 @@ struct Submitted {
 }
 
 impl Submitted {
-    fn into_transaction(self, chain_id: u64) -> Result<Transaction, ApiError> {
+    pub(crate) fn into_transaction(self, chain_id: u64) -> Result<Transaction, ApiError> {
         if let Some(theirs) = self.chain_id.filter(|c| *c != chain_id) {
             return Err(ApiError::new(
                 ErrorCode::WrongChain,
@@ -254,7 +254,9 @@ pub(crate) async fn rate_limit(
     next: Next,
 ) -> Response {
     let path = request.uri().path();
-    let limited = (path.starts_with("/v1/transactions") || path.ends_with("/rpc"))
+    let limited = (path.starts_with("/v1/transactions")
+        || path.starts_with("/v1/bundles")
+        || path.ends_with("/rpc"))
         && request.method() == axum::http::Method::POST;
     let ip = request
         .extensions()

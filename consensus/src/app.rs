@@ -469,7 +469,7 @@ impl App {
                 l1: view.as_deref(),
                 senders: &mempool,
                 nonces: &store,
-                bundles: &ordo_chain::NoBundles,
+                bundles: &mempool,
             };
             let out = f(&mut chain, &cx);
             drop(view);
@@ -521,7 +521,15 @@ impl App {
                 let (origin, mut forced) = chain.l1_proposal(round, cx.l1);
                 #[cfg(feature = "byzantine")]
                 crate::byzantine::censor(fault, &mut forced, &mut candidates, &mempool);
-                let candidates = candidates.into_iter().map(Into::into).collect();
+                #[cfg(feature = "byzantine")]
+                let cx = &ordo_chain::Context {
+                    bundles: if crate::byzantine::ignores_bundles(fault) {
+                        &ordo_chain::NoBundles
+                    } else {
+                        cx.bundles
+                    },
+                    ..*cx
+                };
                 chain.build_with(address, origin, &forced, candidates, cx)
             })
             .await?;

@@ -2,7 +2,7 @@
 //! watch the honest ones refuse it. Compiled only with the `byzantine` feature; a default
 //! build can neither parse nor run them.
 
-use ordo_chain::BlockLimits;
+use ordo_chain::{BlockLimits, Candidate};
 use ordo_mempool::Mempool;
 use ordo_types::{
     Address, Block, Body, Bytes, InboxItem, NamespaceEntries, SecretKey, Transaction, B256,
@@ -30,27 +30,48 @@ pub enum ProposerFault {
     /// Drop this sender's mempool transactions. Its inbox items still go in once due, as
     /// every proposer's do (the blocks stay valid: the inbox is the way around this proposer).
     CensorSender(Address),
+    /// Split every pending bundle: propose its first transaction alone, as a single one.
+    SplitBundles,
 }
 
 /// Leaves out what a censoring proposer leaves out of the block it builds.
 pub(crate) fn censor(
     fault: Option<ProposerFault>,
     forced: &mut Vec<InboxItem>,
-    candidates: &mut Vec<Transaction>,
+    candidates: &mut Vec<Candidate>,
     mempool: &Mempool,
 ) {
+    let txs = |c: &Candidate| -> Vec<Transaction> {
+        match c {
+            Candidate::Tx(tx) => vec![tx.clone()],
+            Candidate::Bundle(b) => b.txs().to_vec(),
+        }
+    };
     match fault {
         Some(ProposerFault::CensorNamespace(ns)) => {
             if let Some(first) = forced.iter().position(|i| i.namespace == ns) {
                 forced.truncate(first);
             }
-            candidates.retain(|tx| tx.namespace() != ns);
+            candidates.retain(|c| txs(c).iter().all(|tx| tx.namespace() != ns));
         }
         Some(ProposerFault::CensorSender(a)) => {
-            candidates.retain(|tx| mempool.sender(tx).ok() != Some(a));
+            candidates.retain(|c| txs(c).iter().all(|tx| mempool.sender(tx).ok() != Some(a)));
+        }
+        Some(ProposerFault::SplitBundles) => {
+            for c in candidates.iter_mut() {
+                if let Some(first) = txs(c).into_iter().next() {
+                    *c = Candidate::Tx(first);
+                }
+            }
         }
         _ => {}
     }
+}
+
+/// Whether this proposer builds as if it held no bundle (so that it packs a bundle's
+/// transaction alone).
+pub(crate) fn ignores_bundles(fault: Option<ProposerFault>) -> bool {
+    fault == Some(ProposerFault::SplitBundles)
 }
 
 /// Whether this validator refuses every proposal.
@@ -99,11 +120,16 @@ pub(crate) fn corrupt(
             ));
         }
         // Censorship is applied while selecting what goes in, not to a built block.
-        Some(ProposerFault::CensorNamespace(_) | ProposerFault::CensorSender(_))
+        Some(
+            ProposerFault::CensorNamespace(_)
+            | ProposerFault::CensorSender(_)
+            | ProposerFault::SplitBundles,
+        )
         | Some(ProposerFault::VoteNil)
         | None => return,
     }
     tracing::warn!(target: "ordo::consensus", height = block.header.height, ?fault, "test fault: proposing an invalid block");
     block.header.namespace_root = block.body.namespace_root();
     block.header.tx_count = block.body.tx_count().unwrap_or(u32::MAX);
+    block.header.bundle_root = block.body.bundle_root();
 }

@@ -26,6 +26,8 @@ const OWN_PROPOSALS: TableDefinition<[u8; 12], [u8; 32]> = TableDefinition::new(
 const NONCES: TableDefinition<[u8; 28], u64> = TableDefinition::new("nonces");
 /// transaction hash -> (height, namespace, index within the namespace).
 const TX_INDEX: TableDefinition<[u8; 32], [u8; 20]> = TableDefinition::new("tx_index");
+/// bundle hash -> height of the block that placed it.
+const BUNDLE_INDEX: TableDefinition<[u8; 32], u64> = TableDefinition::new("bundle_index");
 /// epoch → its committee: `(compressed public key (33) || voting power u64)` per member.
 const COMMITTEES: TableDefinition<u64, &[u8]> = TableDefinition::new("committees");
 
@@ -226,6 +228,7 @@ impl Store {
         tx.open_table(OWN_PROPOSALS)?;
         tx.open_table(NONCES)?;
         tx.open_table(TX_INDEX)?;
+        tx.open_table(BUNDLE_INDEX)?;
         tx.open_table(COMMITTEES)?;
         tx.commit()?;
         Ok(Self { db: Arc::new(db) })
@@ -306,6 +309,13 @@ impl Store {
         Ok(location)
     }
 
+    /// The height of the block that placed bundle `hash`, if one did.
+    pub fn bundle_height(&self, hash: &B256) -> Result<Option<u64>, StoreError> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(BUNDLE_INDEX)?;
+        Ok(table.get(hash.0)?.map(|v| v.value()))
+    }
+
     /// The committee of `epoch`, if this node has computed it.
     pub fn committee(&self, epoch: u64) -> Result<Option<ordo_types::ValidatorSet>, StoreError> {
         let tx = self.db.begin_read()?;
@@ -369,6 +379,10 @@ impl Store {
                     location[16..].copy_from_slice(&i.to_be_bytes());
                     index.insert(entry.hash().0, location)?;
                 }
+            }
+            let mut bundles = tx.open_table(BUNDLE_INDEX)?;
+            for bundle in &block.body.bundles {
+                bundles.insert(bundle.hash().0, height)?;
             }
         }
         {

@@ -101,7 +101,7 @@ impl Default for GossipConfig {
             listen: "/ip4/127.0.0.1/tcp/27650".to_owned(),
             peers: Vec::new(),
             max_message_bytes: 4 * 1024 * 1024,
-            topic: "ordo/txs/2".to_owned(),
+            topic: "ordo/txs/3".to_owned(),
         }
     }
 }
@@ -796,7 +796,7 @@ mod tests {
         assert_eq!(config.listen, "/ip4/127.0.0.1/tcp/27650");
         assert!(config.peers.is_empty());
         assert_eq!(config.max_message_bytes, 4 * 1024 * 1024);
-        assert_eq!(config.topic, "ordo/txs/2");
+        assert_eq!(config.topic, "ordo/txs/3");
     }
 
     #[test]

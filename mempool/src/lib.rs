@@ -45,6 +45,7 @@
 // Unit-test builds link the dev-dependencies that only integration tests use.
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
+mod bundles;
 mod checkers;
 mod claimed;
 mod gossip;
@@ -58,26 +59,29 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use ordo_chain::{Admission, NonceReader, NonceUpdate, Senders, TxError};
+use ordo_chain::{Admission, Candidate, KnownBundles, NonceReader, NonceUpdate, Senders, TxError};
 use ordo_types::{
-    verify_batch, Address, Block, Claim, Entry, ErrorCode, PublicKey, Transaction, B256,
+    verify_batch, Address, Block, Bundle, Claim, Encode, Entry, ErrorCode, PublicKey, Transaction,
+    B256,
 };
 use serde::{Deserialize, Serialize};
 
+pub use bundles::{BundleOutcome, BundleStatus, PendingBundle};
 pub use claimed::CLAIMED_KEY_LEN;
 pub use gossip::{Gossip, GossipConfig, GossipError, GossipEvent};
 pub use metrics::MempoolMetrics;
 pub use pool::{NamespaceSummary, PoolStatus};
-pub use relay::{decode_batch, encode_batch, run_gossip};
+pub use relay::{decode_batch, decode_bundle, encode_batch, encode_bundle, run_gossip};
 
 /// The live transactions (with their senders) that a journal file's bytes replay to, oldest
 /// first: what a node reloads on restart. The entry point of the journal fuzz target
 /// (`fuzz/`); not part of the API.
 #[doc(hidden)]
 pub fn replay_journal(bytes: &[u8]) -> Vec<(Transaction, Address)> {
-    journal::replay(bytes).into_values().collect()
+    journal::replay(bytes).txs.into_values().collect()
 }
 
+use bundles::BundlePool;
 use checkers::Checkers;
 use journal::Journal;
 use pool::Pool;
@@ -115,6 +119,8 @@ pub struct MempoolConfig {
     pub fsync: bool,
     /// Block share of namespaces when several compete (default weight 1).
     pub weights: Vec<NamespaceWeight>,
+    /// Most bundles held at once.
+    pub max_bundles: usize,
 }
 
 /// The weight of a namespace in block selection.
@@ -141,6 +147,7 @@ impl Default for MempoolConfig {
             verified_cache_size: 200_000,
             fsync: false,
             weights: Vec::new(),
+            max_bundles: 10_000,
         }
     }
 }
@@ -278,12 +285,16 @@ struct Inner {
     weights: HashMap<u64, u32>,
     nonces: Nonces,
     pool: Mutex<Pool>,
+    /// Locked after `pool` when both are held.
+    bundles: Mutex<BundlePool>,
     /// Verified senders by transaction hash. A cell is inserted before its signature is
     /// checked, so concurrent callers (gossip admission and proposal validation often reach the
     /// same transaction at the same moment) wait for one recovery instead of doing two.
     verified: Mutex<Generations<SenderCell>>,
     journal: Option<Mutex<Journal>>,
     outbox: Mutex<Vec<Transaction>>,
+    /// Bundles admitted from clients since the relay last took them.
+    bundle_outbox: Mutex<Vec<PendingBundle>>,
     metrics: MempoolMetrics,
     /// Started on first use, so pools that only ever `submit` (tests, tools) have no threads.
     checkers: OnceLock<Checkers>,
@@ -325,8 +336,10 @@ impl Mempool {
                 config,
                 nonces,
                 pool: Mutex::default(),
+                bundles: Mutex::default(),
                 journal: journal.map(Mutex::new),
                 outbox: Mutex::default(),
+                bundle_outbox: Mutex::default(),
                 metrics: MempoolMetrics::default(),
                 checkers: OnceLock::new(),
             }),
@@ -349,11 +362,31 @@ impl Mempool {
         let (journal, live) = Journal::open(path, config.fsync)?;
         let mempool = Self::build(admission, config, nonces, Some(journal));
         let mut kept = Vec::new();
+        let mut kept_bundles = Vec::new();
         {
             let inner = &mempool.inner;
             let nonces = &inner.nonces;
+            let mut bundles = lock(&inner.bundles);
+            for (hash, bundle) in live.bundles {
+                let used = bundle
+                    .bundle
+                    .txs()
+                    .iter()
+                    .zip(&bundle.senders)
+                    .any(|(tx, s)| nonces.next_nonce(s, tx.namespace()) > tx.nonce());
+                if !used
+                    && bundles
+                        .insert(bundle.clone(), inner.config.max_bundles)
+                        .is_ok()
+                {
+                    kept_bundles.push(bundle);
+                } else {
+                    tracing::debug!(target: "ordo::mempool", %hash, "journaled bundle no longer admissible");
+                }
+            }
+            drop(bundles);
             let mut pool = lock(&inner.pool);
-            for (tx, sender) in live {
+            for (tx, sender) in live.txs.into_values() {
                 let namespace = tx.namespace();
                 let entry = (tx.clone(), sender);
                 if pool
@@ -367,9 +400,10 @@ impl Mempool {
             }
         }
         if let Some(journal) = &mempool.inner.journal {
-            lock(journal).compact(&kept)?;
+            lock(journal).compact(&kept, &kept_bundles)?;
         }
         lock(&mempool.inner.outbox).extend(kept.into_iter().map(|(tx, _)| tx));
+        lock(&mempool.inner.bundle_outbox).extend(kept_bundles);
         Ok(mempool)
     }
 
@@ -417,6 +451,130 @@ impl Mempool {
             })
             .await;
         results.unwrap_or_default()
+    }
+
+    /// Admits a client's bundle: refused whole, with the first offending transaction's index
+    /// and error, unless every transaction passes the checks a single one does (size,
+    /// admission, signature, a nonce the chain has not used, none already pending alone nor
+    /// its nonce taken by a pending transaction) and the bundle pool takes it (see
+    /// [`BundlePool::insert`]). `replacement` is its `replacementUuid`. The signature work runs
+    /// on the checking threads.
+    pub async fn admit_bundle(
+        &self,
+        bundle: Bundle,
+        replacement: Option<String>,
+    ) -> Result<B256, (Option<usize>, MempoolError)> {
+        if let Some(e) = self.overloaded() {
+            self.inner.metrics.record(Some(&e), Origin::Local);
+            return Err((None, e));
+        }
+        let reservation = self
+            .checkers()
+            .reserve(bundle.txs().len())
+            .map_err(|queued| (None, MempoolError::ChecksBehind { queued }))?;
+        let pool = self.clone();
+        self.checkers()
+            .run(move || {
+                let _reservation = reservation;
+                pool.insert_bundle(bundle, replacement, Origin::Local)
+            })
+            .await
+            .unwrap_or(Err((None, MempoolError::ChecksBehind { queued: 0 })))
+    }
+
+    /// Admits a bundle: [`Self::admit_bundle`]'s checks, run on the calling thread (which
+    /// recovers every sender not already verified). A local bundle is queued for gossip.
+    pub fn insert_bundle(
+        &self,
+        bundle: Bundle,
+        replacement: Option<String>,
+        origin: Origin,
+    ) -> Result<B256, (Option<usize>, MempoolError)> {
+        let result = self.try_insert_bundle(bundle, replacement, origin);
+        self.inner
+            .metrics
+            .record_bundle(result.as_ref().err().map(|(_, e)| e), origin);
+        result
+    }
+
+    fn try_insert_bundle(
+        &self,
+        bundle: Bundle,
+        replacement: Option<String>,
+        origin: Origin,
+    ) -> Result<B256, (Option<usize>, MempoolError)> {
+        let inner = &self.inner;
+        let mut senders = Vec::with_capacity(bundle.txs().len());
+        for (i, tx) in bundle.txs().iter().enumerate() {
+            let size = tx.payload().len();
+            if size > inner.config.max_payload_bytes {
+                let max = inner.config.max_payload_bytes;
+                return Err((Some(i), MempoolError::PayloadTooLarge { size, max }));
+            }
+            inner
+                .admission
+                .check(tx)
+                .map_err(|e| (Some(i), MempoolError::from(e)))?;
+            let sender = self
+                .sender(tx)
+                .map_err(|e| (Some(i), MempoolError::BadSignature(e)))?;
+            senders.push(sender);
+        }
+        let pool = lock(&inner.pool);
+        for (i, (tx, sender)) in bundle.txs().iter().zip(&senders).enumerate() {
+            let key = (*sender, tx.namespace());
+            let next = pool
+                .chain_next(&key)
+                .unwrap_or_else(|| inner.nonces.next_nonce(sender, tx.namespace()));
+            let refusal = if tx.nonce() < next {
+                Some(MempoolError::NonceTooLow {
+                    nonce: tx.nonce(),
+                    next,
+                })
+            } else if !matches!(
+                pool.status(&tx.hash()),
+                PoolStatus::Unknown | PoolStatus::Dropped { .. }
+            ) {
+                Some(MempoolError::AlreadyKnown)
+            } else if pool.uses_nonce(&key, tx.nonce()) {
+                Some(MempoolError::NonceTaken { nonce: tx.nonce() })
+            } else {
+                None
+            };
+            if let Some(e) = refusal {
+                return Err((Some(i), e));
+            }
+        }
+        let pending = PendingBundle {
+            bundle: Arc::new(bundle),
+            senders,
+            replacement,
+        };
+        let hash = pending.bundle.hash();
+        let kept = pending.clone();
+        let replaced = lock(&inner.bundles).insert(pending, inner.config.max_bundles)?;
+        drop(pool);
+        if let Some(journal) = &inner.journal {
+            let mut journal = lock(journal);
+            let written = journal
+                .append_bundle(&kept)
+                .and_then(|()| journal.remove_bundles(replaced.as_slice()));
+            if let Err(e) = written {
+                // Not durable: not accepted.
+                drop(journal);
+                lock(&inner.bundles).remove(
+                    &hash,
+                    BundleOutcome::Dropped {
+                        reason: format!("journal write failed: {e}"),
+                    },
+                );
+                return Err((None, MempoolError::Journal(e.to_string())));
+            }
+        }
+        if origin == Origin::Local {
+            lock(&inner.bundle_outbox).push(kept);
+        }
+        Ok(hash)
     }
 
     /// Why client submissions are refused now whatever they hold, before any work is spent on
@@ -501,8 +659,17 @@ impl Mempool {
         {
             let nonces = &inner.nonces;
             let mut pool = lock(&inner.pool);
+            let bundles = lock(&inner.bundles);
             for (i, tx, sender) in checked {
                 let namespace = tx.namespace();
+                if bundles.bundle_of(&tx.hash()).is_some() {
+                    results[i] = Err(MempoolError::AlreadyKnown);
+                    continue;
+                }
+                if bundles.uses_nonce(sender, namespace, tx.nonce()) {
+                    results[i] = Err(MempoolError::NonceTaken { nonce: tx.nonce() });
+                    continue;
+                }
                 let entry = (tx.clone(), sender);
                 match pool.insert(&inner.config, tx, sender, || {
                     nonces.next_nonce(&sender, namespace)
@@ -641,13 +808,42 @@ impl Mempool {
         true
     }
 
-    /// Ready transactions for a block under the byte (encoded entries) and count limits, with
-    /// each namespace's weighted share.
-    pub fn select(&self, max_bytes: usize, max_count: usize) -> Vec<Transaction> {
+    /// Candidates for a block under the byte (encoded entries) and count limits, in the order
+    /// a proposer should try them: pending bundles, oldest first, in up to half of the block
+    /// when single transactions are ready (all of it otherwise); then ready transactions with
+    /// each namespace's weighted share of what is left; then the other bundles, which the chain
+    /// core packs as far as they fit. Neither lane starves the other for more than a block.
+    pub fn select(&self, max_bytes: usize, max_count: usize) -> Vec<Candidate> {
         let weights = &self.inner.weights;
-        lock(&self.inner.pool).select(max_bytes, max_count, |ns| {
-            weights.get(&ns).copied().unwrap_or(1)
-        })
+        let pool = lock(&self.inner.pool);
+        let bundles: Vec<Arc<Bundle>> = lock(&self.inner.bundles)
+            .all()
+            .map(|b| b.bundle.clone())
+            .collect();
+        let share = if pool.ready() > 0 { 2 } else { 1 };
+        let (bundle_bytes, bundle_count) = (max_bytes / share, max_count / share);
+        let (mut bytes, mut count) = (0usize, 0usize);
+        let mut first = Vec::new();
+        let mut rest = Vec::new();
+        for bundle in bundles {
+            let size = bundle.encoded_len();
+            let n = bundle.txs().len();
+            if bytes + size <= bundle_bytes && count + n <= bundle_count {
+                bytes += size;
+                count += n;
+                first.push(Candidate::Bundle(bundle));
+            } else {
+                rest.push(Candidate::Bundle(bundle));
+            }
+        }
+        let singles = pool.select(
+            max_bytes.saturating_sub(bytes),
+            max_count.saturating_sub(count),
+            |ns| weights.get(&ns).copied().unwrap_or(1),
+        );
+        first.extend(singles.into_iter().map(Candidate::Tx));
+        first.extend(rest);
+        first
     }
 
     /// Applies a decided block and the nonces it moved ([`ordo_chain::Applied`]): drops what
@@ -666,6 +862,17 @@ impl Mempool {
             let gone = pool.on_decided(&included, nonces);
             (gone, pool.bytes() as u64)
         };
+        let moved: HashMap<(Address, u64), u64> = nonces
+            .iter()
+            .map(|u| ((u.sender, u.namespace), u.next))
+            .collect();
+        let decided = &self.inner.nonces;
+        let gone_bundles = lock(&self.inner.bundles).on_decided(block, |sender, ns| {
+            moved
+                .get(&(*sender, ns))
+                .copied()
+                .unwrap_or_else(|| decided.next_nonce(sender, ns))
+        });
         // Included transactions stay in the verified cache: a late gossip copy of one is then
         // refused (its nonce is used) without checking its signature again.
         self.inner.metrics.block_fill(block.header.tx_count);
@@ -678,14 +885,28 @@ impl Mempool {
                     .into_iter()
                     .map(|p| (p.tx.clone(), p.sender))
                     .collect();
-                journal.compact(&live)
+                let bundles: Vec<PendingBundle> =
+                    lock(&self.inner.bundles).all().cloned().collect();
+                journal.compact(&live, &bundles)
             } else {
-                journal.remove(&gone)
+                journal
+                    .remove(&gone)
+                    .and_then(|()| journal.remove_bundles(&gone_bundles))
             };
             if let Err(e) = result {
                 tracing::error!(target: "ordo::mempool", error = %e, "journal write failed");
             }
         }
+    }
+
+    /// What the pool knows of a bundle.
+    pub fn bundle_status(&self, hash: &B256) -> BundleStatus {
+        lock(&self.inner.bundles).status(hash)
+    }
+
+    /// Pending bundles.
+    pub fn bundle_count(&self) -> usize {
+        lock(&self.inner.bundles).len()
     }
 
     /// What the pool knows of a transaction.
@@ -726,6 +947,16 @@ impl Mempool {
         self.with_keys(txs)
     }
 
+    /// Bundles admitted from clients since the last call, to gossip.
+    pub fn take_bundle_outbox(&self) -> Vec<PendingBundle> {
+        std::mem::take(&mut *lock(&self.inner.bundle_outbox))
+    }
+
+    /// The `max` oldest pending bundles, to gossip again.
+    pub fn bundles_for_regossip(&self, max: usize) -> Vec<PendingBundle> {
+        lock(&self.inner.bundles).all().take(max).cloned().collect()
+    }
+
     /// The `max` oldest pending transactions with their senders' keys, to gossip again (a peer
     /// may have been down when they were first sent). Blocking, as [`Self::take_outbox`].
     pub fn pending_for_regossip(&self, max: usize) -> Vec<(Transaction, PublicKey)> {
@@ -758,6 +989,12 @@ impl Mempool {
 impl Senders for Mempool {
     fn sender(&self, tx: &Transaction) -> Option<Address> {
         Mempool::sender(self, tx).ok()
+    }
+}
+
+impl KnownBundles for Mempool {
+    fn bundle_of(&self, hash: &B256) -> Option<B256> {
+        lock(&self.inner.bundles).bundle_of(hash)
     }
 }
 

@@ -15,6 +15,9 @@ const CODES: usize = ErrorCode::ALL.len();
 pub struct MempoolMetrics {
     admitted_local: AtomicU64,
     admitted_gossip: AtomicU64,
+    bundles_local: AtomicU64,
+    bundles_gossip: AtomicU64,
+    bundles_refused: AtomicU64,
     refused: [AtomicU64; CODES],
     signatures_recovered: AtomicU64,
     signatures_batch_verified: AtomicU64,
@@ -38,6 +41,15 @@ impl MempoolMetrics {
                     .and_then(|i| self.refused.get(i));
                 slot.map_or(0, |c| c.fetch_add(1, Relaxed))
             }
+        };
+    }
+
+    /// Counts a bundle admitted (by origin) or refused.
+    pub(crate) fn record_bundle(&self, refusal: Option<&MempoolError>, origin: Origin) {
+        match (refusal, origin) {
+            (None, Origin::Local) => self.bundles_local.fetch_add(1, Relaxed),
+            (None, Origin::Gossip) => self.bundles_gossip.fetch_add(1, Relaxed),
+            (Some(_), _) => self.bundles_refused.fetch_add(1, Relaxed),
         };
     }
 
@@ -103,6 +115,22 @@ impl MempoolMetrics {
             &[
                 ("{origin=\"local\"}", get(&self.admitted_local)),
                 ("{origin=\"gossip\"}", get(&self.admitted_gossip)),
+            ],
+        );
+        metric(
+            "ordo_mempool_bundles_total",
+            "counter",
+            "Bundles admitted, by origin, and refused.",
+            &[
+                (
+                    "{outcome=\"admitted\",origin=\"local\"}",
+                    get(&self.bundles_local),
+                ),
+                (
+                    "{outcome=\"admitted\",origin=\"gossip\"}",
+                    get(&self.bundles_gossip),
+                ),
+                ("{outcome=\"refused\"}", get(&self.bundles_refused)),
             ],
         );
         // Every code admission refuses with, from the start (so rates have a series to read),

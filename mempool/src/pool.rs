@@ -272,6 +272,18 @@ impl Pool {
         }
     }
 
+    /// Whether a held transaction of the account uses `nonce`.
+    pub(crate) fn uses_nonce(&self, key: &AccountKey, nonce: u64) -> bool {
+        self.accounts
+            .get(key)
+            .is_some_and(|a| a.txs.contains_key(&nonce))
+    }
+
+    /// The decided next nonce of an account the pool holds transactions of.
+    pub(crate) fn chain_next(&self, key: &AccountKey) -> Option<u64> {
+        self.accounts.get(key).map(|a| a.next)
+    }
+
     /// The next nonce a sender should use in a namespace: after the chain's and the pool's.
     pub(crate) fn next_nonce(&self, key: &AccountKey) -> Option<u64> {
         self.accounts.get(key).map(|a| a.next + a.ready_len())

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api;
+mod bundles;
 mod consensus;
 mod da;
 mod devnet;
