@@ -240,6 +240,7 @@ impl Rollup<'_> {
             "eth_chainId" => Ok(json!(format!("{:#x}", self.chain_id))),
             "net_version" => Ok(json!(self.chain_id.to_string())),
             "eth_sendRawTransaction" => self.send_raw(&call.params).await,
+            "ordo_sendBundle" => self.send_bundle(&call.params).await,
             "eth_getTransactionCount" if param(&call.params, 1) == Some("pending") => {
                 self.pending_nonce(&call.params).await
             }
@@ -289,6 +290,45 @@ impl Rollup<'_> {
             Err(e) => Err(refused(&e, || {
                 EthereumTx::decode(&payload).ok().and_then(|t| t.chain_id)
             })),
+        }
+    }
+
+    /// `ordo_sendBundle(bundle)`: `POST /v1/bundles` with Flashbots' `eth_sendBundle` params, a
+    /// bare hex string in `txs` being a signed transaction for this rollup. Answers
+    /// `{"bundleHash"}`; a refused part answers as `eth_sendRawTransaction` would, its index
+    /// in the message.
+    async fn send_bundle(&self, params: &Value) -> Result<Value, RpcError> {
+        let mut bundle = params
+            .get(0)
+            .filter(|b| b.is_object())
+            .cloned()
+            .ok_or_else(|| RpcError::new(INVALID_PARAMS, "expected one parameter: the bundle"))?;
+        if let Some(txs) = bundle.get_mut("txs").and_then(Value::as_array_mut) {
+            for item in txs.iter_mut() {
+                if let Some(raw) = item.as_str() {
+                    *item = json!({ "namespace": self.namespace, "raw": raw });
+                }
+            }
+        }
+        let invalid = |code: ErrorCode, message: String| RpcError {
+            code: INVALID_PARAMS,
+            data: Some(json!({ "code": code, "reason": message.clone() })),
+            message,
+        };
+        let submitted: crate::bundles::SubmittedBundle = serde_json::from_value(bundle)
+            .map_err(|e| invalid(ErrorCode::Malformed, e.to_string()))?;
+        let (bundle, replacement) = submitted
+            .into_bundle(self.state.chain_id)
+            .map_err(|e| invalid(e.code, e.message))?;
+        match self.state.mempool.admit_bundle(bundle, replacement).await {
+            Ok(hash) => Ok(json!({ "bundleHash": hash })),
+            Err((index, e)) => {
+                let mut error = refused(&e, || None);
+                if let Some(i) = index {
+                    error.message = format!("transaction {i}: {}", error.message);
+                }
+                Err(error)
+            }
         }
     }
 

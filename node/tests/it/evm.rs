@@ -526,3 +526,89 @@ async fn a_forced_ethereum_transaction_then_the_senders_next_json_rpc_one_both_e
     let _ = executor.kill();
     let _ = executor.wait();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_bundle_sent_with_ordo_send_bundle_spans_the_evm_rollup_and_a_raw_one_in_one_block() {
+    let rollup = Rollup::start();
+    rollup
+        .net
+        .wait_height(&[0, 1, 2, 3], 1, Duration::from_secs(60))
+        .await;
+    let keys: Vec<PrivateKeySigner> = rollup.l2.keys()[..2]
+        .iter()
+        .map(|k| PrivateKeySigner::from(k.clone()))
+        .collect();
+    let swap = sign(transfer(CHAIN_ID, 0, Address::repeat_byte(7), 5), &keys[0]);
+    let pay = sign(transfer(CHAIN_ID, 0, Address::repeat_byte(8), 6), &keys[1]);
+    // Its part on raw rollup 2: an Ordo transaction, as POST /v1/transactions takes it.
+    let ordo_key = ordo_types::SecretKey::random();
+    let note = ordo_types::Transaction::sign(
+        2,
+        0,
+        ordo_types::Bytes::from_static(b"the other side"),
+        &ordo_key,
+        1337,
+    );
+    let tip = rollup.net.height(0).await.unwrap();
+    let call = json!({"jsonrpc": "2.0", "id": 3, "method": "ordo_sendBundle", "params": [{
+        "txs": [format!("0x{}", hex::encode(&swap)), note, format!("0x{}", hex::encode(&pay))],
+        "blockNumber": null,
+        "maxHeight": format!("{:#x}", tip + 300),
+    }]});
+    let (status, answer) = rollup.rpc(2, call).await;
+    assert_eq!(status, 200);
+    let hash = answer["result"]["bundleHash"].as_str().unwrap().to_owned();
+
+    // Both parts land at one height: the EVM part is the two transfers in submitted order.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let included = loop {
+        let status = rollup.net.get(0, &format!("/v1/bundles/{hash}")).await;
+        if let Some(s) = status.filter(|s| s["status"] == "included") {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "bundle {hash} not included");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let height = included["height"].as_u64().unwrap();
+    let order = rollup.ordo_order(height).await;
+    let at_height: Vec<B256> = order
+        .iter()
+        .filter(|(h, _)| *h == height)
+        .map(|(_, t)| *t)
+        .collect();
+    let (swap_hash, pay_hash) = (keccak256(&swap), keccak256(&pay));
+    let start = at_height.iter().position(|t| *t == swap_hash).unwrap();
+    assert_eq!(at_height.get(start + 1), Some(&pay_hash));
+    let note_status = rollup
+        .net
+        .wait_included(0, &note.hash().to_string(), Duration::from_secs(30))
+        .await;
+    assert_eq!(note_status["height"].as_u64(), Some(height));
+
+    // The executor runs both transfers on the L2.
+    let l2 = ProviderBuilder::new().connect_http(rollup.l2.endpoint_url());
+    for tx in [swap_hash, pay_hash] {
+        loop {
+            if let Some(receipt) = l2.get_transaction_receipt(tx).await.unwrap() {
+                assert!(receipt.status());
+                break;
+            }
+            assert!(Instant::now() < deadline, "{tx} never executed on the L2");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    // A bundle whose EVM part reuses a nonce already used is refused whole, as
+    // eth_sendRawTransaction refuses it.
+    let reuse = sign(transfer(CHAIN_ID, 0, Address::repeat_byte(9), 1), &keys[0]);
+    let call = json!({"jsonrpc": "2.0", "id": 4, "method": "ordo_sendBundle", "params": [{
+        "txs": [format!("0x{}", hex::encode(&reuse))], "maxHeight": tip + 300,
+    }]});
+    let (_, answer) = rollup.rpc(0, call).await;
+    assert_eq!(answer["error"]["code"], -32000, "{answer}");
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("transaction 0: nonce too low"),
+        "{answer}"
+    );
+}
