@@ -4,7 +4,7 @@
 //! refused by the contract.
 
 use crate::common::{by_address, certificate, keys, set_of, wallet_provider};
-use alloy::primitives::{Bytes, B256};
+use alloy::primitives::{Bytes, B256, U256};
 use alloy::providers::Provider;
 use alloy::signers::local::PrivateKeySigner;
 use ordo_batch::{encode_batch, Codec, FRAME_HEADER_LEN};
@@ -473,6 +473,8 @@ async fn a_two_mib_block_is_posted_across_several_blob_transactions_and_rebuilt_
     );
     config.confirmations = 0;
     config.mode = Some(ordo_l1::PostMode::Blobs);
+    let archive = tempfile::tempdir().unwrap();
+    config.blob_archive = Some(archive.path().to_owned());
     let poster = PrivateKeySigner::from(anvil.keys()[1].clone());
     let mut batcher = ordo_l1::Batcher::new(config, poster, source).unwrap();
     let pass = batcher.pass().await.unwrap();
@@ -491,4 +493,144 @@ async fn a_two_mib_block_is_posted_across_several_blob_transactions_and_rebuilt_
         .load(std::sync::atomic::Ordering::Relaxed);
     assert!(blobs >= 17, "{blobs} blobs for 2 MiB");
     assert_eq!(rebuild(&endpoint, &deployment).await, blocks);
+
+    // The archive alone (as after the L1 pruned its blobs) rebuilds the same; a blob changed
+    // in the archive fails its versioned hash and is not used.
+    let from_archive = |dir: std::path::PathBuf| {
+        DaReader::new(
+            &endpoint,
+            deployment.batch_inbox,
+            deployment.deployment_block,
+            0,
+            vec![BlobSource::Directory(dir)],
+            true,
+        )
+        .unwrap()
+    };
+    let mut reader = from_archive(archive.path().to_owned());
+    assert_eq!(reader.poll().await.unwrap(), blocks);
+    let file = std::fs::read_dir(archive.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[100] ^= 1;
+    std::fs::write(&file, bytes).unwrap();
+    let mut reader = from_archive(archive.path().to_owned());
+    assert!(matches!(
+        reader.poll().await,
+        Err(ordo_l1::L1Error::BlobsUnavailable(_))
+    ));
+}
+
+/// Figures for docs/DA.md: how fast a rebuild reads 100,000 EVM transfers back from a local
+/// L1 (logs, blobs with their KZG check, decompression, every header recomputed and chained).
+/// `cargo test --release -p ordo-l1 --test it da::bench_rebuild_rate -- --ignored --nocapture`
+#[tokio::test]
+#[ignore = "benchmark: run explicitly"]
+async fn bench_rebuild_rate() {
+    let anvil = spawn_anvil().expect("anvil (run `npm ci` in the repository root)");
+    let endpoint = anvil.endpoint();
+    let deployer = PrivateKeySigner::from(anvil.keys()[0].clone());
+    let committee_keys: Vec<SecretKey> = keys(1, 4);
+    let set = set_of(&committee_keys, 10);
+    let params = DeployParams::devnet(ORDO_CHAIN, &set, deployer.address());
+    let deployment = deploy(&endpoint, deployer.clone(), &params).await.unwrap();
+
+    const BLOCKS: u64 = 100;
+    const PER_BLOCK: u64 = 1000;
+    let senders: Vec<SecretKey> = (0..2000u32)
+        .map(|i| SecretKey::from_bytes(&ordo_types::keccak256(i.to_be_bytes()).0).unwrap())
+        .collect();
+    let mut nonces = vec![0u64; senders.len()];
+    let mut blocks: Vec<Block> = Vec::new();
+    let started = std::time::Instant::now();
+    for height in 1..=BLOCKS {
+        let entries: Vec<Entry> = (0..PER_BLOCK)
+            .map(|i| {
+                let s = ((height * PER_BLOCK + i) * 7919 % senders.len() as u64) as usize;
+                let to = Address::from_slice(
+                    &ordo_types::keccak256(((height * PER_BLOCK + i) % 5000).to_be_bytes())[12..],
+                );
+                let tx = alloy::consensus::TxEip1559 {
+                    chain_id: 901,
+                    nonce: nonces[s],
+                    gas_limit: 21_000,
+                    max_fee_per_gas: 1_000_000_000,
+                    max_priority_fee_per_gas: 1_000_000,
+                    to: alloy::primitives::TxKind::Call(to),
+                    value: U256::from((i % 1000 + 1) * 1_000_000_000_000_000),
+                    ..Default::default()
+                };
+                nonces[s] += 1;
+                let raw = ordo_types::EthereumTx::sign(tx.into(), &senders[s]);
+                Entry::Signed(ordo_types::Transaction::ethereum(901, raw).unwrap())
+            })
+            .collect();
+        let body = Body::from_entries(vec![NamespaceEntries {
+            namespace: 901,
+            entries,
+        }])
+        .unwrap();
+        let mut header = zero_header();
+        header.chain_id = ORDO_CHAIN;
+        header.height = height;
+        header.timestamp_ms = 1_750_000_000_000 + height * 200;
+        header.parent_hash = blocks.last().map_or(B256::ZERO, Block::hash);
+        header.proposer = set.validators()[(height % 4) as usize].address;
+        header.validators_hash = set.hash();
+        header.next_validators_hash = set.hash();
+        header.tx_count = body.tx_count().unwrap();
+        header.namespace_root = body.namespace_root();
+        header.bundle_root = body.bundle_root();
+        blocks.push(Block { header, body });
+    }
+    eprintln!(
+        "signed {} transfers in {:?}",
+        BLOCKS * PER_BLOCK,
+        started.elapsed()
+    );
+    let source = Source {
+        blocks: std::sync::Arc::new(std::sync::Mutex::new(blocks.clone())),
+        keys: committee_keys,
+        set,
+    };
+    let mut config = ordo_l1::BatcherConfig::new(
+        &endpoint,
+        deployment.batch_inbox,
+        deployment.light_client,
+        deployment.deployment_block,
+    );
+    config.confirmations = 0;
+    config.max_blocks = BLOCKS;
+    config.mode = Some(ordo_l1::PostMode::Blobs);
+    let poster = PrivateKeySigner::from(anvil.keys()[1].clone());
+    let mut batcher = ordo_l1::Batcher::new(config, poster, source).unwrap();
+    let started = std::time::Instant::now();
+    let pass = batcher.pass().await.unwrap();
+    let metrics = batcher.metrics();
+    let blobs = metrics
+        .posted_blobs
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let bytes = metrics
+        .posted_bytes
+        .load(std::sync::atomic::Ordering::Relaxed);
+    eprintln!(
+        "posted {pass:?} in {:?}: {bytes} bytes, {blobs} blobs, {:.1} B/transfer, {:.3} blobs/1000 transfers",
+        started.elapsed(),
+        bytes as f64 / (BLOCKS * PER_BLOCK) as f64,
+        blobs as f64 * 1000.0 / (BLOCKS * PER_BLOCK) as f64
+    );
+    let started = std::time::Instant::now();
+    let rebuilt = rebuild(&endpoint, &deployment).await;
+    let elapsed = started.elapsed();
+    assert_eq!(rebuilt, blocks);
+    eprintln!(
+        "rebuilt {} blocks, {} transfers from the L1 in {elapsed:?}: {:.0} tx/s",
+        rebuilt.len(),
+        BLOCKS * PER_BLOCK,
+        (BLOCKS * PER_BLOCK) as f64 / elapsed.as_secs_f64()
+    );
 }
