@@ -66,6 +66,7 @@ pub fn slice_with(
         certificate: certificate.clone(),
         transactions,
         proof: table.proof(namespace),
+        bundles: block.body.bundles.clone(),
     }
 }
 

@@ -1,21 +1,26 @@
-//! The mempool's untrusted inputs: gossip batches from peers (topic `ordo/txs/2`) and the
-//! journal file it replays on restart. The first byte picks which. Checked: no panic; a batch
-//! that decodes encodes back to exactly its bytes (salt included); a replayed journal holds
-//! distinct transactions, each canonical, and replaying what it would write back gives the same.
+//! The mempool's untrusted inputs: gossip messages from peers (topic `ordo/txs/3`: batches and
+//! bundles) and the journal file it replays on restart. The first byte picks which. Checked: no
+//! panic; a batch or bundle message that decodes encodes back to exactly its bytes (salt
+//! included); a replayed journal holds distinct transactions, each canonical, and replaying
+//! what it would write back gives the same.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ordo_mempool::{decode_batch, encode_batch, replay_journal};
+use ordo_mempool::{decode_batch, decode_bundle, encode_batch, encode_bundle, replay_journal};
 use ordo_types::{Decode, Encode, Transaction};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&kind, bytes)) = data.split_first() else {
         return;
     };
-    if kind % 2 == 0 {
+    let salt = |bytes: &[u8]| u64::from_be_bytes(bytes[1..9].try_into().expect("a salt"));
+    if kind % 3 == 0 {
         if let Some(batch) = decode_batch(bytes) {
-            let salt = u64::from_be_bytes(bytes[..8].try_into().expect("a batch has a salt"));
-            assert_eq!(encode_batch(&batch, salt), bytes);
+            assert_eq!(encode_batch(&batch, salt(bytes)), bytes);
+        }
+    } else if kind % 3 == 2 {
+        if let Some((bundle, id)) = decode_bundle(bytes) {
+            assert_eq!(encode_bundle(&bundle, id.as_deref(), salt(bytes)), bytes);
         }
     } else {
         let live = replay_journal(bytes);

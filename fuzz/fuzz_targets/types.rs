@@ -7,16 +7,16 @@
 use libfuzzer_sys::fuzz_target;
 use ordo_fuzz::canonical;
 use ordo_types::{
-    keccak256, AdjacentLeaf, Auth, Block, Body, CommitCertificate, CommitSignature, Entry,
-    EthereumTx, ForcedTransaction, Header, NamespaceProof, Signature, SyncedBlock, Transaction,
-    Validator, ValidatorSet, B256,
+    keccak256, AdjacentLeaf, Auth, Block, Body, Bundle, BundleProof, CommitCertificate,
+    CommitSignature, Entry, EthereumTx, ForcedTransaction, Header, NamespaceProof, PlacedBundle,
+    Signature, SyncedBlock, Transaction, Validator, ValidatorSet, B256,
 };
 
 fuzz_target!(|data: &[u8]| {
     let Some((&kind, bytes)) = data.split_first() else {
         return;
     };
-    match kind % 15 {
+    match kind % 17 {
         0 => {
             if let Some(tx) = canonical::<Transaction>(bytes) {
                 match tx.auth() {
@@ -104,6 +104,24 @@ fuzz_target!(|data: &[u8]| {
             if let Some(sig) = canonical::<Signature>(bytes) {
                 assert_eq!(Signature::from_slice(bytes), Ok(sig));
                 let _ = sig.recover(&B256::ZERO);
+            }
+        }
+        14 => {
+            if let Some(bundle) = canonical::<Bundle>(bytes) {
+                // Placed anywhere, it names the same bundle.
+                assert_eq!(bundle.placed(|ns| ns as u32).hash(), bundle.hash());
+                assert!(!bundle.txs().is_empty());
+            }
+        }
+        15 => {
+            if let Some(placed) = canonical::<PlacedBundle>(bytes) {
+                let _ = placed.hash();
+                let proof = BundleProof {
+                    index: 0,
+                    count: 1,
+                    path: Vec::new(),
+                };
+                let _ = proof.verify(&keccak256(bytes), &placed);
             }
         }
         _ => {

@@ -87,6 +87,10 @@ pub enum ClientError {
     /// entries were added, removed, reordered or replaced, or the namespace was hidden.
     #[error("namespace proof does not verify against the header: {0}")]
     BadProof(ordo_types::Error),
+    /// The bundles served do not hash to the header's `bundle_root` (one was hidden, added or
+    /// altered), or a part in this namespace does not cover the entries it names.
+    #[error("bundles do not verify against the header: {0}")]
+    BadBundles(ordo_types::Error),
     /// A block does not extend the previous verified block.
     #[error("block {height} has parent {parent}, but block {} hashes to {previous}", height.saturating_sub(1))]
     ParentMismatch {
@@ -112,6 +116,7 @@ impl ClientError {
                 | Self::UnknownValidatorSet { .. }
                 | Self::CertificateInvalid(_)
                 | Self::BadProof(_)
+                | Self::BadBundles(_)
                 | Self::ParentMismatch { .. }
         )
     }
@@ -135,6 +140,7 @@ impl ClientError {
             Self::UnknownValidatorSet { .. } => "UNKNOWN_VALIDATOR_SET",
             Self::CertificateInvalid(_) => "CERTIFICATE_INVALID",
             Self::BadProof(_) => "BAD_PROOF",
+            Self::BadBundles(_) => "BAD_BUNDLES",
             Self::ParentMismatch { .. } => "PARENT_MISMATCH",
         }
     }

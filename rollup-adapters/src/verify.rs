@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use ordo_types::{CommitCertificate, Entry, Header, ValidatorSet, B256};
+use ordo_types::{CommitCertificate, Entry, Header, PlacedBundle, ValidatorSet, B256};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ClientError, GenesisError};
@@ -100,7 +100,9 @@ impl Verifier {
     /// 3. the header names the trusted validator set, and the certificate holds valid
     ///    precommits from members with more than 2/3 of its voting power;
     /// 4. the proof shows the entries are all of the namespace's entries, in order, against
-    ///    the header's namespace root (or that the namespace is absent and there are none).
+    ///    the header's namespace root (or that the namespace is absent and there are none);
+    /// 5. the bundles are all of the block's (they hash to the header's bundle root), and each
+    ///    part in this namespace covers exactly the entries it names.
     ///
     /// Cheap checks run first; signatures are checked before the proof.
     pub fn verify(
@@ -118,6 +120,7 @@ impl Verifier {
             certificate,
             transactions,
             proof,
+            bundles,
         } = block;
         if got_namespace != namespace {
             return Err(ClientError::NamespaceMismatch {
@@ -169,12 +172,15 @@ impl Verifier {
         proof
             .verify(&header.namespace_root, namespace, &transactions)
             .map_err(ClientError::BadProof)?;
+        PlacedBundle::check_table(&bundles, &header.bundle_root, namespace, &transactions)
+            .map_err(ClientError::BadBundles)?;
         Ok(VerifiedNamespaceBlock {
             namespace,
             block_hash: hash,
             header,
             certificate,
             entries: transactions,
+            bundles,
         })
     }
 
@@ -201,6 +207,7 @@ pub struct VerifiedNamespaceBlock {
     header: Header,
     certificate: CommitCertificate,
     entries: Vec<Entry>,
+    bundles: Vec<PlacedBundle>,
 }
 
 impl VerifiedNamespaceBlock {
@@ -232,6 +239,12 @@ impl VerifiedNamespaceBlock {
     /// The namespace's entries, in block order.
     pub fn entries(&self) -> &[Entry] {
         &self.entries
+    }
+
+    /// Every bundle of the block (verified against the header); [`PlacedBundle::part`] finds
+    /// this namespace's part of one.
+    pub fn bundles(&self) -> &[PlacedBundle] {
+        &self.bundles
     }
 
     /// The entries, by value.

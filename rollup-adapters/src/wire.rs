@@ -2,7 +2,7 @@
 //! needed to check it offline, and a range of such slices. The API serializes these types and
 //! the client deserializes them, so both sides share one definition.
 
-use ordo_types::{CommitCertificate, Entry, Header, NamespaceProof, B256};
+use ordo_types::{CommitCertificate, Entry, Header, NamespaceProof, PlacedBundle, B256};
 use serde::{Deserialize, Serialize};
 
 /// One namespace's slice of a decided block: its entries, the proof that they are all of the
@@ -28,6 +28,10 @@ pub struct NamespaceBlock {
     pub transactions: Vec<Entry>,
     /// Inclusion proof of `transactions`, or absence proof of the namespace.
     pub proof: NamespaceProof,
+    /// Every bundle the block places, in body order: all of them, so that the client rebuilds
+    /// the header's `bundle_root` and knows none touching its namespace was left out.
+    #[serde(default)]
+    pub bundles: Vec<PlacedBundle>,
 }
 
 /// A range of one namespace's slices, as `GET /v1/namespaces/{ns}/blocks?from=&to=` serves it.

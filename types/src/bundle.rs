@@ -262,6 +262,19 @@ impl BundlePart {
     }
 }
 
+impl BundlePart {
+    /// Whether the part covers signed entries of `group` (its namespace's entries) with
+    /// exactly its hashes.
+    fn covers(&self, group: &[Entry]) -> bool {
+        group.get(self.range()).is_some_and(|entries| {
+            entries
+                .iter()
+                .zip(&self.hashes)
+                .all(|(entry, hash)| matches!(entry, Entry::Signed(tx) if tx.hash() == *hash))
+        })
+    }
+}
+
 impl Encode for BundlePart {
     fn encode_to(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.namespace.to_be_bytes());
@@ -348,19 +361,15 @@ impl PlacedBundle {
             if part.hashes.is_empty() {
                 return Err(Error::InvalidBundle("a part has no transactions"));
             }
-            let entries = groups
+            let group = groups
                 .binary_search_by_key(&part.namespace, |g| g.namespace)
                 .ok()
                 .and_then(|i| groups.get(i))
-                .and_then(|g| g.entries.get(part.range()))
+                .filter(|g| g.entries.len() >= part.range().end)
                 .ok_or(Error::InvalidBundle(
                     "a part lies outside its namespace's group",
                 ))?;
-            let matches = entries
-                .iter()
-                .zip(&part.hashes)
-                .all(|(entry, hash)| matches!(entry, Entry::Signed(tx) if tx.hash() == *hash));
-            if !matches {
+            if !part.covers(&group.entries) {
                 return Err(Error::InvalidBundle(
                     "a part's hashes are not the transactions it covers",
                 ));
@@ -377,6 +386,32 @@ impl PlacedBundle {
             ));
         }
         Ok(())
+    }
+
+    /// Checks that `bundles` are all of a block's placed bundles (they hash to `root`, its
+    /// header's `bundle_root`) and that each part in `namespace` covers exactly `entries` at
+    /// its place (the namespace's entries, already proved against the header).
+    pub fn check_table(
+        bundles: &[PlacedBundle],
+        root: &B256,
+        namespace: u64,
+        entries: &[Entry],
+    ) -> Result<(), Error> {
+        let computed = bundle_root(bundles);
+        if computed != *root {
+            return Err(Error::BundleRootMismatch {
+                header: *root,
+                body: computed,
+            });
+        }
+        let parts = bundles.iter().filter_map(|b| b.part(namespace));
+        if parts.into_iter().all(|part| part.covers(entries)) {
+            Ok(())
+        } else {
+            Err(Error::InvalidBundle(
+                "a part's hashes are not the transactions it covers",
+            ))
+        }
     }
 
     fn leaf(&self) -> B256 {
@@ -625,6 +660,26 @@ mod tests {
             overlapping.validate().is_err(),
             "two bundles' parts overlap"
         );
+    }
+
+    #[test]
+    fn a_rollup_checks_the_whole_table_and_its_own_parts() {
+        let bundle = Bundle::new(terms(), vec![tx(1, 0), tx(3, 0)]).unwrap();
+        let body = body_with(&bundle, vec![tx(1, 5)]);
+        let root = body.bundle_root();
+        let ns1 = &body.namespace(1).unwrap().entries;
+        PlacedBundle::check_table(&body.bundles, &root, 1, ns1).unwrap();
+        // A table with a bundle left out does not hash to the header's root.
+        assert!(matches!(
+            PlacedBundle::check_table(&[], &root, 1, ns1),
+            Err(Error::BundleRootMismatch { .. })
+        ));
+        // Entries other than the ones the part names.
+        let mut swapped = ns1.clone();
+        swapped.swap(0, 1);
+        assert!(PlacedBundle::check_table(&body.bundles, &root, 1, &swapped).is_err());
+        // A namespace without a part has nothing more to check.
+        PlacedBundle::check_table(&body.bundles, &root, 2, &[]).unwrap();
     }
 
     #[test]

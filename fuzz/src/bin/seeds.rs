@@ -16,9 +16,9 @@ use libfuzzer_sys::fuzz_target;
 use ordo_fuzz::{l1, put_chunk};
 use ordo_l1::{Inbox, StakeTable};
 use ordo_types::{
-    vote_digest, Address, Block, Body, Bytes, CommitCertificate, CommitSignature, Encode, Entry,
-    ForcedTransaction, Header, NamespaceEntries, SecretKey, Signature, SyncedBlock, Transaction,
-    Validator, ValidatorSet, VoteType, B256,
+    vote_digest, Address, Block, Body, Bundle, BundleTerms, Bytes, CommitCertificate,
+    CommitSignature, Encode, Entry, ForcedTransaction, Header, NamespaceEntries, SecretKey,
+    Signature, SyncedBlock, Transaction, Validator, ValidatorSet, VoteType, B256,
 };
 
 fn write(dir: &Path, target: &str, name: &str, bytes: &[u8]) {
@@ -83,7 +83,7 @@ fn fixture() -> Fixture {
             .collect(),
     )
     .expect("a valid set");
-    let body = Body::from_entries(vec![
+    let mut body = Body::from_entries(vec![
         NamespaceEntries {
             namespace: 1,
             entries: vec![Entry::Forced(forced.clone()), Entry::Signed(txs[0].clone())],
@@ -94,6 +94,9 @@ fn fixture() -> Fixture {
         },
     ])
     .expect("a valid body");
+    // txs[0] (namespace 1, after the forced entry) and txs[1] (namespace 2) are a bundle.
+    let bundle = bundle(&txs[..2]);
+    body.bundles = vec![bundle.placed(|ns| if ns == 1 { 1 } else { 0 })];
     let header = Header {
         chain_id,
         height: 5,
@@ -136,6 +139,16 @@ fn fixture() -> Fixture {
         rotating,
         cert,
     }
+}
+
+/// A bundle of `txs`, up to height 9, the first allowed to revert.
+fn bundle(txs: &[Transaction]) -> Bundle {
+    let terms = BundleTerms {
+        max_height: 9,
+        reverting: vec![txs[0].hash()],
+        ..BundleTerms::default()
+    };
+    Bundle::new(terms, txs.to_vec()).expect("a valid bundle")
 }
 
 fn types(dir: &Path, f: &Fixture) {
@@ -207,6 +220,13 @@ fn types(dir: &Path, f: &Fixture) {
         "signature",
         &tagged(13, &f.cert.signatures[0].signature.encode()),
     );
+    write(dir, t, "bundle", &tagged(14, &bundle(&f.txs).encode()));
+    write(
+        dir,
+        t,
+        "placed-bundle",
+        &tagged(15, &f.block.body.bundles[0].encode()),
+    );
 }
 
 fn store(dir: &Path, f: &Fixture) {
@@ -256,6 +276,15 @@ fn mempool(dir: &Path, f: &Fixture) {
         t,
         "batch-one",
         &tagged(0, &ordo_mempool::encode_batch(&batch[..1], 0)),
+    );
+    write(
+        dir,
+        t,
+        "bundle",
+        &tagged(
+            2,
+            &ordo_mempool::encode_bundle(&bundle(&f.txs), Some("uuid"), 3),
+        ),
     );
     let mut journal = vec![1];
     for (i, tx) in f.txs.iter().enumerate() {

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use ordo_rollup_adapters::NamespaceBlock;
+use ordo_rollup_adapters::{Genesis, NamespaceBlock, VerifiedNamespaceBlock, Verifier};
 use ordo_types::{BundleProof, Bytes, PlacedBundle, SecretKey, Transaction, B256};
 use serde_json::{json, Value};
 
@@ -51,22 +51,27 @@ async fn wait_bundle(net: &Net, i: usize, hash: &str, status: &str) -> Value {
     }
 }
 
-/// The hashes of namespace `ns`'s transactions at `height`, in block order, from the slice a
-/// rollup reads (its namespace proof checked against its header).
-async fn namespace_hashes(net: &Net, i: usize, height: u64, ns: u64) -> Vec<String> {
+/// Namespace `ns`'s slice at `height` as a rollup client reads it: verified against the genesis
+/// committee (certificate, namespace proof, and every bundle against the header).
+async fn verified_slice(net: &Net, i: usize, height: u64, ns: u64) -> VerifiedNamespaceBlock {
     let slice = net
         .get(i, &format!("/v1/namespaces/{ns}/blocks/{height}"))
         .await
         .unwrap();
+    let genesis = Genesis::load(&net.homes[0].join("genesis.json")).unwrap();
     let slice: NamespaceBlock = serde_json::from_value(slice).unwrap();
-    slice
-        .proof
-        .verify(&slice.header.namespace_root, ns, &slice.transactions)
-        .unwrap();
-    slice
-        .transactions
+    Verifier::from_genesis(&genesis)
+        .verify(ns, height, slice)
+        .unwrap()
+}
+
+/// The hashes of namespace `ns`'s transactions at `height`, in block order.
+async fn namespace_hashes(net: &Net, i: usize, height: u64, ns: u64) -> Vec<String> {
+    verified_slice(net, i, height, ns)
+        .await
+        .tx_hashes()
         .iter()
-        .map(|e| e.hash().to_string())
+        .map(ToString::to_string)
         .collect()
 }
 
@@ -138,6 +143,18 @@ async fn a_bundle_across_rollups_lands_whole_in_one_block_and_proves_against_the
     let mut moved = placed.clone();
     moved.parts[0].start += 1;
     assert!(proof.verify(&root, &moved).is_err());
+    // A rollup client of either namespace gets the bundle with its slice, checked against the
+    // header, and finds where the other part sits.
+    for (ns, other) in [(1, 2), (2, 1)] {
+        let slice = verified_slice(&net, 2, height, ns).await;
+        let known: Vec<&PlacedBundle> = slice
+            .bundles()
+            .iter()
+            .filter(|b| b.hash() == placed.hash())
+            .collect();
+        assert_eq!(known.len(), 1);
+        assert_eq!(known[0].part(other), placed.part(other));
+    }
 }
 
 #[tokio::test]

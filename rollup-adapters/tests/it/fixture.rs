@@ -161,6 +161,7 @@ impl Chain {
     pub fn slice(&self, ns: u64, height: u64) -> NamespaceBlock {
         let (block, cert) = &self.blocks[usize::try_from(height - 1).unwrap()];
         NamespaceBlock {
+            bundles: Vec::new(),
             namespace: ns,
             height: block.header.height,
             block_hash: block.hash(),
