@@ -150,6 +150,7 @@ async fn execute(args: RunArgs) -> anyhow::Result<()> {
                 "executed": applied.accepted,
                 "already_executed": applied.already_executed,
                 "refused": applied.refused.iter().map(|(h, _)| h).collect::<Vec<_>>(),
+                "dropped": applied.dropped,
             });
             writeln!(stdout, "{line}")?;
             stdout.flush()?;
@@ -380,7 +381,12 @@ async fn execute_from_l1(
         let replayed = applied_height.is_some_and(|h| height <= h);
         if !entries.is_empty() && !replayed {
             let applied = retry("applying a block", || {
-                engine.apply_entries(&block.header, &entries)
+                engine.apply_entries(
+                    &block.header,
+                    args.source.namespace,
+                    &entries,
+                    &block.body.bundles,
+                )
             })
             .await;
             for (hash, reason) in &applied.refused {
@@ -392,6 +398,7 @@ async fn execute_from_l1(
                 "executed": applied.accepted,
                 "already_executed": applied.already_executed,
                 "refused": applied.refused.iter().map(|(h, _)| h).collect::<Vec<_>>(),
+                "dropped": applied.dropped,
             });
             writeln!(stdout, "{line}")?;
             stdout.flush()?;

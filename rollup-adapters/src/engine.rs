@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use ordo_types::B256;
+use ordo_types::{BundlePart, PlacedBundle, B256};
 use serde_json::{json, Value};
 
 use crate::verify::VerifiedNamespaceBlock;
@@ -52,6 +52,9 @@ pub struct Applied {
     pub refused: Vec<(B256, String)>,
     /// The L2 block mined, if any transaction was sent.
     pub l2_block: Option<u64>,
+    /// Transactions of bundle parts dropped by the revert rule (see
+    /// [`EvmEngine::apply_entries`]): not executed, by any follower.
+    pub dropped: Vec<B256>,
 }
 
 /// An EVM execution node reached over JSON-RPC.
@@ -126,17 +129,93 @@ impl EvmEngine {
     /// Replays one verified namespace block: its transactions in order, then one mined block.
     /// A block without transactions mines nothing.
     pub async fn apply(&self, block: &VerifiedNamespaceBlock) -> Result<Applied, EngineError> {
-        self.apply_entries(block.header(), block.entries()).await
+        self.apply_entries(
+            block.header(),
+            block.namespace(),
+            block.entries(),
+            block.bundles(),
+        )
+        .await
     }
 
     /// Replays a namespace's `entries` of the block with `header`, which the caller verified
     /// (from a node with [`Verifier`](crate::Verifier), or from the L1 by the hash chain to a
     /// certified hash): the transactions in order, then one block mined at the header's
     /// timestamp. No entries mine nothing.
+    ///
+    /// **The revert rule.** A bundle's part in `namespace` (from `bundles`, the block's placed
+    /// bundles) executes whole or not at all: if one of its transactions that is not in the
+    /// bundle's `revertingTxHashes` fails (reverts, or the node refuses it), the L2 block is
+    /// undone (`evm_snapshot` / `evm_revert`) and built again without that part, until every
+    /// remaining part holds. Every follower applies the same rule to the same verified block,
+    /// so every follower drops the same parts. Atomicity across rollups is of inclusion only:
+    /// another rollup's part of the same bundle is judged by that rollup's own execution.
     pub async fn apply_entries(
         &self,
         header: &ordo_types::Header,
+        namespace: u64,
         entries: &[ordo_types::Entry],
+        bundles: &[PlacedBundle],
+    ) -> Result<Applied, EngineError> {
+        let parts: Vec<(&PlacedBundle, &BundlePart)> = bundles
+            .iter()
+            .filter_map(|b| Some((b, b.part(namespace)?)))
+            .collect();
+        if parts.is_empty() {
+            return self.execute(header, entries.iter()).await;
+        }
+        let mut dropped = vec![false; parts.len()];
+        loop {
+            let snapshot = self.call("evm_snapshot", json!([])).await?;
+            let kept = entries.iter().enumerate().filter(|(i, _)| {
+                !parts
+                    .iter()
+                    .zip(&dropped)
+                    .any(|((_, part), gone)| *gone && part.range().contains(i))
+            });
+            let mut applied = self.execute(header, kept.map(|(_, e)| e)).await?;
+            let mut failed = false;
+            for (i, (bundle, part)) in parts.iter().enumerate() {
+                if dropped[i] {
+                    continue;
+                }
+                for hash in part.hashes.iter().filter(|h| !bundle.may_revert(h)) {
+                    if !self.succeeded(hash, &applied).await? {
+                        dropped[i] = true;
+                        failed = true;
+                        break;
+                    }
+                }
+            }
+            if !failed {
+                applied.dropped = parts
+                    .iter()
+                    .zip(&dropped)
+                    .filter(|(_, gone)| **gone)
+                    .flat_map(|((_, part), _)| part.hashes.iter().copied())
+                    .collect();
+                return Ok(applied);
+            }
+            self.call("evm_revert", json!([snapshot])).await?;
+        }
+    }
+
+    /// Whether transaction `hash` executed successfully in the block just applied (or before).
+    async fn succeeded(&self, hash: &B256, applied: &Applied) -> Result<bool, EngineError> {
+        if applied.refused.iter().any(|(h, _)| h == hash) {
+            return Ok(false);
+        }
+        let receipt = self
+            .call("eth_getTransactionReceipt", json!([hash]))
+            .await?;
+        Ok(receipt.get("status").and_then(Value::as_str) == Some("0x1"))
+    }
+
+    /// Sends `entries` in order and mines one block at the header's timestamp.
+    async fn execute(
+        &self,
+        header: &ordo_types::Header,
+        entries: impl Iterator<Item = &ordo_types::Entry>,
     ) -> Result<Applied, EngineError> {
         let mut applied = Applied::default();
         for entry in entries {

@@ -612,3 +612,90 @@ async fn a_bundle_sent_with_ordo_send_bundle_spans_the_evm_rollup_and_a_raw_one_
         "{answer}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_executor_drops_a_bundle_part_whose_transaction_fails_unless_it_may_revert() {
+    let rollup = Rollup::start();
+    rollup
+        .net
+        .wait_height(&[0, 1, 2, 3], 1, Duration::from_secs(60))
+        .await;
+    let keys: Vec<PrivateKeySigner> = rollup.l2.keys()[..5]
+        .iter()
+        .map(|k| PrivateKeySigner::from(k.clone()))
+        .collect();
+    // A contract creation whose init code is INVALID (0xfe): it executes and fails.
+    let failing = |key: &PrivateKeySigner| {
+        let tx = TxEip1559 {
+            gas_limit: 100_000,
+            to: TxKind::Create,
+            input: alloy::primitives::Bytes::from_static(&[0xfe]),
+            value: U256::ZERO,
+            ..transfer(CHAIN_ID, 0, Address::ZERO, 0)
+        };
+        sign(tx, key)
+    };
+    let (dropped_to, kept_to) = (Address::repeat_byte(0x0d), Address::repeat_byte(0x0e));
+    let dropped = [
+        sign(transfer(CHAIN_ID, 0, dropped_to, 5), &keys[0]),
+        failing(&keys[1]),
+    ];
+    let kept = [
+        sign(transfer(CHAIN_ID, 0, kept_to, 6), &keys[2]),
+        failing(&keys[3]),
+    ];
+    let hex_of = |raw: &[u8]| format!("0x{}", hex::encode(raw));
+    let tip = rollup.net.height(0).await.unwrap();
+    let mut hashes = Vec::new();
+    for (txs, reverting) in [(&dropped, vec![]), (&kept, vec![keccak256(&kept[1])])] {
+        let call = json!({"jsonrpc": "2.0", "id": 1, "method": "ordo_sendBundle", "params": [{
+            "txs": [hex_of(&txs[0]), hex_of(&txs[1])],
+            "maxHeight": tip + 300,
+            "revertingTxHashes": reverting,
+        }]});
+        let (_, answer) = rollup.rpc(0, call).await;
+        hashes.push(answer["result"]["bundleHash"].as_str().unwrap().to_owned());
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for hash in &hashes {
+        loop {
+            let status = rollup.net.get(0, &format!("/v1/bundles/{hash}")).await;
+            if status.is_some_and(|s| s["status"] == "included") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "bundle {hash} not included");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    // A transfer sent after both landed: once it executes, the executor is past both.
+    let after = sign(
+        transfer(CHAIN_ID, 0, Address::repeat_byte(0x0f), 1),
+        &keys[4],
+    );
+    rollup.send_raw(&after).await;
+    let l2 = ProviderBuilder::new().connect_http(rollup.l2.endpoint_url());
+    let receipt = |hash: B256| {
+        let l2 = l2.clone();
+        async move { l2.get_transaction_receipt(hash).await.unwrap() }
+    };
+    while receipt(keccak256(&after)).await.is_none() {
+        assert!(Instant::now() < deadline, "the executor never caught up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The part with a failing transaction outside revertingTxHashes: neither executed.
+    for raw in &dropped {
+        assert!(
+            receipt(keccak256(raw)).await.is_none(),
+            "a dropped part executed"
+        );
+    }
+    assert_eq!(l2.get_balance(dropped_to).await.unwrap(), U256::ZERO);
+    assert_eq!(
+        l2.get_transaction_count(keys[0].address()).await.unwrap(),
+        0
+    );
+    // The part whose failing transaction may revert: both executed, the creation failed.
+    assert!(receipt(keccak256(&kept[0])).await.unwrap().status());
+    assert!(!receipt(keccak256(&kept[1])).await.unwrap().status());
+    assert_eq!(l2.get_balance(kept_to).await.unwrap(), U256::from(6));
+}
