@@ -1,4 +1,5 @@
-//! Client commands: `ordo keys new`, `ordo tx send`, `ordo tx status`.
+//! Client commands: `ordo keys new`, `ordo tx send`, `ordo tx status`, `ordo bundle send`,
+//! `ordo bundle status`.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -29,6 +30,33 @@ pub(crate) enum TxCommand {
     /// Show what happened to a transaction.
     Status {
         /// Transaction hash.
+        hash: B256,
+        /// Node API URL.
+        #[arg(long, default_value = "http://127.0.0.1:8650")]
+        node: String,
+    },
+}
+
+/// `ordo bundle ...`
+#[derive(Subcommand)]
+pub(crate) enum BundleCommand {
+    /// Submit a bundle: a JSON file as `POST /v1/bundles` takes it (`txs` already signed,
+    /// `maxHeight` or `blockNumber` or `maxTimestamp`, optional `minTimestamp`,
+    /// `revertingTxHashes`, `replacementUuid`). Prints the bundle hash.
+    Send {
+        /// Node API URL.
+        #[arg(long, default_value = "http://127.0.0.1:8650")]
+        node: String,
+        /// The bundle file (`-` for standard input).
+        #[arg(long)]
+        file: PathBuf,
+        /// Wait until the bundle is included (or can no longer be) and print the outcome.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Show what happened to a bundle.
+    Status {
+        /// Bundle hash.
         hash: B256,
         /// Node API URL.
         #[arg(long, default_value = "http://127.0.0.1:8650")]
@@ -94,6 +122,59 @@ pub(crate) async fn tx(command: TxCommand) -> anyhow::Result<()> {
             Ok(())
         }
         TxCommand::Send(args) => send(&client, args).await,
+    }
+}
+
+pub(crate) async fn bundle(command: BundleCommand) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    match command {
+        BundleCommand::Status { hash, node } => {
+            let node = node.trim_end_matches('/');
+            println!(
+                "{}",
+                get(&client, format!("{node}/v1/bundles/{hash}")).await?
+            );
+            Ok(())
+        }
+        BundleCommand::Send { node, file, wait } => {
+            let node = node.trim_end_matches('/');
+            let text = if file.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin())?
+            } else {
+                std::fs::read_to_string(&file)
+                    .with_context(|| format!("reading {}", file.display()))?
+            };
+            let body: Value = serde_json::from_str(&text).context("the bundle file")?;
+            let resp = client
+                .post(format!("{node}/v1/bundles"))
+                .json(&body)
+                .send()
+                .await?;
+            let status = resp.status();
+            let answer: Value = resp.json().await?;
+            if !status.is_success() {
+                bail!("refused: {} {}", answer["code"], answer["message"]);
+            }
+            let hash = answer["hash"].as_str().context("no hash in the answer")?;
+            println!("{hash}");
+            if !wait {
+                return Ok(());
+            }
+            let deadline = Instant::now() + Duration::from_secs(120);
+            loop {
+                let status = get(&client, format!("{node}/v1/bundles/{hash}")).await?;
+                match status["status"].as_str() {
+                    Some("included") => {
+                        println!("included at height {}", status["height"]);
+                        return Ok(());
+                    }
+                    Some("pending") if Instant::now() < deadline => {
+                        tokio::time::sleep(Duration::from_millis(100)).await
+                    }
+                    _ => bail!("not included: {status}"),
+                }
+            }
+        }
     }
 }
 

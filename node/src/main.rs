@@ -57,6 +57,9 @@ enum Command {
     /// Send transactions and follow them.
     #[command(subcommand)]
     Tx(client::TxCommand),
+    /// Send bundles (all of their transactions in one block, or none) and follow them.
+    #[command(subcommand)]
+    Bundle(client::BundleCommand),
     /// The network's L1 contracts.
     #[command(subcommand)]
     L1(l1::L1Command),
@@ -133,6 +136,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Rollup(args) => rollup::run(args).await,
         Command::Keys(command) => client::keys(command),
         Command::Tx(command) => client::tx(command).await,
+        Command::Bundle(command) => client::bundle(command).await,
         Command::L1(command) => l1::run(command).await,
         Command::Stake(command) => stake::run(command).await,
         Command::BenchMempool(args) => bench::run(args).await,

@@ -346,3 +346,48 @@ async fn a_proposer_that_splits_a_bundle_gets_no_votes() {
     let alice_status = net.wait_included(2, &alice_hash, T).await;
     assert_eq!(alice_status["height"], included["height"]);
 }
+
+/// `ordo bundle send --wait` and `ordo bundle status`, and a refusal's clear error.
+#[tokio::test]
+async fn the_cli_sends_a_bundle_and_follows_it() {
+    let net = Net::start(1, 0, |_, _| {});
+    net.wait_height(&[0], 1, T).await;
+    let key = SecretKey::random();
+    let file = net.dir.path().join("bundle.json");
+    let body =
+        json!({ "txs": [tx(&key, 1, 0, "one"), tx(&key, 2, 0, "two")], "maxHeight": 10_000 });
+    std::fs::write(&file, body.to_string()).unwrap();
+    let run = |args: &[&str]| {
+        let out = crate::harness::ordo().args(args).output().unwrap();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (out.status.success(), text(&out.stdout), text(&out.stderr))
+    };
+    let file_arg = file.to_str().unwrap();
+    let (ok, out, err) = run(&[
+        "bundle",
+        "send",
+        "--node",
+        &net.apis[0],
+        "--file",
+        file_arg,
+        "--wait",
+    ]);
+    assert!(ok, "{out}{err}");
+    let mut lines = out.lines();
+    let hash = lines.next().unwrap().to_owned();
+    assert!(
+        lines.next().unwrap().starts_with("included at height "),
+        "{out}"
+    );
+    let (ok, out, _) = run(&["bundle", "status", &hash, "--node", &net.apis[0]]);
+    assert!(ok);
+    let status: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(status["status"], "included");
+    // The same bundle again: its transactions' nonces are used now.
+    let (ok, _, err) = run(&["bundle", "send", "--node", &net.apis[0], "--file", file_arg]);
+    assert!(!ok);
+    assert!(
+        err.contains("NONCE_TOO_LOW") && err.contains("transaction 0"),
+        "{err}"
+    );
+}
