@@ -50,6 +50,10 @@ pub struct BenchArgs {
     /// Payload bytes per transaction.
     #[arg(long, default_value_t = 200)]
     pub payload_bytes: usize,
+    /// Offer bundles of this many transactions (each part in its own namespace, at most
+    /// `--namespaces`) instead of single transactions; rates and counts are then of bundles.
+    #[arg(long, default_value_t = 0)]
+    pub bundle_parts: usize,
     /// Seconds to wait after the load for admitted transactions to be included.
     #[arg(long, default_value_t = 30)]
     pub drain: u64,
@@ -254,6 +258,7 @@ fn spec(args: &BenchArgs, chain_id: u64, rate: f64) -> LoadSpec {
         payload_bytes: args.payload_bytes,
         tick: Duration::from_millis(args.tick_ms.max(1)),
         drain: Duration::from_secs(args.drain),
+        bundle_parts: args.bundle_parts,
     }
 }
 

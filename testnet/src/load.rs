@@ -49,12 +49,18 @@ pub(crate) struct LoadSpec {
     pub(crate) tick: Duration,
     /// After the load, how long to wait for admitted transactions to be included.
     pub(crate) drain: Duration,
+    /// Send bundles of this many transactions (one per namespace, from one sender) instead of
+    /// single transactions: each unit of `rate` is then one bundle (`POST /v1/bundles`), and a
+    /// bundle counts as included when its first transaction is (it lands whole or not at all).
+    pub(crate) bundle_parts: usize,
 }
 
-/// Transactions signed ahead of the run.
+/// Transactions (or bundles) signed ahead of the run.
 pub(crate) struct Presigned {
-    /// Each transaction as its JSON submission body.
+    /// Each transaction (or bundle) as its JSON submission body.
     bodies: Vec<Vec<u8>>,
+    /// Whether the bodies are bundles.
+    bundles: bool,
     /// Each transaction's hash.
     hashes: Vec<B256>,
     /// Which sender made it (senders are pinned to a node so their nonces arrive in order).
@@ -75,6 +81,13 @@ pub(crate) fn presign(spec: &LoadSpec) -> anyhow::Result<Presigned> {
     if spec.namespaces.is_empty() {
         anyhow::bail!("no namespaces to send to");
     }
+    if spec.bundle_parts > spec.namespaces.len().min(ordo_types::MAX_BUNDLE_TXS) {
+        anyhow::bail!(
+            "bundles of {} parts need as many namespaces (at most {})",
+            spec.bundle_parts,
+            ordo_types::MAX_BUNDLE_TXS
+        );
+    }
     let keys: Vec<SecretKey> = (0..senders).map(|_| SecretKey::random()).collect();
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let per = count.div_ceil(threads).max(1);
@@ -84,19 +97,22 @@ pub(crate) fn presign(spec: &LoadSpec) -> anyhow::Result<Presigned> {
             .map(|i| {
                 let sender = i % senders;
                 let nonce = (i / senders) as u64;
-                let namespace = spec.namespaces[sender % spec.namespaces.len()];
                 let mut payload = vec![0u8; spec.payload_bytes];
                 let tag = (i as u64).to_be_bytes();
                 let n = tag.len().min(payload.len());
                 payload[..n].copy_from_slice(&tag[..n]);
-                let tx = Transaction::sign(
-                    namespace,
-                    nonce,
-                    Bytes::from(payload),
-                    &keys[sender],
-                    spec.chain_id,
-                );
-                Ok((serde_json::to_vec(&tx)?, tx.hash()))
+                let sign = |part: usize| {
+                    let namespace = spec.namespaces[(sender + part) % spec.namespaces.len()];
+                    let payload = Bytes::from(payload.clone());
+                    Transaction::sign(namespace, nonce, payload, &keys[sender], spec.chain_id)
+                };
+                if spec.bundle_parts == 0 {
+                    let tx = sign(0);
+                    return Ok((serde_json::to_vec(&tx)?, tx.hash()));
+                }
+                let txs: Vec<Transaction> = (0..spec.bundle_parts).map(sign).collect();
+                let body = serde_json::json!({ "txs": txs, "maxHeight": u64::MAX });
+                Ok((serde_json::to_vec(&body)?, txs[0].hash()))
             })
             .collect()
     };
@@ -116,6 +132,7 @@ pub(crate) fn presign(spec: &LoadSpec) -> anyhow::Result<Presigned> {
             .collect()
     });
     let mut out = Presigned {
+        bundles: spec.bundle_parts > 0,
         bodies: Vec::with_capacity(count),
         hashes: Vec::with_capacity(count),
         sender: Vec::with_capacity(count),
@@ -250,6 +267,9 @@ pub struct LoadReport {
     pub namespaces: Vec<u64>,
     /// Payload bytes per transaction.
     pub payload_bytes: usize,
+    /// Transactions per bundle when the load was bundles (its rates, counts and latencies are
+    /// then of bundles), 0 for single transactions.
+    pub bundle_parts: usize,
     /// Transactions sent.
     pub submitted: u64,
     /// Accepted by a node.
@@ -502,6 +522,12 @@ async fn post_batch(
     presigned: &Presigned,
     give_up: Instant,
 ) -> Result<Vec<Option<String>>, String> {
+    if presigned.bundles {
+        let posts = idx
+            .iter()
+            .map(|&i| post_bundle(client, apis, node, &presigned.bodies[i], give_up));
+        return Ok(futures_util::future::join_all(posts).await);
+    }
     let mut body = Vec::with_capacity(idx.len() * 640 + 2);
     body.push(b'[');
     for (k, &i) in idx.iter().enumerate() {
@@ -557,6 +583,55 @@ async fn post_batch(
                     .ok()
                     .and_then(|v| v["code"].as_str().map(str::to_owned))
                     .unwrap_or_else(|| "HTTP_ERROR".into()));
+            }
+        }
+    }
+}
+
+/// One bundle request, retried on the other nodes while none can be reached (until
+/// `give_up`): `None` if admitted (or already held, when retried), else the refusal's code.
+async fn post_bundle(
+    client: &reqwest::Client,
+    apis: &[String],
+    node: usize,
+    body: &[u8],
+    give_up: Instant,
+) -> Option<String> {
+    let mut attempt = 0usize;
+    loop {
+        let api = &apis[(node + attempt) % apis.len()];
+        attempt += 1;
+        let resp = client
+            .post(format!("{api}/v1/bundles"))
+            .header("content-type", "application/json")
+            .body(body.to_vec())
+            .send()
+            .await;
+        match resp {
+            Err(e) if Instant::now() >= give_up => {
+                return Some(
+                    if e.is_timeout() {
+                        "TIMEOUT"
+                    } else {
+                        "TRANSPORT"
+                    }
+                    .into(),
+                )
+            }
+            Err(_) => {
+                if attempt.is_multiple_of(apis.len()) {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+            }
+            Ok(r) if r.status().is_success() => return None,
+            Ok(r) => {
+                let code = r
+                    .json::<serde_json::Value>()
+                    .await
+                    .ok()
+                    .and_then(|v| v["code"].as_str().map(str::to_owned))
+                    .unwrap_or_else(|| "HTTP_ERROR".into());
+                return (attempt == 1 || code != "ALREADY_KNOWN").then_some(code);
             }
         }
     }
@@ -742,6 +817,7 @@ fn summarize(
         senders: spec.senders,
         namespaces: spec.namespaces.clone(),
         payload_bytes: spec.payload_bytes,
+        bundle_parts: spec.bundle_parts,
         submitted: sent as u64,
         admitted,
         refused: book.refused.clone(),
@@ -811,6 +887,41 @@ mod tests {
     }
 
     #[test]
+    fn presigned_bundles_hold_one_part_per_namespace_from_one_sender() {
+        let spec = LoadSpec {
+            chain_id: 9,
+            rate: 6.0,
+            duration: Duration::from_secs(1),
+            senders: 2,
+            namespaces: vec![1, 2, 3, 4],
+            payload_bytes: 8,
+            tick: Duration::from_millis(20),
+            drain: Duration::from_secs(1),
+            bundle_parts: 4,
+        };
+        let p = presign(&spec).unwrap();
+        assert!(p.bundles);
+        for (i, body) in p.bodies.iter().enumerate() {
+            let body: serde_json::Value = serde_json::from_slice(body).unwrap();
+            let txs: Vec<Transaction> = serde_json::from_value(body["txs"].clone()).unwrap();
+            assert_eq!(txs[0].hash(), p.hashes[i]);
+            let mut namespaces: Vec<u64> = txs.iter().map(Transaction::namespace).collect();
+            namespaces.sort_unstable();
+            assert_eq!(namespaces, vec![1, 2, 3, 4]);
+            let sender = txs[0].recover_sender(9).unwrap();
+            for tx in &txs {
+                assert_eq!(tx.recover_sender(9).unwrap(), sender);
+                assert_eq!(tx.nonce(), (i / 2) as u64);
+            }
+        }
+        let too_many = LoadSpec {
+            bundle_parts: 5,
+            ..spec
+        };
+        assert!(presign(&too_many).is_err());
+    }
+
+    #[test]
     fn presign_spreads_senders_and_nonces() {
         let spec = LoadSpec {
             chain_id: 9,
@@ -821,6 +932,7 @@ mod tests {
             payload_bytes: 16,
             tick: Duration::from_millis(20),
             drain: Duration::from_secs(1),
+            bundle_parts: 0,
         };
         let p = presign(&spec).unwrap();
         assert_eq!(p.len(), 20);

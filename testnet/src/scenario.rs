@@ -382,6 +382,7 @@ async fn drive(name: &str, args: &ScenarioArgs, run: &mut Run) -> anyhow::Result
         payload_bytes: 200,
         tick: Duration::from_millis(20),
         drain: Duration::from_secs(30),
+        bundle_parts: 0,
     };
     let presign_spec = spec.clone();
     let presigned = tokio::task::spawn_blocking(move || load::presign(&presign_spec)).await??;
