@@ -281,3 +281,101 @@ async fn the_devnet_batcher_posts_the_chain_and_the_l1_alone_rebuilds_it() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Figures for docs/DA.md: time from an Ordo block's timestamp to the L1 block that first
+/// carries it, over a devnet's first minute (L1 blocks every second, the batcher polling every
+/// second). `cargo test --release -p ordo-node --test it da::bench_finality_to_l1 -- --ignored --nocapture`
+#[tokio::test]
+#[ignore = "benchmark: run explicitly"]
+async fn bench_finality_to_l1() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("devnet");
+    let base = 20_000 + rand::random::<u16>() % 40_000;
+    let devnet = ordo()
+        .args(["devnet", "--validators", "4", "--home"])
+        .arg(&home)
+        .args(["--p2p-port", &base.to_string()])
+        .args(["--api-port", &(base + 10).to_string()])
+        .args(["--gossip-port", &(base + 20).to_string()])
+        .args(["--l2-port", &(base + 30).to_string()])
+        .args(["--l1-port", &(base + 40).to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Stop(std::process::Child);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            unsafe {
+                libc::kill(self.0.id() as i32, libc::SIGINT);
+            }
+            let _ = self.0.wait();
+        }
+    }
+    let _stop = Stop(devnet);
+    let listing_path = home.join("devnet.json");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !listing_path.exists() {
+        assert!(Instant::now() < deadline, "devnet.json not written");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let listing: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&listing_path).unwrap()).unwrap();
+    let l1_rpc = listing["l1"]["rpc"].as_str().unwrap().to_owned();
+    let batch_inbox: Address = listing["l1"]["BatchInbox"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let genesis: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(home.join("genesis.json")).unwrap()).unwrap();
+    let start_block = genesis["l1"]["start_block"].as_u64().unwrap();
+    let reader =
+        ordo_l1::da::DaReader::new(&l1_rpc, batch_inbox, start_block, 0, vec![], true).unwrap();
+    let l1 = ProviderBuilder::new().connect_http(l1_rpc.parse().unwrap());
+    let head = l1.get_block_number().await.unwrap();
+    let posts = reader.posts(start_block, head).await.unwrap();
+    // The first post holding each height, and its L1 block's timestamp.
+    let mut first_l1: std::collections::BTreeMap<u64, u64> = Default::default();
+    let mut stamps: std::collections::HashMap<u64, u64> = Default::default();
+    for post in &posts {
+        let ts = match stamps.get(&post.l1_block) {
+            Some(ts) => *ts,
+            None => {
+                let block = l1
+                    .get_block_by_number(post.l1_block.into())
+                    .await
+                    .unwrap()
+                    .unwrap();
+                stamps.insert(post.l1_block, block.header.timestamp);
+                block.header.timestamp
+            }
+        };
+        for h in post.start..=post.end {
+            first_l1.entry(h).or_insert(ts);
+        }
+    }
+    let api = listing["nodes"][0]["api"].as_str().unwrap().to_owned();
+    let mut delays: Vec<i64> = Vec::new();
+    for (h, l1_ts) in &first_l1 {
+        let block: serde_json::Value = reqwest::get(format!("{api}/v1/blocks/{h}"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let ordo_ms = block["timestamp_ms"].as_u64().unwrap() as i64;
+        delays.push(*l1_ts as i64 * 1000 - ordo_ms);
+    }
+    delays.sort_unstable();
+    let pct = |p: f64| delays[((delays.len() - 1) as f64 * p).round() as usize];
+    eprintln!(
+        "{} heights over {} posts: Ordo timestamp to L1 block timestamp p50 {} ms, p99 {} ms, max {} ms (L1 timestamps are whole seconds)",
+        delays.len(),
+        posts.len(),
+        pct(0.5),
+        pct(0.99),
+        delays.last().unwrap()
+    );
+}
