@@ -113,6 +113,22 @@ async fn get(client: &reqwest::Client, url: String) -> anyhow::Result<Value> {
     Ok(body)
 }
 
+/// POSTs a submission; its answer, or an error with the node's code and message.
+async fn submit(client: &reqwest::Client, url: String, body: &Value) -> anyhow::Result<Value> {
+    let resp = client
+        .post(&url)
+        .json(body)
+        .send()
+        .await
+        .with_context(|| url.clone())?;
+    let status = resp.status();
+    let answer: Value = resp.json().await.with_context(|| url.clone())?;
+    if !status.is_success() {
+        bail!("refused: {} {}", answer["code"], answer["message"]);
+    }
+    Ok(answer)
+}
+
 pub(crate) async fn tx(command: TxCommand) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
     match command {
@@ -145,16 +161,7 @@ pub(crate) async fn bundle(command: BundleCommand) -> anyhow::Result<()> {
                     .with_context(|| format!("reading {}", file.display()))?
             };
             let body: Value = serde_json::from_str(&text).context("the bundle file")?;
-            let resp = client
-                .post(format!("{node}/v1/bundles"))
-                .json(&body)
-                .send()
-                .await?;
-            let status = resp.status();
-            let answer: Value = resp.json().await?;
-            if !status.is_success() {
-                bail!("refused: {} {}", answer["code"], answer["message"]);
-            }
+            let answer = submit(&client, format!("{node}/v1/bundles"), &body).await?;
             let hash = answer["hash"].as_str().context("no hash in the answer")?;
             println!("{hash}");
             if !wait {
@@ -208,16 +215,7 @@ async fn send(client: &reqwest::Client, args: SendArgs) -> anyhow::Result<()> {
     let tx = Transaction::sign(args.namespace, nonce, payload, &key, chain_id);
     let mut body = serde_json::to_value(&tx)?;
     body["chain_id"] = chain_id.into();
-    let resp = client
-        .post(format!("{node}/v1/transactions"))
-        .json(&body)
-        .send()
-        .await?;
-    let status = resp.status();
-    let answer: Value = resp.json().await?;
-    if !status.is_success() {
-        bail!("refused: {} {}", answer["code"], answer["message"]);
-    }
+    submit(client, format!("{node}/v1/transactions"), &body).await?;
     let hash = tx.hash();
     println!("{hash}");
     if args.wait {

@@ -260,9 +260,7 @@ impl BundlePart {
         let start = self.start as usize;
         start..start.saturating_add(self.hashes.len())
     }
-}
 
-impl BundlePart {
     /// Whether the part covers signed entries of `group` (its namespace's entries) with
     /// exactly its hashes.
     fn covers(&self, group: &[Entry]) -> bool {
