@@ -132,6 +132,8 @@ pub struct BatcherMetrics {
     pub transactions: AtomicU64,
     /// Wei this batcher paid for them (execution and blob gas).
     pub fees_wei: AtomicU64,
+    /// Transactions replaced with higher fees after `stuck_after` without a receipt.
+    pub replacements: AtomicU64,
     /// Passes that failed (L1 or node errors).
     pub errors: AtomicU64,
 }
@@ -146,12 +148,14 @@ impl BatcherMetrics {
              # TYPE ordo_batcher_posted_blobs_total counter\nordo_batcher_posted_blobs_total {}\n\
              # TYPE ordo_batcher_l1_transactions_total counter\nordo_batcher_l1_transactions_total {}\n\
              # TYPE ordo_batcher_fees_wei_total counter\nordo_batcher_fees_wei_total {}\n\
+             # TYPE ordo_batcher_replacements_total counter\nordo_batcher_replacements_total {}\n\
              # TYPE ordo_batcher_errors_total counter\nordo_batcher_errors_total {}\n",
             g(&self.posted_height),
             g(&self.posted_bytes),
             g(&self.posted_blobs),
             g(&self.transactions),
             g(&self.fees_wei),
+            g(&self.replacements),
             g(&self.errors),
         )
     }
@@ -441,18 +445,14 @@ impl<S: ChainSource> Batcher<S> {
 
     /// Sends `tx` and waits for its receipt, replacing it with doubled fees when it is stuck.
     async fn send(&self, tx: TransactionRequest) -> Result<TransactionReceipt, L1Error> {
+        use alloy::consensus::Transaction as _;
         let mut tx = tx.with_from(self.account);
-        let mut nonce = None;
         for attempt in 0..4u32 {
-            if let Some(nonce) = nonce {
-                tx = tx.with_nonce(nonce);
-            }
             let pending = self.provider.send_transaction(tx.clone()).await?;
             let hash = *pending.tx_hash();
-            if nonce.is_none() {
-                let sent = self.provider.get_transaction_by_hash(hash).await?;
-                nonce = sent.map(|t| alloy::consensus::Transaction::nonce(&t));
-            }
+            // What was sent (nonce and fees, as the fillers set them): a replacement keeps the
+            // nonce and at least doubles every fee, as pools require.
+            let sent = self.provider.get_transaction_by_hash(hash).await?;
             match pending
                 .with_timeout(Some(self.config.stuck_after))
                 .get_receipt()
@@ -477,16 +477,34 @@ impl<S: ChainSource> Batcher<S> {
                 }
                 Err(e) => {
                     tracing::warn!(target: "ordo::batcher", %hash, attempt, error = %e, "no receipt; replacing with higher fees");
+                    let Some(sent) = sent else {
+                        // Not even in the pool: send it again as it was.
+                        continue;
+                    };
+                    self.metrics.replacements.fetch_add(1, Ordering::Relaxed);
                     let fees = self.provider.estimate_eip1559_fees().await?;
-                    let bump = 2u128.saturating_pow(attempt.saturating_add(1));
                     tx = tx
-                        .with_max_fee_per_gas(fees.max_fee_per_gas.saturating_mul(bump))
+                        .with_nonce(sent.nonce())
+                        .with_max_fee_per_gas(
+                            sent.max_fee_per_gas()
+                                .saturating_mul(2)
+                                .max(fees.max_fee_per_gas),
+                        )
                         .with_max_priority_fee_per_gas(
-                            fees.max_priority_fee_per_gas.max(1).saturating_mul(bump),
+                            sent.max_priority_fee_per_gas()
+                                .unwrap_or_default()
+                                .saturating_mul(2)
+                                .max(fees.max_priority_fee_per_gas)
+                                .max(1),
                         );
                     if tx.sidecar.is_some() {
                         let blob_fee = self.provider.get_blob_base_fee().await?.max(1);
-                        tx = tx.with_max_fee_per_blob_gas(blob_fee.saturating_mul(bump));
+                        tx = tx.with_max_fee_per_blob_gas(
+                            sent.max_fee_per_blob_gas()
+                                .unwrap_or_default()
+                                .saturating_mul(2)
+                                .max(blob_fee),
+                        );
                     }
                 }
             }

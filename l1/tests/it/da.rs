@@ -16,6 +16,7 @@ use ordo_types::{
     Address, Block, Body, Decode, Entry, ForcedTransaction, Header, NamespaceEntries, SecretKey,
     ValidatorSet,
 };
+use std::time::{Duration, Instant};
 
 const ORDO_CHAIN: u64 = 777;
 
@@ -633,4 +634,106 @@ async fn bench_rebuild_rate() {
         BLOCKS * PER_BLOCK,
         (BLOCKS * PER_BLOCK) as f64 / elapsed.as_secs_f64()
     );
+}
+
+#[tokio::test]
+async fn a_stuck_post_is_replaced_with_higher_fees() {
+    let anvil = spawn_anvil().expect("anvil (run `npm ci` in the repository root)");
+    let endpoint = anvil.endpoint();
+    let deployer = PrivateKeySigner::from(anvil.keys()[0].clone());
+    let committee_keys: Vec<SecretKey> = keys(1, 4);
+    let set = set_of(&committee_keys, 10);
+    let params = DeployParams::devnet(ORDO_CHAIN, &set, deployer.address());
+    let deployment = deploy(&endpoint, deployer.clone(), &params).await.unwrap();
+    let blocks = chain(3, &set, 0xee);
+    let signers = by_address(&committee_keys);
+    LightClientRelay::new(&endpoint, deployer.clone(), deployment.light_client)
+        .unwrap()
+        .submit_block(
+            &certificate(ORDO_CHAIN, 3, 0, blocks[2].hash(), &signers[..3]),
+            &set,
+        )
+        .await
+        .unwrap();
+
+    // The L1 stops mining: the post sits in the pool past `stuck_after`.
+    let provider = wallet_provider(&endpoint, deployer.clone());
+    let _: serde_json::Value = provider
+        .raw_request("evm_setAutomine".into(), (false,))
+        .await
+        .unwrap();
+    let source = Source {
+        blocks: std::sync::Arc::new(std::sync::Mutex::new(blocks.clone())),
+        keys: committee_keys,
+        set,
+    };
+    let mut config = ordo_l1::BatcherConfig::new(
+        &endpoint,
+        deployment.batch_inbox,
+        deployment.light_client,
+        deployment.deployment_block,
+    );
+    config.confirmations = 0;
+    config.mode = Some(ordo_l1::PostMode::Blobs);
+    config.stuck_after = Duration::from_secs(1);
+    let poster = PrivateKeySigner::from(anvil.keys()[1].clone());
+    let mut batcher = ordo_l1::Batcher::new(config, poster.clone(), source).unwrap();
+    let metrics = batcher.metrics();
+    // Mining resumes once the batcher has replaced its transaction.
+    let miner = {
+        let provider = provider.clone();
+        let metrics = metrics.clone();
+        tokio::spawn(async move {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while metrics
+                .replacements
+                .load(std::sync::atomic::Ordering::Relaxed)
+                == 0
+            {
+                assert!(Instant::now() < deadline, "no replacement within 60 s");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            // Let the replacement reach the pool, then mine.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let _: serde_json::Value = provider.raw_request("evm_mine".into(), ()).await.unwrap();
+            let _: serde_json::Value = provider
+                .raw_request("evm_setAutomine".into(), (true,))
+                .await
+                .unwrap();
+        })
+    };
+    let pass = batcher.pass().await.unwrap();
+    miner.await.unwrap();
+    assert_eq!(
+        pass,
+        ordo_l1::Pass::Posted {
+            start: 1,
+            end: 3,
+            frames: 1,
+            mode: ordo_l1::PostMode::Blobs
+        }
+    );
+    assert!(
+        metrics
+            .replacements
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= 1
+    );
+    // One post on the L1 (the replacement), and the chain reads back.
+    let reader = DaReader::new(
+        &endpoint,
+        deployment.batch_inbox,
+        deployment.deployment_block,
+        0,
+        vec![],
+        true,
+    )
+    .unwrap();
+    let head = provider.get_block_number().await.unwrap();
+    let posts = reader
+        .posts(deployment.deployment_block, head)
+        .await
+        .unwrap();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(rebuild(&endpoint, &deployment).await, blocks);
 }
