@@ -11,6 +11,9 @@
 //! - **Certified first.** A range is posted only when the `LightClient` holds its last block's
 //!   hash; if it does not, the batcher submits that block's certificate (rotating the light
 //!   client's committee first when a header of the range announces a new one).
+//! - **A previous run's transactions first.** While the account has transactions in the pool
+//!   (a batcher killed before their receipts), a pass waits for them, up to `stuck_after`,
+//!   rather than post their range again.
 //! - **One transaction at a time.** Frames go out one after the other, each awaited to its
 //!   receipt, so blob and calldata transactions of this account never share an L1 block and
 //!   never queue behind each other. A transaction without a receipt after `stuck_after` is
@@ -169,6 +172,12 @@ pub enum Pass {
         /// The height the L1 holds.
         height: u64,
     },
+    /// The account has transactions in the pool (a previous run's, killed before their
+    /// receipts): posting now could repeat a range they hold, so the pass waits for them.
+    Pending {
+        /// Transactions of the account still pending.
+        transactions: u64,
+    },
     /// Posted the batch `start..=end`.
     Posted {
         /// First height.
@@ -193,6 +202,8 @@ pub struct Batcher<S> {
     reader: DaReader,
     mode: PostMode,
     metrics: Arc<BatcherMetrics>,
+    /// When a pass first found the account with pending transactions.
+    pending_since: Option<std::time::Instant>,
 }
 
 impl<S: ChainSource> Batcher<S> {
@@ -237,6 +248,7 @@ impl<S: ChainSource> Batcher<S> {
             relay,
             reader,
             metrics: Arc::new(BatcherMetrics::default()),
+            pending_since: None,
         })
     }
 
@@ -260,7 +272,7 @@ impl<S: ChainSource> Batcher<S> {
                     backoff = Duration::from_secs(1);
                     continue;
                 }
-                Ok(Pass::UpToDate { .. }) => {
+                Ok(Pass::UpToDate { .. } | Pass::Pending { .. }) => {
                     backoff = Duration::from_secs(1);
                     tokio::time::sleep(self.config.poll).await;
                 }
@@ -276,6 +288,31 @@ impl<S: ChainSource> Batcher<S> {
 
     /// One pass: read what the L1 holds, post the next range if the node has decided more.
     pub async fn pass(&mut self) -> Result<Pass, L1Error> {
+        // Transactions this account sent that are not in a block yet (a previous run's):
+        // wait for them, up to `stuck_after` since first seen, so as not to post their range
+        // again; past that, go on (a repeated range wastes gas, never corrupts the history).
+        let latest = self
+            .provider
+            .get_transaction_count(self.account)
+            .latest()
+            .await?;
+        let pending = self
+            .provider
+            .get_transaction_count(self.account)
+            .pending()
+            .await?;
+        if pending > latest {
+            let since = *self
+                .pending_since
+                .get_or_insert_with(std::time::Instant::now);
+            if since.elapsed() < self.config.stuck_after {
+                return Ok(Pass::Pending {
+                    transactions: pending - latest,
+                });
+            }
+        } else {
+            self.pending_since = None;
+        }
         self.reader.poll().await?;
         let (held, held_hash) = self.reader.optimistic_tip().await?;
         self.metrics.posted_height.store(held, Ordering::Relaxed);

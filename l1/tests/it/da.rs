@@ -297,6 +297,7 @@ async fn the_batcher_certifies_posts_resumes_and_reposts_after_a_reorg() {
                 assert_eq!(height, 12);
                 break;
             }
+            pending @ ordo_l1::Pass::Pending { .. } => panic!("nothing is pending: {pending:?}"),
         }
     }
     assert_eq!(posted, [(1, 5), (6, 10), (11, 12)]);

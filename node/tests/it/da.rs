@@ -379,3 +379,143 @@ async fn bench_finality_to_l1() {
         delays.last().unwrap()
     );
 }
+
+#[tokio::test]
+async fn a_batcher_killed_and_restarted_leaves_no_gap_and_repeats_no_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("devnet");
+    let base = 20_000 + rand::random::<u16>() % 40_000;
+    let devnet = ordo()
+        .args(["devnet", "--validators", "4", "--no-batcher", "--home"])
+        .arg(&home)
+        .args(["--p2p-port", &base.to_string()])
+        .args(["--api-port", &(base + 10).to_string()])
+        .args(["--gossip-port", &(base + 20).to_string()])
+        .args(["--l2-port", &(base + 30).to_string()])
+        .args(["--l1-port", &(base + 40).to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Stop(std::process::Child);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            unsafe {
+                libc::kill(self.0.id() as i32, libc::SIGINT);
+            }
+            let _ = self.0.wait();
+        }
+    }
+    let _stop = Stop(devnet);
+    let listing_path = home.join("devnet.json");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !listing_path.exists() {
+        assert!(Instant::now() < deadline, "devnet.json not written");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let listing: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&listing_path).unwrap()).unwrap();
+    assert!(
+        listing["batcher_metrics"].is_null(),
+        "--no-batcher runs none"
+    );
+    let l1_rpc = listing["l1"]["rpc"].as_str().unwrap().to_owned();
+    let batch_inbox: Address = listing["l1"]["BatchInbox"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let api = listing["nodes"][0]["api"].as_str().unwrap().to_owned();
+    let genesis_path = home.join("genesis.json");
+    let genesis: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&genesis_path).unwrap()).unwrap();
+    let start_block = genesis["l1"]["start_block"].as_u64().unwrap();
+    // Anvil's ninth development account posts.
+    let secret = "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97";
+    let key =
+        ordo_types::SecretKey::from_bytes(&secret.parse::<ordo_types::B256>().unwrap().0).unwrap();
+    let key_path = dir.path().join("batcher.json");
+    std::fs::write(
+        &key_path,
+        serde_json::json!({ "address": key.address(), "secret_key": secret }).to_string(),
+    )
+    .unwrap();
+    let metrics_addr = format!("127.0.0.1:{}", base + 50);
+    let start_batcher = || {
+        ordo()
+            .args(["l1", "batch", "--node", &api, "--l1", &l1_rpc, "--key"])
+            .arg(&key_path)
+            .arg("--genesis")
+            .arg(&genesis_path)
+            .args([
+                "--confirmations",
+                "0",
+                "--max-blocks",
+                "20",
+                "--mode",
+                "blobs",
+            ])
+            .args(["--metrics-listen", &metrics_addr])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let posted = || async {
+        let page = reqwest::get(format!("http://{metrics_addr}/metrics"))
+            .await
+            .ok()?;
+        metric(&page.text().await.ok()?, "ordo_batcher_posted_height")
+    };
+    let tip = || async {
+        reqwest::get(format!("{api}/v1/status"))
+            .await
+            .ok()?
+            .json::<serde_json::Value>()
+            .await
+            .ok()?["height"]
+            .as_u64()
+    };
+
+    // Run, kill it with SIGKILL as soon as it has posted a few ranges, and restart it at once.
+    let mut batcher = start_batcher();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while posted().await.unwrap_or(0) < 30 {
+        assert!(Instant::now() < deadline, "the batcher posted nothing");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    batcher.kill().unwrap();
+    batcher.wait().unwrap();
+    let mut batcher = start_batcher();
+    let target = tip().await.unwrap() + 40;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while posted().await.unwrap_or(0) < target {
+        assert!(
+            Instant::now() < deadline,
+            "the restarted batcher did not reach {target}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    batcher.kill().unwrap();
+    batcher.wait().unwrap();
+
+    // Its posts, in L1 order, are ranges that follow each other exactly: no gap, no repeat.
+    let reader =
+        ordo_l1::da::DaReader::new(&l1_rpc, batch_inbox, start_block, 0, vec![], false).unwrap();
+    let l1 = ProviderBuilder::new().connect_http(l1_rpc.parse().unwrap());
+    let head = l1.get_block_number().await.unwrap();
+    let posts = reader.posts(start_block, head).await.unwrap();
+    assert!(posts.len() >= 3, "{} posts", posts.len());
+    let mut next = 1;
+    for post in &posts {
+        assert_eq!(post.poster, key.address());
+        assert_eq!(
+            (post.start, post.blob_hashes.is_empty()),
+            (next, false),
+            "posts: {:?}",
+            posts.iter().map(|p| (p.start, p.end)).collect::<Vec<_>>()
+        );
+        next = post.end + 1;
+    }
+    assert!(next > target);
+}
