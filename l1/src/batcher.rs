@@ -480,13 +480,50 @@ impl<S: ChainSource> Batcher<S> {
         Ok(self.mode)
     }
 
+    /// Counts a landed transaction's fee, or refuses a reverted one.
+    fn landed(&self, receipt: TransactionReceipt) -> Result<TransactionReceipt, L1Error> {
+        let receipt = crate::error::succeeded(receipt)?;
+        let fee = receipt
+            .effective_gas_price
+            .saturating_mul(u128::from(receipt.gas_used))
+            .saturating_add(
+                receipt
+                    .blob_gas_price
+                    .unwrap_or_default()
+                    .saturating_mul(u128::from(receipt.blob_gas_used.unwrap_or_default())),
+            );
+        self.metrics
+            .fees_wei
+            .fetch_add(u64::try_from(fee).unwrap_or(u64::MAX), Ordering::Relaxed);
+        self.metrics.transactions.fetch_add(1, Ordering::Relaxed);
+        Ok(receipt)
+    }
+
     /// Sends `tx` and waits for its receipt, replacing it with doubled fees when it is stuck.
     async fn send(&self, tx: TransactionRequest) -> Result<TransactionReceipt, L1Error> {
         use alloy::consensus::Transaction as _;
         let mut tx = tx.with_from(self.account);
+        let mut replaced: Option<B256> = None;
         for attempt in 0..4u32 {
-            let pending = self.provider.send_transaction(tx.clone()).await?;
+            let pending = match self.provider.send_transaction(tx.clone()).await {
+                Ok(pending) => pending,
+                Err(e) => {
+                    // The transaction being replaced may have landed meanwhile (the pool then
+                    // refuses its replacement's nonce): its receipt is the answer.
+                    if let Some(previous) = replaced {
+                        if let Some(receipt) =
+                            self.provider.get_transaction_receipt(previous).await?
+                        {
+                            return self.landed(receipt);
+                        }
+                    }
+                    return Err(e.into());
+                }
+            };
             let hash = *pending.tx_hash();
+            if replaced.is_some() {
+                self.metrics.replacements.fetch_add(1, Ordering::Relaxed);
+            }
             // What was sent (nonce and fees, as the fillers set them): a replacement keeps the
             // nonce and at least doubles every fee, as pools require.
             let sent = self.provider.get_transaction_by_hash(hash).await?;
@@ -495,30 +532,17 @@ impl<S: ChainSource> Batcher<S> {
                 .get_receipt()
                 .await
             {
-                Ok(receipt) => {
-                    let receipt = crate::error::succeeded(receipt)?;
-                    let fee =
-                        receipt
-                            .effective_gas_price
-                            .saturating_mul(u128::from(receipt.gas_used))
-                            .saturating_add(
-                                receipt.blob_gas_price.unwrap_or_default().saturating_mul(
-                                    u128::from(receipt.blob_gas_used.unwrap_or_default()),
-                                ),
-                            );
-                    self.metrics
-                        .fees_wei
-                        .fetch_add(u64::try_from(fee).unwrap_or(u64::MAX), Ordering::Relaxed);
-                    self.metrics.transactions.fetch_add(1, Ordering::Relaxed);
-                    return Ok(receipt);
-                }
+                Ok(receipt) => return self.landed(receipt),
                 Err(e) => {
                     tracing::warn!(target: "ordo::batcher", %hash, attempt, error = %e, "no receipt; replacing with higher fees");
+                    if let Some(receipt) = self.provider.get_transaction_receipt(hash).await? {
+                        return self.landed(receipt);
+                    }
                     let Some(sent) = sent else {
                         // Not even in the pool: send it again as it was.
                         continue;
                     };
-                    self.metrics.replacements.fetch_add(1, Ordering::Relaxed);
+                    replaced = Some(hash);
                     let fees = self.provider.estimate_eip1559_fees().await?;
                     tx = tx
                         .with_nonce(sent.nonce())
