@@ -101,7 +101,49 @@ async fn the_devnet_batcher_posts_the_chain_and_the_l1_alone_rebuilds_it() {
         .unwrap();
     let tx_height = included["height"].as_u64().unwrap();
 
-    // The batcher posts past that height within a minute.
+    // A raw rollup's transaction (namespace 3), signed with a fresh key, included.
+    let chain_id = genesis["chain_id"].as_u64().unwrap();
+    let raw = ordo_types::Transaction::sign(
+        3,
+        0,
+        ordo_types::Bytes::from_static(b"raw payload"),
+        &ordo_types::SecretKey::random(),
+        chain_id,
+    );
+    let http = reqwest::Client::new();
+    let resp = http
+        .post(format!("{api}/v1/transactions"))
+        .json(&raw)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status().as_u16(),
+        202,
+        "{}",
+        resp.text().await.unwrap()
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let raw_height = loop {
+        let status: serde_json::Value = http
+            .get(format!("{api}/v1/transactions/{}", raw.hash()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if let Some(h) = status["height"].as_u64() {
+            break h;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the raw transaction was not included"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+
+    // The batcher posts past those heights within a minute.
     let target: u64 = reqwest::get(format!("{api}/v1/status"))
         .await
         .unwrap()
@@ -110,7 +152,7 @@ async fn the_devnet_batcher_posts_the_chain_and_the_l1_alone_rebuilds_it() {
         .unwrap()["height"]
         .as_u64()
         .unwrap();
-    assert!(target >= tx_height);
+    assert!(target >= tx_height && target >= raw_height);
     let deadline = Instant::now() + Duration::from_secs(60);
     let page = loop {
         let page = reqwest::get(&metrics_url).await.ok();
@@ -165,6 +207,11 @@ async fn the_devnet_batcher_posts_the_chain_and_the_l1_alone_rebuilds_it() {
         .body
         .entries()
         .any(|(_, e)| e.hash() == ordo_types::B256::from(tx_hash.0)));
+    let with_raw = &rebuilt[raw_height as usize - 1];
+    assert!(with_raw
+        .body
+        .entries()
+        .any(|(ns, e)| ns == 3 && e.hash() == raw.hash()));
 
     // `ordo rollup follow --l1`: the same lines as from a node, with no node given.
     let genesis_path = home.join("genesis.json");
