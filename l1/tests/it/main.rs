@@ -3,7 +3,8 @@
 //!   ones differ, so Solidity and Rust provably agree on the signed bytes;
 //! - `anvil`: deploys to a real Anvil and drives the contracts through the bindings;
 //! - `da`: a batch posted to `BatchInbox` in blob and calldata frames reads back exactly; a
-//!   forged batch for the same certified range is ignored, an uncertified range refused;
+//!   forged batch for the same certified range is ignored, an uncertified range refused; the
+//!   batcher: resume, a half-posted range, a reorg, a stuck post, a 2 MiB block, a blob archive;
 //! - `gas`: `submitBlock` gas from Anvil receipts for committees of 4, 20 and 100;
 //! - `watcher`: the L1 client and event watcher: confirmation depth, an outage, reorgs below
 //!   and above the depth, failover.
