@@ -5,7 +5,8 @@
 //!   (alloy's `SimpleCoder`: 31 bytes per field element, a length word first), with the
 //!   EIP-7594 sidecar (cell proofs) that Anvil 1.7 and post-Fusaka Ethereum take.
 //! - [`decode_posts`] reads `BatchPosted` logs; [`BlobSource`]s fetch a post's blobs (the L1
-//!   node's `anvil_getBlobsByTransactionHash`, or an archive directory). Blobs from an archive
+//!   node's `anvil_getBlobsByTransactionHash`, or an archive directory, local or over HTTP).
+//!   Blobs from an archive
 //!   are checked against the versioned hashes the contract recorded (a KZG commitment each);
 //!   blobs from the L1 node are taken as its logs are.
 //! - [`DaChain`] (pure) collects frames into batches and batches into the chain: a batch counts
@@ -32,6 +33,9 @@ use crate::error::L1Error;
 
 /// Most blobs one transaction may carry (EIP-7594's per-transaction cap).
 pub const MAX_BLOBS_PER_TX: usize = 6;
+
+/// Bytes of one blob.
+pub const BLOB_BYTES: usize = 131_072;
 
 /// Bytes of frame one blob carries with `SimpleCoder` (31 per field element).
 pub const BLOB_DATA_BYTES: usize = 4096 * 31;
@@ -148,6 +152,19 @@ pub enum BlobSource {
     /// A directory of blobs named `<versioned hash>.blob` (131,072 raw bytes each), as
     /// [`archive_blobs`] writes them.
     Directory(PathBuf),
+    /// Such a directory served over HTTP: `GET <url>/<versioned hash>.blob`.
+    Url(String),
+}
+
+impl BlobSource {
+    /// `http://...` or `https://...` as [`BlobSource::Url`], anything else as a directory.
+    pub fn parse(spec: &str) -> Self {
+        if spec.starts_with("http://") || spec.starts_with("https://") {
+            Self::Url(spec.trim_end_matches('/').to_owned())
+        } else {
+            Self::Directory(PathBuf::from(spec))
+        }
+    }
 }
 
 /// Writes the blobs of `sidecar` into `dir` as `<versioned hash>.blob`.
@@ -190,6 +207,26 @@ impl BlobSource {
                 }
                 blobs
             }
+            Self::Url(base) => {
+                let http = alloy::transports::http::reqwest::Client::new();
+                let mut blobs = Vec::with_capacity(post.blob_hashes.len());
+                for hash in &post.blob_hashes {
+                    let response = http
+                        .get(format!("{base}/{hash}.blob"))
+                        .timeout(std::time::Duration::from_secs(30))
+                        .send()
+                        .await;
+                    let bytes = match response {
+                        Ok(r) if r.status().is_success() => r.bytes().await.ok(),
+                        _ => None,
+                    };
+                    match bytes {
+                        Some(bytes) if bytes.len() == BLOB_BYTES => blobs.push(Bytes::from(bytes)),
+                        _ => return Ok(None),
+                    }
+                }
+                blobs
+            }
         };
         if blobs.len() != post.blob_hashes.len() {
             return Ok(None);
@@ -197,7 +234,7 @@ impl BlobSource {
         // Blobs from the L1 node are as trusted as its logs, which named them; blobs from an
         // archive must match the versioned hashes the contract recorded (a KZG commitment each,
         // about 20 ms).
-        if matches!(self, Self::Directory(_)) {
+        if !matches!(self, Self::Rpc(_)) {
             for (blob, hash) in blobs.iter().zip(&post.blob_hashes) {
                 if blob_versioned_hash(blob).ok() != Some(*hash) {
                     return Ok(None);

@@ -40,10 +40,11 @@ pub(crate) struct Source {
     /// With `--l1`: L1 blocks below the head a post must be before it is read.
     #[arg(long, default_value_t = 2)]
     l1_confirmations: u64,
-    /// With `--l1`: directories of archived blobs (`<versioned hash>.blob`), tried after the
-    /// L1 node for blobs it no longer serves.
+    /// With `--l1`: archives of blobs (`<versioned hash>.blob`), a directory or an
+    /// `http(s)://` URL serving one, tried in order after the L1 node for blobs it no longer
+    /// serves; their blobs must match the versioned hashes on the L1. Repeatable.
     #[arg(long)]
-    blob_source: Vec<PathBuf>,
+    blob_source: Vec<String>,
     /// The genesis file holding the trusted chain id, committee and rollup registrations.
     #[arg(long)]
     genesis: PathBuf,
@@ -272,8 +273,7 @@ impl L1Blocks {
             source
                 .blob_source
                 .iter()
-                .cloned()
-                .map(ordo_l1::da::BlobSource::Directory),
+                .map(|s| ordo_l1::da::BlobSource::parse(s)),
         );
         let reader = ordo_l1::da::DaReader::new(
             &url,

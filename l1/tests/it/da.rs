@@ -511,6 +511,52 @@ async fn a_two_mib_block_is_posted_across_several_blob_transactions_and_rebuilt_
     };
     let mut reader = from_archive(archive.path().to_owned());
     assert_eq!(reader.poll().await.unwrap(), blocks);
+    // The same archive over HTTP (a minimal file server), through `BlobSource::parse`.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/blobs/", listener.local_addr().unwrap());
+    let served = archive.path().to_owned();
+    let server = tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let mut request = vec![0u8; 4096];
+            let n = socket.read(&mut request).await.unwrap_or(0);
+            let line = String::from_utf8_lossy(&request[..n]).to_string();
+            let path = line.split_whitespace().nth(1).unwrap_or("").to_owned();
+            let name = path.trim_start_matches("/blobs/");
+            let reply = match std::fs::read(served.join(name)) {
+                Ok(body) => {
+                    let mut r = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                        body.len()
+                    )
+                    .into_bytes();
+                    r.extend_from_slice(&body);
+                    r
+                }
+                Err(_) => {
+                    b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                        .to_vec()
+                }
+            };
+            let _ = socket.write_all(&reply).await;
+        }
+    });
+    let source = BlobSource::parse(&base);
+    assert!(matches!(source, BlobSource::Url(_)));
+    let mut reader = DaReader::new(
+        &endpoint,
+        deployment.batch_inbox,
+        deployment.deployment_block,
+        0,
+        vec![source],
+        true,
+    )
+    .unwrap();
+    assert_eq!(reader.poll().await.unwrap(), blocks);
+    server.abort();
     let file = std::fs::read_dir(archive.path())
         .unwrap()
         .next()
