@@ -211,6 +211,8 @@ struct Source {
     blocks: std::sync::Arc<std::sync::Mutex<Vec<Block>>>,
     keys: Vec<SecretKey>,
     set: ValidatorSet,
+    /// From this height on, another committee (its keys and set) decides.
+    rotated: Option<(u64, Vec<SecretKey>, ValidatorSet)>,
 }
 
 impl ordo_l1::ChainSource for Source {
@@ -231,9 +233,13 @@ impl ordo_l1::ChainSource for Source {
         height: u64,
     ) -> Result<(Header, ordo_types::CommitCertificate, ValidatorSet), ordo_l1::L1Error> {
         let block = self.block(height).await?;
-        let signers = by_address(&self.keys);
+        let (keys, set) = match &self.rotated {
+            Some((from, keys, set)) if height >= *from => (keys, set),
+            _ => (&self.keys, &self.set),
+        };
+        let signers = by_address(keys);
         let cert = certificate(ORDO_CHAIN, height, 0, block.hash(), &signers[..3]);
-        Ok((block.header, cert, self.set.clone()))
+        Ok((block.header, cert, set.clone()))
     }
 }
 
@@ -266,6 +272,7 @@ async fn the_batcher_certifies_posts_resumes_and_reposts_after_a_reorg() {
         blocks: std::sync::Arc::new(std::sync::Mutex::new(all[..12].to_vec())),
         keys: committee_keys.clone(),
         set: set.clone(),
+        rotated: None,
     };
     let mut config = ordo_l1::BatcherConfig::new(
         &endpoint,
@@ -466,6 +473,7 @@ async fn a_two_mib_block_is_posted_across_several_blob_transactions_and_rebuilt_
         blocks: std::sync::Arc::new(std::sync::Mutex::new(blocks.clone())),
         keys: committee_keys,
         set,
+        rotated: None,
     };
     let mut config = ordo_l1::BatcherConfig::new(
         &endpoint,
@@ -644,6 +652,7 @@ async fn bench_rebuild_rate() {
         blocks: std::sync::Arc::new(std::sync::Mutex::new(blocks.clone())),
         keys: committee_keys,
         set,
+        rotated: None,
     };
     let mut config = ordo_l1::BatcherConfig::new(
         &endpoint,
@@ -713,6 +722,7 @@ async fn a_stuck_post_is_replaced_with_higher_fees() {
         blocks: std::sync::Arc::new(std::sync::Mutex::new(blocks.clone())),
         keys: committee_keys,
         set,
+        rotated: None,
     };
     let mut config = ordo_l1::BatcherConfig::new(
         &endpoint,
@@ -782,5 +792,63 @@ async fn a_stuck_post_is_replaced_with_higher_fees() {
         .await
         .unwrap();
     assert_eq!(posts.len(), 1);
+    assert_eq!(rebuild(&endpoint, &deployment).await, blocks);
+}
+
+#[tokio::test]
+async fn the_batcher_rotates_the_light_client_to_certify_a_range_a_new_committee_decided() {
+    let anvil = spawn_anvil().expect("anvil (run `npm ci` in the repository root)");
+    let endpoint = anvil.endpoint();
+    let deployer = PrivateKeySigner::from(anvil.keys()[0].clone());
+    let old_keys: Vec<SecretKey> = keys(1, 4);
+    let old = set_of(&old_keys, 10);
+    let new_keys: Vec<SecretKey> = keys(11, 4);
+    let new = set_of(&new_keys, 10);
+    let params = DeployParams::devnet(ORDO_CHAIN, &old, deployer.address());
+    let deployment = deploy(&endpoint, deployer.clone(), &params).await.unwrap();
+    // Blocks 1..=6: block 3 announces the new committee, which decides 4..=6.
+    let mut blocks = chain(6, &old, 0x77);
+    for i in 0..6 {
+        if i == 2 {
+            blocks[i].header.next_validators_hash = new.hash();
+        }
+        if i >= 3 {
+            blocks[i].header.validators_hash = new.hash();
+            blocks[i].header.next_validators_hash = new.hash();
+        }
+        if i > 0 {
+            blocks[i].header.parent_hash = blocks[i - 1].hash();
+        }
+    }
+    let source = Source {
+        blocks: std::sync::Arc::new(std::sync::Mutex::new(blocks.clone())),
+        keys: old_keys,
+        set: old,
+        rotated: Some((4, new_keys, new.clone())),
+    };
+    let mut config = ordo_l1::BatcherConfig::new(
+        &endpoint,
+        deployment.batch_inbox,
+        deployment.light_client,
+        deployment.deployment_block,
+    );
+    config.confirmations = 0;
+    let poster = PrivateKeySigner::from(anvil.keys()[1].clone());
+    let mut batcher = ordo_l1::Batcher::new(config, poster, source).unwrap();
+    assert!(matches!(
+        batcher.pass().await.unwrap(),
+        ordo_l1::Pass::Posted {
+            start: 1,
+            end: 6,
+            ..
+        }
+    ));
+    let relay = LightClientRelay::new(&endpoint, deployer, deployment.light_client).unwrap();
+    let state = relay.state().await.unwrap();
+    assert_eq!(
+        (state.committee_hash, state.rotation_height),
+        (new.hash(), 3)
+    );
+    assert_eq!(relay.block_hash_at(6).await.unwrap(), blocks[5].hash());
     assert_eq!(rebuild(&endpoint, &deployment).await, blocks);
 }
