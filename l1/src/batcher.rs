@@ -322,9 +322,36 @@ impl<S: ChainSource> Batcher<S> {
         }
         let start = held.saturating_add(1);
         let mut end = tip.min(start.saturating_add(self.config.max_blocks.saturating_sub(1)));
+        // At or below its rotation height the light client takes no more certificates (a
+        // relay moved it on before this batcher got there): such a range must end at a height
+        // it holds, the rotation height itself at the latest.
+        let rotation_height = self.relay.state().await?.rotation_height;
+        if end <= rotation_height {
+            end = rotation_height.min(tip);
+        }
         let mut blocks = Vec::new();
         for height in start..=end {
             blocks.push(self.source.block(height).await?);
+        }
+        if end <= rotation_height {
+            let mut held = None;
+            for block in blocks.iter().rev() {
+                let height = block.header.height;
+                let in_window = height < start.saturating_add(self.config.max_blocks);
+                if (in_window || height == end)
+                    && self.relay.block_hash_at(height).await? == block.hash()
+                {
+                    held = Some(height);
+                    break;
+                }
+            }
+            let held = held.ok_or_else(|| {
+                L1Error::Node(format!(
+                    "the light client holds no height of {start}..={end}, at or below its rotation height"
+                ))
+            })?;
+            blocks.truncate(usize::try_from(held - start + 1).unwrap_or(usize::MAX));
+            end = held;
         }
         if blocks.first().map(|b| b.header.parent_hash) != Some(held_hash) {
             return Err(L1Error::Node(format!(

@@ -852,3 +852,64 @@ async fn the_batcher_rotates_the_light_client_to_certify_a_range_a_new_committee
     assert_eq!(relay.block_hash_at(6).await.unwrap(), blocks[5].hash());
     assert_eq!(rebuild(&endpoint, &deployment).await, blocks);
 }
+
+#[tokio::test]
+async fn ranges_behind_a_light_client_another_relay_rotated_end_where_it_holds_hashes() {
+    let anvil = spawn_anvil().expect("anvil (run `npm ci` in the repository root)");
+    let endpoint = anvil.endpoint();
+    let deployer = PrivateKeySigner::from(anvil.keys()[0].clone());
+    let old_keys: Vec<SecretKey> = keys(1, 4);
+    let old = set_of(&old_keys, 10);
+    let new_keys: Vec<SecretKey> = keys(11, 4);
+    let new = set_of(&new_keys, 10);
+    let params = DeployParams::devnet(ORDO_CHAIN, &old, deployer.address());
+    let deployment = deploy(&endpoint, deployer.clone(), &params).await.unwrap();
+    let mut blocks = chain(6, &old, 0x66);
+    for i in 0..6 {
+        if i == 2 {
+            blocks[i].header.next_validators_hash = new.hash();
+        }
+        if i >= 3 {
+            blocks[i].header.validators_hash = new.hash();
+            blocks[i].header.next_validators_hash = new.hash();
+        }
+        if i > 0 {
+            blocks[i].header.parent_hash = blocks[i - 1].hash();
+        }
+    }
+    // Another relay already rotated the light client at height 3: heights 1 and 2 can no
+    // longer be certified.
+    let relay = LightClientRelay::new(&endpoint, deployer, deployment.light_client).unwrap();
+    let signers = by_address(&old_keys);
+    relay
+        .rotate(
+            &blocks[2].header,
+            &certificate(ORDO_CHAIN, 3, 0, blocks[2].hash(), &signers[..3]),
+            &old,
+            &new,
+        )
+        .await
+        .unwrap();
+    let source = Source {
+        blocks: std::sync::Arc::new(std::sync::Mutex::new(blocks.clone())),
+        keys: old_keys,
+        set: old,
+        rotated: Some((4, new_keys, new)),
+    };
+    let mut config = ordo_l1::BatcherConfig::new(
+        &endpoint,
+        deployment.batch_inbox,
+        deployment.light_client,
+        deployment.deployment_block,
+    );
+    config.confirmations = 0;
+    config.max_blocks = 2;
+    let poster = PrivateKeySigner::from(anvil.keys()[1].clone());
+    let mut batcher = ordo_l1::Batcher::new(config, poster, source).unwrap();
+    let mut posted = Vec::new();
+    while let ordo_l1::Pass::Posted { start, end, .. } = batcher.pass().await.unwrap() {
+        posted.push((start, end));
+    }
+    assert_eq!(posted, [(1, 3), (4, 5), (6, 6)]);
+    assert_eq!(rebuild(&endpoint, &deployment).await, blocks);
+}
