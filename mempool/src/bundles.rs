@@ -79,6 +79,8 @@ const OUTCOME_MEMORY: usize = 10_000;
 #[derive(Debug, Default)]
 pub(crate) struct BundlePool {
     pending: IndexMap<B256, PendingBundle>,
+    /// Transactions over all pending bundles.
+    txs: usize,
     by_tx: HashMap<B256, B256>,
     by_nonce: HashMap<NonceKey, B256>,
     by_replacement: HashMap<(Address, String), B256>,
@@ -89,6 +91,11 @@ pub(crate) struct BundlePool {
 impl BundlePool {
     pub(crate) fn len(&self) -> usize {
         self.pending.len()
+    }
+
+    /// Transactions over all pending bundles.
+    pub(crate) fn tx_count(&self) -> usize {
+        self.txs
     }
 
     /// The bundle transaction `hash` belongs to.
@@ -146,6 +153,7 @@ impl BundlePool {
         if let Some(key) = bundle.replacement_key() {
             self.by_replacement.insert(key, hash);
         }
+        self.txs += bundle.bundle.txs().len();
         self.pending.insert(hash, bundle);
         Ok(replaced)
     }
@@ -153,6 +161,7 @@ impl BundlePool {
     /// Removes a pending bundle, remembering `outcome`.
     pub(crate) fn remove(&mut self, hash: &B256, outcome: BundleOutcome) -> Option<PendingBundle> {
         let gone = self.pending.shift_remove(hash)?;
+        self.txs -= gone.bundle.txs().len();
         for (tx, key) in gone.bundle.txs().iter().zip(gone.nonce_keys()) {
             self.by_tx.remove(&tx.hash());
             self.by_nonce.remove(&key);
@@ -322,7 +331,7 @@ mod tests {
             pool.status(&first_hash),
             BundleStatus::Gone(BundleOutcome::Replaced { by: newer_hash })
         );
-        assert_eq!(pool.len(), 1);
+        assert_eq!((pool.len(), pool.tx_count()), (1, 3));
         assert!(pool.uses_nonce(bob.address(), 2, 1));
         // The same uuid from another first sender is another bundle, and clashes.
         let other_sender = pending(vec![(&bob, 2, 0)], Some("u"), 0);
@@ -368,6 +377,6 @@ mod tests {
         ));
         assert_eq!(pool.status(&e), BundleStatus::Gone(BundleOutcome::Expired));
         assert_eq!(pool.bundle_of(&placed.bundle.txs()[0].hash()), None);
-        assert_eq!(pool.len(), 0);
+        assert_eq!((pool.len(), pool.tx_count()), (0, 0));
     }
 }

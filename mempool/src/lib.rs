@@ -39,7 +39,7 @@
 //! let tx = Transaction::sign(1, 0, Bytes::from_static(b"hi"), &SecretKey::random(), 7);
 //! let hash = pool.submit(vec![tx.clone()], Origin::Local).remove(0).unwrap();
 //! assert_eq!(hash, tx.hash());
-//! assert_eq!(pool.select(1 << 20, 100), vec![tx]);
+//! assert_eq!(pool.select(1 << 20, 100), vec![tx.into()]);
 //! ```
 
 // Unit-test builds link the dev-dependencies that only integration tests use.
@@ -455,8 +455,9 @@ impl Mempool {
 
     /// Admits a client's bundle: refused whole, with the first offending transaction's index
     /// and error, unless every transaction passes the checks a single one does (size,
-    /// admission, signature, a nonce the chain has not used, none already pending alone nor
-    /// its nonce taken by a pending transaction) and the bundle pool takes it (see
+    /// admission, signature, a nonce the chain has not used and at most `max_nonce_gap` past
+    /// the sender's pending ones, none already pending alone nor its nonce taken by a pending
+    /// transaction) and the bundle pool takes it (see
     /// [`BundlePool::insert`]). `replacement` is its `replacementUuid`. The signature work runs
     /// on the checking threads.
     pub async fn admit_bundle(
@@ -526,10 +527,17 @@ impl Mempool {
             let next = pool
                 .chain_next(&key)
                 .unwrap_or_else(|| inner.nonces.next_nonce(sender, tx.namespace()));
+            let frontier = pool.next_nonce(&key).unwrap_or(next);
             let refusal = if tx.nonce() < next {
                 Some(MempoolError::NonceTooLow {
                     nonce: tx.nonce(),
                     next,
+                })
+            } else if tx.nonce().saturating_sub(frontier) > inner.config.max_nonce_gap {
+                Some(MempoolError::NonceGapTooLarge {
+                    nonce: tx.nonce(),
+                    next: frontier,
+                    max_gap: inner.config.max_nonce_gap,
                 })
             } else if !matches!(
                 pool.status(&tx.hash()),
@@ -710,9 +718,11 @@ impl Mempool {
         results
     }
 
-    /// How many transactions are ready for a block (parked ones are not).
+    /// How many transactions are ready for a block (parked ones are not), counting every
+    /// transaction of the pending bundles.
     pub fn ready(&self) -> usize {
-        lock(&self.inner.pool).ready()
+        let pool = lock(&self.inner.pool);
+        pool.ready() + lock(&self.inner.bundles).tx_count()
     }
 
     /// [`MempoolError::Busy`] if at least `busy_at` transactions are ready for a block: client
@@ -811,8 +821,9 @@ impl Mempool {
     /// Candidates for a block under the byte (encoded entries) and count limits, in the order
     /// a proposer should try them: pending bundles, oldest first, in up to half of the block
     /// when single transactions are ready (all of it otherwise); then ready transactions with
-    /// each namespace's weighted share of what is left; then the other bundles, which the chain
-    /// core packs as far as they fit. Neither lane starves the other for more than a block.
+    /// each namespace's weighted share, the bundles' transactions counted against their
+    /// namespaces' shares; then the other bundles, which the chain core packs as far as they
+    /// fit. Neither lane starves the other for more than a block.
     pub fn select(&self, max_bytes: usize, max_count: usize) -> Vec<Candidate> {
         let weights = &self.inner.weights;
         let pool = lock(&self.inner.pool);
@@ -823,6 +834,7 @@ impl Mempool {
         let share = if pool.ready() > 0 { 2 } else { 1 };
         let (bundle_bytes, bundle_count) = (max_bytes / share, max_count / share);
         let (mut bytes, mut count) = (0usize, 0usize);
+        let mut charged: BTreeMap<u64, (usize, usize)> = BTreeMap::new();
         let mut first = Vec::new();
         let mut rest = Vec::new();
         for bundle in bundles {
@@ -831,6 +843,10 @@ impl Mempool {
             if bytes + size <= bundle_bytes && count + n <= bundle_count {
                 bytes += size;
                 count += n;
+                for tx in bundle.txs() {
+                    let used = charged.entry(tx.namespace()).or_default();
+                    *used = (used.0 + 1 + tx.encoded_len(), used.1 + 1);
+                }
                 first.push(Candidate::Bundle(bundle));
             } else {
                 rest.push(Candidate::Bundle(bundle));
@@ -840,6 +856,7 @@ impl Mempool {
             max_bytes.saturating_sub(bytes),
             max_count.saturating_sub(count),
             |ns| weights.get(&ns).copied().unwrap_or(1),
+            &charged,
         );
         first.extend(singles.into_iter().map(Candidate::Tx));
         first.extend(rest);

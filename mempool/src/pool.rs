@@ -326,11 +326,15 @@ impl Pool {
     /// transactions. Namespaces share the block by deficit round robin in proportion to
     /// `weight(namespace)`, so a flooded namespace cannot crowd out the others; each sender's
     /// transactions come in nonce order, and senders within a namespace in arrival order.
+    ///
+    /// `charged` is what the block already gives each namespace (bundles): encoded bytes and
+    /// entries, counted against its share before any of its single transactions.
     pub(crate) fn select(
         &self,
         max_bytes: usize,
         max_count: usize,
         weight: impl Fn(u64) -> u32,
+        charged: &BTreeMap<u64, (usize, usize)>,
     ) -> Vec<Transaction> {
         // Per namespace: accounts ordered by the arrival of their next ready transaction.
         let mut queues: BTreeMap<u64, BinaryHeap<Reverse<(u64, Address)>>> = BTreeMap::new();
@@ -347,10 +351,17 @@ impl Pool {
         // A transaction's cost is its share of whichever block limit it uses more of (bytes
         // or count), scaled so that a whole block costs `max_bytes * max_count`.
         let (bytes_cap, count_cap) = (max_bytes.max(1) as u128, max_count.max(1) as u128);
-        let cost = |size: usize| (size as u128 * count_cap).max(bytes_cap);
+        let cost = |size: usize| (size as u128 * count_cap).max(bytes_cap) as i128;
         let total_weight: u128 = queues.keys().map(|&ns| u128::from(weight(ns).max(1))).sum();
-        let quantum = (bytes_cap * count_cap / total_weight.max(1) / 4).max(1);
-        let mut deficits: BTreeMap<u64, u128> = queues.keys().map(|&ns| (ns, 0)).collect();
+        let quantum = (bytes_cap * count_cap / total_weight.max(1) / 4).max(1) as i128;
+        let mut deficits: BTreeMap<u64, i128> = queues
+            .keys()
+            .map(|&ns| {
+                let (bytes, count) = charged.get(&ns).copied().unwrap_or_default();
+                let debt = (bytes as u128 * count_cap).max(count as u128 * bytes_cap);
+                (ns, -(debt as i128))
+            })
+            .collect();
         let mut out = Vec::new();
         let mut bytes = 0usize;
         while !queues.is_empty() && out.len() < max_count {
@@ -358,7 +369,7 @@ impl Pool {
             let namespaces: Vec<u64> = queues.keys().copied().collect();
             for ns in namespaces {
                 let deficit = deficits.entry(ns).or_default();
-                *deficit += quantum * u128::from(weight(ns).max(1));
+                *deficit += quantum * i128::from(weight(ns).max(1));
                 while let Some(queue) = queues.get_mut(&ns) {
                     let Some(Reverse((_, sender))) = queue.peek().copied() else {
                         queues.remove(&ns);
@@ -459,7 +470,9 @@ mod tests {
         let h2 = add(&mut pool, &key, 1, 2).unwrap();
         let h1 = add(&mut pool, &key, 1, 1).unwrap();
         assert_eq!(pool.status(&h2), PoolStatus::Parked { namespace: 1 });
-        assert!(pool.select(1 << 20, 100, |_| 1).is_empty());
+        assert!(pool
+            .select(1 << 20, 100, |_| 1, &BTreeMap::new())
+            .is_empty());
         assert_eq!(pool.oldest_parked(), Some(h2), "oldest parked first");
         let h0 = add(&mut pool, &key, 1, 0).unwrap();
         assert_eq!(pool.oldest_parked(), None, "the gap filled: nothing parked");
@@ -467,7 +480,7 @@ mod tests {
             assert_eq!(pool.status(&h), PoolStatus::Pending { namespace: 1 });
         }
         let nonces: Vec<u64> = pool
-            .select(1 << 20, 100, |_| 1)
+            .select(1 << 20, 100, |_| 1, &BTreeMap::new())
             .iter()
             .map(|t| t.nonce())
             .collect();
@@ -576,7 +589,12 @@ mod tests {
             pool.insert(&cfg(), tx(&b, 2, n, 1000), b.address(), || 0)
                 .unwrap();
         }
-        let block = pool.select(20 * (1000 + ENTRY_OVERHEAD), 10_000, |_| 1);
+        let block = pool.select(
+            20 * (1000 + ENTRY_OVERHEAD),
+            10_000,
+            |_| 1,
+            &BTreeMap::new(),
+        );
         let from_b = block.iter().filter(|t| t.namespace() == 2).count();
         assert_eq!(
             from_b, 5,
@@ -584,7 +602,7 @@ mod tests {
         );
         assert_eq!(block.len(), 20);
         // The same when the block is limited by count rather than bytes.
-        let by_count = pool.select(1 << 30, 20, |_| 1);
+        let by_count = pool.select(1 << 30, 20, |_| 1, &BTreeMap::new());
         assert_eq!(by_count.iter().filter(|t| t.namespace() == 2).count(), 5);
         assert_eq!(by_count.len(), 20);
         // With namespace 2 idle, namespace 1 may use the whole block.
@@ -597,7 +615,12 @@ mod tests {
         }
         assert_eq!(
             only_a
-                .select(20 * (1000 + ENTRY_OVERHEAD), 10_000, |_| 1)
+                .select(
+                    20 * (1000 + ENTRY_OVERHEAD),
+                    10_000,
+                    |_| 1,
+                    &BTreeMap::new()
+                )
                 .len(),
             20
         );
@@ -613,13 +636,13 @@ mod tests {
                     .unwrap();
             }
         }
-        let block = pool.select(60 * (100 + ENTRY_OVERHEAD), 10_000, |ns| {
-            if ns == 1 {
-                2
-            } else {
-                1
-            }
-        });
+        let weights = |ns| if ns == 1 { 2 } else { 1 };
+        let block = pool.select(
+            60 * (100 + ENTRY_OVERHEAD),
+            10_000,
+            weights,
+            &BTreeMap::new(),
+        );
         let ones = block.iter().filter(|t| t.namespace() == 1).count();
         let twos = block.iter().filter(|t| t.namespace() == 2).count();
         assert_eq!(ones + twos, 60);
@@ -627,5 +650,12 @@ mod tests {
             (38..=42).contains(&ones),
             "weight 2:1 gives about 40:20, got {ones}:{twos}"
         );
+        // Bundles already gave namespace 1 the room of 30 of these transactions: it has used
+        // its share, so namespace 2 gets nearly all of what is left.
+        let charged = BTreeMap::from([(1, (30 * (100 + ENTRY_OVERHEAD), 30))]);
+        let block = pool.select(30 * (100 + ENTRY_OVERHEAD), 10_000, |_| 1, &charged);
+        let ones = block.iter().filter(|t| t.namespace() == 1).count();
+        assert_eq!(block.len(), 30);
+        assert!(ones <= 2, "namespace 1 got {ones} of 30 after its bundles");
     }
 }

@@ -191,6 +191,14 @@ async fn bad_bundles_are_refused_whole_and_none_of_their_parts_lands() {
         (400, Some("WRONG_CHAIN")),
         "{answer}"
     );
+    // A part too far ahead of its sender's next nonce.
+    let (_, answer) = send(
+        &net,
+        0,
+        json!({ "txs": [good, tx(&alice, 2, 1_000, "far ahead")], "maxHeight": 1_000 }),
+    )
+    .await;
+    assert_eq!(answer["code"], "NONCE_GAP_TOO_LARGE", "{answer}");
     // Malformed: no bound, two bounds, a stranger among the reverting hashes, a duplicate.
     for body in [
         json!({ "txs": [good] }),
