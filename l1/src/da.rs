@@ -448,6 +448,8 @@ pub struct DaReader {
     max_log_range: u64,
     sources: Vec<BlobSource>,
     chain: DaChain,
+    /// Posts read whose blobs no source had, tried again on each poll.
+    unavailable: Vec<Post>,
 }
 
 impl DaReader {
@@ -472,6 +474,7 @@ impl DaReader {
             max_log_range: 1000,
             sources,
             chain: DaChain::new(keep_blocks),
+            unavailable: Vec::new(),
         })
     }
 
@@ -504,8 +507,8 @@ impl DaReader {
     }
 
     /// Reads the confirmed L1 blocks not read yet; returns the blocks the chain gained (none
-    /// without `keep_blocks`). A post whose blobs no source has stops the read there, to be
-    /// tried again.
+    /// without `keep_blocks`). A post whose blobs no source has is set aside and tried again on
+    /// the next polls; the posts after it are read meanwhile.
     pub async fn poll(&mut self) -> Result<Vec<Block>, L1Error> {
         let head = self.provider.get_block_number().await?;
         let Some(to) = head.checked_sub(self.confirmations) else {
@@ -514,8 +517,15 @@ impl DaReader {
         if to < self.next_block {
             return Ok(Vec::new());
         }
-        let posts = self.posts(self.next_block, to).await?;
-        feed(&mut self.chain, &posts, &self.sources).await?;
+        let mut posts = std::mem::take(&mut self.unavailable);
+        match self.posts(self.next_block, to).await {
+            Ok(new) => posts.extend(new),
+            Err(e) => {
+                self.unavailable = posts;
+                return Err(e);
+            }
+        }
+        self.unavailable = feed(&mut self.chain, posts, &self.sources).await?;
         self.next_block = to.saturating_add(1);
         Ok(self.chain.advance())
     }
@@ -528,23 +538,39 @@ impl DaReader {
         chain.keep_blocks = false;
         if head >= self.next_block {
             let posts = self.posts(self.next_block, head).await?;
-            feed(&mut chain, &posts, &self.sources).await?;
+            feed(&mut chain, posts, &self.sources).await?;
         }
         chain.advance();
         Ok(chain.tip())
     }
 }
 
-async fn feed(chain: &mut DaChain, posts: &[Post], sources: &[BlobSource]) -> Result<(), L1Error> {
+/// Adds `posts` to `chain`; returns those whose blobs no source has (to try again later), so
+/// that one post without blobs (junk whose blobs nobody archived, or a source that is down)
+/// does not hold up the posts after it.
+async fn feed(
+    chain: &mut DaChain,
+    posts: Vec<Post>,
+    sources: &[BlobSource],
+) -> Result<Vec<Post>, L1Error> {
+    let mut unavailable = Vec::new();
     for post in posts {
         if post.end <= chain.tip().0 {
             continue;
         }
-        let bytes = frame_of(post, sources).await?;
-        let added = chain.add(post, &bytes);
+        let bytes = match frame_of(&post, sources).await {
+            Ok(bytes) => bytes,
+            Err(L1Error::BlobsUnavailable(tx)) => {
+                tracing::warn!(target: "ordo::da", %tx, start = post.start, end = post.end, "blobs unavailable from every source; will try again");
+                unavailable.push(post);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let added = chain.add(&post, &bytes);
         if let Added::Ignored(why) = &added {
             tracing::info!(target: "ordo::da", tx = %post.tx_hash, start = post.start, end = post.end, reason = %why, "post ignored");
         }
     }
-    Ok(())
+    Ok(unavailable)
 }

@@ -575,10 +575,79 @@ async fn a_two_mib_block_is_posted_across_several_blob_transactions_and_rebuilt_
     bytes[100] ^= 1;
     std::fs::write(&file, bytes).unwrap();
     let mut reader = from_archive(archive.path().to_owned());
+    assert!(reader.poll().await.unwrap().is_empty());
+    assert_eq!(reader.chain().tip().0, 0, "a changed blob is not used");
+}
+
+#[tokio::test]
+async fn a_post_whose_blobs_nobody_archived_does_not_hold_up_the_rebuild() {
+    let anvil = spawn_anvil().expect("anvil (run `npm ci` in the repository root)");
+    let endpoint = anvil.endpoint();
+    let deployer = PrivateKeySigner::from(anvil.keys()[0].clone());
+    let committee_keys: Vec<SecretKey> = keys(1, 4);
+    let set = set_of(&committee_keys, 10);
+    let params = DeployParams::devnet(ORDO_CHAIN, &set, deployer.address());
+    let deployment = deploy(&endpoint, deployer.clone(), &params).await.unwrap();
+    let blocks = chain(3, &set, 0x55);
+    let signers = by_address(&committee_keys);
+    LightClientRelay::new(&endpoint, deployer.clone(), deployment.light_client)
+        .unwrap()
+        .submit_block(
+            &certificate(ORDO_CHAIN, 3, 0, blocks[2].hash(), &signers[..3]),
+            &set,
+        )
+        .await
+        .unwrap();
+    // Junk in a blob, for the certified range, posted first and archived by nobody.
+    let provider = wallet_provider(&endpoint, deployer.clone());
+    let receipt = BatchInbox::new(deployment.batch_inbox, provider)
+        .post(1, 3, blocks[2].hash())
+        .sidecar_7594(blob_sidecar(b"junk").unwrap())
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    assert!(receipt.status());
+    // The batcher posts and archives the real batch.
+    let archive = tempfile::tempdir().unwrap();
+    let mut config = ordo_l1::BatcherConfig::new(
+        &endpoint,
+        deployment.batch_inbox,
+        deployment.light_client,
+        deployment.deployment_block,
+    );
+    config.confirmations = 0;
+    config.mode = Some(ordo_l1::PostMode::Blobs);
+    config.blob_archive = Some(archive.path().to_owned());
+    let source = Source {
+        blocks: std::sync::Arc::new(std::sync::Mutex::new(blocks.clone())),
+        keys: committee_keys,
+        set,
+        rotated: None,
+    };
+    let poster = PrivateKeySigner::from(anvil.keys()[1].clone());
+    let mut batcher = ordo_l1::Batcher::new(config, poster, source).unwrap();
     assert!(matches!(
-        reader.poll().await,
-        Err(ordo_l1::L1Error::BlobsUnavailable(_))
+        batcher.pass().await.unwrap(),
+        ordo_l1::Pass::Posted {
+            start: 1,
+            end: 3,
+            ..
+        }
     ));
+    // From the archive alone: the junk post's blobs are nowhere, the real batch rebuilds.
+    let mut reader = DaReader::new(
+        &endpoint,
+        deployment.batch_inbox,
+        deployment.deployment_block,
+        0,
+        vec![BlobSource::Directory(archive.path().to_owned())],
+        true,
+    )
+    .unwrap();
+    assert_eq!(reader.poll().await.unwrap(), blocks);
 }
 
 /// Figures for docs/DA.md: how fast a rebuild reads 100,000 EVM transfers back from a local
