@@ -488,22 +488,8 @@ impl<S: ChainSource> Batcher<S> {
             return Ok(mode);
         }
         let base_fee = self.provider.get_gas_price().await?;
-        let blob_fee = self.provider.get_blob_base_fee().await?.max(1);
-        let len = len as u128;
-        // Calldata: 16 gas a byte (40 under EIP-7623's floor for data-heavy transactions; the
-        // floor is what such a post pays) plus 8 for the event's copy, and the call.
-        let calldata = base_fee.saturating_mul(len.saturating_mul(48).saturating_add(60_000));
-        let blobs = (len as usize).div_ceil(crate::da::BLOB_DATA_BYTES).max(1) as u128;
-        let blob = blob_fee
-            .saturating_mul(blobs.saturating_mul(131_072))
-            .saturating_add(base_fee.saturating_mul(60_000));
-        let (current, other, other_mode) = match self.mode {
-            PostMode::Blobs => (blob, calldata, PostMode::Calldata),
-            PostMode::Calldata => (calldata, blob, PostMode::Blobs),
-        };
-        if other.saturating_mul(5) < current.saturating_mul(4) {
-            self.mode = other_mode;
-        }
+        let blob_fee = self.provider.get_blob_base_fee().await?;
+        self.mode = pick_mode(self.mode, len, base_fee, blob_fee);
         Ok(self.mode)
     }
 
@@ -600,5 +586,108 @@ impl<S: ChainSource> Batcher<S> {
         Err(L1Error::Node(
             "a post stayed stuck after three replacements".into(),
         ))
+    }
+}
+
+/// Estimated wei to post `len` bytes of frames in blobs and in calldata, at an execution base
+/// fee of `base_fee` and a blob base fee of `blob_fee` wei.
+pub fn post_costs(len: usize, base_fee: u128, blob_fee: u128) -> (u128, u128) {
+    let bytes = len as u128;
+    // Calldata: 40 gas a byte (EIP-7623's floor, which data-heavy transactions pay) plus 8 for
+    // the event's copy of the data, and about 60,000 gas for the call.
+    let calldata = base_fee.saturating_mul(bytes.saturating_mul(48).saturating_add(60_000));
+    // Blobs: 131,072 blob gas each, and the call.
+    let blobs = len
+        .saturating_add(31)
+        .div_ceil(crate::da::BLOB_DATA_BYTES)
+        .max(1) as u128;
+    let blob = blob_fee
+        .max(1)
+        .saturating_mul(blobs.saturating_mul(131_072))
+        .saturating_add(base_fee.saturating_mul(60_000));
+    (blob, calldata)
+}
+
+/// The mode to post `len` bytes in, from `current`: the other one only when it is cheaper by
+/// more than 20% (hysteresis, so that fees near the break-even point do not flip it at every
+/// batch).
+pub fn pick_mode(current: PostMode, len: usize, base_fee: u128, blob_fee: u128) -> PostMode {
+    let (blob, calldata) = post_costs(len, base_fee, blob_fee);
+    let (current_cost, other_cost, other) = match current {
+        PostMode::Blobs => (blob, calldata, PostMode::Calldata),
+        PostMode::Calldata => (calldata, blob, PostMode::Blobs),
+    };
+    if other_cost.saturating_mul(5) < current_cost.saturating_mul(4) {
+        other
+    } else {
+        current
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GWEI: u128 = 1_000_000_000;
+
+    #[test]
+    fn blobs_win_at_cheap_blob_gas_and_calldata_for_small_posts_when_blobs_are_dear() {
+        // A 100 KB frame at 10 gwei and a 1 wei blob fee: blobs.
+        assert_eq!(
+            pick_mode(PostMode::Calldata, 100_000, 10 * GWEI, 1),
+            PostMode::Blobs
+        );
+        // 1 KB when blob gas costs as much as execution gas: calldata (one blob is 131,072
+        // blob gas, the calldata 48,000 gas; each with the call's 60,000).
+        assert_eq!(
+            pick_mode(PostMode::Blobs, 1_000, 10 * GWEI, 10 * GWEI),
+            PostMode::Calldata
+        );
+        // 2 KB there: calldata is cheaper, but by less than 20% (156,000 against 191,072), so
+        // the current mode stays.
+        assert_eq!(
+            pick_mode(PostMode::Blobs, 2_000, 10 * GWEI, 10 * GWEI),
+            PostMode::Blobs
+        );
+        // The same 100 KB at that blob fee: still blobs (calldata would be 4.8M gas).
+        assert_eq!(
+            pick_mode(PostMode::Blobs, 100_000, 10 * GWEI, 10 * GWEI),
+            PostMode::Blobs
+        );
+    }
+
+    #[test]
+    fn the_mode_changes_only_past_twenty_percent() {
+        let base = 10 * GWEI;
+        let len = 2_000;
+        // Find the blob fee where the two cost the same, then stay within 20% of it.
+        let (_, calldata) = post_costs(len, base, 1);
+        let even = (calldata - base * 60_000) / 131_072;
+        let (blob, calldata) = post_costs(len, base, even);
+        assert!(
+            blob.abs_diff(calldata) * 100 < calldata,
+            "{blob} vs {calldata}"
+        );
+        for fee in [even * 9 / 10, even, even * 11 / 10] {
+            assert_eq!(
+                pick_mode(PostMode::Blobs, len, base, fee),
+                PostMode::Blobs,
+                "{fee}"
+            );
+            assert_eq!(
+                pick_mode(PostMode::Calldata, len, base, fee),
+                PostMode::Calldata,
+                "{fee}"
+            );
+        }
+        // Well past it, each side gives way.
+        assert_eq!(
+            pick_mode(PostMode::Blobs, len, base, even * 2),
+            PostMode::Calldata
+        );
+        assert_eq!(
+            pick_mode(PostMode::Calldata, len, base, even / 2),
+            PostMode::Blobs
+        );
     }
 }

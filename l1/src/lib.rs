@@ -54,7 +54,8 @@ mod watcher;
 pub use alloy::signers::local::PrivateKeySigner;
 pub use anvil::{anvil_path, spawn_anvil, spawn_anvil_mining, spawn_anvil_with, ANVIL_ENV};
 pub use batcher::{
-    Batcher, BatcherConfig, BatcherMetrics, ChainSource, Pass, PostMode, MAX_CALLDATA_FRAME_LEN,
+    pick_mode, post_costs, Batcher, BatcherConfig, BatcherMetrics, ChainSource, Pass, PostMode,
+    MAX_CALLDATA_FRAME_LEN,
 };
 pub use client::{L1Client, RpcConfig};
 pub use deploy::{
