@@ -27,6 +27,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use ordo_mempool::MempoolError;
@@ -147,6 +148,19 @@ fn refused(e: &MempoolError, signed_chain: impl FnOnce() -> Option<u64>) -> RpcE
         message,
         data: Some(json!({ "code": e.code(), "reason": e.to_string() })),
     }
+}
+
+/// A JSON-RPC client past its rate: `429` (with the `Retry-After` the caller adds) and a
+/// JSON-RPC error `-32005` ("limit exceeded", as Ethereum providers answer), Ordo's
+/// `RATE_LIMITED` in `error.data.code`. The request was not read, so its id is unknown.
+pub(crate) fn rate_limited(message: String) -> Response {
+    let error = RpcError {
+        code: LIMIT_EXCEEDED,
+        data: Some(json!({ "code": ErrorCode::RateLimited, "reason": message.clone() })),
+        message,
+    };
+    let body = response(Value::Null, Err(error));
+    (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response()
 }
 
 fn response(id: Value, result: Result<Value, RpcError>) -> Value {

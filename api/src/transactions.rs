@@ -241,7 +241,7 @@ pub(crate) async fn refuse_when_overloaded(
 ) -> Response {
     if request.method() == axum::http::Method::POST {
         if let Some(e) = s.mempool.refuse_unread() {
-            return refused_unread(ApiError::from(e), 1);
+            return refused_unread(ApiError::from(e).into_response(), 1);
         }
     }
     next.run(request).await
@@ -264,13 +264,13 @@ pub(crate) async fn rate_limit(
         .map(|c| c.0.ip());
     if let (true, Some(ip)) = (limited, ip) {
         if let Err(retry_after) = limiter.check(ip) {
-            return refused_unread(
-                ApiError::new(
-                    ErrorCode::RateLimited,
-                    format!("too many requests from {ip}; retry in {retry_after} s"),
-                ),
-                retry_after,
-            );
+            let message = format!("too many requests from {ip}; retry in {retry_after} s");
+            let refusal = if path.ends_with("/rpc") {
+                crate::rpc::rate_limited(message)
+            } else {
+                ApiError::new(ErrorCode::RateLimited, message).into_response()
+            };
+            return refused_unread(refusal, retry_after);
         }
     }
     next.run(request).await
@@ -279,8 +279,7 @@ pub(crate) async fn rate_limit(
 /// A refusal sent before the request's body is read. It asks the client to retry after
 /// `retry_after` seconds and to close the connection: the unread body is never drained, so the
 /// server closes it, and a client that kept it for its next request would see that request fail.
-fn refused_unread(error: ApiError, retry_after: u64) -> Response {
-    let mut response = error.into_response();
+fn refused_unread(mut response: Response, retry_after: u64) -> Response {
     let headers = response.headers_mut();
     headers.insert("retry-after", HeaderValue::from(retry_after));
     headers.insert("connection", HeaderValue::from_static("close"));

@@ -232,6 +232,20 @@ async fn every_refusal_has_its_code() {
     assert!(resp.headers().contains_key("retry-after"));
     let err: Value = resp.json().await.unwrap();
     assert_eq!(err["code"], "RATE_LIMITED");
+    // The same client on an EVM rollup's JSON-RPC: a JSON-RPC error, as providers answer it.
+    let call = json!({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []});
+    let resp = client
+        .post(format!("{}/v1/rollups/{EVM}/rpc", net.apis[0]))
+        .json(&call)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 429);
+    assert!(resp.headers().contains_key("retry-after"));
+    let err: Value = resp.json().await.unwrap();
+    assert_eq!(err["jsonrpc"], "2.0");
+    assert_eq!(err["error"]["code"], -32005, "{err}");
+    assert_eq!(err["error"]["data"]["code"], "RATE_LIMITED", "{err}");
     // Reads are not limited, and the node is alive.
     assert!(net.height(0).await.is_some());
 
