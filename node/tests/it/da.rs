@@ -25,6 +25,8 @@ async fn the_devnet_batcher_posts_the_chain_and_the_l1_alone_rebuilds_it() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("devnet");
     let base = 20_000 + rand::random::<u16>() % 40_000;
+    // The L1 is the test's own, so that it outlives every Ordo process.
+    let l1_node = ordo_l1::spawn_anvil_with(0, &["--block-time".into(), "1".into()]).unwrap();
     let mut devnet = ordo()
         .args(["devnet", "--validators", "4", "--home"])
         .arg(&home)
@@ -32,7 +34,7 @@ async fn the_devnet_batcher_posts_the_chain_and_the_l1_alone_rebuilds_it() {
         .args(["--api-port", &(base + 10).to_string()])
         .args(["--gossip-port", &(base + 20).to_string()])
         .args(["--l2-port", &(base + 30).to_string()])
-        .args(["--l1-port", &(base + 40).to_string()])
+        .args(["--l1", &l1_node.endpoint()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -242,8 +244,34 @@ async fn the_devnet_batcher_posts_the_chain_and_the_l1_alone_rebuilds_it() {
     assert!(out.status.success());
     assert_eq!(from_l1, String::from_utf8(out.stdout).unwrap());
 
-    // `ordo rollup run --l1` into a fresh execution node: the L2 the devnet's executor built
-    // from the nodes, rebuilt from the L1 alone (same blocks, same state root).
+    // The L2 block the devnet's executor built from the nodes; then every Ordo process stops.
+    let devnet_l2 =
+        ProviderBuilder::new().connect_http(evm["l2_rpc"].as_str().unwrap().parse().unwrap());
+    let expected = devnet_l2
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(expected.header.number > 0, "the devnet's L2 has no block");
+    unsafe {
+        libc::kill(devnet.id() as i32, libc::SIGINT);
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = devnet.try_wait().unwrap() {
+            assert!(status.success(), "devnet exited with {status}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "devnet did not stop");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        reqwest::get(format!("{api}/v1/status")).await.is_err(),
+        "a node still answers"
+    );
+
+    // `ordo rollup run --l1` into a fresh execution node: the same L2, rebuilt from the L1
+    // alone (same blocks, same state root).
     let genesis_s = genesis["genesis_time_ms"].as_u64().unwrap() / 1000;
     let fresh = ordo_l1::spawn_anvil_with(
         0,
@@ -276,14 +304,7 @@ async fn the_devnet_batcher_posts_the_chain_and_the_l1_alone_rebuilds_it() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let devnet_l2 =
-        ProviderBuilder::new().connect_http(evm["l2_rpc"].as_str().unwrap().parse().unwrap());
     let fresh_l2 = ProviderBuilder::new().connect_http(fresh.endpoint().parse().unwrap());
-    let expected = devnet_l2
-        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
-        .await
-        .unwrap()
-        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let latest = fresh_l2.get_block_number().await.unwrap();
@@ -314,19 +335,6 @@ async fn the_devnet_batcher_posts_the_chain_and_the_l1_alone_rebuilds_it() {
     assert!(found.status());
     executor.kill().unwrap();
     let _ = executor.wait();
-
-    unsafe {
-        libc::kill(devnet.id() as i32, libc::SIGINT);
-    }
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(status) = devnet.try_wait().unwrap() {
-            assert!(status.success(), "devnet exited with {status}");
-            break;
-        }
-        assert!(Instant::now() < deadline, "devnet did not stop");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// Figures for docs/DA.md: time from an Ordo block's timestamp to the L1 block that first
