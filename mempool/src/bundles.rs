@@ -119,7 +119,9 @@ impl BundlePool {
         max: usize,
     ) -> Result<Option<B256>, (Option<usize>, MempoolError)> {
         let hash = bundle.bundle.hash();
-        if self.pending.contains_key(&hash) {
+        // Pending, or gone for good: a replaced form gossiped back by a peer that had not
+        // seen its replacement yet must not take the newer one's place again.
+        if self.pending.contains_key(&hash) || self.outcomes.contains_key(&hash) {
             return Err((None, MempoolError::AlreadyKnown));
         }
         let replaced = bundle
@@ -179,6 +181,15 @@ impl BundlePool {
         self.outcome_order.push_back(*hash);
         self.outcomes.insert(*hash, outcome);
         Some(gone)
+    }
+
+    /// Takes back a bundle whose admission did not complete (its journal write failed), as if
+    /// it had never been offered: the client may offer it again.
+    pub(crate) fn forget(&mut self, hash: &B256) {
+        if self.remove(hash, BundleOutcome::Expired).is_some() {
+            self.outcomes.remove(hash);
+            self.outcome_order.retain(|h| h != hash);
+        }
     }
 
     pub(crate) fn status(&self, hash: &B256) -> BundleStatus {
@@ -307,6 +318,7 @@ mod tests {
         let mut pool = BundlePool::default();
         let first = pending(vec![(&alice, 1, 0), (&bob, 2, 0)], Some("u"), 0);
         let first_hash = first.bundle.hash();
+        let first_again = first.clone();
         assert_eq!(pool.insert(first.clone(), 10), Ok(None));
         assert_eq!(
             pool.insert(first, 10),
@@ -333,6 +345,11 @@ mod tests {
         );
         assert_eq!((pool.len(), pool.tx_count()), (1, 3));
         assert!(pool.uses_nonce(bob.address(), 2, 1));
+        // The first form, back by gossip from a peer that had not seen the newer one.
+        assert_eq!(
+            pool.insert(first_again, 10),
+            Err((None, MempoolError::AlreadyKnown))
+        );
         // The same uuid from another first sender is another bundle, and clashes.
         let other_sender = pending(vec![(&bob, 2, 0)], Some("u"), 0);
         assert!(pool.insert(other_sender, 10).is_err());

@@ -570,12 +570,7 @@ impl Mempool {
             if let Err(e) = written {
                 // Not durable: not accepted.
                 drop(journal);
-                lock(&inner.bundles).remove(
-                    &hash,
-                    BundleOutcome::Dropped {
-                        reason: format!("journal write failed: {e}"),
-                    },
-                );
+                lock(&inner.bundles).forget(&hash);
                 return Err((None, MempoolError::Journal(e.to_string())));
             }
         }
