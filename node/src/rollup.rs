@@ -142,24 +142,10 @@ async fn execute(args: RunArgs) -> anyhow::Result<()> {
         let replayed = applied_height.is_some_and(|h| block.height() <= h);
         if !block.entries().is_empty() && !replayed {
             let applied = retry("applying a block", || engine.apply(&block)).await;
-            for (hash, reason) in &applied.refused {
-                tracing::warn!(target: "ordo::rollup", height = block.height(), %hash, %reason, "the engine refused a sequenced transaction");
-            }
-            let line = json!({
-                "height": block.height(),
-                "l2_block": applied.l2_block,
-                "executed": applied.accepted,
-                "already_executed": applied.already_executed,
-                "refused": applied.refused.iter().map(|(h, _)| h).collect::<Vec<_>>(),
-                "dropped": applied.dropped,
-            });
-            writeln!(stdout, "{line}")?;
-            stdout.flush()?;
+            report(&mut stdout, block.height(), &applied)?;
         }
         if let (Some(path), false) = (&args.state, replayed) {
-            let tmp = path.with_extension("tmp");
-            std::fs::write(&tmp, block.height().to_string())?;
-            std::fs::rename(&tmp, path)?;
+            save_height(path, block.height())?;
         }
     }
     bail!("the stream ended")
@@ -389,24 +375,40 @@ async fn execute_from_l1(
                 )
             })
             .await;
-            for (hash, reason) in &applied.refused {
-                tracing::warn!(target: "ordo::rollup", height, %hash, %reason, "the engine refused a sequenced transaction");
-            }
-            let line = json!({
-                "height": height,
-                "l2_block": applied.l2_block,
-                "executed": applied.accepted,
-                "already_executed": applied.already_executed,
-                "refused": applied.refused.iter().map(|(h, _)| h).collect::<Vec<_>>(),
-                "dropped": applied.dropped,
-            });
-            writeln!(stdout, "{line}")?;
-            stdout.flush()?;
+            report(&mut stdout, height, &applied)?;
         }
         if let (Some(path), false) = (&args.state, replayed) {
-            let tmp = path.with_extension("tmp");
-            std::fs::write(&tmp, height.to_string())?;
-            std::fs::rename(&tmp, path)?;
+            save_height(path, height)?;
         }
     }
+}
+
+/// Logs what the engine refused and prints the executor's JSON line for one applied block.
+fn report(
+    out: &mut impl std::io::Write,
+    height: u64,
+    applied: &ordo_rollup_adapters::Applied,
+) -> anyhow::Result<()> {
+    for (hash, reason) in &applied.refused {
+        tracing::warn!(target: "ordo::rollup", height, %hash, %reason, "the engine refused a sequenced transaction");
+    }
+    let line = json!({
+        "height": height,
+        "l2_block": applied.l2_block,
+        "executed": applied.accepted,
+        "already_executed": applied.already_executed,
+        "refused": applied.refused.iter().map(|(h, _)| h).collect::<Vec<_>>(),
+        "dropped": applied.dropped,
+    });
+    writeln!(out, "{line}")?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Records the last applied height in the executor's state file, atomically.
+fn save_height(path: &std::path::Path, height: u64) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, height.to_string())?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
 }

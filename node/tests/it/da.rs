@@ -20,43 +20,91 @@ fn metric(page: &str, name: &str) -> Option<u64> {
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
 }
 
+/// An `ordo devnet` of 4 validators in `home`, on ports from a random base: with `l1` as its
+/// L1 (or an Anvil of its own), with or without its batcher. Stopped with SIGINT when
+/// dropped, if [`Devnet::stop`] did not stop it first.
+struct Devnet {
+    child: std::process::Child,
+    /// Its first port; `base..base + 50` are taken.
+    base: u16,
+    /// Its `devnet.json`.
+    listing: serde_json::Value,
+}
+
+impl Devnet {
+    /// Starts it and waits (up to a minute) for its listing.
+    async fn start(home: &std::path::Path, l1: Option<&str>, batcher: bool) -> Self {
+        let base = 20_000 + rand::random::<u16>() % 40_000;
+        let mut command = ordo();
+        command
+            .args(["devnet", "--validators", "4", "--home"])
+            .arg(home)
+            .args(["--p2p-port", &base.to_string()])
+            .args(["--api-port", &(base + 10).to_string()])
+            .args(["--gossip-port", &(base + 20).to_string()])
+            .args(["--l2-port", &(base + 30).to_string()]);
+        match l1 {
+            Some(url) => command.args(["--l1", url]),
+            None => command.args(["--l1-port", &(base + 40).to_string()]),
+        };
+        if !batcher {
+            command.arg("--no-batcher");
+        }
+        let child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut devnet = Devnet {
+            child,
+            base,
+            listing: serde_json::Value::Null,
+        };
+        let path = home.join("devnet.json");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !path.exists() {
+            assert!(Instant::now() < deadline, "devnet.json not written");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        devnet.listing = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        devnet
+    }
+
+    /// Stops it with SIGINT and waits (up to 30 s) for it to exit.
+    async fn stop(&mut self) -> std::process::ExitStatus {
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGINT);
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "devnet did not stop");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            unsafe {
+                libc::kill(self.child.id() as i32, libc::SIGINT);
+            }
+            let _ = self.child.wait();
+        }
+    }
+}
+
 #[tokio::test]
 async fn the_devnet_batcher_posts_the_chain_and_the_l1_alone_rebuilds_it() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("devnet");
-    let base = 20_000 + rand::random::<u16>() % 40_000;
     // The L1 is the test's own, so that it outlives every Ordo process.
     let l1_node = ordo_l1::spawn_anvil_with(0, &["--block-time".into(), "1".into()]).unwrap();
-    let mut devnet = ordo()
-        .args(["devnet", "--validators", "4", "--home"])
-        .arg(&home)
-        .args(["--p2p-port", &base.to_string()])
-        .args(["--api-port", &(base + 10).to_string()])
-        .args(["--gossip-port", &(base + 20).to_string()])
-        .args(["--l2-port", &(base + 30).to_string()])
-        .args(["--l1", &l1_node.endpoint()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // Stops the devnet (and its Anvils) however the test ends.
-    struct Stop(u32);
-    impl Drop for Stop {
-        fn drop(&mut self) {
-            unsafe {
-                libc::kill(self.0 as i32, libc::SIGINT);
-            }
-        }
-    }
-    let _stop = Stop(devnet.id());
-    let listing_path = home.join("devnet.json");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !listing_path.exists() {
-        assert!(Instant::now() < deadline, "devnet.json not written");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let listing: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&listing_path).unwrap()).unwrap();
+    let mut devnet = Devnet::start(&home, Some(&l1_node.endpoint()), true).await;
+    let listing = devnet.listing.clone();
     let l1 = &listing["l1"];
     let l1_rpc = l1["rpc"].as_str().unwrap().to_owned();
     let batch_inbox: Address = l1["BatchInbox"].as_str().unwrap().parse().unwrap();
@@ -253,18 +301,8 @@ async fn the_devnet_batcher_posts_the_chain_and_the_l1_alone_rebuilds_it() {
         .unwrap()
         .unwrap();
     assert!(expected.header.number > 0, "the devnet's L2 has no block");
-    unsafe {
-        libc::kill(devnet.id() as i32, libc::SIGINT);
-    }
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(status) = devnet.try_wait().unwrap() {
-            assert!(status.success(), "devnet exited with {status}");
-            break;
-        }
-        assert!(Instant::now() < deadline, "devnet did not stop");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let status = devnet.stop().await;
+    assert!(status.success(), "devnet exited with {status}");
     assert!(
         reqwest::get(format!("{api}/v1/status")).await.is_err(),
         "a node still answers"
@@ -345,38 +383,9 @@ async fn the_devnet_batcher_posts_the_chain_and_the_l1_alone_rebuilds_it() {
 async fn bench_finality_to_l1() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("devnet");
-    let base = 20_000 + rand::random::<u16>() % 40_000;
-    let devnet = ordo()
-        .args(["devnet", "--validators", "4", "--home"])
-        .arg(&home)
-        .args(["--p2p-port", &base.to_string()])
-        .args(["--api-port", &(base + 10).to_string()])
-        .args(["--gossip-port", &(base + 20).to_string()])
-        .args(["--l2-port", &(base + 30).to_string()])
-        .args(["--l1-port", &(base + 40).to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    struct Stop(std::process::Child);
-    impl Drop for Stop {
-        fn drop(&mut self) {
-            unsafe {
-                libc::kill(self.0.id() as i32, libc::SIGINT);
-            }
-            let _ = self.0.wait();
-        }
-    }
-    let _stop = Stop(devnet);
-    let listing_path = home.join("devnet.json");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !listing_path.exists() {
-        assert!(Instant::now() < deadline, "devnet.json not written");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let devnet = Devnet::start(&home, None, true).await;
     tokio::time::sleep(Duration::from_secs(60)).await;
-    let listing: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&listing_path).unwrap()).unwrap();
+    let listing = devnet.listing.clone();
     let l1_rpc = listing["l1"]["rpc"].as_str().unwrap().to_owned();
     let batch_inbox: Address = listing["l1"]["BatchInbox"]
         .as_str()
@@ -439,37 +448,8 @@ async fn bench_finality_to_l1() {
 async fn a_batcher_killed_and_restarted_leaves_no_gap_and_repeats_no_range() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("devnet");
-    let base = 20_000 + rand::random::<u16>() % 40_000;
-    let devnet = ordo()
-        .args(["devnet", "--validators", "4", "--no-batcher", "--home"])
-        .arg(&home)
-        .args(["--p2p-port", &base.to_string()])
-        .args(["--api-port", &(base + 10).to_string()])
-        .args(["--gossip-port", &(base + 20).to_string()])
-        .args(["--l2-port", &(base + 30).to_string()])
-        .args(["--l1-port", &(base + 40).to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    struct Stop(std::process::Child);
-    impl Drop for Stop {
-        fn drop(&mut self) {
-            unsafe {
-                libc::kill(self.0.id() as i32, libc::SIGINT);
-            }
-            let _ = self.0.wait();
-        }
-    }
-    let _stop = Stop(devnet);
-    let listing_path = home.join("devnet.json");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !listing_path.exists() {
-        assert!(Instant::now() < deadline, "devnet.json not written");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let listing: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&listing_path).unwrap()).unwrap();
+    let devnet = Devnet::start(&home, None, false).await;
+    let listing = devnet.listing.clone();
     assert!(
         listing["batcher_metrics"].is_null(),
         "--no-batcher runs none"
@@ -495,7 +475,7 @@ async fn a_batcher_killed_and_restarted_leaves_no_gap_and_repeats_no_range() {
         serde_json::json!({ "address": key.address(), "secret_key": secret }).to_string(),
     )
     .unwrap();
-    let metrics_addr = format!("127.0.0.1:{}", base + 50);
+    let metrics_addr = format!("127.0.0.1:{}", devnet.base + 50);
     let start_batcher = || {
         ordo()
             .args(["l1", "batch", "--node", &api, "--l1", &l1_rpc, "--key"])
