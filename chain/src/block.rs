@@ -273,9 +273,11 @@ fn place(
     facts: &Facts<'_>,
 ) -> Option<PlacedBundle> {
     let txs = bundle.txs();
+    // Each part goes at the end of its namespace's group as it stands now.
+    let placed = bundle.placed(|ns| packing.group_len(ns));
     let added = packing
         .added(txs.iter())
-        .saturating_add(bundle.placed(|_| 0).encoded_len());
+        .saturating_add(placed.encoded_len());
     if !bundle.terms().admits(height, timestamp_ms)
         || !packing.fits(added, txs.len(), limits)
         || txs.iter().any(|tx| facts.admission.check(tx).is_err())
@@ -289,7 +291,6 @@ fn place(
         }
     }
     nonces.signed_all(accounts).ok()?;
-    let placed = bundle.placed(|ns| packing.group_len(ns));
     packing.size += added;
     for (namespace, part) in bundle.parts() {
         for tx in part {
