@@ -6,8 +6,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use ordo_mempool::{BundleOutcome, BundleStatus};
-use ordo_types::{Bundle, BundleTerms, Bytes, ErrorCode, Transaction, B256};
+use ordo_mempool::{BundleOutcome, BundleStatus, Declared};
+use ordo_types::{Address, Bundle, BundleTerms, Bytes, ErrorCode, Transaction, B256};
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
 
@@ -43,13 +43,19 @@ pub(crate) struct SubmittedBundle {
     replacement_uuid: Option<String>,
 }
 
-/// A signed Ethereum transaction for an EVM rollup's namespace.
+/// A signed Ethereum transaction for an EVM rollup's namespace, and optionally its sender.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawItem {
     namespace: u64,
     raw: Bytes,
+    #[serde(default)]
+    from: Option<Address>,
 }
+
+/// A bundle ready for admission: the bundle, its `replacementUuid`, and what the client
+/// declared about each transaction.
+pub(crate) type Parsed = (Bundle, Option<String>, Vec<Declared>);
 
 /// A number as JSON, or as a `0x` hex string (Flashbots' quantities).
 fn quantity<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
@@ -72,8 +78,9 @@ fn quantity<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
 }
 
 impl SubmittedBundle {
-    /// The bundle and its replacement id, or why it is malformed.
-    pub(crate) fn into_bundle(self, chain_id: u64) -> Result<(Bundle, Option<String>), ApiError> {
+    /// The bundle, its replacement id and each transaction's declarations, or why it is
+    /// malformed.
+    pub(crate) fn into_bundle(self) -> Result<Parsed, ApiError> {
         let malformed = |m: String| ApiError::new(ErrorCode::Malformed, m);
         let (min_height, max_height) = match (self.block_number, self.max_height) {
             (Some(_), Some(_)) => {
@@ -96,15 +103,17 @@ impl SubmittedBundle {
                 )));
             }
         }
-        let txs = self
+        let (txs, declared): (Vec<_>, Vec<_>) = self
             .txs
             .into_iter()
             .enumerate()
             .map(|(i, item)| {
-                item_to_transaction(item, chain_id)
+                item_to_transaction(item)
                     .map_err(|e| ApiError::new(e.code, format!("transaction {i}: {}", e.message)))
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .unzip();
         let terms = BundleTerms {
             min_height,
             max_height,
@@ -113,19 +122,24 @@ impl SubmittedBundle {
             reverting: self.reverting_tx_hashes,
         };
         let bundle = Bundle::new(terms, txs).map_err(|e| malformed(e.to_string()))?;
-        Ok((bundle, self.replacement_uuid))
+        Ok((bundle, self.replacement_uuid, declared))
     }
 }
 
-fn item_to_transaction(item: Value, chain_id: u64) -> Result<Transaction, ApiError> {
+fn item_to_transaction(item: Value) -> Result<(Transaction, Declared), ApiError> {
     let malformed = |e: serde_json::Error| ApiError::new(ErrorCode::Malformed, e.to_string());
     if item.get("raw").is_some() {
         let raw: RawItem = serde_json::from_value(item).map_err(malformed)?;
-        Transaction::ethereum(raw.namespace, raw.raw)
-            .map_err(|e| ApiError::new(ErrorCode::Malformed, e.to_string()))
+        let tx = Transaction::ethereum(raw.namespace, raw.raw)
+            .map_err(|e| ApiError::new(ErrorCode::Malformed, e.to_string()))?;
+        let declared = Declared {
+            from: raw.from,
+            chain_id: None,
+        };
+        Ok((tx, declared))
     } else {
         let submitted: Submitted = serde_json::from_value(item).map_err(malformed)?;
-        submitted.into_transaction(chain_id)
+        Ok(submitted.into_declared())
     }
 }
 
@@ -140,10 +154,10 @@ async fn submit(
     body: Result<Json<SubmittedBundle>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let Json(submitted) = body?;
-    let (bundle, replacement) = submitted.into_bundle(s.chain_id)?;
+    let (bundle, replacement, declared) = submitted.into_bundle()?;
     let hash = s
         .mempool
-        .admit_bundle(bundle, replacement)
+        .admit_bundle(bundle, replacement, declared)
         .await
         .map_err(|(index, e)| {
             let message = match index {

@@ -123,7 +123,10 @@ fn refused(e: &MempoolError, signed_chain: impl FnOnce() -> Option<u64>) -> RpcE
             TX_REFUSED,
             format!("oversized data: transaction size {size}, limit {max}"),
         ),
-        MempoolError::BadSignature(_) => (TX_REFUSED, "invalid sender".to_owned()),
+        MempoolError::BadSignature(_) | MempoolError::WrongSender { .. } => {
+            (TX_REFUSED, "invalid sender".to_owned())
+        }
+        MempoolError::WrongChain { .. } => (TX_REFUSED, "invalid chain id for signer".to_owned()),
         MempoolError::Rollup {
             code: ErrorCode::WrongRollupChain,
             ..
@@ -331,10 +334,15 @@ impl Rollup<'_> {
         };
         let submitted: crate::bundles::SubmittedBundle = serde_json::from_value(bundle)
             .map_err(|e| invalid(ErrorCode::Malformed, e.to_string()))?;
-        let (bundle, replacement) = submitted
-            .into_bundle(self.state.chain_id)
+        let (bundle, replacement, declared) = submitted
+            .into_bundle()
             .map_err(|e| invalid(e.code, e.message))?;
-        match self.state.mempool.admit_bundle(bundle, replacement).await {
+        let admitted = self
+            .state
+            .mempool
+            .admit_bundle(bundle, replacement, declared)
+            .await;
+        match admitted {
             Ok(hash) => Ok(json!({ "bundleHash": hash })),
             Err((index, e)) => {
                 let mut error = refused(&e, || None);
@@ -546,6 +554,26 @@ mod tests {
                 None,
                 -32000,
                 "invalid sender",
+            ),
+            (
+                MempoolError::WrongSender {
+                    from: Address::repeat_byte(1),
+                    recovered: Address::repeat_byte(2),
+                    chain_id: 7,
+                    named_chain: false,
+                },
+                None,
+                -32000,
+                "invalid sender",
+            ),
+            (
+                MempoolError::WrongChain {
+                    signed: 8,
+                    chain: 7,
+                },
+                None,
+                -32000,
+                "invalid chain id for signer",
             ),
             (
                 wrong_chain(),

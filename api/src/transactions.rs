@@ -13,16 +13,18 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use ordo_mempool::{MempoolError, PoolStatus};
+use ordo_mempool::{Declared, MempoolError, PoolStatus};
 use ordo_types::{Address, Bytes, ErrorCode, Signature, Transaction, B256};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::{ApiError, ApiState};
 
-/// A transaction as clients submit it. `chain_id` is optional; when given it must be this
-/// network's, so a transaction signed for another chain is refused as `WRONG_CHAIN` instead of
-/// recovering to an unexpected sender.
+/// A transaction as clients submit it. `from` and `chain_id` are optional declarations that
+/// admission checks against the signature ([`Declared`]): a signature that does not recover to
+/// `from` is refused as `BAD_SIGNATURE`, one made for another named `chain_id` as `WRONG_CHAIN`.
+/// Without `from` the transaction is admitted under whatever sender its signature recovers to,
+/// as before `from` existed, and the answer names that sender.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Submitted {
@@ -31,23 +33,20 @@ pub(crate) struct Submitted {
     payload: Bytes,
     signature: Signature,
     #[serde(default)]
+    from: Option<Address>,
+    #[serde(default)]
     chain_id: Option<u64>,
 }
 
 impl Submitted {
-    pub(crate) fn into_transaction(self, chain_id: u64) -> Result<Transaction, ApiError> {
-        if let Some(theirs) = self.chain_id.filter(|c| *c != chain_id) {
-            return Err(ApiError::new(
-                ErrorCode::WrongChain,
-                format!("signed for chain {theirs}; this is chain {chain_id}"),
-            ));
-        }
-        Ok(Transaction::eip712(
-            self.namespace,
-            self.nonce,
-            self.payload,
-            self.signature,
-        ))
+    /// The transaction and what its client declared about it.
+    pub(crate) fn into_declared(self) -> (Transaction, Declared) {
+        let tx = Transaction::eip712(self.namespace, self.nonce, self.payload, self.signature);
+        let declared = Declared {
+            from: self.from,
+            chain_id: self.chain_id,
+        };
+        (tx, declared)
     }
 }
 
@@ -74,15 +73,24 @@ async fn submit(
     body: Result<Json<Submitted>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let Json(submitted) = body?;
-    let tx = submitted.into_transaction(s.chain_id)?;
+    let (tx, declared) = submitted.into_declared();
     let result = s
         .mempool
-        .admit(vec![tx])
+        .admit_declared(vec![(tx.clone(), declared)])
         .await
         .pop()
         .ok_or_else(|| ApiError::internal("admission did not answer"))?;
     let hash = result?;
-    Ok((StatusCode::ACCEPTED, Json(json!({ "hash": hash }))))
+    Ok((StatusCode::ACCEPTED, Json(accepted(&s, hash, &tx))))
+}
+
+/// The answer for an admitted transaction: its hash and the sender it was admitted under (from
+/// the cache of verified senders: no signature work).
+fn accepted(s: &ApiState, hash: B256, tx: &Transaction) -> Value {
+    match s.mempool.sender(tx) {
+        Ok(from) => json!({ "hash": hash, "from": from }),
+        Err(_) => json!({ "hash": hash }),
+    }
 }
 
 async fn submit_batch(
@@ -101,30 +109,40 @@ async fn submit_batch(
         ));
     }
     // Items that do not parse get their own error; the others go to admission together.
-    let mut results: Vec<Option<Result<B256, ApiError>>> = Vec::with_capacity(items.len());
+    let mut results: Vec<Option<ApiError>> = Vec::with_capacity(items.len());
     let mut txs = Vec::new();
     for item in items {
-        let parsed = serde_json::from_value::<Submitted>(item)
-            .map_err(|e| ApiError::new(ErrorCode::Malformed, e.to_string()))
-            .and_then(|t| t.into_transaction(s.chain_id));
-        match parsed {
-            Ok(tx) => {
-                txs.push(tx);
+        match serde_json::from_value::<Submitted>(item) {
+            Ok(submitted) => {
+                txs.push(submitted.into_declared());
                 results.push(None);
             }
-            Err(e) => results.push(Some(Err(e))),
+            Err(e) => results.push(Some(ApiError::new(ErrorCode::Malformed, e.to_string()))),
         }
     }
-    let mut admitted = s.mempool.admit(txs).await.into_iter();
+    let parsed: Vec<Transaction> = txs.iter().map(|(tx, _)| tx.clone()).collect();
+    let mut admitted = s
+        .mempool
+        .admit_declared(txs)
+        .await
+        .into_iter()
+        .zip(parsed)
+        .map(|(result, tx)| result.map(|hash| (hash, tx)).map_err(ApiError::from));
+    // Items that parsed take their admission results, in order.
     let results: Vec<Value> = results
         .into_iter()
-        .map(
-            |r| match r.or_else(|| admitted.next().map(|r| r.map_err(ApiError::from))) {
-                Some(Ok(hash)) => json!({ "hash": hash }),
-                Some(Err(e)) => json!({ "code": e.code, "message": e.message }),
-                None => json!({ "code": ErrorCode::Internal, "message": "no result" }),
-            },
-        )
+        .map(|malformed| {
+            let outcome = match malformed {
+                Some(e) => Err(e),
+                None => admitted
+                    .next()
+                    .unwrap_or_else(|| Err(ApiError::internal("no result"))),
+            };
+            match outcome {
+                Ok((hash, tx)) => accepted(&s, hash, &tx),
+                Err(e) => json!({ "code": e.code, "message": e.message }),
+            }
+        })
         .collect();
     Ok(Json(json!({ "results": results })))
 }

@@ -3,7 +3,8 @@
 //!
 //! - **Admission** ([`Mempool::submit`]) checks, in order: payload size, the chain core's
 //!   [`Admission`] rules (registered namespace, the rollup's transaction kind and chain id),
-//!   the signature (the sender is verified once per node and remembered), nonces, per-sender
+//!   the signature (the sender is verified once per node and remembered; what a client
+//!   declares, [`Declared`] `from` and chain id, must be what the signature proves), nonces, per-sender
 //!   and pool limits. The rules and the decided nonces are given at construction: the pool
 //!   asks the chain core, never answers for it.
 //!   Past `busy_at` ready transactions, client submissions are refused up front (`BUSY`).
@@ -177,6 +178,31 @@ pub enum MempoolError {
     /// The signature does not recover to a sender.
     #[error("bad signature: {0}")]
     BadSignature(ordo_types::Error),
+    /// The signature recovers to another sender than the one the client named (`from`): it
+    /// was made over other bytes, or for another chain id than the one it was checked under.
+    #[error(
+        "bad signature: it recovers to {recovered} under chain id {chain_id}, not to from {from}{}",
+        wrong_sender_hint(*.named_chain)
+    )]
+    WrongSender {
+        /// The sender the client named.
+        from: Address,
+        /// The sender the signature recovers to.
+        recovered: Address,
+        /// The chain id it was recovered under.
+        chain_id: u64,
+        /// Whether the client named that chain id itself.
+        named_chain: bool,
+    },
+    /// The client says the transaction was signed for another chain (and, when it names
+    /// `from`, the signature recovers to it under that chain id).
+    #[error("signed for chain {signed}; this is chain {chain}")]
+    WrongChain {
+        /// The chain id it was signed for.
+        signed: u64,
+        /// This network's chain id.
+        chain: u64,
+    },
     /// The nonce was already used on chain.
     #[error("nonce {nonce} already used; next is {next}")]
     NonceTooLow {
@@ -230,6 +256,17 @@ pub enum MempoolError {
     Journal(String),
 }
 
+/// What [`MempoolError::WrongSender`] adds when the client did not name the chain id: the
+/// likeliest cause of a signature recovering to a stranger is a wallet signing for the chain
+/// it is connected to.
+fn wrong_sender_hint(named_chain: bool) -> &'static str {
+    if named_chain {
+        ""
+    } else {
+        " (signed for another chain id? name it in chain_id)"
+    }
+}
+
 impl MempoolError {
     /// A stable, machine-readable code for API clients and the refusal metric.
     pub fn code(&self) -> ErrorCode {
@@ -237,7 +274,10 @@ impl MempoolError {
             MempoolError::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
             MempoolError::UnknownNamespace(_) => ErrorCode::UnknownNamespace,
             MempoolError::Rollup { code, .. } => *code,
-            MempoolError::BadSignature(_) => ErrorCode::BadSignature,
+            MempoolError::BadSignature(_) | MempoolError::WrongSender { .. } => {
+                ErrorCode::BadSignature
+            }
+            MempoolError::WrongChain { .. } => ErrorCode::WrongChain,
             MempoolError::NonceTooLow { .. } => ErrorCode::NonceTooLow,
             MempoolError::NonceGapTooLarge { .. } => ErrorCode::NonceGapTooLarge,
             MempoolError::AlreadyKnown | MempoolError::NonceTaken { .. } => ErrorCode::AlreadyKnown,
@@ -271,6 +311,19 @@ pub enum Origin {
     Local,
     /// Another node, by gossip: it already reached the network.
     Gossip,
+}
+
+/// What a client declares about a transaction besides what it signed, checked at admission
+/// against what the signature proves (the API's `from` and `chain_id`). Nothing declared
+/// (the default) admits the transaction under whatever sender its signature recovers to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Declared {
+    /// The sender: the signature must recover to it, else [`MempoolError::WrongSender`].
+    pub from: Option<Address>,
+    /// The chain id it was signed for: another than this network's is
+    /// [`MempoolError::WrongChain`] (with `from`, only if the signature recovers to `from`
+    /// under that chain id; otherwise [`MempoolError::WrongSender`]).
+    pub chain_id: Option<u64>,
 }
 
 /// A cloneable handle to one node's pool.
@@ -431,6 +484,20 @@ impl Mempool {
     /// checking threads (at a lower CPU priority than consensus). Refused with `BUSY` before any
     /// signature work when the node is busy, the pool full, or the checks behind.
     pub async fn admit(&self, txs: Vec<Transaction>) -> Vec<Result<B256, MempoolError>> {
+        self.admit_declared(
+            txs.into_iter()
+                .map(|tx| (tx, Declared::default()))
+                .collect(),
+        )
+        .await
+    }
+
+    /// [`Mempool::admit`] for transactions with what their client declared about them
+    /// ([`Declared`]): one whose declaration its signature does not bear out is refused.
+    pub async fn admit_declared(
+        &self,
+        txs: Vec<(Transaction, Declared)>,
+    ) -> Vec<Result<B256, MempoolError>> {
         let reserved = match self.overloaded() {
             Some(e) => Err(e),
             None => self
@@ -447,7 +514,7 @@ impl Mempool {
             .checkers()
             .run(move || {
                 let _reservation = reservation;
-                pool.submit(txs, Origin::Local)
+                pool.submit_declared(txs, Origin::Local)
             })
             .await;
         results.unwrap_or_default()
@@ -458,12 +525,14 @@ impl Mempool {
     /// admission, signature, a nonce the chain has not used and at most `max_nonce_gap` past
     /// the sender's pending ones, none already pending alone nor its nonce taken by a pending
     /// transaction) and the bundle pool takes it (see
-    /// [`BundlePool::insert`]). `replacement` is its `replacementUuid`. The signature work runs
-    /// on the checking threads.
+    /// [`BundlePool::insert`]). `replacement` is its `replacementUuid`; `declared` holds what
+    /// the client declared about each transaction, in order (missing ones declare nothing).
+    /// The signature work runs on the checking threads.
     pub async fn admit_bundle(
         &self,
         bundle: Bundle,
         replacement: Option<String>,
+        declared: Vec<Declared>,
     ) -> Result<B256, (Option<usize>, MempoolError)> {
         if let Some(e) = self.overloaded() {
             self.inner.metrics.record(Some(&e), Origin::Local);
@@ -477,7 +546,7 @@ impl Mempool {
         self.checkers()
             .run(move || {
                 let _reservation = reservation;
-                pool.insert_bundle(bundle, replacement, Origin::Local)
+                pool.insert_declared_bundle(bundle, replacement, &declared, Origin::Local)
             })
             .await
             .unwrap_or(Err((None, MempoolError::ChecksBehind { queued: 0 })))
@@ -491,7 +560,18 @@ impl Mempool {
         replacement: Option<String>,
         origin: Origin,
     ) -> Result<B256, (Option<usize>, MempoolError)> {
-        let result = self.try_insert_bundle(bundle, replacement, origin);
+        self.insert_declared_bundle(bundle, replacement, &[], origin)
+    }
+
+    /// [`Self::insert_bundle`] with what the client declared about each transaction.
+    fn insert_declared_bundle(
+        &self,
+        bundle: Bundle,
+        replacement: Option<String>,
+        declared: &[Declared],
+        origin: Origin,
+    ) -> Result<B256, (Option<usize>, MempoolError)> {
+        let result = self.try_insert_bundle(bundle, replacement, declared, origin);
         self.inner
             .metrics
             .record_bundle(result.as_ref().err().map(|(_, e)| e), origin);
@@ -502,6 +582,7 @@ impl Mempool {
         &self,
         bundle: Bundle,
         replacement: Option<String>,
+        declared: &[Declared],
         origin: Origin,
     ) -> Result<B256, (Option<usize>, MempoolError)> {
         let inner = &self.inner;
@@ -516,9 +597,10 @@ impl Mempool {
                 .admission
                 .check(tx)
                 .map_err(|e| (Some(i), MempoolError::from(e)))?;
+            let declared = declared.get(i).copied().unwrap_or_default();
             let sender = self
-                .sender(tx)
-                .map_err(|e| (Some(i), MempoolError::BadSignature(e)))?;
+                .declared_sender(tx, declared)
+                .map_err(|e| (Some(i), e))?;
             senders.push(sender);
         }
         let pool = lock(&inner.pool);
@@ -622,6 +704,20 @@ impl Mempool {
     /// Admits a batch of transactions; one result per transaction, in order. Accepted ones are
     /// journaled before this returns.
     pub fn submit(&self, txs: Vec<Transaction>, origin: Origin) -> Vec<Result<B256, MempoolError>> {
+        let txs = txs
+            .into_iter()
+            .map(|tx| (tx, Declared::default()))
+            .collect();
+        self.submit_declared(txs, origin)
+    }
+
+    /// [`Mempool::submit`] for transactions with what their client declared about them
+    /// ([`Declared`]).
+    pub fn submit_declared(
+        &self,
+        txs: Vec<(Transaction, Declared)>,
+        origin: Origin,
+    ) -> Vec<Result<B256, MempoolError>> {
         let inner = &self.inner;
         let mut results: Vec<Result<B256, MempoolError>> = Vec::with_capacity(txs.len());
         let mut checked = Vec::with_capacity(txs.len());
@@ -629,7 +725,7 @@ impl Mempool {
             Origin::Local => self.busy(),
             Origin::Gossip => None,
         };
-        for (i, tx) in txs.into_iter().enumerate() {
+        for (i, (tx, declared)) in txs.into_iter().enumerate() {
             let size = tx.payload().len();
             let verdict = if let Some(e) = &busy {
                 Err(e.clone())
@@ -646,7 +742,7 @@ impl Mempool {
                     .admission
                     .check(&tx)
                     .map_err(MempoolError::from)
-                    .and_then(|()| self.sender(&tx).map_err(MempoolError::BadSignature))
+                    .and_then(|()| self.declared_sender(&tx, declared))
             };
             match verdict {
                 Ok(sender) => {
@@ -738,6 +834,46 @@ impl Mempool {
     /// remembered.
     pub fn sender(&self, tx: &Transaction) -> Result<Address, ordo_types::Error> {
         self.signer(tx).map(|s| s.address)
+    }
+
+    /// The sender of `tx`, if it is what its client declared ([`Declared`]). A chain id other
+    /// than this network's is refused without signature work unless `from` is declared too;
+    /// then the signature is recovered under that chain id (not remembered: the cache holds
+    /// senders under this network's) to tell a signature for another chain
+    /// ([`MempoolError::WrongChain`]) from a wrong one ([`MempoolError::WrongSender`]).
+    fn declared_sender(
+        &self,
+        tx: &Transaction,
+        declared: Declared,
+    ) -> Result<Address, MempoolError> {
+        let chain = self.inner.admission.chain_id();
+        if let Some(signed) = declared.chain_id.filter(|c| *c != chain) {
+            if let Some(from) = declared.from {
+                self.inner.metrics.recovered(1);
+                let recovered = tx
+                    .recover_sender(signed)
+                    .map_err(MempoolError::BadSignature)?;
+                if recovered != from {
+                    return Err(MempoolError::WrongSender {
+                        from,
+                        recovered,
+                        chain_id: signed,
+                        named_chain: true,
+                    });
+                }
+            }
+            return Err(MempoolError::WrongChain { signed, chain });
+        }
+        let sender = self.sender(tx).map_err(MempoolError::BadSignature)?;
+        match declared.from {
+            Some(from) if from != sender => Err(MempoolError::WrongSender {
+                from,
+                recovered: sender,
+                chain_id: chain,
+                named_chain: declared.chain_id.is_some(),
+            }),
+            _ => Ok(sender),
+        }
     }
 
     fn signer(&self, tx: &Transaction) -> Result<Signer, ordo_types::Error> {
@@ -1041,6 +1177,112 @@ mod tests {
         // The same transaction from another node is admitted: it is already in the network.
         assert!(pool.submit(vec![txs[2].clone()], Origin::Gossip)[0].is_ok());
         assert_eq!(pool.len(), 3);
+    }
+
+    /// A declared sender or chain id that the signature does not bear out refuses the
+    /// transaction (alone or as a bundle part) and keeps nothing of it.
+    #[tokio::test]
+    async fn a_declaration_the_signature_does_not_bear_out_is_refused_and_nothing_is_kept() {
+        let admission = Admission::new(7, ordo_rollup_adapters::Rollups::raw([1]));
+        let pool = Mempool::in_memory(
+            admission,
+            MempoolConfig::default(),
+            Arc::new(ordo_chain::NonceTable::default()),
+        );
+        let (alice, bob) = (SecretKey::random(), SecretKey::random());
+        let ours = Transaction::sign(1, 0, Bytes::from_static(b"x"), &alice, 7);
+        let foreign = Transaction::sign(1, 0, Bytes::from_static(b"y"), &alice, 8);
+        let from = |key: &SecretKey, chain_id: Option<u64>| Declared {
+            from: Some(key.address()),
+            chain_id,
+        };
+        let code = |r: &Result<B256, MempoolError>| r.as_ref().map_err(MempoolError::code).err();
+        let refused = pool
+            .admit_declared(vec![
+                // Named as Bob's: it recovers to Alice.
+                (ours.clone(), from(&bob, None)),
+                (ours.clone(), from(&bob, Some(7))),
+                // Signed for chain 8 and said so: Alice's there.
+                (foreign.clone(), from(&alice, Some(8))),
+                // ... without naming the sender: refused without signature work.
+                (
+                    foreign.clone(),
+                    Declared {
+                        from: None,
+                        chain_id: Some(8),
+                    },
+                ),
+                // Said to be for chain 9, Alice's: it is not Alice's under chain 9.
+                (foreign.clone(), from(&alice, Some(9))),
+                // Signed for chain 8 without saying so: a stranger under chain 7.
+                (foreign.clone(), from(&alice, None)),
+            ])
+            .await;
+        let codes: Vec<_> = refused.iter().map(code).collect();
+        use ErrorCode::{BadSignature, WrongChain};
+        assert_eq!(
+            codes,
+            [
+                BadSignature,
+                BadSignature,
+                WrongChain,
+                WrongChain,
+                BadSignature,
+                BadSignature
+            ]
+            .map(Some)
+        );
+        let hint = refused[5].as_ref().unwrap_err().to_string();
+        assert!(hint.contains("name it in chain_id"), "{hint}");
+        assert!(!refused[1]
+            .as_ref()
+            .unwrap_err()
+            .to_string()
+            .contains("name it"));
+        // Two recoveries under chain 7 (one per transaction, remembered) and two under the
+        // chains the client named (not remembered).
+        assert_eq!(pool.metrics().signatures_recovered(), 4);
+        assert_eq!(pool.len(), 0);
+        assert_eq!(pool.status(&ours.hash()), PoolStatus::Unknown);
+
+        // A bundle with a part named as someone else's is refused whole, that part's index.
+        let terms = ordo_types::BundleTerms {
+            max_height: 10,
+            ..Default::default()
+        };
+        let second = Transaction::sign(1, 1, Bytes::from_static(b"z"), &alice, 7);
+        let bundle = Bundle::new(terms, vec![ours.clone(), second.clone()]).unwrap();
+        let (index, e) = pool
+            .admit_bundle(
+                bundle.clone(),
+                None,
+                vec![from(&alice, None), from(&bob, None)],
+            )
+            .await
+            .unwrap_err();
+        assert_eq!((index, e.code()), (Some(1), BadSignature));
+        assert_eq!(pool.bundle_status(&bundle.hash()), BundleStatus::Unknown);
+
+        // Declarations that hold are admitted: Alice's, for chain 7 or without a chain id.
+        let admitted = pool
+            .admit_declared(vec![(ours.clone(), from(&alice, Some(7)))])
+            .await;
+        assert_eq!(admitted, [Ok(ours.hash())]);
+        let hash = pool
+            .admit_bundle(
+                Bundle::new(
+                    ordo_types::BundleTerms {
+                        max_height: 10,
+                        ..Default::default()
+                    },
+                    vec![second.clone()],
+                )
+                .unwrap(),
+                None,
+                vec![from(&alice, None)],
+            )
+            .await;
+        assert!(hash.is_ok(), "{hash:?}");
     }
 
     #[tokio::test]

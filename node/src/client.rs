@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use clap::{Args, Subcommand};
-use ordo_types::{Bytes, SecretKey, Transaction, B256};
+use ordo_types::{Address, Bytes, SecretKey, Transaction, B256};
 use serde_json::Value;
 
 use crate::config::KeyFile;
@@ -40,9 +40,9 @@ pub(crate) enum TxCommand {
 /// `ordo bundle ...`
 #[derive(Subcommand)]
 pub(crate) enum BundleCommand {
-    /// Submit a bundle: a JSON file as `POST /v1/bundles` takes it (`txs` already signed,
-    /// `maxHeight` or `blockNumber` or `maxTimestamp`, optional `minTimestamp`,
-    /// `revertingTxHashes`, `replacementUuid`). Prints the bundle hash.
+    /// Submit a bundle: a JSON file as `POST /v1/bundles` takes it (`txs` already signed, each
+    /// with its sender in `from`; `maxHeight` or `blockNumber` or `maxTimestamp`, optional
+    /// `minTimestamp`, `revertingTxHashes`, `replacementUuid`). Prints the bundle hash.
     Send {
         /// Node API URL.
         #[arg(long, default_value = "http://127.0.0.1:8650")]
@@ -50,6 +50,10 @@ pub(crate) enum BundleCommand {
         /// The bundle file (`-` for standard input).
         #[arg(long)]
         file: PathBuf,
+        /// The sender (`from`) of every transaction in the file that names none: the node
+        /// refuses the bundle unless their signatures recover to it.
+        #[arg(long)]
+        from: Option<Address>,
         /// Wait until the bundle is included (or can no longer be) and print the outcome.
         #[arg(long)]
         wait: bool,
@@ -152,7 +156,12 @@ pub(crate) async fn bundle(command: BundleCommand) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        BundleCommand::Send { node, file, wait } => {
+        BundleCommand::Send {
+            node,
+            file,
+            from,
+            wait,
+        } => {
             let node = node.trim_end_matches('/');
             let text = if file.as_os_str() == "-" {
                 std::io::read_to_string(std::io::stdin())?
@@ -160,7 +169,10 @@ pub(crate) async fn bundle(command: BundleCommand) -> anyhow::Result<()> {
                 std::fs::read_to_string(&file)
                     .with_context(|| format!("reading {}", file.display()))?
             };
-            let body: Value = serde_json::from_str(&text).context("the bundle file")?;
+            let mut body: Value = serde_json::from_str(&text).context("the bundle file")?;
+            if let Some(from) = from {
+                name_sender(&mut body, from);
+            }
             let answer = submit(&client, format!("{node}/v1/bundles"), &body).await?;
             let hash = answer["hash"].as_str().context("no hash in the answer")?;
             println!("{hash}");
@@ -181,6 +193,17 @@ pub(crate) async fn bundle(command: BundleCommand) -> anyhow::Result<()> {
                     _ => bail!("not included: {status}"),
                 }
             }
+        }
+    }
+}
+
+/// Sets `from` on every transaction of a bundle body that names no sender.
+fn name_sender(bundle: &mut Value, from: Address) {
+    let items = bundle.get_mut("txs").and_then(Value::as_array_mut);
+    for item in items.into_iter().flatten() {
+        if let Some(item) = item.as_object_mut() {
+            item.entry("from")
+                .or_insert_with(|| from.to_string().into());
         }
     }
 }
@@ -214,6 +237,7 @@ async fn send(client: &reqwest::Client, args: SendArgs) -> anyhow::Result<()> {
     };
     let tx = Transaction::sign(args.namespace, nonce, payload, &key, chain_id);
     let mut body = serde_json::to_value(&tx)?;
+    body["from"] = key.address().to_string().into();
     body["chain_id"] = chain_id.into();
     submit(client, format!("{node}/v1/transactions"), &body).await?;
     let hash = tx.hash();

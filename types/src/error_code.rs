@@ -42,7 +42,9 @@ error_codes! {
     BatchTooLarge = "BATCH_TOO_LARGE",
     /// The client IP is past its submission rate; the answer carries `Retry-After`.
     RateLimited = "RATE_LIMITED",
-    /// A submitted transaction names another network's `chain_id`.
+    /// A submitted transaction was signed for another network: it names another `chain_id`
+    /// (and, when it names its sender `from`, its signature recovers to `from` under that
+    /// chain id).
     WrongChain = "WRONG_CHAIN",
     /// No rollup is registered under the transaction's namespace (JSON-RPC: the namespace is
     /// not an EVM rollup).
@@ -56,7 +58,8 @@ error_codes! {
     /// line: no such transaction can be built (clients' undecodable payloads are `MALFORMED`,
     /// and a gossip batch holding one does not decode).
     InvalidPayload = "INVALID_PAYLOAD",
-    /// The signature does not recover to a sender.
+    /// The signature does not recover to a sender, or recovers to another one than the
+    /// submission names (`from`).
     BadSignature = "BAD_SIGNATURE",
     /// The sender's nonce in this namespace was already used on chain.
     NonceTooLow = "NONCE_TOO_LOW",
@@ -125,6 +128,7 @@ impl ErrorCode {
             | Self::WrongTxKind
             | Self::WrongRollupChain
             | Self::InvalidPayload
+            | Self::WrongChain
             | Self::BadSignature
             | Self::NonceTooLow
             | Self::NonceGapTooLarge
@@ -136,7 +140,6 @@ impl ErrorCode {
             Self::Malformed
             | Self::BatchTooLarge
             | Self::RateLimited
-            | Self::WrongChain
             | Self::NotFound
             | Self::BadRange
             | Self::RangeTooLarge => false,

@@ -371,6 +371,24 @@ async fn the_cli_sends_a_bundle_and_follows_it() {
         (out.status.success(), text(&out.stdout), text(&out.stderr))
     };
     let file_arg = file.to_str().unwrap();
+    // Named as someone else's (`--from` fills in every part's `from`): refused.
+    let stranger = SecretKey::random().address().to_string();
+    let (ok, _, err) = run(&[
+        "bundle",
+        "send",
+        "--node",
+        &net.apis[0],
+        "--file",
+        file_arg,
+        "--from",
+        &stranger,
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("BAD_SIGNATURE") && err.contains("transaction 0"),
+        "{err}"
+    );
+    let from = key.address().to_string();
     let (ok, out, err) = run(&[
         "bundle",
         "send",
@@ -378,6 +396,8 @@ async fn the_cli_sends_a_bundle_and_follows_it() {
         &net.apis[0],
         "--file",
         file_arg,
+        "--from",
+        &from,
         "--wait",
     ]);
     assert!(ok, "{out}{err}");

@@ -17,6 +17,7 @@ mod harness;
 mod l1;
 mod mempool;
 mod rollup;
+mod senders;
 mod supervision;
 mod testnet;
 mod wallets;
