@@ -5,14 +5,16 @@ CARGO ?= cargo
 # Tests and lints build the test faults in (`test_fault` in a node's config); the devnet, the
 # benchmarks and release binaries do not.
 TEST_FEATURES := --features ordo-node/byzantine
+# Python tools for the tests (schemathesis), installed by `deps`.
+VENV := target/venv
 
-.PHONY: all deps explorer chromium devnet test test-fast lint contracts bench bench-mempool bench-load scenarios compose-check gas-report clean-devnet
+.PHONY: all deps explorer chromium schemathesis devnet test test-fast lint contracts bench bench-mempool bench-load scenarios compose-check gas-report clean-devnet
 
 all: test
 
 # npm packages pinned by package-lock.json: forge, anvil, cast (Foundry) and solc-js; and the
 # explorer's assets, which the node embeds when it is compiled.
-deps: node_modules/.installed node/tests/js/node_modules/.installed explorer
+deps: node_modules/.installed node/tests/js/node_modules/.installed $(VENV)/.installed explorer
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -22,6 +24,18 @@ node_modules/.installed: package.json package-lock.json
 node/tests/js/node_modules/.installed: node/tests/js/package.json node/tests/js/package-lock.json
 	cd node/tests/js && npm ci --no-audit --no-fund
 	touch $@
+
+# Schemathesis (PyPI), pinned with everything it needs by node/tests/schemathesis/requirements.txt,
+# in a virtual environment of the project's own (VENV), for the OpenAPI test
+# (node/tests/it/openapi.rs).
+$(VENV)/.installed: node/tests/schemathesis/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r node/tests/schemathesis/requirements.txt
+	touch $@
+
+# The OpenAPI document against a live node alone: schemathesis, every check (about 30 s).
+schemathesis: $(VENV)/.installed
+	$(CARGO) nextest run -p ordo-node $(TEST_FEATURES) --profile ci -E 'test(/openapi::/)' --no-capture
 
 # The web explorer (explorer/: TypeScript, Vite, pinned by explorer/package-lock.json), built
 # into explorer/dist, which api/build.rs embeds into `ordo`. Without it the node serves a page

@@ -11,6 +11,7 @@ use ordo_types::{Address, Bundle, BundleTerms, Bytes, ErrorCode, Transaction, B2
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
 
+use crate::hex::{present, Hex};
 use crate::transactions::Submitted;
 use crate::{ApiError, ApiState};
 
@@ -37,9 +38,9 @@ pub(crate) struct SubmittedBundle {
     max_timestamp: Option<u64>,
     /// Transactions that may fail on their rollup without their part being dropped.
     #[serde(default)]
-    reverting_tx_hashes: Vec<B256>,
+    reverting_tx_hashes: Vec<Hex<B256>>,
     /// A later bundle with the same id, from the same first sender, replaces this one.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     replacement_uuid: Option<String>,
 }
 
@@ -48,16 +49,17 @@ pub(crate) struct SubmittedBundle {
 #[serde(deny_unknown_fields)]
 struct RawItem {
     namespace: u64,
-    raw: Bytes,
-    #[serde(default)]
-    from: Option<Address>,
+    raw: Hex<Bytes>,
+    #[serde(default, deserialize_with = "present")]
+    from: Option<Hex<Address>>,
 }
 
 /// A bundle ready for admission: the bundle, its `replacementUuid`, and what the client
 /// declared about each transaction.
 pub(crate) type Parsed = (Bundle, Option<String>, Vec<Declared>);
 
-/// A number as JSON, or as a `0x` hex string (Flashbots' quantities).
+/// A number as JSON, or as `0x` and 1 to 16 hex digits (Flashbots' quantities); present, so
+/// never `null`.
 fn quantity<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
@@ -65,15 +67,16 @@ fn quantity<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
         Number(u64),
         Text(String),
     }
-    match Option::<Quantity>::deserialize(d)? {
-        None => Ok(None),
-        Some(Quantity::Number(n)) => Ok(Some(n)),
-        Some(Quantity::Text(t)) => match t.strip_prefix("0x") {
-            Some(hex) => u64::from_str_radix(hex, 16)
-                .map(Some)
-                .map_err(serde::de::Error::custom),
-            None => t.parse().map(Some).map_err(serde::de::Error::custom),
-        },
+    match Quantity::deserialize(d)? {
+        Quantity::Number(n) => Ok(Some(n)),
+        Quantity::Text(t) => t
+            .strip_prefix("0x")
+            .filter(|h| (1..=16).contains(&h.len()) && h.bytes().all(|b| b.is_ascii_hexdigit()))
+            .and_then(|h| u64::from_str_radix(h, 16).ok())
+            .map(Some)
+            .ok_or_else(|| {
+                serde::de::Error::custom("a quantity is a number, or 0x and 1 to 16 hex digits")
+            }),
     }
 }
 
@@ -119,7 +122,7 @@ impl SubmittedBundle {
             max_height,
             min_timestamp: self.min_timestamp.unwrap_or(0),
             max_timestamp: self.max_timestamp.unwrap_or(0),
-            reverting: self.reverting_tx_hashes,
+            reverting: self.reverting_tx_hashes.into_iter().map(|h| h.0).collect(),
         };
         let bundle = Bundle::new(terms, txs).map_err(|e| malformed(e.to_string()))?;
         Ok((bundle, self.replacement_uuid, declared))
@@ -130,10 +133,10 @@ fn item_to_transaction(item: Value) -> Result<(Transaction, Declared), ApiError>
     let malformed = |e: serde_json::Error| ApiError::new(ErrorCode::Malformed, e.to_string());
     if item.get("raw").is_some() {
         let raw: RawItem = serde_json::from_value(item).map_err(malformed)?;
-        let tx = Transaction::ethereum(raw.namespace, raw.raw)
+        let tx = Transaction::ethereum(raw.namespace, raw.raw.0)
             .map_err(|e| ApiError::new(ErrorCode::Malformed, e.to_string()))?;
         let declared = Declared {
-            from: raw.from,
+            from: raw.from.map(|f| f.0),
             chain_id: None,
         };
         Ok((tx, declared))
@@ -171,9 +174,9 @@ async fn submit(
 
 async fn status(
     State(s): State<ApiState>,
-    path: Result<Path<B256>, PathRejection>,
+    path: Result<Path<Hex<B256>>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let Path(hash) = path?;
+    let Path(Hex(hash)) = path?;
     if let Some(height) = s.store.bundle_height(&hash).map_err(ApiError::internal)? {
         let decided = s
             .store

@@ -5,7 +5,9 @@
 //! (`/openapi.json`).
 //!
 //! Every error is JSON `{"code", "message"}` with a fitting HTTP status; no input can crash the
-//! server. Bodies are size-limited, submissions are rate-limited per client IP, and CORS is open
+//! server. Input is read exactly as `openapi.json` describes it (`0x` hex, no `null` for an
+//! optional field, no unknown field), and each endpoint answers only the statuses the document
+//! lists for it: `node/tests/it/openapi.rs` holds a live node to that with schemathesis. Bodies are size-limited, submissions are rate-limited per client IP, and CORS is open
 //! so browser clients can call any node. Build the router with [`router`] and serve it with
 //! [`serve`].
 
@@ -16,6 +18,7 @@ mod bundles;
 mod committee;
 mod explorer;
 mod forced;
+mod hex;
 mod rollup;
 mod rpc;
 mod transactions;

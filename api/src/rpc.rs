@@ -25,6 +25,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -175,9 +176,23 @@ fn response(id: Value, result: Result<Value, RpcError>) -> Value {
 
 async fn rpc(
     State(s): State<ApiState>,
-    Path(namespace): Path<u64>,
+    path: Result<Path<u64>, PathRejection>,
     body: Bytes,
 ) -> (StatusCode, Json<Value>) {
+    let namespace = match path {
+        Ok(Path(namespace)) => namespace,
+        Err(e) => {
+            let error = RpcError {
+                code: INVALID_REQUEST,
+                message: format!("invalid request: {}", e.body_text()),
+                data: Some(json!({ "code": ErrorCode::Malformed, "reason": e.body_text() })),
+            };
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(response(Value::Null, Err(error))),
+            );
+        }
+    };
     let Some(chain_id) = s
         .mempool
         .admission()
@@ -320,6 +335,10 @@ impl Rollup<'_> {
             .filter(|b| b.is_object())
             .cloned()
             .ok_or_else(|| RpcError::new(INVALID_PARAMS, "expected one parameter: the bundle"))?;
+        // JSON-RPC clients write an absent optional parameter as null; the REST body does not.
+        if let Some(fields) = bundle.as_object_mut() {
+            fields.retain(|_, v| !v.is_null());
+        }
         if let Some(txs) = bundle.get_mut("txs").and_then(Value::as_array_mut) {
             for item in txs.iter_mut() {
                 if let Some(raw) = item.as_str() {

@@ -14,10 +14,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use ordo_mempool::{Declared, MempoolError, PoolStatus};
-use ordo_types::{Address, Bytes, ErrorCode, Signature, Transaction, B256};
+use ordo_types::{Address, Bytes, ErrorCode, Transaction, B256};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::hex::{present, Hex, WireSignature};
 use crate::{ApiError, ApiState};
 
 /// A transaction as clients submit it. `from` and `chain_id` are optional declarations that
@@ -30,20 +31,20 @@ use crate::{ApiError, ApiState};
 pub(crate) struct Submitted {
     namespace: u64,
     nonce: u64,
-    payload: Bytes,
-    signature: Signature,
-    #[serde(default)]
-    from: Option<Address>,
-    #[serde(default)]
+    payload: Hex<Bytes>,
+    signature: WireSignature,
+    #[serde(default, deserialize_with = "present")]
+    from: Option<Hex<Address>>,
+    #[serde(default, deserialize_with = "present")]
     chain_id: Option<u64>,
 }
 
 impl Submitted {
     /// The transaction and what its client declared about it.
     pub(crate) fn into_declared(self) -> (Transaction, Declared) {
-        let tx = Transaction::eip712(self.namespace, self.nonce, self.payload, self.signature);
+        let tx = Transaction::eip712(self.namespace, self.nonce, self.payload.0, self.signature.0);
         let declared = Declared {
-            from: self.from,
+            from: self.from.map(|f| f.0),
             chain_id: self.chain_id,
         };
         (tx, declared)
@@ -108,40 +109,25 @@ async fn submit_batch(
             ),
         ));
     }
-    // Items that do not parse get their own error; the others go to admission together.
-    let mut results: Vec<Option<ApiError>> = Vec::with_capacity(items.len());
-    let mut txs = Vec::new();
-    for item in items {
-        match serde_json::from_value::<Submitted>(item) {
-            Ok(submitted) => {
-                txs.push(submitted.into_declared());
-                results.push(None);
-            }
-            Err(e) => results.push(Some(ApiError::new(ErrorCode::Malformed, e.to_string()))),
-        }
-    }
+    // A malformed item refuses the request whole (the client sent something other than the
+    // API takes); well-formed items are admitted together, each with its own result.
+    let txs = items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| {
+            serde_json::from_value::<Submitted>(item)
+                .map(Submitted::into_declared)
+                .map_err(|e| ApiError::new(ErrorCode::Malformed, format!("item {i}: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let parsed: Vec<Transaction> = txs.iter().map(|(tx, _)| tx.clone()).collect();
-    let mut admitted = s
-        .mempool
-        .admit_declared(txs)
-        .await
+    let admitted = s.mempool.admit_declared(txs).await;
+    let results: Vec<Value> = admitted
         .into_iter()
         .zip(parsed)
-        .map(|(result, tx)| result.map(|hash| (hash, tx)).map_err(ApiError::from));
-    // Items that parsed take their admission results, in order.
-    let results: Vec<Value> = results
-        .into_iter()
-        .map(|malformed| {
-            let outcome = match malformed {
-                Some(e) => Err(e),
-                None => admitted
-                    .next()
-                    .unwrap_or_else(|| Err(ApiError::internal("no result"))),
-            };
-            match outcome {
-                Ok((hash, tx)) => accepted(&s, hash, &tx),
-                Err(e) => json!({ "code": e.code, "message": e.message }),
-            }
+        .map(|(result, tx)| match result {
+            Ok(hash) => accepted(&s, hash, &tx),
+            Err(e) => json!({ "code": e.code(), "message": e.to_string() }),
         })
         .collect();
     Ok(Json(json!({ "results": results })))
@@ -149,9 +135,9 @@ async fn submit_batch(
 
 async fn status(
     State(s): State<ApiState>,
-    path: Result<Path<B256>, PathRejection>,
+    path: Result<Path<Hex<B256>>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let Path(hash) = path?;
+    let Path(Hex(hash)) = path?;
     if let Some((height, namespace, index)) = s
         .store
         .transaction_location(&hash)
@@ -184,10 +170,10 @@ struct NonceQuery {
 
 async fn next_nonce(
     State(s): State<ApiState>,
-    path: Result<Path<Address>, PathRejection>,
+    path: Result<Path<Hex<Address>>, PathRejection>,
     query: Result<Query<NonceQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let Path(address) = path?;
+    let Path(Hex(address)) = path?;
     let Query(q) = query?;
     let next = s.mempool.next_nonce(&address, q.namespace);
     Ok(Json(

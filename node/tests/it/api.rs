@@ -146,7 +146,8 @@ async fn bad_input_gets_a_clear_error_and_the_node_keeps_going() {
             "MALFORMED",
         ),
     ];
-    // A high-s signature is refused (`s` replaced by n - s, parity flipped).
+    // A high-s signature is refused (`s` replaced by n - s, v flipped between 27 and 28): well-formed as
+    // the OpenAPI document describes a signature, and not a valid one.
     let ordo_types::Auth::Eip712(signature) = tx.auth() else {
         unreachable!("signed as EIP-712")
     };
@@ -154,10 +155,17 @@ async fn bad_input_gets_a_clear_error_and_the_node_keeps_going() {
     let n = ruint_n();
     let s = alloy_primitives::U256::from_be_slice(&high_s[32..64]);
     high_s[32..64].copy_from_slice(&(n - s).to_be_bytes::<32>());
-    high_s[64] ^= 1;
+    high_s[64] = 27 + 28 - high_s[64];
     let mut v = good.clone();
     v["signature"] = json!(format!("0x{}", hex::encode(high_s)));
-    cases.push(("high-s signature", v.to_string(), 400, "MALFORMED"));
+    cases.push(("high-s signature", v.to_string(), 400, "BAD_SIGNATURE"));
+    // Hex without its 0x, and a null for an optional field: not what the document describes.
+    let mut v = good.clone();
+    v["payload"] = json!("78");
+    cases.push(("payload without 0x", v.to_string(), 400, "MALFORMED"));
+    let mut v = good.clone();
+    v["from"] = json!(null);
+    cases.push(("null from", v.to_string(), 400, "MALFORMED"));
     // A well-formed signature that recovers to no key (r = 5 is not the x of a curve point).
     let mut v = good.clone();
     v["signature"] = json!(format!("0x{}05{}011b", "00".repeat(31), "00".repeat(31)));

@@ -16,6 +16,7 @@ mod force;
 mod harness;
 mod l1;
 mod mempool;
+mod openapi;
 mod rollup;
 mod senders;
 mod supervision;

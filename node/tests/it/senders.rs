@@ -118,17 +118,14 @@ async fn a_sender_or_chain_the_signature_does_not_bear_out_is_refused_and_change
         );
         let message = answer["message"].as_str().unwrap();
         assert!(message.contains(words), "{body}: {message}");
-        // As a batch item, between two malformed ones (each keeps its own result).
-        let batch = json!([{ "namespace": 1 }, body, "junk"]);
+        // As a batch item, after one for a namespace no rollup has (each its own result).
+        let stranger = item(&sign(&alice, 99, 0, CHAIN_ID), None, None);
+        let batch = json!([stranger, body]);
         let (status, answer) = net.post(0, "/v1/transactions/batch", &batch).await;
         assert_eq!(status, 200, "{answer}");
         let results = answer["results"].as_array().unwrap();
         let codes: Vec<_> = results.iter().map(|r| r["code"].as_str()).collect();
-        assert_eq!(
-            codes,
-            [Some("MALFORMED"), Some(*code), Some("MALFORMED")],
-            "{answer}"
-        );
+        assert_eq!(codes, [Some("UNKNOWN_NAMESPACE"), Some(*code)], "{answer}");
         // As the second part of a bundle whose first part is good: refused whole.
         let good = item(&sign(&alice, 2, 0, CHAIN_ID), Some(alice.address()), None);
         let bundle = json!({ "txs": [good, body], "maxHeight": 100_000 });
@@ -144,6 +141,18 @@ async fn a_sender_or_chain_the_signature_does_not_bear_out_is_refused_and_change
             "{message}"
         );
     }
+    // A malformed item refuses its batch whole, before admission.
+    let batch = json!([item(&ours, Some(alice.address()), None), { "namespace": 1 }]);
+    let (status, answer) = net.post(0, "/v1/transactions/batch", &batch).await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (400, Some("MALFORMED")),
+        "{answer}"
+    );
+    assert!(
+        answer["message"].as_str().unwrap().starts_with("item 1:"),
+        "{answer}"
+    );
     // A block or two later, nothing of it anywhere.
     let now = net.height(0).await.unwrap();
     net.wait_height(&[0], now + 2, T).await;
