@@ -62,6 +62,9 @@ pub enum Error {
         /// Total voting power of the set.
         total: u64,
     },
+    /// A sealed payload's size bucket outside `MIN_BUCKET..=MAX_BUCKET`.
+    #[error("size bucket {0} is outside 6..=16")]
+    SizeBucket(u8),
     /// A validator set that breaks one of its rules.
     #[error("invalid validator set: {0}")]
     InvalidValidatorSet(&'static str),

@@ -1,0 +1,25 @@
+//! Ordo's encrypted lane: threshold identity-based encryption to the committee.
+//!
+//! A client seals a transaction's payload to its own identity ([`seal`], the identity rule in
+//! [`ordo_types::identity`]) under the epoch's [`EncryptionKey`]. Nobody holds that key's secret:
+//! the committee generates it together ([`dkg`]), each member keeping a share. Once a block is
+//! decided, each member signs the identities of the block's encrypted transactions with its
+//! share ([`sign_shares`]); shares from more than two thirds of the voting power combine
+//! ([`combine`]) into each identity's [`DecryptionKey`], which anyone can check against the
+//! epoch key ([`verify_keys`]) and which opens that transaction's payload and nothing else
+//! ([`open`]).
+//!
+//! The design, its choices and the measured costs are in `docs/ENCRYPTION.md`; the byte
+//! formats in `docs/FORMATS.md`.
+
+mod scheme;
+mod shares;
+
+pub use scheme::{
+    check_kem, identity_of, open, seal, DecryptionKey, EncError, EncryptionKey, Recipient,
+    Undecryptable, Variant, DECRYPTION_KEY_LEN, KEY_NAMESPACE, PUBLIC_KEY_LEN,
+};
+pub use shares::{combine, sign_shares, verify_keys, verify_shares, PublicSharing, Shares};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,152 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+use super::*;
+use alloy_primitives::{Address, B256};
+use commonware_cryptography::bls12381::dkg::feldman_desmedt::deal_anonymous;
+use commonware_cryptography::bls12381::primitives::group::Share;
+use commonware_cryptography::bls12381::primitives::sharing::Mode;
+use commonware_utils::{N3f1, NZU32};
+use ordo_types::Sealed;
+use rand_010::rngs::StdRng;
+use rand_010::SeedableRng;
+
+/// A trusted dealer's sharing, for these unit tests only (nodes run the key generation).
+fn dealt(n: u32) -> (PublicSharing, Vec<Share>, EncryptionKey) {
+    let mut rng = StdRng::seed_from_u64(n.into());
+    let (sharing, shares) =
+        deal_anonymous::<Variant, N3f1>(&mut rng, Mode::NonZeroCounter, NZU32!(n));
+    let key = EncryptionKey {
+        key_id: 1,
+        public: *sharing.public(),
+    };
+    (sharing, shares, key)
+}
+
+fn to(nonce: u64) -> Recipient {
+    Recipient {
+        chain_id: 7,
+        namespace: 42,
+        sender: Address::repeat_byte(0xaa),
+        nonce,
+    }
+}
+
+fn keys_for(sharing: &PublicSharing, shares: &[Share], ids: &[B256]) -> Vec<DecryptionKey> {
+    let signed: Vec<Shares> = shares.iter().map(|s| sign_shares(s, ids)).collect();
+    combine(
+        sharing,
+        &signed
+            .iter()
+            .take(sharing.required() as usize)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_sealed_payload_opens_with_its_identitys_key_and_with_no_other() {
+    let (sharing, shares, key) = dealt(4);
+    let mut rng = StdRng::seed_from_u64(1);
+    let payloads: [&[u8]; 3] = [b"", b"swap 10 ETH for USDC", &[0xff; 1000]];
+    let sealed: Vec<Sealed> = payloads
+        .iter()
+        .enumerate()
+        .map(|(i, p)| seal(&mut rng, &key, &to(i as u64), p).unwrap())
+        .collect();
+    let ids: Vec<B256> = sealed
+        .iter()
+        .enumerate()
+        .map(|(i, s)| identity_of(s, &to(i as u64)))
+        .collect();
+    let keys = keys_for(&sharing, &shares, &ids);
+    assert!(verify_keys(&mut rng, sharing.public(), &ids, &keys));
+    for (i, s) in sealed.iter().enumerate() {
+        check_kem(s).unwrap();
+        assert_eq!(open(&keys[i], s).unwrap().as_ref(), payloads[i]);
+        // Another transaction's key opens nothing.
+        assert_eq!(open(&keys[(i + 1) % 3], s), Err(Undecryptable::Kem));
+    }
+    // Padding hides the size within a bucket: the two small payloads look alike.
+    assert_eq!(sealed[0].dem.len(), sealed[1].dem.len());
+    assert_eq!(sealed[2].bucket, 10);
+}
+
+#[test]
+fn any_threshold_of_holders_recovers_the_same_keys_and_fewer_recover_nothing() {
+    let (sharing, shares, _) = dealt(4);
+    let ids: Vec<B256> = (0..3u8).map(B256::repeat_byte).collect();
+    let signed: Vec<Shares> = shares.iter().map(|s| sign_shares(s, &ids)).collect();
+    assert_eq!(sharing.required(), 3);
+    let a = combine(&sharing, &[&signed[0], &signed[1], &signed[2]]).unwrap();
+    let b = combine(&sharing, &[&signed[3], &signed[1], &signed[0]]).unwrap();
+    assert_eq!(a, b);
+    assert!(combine(&sharing, &[&signed[0], &signed[1]]).is_none());
+}
+
+#[test]
+fn bad_shares_and_bad_keys_are_caught() {
+    let (sharing, shares, _) = dealt(4);
+    let mut rng = StdRng::seed_from_u64(2);
+    let ids: Vec<B256> = (0..4u8).map(B256::repeat_byte).collect();
+    let good = sign_shares(&shares[1], &ids);
+    assert!(verify_shares(&mut rng, &sharing, &ids, &good));
+    // Shares claimed by another holder, shares over other identities, a short list.
+    let mut wrong_holder = good.clone();
+    wrong_holder.index = shares[2].index.get();
+    assert!(!verify_shares(&mut rng, &sharing, &ids, &wrong_holder));
+    let mut swapped = good.clone();
+    swapped.points.swap(0, 1);
+    assert!(!verify_shares(&mut rng, &sharing, &ids, &swapped));
+    let mut short = good.clone();
+    short.points.pop();
+    assert!(!verify_shares(&mut rng, &sharing, &ids, &short));
+
+    let mut keys = keys_for(&sharing, &shares, &ids);
+    assert!(verify_keys(&mut rng, sharing.public(), &ids, &keys));
+    keys.swap(2, 3);
+    assert!(!verify_keys(&mut rng, sharing.public(), &ids, &keys));
+}
+
+#[test]
+fn tampering_with_any_part_fails_to_open_as_such() {
+    let (sharing, shares, key) = dealt(4);
+    let mut rng = StdRng::seed_from_u64(3);
+    let s = seal(&mut rng, &key, &to(0), b"payload").unwrap();
+    let id = identity_of(&s, &to(0));
+    let k = keys_for(&sharing, &shares, &[id])[0];
+    assert_eq!(open(&k, &s).unwrap().as_ref(), b"payload");
+
+    let mut kem = s.clone();
+    kem.kem[150] ^= 1;
+    assert_eq!(open(&k, &kem), Err(Undecryptable::Kem));
+    let mut point = s.clone();
+    point.kem[5] ^= 1;
+    assert!(check_kem(&point).is_err());
+    assert_eq!(open(&k, &point), Err(Undecryptable::Kem));
+    let mut dem = s.clone();
+    let mut bytes = dem.dem.to_vec();
+    bytes[0] ^= 1;
+    dem.dem = bytes.into();
+    assert_eq!(open(&k, &dem), Err(Undecryptable::Dem));
+    // Another sender wrapping the same ciphertext has another identity, whose key opens nothing.
+    let thief = Recipient {
+        sender: Address::repeat_byte(0xbb),
+        ..to(0)
+    };
+    let thief_key = keys_for(&sharing, &shares, &[identity_of(&s, &thief)])[0];
+    assert_eq!(open(&thief_key, &s), Err(Undecryptable::Kem));
+}
+
+#[test]
+fn keys_round_trip_through_bytes_and_refuse_non_points() {
+    let (sharing, shares, key) = dealt(4);
+    let again = EncryptionKey::from_bytes(1, &key.public_bytes()).unwrap();
+    assert_eq!(again, key);
+    assert_eq!(
+        EncryptionKey::from_bytes(1, &[0u8; PUBLIC_KEY_LEN]),
+        Err(EncError::InvalidPublicKey)
+    );
+    let k = keys_for(&sharing, &shares, &[B256::ZERO])[0];
+    assert_eq!(DecryptionKey::from_bytes(&k.to_bytes()).unwrap(), k);
+    assert!(DecryptionKey::from_bytes(&[0xff; DECRYPTION_KEY_LEN]).is_err());
+    assert!(DecryptionKey::from_bytes(&[1; 3]).is_err());
+}
