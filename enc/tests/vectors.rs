@@ -1,0 +1,91 @@
+//! Golden vectors for clients in other languages: a fixed master secret, payloads sealed with
+//! a seeded generator, their identities, the keys that open them. `vectors.json` is committed;
+//! this test checks the code still produces exactly it (`ORDO_UPDATE_FIXTURES=1` rewrites it).
+//! `enc/js` opens these with an independent implementation and seals its own for this crate.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, unused_crate_dependencies)]
+
+use alloy_primitives::{Address, Bytes};
+use commonware_codec::Encode as _;
+use commonware_cryptography::bls12381::primitives::group::Private;
+use commonware_cryptography::bls12381::primitives::ops;
+use commonware_math::algebra::Random;
+use ordo_enc::{
+    identity_of, open, seal, DecryptionKey, EncryptionKey, Recipient, Variant, KEY_NAMESPACE,
+};
+use ordo_types::Encode;
+use rand_010::rngs::StdRng;
+use rand_010::SeedableRng;
+use serde_json::{json, Value};
+
+const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors.json");
+
+fn master() -> (Private, EncryptionKey) {
+    let private = Private::random(StdRng::seed_from_u64(0x0d0));
+    let public = ops::compute_public::<Variant>(&private);
+    (private, EncryptionKey { key_id: 3, public })
+}
+
+fn vectors() -> Value {
+    let (private, key) = master();
+    let mut rng = StdRng::seed_from_u64(1);
+    let cases: Vec<Value> = [
+        (7u64, 42u64, 0u64, Bytes::new()),
+        (7, 42, 1, Bytes::from_static(b"swap 10 ETH for USDC")),
+        (1337, 1, 9, Bytes::from(vec![0xab; 61])),
+        (
+            1337,
+            1,
+            10,
+            Bytes::from((0..=255u8).cycle().take(3000).collect::<Vec<_>>()),
+        ),
+    ]
+    .into_iter()
+    .map(|(chain_id, namespace, nonce, payload)| {
+        let to = Recipient {
+            chain_id,
+            namespace,
+            sender: Address::repeat_byte(0x5e),
+            nonce,
+        };
+        let sealed = seal(&mut rng, &key, &to, &payload).unwrap();
+        let identity = identity_of(&sealed, &to);
+        let dk = DecryptionKey(ops::sign_message::<Variant>(
+            &private,
+            KEY_NAMESPACE,
+            identity.as_slice(),
+        ));
+        assert_eq!(open(&dk, &sealed).unwrap(), payload);
+        json!({
+            "chain_id": chain_id,
+            "namespace": namespace,
+            "sender": to.sender,
+            "nonce": nonce,
+            "payload": payload,
+            "sealed": Bytes::from(sealed.encode()),
+            "identity": identity,
+            "decryption_key": Bytes::from(dk.to_bytes().to_vec()),
+        })
+    })
+    .collect();
+    json!({
+        "about": "ordo-enc golden vectors: see docs/FORMATS.md (sealed payloads) and docs/ENCRYPTION.md",
+        "master_secret": Bytes::from(private.encode().to_vec()),
+        "key_id": key.key_id,
+        "public_key": Bytes::from(key.public_bytes().to_vec()),
+        "key_namespace": String::from_utf8(KEY_NAMESPACE.to_vec()).unwrap(),
+        "cases": cases,
+    })
+}
+
+#[test]
+fn golden_vectors() {
+    let fresh = serde_json::to_string_pretty(&vectors()).unwrap() + "\n";
+    if std::env::var_os("ORDO_UPDATE_FIXTURES").is_some() {
+        std::fs::write(PATH, &fresh).unwrap();
+    }
+    let committed = std::fs::read_to_string(PATH).expect("enc/tests/vectors.json");
+    assert_eq!(
+        committed, fresh,
+        "rerun with ORDO_UPDATE_FIXTURES=1 if the format changed on purpose"
+    );
+}
