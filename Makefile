@@ -87,6 +87,13 @@ bench: deps
 bench-mempool: deps
 	$(CARGO) run --release -p ordo-node --bin ordo -- bench-mempool
 
+# The encrypted lane's primitives per transaction, against secp256k1 recovery in the same run.
+# Override with e.g. `make bench-encryption VALIDATORS=16 TXS=500`.
+VALIDATORS ?= 4
+TXS ?= 500
+bench-encryption:
+	$(CARGO) run --release -p ordo-enc --example bench -- $(VALIDATORS) $(TXS)
+
 # Open-loop load on a fresh 4-validator network (release build): finalized tx/s, latency
 # percentiles, per-node CPU and memory, the ratio to this machine's verification bound.
 # Writes target/bench-load.json and target/bench-load.svg. Override with e.g.
