@@ -18,7 +18,7 @@ use commonware_cryptography::bls12381::primitives::sharing::Mode;
 use commonware_utils::N3f1;
 use ordo_enc::{
     check_kem, combine, identity_of, open, seal, sign_shares, verify_keys, verify_shares,
-    EncryptionKey, Recipient, Shares, Variant,
+    EncryptionKey, Identities, Recipient, Shares, Variant,
 };
 use ordo_types::{keccak256, SecretKey};
 use rand_010::rngs::StdRng;
@@ -83,20 +83,22 @@ fn main() {
             check_kem(s).unwrap();
         }
     });
+    let mut hashed = Identities::hash(&[]);
+    let hash_us = per_item(count, || hashed = Identities::hash(&ids));
     let mut signed: Vec<Shares> = Vec::new();
     let sign_us = per_item(count * shares.len(), || {
-        signed = shares.iter().map(|s| sign_shares(s, &ids)).collect();
+        signed = shares.iter().map(|s| sign_shares(s, &hashed)).collect();
     });
     let verify_us = per_item(count * (shares.len() - 1), || {
         for holder in &signed[1..] {
-            assert!(verify_shares(&mut rng, &sharing, &ids, holder));
+            assert!(verify_shares(&mut rng, &sharing, &hashed, holder));
         }
     });
     let quorum: Vec<&Shares> = signed.iter().take(sharing.required() as usize).collect();
     let mut keys = Vec::new();
     let combine_us = per_item(count, || keys = combine(&sharing, &quorum).unwrap());
     let verify_keys_us = per_item(count, || {
-        assert!(verify_keys(&mut rng, sharing.public(), &ids, &keys))
+        assert!(verify_keys(&mut rng, sharing.public(), &hashed, &keys))
     });
     let open_us = per_item(count, || {
         for (k, s) in keys.iter().zip(&sealed) {
@@ -104,17 +106,18 @@ fn main() {
         }
     });
 
-    // A validator, per encrypted transaction: the envelope check, its own shares, and the
-    // check of every other validator's shares that arrive with their votes.
-    let validator_us = check_us + sign_us + verify_us * f64::from(validators - 1);
+    // A validator, per encrypted transaction: the envelope check, the identity's hash, its
+    // own share, and the check of every other validator's shares that arrive with the votes.
+    let validator_us = check_us + hash_us + sign_us + verify_us * f64::from(validators - 1);
     // After the deciding block: combine, check the keys, open, on one core.
-    let after_decision_ms = (combine_us + verify_keys_us + open_us) * count as f64 / 1e3;
+    let after_decision_ms = (hash_us + combine_us + verify_keys_us + open_us) * count as f64 / 1e3;
     let row =
         |name: &str, us: f64| println!("{name:<44} {us:>9.1} us  {:>6.2} x recovery", us / recover);
     println!("ordo-enc primitives: {validators} validators (threshold {}), {count} transactions, 200-byte payloads", sharing.required());
     row("secp256k1 sender recovery (baseline)", recover);
     row("seal (client)", seal_us);
     row("envelope check (kem parses)", check_us);
+    row("hash an identity (once per block)", hash_us);
     row("sign one share", sign_us);
     row("check one holder's share (batched)", verify_us);
     row("combine a key from the threshold", combine_us);

@@ -22,7 +22,9 @@ pub use scheme::{
     check_kem, identity_of, open, seal, DecryptionKey, EncError, EncryptionKey, Recipient,
     Undecryptable, Variant, DECRYPTION_KEY_LEN, KEY_NAMESPACE, PUBLIC_KEY_LEN,
 };
-pub use shares::{combine, sign_shares, verify_keys, verify_shares, PublicSharing, Shares};
+pub use shares::{
+    combine, sign_shares, verify_keys, verify_shares, Identities, PublicSharing, Shares,
+};
 
 #[cfg(test)]
 mod tests;

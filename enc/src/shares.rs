@@ -3,12 +3,14 @@
 
 use crate::scheme::{DecryptionKey, Variant, KEY_NAMESPACE};
 use alloy_primitives::B256;
-use commonware_cryptography::bls12381::primitives::group::{Share, G1};
+use commonware_cryptography::bls12381::primitives::group::{Share, SmallScalar, G1, G2};
 use commonware_cryptography::bls12381::primitives::ops;
 use commonware_cryptography::bls12381::primitives::sharing::Sharing;
-use commonware_cryptography::bls12381::primitives::variant::PartialSignature;
+use commonware_cryptography::bls12381::primitives::variant::{
+    PartialSignature, Variant as BlsVariant,
+};
+use commonware_math::algebra::Space;
 use commonware_parallel::Sequential;
-use commonware_utils::iter::NonEmpty;
 use commonware_utils::Participant;
 use rand_core_010::CryptoRng;
 
@@ -25,56 +27,89 @@ pub struct Shares {
     pub points: Vec<G1>,
 }
 
+/// A block's identities hashed to G1 once: signing a share and checking any number of
+/// holders' shares then cost group operations only, not a hash per identity per holder.
+#[derive(Debug, Clone)]
+pub struct Identities {
+    points: Vec<G1>,
+}
+
+impl Identities {
+    /// Hashes each identity (the BLS message of its decryption key).
+    pub fn hash(identities: &[B256]) -> Self {
+        Self {
+            points: identities
+                .iter()
+                .map(|id| {
+                    ops::hash_with_namespace::<Variant>(
+                        <Variant as BlsVariant>::MESSAGE,
+                        KEY_NAMESPACE,
+                        id.as_slice(),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// How many identities.
+    pub fn len(&self) -> usize {
+        self.points.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty()
+    }
+}
+
 /// Signs each identity with `share`.
-pub fn sign_shares(share: &Share, identities: &[B256]) -> Shares {
+pub fn sign_shares(share: &Share, identities: &Identities) -> Shares {
     Shares {
         index: share.index.get(),
         points: identities
+            .points
             .iter()
-            .map(|id| {
-                ops::threshold::sign_message::<Variant>(share, KEY_NAMESPACE, id.as_slice()).value
-            })
+            .map(|hm| share.private.expose(|scalar| *hm * scalar))
             .collect(),
     }
 }
 
 /// Whether `shares` holds, for every identity, a valid share of key holder `shares.index`
-/// (one batched pairing check; an empty list is valid).
+/// (an empty list is valid). One check for the whole list: a random linear combination of the
+/// shares against the same combination of the identities, `e(Σ rᵢ·σᵢ, g₂) = e(Σ rᵢ·H(idᵢ),
+/// pkⱼ)` with 128-bit `rᵢ`, as commonware's same-signer batch check, over the hashes
+/// computed once.
 pub fn verify_shares(
     rng: &mut impl CryptoRng,
     sharing: &PublicSharing,
-    identities: &[B256],
+    identities: &Identities,
     shares: &Shares,
 ) -> bool {
-    if shares.points.len() != identities.len() {
+    let Ok(public) = sharing.partial_public(Participant::new(shares.index)) else {
+        return false;
+    };
+    same_signer(rng, &public, identities, &shares.points)
+}
+
+/// The batched check of `signatures` over `identities` by one key `public`.
+fn same_signer(
+    rng: &mut impl CryptoRng,
+    public: &G2,
+    identities: &Identities,
+    signatures: &[G1],
+) -> bool {
+    if signatures.len() != identities.len() {
         return false;
     }
-    let index = Participant::new(shares.index);
-    let entries: Vec<(&[u8], &[u8], PartialSignature<Variant>)> = identities
-        .iter()
-        .zip(&shares.points)
-        .map(|(id, point)| {
-            (
-                KEY_NAMESPACE,
-                id.as_slice(),
-                PartialSignature {
-                    index,
-                    value: *point,
-                },
-            )
-        })
-        .collect();
-    let Some(entries) = NonEmpty::try_new(entries.iter()) else {
+    if signatures.is_empty() {
         return true;
-    };
-    ops::threshold::batch_verify_same_signer::<_, Variant, _>(
-        rng,
-        sharing,
-        index,
-        entries,
-        &Sequential,
-    )
-    .is_ok()
+    }
+    let scalars: Vec<SmallScalar> = (0..signatures.len())
+        .map(|_| SmallScalar::random(&mut *rng))
+        .collect();
+    let hm = G1::msm(&identities.points, &scalars, &Sequential);
+    let sig = G1::msm(signatures, &scalars, &Sequential);
+    Variant::verify(public, &hm, &sig).is_ok()
 }
 
 /// Combines checked shares from at least the threshold of key holders into each identity's
@@ -108,24 +143,14 @@ pub fn combine(sharing: &PublicSharing, holders: &[&Shares]) -> Option<Vec<Decry
 }
 
 /// Whether every key is the decryption key of its identity under the epoch's public key (one
-/// batched pairing check). This is what a rollup or light client runs on the keys a block
-/// commits, without any share.
+/// batched check). This is what a rollup or light client runs on the keys a block commits,
+/// without any share.
 pub fn verify_keys(
     rng: &mut impl CryptoRng,
-    public: &<Variant as commonware_cryptography::bls12381::primitives::variant::Variant>::Public,
-    identities: &[B256],
+    public: &G2,
+    identities: &Identities,
     keys: &[DecryptionKey],
 ) -> bool {
-    if keys.len() != identities.len() {
-        return false;
-    }
-    let entries: Vec<(&[u8], &[u8], G1)> = identities
-        .iter()
-        .zip(keys)
-        .map(|(id, key)| (KEY_NAMESPACE, id.as_slice(), key.0))
-        .collect();
-    let Some(entries) = NonEmpty::try_new(entries.into_iter()) else {
-        return true;
-    };
-    ops::batch::verify_same_signer::<_, Variant, _>(rng, public, entries, &Sequential).is_ok()
+    let points: Vec<G1> = keys.iter().map(|k| k.0).collect();
+    same_signer(rng, public, identities, &points)
 }

@@ -31,7 +31,8 @@ fn to(nonce: u64) -> Recipient {
 }
 
 fn keys_for(sharing: &PublicSharing, shares: &[Share], ids: &[B256]) -> Vec<DecryptionKey> {
-    let signed: Vec<Shares> = shares.iter().map(|s| sign_shares(s, ids)).collect();
+    let ids = Identities::hash(ids);
+    let signed: Vec<Shares> = shares.iter().map(|s| sign_shares(s, &ids)).collect();
     combine(
         sharing,
         &signed
@@ -58,7 +59,12 @@ fn a_sealed_payload_opens_with_its_identitys_key_and_with_no_other() {
         .map(|(i, s)| identity_of(s, &to(i as u64)))
         .collect();
     let keys = keys_for(&sharing, &shares, &ids);
-    assert!(verify_keys(&mut rng, sharing.public(), &ids, &keys));
+    assert!(verify_keys(
+        &mut rng,
+        sharing.public(),
+        &Identities::hash(&ids),
+        &keys
+    ));
     for (i, s) in sealed.iter().enumerate() {
         check_kem(s).unwrap();
         assert_eq!(open(&keys[i], s).unwrap().as_ref(), payloads[i]);
@@ -74,7 +80,8 @@ fn a_sealed_payload_opens_with_its_identitys_key_and_with_no_other() {
 fn any_threshold_of_holders_recovers_the_same_keys_and_fewer_recover_nothing() {
     let (sharing, shares, _) = dealt(4);
     let ids: Vec<B256> = (0..3u8).map(B256::repeat_byte).collect();
-    let signed: Vec<Shares> = shares.iter().map(|s| sign_shares(s, &ids)).collect();
+    let hashed = Identities::hash(&ids);
+    let signed: Vec<Shares> = shares.iter().map(|s| sign_shares(s, &hashed)).collect();
     assert_eq!(sharing.required(), 3);
     let a = combine(&sharing, &[&signed[0], &signed[1], &signed[2]]).unwrap();
     let b = combine(&sharing, &[&signed[3], &signed[1], &signed[0]]).unwrap();
@@ -87,23 +94,34 @@ fn bad_shares_and_bad_keys_are_caught() {
     let (sharing, shares, _) = dealt(4);
     let mut rng = StdRng::seed_from_u64(2);
     let ids: Vec<B256> = (0..4u8).map(B256::repeat_byte).collect();
-    let good = sign_shares(&shares[1], &ids);
-    assert!(verify_shares(&mut rng, &sharing, &ids, &good));
+    let ids_hashed = Identities::hash(&ids);
+    let good = sign_shares(&shares[1], &ids_hashed);
+    assert!(verify_shares(&mut rng, &sharing, &ids_hashed, &good));
     // Shares claimed by another holder, shares over other identities, a short list.
     let mut wrong_holder = good.clone();
     wrong_holder.index = shares[2].index.get();
-    assert!(!verify_shares(&mut rng, &sharing, &ids, &wrong_holder));
+    assert!(!verify_shares(
+        &mut rng,
+        &sharing,
+        &ids_hashed,
+        &wrong_holder
+    ));
     let mut swapped = good.clone();
     swapped.points.swap(0, 1);
-    assert!(!verify_shares(&mut rng, &sharing, &ids, &swapped));
+    assert!(!verify_shares(&mut rng, &sharing, &ids_hashed, &swapped));
     let mut short = good.clone();
     short.points.pop();
-    assert!(!verify_shares(&mut rng, &sharing, &ids, &short));
+    assert!(!verify_shares(&mut rng, &sharing, &ids_hashed, &short));
 
     let mut keys = keys_for(&sharing, &shares, &ids);
-    assert!(verify_keys(&mut rng, sharing.public(), &ids, &keys));
+    assert!(verify_keys(
+        &mut rng,
+        sharing.public(),
+        &Identities::hash(&ids),
+        &keys
+    ));
     keys.swap(2, 3);
-    assert!(!verify_keys(&mut rng, sharing.public(), &ids, &keys));
+    assert!(!verify_keys(&mut rng, sharing.public(), &ids_hashed, &keys));
 }
 
 #[test]
@@ -149,4 +167,39 @@ fn keys_round_trip_through_bytes_and_refuse_non_points() {
     assert_eq!(DecryptionKey::from_bytes(&k.to_bytes()).unwrap(), k);
     assert!(DecryptionKey::from_bytes(&[0xff; DECRYPTION_KEY_LEN]).is_err());
     assert!(DecryptionKey::from_bytes(&[1; 3]).is_err());
+}
+
+/// The shares and the batched checks over hashes computed once agree with commonware's own
+/// threshold signing and its per-signature verification.
+#[test]
+fn shares_are_commonwares_partial_signatures() {
+    use commonware_cryptography::bls12381::primitives::ops::threshold;
+    let (sharing, shares, _) = dealt(4);
+    let ids: Vec<B256> = (0..5u8).map(B256::repeat_byte).collect();
+    let hashed = Identities::hash(&ids);
+    for share in &shares {
+        let mine = sign_shares(share, &hashed);
+        for (id, point) in ids.iter().zip(&mine.points) {
+            let theirs = threshold::sign_message::<Variant>(share, KEY_NAMESPACE, id.as_slice());
+            assert_eq!(theirs.value, *point);
+            threshold::verify_message::<Variant>(&sharing, KEY_NAMESPACE, id.as_slice(), &theirs)
+                .unwrap();
+        }
+    }
+    // A single wrong share among many fails the batched check; commonware's check agrees.
+    let mut rng = StdRng::seed_from_u64(4);
+    let mut bad = sign_shares(&shares[0], &hashed);
+    bad.points[3] = sign_shares(&shares[1], &hashed).points[3];
+    assert!(!verify_shares(&mut rng, &sharing, &hashed, &bad));
+    let partial = commonware_cryptography::bls12381::primitives::variant::PartialSignature {
+        index: shares[0].index,
+        value: bad.points[3],
+    };
+    assert!(threshold::verify_message::<Variant>(
+        &sharing,
+        KEY_NAMESPACE,
+        ids[3].as_slice(),
+        &partial
+    )
+    .is_err());
 }

@@ -2,7 +2,12 @@
 //! a seeded generator, their identities, the keys that open them. `vectors.json` is committed;
 //! this test checks the code still produces exactly it (`ORDO_UPDATE_FIXTURES=1` rewrites it).
 //! `enc/js` opens these with an independent implementation and seals its own for this crate.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, unused_crate_dependencies)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    unused_crate_dependencies
+)]
 
 use alloy_primitives::{Address, Bytes};
 use commonware_codec::Encode as _;
