@@ -15,6 +15,7 @@
 // Unit-test builds link the dev-dependencies that only integration tests use.
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
+pub mod dkg;
 mod scheme;
 mod shares;
 

@@ -203,3 +203,147 @@ fn shares_are_commonwares_partial_signatures() {
     )
     .is_err());
 }
+
+mod dkg {
+    use super::*;
+    use crate::dkg::{key_slots, observe, slot_signers, Member, Round, SignedLog, MAX_SLOTS};
+    use commonware_cryptography::Signer as _;
+
+    /// What a validator holds after a key generation: the public sharing and its shares.
+    type Held = Option<(PublicSharing, Vec<Share>)>;
+
+    /// Runs a key generation in memory among validators with `powers`, those in `absent`
+    /// taking no part: each present validator's public sharing and shares, and an observer's.
+    fn generate(
+        powers: &[u64],
+        absent: &[usize],
+        seed: u64,
+    ) -> (Result<PublicSharing, crate::dkg::DkgError>, Vec<Held>) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let slots = key_slots(powers);
+        let signers: Vec<_> = slots
+            .iter()
+            .enumerate()
+            .map(|(i, n)| slot_signers(&[i as u8 + 1; 32], 9, *n))
+            .collect();
+        let round = Round::new(9, signers.iter().flatten().map(|s| s.public_key())).unwrap();
+        let mut members: Vec<Option<Member>> = Vec::new();
+        let mut dealings = Vec::new();
+        for (i, mine) in signers.iter().enumerate() {
+            if absent.contains(&i) {
+                members.push(None);
+                continue;
+            }
+            let (member, d) = Member::start(&mut rng, &round, mine).unwrap();
+            members.push(Some(member));
+            dealings.extend(d);
+        }
+        let mut acks = Vec::new();
+        for dealing in &dealings {
+            for (player, private) in &dealing.private {
+                for member in members.iter_mut().flatten() {
+                    acks.extend(member.receive_dealing(
+                        &dealing.dealer,
+                        &dealing.public,
+                        player,
+                        private,
+                    ));
+                }
+            }
+        }
+        for ack in &acks {
+            for member in members.iter_mut().flatten() {
+                member.receive_ack(ack);
+            }
+        }
+        let logs: Vec<SignedLog> = members
+            .iter_mut()
+            .flatten()
+            .flat_map(Member::logs)
+            .collect();
+        let observed = observe(&mut rng, &round, &logs);
+        let results = members
+            .into_iter()
+            .map(|m| m.and_then(|m| m.finish(&mut rng, &logs).ok()))
+            .collect();
+        (observed, results)
+    }
+
+    /// Seals to the generated key, then combines the shares of `holders` (by validator).
+    fn opens_with(public: &PublicSharing, results: &[Held], holders: &[usize]) -> bool {
+        let mut rng = StdRng::seed_from_u64(5);
+        let key = EncryptionKey {
+            key_id: 9,
+            public: *public.public(),
+        };
+        let sealed = seal(&mut rng, &key, &to(0), b"hidden until decided").unwrap();
+        let ids = Identities::hash(&[identity_of(&sealed, &to(0))]);
+        let shares: Vec<Shares> = holders
+            .iter()
+            .flat_map(|h| results[*h].as_ref().unwrap().1.iter())
+            .map(|s| sign_shares(s, &ids))
+            .collect();
+        for s in &shares {
+            assert!(verify_shares(&mut rng, public, &ids, s));
+        }
+        let Some(keys) = combine(public, &shares.iter().collect::<Vec<_>>()) else {
+            return false;
+        };
+        open(&keys[0], &sealed).is_ok_and(|p| p.as_ref() == b"hidden until decided")
+    }
+
+    #[test]
+    fn slots_are_the_powers_when_small_and_apportioned_when_large() {
+        assert_eq!(key_slots(&[1, 1, 1, 1]), [1, 1, 1, 1]);
+        assert_eq!(key_slots(&[3, 1, 1, 1]), [3, 1, 1, 1]);
+        let big = key_slots(&[10_000_000_000, 5_000_000_000, 5_000_000_000, 1]);
+        assert_eq!(big.iter().sum::<u32>(), MAX_SLOTS);
+        assert_eq!(big, [32, 16, 16, 0]);
+        let even = key_slots(&[u64::MAX / 4; 3]);
+        assert_eq!(even, [22, 21, 21]);
+    }
+
+    #[test]
+    fn the_committee_generates_a_key_nobody_holds_and_its_quorum_opens() {
+        let (observed, results) = generate(&[1, 1, 1, 1], &[], 1);
+        let public = observed.unwrap();
+        for r in &results {
+            assert_eq!(
+                &r.as_ref().unwrap().0,
+                &public,
+                "every member computes the observer's key"
+            );
+        }
+        assert_eq!(public.required(), 3);
+        assert!(opens_with(&public, &results, &[0, 1, 2]));
+        assert!(opens_with(&public, &results, &[1, 3, 2]));
+        assert!(!opens_with(&public, &results, &[0, 3]));
+        // Another run (other randomness) yields another key.
+        let (again, _) = generate(&[1, 1, 1, 1], &[], 2);
+        assert_ne!(again.unwrap().public(), public.public());
+    }
+
+    #[test]
+    fn the_threshold_follows_voting_power() {
+        // Six slots, threshold five: validator 0 with half the power and one other hold four
+        // (2/3 of the power, not more) and open nothing; any third validator completes it.
+        let (observed, results) = generate(&[3, 1, 1, 1], &[], 3);
+        let public = observed.unwrap();
+        assert_eq!(public.required(), 5);
+        assert!(!opens_with(&public, &results, &[0, 1]));
+        assert!(opens_with(&public, &results, &[0, 1, 2]));
+        assert!(!opens_with(&public, &results, &[1, 2, 3]));
+    }
+
+    #[test]
+    fn one_absent_validator_of_four_does_not_stop_it_and_two_do() {
+        let (observed, results) = generate(&[1, 1, 1, 1], &[3], 4);
+        let public = observed.unwrap();
+        assert!(results[3].is_none());
+        assert!(opens_with(&public, &results, &[0, 1, 2]));
+
+        let (failed, results) = generate(&[1, 1, 1, 1], &[2, 3], 5);
+        assert!(failed.is_err());
+        assert!(results.iter().all(Option::is_none));
+    }
+}

@@ -9,7 +9,7 @@
     unused_crate_dependencies
 )]
 
-use alloy_primitives::{Address, Bytes};
+use alloy_primitives::{hex, Address, Bytes};
 use commonware_codec::Encode as _;
 use commonware_cryptography::bls12381::primitives::group::Private;
 use commonware_cryptography::bls12381::primitives::ops;
@@ -17,7 +17,7 @@ use commonware_math::algebra::Random;
 use ordo_enc::{
     identity_of, open, seal, DecryptionKey, EncryptionKey, Recipient, Variant, KEY_NAMESPACE,
 };
-use ordo_types::Encode;
+use ordo_types::{Decode, Encode, Sealed};
 use rand_010::rngs::StdRng;
 use rand_010::SeedableRng;
 use serde_json::{json, Value};
@@ -93,4 +93,46 @@ fn golden_vectors() {
         committed, fresh,
         "rerun with ORDO_UPDATE_FIXTURES=1 if the format changed on purpose"
     );
+}
+
+/// Payloads another implementation sealed (`enc/js`, whose test writes the file) open here with
+/// the keys this crate computes, and both sides agree on their identities and keys.
+#[test]
+fn payloads_sealed_elsewhere_open() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sealed-by-js.json");
+    let Ok(text) = std::fs::read_to_string(path) else {
+        panic!("{path} is missing: run the enc/js test (make test-js-enc) to write it");
+    };
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    let (private, key) = master();
+    assert_eq!(
+        doc["public_key"].as_str().unwrap(),
+        hex::encode_prefixed(key.public_bytes())
+    );
+    let cases = doc["cases"].as_array().unwrap();
+    assert!(!cases.is_empty());
+    for case in cases {
+        let hexed = |k: &str| hex::decode(case[k].as_str().unwrap()).unwrap();
+        let sealed = Sealed::decode(&hexed("sealed")).unwrap();
+        assert_eq!(sealed.key_id, key.key_id);
+        let to = Recipient {
+            chain_id: case["chain_id"].as_u64().unwrap(),
+            namespace: case["namespace"].as_u64().unwrap(),
+            sender: case["sender"].as_str().unwrap().parse().unwrap(),
+            nonce: case["nonce"].as_u64().unwrap(),
+        };
+        let identity = identity_of(&sealed, &to);
+        assert_eq!(identity.as_slice(), hexed("identity"));
+        let dk = DecryptionKey(ops::sign_message::<Variant>(
+            &private,
+            KEY_NAMESPACE,
+            identity.as_slice(),
+        ));
+        assert_eq!(open(&dk, &sealed).unwrap().as_ref(), hexed("payload"));
+        // The key the other implementation computed is the same point.
+        assert_eq!(
+            DecryptionKey::from_bytes(&hexed("decryption_key")).unwrap(),
+            dk
+        );
+    }
 }
