@@ -14,7 +14,7 @@ all: test
 
 # npm packages pinned by package-lock.json: forge, anvil, cast (Foundry) and solc-js; and the
 # explorer's assets, which the node embeds when it is compiled.
-deps: node_modules/.installed node/tests/js/node_modules/.installed $(VENV)/.installed explorer
+deps: node_modules/.installed node/tests/js/node_modules/.installed enc/js/node_modules/.installed $(VENV)/.installed explorer
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -23,6 +23,12 @@ node_modules/.installed: package.json package-lock.json
 # ethers v6 and viem, pinned, for the wallet-library test (node/tests/it/wallets.rs).
 node/tests/js/node_modules/.installed: node/tests/js/package.json node/tests/js/package-lock.json
 	cd node/tests/js && npm ci --no-audit --no-fund
+	touch $@
+
+# @noble/curves, @noble/ciphers and @noble/hashes, pinned, for enc/js (sealing and opening in
+# JavaScript, checked against ordo-enc by `test-js-enc` and enc/tests/vectors.rs).
+enc/js/node_modules/.installed: enc/js/package.json enc/js/package-lock.json
+	cd enc/js && npm ci --no-audit --no-fund
 	touch $@
 
 # Schemathesis (PyPI), pinned with everything it needs by node/tests/schemathesis/requirements.txt,
@@ -67,7 +73,14 @@ test: deps chromium lint
 	$(CARGO) nextest run --workspace $(TEST_FEATURES) --profile ci
 	$(CARGO) nextest run -p ordo-node --bin ordo --profile ci -E 'test(test_faults_parse_only)'
 	contracts/test.sh
+	$(MAKE) test-js-enc
 	$(MAKE) fuzz-smoke
+
+# The JavaScript sealing helper (enc/js) against the Rust crate's golden vectors; it checks that
+# it still writes exactly enc/tests/sealed-by-js.json, which enc/tests/vectors.rs opens.
+.PHONY: test-js-enc
+test-js-enc: enc/js/node_modules/.installed
+	cd enc/js && node --test
 
 # The quick loop while editing: lints and unit/property tests, no multi-process networks.
 test-fast: lint
