@@ -7,16 +7,17 @@
 use libfuzzer_sys::fuzz_target;
 use ordo_fuzz::canonical;
 use ordo_types::{
-    keccak256, AdjacentLeaf, Auth, Block, Body, Bundle, BundleProof, CommitCertificate,
-    CommitSignature, Entry, EthereumTx, ForcedTransaction, Header, NamespaceProof, PlacedBundle,
-    Signature, SyncedBlock, Transaction, Validator, ValidatorSet, B256,
+    bucket_size, keccak256, AdjacentLeaf, Auth, Block, Body, Bundle, BundleProof,
+    CommitCertificate, CommitSignature, Entry, EthereumTx, ForcedTransaction, Header,
+    NamespaceProof, PlacedBundle, Sealed, Signature, SyncedBlock, Transaction, Validator,
+    ValidatorSet, B256, TAG_LEN,
 };
 
 fuzz_target!(|data: &[u8]| {
     let Some((&kind, bytes)) = data.split_first() else {
         return;
     };
-    match kind % 17 {
+    match kind % 18 {
         0 => {
             if let Some(tx) = canonical::<Transaction>(bytes) {
                 match tx.auth() {
@@ -122,6 +123,14 @@ fuzz_target!(|data: &[u8]| {
                     path: Vec::new(),
                 };
                 let _ = proof.verify(&keccak256(bytes), &placed);
+            }
+        }
+        16 => {
+            if let Some(sealed) = canonical::<Sealed>(bytes) {
+                // The bucket is in range and the encrypted payload fills it exactly.
+                assert_eq!(sealed.dem.len(), bucket_size(sealed.bucket) + TAG_LEN);
+                assert!(Sealed::bucket_for(0).is_some_and(|min| sealed.bucket >= min));
+                let _ = sealed.identity(1, 2, Default::default(), 3);
             }
         }
         _ => {

@@ -16,9 +16,9 @@ use libfuzzer_sys::fuzz_target;
 use ordo_fuzz::{l1, put_chunk};
 use ordo_l1::{Inbox, StakeTable};
 use ordo_types::{
-    vote_digest, Address, Block, Body, Bundle, BundleTerms, Bytes, CommitCertificate,
-    CommitSignature, Encode, Entry, ForcedTransaction, Header, NamespaceEntries, SecretKey,
-    Signature, SyncedBlock, Transaction, Validator, ValidatorSet, VoteType, B256,
+    bucket_size, vote_digest, Address, Block, Body, Bundle, BundleTerms, Bytes, CommitCertificate,
+    CommitSignature, Encode, Entry, ForcedTransaction, Header, NamespaceEntries, Sealed, SecretKey,
+    Signature, SyncedBlock, Transaction, Validator, ValidatorSet, VoteType, B256, KEM_LEN, TAG_LEN,
 };
 
 fn write(dir: &Path, target: &str, name: &str, bytes: &[u8]) {
@@ -227,6 +227,13 @@ fn types(dir: &Path, f: &Fixture) {
         "placed-bundle",
         &tagged(15, &f.block.body.bundles[0].encode()),
     );
+    let sealed = Sealed {
+        key_id: 1,
+        bucket: 6,
+        kem: [0x11; KEM_LEN],
+        dem: vec![0x22; bucket_size(6) + TAG_LEN].into(),
+    };
+    write(dir, t, "sealed", &tagged(16, &sealed.encode()));
 }
 
 fn store(dir: &Path, f: &Fixture) {
