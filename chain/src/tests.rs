@@ -365,11 +365,19 @@ fn every_rule_refuses_its_violation() {
         Err(BlockError::UnknownNamespace(9))
     );
 
-    // A transaction its rollup refuses: an Ethereum transaction for a raw rollup, and one
-    // signed for another chain for the EVM rollup.
+    // A transaction its rollup refuses: an Ethereum transaction for a raw rollup, one signed
+    // for another chain for the EVM rollup, and an encrypted one (no rollup takes those until
+    // the encrypted lane opens them).
     let wrong_kind = Transaction::ethereum(2, eip1559(&key, 0, 901)).unwrap();
     let wrong_chain = Transaction::ethereum(901, eip1559(&key, 0, 902)).unwrap();
-    for tx in [wrong_kind, wrong_chain] {
+    let sealed = ordo_types::Sealed {
+        key_id: 1,
+        bucket: 6,
+        kem: [1; ordo_types::KEM_LEN],
+        dem: Bytes::from(vec![2; 80]),
+    };
+    let encrypted = Transaction::sign_encrypted(2, 0, &sealed, &key, 7);
+    for tx in [wrong_kind, wrong_chain, encrypted] {
         assert_eq!(
             assemble_plain(
                 &template(),

@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
         0 => {
             if let Some(tx) = canonical::<Transaction>(bytes) {
                 match tx.auth() {
-                    Auth::Eip712(_) => assert_eq!(tx.hash(), keccak256(bytes)),
+                    Auth::Eip712(_) | Auth::Encrypted(_) => assert_eq!(tx.hash(), keccak256(bytes)),
                     Auth::Ethereum => assert_eq!(tx.hash(), keccak256(tx.payload())),
                 }
                 let _ = tx.recover_sender(7);

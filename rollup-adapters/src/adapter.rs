@@ -74,6 +74,7 @@ fn kind_name(auth: &Auth) -> &'static str {
     match auth {
         Auth::Eip712(_) => "EIP-712",
         Auth::Ethereum => "Ethereum",
+        Auth::Encrypted(_) => "encrypted",
     }
 }
 
@@ -105,7 +106,9 @@ impl RollupAdapter for RawAdapter {
     fn check(&self, tx: &Transaction) -> Result<(), AdapterError> {
         match tx.auth() {
             Auth::Eip712(_) => Ok(()),
-            Auth::Ethereum => Err(AdapterError::WrongKind {
+            // No rollup takes encrypted transactions until the encrypted lane opens them
+            // (docs/ENCRYPTION.md): refused in admission and, from a proposer, in a block.
+            Auth::Ethereum | Auth::Encrypted(_) => Err(AdapterError::WrongKind {
                 rollup: self.kind(),
                 got: kind_name(tx.auth()),
             }),
@@ -305,6 +308,20 @@ mod tests {
             evm.check(&eip712).unwrap_err().code(),
             ErrorCode::WrongTxKind
         );
+        // Neither kind takes encrypted transactions yet (docs/ENCRYPTION.md).
+        let sealed = ordo_types::Sealed {
+            key_id: 1,
+            bucket: 6,
+            kem: [1; ordo_types::KEM_LEN],
+            dem: Bytes::from(vec![2; 80]),
+        };
+        let encrypted = Transaction::sign_encrypted(9, 0, &sealed, &key, 1);
+        for adapter in [&evm, &adapter_for("raw", None).unwrap()] {
+            assert_eq!(
+                adapter.check(&encrypted).unwrap_err().code(),
+                ErrorCode::WrongTxKind
+            );
+        }
         // An Ethereum-kind transaction whose payload is not one cannot reach `check`: it cannot
         // be made (decoding and JSON construct through `Transaction::ethereum` too), so the
         // `InvalidPayload` refusal above is a second line only.

@@ -1,10 +1,12 @@
 //! User transactions (EIP-712 signed), forced transactions from the L1 inbox, and block
 //! entries.
 
+use crate::codec::Decode;
 use crate::codec::{bytes_len, impl_decode, put_bytes, Encode, ReadFrom, Reader};
 use crate::crypto::{PublicKey, SecretKey, Signature, SIGNATURE_LEN};
 use crate::error::{DecodeError, DecodeErrorKind, Error};
 use crate::ethereum::EthereumTx;
+use crate::sealed::Sealed;
 use alloy_primitives::{keccak256, Address, Bytes, B256};
 use alloy_sol_types::{eip712_domain, SolStruct};
 use serde::{Deserialize, Serialize};
@@ -16,6 +18,11 @@ pub const TX_TYPEHASH_STRING: &str = "Transaction(uint64 namespace,uint64 nonce,
 const TX_VERSION: u8 = 1;
 /// Version byte that starts an Ethereum transaction's encoding.
 const TX_VERSION_ETHEREUM: u8 = 2;
+/// Version byte that starts an encrypted transaction's encoding.
+const TX_VERSION_ENCRYPTED: u8 = 3;
+/// The EIP-712 type string of an encrypted transaction.
+pub const ENCRYPTED_TX_TYPEHASH_STRING: &str =
+    "EncryptedTransaction(uint64 namespace,uint64 nonce,bytes envelope)";
 
 /// Smallest transaction encoding: version, namespace and an empty payload (an Ethereum one).
 pub(crate) const TX_MIN_LEN: usize = 1 + 8 + 4;
@@ -32,6 +39,14 @@ mod eip712 {
             uint64 namespace;
             uint64 nonce;
             bytes payload;
+        }
+
+        /// The EIP-712 struct a user signs for an encrypted transaction: the envelope is the
+        /// sealed payload.
+        struct EncryptedTransaction {
+            uint64 namespace;
+            uint64 nonce;
+            bytes envelope;
         }
     }
 }
@@ -65,6 +80,9 @@ pub enum Auth {
     /// The payload is a signed Ethereum transaction (EIP-2718): its signature names the sender
     /// and its nonce is the transaction's nonce ([`EthereumTx`]).
     Ethereum,
+    /// The payload is sealed ([`Sealed`]), hidden until the block holding it is decided; an
+    /// EIP-712 signature over [`Transaction::encrypted_signing_hash`].
+    Encrypted(Signature),
 }
 
 impl Transaction {
@@ -99,6 +117,61 @@ impl Transaction {
         Ok(Self::seal(namespace, inner.nonce, raw, Auth::Ethereum))
     }
 
+    /// The EIP-712 digest the sender of an encrypted transaction signs: as
+    /// [`Self::signing_hash`], over `EncryptedTransaction(namespace, nonce, envelope)`, the
+    /// envelope being the sealed payload's encoding.
+    pub fn encrypted_signing_hash(
+        namespace: u64,
+        nonce: u64,
+        envelope: &[u8],
+        chain_id: u64,
+    ) -> B256 {
+        encrypted_signing_hash_owned(namespace, nonce, Bytes::copy_from_slice(envelope), chain_id)
+    }
+
+    /// Signs a new encrypted transaction, whose payload is `sealed`, with `key`.
+    pub fn sign_encrypted(
+        namespace: u64,
+        nonce: u64,
+        sealed: &Sealed,
+        key: &SecretKey,
+        chain_id: u64,
+    ) -> Self {
+        let envelope = Bytes::from(sealed.encode());
+        let digest = encrypted_signing_hash_owned(namespace, nonce, envelope.clone(), chain_id);
+        Self::seal(
+            namespace,
+            nonce,
+            envelope,
+            Auth::Encrypted(key.sign_digest(&digest)),
+        )
+    }
+
+    /// An encrypted transaction from its parts, as received: the envelope must be a sealed
+    /// payload's encoding; the signature is not checked here.
+    pub fn encrypted(
+        namespace: u64,
+        nonce: u64,
+        envelope: Bytes,
+        signature: Signature,
+    ) -> Result<Self, Error> {
+        Sealed::decode(&envelope)?;
+        Ok(Self::seal(
+            namespace,
+            nonce,
+            envelope,
+            Auth::Encrypted(signature),
+        ))
+    }
+
+    /// The sealed payload of an encrypted transaction (`None` for the other kinds).
+    pub fn sealed(&self) -> Option<Sealed> {
+        match self.auth {
+            Auth::Encrypted(_) => Sealed::decode(&self.payload).ok(),
+            _ => None,
+        }
+    }
+
     /// The one place a transaction value is assembled: computes its hash.
     fn seal(namespace: u64, nonce: u64, payload: Bytes, auth: Auth) -> Self {
         let mut tx = Self {
@@ -110,7 +183,7 @@ impl Transaction {
         };
         // The encoding does not cover `hash`, so encoding before it is set is sound.
         tx.hash = match tx.auth {
-            Auth::Eip712(_) => keccak256(tx.encode()),
+            Auth::Eip712(_) | Auth::Encrypted(_) => keccak256(tx.encode()),
             Auth::Ethereum => keccak256(&tx.payload),
         };
         tx
@@ -165,6 +238,15 @@ impl Transaction {
                 signing_hash_owned(self.namespace, self.nonce, self.payload.clone(), chain_id),
                 *signature,
             )),
+            Auth::Encrypted(signature) => Ok((
+                encrypted_signing_hash_owned(
+                    self.namespace,
+                    self.nonce,
+                    self.payload.clone(),
+                    chain_id,
+                ),
+                *signature,
+            )),
             Auth::Ethereum => {
                 let inner = EthereumTx::decode(&self.payload)?;
                 if inner.nonce != self.nonce {
@@ -195,6 +277,7 @@ struct TransactionJson {
 #[serde(rename_all = "snake_case")]
 enum JsonAuth {
     Ethereum,
+    Encrypted,
 }
 
 impl From<Transaction> for TransactionJson {
@@ -202,6 +285,7 @@ impl From<Transaction> for TransactionJson {
         let (signature, auth) = match tx.auth {
             Auth::Eip712(signature) => (Some(signature), None),
             Auth::Ethereum => (None, Some(JsonAuth::Ethereum)),
+            Auth::Encrypted(signature) => (Some(signature), Some(JsonAuth::Encrypted)),
         };
         Self {
             namespace: tx.namespace,
@@ -234,8 +318,12 @@ impl TryFrom<TransactionJson> for Transaction {
                 }
                 Ok(tx)
             }
+            (Some(signature), Some(JsonAuth::Encrypted)) => {
+                Self::encrypted(json.namespace, json.nonce, json.payload, signature)
+            }
             _ => Err(Error::InvalidEthereumTransaction(
-                "a transaction has either a signature or auth \"ethereum\"".into(),
+                "a transaction has a signature, auth \"ethereum\", or a signature and auth \"encrypted\""
+                    .into(),
             )),
         }
     }
@@ -256,6 +344,26 @@ fn signing_hash_owned(namespace: u64, nonce: u64, payload: Bytes, chain_id: u64)
     .eip712_signing_hash(&domain)
 }
 
+/// [`Transaction::encrypted_signing_hash`] without copying an envelope the caller owns.
+fn encrypted_signing_hash_owned(
+    namespace: u64,
+    nonce: u64,
+    envelope: Bytes,
+    chain_id: u64,
+) -> B256 {
+    let domain = eip712_domain! {
+        name: "Ordo",
+        version: "1",
+        chain_id: chain_id,
+    };
+    eip712::EncryptedTransaction {
+        namespace,
+        nonce,
+        envelope,
+    }
+    .eip712_signing_hash(&domain)
+}
+
 impl Encode for Transaction {
     fn encode_to(&self, out: &mut Vec<u8>) {
         match &self.auth {
@@ -271,12 +379,19 @@ impl Encode for Transaction {
                 out.extend_from_slice(&self.namespace.to_be_bytes());
                 put_bytes(out, &self.payload);
             }
+            Auth::Encrypted(signature) => {
+                out.push(TX_VERSION_ENCRYPTED);
+                out.extend_from_slice(&self.namespace.to_be_bytes());
+                out.extend_from_slice(&self.nonce.to_be_bytes());
+                put_bytes(out, &self.payload);
+                signature.encode_to(out);
+            }
         }
     }
 
     fn encoded_len(&self) -> usize {
         let fixed = match self.auth {
-            Auth::Eip712(_) => 1 + 8 + 8 + SIGNATURE_LEN,
+            Auth::Eip712(_) | Auth::Encrypted(_) => 1 + 8 + 8 + SIGNATURE_LEN,
             Auth::Ethereum => 1 + 8,
         };
         fixed.saturating_add(bytes_len(&self.payload))
@@ -299,6 +414,15 @@ impl ReadFrom for Transaction {
                 let payload_at = r.offset();
                 let payload = r.bytes()?;
                 Self::ethereum(namespace, payload).map_err(|e| Reader::invalid_at(payload_at, e))
+            }
+            TX_VERSION_ENCRYPTED => {
+                let namespace = r.u64()?;
+                let nonce = r.u64()?;
+                let payload_at = r.offset();
+                let payload = r.bytes()?;
+                let signature = Signature::read_from(r)?;
+                Self::encrypted(namespace, nonce, payload, signature)
+                    .map_err(|e| Reader::invalid_at(payload_at, e))
             }
             version => Err(DecodeError::new(
                 start,
@@ -573,6 +697,74 @@ mod tests {
         assert!(!entry.is_forced());
     }
 
+    // An encrypted transaction, independently computed with `cast` the same way: the type
+    // hash, the struct hash over keccak256(envelope), the digest under DOMAIN_SEPARATOR, the
+    // signature by key(1) (`cast wallet sign --no-hash`), the encoding (`abi-encode --packed`).
+    const ENC_TYPEHASH: &str = "0xb332fa911b030fc264c05db4f1106ff96fa4191bf47d4652aa05715ba618a86c";
+    const ENC_DIGEST: &str = "0x61567c0c7451a3e6bcfb8923e492e53512e19ba192d242c682dde9dd364ec75c";
+    const ENC_ENCODING: &str = "03000000000000002a0000000000000007000000f9000000000000000306111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111112222222222222222222222222222222222222222222222222222222222222222222222222222222222222222222222222222222222222222222222222222222222222222222222222222222222222222ed5915d42210706aeb7bc90ffe007383ebbb852d2b228f8c08fe3b835cc506e0204b41d17d1d5b777e54c0cb20740476f5822f548a060bc0363106735e090c961b";
+    const ENC_HASH: &str = "0x201cf2ea0950df907624434c93b67f0da99c469b35d46d5b4773f2bde20cedea";
+
+    fn fixed_sealed() -> Sealed {
+        Sealed {
+            key_id: 3,
+            bucket: 6,
+            kem: [0x11; crate::KEM_LEN],
+            dem: Bytes::from(vec![0x22; 80]),
+        }
+    }
+
+    #[test]
+    fn golden_encrypted_transaction() {
+        assert_eq!(keccak256(ENCRYPTED_TX_TYPEHASH_STRING), hex32(ENC_TYPEHASH));
+        let sealed = fixed_sealed();
+        let envelope = sealed.encode();
+        assert_eq!(
+            Transaction::encrypted_signing_hash(42, 7, &envelope, CHAIN_ID),
+            hex32(ENC_DIGEST)
+        );
+        let tx = Transaction::sign_encrypted(42, 7, &sealed, &key(1), CHAIN_ID);
+        assert_eq!(hex::encode(tx.encode()), ENC_ENCODING);
+        assert_eq!(tx.hash(), hex32(ENC_HASH));
+        assert_eq!(tx.sealed(), Some(sealed));
+        assert_eq!(tx.recover_sender(CHAIN_ID).unwrap(), key(1).address());
+        assert_eq!(Transaction::decode(&tx.encode()).unwrap(), tx);
+        // The same signature over the same bytes as a plain transaction is another digest:
+        // it recovers to someone else, so an envelope cannot pass for a plaintext payload.
+        let Auth::Encrypted(signature) = *tx.auth() else {
+            panic!("encrypted")
+        };
+        let plain = Transaction::eip712(42, 7, tx.payload().clone(), signature);
+        assert_ne!(plain.recover_sender(CHAIN_ID).ok(), Some(key(1).address()));
+        // JSON: the signature and auth "encrypted".
+        let json = serde_json::to_value(&tx).unwrap();
+        assert_eq!(json["auth"], "encrypted");
+        assert_eq!(serde_json::from_value::<Transaction>(json).unwrap(), tx);
+    }
+
+    #[test]
+    fn an_encrypted_transaction_whose_envelope_is_not_sealed_is_refused() {
+        let tx = Transaction::sign_encrypted(42, 7, &fixed_sealed(), &key(1), CHAIN_ID);
+        let Auth::Encrypted(signature) = *tx.auth() else {
+            panic!("encrypted")
+        };
+        let short = tx.payload().slice(..tx.payload().len() - 1);
+        assert!(Transaction::encrypted(42, 7, short.clone(), signature).is_err());
+        // Decoding: the length-prefixed envelope one byte short of its bucket.
+        let mut bytes = vec![3];
+        bytes.extend_from_slice(&42u64.to_be_bytes());
+        bytes.extend_from_slice(&7u64.to_be_bytes());
+        bytes.extend_from_slice(&(short.len() as u32).to_be_bytes());
+        bytes.extend_from_slice(&short);
+        bytes.extend_from_slice(&signature.0);
+        let err = Transaction::decode(&bytes).unwrap_err();
+        assert_eq!(err.offset, 17, "{err}");
+        let json = serde_json::json!({
+            "namespace": 42, "nonce": 7, "payload": short, "signature": signature, "auth": "encrypted"
+        });
+        assert!(serde_json::from_value::<Transaction>(json).is_err());
+    }
+
     /// What gossip receivers batch-check is the digest and signature recovery uses, for both
     /// kinds: the claim of the real key holds, another key's fails.
     #[test]
@@ -674,7 +866,7 @@ mod tests {
     fn carried_hash_is_the_defined_hash_for_every_constructor() {
         fn defined(tx: &Transaction) -> B256 {
             match tx.auth() {
-                Auth::Eip712(_) => keccak256(tx.encode()),
+                Auth::Eip712(_) | Auth::Encrypted(_) => keccak256(tx.encode()),
                 Auth::Ethereum => keccak256(tx.payload()),
             }
         }
@@ -758,10 +950,10 @@ mod tests {
     fn malformed_encodings_are_rejected() {
         let good = hex::decode(TX_ENCODING).unwrap();
         let mut bad_version = good.clone();
-        bad_version[0] = 3;
+        bad_version[0] = 4;
         assert_eq!(
             Transaction::decode(&bad_version).unwrap_err().kind,
-            DecodeErrorKind::UnknownVersion(3)
+            DecodeErrorKind::UnknownVersion(4)
         );
         let mut bad_tag = good.clone();
         bad_tag.insert(0, 2);
@@ -793,7 +985,7 @@ mod tests {
         fn transaction_round_trip(tx in arb_tx()) {
             assert_round_trip(&tx);
             let hashed = match tx.auth() {
-                Auth::Eip712(_) => tx.encode(),
+                Auth::Eip712(_) | Auth::Encrypted(_) => tx.encode(),
                 Auth::Ethereum => tx.payload().to_vec(),
             };
             prop_assert_eq!(tx.hash(), keccak256(hashed));

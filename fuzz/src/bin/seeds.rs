@@ -234,6 +234,8 @@ fn types(dir: &Path, f: &Fixture) {
         dem: vec![0x22; bucket_size(6) + TAG_LEN].into(),
     };
     write(dir, t, "sealed", &tagged(16, &sealed.encode()));
+    let encrypted = Transaction::sign_encrypted(1, 0, &sealed, &key(1), 7);
+    write(dir, t, "tx-encrypted", &tagged(0, &encrypted.encode()));
 }
 
 fn store(dir: &Path, f: &Fixture) {
