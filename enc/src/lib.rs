@@ -20,8 +20,9 @@ mod scheme;
 mod shares;
 
 pub use scheme::{
-    check_kem, identity_of, open, seal, DecryptionKey, EncError, EncryptionKey, Recipient,
-    Undecryptable, Variant, DECRYPTION_KEY_LEN, KEY_NAMESPACE, PUBLIC_KEY_LEN,
+    check_kem, encrypt_transaction, identity_of, open, seal, DecryptionKey, EncError,
+    EncryptionKey, Recipient, Undecryptable, Variant, DECRYPTION_KEY_LEN, KEY_NAMESPACE,
+    PUBLIC_KEY_LEN,
 };
 pub use shares::{
     combine, sign_shares, verify_keys, verify_shares, Identities, PublicSharing, Shares,

@@ -13,7 +13,7 @@ use commonware_codec::{Copying, DecodeExt, Encode as _};
 use commonware_cryptography::bls12381::primitives::group::{G1, G2};
 use commonware_cryptography::bls12381::primitives::variant::MinSig;
 use commonware_cryptography::bls12381::tle;
-use ordo_types::{bucket_size, Sealed, KEM_LEN, TAG_LEN};
+use ordo_types::{bucket_size, Sealed, SecretKey, Transaction, KEM_LEN, TAG_LEN};
 use rand_core_010::CryptoRng;
 
 /// The signature variant: public keys in G2 (96 bytes), signatures, and so decryption keys,
@@ -205,4 +205,29 @@ fn unpad(padded: &[u8]) -> Result<&[u8], Undecryptable> {
 /// The identity of a sealed payload for the transaction `to`.
 pub fn identity_of(sealed: &Sealed, to: &Recipient) -> B256 {
     sealed.identity(to.chain_id, to.namespace, to.sender, to.nonce)
+}
+
+/// An encrypted transaction, ready to submit: `payload` sealed under `key` for the sender of
+/// `secret`'s nonce `nonce` in `namespace`, and signed (EIP-712, `EncryptedTransaction`). For
+/// an EVM rollup the payload is the signed Ethereum transaction itself, so its fields are hidden
+/// too.
+pub fn encrypt_transaction(
+    rng: &mut impl CryptoRng,
+    key: &EncryptionKey,
+    chain_id: u64,
+    namespace: u64,
+    nonce: u64,
+    payload: &[u8],
+    secret: &SecretKey,
+) -> Result<Transaction, EncError> {
+    let to = Recipient {
+        chain_id,
+        namespace,
+        sender: secret.address(),
+        nonce,
+    };
+    let sealed = seal(rng, key, &to, payload)?;
+    Ok(Transaction::sign_encrypted(
+        namespace, nonce, &sealed, secret, chain_id,
+    ))
 }

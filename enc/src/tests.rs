@@ -347,3 +347,22 @@ mod dkg {
         assert!(results.iter().all(Option::is_none));
     }
 }
+
+#[test]
+fn an_encrypted_transaction_names_its_sender_and_opens_to_its_payload() {
+    let (sharing, shares, key) = dealt(4);
+    let mut rng = StdRng::seed_from_u64(6);
+    let secret = ordo_types::SecretKey::random();
+    let tx = encrypt_transaction(&mut rng, &key, 7, 42, 3, b"transfer 5 to bob", &secret).unwrap();
+    assert_eq!(tx.recover_sender(7).unwrap(), secret.address());
+    assert!(!tx.payload().windows(8).any(|w| w == b"transfer"));
+    let sealed = tx.sealed().unwrap();
+    let to = Recipient {
+        chain_id: 7,
+        namespace: 42,
+        sender: secret.address(),
+        nonce: 3,
+    };
+    let k = keys_for(&sharing, &shares, &[identity_of(&sealed, &to)])[0];
+    assert_eq!(open(&k, &sealed).unwrap().as_ref(), b"transfer 5 to bob");
+}
