@@ -335,6 +335,44 @@ mod dkg {
         assert!(!opens_with(&public, &results, &[1, 2, 3]));
     }
 
+    /// A share that does not match its dealer's commitment, or comes from a stranger, gets
+    /// no acknowledgement; a good one does, once.
+    #[test]
+    fn a_bad_or_foreign_dealing_is_not_acknowledged() {
+        let mut rng = StdRng::seed_from_u64(8);
+        let signers: Vec<_> = (0..4u8).map(|i| slot_signers(&[i + 1; 32], 9, 1)).collect();
+        let round = Round::new(9, signers.iter().flatten().map(|s| s.public_key())).unwrap();
+        let (mut player, _) = Member::start(&mut rng, &round, &signers[0]).unwrap();
+        let (_, from_a) = Member::start(&mut rng, &round, &signers[1]).unwrap();
+        let (_, from_b) = Member::start(&mut rng, &round, &signers[2]).unwrap();
+        let me = signers[0][0].public_key();
+        let share = |d: &crate::dkg::Dealing| {
+            d.private
+                .iter()
+                .find(|(p, _)| *p == me)
+                .map(|(_, s)| s.clone())
+                .unwrap()
+        };
+        let (a, b) = (&from_a[0], &from_b[0]);
+        // B's share presented as A's: it does not match A's commitment.
+        assert!(player
+            .receive_dealing(&a.dealer, &a.public, &me, &share(b))
+            .is_none());
+        // A dealer outside the round.
+        let stranger = slot_signers(&[9; 32], 9, 1)[0].public_key();
+        assert!(player
+            .receive_dealing(&stranger, &a.public, &me, &share(a))
+            .is_none());
+        // A player slot this validator does not hold.
+        let other = signers[3][0].public_key();
+        assert!(player
+            .receive_dealing(&a.dealer, &a.public, &other, &share(a))
+            .is_none());
+        assert!(player
+            .receive_dealing(&a.dealer, &a.public, &me, &share(a))
+            .is_some());
+    }
+
     #[test]
     fn one_absent_validator_of_four_does_not_stop_it_and_two_do() {
         let (observed, results) = generate(&[1, 1, 1, 1], &[3], 4);
