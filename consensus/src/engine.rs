@@ -211,6 +211,25 @@ impl NodeConfig for EngineConfig {
     }
 }
 
+/// Fails if nothing can listen on `addr` (a TCP multiaddr), typically because another program
+/// holds the port. Malachite's network only logs a failed listen and leaves the node running
+/// cut off from its peers; a node should stop and say why instead.
+fn check_listen(addr: &Multiaddr) -> eyre::Result<()> {
+    let text = addr.to_string();
+    let parts: Vec<&str> = text.split('/').collect();
+    let value = |name: &str| parts.windows(2).find(|w| w[0] == name).map(|w| w[1]);
+    let ip = value("ip4")
+        .or(value("ip6"))
+        .and_then(|s| s.parse::<std::net::IpAddr>().ok());
+    let port = value("tcp").and_then(|s| s.parse::<u16>().ok());
+    let (Some(ip), Some(port)) = (ip, port) else {
+        return Ok(());
+    };
+    std::net::TcpListener::bind((ip, port))
+        .map(drop)
+        .map_err(|e| eyre::eyre!("cannot listen for peers on {addr}: {e}"))
+}
+
 /// Starts consensus for one node, over its opened `store` (see [`Store::open`]).
 pub async fn start(
     settings: ConsensusSettings,
@@ -218,6 +237,7 @@ pub async fn start(
     mempool: Mempool,
 ) -> eyre::Result<ConsensusNode> {
     std::fs::create_dir_all(&settings.data_dir)?;
+    check_listen(&settings.listen_addr)?;
     let chain_id = settings.rules.chain_id();
     let ctx = OrdoContext::new(chain_id);
     let mut secret = settings.p2p_secret;

@@ -36,6 +36,30 @@ async fn a_critical_task_that_dies_stops_the_node_with_a_clear_error() {
     );
 }
 
+/// Malachite's network only logs a failed listen; the node itself must not run on cut off.
+#[tokio::test]
+async fn a_node_that_cannot_listen_for_peers_stops_and_says_why() {
+    let mut net = Net::init_with(1, 0, &[], |_, _| {});
+    let config: toml::Table = std::fs::read_to_string(net.homes[0].join("config.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let listen = config["p2p"]["listen"].as_str().unwrap();
+    let port = listen.rsplit('/').next().unwrap();
+    let _taken = std::net::TcpListener::bind(format!("127.0.0.1:{port}")).unwrap();
+    net.restart(0);
+    let status = net
+        .wait_exit(0, Duration::from_secs(60))
+        .await
+        .expect("the node keeps running without its peers");
+    assert!(!status.success());
+    let log = net.log(0);
+    assert!(
+        log.contains(&format!("cannot listen for peers on {listen}")) && log.contains("in use"),
+        "{log}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_restartable_task_that_dies_is_restarted_and_comes_back() {
     let l1 = crate::force::l1_net(|_, _| {}).await;
