@@ -69,11 +69,13 @@ pub(crate) struct LocalNet {
     client: reqwest::Client,
 }
 
-/// A base port such that `count` consecutive ports on 127.0.0.1 are free now.
+/// A base port such that `count` consecutive ports on 127.0.0.1 are free now, below Linux's
+/// ephemeral range (32768 and up) so that no outgoing connection takes one before its node
+/// starts.
 fn free_ports(count: u16) -> anyhow::Result<u16> {
     for attempt in 0..1000u32 {
-        let base =
-            20_000 + ((std::process::id().wrapping_mul(7919) + attempt * 977) % 40_000) as u16;
+        let span = 12_000 - u32::from(count);
+        let base = 20_000 + ((std::process::id().wrapping_mul(7919) + attempt * 977) % span) as u16;
         if (0..count).all(|i| TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
             return Ok(base);
         }

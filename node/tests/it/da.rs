@@ -34,7 +34,7 @@ struct Devnet {
 impl Devnet {
     /// Starts it and waits (up to a minute) for its listing.
     async fn start(home: &std::path::Path, l1: Option<&str>, batcher: bool) -> Self {
-        let base = 20_000 + rand::random::<u16>() % 40_000;
+        let base = crate::harness::free_ports(50);
         let mut command = ordo();
         command
             .args(["devnet", "--validators", "4", "--home"])

@@ -16,7 +16,7 @@ use crate::harness::ordo;
 async fn devnet_starts_lists_its_nodes_runs_an_evm_rollup_and_stops_on_ctrl_c() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("devnet");
-    let base = 20_000 + rand::random::<u16>() % 40_000;
+    let base = crate::harness::free_ports(50);
     let mut devnet = ordo()
         .args(["devnet", "--validators", "4", "--home"])
         .arg(&home)

@@ -28,10 +28,13 @@ pub(crate) fn set(text: &mut String, section: &str, key: &str, value: impl Into<
     *text = toml::to_string(&table).unwrap();
 }
 
-/// A base port such that `count` consecutive ports are free now.
-fn free_ports(count: u16) -> u16 {
+/// A base port such that `count` consecutive ports are free now. They are taken below Linux's
+/// ephemeral range (32768 and up), where Anvil, proxies and every outgoing connection of the
+/// tests running alongside get their ports, so none of those can take a node's port before the
+/// node starts.
+pub(crate) fn free_ports(count: u16) -> u16 {
     loop {
-        let base = 20_000 + rand::random::<u16>() % 40_000;
+        let base = 20_000 + rand::random::<u16>() % (12_000 - count);
         let free = (0..count).all(|i| TcpListener::bind(("127.0.0.1", base + i)).is_ok());
         if free {
             return base;
@@ -310,10 +313,22 @@ impl Net {
 }
 
 impl Drop for Net {
+    /// Stops every node; when a test failed, prints the end of each node's log first, since the
+    /// logs go with the temporary directory.
     fn drop(&mut self) {
         for child in self.procs.iter_mut().flatten() {
             let _ = child.kill();
             let _ = child.wait();
+        }
+        if std::thread::panicking() {
+            for i in 0..self.homes.len() {
+                let log = self.log(i);
+                let lines: Vec<&str> = log.lines().collect();
+                eprintln!("--- the last lines of node {i}'s log ---");
+                for line in &lines[lines.len().saturating_sub(40)..] {
+                    eprintln!("{line}");
+                }
+            }
         }
     }
 }
