@@ -30,6 +30,9 @@ const TX_INDEX: TableDefinition<[u8; 32], [u8; 20]> = TableDefinition::new("tx_i
 const BUNDLE_INDEX: TableDefinition<[u8; 32], u64> = TableDefinition::new("bundle_index");
 /// epoch → its committee: `(compressed public key (33) || voting power u64)` per member.
 const COMMITTEES: TableDefinition<u64, &[u8]> = TableDefinition::new("committees");
+/// Heights whose header announces another committee for the next height: the handovers a light
+/// client walks to trust a later committee.
+const HANDOVERS: TableDefinition<u64, ()> = TableDefinition::new("handovers");
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -230,6 +233,7 @@ impl Store {
         tx.open_table(TX_INDEX)?;
         tx.open_table(BUNDLE_INDEX)?;
         tx.open_table(COMMITTEES)?;
+        tx.open_table(HANDOVERS)?;
         tx.commit()?;
         Ok(Self { db: Arc::new(db) })
     }
@@ -326,6 +330,21 @@ impl Store {
         decode_committee(v.value()).map(Some)
     }
 
+    /// The heights in `from..=to` whose header hands over to another committee, in order, at
+    /// most `limit` of them.
+    pub fn handovers(&self, from: u64, to: u64, limit: usize) -> Result<Vec<u64>, StoreError> {
+        let mut heights = Vec::new();
+        if from > to {
+            return Ok(heights);
+        }
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(HANDOVERS)?;
+        for entry in table.range(from..=to)?.take(limit) {
+            heights.push(entry?.0.value());
+        }
+        Ok(heights)
+    }
+
     /// Records the committee of `epoch` (computed deterministically, so rewriting it is a
     /// no-op).
     pub(crate) fn put_committee(
@@ -383,6 +402,9 @@ impl Store {
             let mut bundles = tx.open_table(BUNDLE_INDEX)?;
             for bundle in &block.body.bundles {
                 bundles.insert(bundle.hash().0, height)?;
+            }
+            if block.header.next_validators_hash != block.header.validators_hash {
+                tx.open_table(HANDOVERS)?.insert(height, ())?;
             }
         }
         {
@@ -609,6 +631,29 @@ mod tests {
         // Proposals up to the decided height are pruned.
         assert!(store.proposals(3, 2).unwrap().is_empty());
         assert_eq!(store.own_proposal(3, 1).unwrap(), None);
+    }
+
+    #[test]
+    fn handovers_are_indexed_with_their_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store.redb")).unwrap();
+        for height in 1..=9 {
+            let mut b = block(height);
+            if height % 3 == 0 {
+                b.header.next_validators_hash = B256::repeat_byte(height as u8);
+            }
+            let cert = CommitCertificate {
+                height,
+                round: 0,
+                block_hash: b.hash(),
+                signatures: Vec::new(),
+            };
+            store.commit(&b, &cert, &[]).unwrap();
+        }
+        assert_eq!(store.handovers(1, 9, 10).unwrap(), vec![3, 6, 9]);
+        assert_eq!(store.handovers(4, 8, 10).unwrap(), vec![6]);
+        assert_eq!(store.handovers(1, 9, 2).unwrap(), vec![3, 6]);
+        assert_eq!(store.handovers(7, 5, 10).unwrap(), Vec::<u64>::new());
     }
 
     #[test]

@@ -61,13 +61,12 @@ pub(crate) struct RunArgs {
     /// The execution node's JSON-RPC URL (e.g. `anvil --no-mining --order fifo`).
     #[arg(long)]
     engine: String,
-    /// First Ordo height to read. The client trusts the genesis committee and follows the
-    /// rotations it sees, so reading must start before the first rotation (height 1 is
-    /// always safe).
+    /// First Ordo height to read. The client trusts the genesis committee and, to start after
+    /// a rotation, first walks the certified handovers up to that height.
     #[arg(long, default_value_t = 1)]
     from: u64,
-    /// A file holding the last Ordo height applied: after a restart, blocks up to it are
-    /// verified again (following committee rotations) but not replayed.
+    /// A file holding the last Ordo height applied: after a restart, reading resumes after it
+    /// (from the L1, blocks up to it are read again but not replayed).
     #[arg(long)]
     state: Option<PathBuf>,
 }
@@ -128,6 +127,7 @@ async fn execute(args: RunArgs) -> anyhow::Result<()> {
     }
     let node = args.source.node.clone().unwrap_or_default();
     let client = RollupClient::from_genesis(&node, &genesis);
+    let from = applied_height.map_or(from, |h| from.max(h.saturating_add(1)));
     let mut blocks = std::pin::pin!(client.stream(args.source.namespace, from));
     let mut stdout = std::io::stdout().lock();
     while let Some(item) = blocks.next().await {
@@ -139,12 +139,11 @@ async fn execute(args: RunArgs) -> anyhow::Result<()> {
             }
             Err(e) => return Err(anyhow!("{}: {e}", e.code())),
         };
-        let replayed = applied_height.is_some_and(|h| block.height() <= h);
-        if !block.entries().is_empty() && !replayed {
+        if !block.entries().is_empty() {
             let applied = retry("applying a block", || engine.apply(&block)).await;
             report(&mut stdout, block.height(), &applied)?;
         }
-        if let (Some(path), false) = (&args.state, replayed) {
+        if let Some(path) = &args.state {
             save_height(path, block.height())?;
         }
     }

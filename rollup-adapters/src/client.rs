@@ -9,7 +9,7 @@ use ordo_types::{ValidatorSet, B256};
 use crate::error::ClientError;
 use crate::sse::{SseEvent, SseParser};
 use crate::verify::{check_link, Genesis, VerifiedNamespaceBlock, Verifier};
-use crate::wire::{ApiErrorBody, NamespaceBlock, NamespaceRange};
+use crate::wire::{ApiErrorBody, Handovers, NamespaceBlock, NamespaceRange};
 
 /// Largest single stream event the client accepts (a 2 MiB block is about 4 MiB of JSON).
 const MAX_EVENT_BYTES: usize = 32 * 1024 * 1024;
@@ -67,23 +67,69 @@ impl RollupClient {
         serde_json::from_slice(&bytes).map_err(|e| ClientError::Malformed(e.to_string()))
     }
 
+    /// Moves trust forward to the committee deciding `height`: walks the handovers the node
+    /// serves from the height trust starts from, each checked by [`Verifier::hand_over`], in
+    /// as many requests as the node's pages need (up to [`crate::MAX_HANDOVERS`] each). Stops early,
+    /// trusting the last committee reached, where the node's chain ends.
+    pub async fn catch_up(&mut self, height: u64) -> Result<(), ClientError> {
+        let Some(last) = height.checked_sub(1) else {
+            return Ok(());
+        };
+        let mut from = self.verifier.trusted_since();
+        while from <= last {
+            let answer: Handovers = self
+                .get_json(&format!("/v1/handovers?from={from}&to={last}"))
+                .await?;
+            if answer.to < from {
+                break; // the node's chain ends before `from`
+            }
+            for handover in answer.handovers {
+                if !(from..=answer.to.min(last)).contains(&handover.header.height) {
+                    return Err(ClientError::Malformed(format!(
+                        "a handover at {} in an answer for {from}..={}",
+                        handover.header.height, answer.to
+                    )));
+                }
+                self.verifier.hand_over(handover)?;
+            }
+            from = answer.to.saturating_add(1);
+        }
+        Ok(())
+    }
+
+    /// Verifies `block` as namespace `namespace`'s slice at `height`, first catching up with
+    /// the committee deciding it when its header names another committee than the trusted one.
+    async fn verify(
+        &mut self,
+        namespace: u64,
+        height: u64,
+        block: NamespaceBlock,
+    ) -> Result<VerifiedNamespaceBlock, ClientError> {
+        if block.header.validators_hash != self.verifier.validators_hash()
+            && height > self.verifier.trusted_since()
+        {
+            self.catch_up(height).await?;
+        }
+        self.verifier.verify(namespace, height, block)
+    }
+
     /// Namespace `namespace`'s verified slice of the block at `height`.
     pub async fn block(
-        &self,
+        &mut self,
         namespace: u64,
         height: u64,
     ) -> Result<VerifiedNamespaceBlock, ClientError> {
         let block: NamespaceBlock = self
             .get_json(&format!("/v1/namespaces/{namespace}/blocks/{height}"))
             .await?;
-        self.verifier.verify(namespace, height, block)
+        self.verify(namespace, height, block).await
     }
 
     /// The verified slices of heights `from..=to` (at most [`crate::MAX_RANGE`] heights), or
     /// fewer if the node's tip is below `to` or its answer hit its size budget. The blocks are
     /// consecutive from `from` and each extends the previous one.
     pub async fn range(
-        &self,
+        &mut self,
         namespace: u64,
         from: u64,
         to: u64,
@@ -101,7 +147,7 @@ impl RollupClient {
         }
         let mut out: Vec<VerifiedNamespaceBlock> = Vec::with_capacity(range.blocks.len());
         for (height, block) in (from..).zip(range.blocks) {
-            let verified = self.verifier.verify(namespace, height, block)?;
+            let verified = self.verify(namespace, height, block).await?;
             if let Some(previous) = out.last() {
                 verified.check_follows(previous)?;
             }
@@ -127,7 +173,6 @@ impl RollupClient {
             namespace,
             next: from,
             previous: None,
-            announced: None,
             conn: None,
             backoff: None,
             done: false,
@@ -173,9 +218,6 @@ struct StreamState {
     next: u64,
     /// Hash of the last verified block (height `next - 1`).
     previous: Option<B256>,
-    /// The next committee the last verified header announced, when it differs from the one
-    /// that certified it: the only set this stream will switch to.
-    announced: Option<B256>,
     conn: Option<Connection>,
     /// Wait before the next connection attempt (set after a failure).
     backoff: Option<Duration>,
@@ -292,33 +334,6 @@ impl StreamState {
         }
     }
 
-    /// Switches the verifier to the committee the last verified header announced, fetched
-    /// from the node and checked against the announced hash (so the node is not trusted).
-    async fn rotate(&mut self, height: u64, announced: B256) -> Result<(), ClientError> {
-        #[derive(serde::Deserialize)]
-        struct Committee {
-            current: CommitteeSet,
-        }
-        #[derive(serde::Deserialize)]
-        struct CommitteeSet {
-            validators: ValidatorSet,
-        }
-        let committee: Committee = self
-            .client
-            .get_json(&format!("/v1/validators?height={height}"))
-            .await?;
-        let set = committee.current.validators;
-        if set.hash() != announced {
-            return Err(ClientError::UnknownValidatorSet {
-                header: set.hash(),
-                trusted: announced,
-            });
-        }
-        tracing::info!(target: "ordo::rollup", height, committee = %announced, "following a committee rotation");
-        self.client.verifier = Verifier::new(self.client.verifier.chain_id(), set);
-        Ok(())
-    }
-
     async fn block_event(
         &mut self,
         event: &SseEvent,
@@ -335,29 +350,12 @@ impl StreamState {
                 what: "event id",
             });
         }
-        let mut verified =
-            self.client
-                .verifier
-                .verify_json(self.namespace, self.next, event.data.as_bytes());
-        if let (Err(ClientError::UnknownValidatorSet { header, .. }), Some(announced)) =
-            (&verified, self.announced)
-        {
-            if *header == announced {
-                self.rotate(self.next, announced).await?;
-                verified = self.client.verifier.verify_json(
-                    self.namespace,
-                    self.next,
-                    event.data.as_bytes(),
-                );
-            }
-        }
-        let verified = verified?;
+        let block: NamespaceBlock =
+            serde_json::from_str(&event.data).map_err(|e| ClientError::Malformed(e.to_string()))?;
+        let verified = self.client.verify(self.namespace, self.next, block).await?;
         if let Some(previous) = self.previous {
             check_link(self.next.saturating_sub(1), previous, verified.header())?;
         }
-        let h = verified.header();
-        self.announced =
-            (h.next_validators_hash != h.validators_hash).then_some(h.next_validators_hash);
         self.previous = Some(verified.block_hash());
         self.next = self.next.saturating_add(1);
         self.backoff = None;

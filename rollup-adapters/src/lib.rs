@@ -12,7 +12,10 @@
 //!   (or that it has none). Anything else is refused with a [`ClientError`] saying why.
 //! - [`RollupClient`]: fetches blocks, ranges and a resumable stream from any node over HTTP
 //!   and hands out only [`VerifiedNamespaceBlock`]s. Its trust root is a [`Genesis`] (or a
-//!   validator set) the user supplies, never what the node says.
+//!   validator set from a given height) the user supplies, never what the node says. To read a
+//!   height a later committee decided, it walks the certified [`Handover`]s from its root
+//!   (`GET /v1/handovers`, up to [`MAX_HANDOVERS`] per request), each checked by
+//!   [`Verifier::hand_over`], so it may start reading anywhere.
 //! - [`RollupAdapter`]: how a kind of rollup checks transactions and renders its entries;
 //!   [`RawAdapter`] treats payloads as opaque bytes, [`EvmAdapter`] takes signed Ethereum
 //!   transactions for its chain id. [`Rollups`] maps a network's namespaces to adapters.
@@ -32,7 +35,7 @@
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let genesis = Genesis::load("genesis.json".as_ref())?;
-//! let client = RollupClient::from_genesis("http://127.0.0.1:8650", &genesis);
+//! let mut client = RollupClient::from_genesis("http://127.0.0.1:8650", &genesis);
 //! let one = client.block(7, 12).await?; // namespace 7 at height 12, verified
 //! println!("{} transactions", one.entries().len());
 //! let mut blocks = std::pin::pin!(client.stream(7, 1));
@@ -63,4 +66,6 @@ pub use client::RollupClient;
 pub use engine::{Applied, EngineError, EvmEngine};
 pub use error::{ClientError, GenesisError};
 pub use verify::{Genesis, RegisteredRollup, VerifiedNamespaceBlock, Verifier};
-pub use wire::{ApiErrorBody, NamespaceBlock, NamespaceRange, MAX_RANGE};
+pub use wire::{
+    ApiErrorBody, Handover, Handovers, NamespaceBlock, NamespaceRange, MAX_HANDOVERS, MAX_RANGE,
+};

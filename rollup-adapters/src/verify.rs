@@ -6,7 +6,7 @@ use ordo_types::{CommitCertificate, Entry, Header, PlacedBundle, ValidatorSet, B
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ClientError, GenesisError};
-use crate::wire::NamespaceBlock;
+use crate::wire::{Handover, NamespaceBlock};
 
 /// The trust root of a rollup client: a genesis file
 /// `{"chain_id", "genesis_time_ms", "validators": [...]}` (other fields are ignored).
@@ -66,15 +66,24 @@ pub struct Verifier {
     chain_id: u64,
     validators: ValidatorSet,
     validators_hash: B256,
+    /// The first height the trusted committee decides.
+    since: u64,
 }
 
 impl Verifier {
-    /// A verifier trusting `validators` for chain `chain_id`.
+    /// A verifier trusting `validators` for chain `chain_id` from height 1.
     pub fn new(chain_id: u64, validators: ValidatorSet) -> Self {
+        Self::since(chain_id, validators, 1)
+    }
+
+    /// A verifier trusting `validators` for chain `chain_id` from height `since` on (a trust
+    /// root other than genesis, such as the committee the L1 light client holds).
+    pub fn since(chain_id: u64, validators: ValidatorSet, since: u64) -> Self {
         Self {
             chain_id,
             validators_hash: validators.hash(),
             validators,
+            since,
         }
     }
 
@@ -91,6 +100,74 @@ impl Verifier {
     /// The trusted validator set.
     pub fn validators(&self) -> &ValidatorSet {
         &self.validators
+    }
+
+    /// The hash of the trusted validator set.
+    pub fn validators_hash(&self) -> B256 {
+        self.validators_hash
+    }
+
+    /// The first height the trusted validator set decides.
+    pub fn trusted_since(&self) -> u64 {
+        self.since
+    }
+
+    /// Moves trust to the committee `handover` names. Its header must be on the trusted chain,
+    /// at or after the height trust starts from, name the trusted committee, be certified by
+    /// more than 2/3 of that committee's power, and name as next the committee it carries
+    /// (another one). Nothing changes when it fails.
+    pub fn hand_over(&mut self, handover: Handover) -> Result<(), ClientError> {
+        let Handover {
+            header,
+            certificate,
+            next,
+        } = handover;
+        if header.height < self.since {
+            return Err(ClientError::HeightMismatch {
+                expected: self.since,
+                got: header.height,
+                what: "handover",
+            });
+        }
+        if certificate.height != header.height {
+            return Err(ClientError::HeightMismatch {
+                expected: header.height,
+                got: certificate.height,
+                what: "certificate",
+            });
+        }
+        if header.chain_id != self.chain_id {
+            return Err(ClientError::ChainIdMismatch {
+                expected: self.chain_id,
+                got: header.chain_id,
+            });
+        }
+        let hash = header.hash();
+        if certificate.block_hash != hash {
+            return Err(ClientError::HeaderHashMismatch {
+                header: hash,
+                claimed: certificate.block_hash,
+                what: "certificate",
+            });
+        }
+        if header.validators_hash != self.validators_hash {
+            return Err(ClientError::UnknownValidatorSet {
+                header: header.validators_hash,
+                trusted: self.validators_hash,
+            });
+        }
+        certificate
+            .verify(self.chain_id, &self.validators)
+            .map_err(ClientError::CertificateInvalid)?;
+        let next_hash = next.hash();
+        if next_hash != header.next_validators_hash || next_hash == self.validators_hash {
+            return Err(ClientError::UnknownValidatorSet {
+                header: next_hash,
+                trusted: header.next_validators_hash,
+            });
+        }
+        *self = Self::since(self.chain_id, next, header.height.saturating_add(1));
+        Ok(())
     }
 
     /// Checks that `block` is namespace `namespace`'s complete slice of the block decided at

@@ -2,7 +2,9 @@
 //! needed to check it offline, and a range of such slices. The API serializes these types and
 //! the client deserializes them, so both sides share one definition.
 
-use ordo_types::{CommitCertificate, Entry, Header, NamespaceProof, PlacedBundle, B256};
+use ordo_types::{
+    CommitCertificate, Entry, Header, NamespaceProof, PlacedBundle, ValidatorSet, B256,
+};
 use serde::{Deserialize, Serialize};
 
 /// One namespace's slice of a decided block: its entries, the proof that they are all of the
@@ -53,6 +55,35 @@ pub struct NamespaceRange {
 
 /// The most heights one range request may ask for.
 pub const MAX_RANGE: u64 = 100;
+
+/// A committee handover: a decided header naming another committee for the next height, the
+/// certificate its own committee signed over it, and the committee it names.
+///
+/// Nothing here is trusted by itself: [`crate::Verifier::hand_over`] checks it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Handover {
+    /// The last header its committee decides.
+    pub header: Header,
+    /// That committee's commit certificate over the header's hash.
+    pub certificate: CommitCertificate,
+    /// The committee deciding from `header.height + 1` (hashes to `next_validators_hash`).
+    pub next: ValidatorSet,
+}
+
+/// The handovers at heights `from..=to`, as `GET /v1/handovers?from=&to=` serves them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Handovers {
+    /// First height asked for.
+    pub from: u64,
+    /// Last height covered: the requested `to` cut at the node's tip, or the last handover's
+    /// height when the answer holds [`MAX_HANDOVERS`]; ask again from `to + 1`.
+    pub to: u64,
+    /// Every handover in `from..=to`, in height order.
+    pub handovers: Vec<Handover>,
+}
+
+/// The most handovers one answer holds.
+pub const MAX_HANDOVERS: usize = 64;
 
 /// The error body of every API error: `{"code", "message"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -244,6 +244,34 @@ async fn a_staker_joins_and_leaves_the_committee_at_the_expected_heights() {
         tip,
         "one verified line per height"
     );
+
+    // A client trusting only the genesis committee starts reading after both rotations: it
+    // walks the certified handovers the node serves, and trusts the committee deciding there.
+    let genesis =
+        ordo_rollup_adapters::Genesis::load(&l1.net.home(0).join("genesis.json")).unwrap();
+    let mut client = ordo_rollup_adapters::RollupClient::from_genesis(&l1.net.apis[0], &genesis);
+    assert_eq!(client.block(1, leave).await.unwrap().height(), leave);
+    assert_eq!(client.verifier().trusted_since(), leave);
+    assert_eq!(
+        client.verifier().validators_hash().to_string(),
+        at["validators_hash"].as_str().unwrap()
+    );
+    let out = crate::harness::ordo()
+        .args(["rollup", "follow", "--node", &l1.net.apis[0]])
+        .args(["--namespace", "1", "--genesis"])
+        .arg(l1.net.home(0).join("genesis.json"))
+        .args(["--from", &join.to_string(), "--until", &tip.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).lines().count() as u64,
+        tip - join + 1
+    );
 }
 
 #[tokio::test]

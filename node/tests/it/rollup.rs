@@ -217,7 +217,7 @@ async fn ranges_single_blocks_and_follow_verify_and_errors_are_clear() {
     net.wait_height(&[0], 1, Duration::from_secs(60)).await;
     let api = net.apis[0].clone();
     let genesis = genesis(&net);
-    let client = RollupClient::from_genesis(&api, &genesis);
+    let mut client = RollupClient::from_genesis(&api, &genesis);
     let mut sender = Sender::new();
     let mut sent = Vec::new();
     for _ in 0..3 {

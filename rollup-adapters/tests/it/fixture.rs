@@ -1,6 +1,6 @@
 //! A small signed chain built in-process: real keys, real headers, real certificates.
 
-use ordo_rollup_adapters::NamespaceBlock;
+use ordo_rollup_adapters::{Handover, NamespaceBlock};
 use ordo_types::{
     vote_digest, Block, Body, Bytes, CommitCertificate, CommitSignature, Entry, ForcedTransaction,
     Header, NamespaceEntries, SecretKey, Transaction, Validator, ValidatorSet, VoteType, B256,
@@ -155,6 +155,26 @@ impl Chain {
             block_hash: hash,
             signatures,
         }
+    }
+
+    /// The handover at `height`, if its block names another committee for the next height.
+    pub fn handover(&self, height: u64) -> Option<Handover> {
+        let (block, cert) = self
+            .blocks
+            .get(usize::try_from(height.checked_sub(1)?).ok()?)?;
+        let header = &block.header;
+        if header.next_validators_hash == header.validators_hash {
+            return None;
+        }
+        let next = self
+            .sets
+            .get(usize::try_from(height).unwrap())
+            .unwrap_or(&self.set);
+        Some(Handover {
+            header: header.clone(),
+            certificate: cert.clone(),
+            next: next.clone(),
+        })
     }
 
     /// Namespace `ns`'s honest slice of the block at `height`.

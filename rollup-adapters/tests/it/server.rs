@@ -10,7 +10,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use futures_util::StreamExt;
 use ordo_rollup_adapters::{
-    ClientError, NamespaceBlock, NamespaceRange, RollupClient, VerifiedNamespaceBlock,
+    ClientError, Handover, Handovers, NamespaceBlock, NamespaceRange, RollupClient,
+    VerifiedNamespaceBlock, MAX_HANDOVERS,
 };
 use ordo_types::Error;
 use serde::Deserialize;
@@ -29,8 +30,10 @@ struct Faults {
     replay_from_start: bool,
     /// Skip this height in streams and ranges.
     skip: Option<u64>,
-    /// Serve this committee for every height from `/v1/validators?height=H`.
-    committee: Option<ordo_types::ValidatorSet>,
+    /// Serve this committee as the next one in every handover.
+    next: Option<ordo_types::ValidatorSet>,
+    /// Serve at most this many handovers per answer.
+    page: Option<usize>,
 }
 
 #[derive(Clone)]
@@ -39,6 +42,8 @@ struct Fake {
     faults: Arc<Faults>,
     /// `from` of every stream request, in order.
     stream_requests: Arc<Mutex<Vec<u64>>>,
+    /// `(from, to)` of every handover request, in order.
+    handover_requests: Arc<Mutex<Vec<(u64, u64)>>>,
 }
 
 impl Fake {
@@ -121,20 +126,29 @@ async fn stream(State(f): State<Fake>, Path(ns): Path<u64>, Query(q): Query<From
     ([(header::CONTENT_TYPE, "text/event-stream")], body).into_response()
 }
 
-#[derive(Deserialize)]
-struct AtHeight {
-    height: u64,
-}
-
-async fn committee(State(f): State<Fake>, Query(q): Query<AtHeight>) -> Response {
-    let Some(set) = usize::try_from(q.height.saturating_sub(1))
-        .ok()
-        .and_then(|i| f.chain.sets.get(i))
-    else {
-        return not_found();
-    };
-    let set = f.faults.committee.clone().unwrap_or_else(|| set.clone());
-    Json(json!({ "height": q.height, "current": { "validators": set } })).into_response()
+async fn handovers(State(f): State<Fake>, Query(q): Query<FromTo>) -> Response {
+    let tip = f.chain.blocks.len() as u64;
+    let mut to = q.to.unwrap_or(tip).min(tip);
+    f.handover_requests.lock().unwrap().push((q.from, to));
+    let page = f.faults.page.unwrap_or(MAX_HANDOVERS);
+    let mut handovers: Vec<Handover> = (q.from..=to)
+        .filter_map(|h| f.chain.handover(h))
+        .take(page)
+        .collect();
+    if handovers.len() == page {
+        to = handovers[page - 1].header.height;
+    }
+    if let Some(next) = &f.faults.next {
+        for h in &mut handovers {
+            h.next = next.clone();
+        }
+    }
+    Json(Handovers {
+        from: q.from,
+        to,
+        handovers,
+    })
+    .into_response()
 }
 
 async fn serve(chain: Chain, faults: Faults) -> (String, Fake) {
@@ -142,12 +156,13 @@ async fn serve(chain: Chain, faults: Faults) -> (String, Fake) {
         chain: Arc::new(chain),
         faults: Arc::new(faults),
         stream_requests: Arc::default(),
+        handover_requests: Arc::default(),
     };
     let app = Router::new()
         .route("/v1/namespaces/{ns}/blocks/{height}", get(one))
         .route("/v1/namespaces/{ns}/blocks", get(range))
         .route("/v1/namespaces/{ns}/stream", get(stream))
-        .route("/v1/validators", get(committee))
+        .route("/v1/handovers", get(handovers))
         .with_state(fake.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -185,7 +200,7 @@ async fn block_and_range_verify_against_an_honest_node() {
     let chain = chain(8);
     let hashes: Vec<_> = chain.blocks.iter().map(|(b, _)| b.hash()).collect();
     let (url, _) = serve(chain, Faults::default()).await;
-    let c = client(&url, &Chain::new(4));
+    let mut c = client(&url, &Chain::new(4));
     let one = c.block(7, 2).await.unwrap();
     assert_eq!(one.entries().len(), 2);
     assert_eq!(one.block_hash(), hashes[1]);
@@ -234,7 +249,7 @@ async fn the_client_refuses_what_a_lying_node_serves() {
             ..Faults::default()
         };
         let (url, _) = serve(copy, faults).await;
-        let c = RollupClient::new(&url, CHAIN_ID, set);
+        let mut c = RollupClient::new(&url, CHAIN_ID, set);
         let err = c.block(7, 2).await.unwrap_err();
         assert_eq!(err.code(), code, "{err}");
         assert!(err.is_verification_failure());
@@ -307,7 +322,7 @@ async fn a_stream_that_repeats_or_skips_a_height_is_refused() {
         ..Faults::default()
     };
     let (url, _) = serve(chain(6), faults).await;
-    let c = client(&url, &Chain::new(4));
+    let mut c = client(&url, &Chain::new(4));
     let items = collect(&c, 7, 1, 10).await;
     assert_eq!(items.len(), 3, "{items:?}");
     assert!(matches!(
@@ -330,7 +345,7 @@ async fn transport_failures_are_reported_and_the_stream_retries() {
         .local_addr()
         .unwrap()
         .port();
-    let c = client(&format!("http://127.0.0.1:{port}"), &Chain::new(4));
+    let mut c = client(&format!("http://127.0.0.1:{port}"), &Chain::new(4));
     let err = c.block(7, 1).await.unwrap_err();
     assert!(matches!(err, ClientError::Http(_)), "{err}");
     assert!(!err.is_verification_failure());
@@ -365,7 +380,7 @@ async fn a_stream_follows_announced_rotations_and_refuses_an_unannounced_committ
     let (url, _) = serve(
         chain,
         Faults {
-            committee: Some(liar.set.clone()),
+            next: Some(liar.set.clone()),
             ..Faults::default()
         },
     )
@@ -397,5 +412,119 @@ async fn a_stream_follows_announced_rotations_and_refuses_an_unannounced_committ
     assert!(matches!(
         got.last(),
         Some(Err(ClientError::UnknownValidatorSet { .. }))
+    ));
+}
+
+/// Blocks 1-3 by keys 0-3; block 3 hands over to keys 10-13 (4-6), block 6 to keys 20-23
+/// (7-9).
+fn rotating_chain() -> Chain {
+    let mut chain = Chain::new(4);
+    chain.extend(2);
+    chain.rotate_to((10..14).map(key).collect());
+    chain.extend(3);
+    chain.rotate_to((20..24).map(key).collect());
+    chain.extend(4);
+    chain
+}
+
+#[tokio::test]
+async fn a_client_trusting_genesis_reads_anywhere_after_rotations_in_one_request_per_page() {
+    let genesis = Chain::new(4);
+    let (url, fake) = serve(rotating_chain(), Faults::default()).await;
+    let requests = || fake.handover_requests.lock().unwrap().clone();
+
+    // A single block: one request walks both handovers.
+    let mut c = client(&url, &genesis);
+    assert_eq!(c.block(7, 8).await.unwrap().height(), 8);
+    assert_eq!(requests(), vec![(1, 7)]);
+    assert_eq!(c.verifier().trusted_since(), 7);
+    // Already trusted: no request.
+    assert_eq!(c.block(7, 9).await.unwrap().height(), 9);
+    assert_eq!(requests().len(), 1);
+
+    // A range across both rotations, and a stream starting after them.
+    let mut c = client(&url, &genesis);
+    let heights: Vec<u64> = c
+        .range(7, 2, 9)
+        .await
+        .unwrap()
+        .iter()
+        .map(|b| b.height())
+        .collect();
+    assert_eq!(heights, (2..=9).collect::<Vec<_>>());
+    let got = collect(&client(&url, &genesis), 7, 8, 2).await;
+    let heights: Vec<u64> = got.iter().map(|r| r.as_ref().unwrap().height()).collect();
+    assert_eq!(heights, vec![8, 9]);
+
+    // A node that pages its answers one handover at a time is followed page by page.
+    let (url, fake) = serve(
+        rotating_chain(),
+        Faults {
+            page: Some(1),
+            ..Faults::default()
+        },
+    )
+    .await;
+    let mut c = client(&url, &genesis);
+    assert_eq!(c.block(7, 9).await.unwrap().height(), 9);
+    assert_eq!(
+        *fake.handover_requests.lock().unwrap(),
+        vec![(1, 8), (4, 8), (7, 8)]
+    );
+}
+
+#[tokio::test]
+async fn a_handover_the_trusted_committee_did_not_certify_is_refused_and_changes_nothing() {
+    let chain = rotating_chain();
+    let genesis = Chain::new(4);
+    let good = chain.handover(3).unwrap();
+    let trusting = || ordo_rollup_adapters::Verifier::new(CHAIN_ID, genesis.set.clone());
+    let refused = |handover: Handover| {
+        let mut v = trusting();
+        let err = v.hand_over(handover).unwrap_err();
+        assert_eq!(v.validators_hash(), genesis.set.hash(), "trust moved");
+        assert_eq!(v.trusted_since(), 1);
+        err
+    };
+
+    // Signed by one validator of four: below 2/3 of the power.
+    let mut weak = good.clone();
+    weak.certificate = genesis.certify(&weak.header, 0, &[0]);
+    assert!(matches!(refused(weak), ClientError::CertificateInvalid(_)));
+    // Certified by the next committee instead of the trusted one.
+    let mut foreign = chain.handover(6).unwrap();
+    assert!(matches!(
+        refused(foreign.clone()),
+        ClientError::UnknownValidatorSet { .. }
+    ));
+    // A committee other than the one the header names.
+    foreign = good.clone();
+    foreign.next = genesis.set.clone();
+    assert!(matches!(
+        refused(foreign),
+        ClientError::UnknownValidatorSet { .. }
+    ));
+    // A header that is not the certified one.
+    let mut altered = good.clone();
+    altered.header.timestamp_ms += 1;
+    assert!(matches!(
+        refused(altered),
+        ClientError::HeaderHashMismatch { .. }
+    ));
+    // A certificate for another height.
+    let mut shifted = good.clone();
+    shifted.certificate.height += 1;
+    assert!(matches!(
+        refused(shifted),
+        ClientError::HeightMismatch { .. }
+    ));
+
+    // The good one moves trust; replaying it (now below the trusted height) is refused.
+    let mut v = trusting();
+    v.hand_over(good.clone()).unwrap();
+    assert_eq!(v.trusted_since(), 4);
+    assert!(matches!(
+        v.hand_over(good),
+        Err(ClientError::HeightMismatch { .. })
     ));
 }
