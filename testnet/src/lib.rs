@@ -3,8 +3,10 @@
 //!
 //! Everything here drives nodes from the outside, as an operator would: processes started with
 //! `ordo init` / `ordo node`, the HTTP API, `/proc` for CPU and memory, and a user-space TCP
-//! proxy between nodes for partitions and slow links. So this crate depends only on
-//! `ordo-types` (to sign transactions) and `ordo-l1` (to start a local Anvil). Its binary,
+//! proxy between nodes for partitions and slow links. So this crate depends on `ordo-types` (to
+//! sign transactions) and `ordo-l1` (to start a local Anvil), and, for the hostile peer
+//! (`ordo-testnet hostile`, a libp2p peer outside the committee that sends the nodes bad
+//! input), on the consensus codec and the mempool's batch encoding. Its binary,
 //! `ordo-testnet`, runs it; `ordo bench` and `ordo testnet` hand over to that binary when it
 //! sits next to `ordo`.
 //!
@@ -26,6 +28,7 @@
 
 mod bench;
 mod client;
+mod hostile;
 mod load;
 mod localnet;
 mod plot;
@@ -34,6 +37,9 @@ mod proxy;
 mod scenario;
 
 pub use bench::{measure_verify_rate, run as bench, BenchArgs, VerifyRate};
+pub use hostile::{
+    attack as hostile_attack, run as hostile, HostileArgs, HostileReport, LinkReport,
+};
 pub use load::{LoadReport, NodeUsage, Percentiles, Second, Target};
 pub use scenario::{testnet, ScenarioArgs, TestnetCommand, Verdict, SCENARIOS};
 

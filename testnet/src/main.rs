@@ -23,6 +23,9 @@ enum Command {
     /// Open-loop load against a network: finalized tx/s, inclusion latency, refusals, per-node
     /// CPU and memory, against this machine's verification rate (JSON result and SVG plot).
     Bench(ordo_testnet::BenchArgs),
+    /// A peer outside the committee that sends a network's nodes garbage, oversized, replayed
+    /// and outsider-signed messages on both p2p networks, and reports what the nodes did.
+    Hostile(ordo_testnet::HostileArgs),
     #[command(flatten)]
     Testnet(ordo_testnet::TestnetCommand),
 }
@@ -44,9 +47,13 @@ fn ordo() -> anyhow::Result<PathBuf> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Command::Hostile(args) = cli.command {
+        return ordo_testnet::hostile(args).await;
+    }
     let ordo = ordo().context("finding the ordo binary")?;
     match cli.command {
         Command::Bench(args) => ordo_testnet::bench(args, &ordo).await,
         Command::Testnet(command) => ordo_testnet::testnet(command, &ordo).await,
+        Command::Hostile(_) => Ok(()),
     }
 }
