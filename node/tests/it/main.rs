@@ -14,6 +14,7 @@ mod evm;
 mod explorer;
 mod force;
 mod harness;
+mod hostile;
 mod l1;
 mod mempool;
 mod openapi;
