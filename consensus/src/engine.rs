@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use malachitebft_app_channel::app::config::{
-    ConsensusConfig as EngineConsensus, DiscoveryConfig, NodeConfig, P2pConfig, ValueSyncConfig,
+    ConsensusConfig as EngineConsensus, DiscoveryConfig, NodeConfig, P2pConfig,
+    PubSubMaxSizePerTopic, ValueSyncConfig,
 };
 use malachitebft_app_channel::app::net::Multiaddr;
 use malachitebft_app_channel::app::types::codec::Codec;
@@ -211,6 +212,49 @@ impl NodeConfig for EngineConfig {
     }
 }
 
+/// Largest message on the consensus topic, in bytes. Ordo's votes and proposals are about
+/// 150 bytes (no vote extensions), so a peer's larger message there is garbage: gossipsub drops
+/// it on receipt and does not relay it, where Malachite's default (its 4 MiB pub-sub limit)
+/// would have every node read, relay and fail to decode up to 4 MiB per message.
+const CONSENSUS_MESSAGE_MAX: u64 = 1024;
+/// Largest value-sync request, in bytes: a request is a range of two heights (17 bytes), where
+/// Malachite's default lets a peer send 1 MiB per request stream.
+const SYNC_REQUEST_MAX: u64 = 1024;
+
+/// Malachite's network settings for a node: its listen address and peers, no discovery, and
+/// size limits fitted to Ordo's messages ([`CONSENSUS_MESSAGE_MAX`]).
+fn p2p_config(listen_addr: Multiaddr, persistent_peers: Vec<Multiaddr>) -> P2pConfig {
+    let mut p2p = P2pConfig {
+        listen_addr,
+        persistent_peers,
+        discovery: DiscoveryConfig {
+            enabled: false,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    // `ByteSize` is not re-exported by Malachite; reuse the field's type.
+    let mut consensus = p2p.pubsub_max_size;
+    consensus.0 = CONSENSUS_MESSAGE_MAX;
+    p2p.pubsub_max_size_per_topic = PubSubMaxSizePerTopic {
+        consensus: Some(consensus),
+        ..Default::default()
+    };
+    p2p
+}
+
+/// Malachite's value-sync settings: status every second, a 5 s request timeout, requests
+/// capped at [`SYNC_REQUEST_MAX`].
+fn value_sync_config() -> ValueSyncConfig {
+    let mut sync = ValueSyncConfig {
+        status_update_interval: Duration::from_secs(1),
+        request_timeout: Duration::from_secs(5),
+        ..Default::default()
+    };
+    sync.max_request_size.0 = SYNC_REQUEST_MAX;
+    sync
+}
+
 /// Fails if nothing can listen on `addr` (a TCP multiaddr), typically because another program
 /// holds the port. Malachite's network only logs a failed listen and leaves the node running
 /// cut off from its peers; a node should stop and say why instead.
@@ -246,22 +290,10 @@ pub async fn start(
     let engine_config = EngineConfig {
         moniker: settings.moniker.clone(),
         consensus: EngineConsensus {
-            p2p: P2pConfig {
-                listen_addr: settings.listen_addr.clone(),
-                persistent_peers: settings.peers.clone(),
-                discovery: DiscoveryConfig {
-                    enabled: false,
-                    ..Default::default()
-                },
-                ..Default::default()
-            },
+            p2p: p2p_config(settings.listen_addr.clone(), settings.peers.clone()),
             ..Default::default()
         },
-        value_sync: ValueSyncConfig {
-            status_update_interval: Duration::from_secs(1),
-            request_timeout: Duration::from_secs(5),
-            ..Default::default()
-        },
+        value_sync: value_sync_config(),
     };
 
     let verifier = Box::new(OrdoVerifier::new(chain_id));
@@ -351,4 +383,64 @@ fn watch_peers(
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use malachitebft_app_channel::app::consensus::SignedConsensusMsg;
+    use malachitebft_app_channel::app::types::core::{NilOrVal, Round, SignedMessage, VoteType};
+    use malachitebft_app_channel::app::types::sync::Request;
+    use malachitebft_sync::ValueRequest;
+    use ordo_types::{Signature, B256};
+
+    use super::*;
+    use crate::context::{BlockHash, Height, Proposal, Vote};
+
+    fn signature() -> Signature {
+        SecretKey::random().sign_digest(&B256::repeat_byte(7))
+    }
+
+    /// The largest vote and proposal Ordo signs fit the consensus topic's limit, which is far
+    /// below Malachite's pub-sub limit; the largest sync request fits its limit.
+    #[test]
+    fn size_limits_fit_the_largest_honest_messages_and_no_more() {
+        let address = ValidatorAddress(SecretKey::random().address());
+        let vote = Vote {
+            height: Height(u64::MAX),
+            round: Round::new(u32::MAX - 1),
+            value: NilOrVal::Val(BlockHash(B256::repeat_byte(1))),
+            vote_type: VoteType::Precommit,
+            validator_address: address,
+        };
+        let proposal = Proposal {
+            height: Height(u64::MAX),
+            round: Round::new(u32::MAX - 1),
+            value: BlockHash(B256::repeat_byte(1)),
+            pol_round: Round::new(u32::MAX - 2),
+            validator_address: address,
+        };
+        let messages = [
+            SignedConsensusMsg::<OrdoContext>::Vote(SignedMessage::new(vote, signature())),
+            SignedConsensusMsg::Proposal(SignedMessage::new(proposal, signature())),
+        ];
+        let p2p = p2p_config(Multiaddr::empty(), Vec::new());
+        let limit = p2p.pubsub_max_size_per_topic.consensus.unwrap().0;
+        assert_eq!(limit, CONSENSUS_MESSAGE_MAX);
+        assert!(limit * 1000 < p2p.pubsub_max_size.0);
+        for message in &messages {
+            let len = OrdoCodec.encode(message).unwrap().len() as u64;
+            assert!(len * 4 < limit, "{len} bytes against a limit of {limit}");
+        }
+        assert!(!p2p.discovery.enabled);
+
+        let request = Request::<OrdoContext>::ValueRequest(ValueRequest::new(
+            Height(u64::MAX - 1)..=Height(u64::MAX),
+        ));
+        let sync = value_sync_config();
+        let len = OrdoCodec.encode(&request).unwrap().len() as u64;
+        assert_eq!(sync.max_request_size.0, SYNC_REQUEST_MAX);
+        assert!(len * 4 < SYNC_REQUEST_MAX);
+    }
 }

@@ -10,8 +10,8 @@
 //! kinds below, it sends:
 //!
 //! - random bytes on each consensus topic and on the transaction topic;
-//! - messages above the nodes' limits (every `--oversized-every` seconds): a consensus message
-//!   above Malachite's 4 MiB pub-sub limit, a transaction batch above the gossip limit, a sync
+//! - messages above the nodes' limits (every `--oversized-every` seconds): a vote followed by
+//!   64 KiB of trailing bytes, a consensus message above Malachite's 4 MiB pub-sub limit, a transaction batch above the gossip limit, a sync
 //!   request above Malachite's 1 MiB request limit, a validator proof above its 1 KiB limit;
 //! - replays of the consensus messages and transaction batches it received from honest nodes;
 //! - votes and proposals (with their proposal-part streams) well formed and signed with its own
@@ -79,6 +79,8 @@ const SYNC_MAX_REQUEST: usize = 1 << 20;
 const PROOF_MAX: usize = 1024;
 /// The largest frame this peer's own gossipsub sends: room for every oversized message.
 const OWN_TRANSMIT_MAX: usize = 12 << 20;
+/// Trailing bytes after the vote of a `consensus_large` message.
+const LARGE_TRAILER: usize = 64 * 1024;
 /// Heights beyond the chain's tip that "far ahead" means.
 const FAR_AHEAD: u64 = 1_000_000;
 /// How many received messages are kept for replay.
@@ -840,7 +842,14 @@ impl Attacker {
     }
 
     /// One of each oversized message to every node.
-    fn send_oversized(&mut self) {
+    async fn send_oversized(&mut self) {
+        // A well-formed outsider vote with trailing bytes: far above what an honest consensus
+        // message takes, far below Malachite's pub-sub limit.
+        let address = ValidatorAddress(self.key.address());
+        if let Some(mut data) = self.signed_vote(self.height(), address).await {
+            data.resize(data.len() + LARGE_TRAILER, 0);
+            self.publish_consensus("consensus_large", CONSENSUS_TOPIC, data);
+        }
         self.publish_consensus(
             "consensus_oversized",
             CONSENSUS_TOPIC,
@@ -1147,7 +1156,7 @@ pub async fn attack(args: &HostileArgs) -> anyhow::Result<HostileReport> {
                     attacker.send(kind).await;
                 }
             }
-            _ = oversized.tick() => attacker.send_oversized(),
+            _ = oversized.tick() => attacker.send_oversized().await,
         }
     }
     attacker.report.duration_s = started.elapsed().as_secs_f64();

@@ -134,6 +134,7 @@ async fn honest_nodes_stay_live_bounded_and_drop_bad_proofs_under_a_hostile_peer
         "proposal_parts_garbage",
         "liveness_garbage",
         "consensus_oversized",
+        "consensus_large",
         "consensus_replay",
         "outsider_vote",
         "outsider_vote_far_ahead",
@@ -172,6 +173,13 @@ async fn honest_nodes_stay_live_bounded_and_drop_bad_proofs_under_a_hostile_peer
     assert!(
         seen("Failed to decode consensus message") > 0,
         "garbage unseen"
+    );
+    // A consensus message far larger than any vote or proposal (a vote and 64 KiB of trailing
+    // bytes) is dropped by gossipsub on receipt, not read by consensus nor relayed.
+    assert_eq!(
+        seen("Trailing(65536)"),
+        0,
+        "large consensus messages reached consensus"
     );
     assert!(
         seen("malformed batch ignored") > 0,
