@@ -45,12 +45,43 @@ pub(crate) struct Source {
     /// serves; their blobs must match the versioned hashes on the L1. Repeatable.
     #[arg(long)]
     blob_source: Vec<String>,
+    /// With `--node`: trust the committee the genesis' `LightClient` on this L1 (its JSON-RPC
+    /// URL) holds, from the height after the header that installed it, instead of the
+    /// genesis committee. The node serves the set; it must hash to what the contract holds.
+    #[arg(long, conflicts_with = "l1")]
+    trust_l1: Option<String>,
     /// The genesis file holding the trusted chain id, committee and rollup registrations.
     #[arg(long)]
     genesis: PathBuf,
     /// The namespace (rollup) id.
     #[arg(long)]
     namespace: u64,
+}
+
+impl Source {
+    /// A client of `--node` trusting the genesis committee, or with `--trust-l1` the committee
+    /// the L1 `LightClient` holds.
+    async fn client(&self, genesis: &Genesis) -> anyhow::Result<RollupClient> {
+        let node = self.node.clone().unwrap_or_default();
+        let Some(url) = &self.trust_l1 else {
+            return Ok(RollupClient::from_genesis(&node, genesis));
+        };
+        let l1 = crate::config::GenesisL1::load(&self.genesis)?;
+        let light_client = ordo_l1::LightClientRelay::new(
+            url,
+            ordo_l1::PrivateKeySigner::random(),
+            l1.light_client,
+        )?;
+        let state = light_client
+            .state()
+            .await
+            .context("reading the LightClient")?;
+        let since = state.rotation_height.saturating_add(1);
+        tracing::info!(target: "ordo::rollup", committee = %state.committee_hash, since, "trusting the L1 LightClient's committee");
+        RollupClient::from_committee_hash(&node, genesis.chain_id, state.committee_hash, since)
+            .await
+            .map_err(|e| anyhow!("the committee the LightClient holds: {}: {e}", e.code()))
+    }
 }
 
 /// Arguments of `ordo rollup run`.
@@ -125,8 +156,7 @@ async fn execute(args: RunArgs) -> anyhow::Result<()> {
     if args.source.l1.is_some() {
         return execute_from_l1(&args, &genesis, &engine, applied_height).await;
     }
-    let node = args.source.node.clone().unwrap_or_default();
-    let client = RollupClient::from_genesis(&node, &genesis);
+    let client = args.source.client(&genesis).await?;
     let from = applied_height.map_or(from, |h| from.max(h.saturating_add(1)));
     let mut blocks = std::pin::pin!(client.stream(args.source.namespace, from));
     let mut stdout = std::io::stdout().lock();
@@ -195,11 +225,10 @@ async fn follow(args: FollowArgs) -> anyhow::Result<()> {
     if args.source.l1.is_some() {
         return follow_from_l1(&args, &genesis, adapter.as_deref()).await;
     }
-    let node = args.source.node.clone().unwrap_or_default();
-    let client = RollupClient::from_genesis(&node, &genesis);
+    let client = args.source.client(&genesis).await?;
     // Stdout carries the JSON lines: log below the default level.
     tracing::debug!(
-        target: "ordo::rollup", node = %node, namespace = args.source.namespace, from = args.from,
+        target: "ordo::rollup", node = ?args.source.node, namespace = args.source.namespace, from = args.from,
         validators = genesis.validators.len(), "following"
     );
     let mut blocks = std::pin::pin!(client.stream(args.source.namespace, args.from));

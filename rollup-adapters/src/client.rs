@@ -40,6 +40,42 @@ impl RollupClient {
         Self::with_verifier(base_url, Verifier::from_genesis(genesis))
     }
 
+    /// A client that trusts the committee hashing to `committee_hash` from height `since` on
+    /// (as the L1 `LightClient` holds it: the height after the header that installed it). The
+    /// set comes from the node (`GET /v1/validators?height=since`) and must hash to
+    /// `committee_hash`.
+    pub async fn from_committee_hash(
+        base_url: impl Into<String>,
+        chain_id: u64,
+        committee_hash: B256,
+        since: u64,
+    ) -> Result<Self, ClientError> {
+        #[derive(serde::Deserialize)]
+        struct Committee {
+            current: CommitteeSet,
+        }
+        #[derive(serde::Deserialize)]
+        struct CommitteeSet {
+            validators: ValidatorSet,
+        }
+        let base = base_url.into().trim_end_matches('/').to_owned();
+        let http = reqwest::Client::new();
+        let committee: Committee =
+            get_json(&http, &base, &format!("/v1/validators?height={since}")).await?;
+        let set = committee.current.validators;
+        if set.hash() != committee_hash {
+            return Err(ClientError::UnknownValidatorSet {
+                header: set.hash(),
+                trusted: committee_hash,
+            });
+        }
+        Ok(Self {
+            http,
+            base,
+            verifier: Verifier::since(chain_id, set, since),
+        })
+    }
+
     /// A client with the given verifier.
     pub fn with_verifier(base_url: impl Into<String>, verifier: Verifier) -> Self {
         let base = base_url.into().trim_end_matches('/').to_owned();
@@ -56,15 +92,7 @@ impl RollupClient {
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
-        let resp = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .timeout(Duration::from_secs(30))
-            .send()
-            .await?;
-        let resp = check_status(resp).await?;
-        let bytes = resp.bytes().await?;
-        serde_json::from_slice(&bytes).map_err(|e| ClientError::Malformed(e.to_string()))
+        get_json(&self.http, &self.base, path).await
     }
 
     /// Moves trust forward to the committee deciding `height`: walks the handovers the node
@@ -182,6 +210,22 @@ impl RollupClient {
             Some((item, state))
         })
     }
+}
+
+/// `GET {base}{path}`, parsed as JSON; an error status becomes [`ClientError::Api`].
+async fn get_json<T: serde::de::DeserializeOwned>(
+    http: &reqwest::Client,
+    base: &str,
+    path: &str,
+) -> Result<T, ClientError> {
+    let resp = http
+        .get(format!("{base}{path}"))
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await?;
+    let resp = check_status(resp).await?;
+    let bytes = resp.bytes().await?;
+    serde_json::from_slice(&bytes).map_err(|e| ClientError::Malformed(e.to_string()))
 }
 
 /// Turns an error status into [`ClientError::Api`].

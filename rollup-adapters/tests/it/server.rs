@@ -151,6 +151,21 @@ async fn handovers(State(f): State<Fake>, Query(q): Query<FromTo>) -> Response {
     .into_response()
 }
 
+#[derive(Deserialize)]
+struct AtHeight {
+    height: u64,
+}
+
+async fn committee(State(f): State<Fake>, Query(q): Query<AtHeight>) -> Response {
+    let Some(set) = usize::try_from(q.height.saturating_sub(1))
+        .ok()
+        .and_then(|i| f.chain.sets.get(i))
+    else {
+        return not_found();
+    };
+    Json(json!({ "height": q.height, "current": { "validators": set } })).into_response()
+}
+
 async fn serve(chain: Chain, faults: Faults) -> (String, Fake) {
     let fake = Fake {
         chain: Arc::new(chain),
@@ -162,6 +177,7 @@ async fn serve(chain: Chain, faults: Faults) -> (String, Fake) {
         .route("/v1/namespaces/{ns}/blocks/{height}", get(one))
         .route("/v1/namespaces/{ns}/blocks", get(range))
         .route("/v1/namespaces/{ns}/stream", get(stream))
+        .route("/v1/validators", get(committee))
         .route("/v1/handovers", get(handovers))
         .with_state(fake.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -526,5 +542,27 @@ async fn a_handover_the_trusted_committee_did_not_certify_is_refused_and_changes
     assert!(matches!(
         v.hand_over(good),
         Err(ClientError::HeightMismatch { .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_client_trusting_a_later_committee_by_its_hash_reads_from_its_height_only() {
+    let chain = rotating_chain();
+    let later = chain.sets[6].clone(); // keys 20-23, deciding from height 7
+    let (url, fake) = serve(chain, Faults::default()).await;
+    let mut c = RollupClient::from_committee_hash(&url, CHAIN_ID, later.hash(), 7)
+        .await
+        .unwrap();
+    assert_eq!(c.block(7, 8).await.unwrap().height(), 8);
+    assert!(fake.handover_requests.lock().unwrap().is_empty());
+    // Trust does not walk back: an earlier committee's block is refused.
+    assert!(matches!(
+        c.block(7, 5).await,
+        Err(ClientError::UnknownValidatorSet { .. })
+    ));
+    // The node's committee at a height must hash to the trusted hash.
+    assert!(matches!(
+        RollupClient::from_committee_hash(&url, CHAIN_ID, later.hash(), 4).await,
+        Err(ClientError::UnknownValidatorSet { .. })
     ));
 }
