@@ -68,6 +68,14 @@ pub struct BenchArgs {
     /// of the offered rate, with p99 latency at most this.
     #[arg(long, default_value_t = 2000.0)]
     pub max_p99_ms: f64,
+    /// Halfway through the load, start a hostile peer (`ordo-testnet hostile`) against the
+    /// network for the rest of it, and report throughput and memory for each half apart.
+    /// Needs `--spawn`.
+    #[arg(long, requires = "spawn", conflicts_with = "search")]
+    pub hostile: bool,
+    /// The hostile peer's messages per second.
+    #[arg(long, default_value_t = 300)]
+    pub hostile_rate: u32,
     /// Where to write the JSON result (the plot goes next to it, as `.svg`).
     #[arg(long, default_value = "target/bench-load.json")]
     pub out: PathBuf,
@@ -305,6 +313,100 @@ async fn probe(args: &BenchArgs, network: &Network, rate: f64) -> anyhow::Result
     Ok(report)
 }
 
+/// Throughput, latency and memory over one part of a run.
+#[derive(Clone, Debug, serde::Serialize)]
+struct Phase {
+    name: &'static str,
+    /// Seconds of the run, `[from, to)`.
+    from_s: u64,
+    to_s: u64,
+    /// Transactions first seen included in those seconds, per second.
+    finalized_tps: f64,
+    /// Mean of the per-second median latencies, weighted by inclusions.
+    latency_p50_ms: f64,
+    /// Each node's largest resident memory over the phase, MiB.
+    rss_mib_max: Vec<f64>,
+}
+
+/// Node memory sampled every 500 ms, tagged with the phase it falls in.
+async fn sample_rss(pids: Vec<Option<u32>>, half: Duration, end: Duration) -> [Vec<f64>; 2] {
+    let started = Instant::now();
+    let mut max = [vec![0.0; pids.len()], vec![0.0; pids.len()]];
+    while started.elapsed() < end {
+        let phase = usize::from(started.elapsed() >= half);
+        for (i, pid) in pids.iter().enumerate() {
+            let rss = pid
+                .and_then(crate::procstat::sample)
+                .map_or(0.0, |s| s.rss_kib as f64 / 1024.0);
+            if let Some(m) = max.get_mut(phase).and_then(|p| p.get_mut(i)) {
+                *m = f64::max(*m, rss);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    max
+}
+
+fn phase(report: &LoadReport, name: &'static str, from: u64, to: u64, rss: Vec<f64>) -> Phase {
+    let seconds: Vec<_> = report
+        .timeline
+        .iter()
+        .filter(|s| s.t >= from && s.t < to)
+        .collect();
+    let included: u64 = seconds.iter().map(|s| s.included).sum();
+    let weighted: f64 = seconds
+        .iter()
+        .map(|s| s.latency_p50_ms * s.included as f64)
+        .sum();
+    Phase {
+        name,
+        from_s: from,
+        to_s: to,
+        finalized_tps: included as f64 / (to - from).max(1) as f64,
+        latency_p50_ms: if included > 0 {
+            (weighted / included as f64).round()
+        } else {
+            0.0
+        },
+        rss_mib_max: rss.iter().map(|r| r.round()).collect(),
+    }
+}
+
+/// One load run with a hostile peer over its second half: the two halves side by side.
+async fn probe_hostile(
+    args: &BenchArgs,
+    network: &Network,
+) -> anyhow::Result<(LoadReport, Vec<Phase>, Value)> {
+    let duration = Duration::from_secs(args.duration);
+    let half = duration / 2;
+    let hostile_args = crate::hostile::HostileArgs {
+        home: args.home.clone(),
+        duration: args.duration - half.as_secs(),
+        rate: args.hostile_rate,
+        oversized_every: 5,
+        out: None,
+    };
+    let hostile = tokio::spawn(async move {
+        tokio::time::sleep(half).await;
+        println!(
+            "hostile peer: attacking for {} s at {} messages/s",
+            hostile_args.duration, hostile_args.rate
+        );
+        crate::hostile::attack(&hostile_args).await
+    });
+    let pids = network.targets.iter().map(|t| t.pid).collect();
+    let rss = tokio::spawn(sample_rss(pids, half, duration));
+    let report = probe(args, network, args.rate).await?;
+    let hostile = hostile.await??;
+    let [calm, attacked] = rss.await?;
+    let h = half.as_secs();
+    let phases = vec![
+        phase(&report, "honest only", 0, h, calm),
+        phase(&report, "under attack", h, args.duration, attacked),
+    ];
+    Ok((report, phases, serde_json::to_value(&hostile)?))
+}
+
 fn print_header() {
     println!(
         "{:>8} {:>10} {:>8} {:>8} {:>8} {:>8} {:>10} {:>10} {:>9} {:>12}",
@@ -378,6 +480,7 @@ async fn bench(args: &BenchArgs, network: &Network) -> anyhow::Result<()> {
     );
 
     let mut probes = Vec::new();
+    let mut hostile_result = None;
     let best = if args.search {
         print_header();
         let mut rate = args.rate;
@@ -405,6 +508,21 @@ async fn bench(args: &BenchArgs, network: &Network) -> anyhow::Result<()> {
             Some(g) => g,
             None => bail!("no probe was sustained, down to {:.0} tx/s", args.rate),
         }
+    } else if args.hostile {
+        print_header();
+        let (report, phases, attack) = probe_hostile(args, network).await?;
+        println!(
+            "{:<14} {:>10} {:>8}  per-node RSS max (MiB)",
+            "phase", "final tx/s", "p50 ms"
+        );
+        for p in &phases {
+            println!(
+                "{:<14} {:>10.1} {:>8.0}  {:?}",
+                p.name, p.finalized_tps, p.latency_p50_ms, p.rss_mib_max
+            );
+        }
+        hostile_result = Some(json!({ "phases": phases, "attack": attack }));
+        report
     } else {
         print_header();
         probe(args, network, args.rate).await?
@@ -451,6 +569,9 @@ async fn bench(args: &BenchArgs, network: &Network) -> anyhow::Result<()> {
     });
     result["targets"] = serde_json::to_value(&network.targets)?;
     result["plot"] = Value::from(plot_path.display().to_string());
+    if let Some(hostile) = hostile_result {
+        result["hostile"] = hostile;
+    }
     if args.search {
         result["search"] = Value::Array(probes);
         result["max_sustained_rate"] = Value::from(best.rate);

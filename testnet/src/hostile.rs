@@ -662,7 +662,11 @@ impl Attacker {
         self.report.observed_height.max(1)
     }
 
-    async fn signed_vote(&self, height: u64, address: ValidatorAddress) -> Option<Vec<u8>> {
+    async fn signed_vote(
+        signer: &OrdoSigner,
+        height: u64,
+        address: ValidatorAddress,
+    ) -> Option<Vec<u8>> {
         let value = if rand::random::<bool>() {
             NilOrVal::Nil
         } else {
@@ -679,7 +683,7 @@ impl Attacker {
             },
             validator_address: address,
         };
-        let signed = self.signer.sign_vote(vote).await.ok()?;
+        let signed = signer.sign_vote(vote).await.ok()?;
         let msg = SignedConsensusMsg::<OrdoContext>::Vote(signed);
         OrdoCodec.encode(&msg).ok().map(|b| b.to_vec())
     }
@@ -733,7 +737,7 @@ impl Attacker {
                         (self.height() + range(0..2), ValidatorAddress(member))
                     }
                 };
-                match self.signed_vote(height, address).await {
+                match Self::signed_vote(&self.signer, height, address).await {
                     Some(data) => self.publish_consensus(name, CONSENSUS_TOPIC, data),
                     None => self.count(name, Err("signing failed".to_owned())),
                 }
@@ -846,7 +850,7 @@ impl Attacker {
         // A well-formed outsider vote with trailing bytes: far above what an honest consensus
         // message takes, far below Malachite's pub-sub limit.
         let address = ValidatorAddress(self.key.address());
-        if let Some(mut data) = self.signed_vote(self.height(), address).await {
+        if let Some(mut data) = Self::signed_vote(&self.signer, self.height(), address).await {
             data.resize(data.len() + LARGE_TRAILER, 0);
             self.publish_consensus("consensus_large", CONSENSUS_TOPIC, data);
         }
