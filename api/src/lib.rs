@@ -8,7 +8,9 @@
 //! server. Input is read exactly as `openapi.json` describes it (`0x` hex, no `null` for an
 //! optional field, no unknown field), and each endpoint answers only the statuses the document
 //! lists for it: `node/tests/it/openapi.rs` holds a live node to that with schemathesis. Bodies are size-limited, submissions are rate-limited per client IP, and CORS is open
-//! so browser clients can call any node. Build the router with [`router`] and serve it with
+//! so browser clients can call any node. Connections are capped in total and per client IP,
+//! a request's head and body must arrive in time, and rollup streams are capped (the `server`
+//! module, `api.max_connections` and the settings after it). Build the router with [`router`] and serve it with
 //! [`serve`].
 
 // Unit-test builds link the dev-dependencies that only integration tests use.
@@ -21,6 +23,7 @@ mod forced;
 mod hex;
 mod rollup;
 mod rpc;
+mod server;
 mod transactions;
 
 pub use rpc::ExecutionRpc;
@@ -106,6 +109,21 @@ pub struct ApiConfig {
     pub rate_limit_per_second: u32,
     /// Submissions a client IP may make in a burst.
     pub rate_limit_burst: u32,
+    /// Most open connections; one past it is closed on accept (0: no cap).
+    pub max_connections: usize,
+    /// Most open connections from one client IP (0: no cap; behind a proxy every client has
+    /// its address).
+    pub max_connections_per_ip: usize,
+    /// Milliseconds a request's head (request line and headers) may take to arrive, counted
+    /// from when the connection is ready for it: on connect and after each response, so it is
+    /// also the idle keep-alive timeout (0: none).
+    pub header_read_timeout_ms: u64,
+    /// Milliseconds a request's body may take to arrive after its head; past it the request is
+    /// answered `MALFORMED` (0: none).
+    pub body_read_timeout_ms: u64,
+    /// Most rollup streams (`/v1/namespaces/{ns}/stream`) served at once; one more is refused
+    /// with `TOO_MANY_STREAMS` (0: no cap).
+    pub max_streams: usize,
     /// EVM rollups' execution nodes: `/v1/rollups/{ns}/rpc` forwards what it does not answer
     /// itself to the one of that namespace.
     pub execution_rpc: Vec<ExecutionRpc>,
@@ -120,6 +138,11 @@ impl Default for ApiConfig {
             max_batch_body_bytes: 8 * 1024 * 1024,
             rate_limit_per_second: 1_000,
             rate_limit_burst: 2_000,
+            max_connections: 2_048,
+            max_connections_per_ip: 512,
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 30_000,
+            max_streams: 512,
             execution_rpc: Vec::new(),
         }
     }
@@ -213,7 +236,7 @@ pub fn router(state: ApiState, config: &ApiConfig) -> Router {
                     transactions::refuse_when_overloaded,
                 )),
         )
-        .merge(rollup::routes())
+        .merge(rollup::routes(config.max_streams))
         .merge(forced::routes())
         .merge(committee::routes())
         .merge(explorer::routes())
@@ -228,15 +251,10 @@ pub fn router(state: ApiState, config: &ApiConfig) -> Router {
         .with_state(state)
 }
 
-/// Serves the API until the task is dropped.
+/// Serves the API until the task is dropped, within the connection limits of `config`
+/// (the `server` module describes them).
 pub async fn serve(state: ApiState, config: ApiConfig) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind(config.listen).await?;
-    tracing::info!(target: "ordo::api", addr = %config.listen, "API listening");
-    axum::serve(
-        listener,
-        router(state, &config).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .await
+    server::serve(state, config).await
 }
 
 async fn metrics(State(s): State<ApiState>) -> impl IntoResponse {

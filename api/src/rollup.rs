@@ -7,26 +7,26 @@
 //! only when the client has taken the previous one, so a slow client costs one block of
 //! memory, never a backlog. It catches up from the store, then waits on the status channel
 //! for the next decided height: no gap, no repeat, and `Last-Event-ID` resumes after a
-//! disconnect.
+//! disconnect. At most `api.max_streams` streams are served at once ([`StreamSlots`]); one
+//! more is refused with `503 TOO_MANY_STREAMS` and `Retry-After`.
 
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap};
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use futures_util::Stream;
 use ordo_consensus::{DecidedBlock, Store};
 use ordo_rollup_adapters::{NamespaceBlock, MAX_RANGE};
 use ordo_types::ErrorCode;
 use serde::Deserialize;
 use serde_json::json;
-use tokio::sync::watch;
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
 use crate::{decided, ApiError, ApiState};
 
@@ -35,9 +35,53 @@ use crate::{decided, ApiError, ApiState};
 const RANGE_BUDGET_BYTES: usize = 8 * 1024 * 1024;
 /// Interval of SSE keep-alive comments on an idle stream.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// Seconds a client refused for lack of a stream slot is asked to wait.
+const STREAM_RETRY_AFTER_S: u64 = 5;
 
-/// The rollup routes, merged into the API's router.
-pub(crate) fn routes() -> Router<ApiState> {
+/// The streams the node may still open: a slot is held from the stream's start to its end
+/// (`None`: no cap).
+#[derive(Clone)]
+pub(crate) struct StreamSlots(Option<Arc<Semaphore>>);
+
+impl StreamSlots {
+    /// Slots for `max` streams at once (0: no cap).
+    pub(crate) fn new(max: usize) -> Self {
+        Self((max != 0).then(|| Arc::new(Semaphore::new(max))))
+    }
+
+    /// A slot for one more stream, or the refusal.
+    fn take(&self) -> Result<Option<OwnedSemaphorePermit>, TooManyStreams> {
+        match &self.0 {
+            None => Ok(None),
+            Some(slots) => slots
+                .clone()
+                .try_acquire_owned()
+                .map(Some)
+                .map_err(|_| TooManyStreams),
+        }
+    }
+}
+
+/// Every stream slot is taken: `503 TOO_MANY_STREAMS` with `Retry-After`.
+struct TooManyStreams;
+
+impl IntoResponse for TooManyStreams {
+    fn into_response(self) -> Response {
+        let mut refusal = ApiError::new(
+            ErrorCode::TooManyStreams,
+            "the node serves as many streams as api.max_streams allows; retry later",
+        )
+        .into_response();
+        refusal
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(STREAM_RETRY_AFTER_S));
+        refusal
+    }
+}
+
+/// The rollup routes, merged into the API's router; at most `max_streams` streams at once
+/// (0: no cap).
+pub(crate) fn routes(max_streams: usize) -> Router<ApiState> {
     Router::new()
         .route(
             "/v1/namespaces/{namespace}/blocks/{height}",
@@ -45,6 +89,7 @@ pub(crate) fn routes() -> Router<ApiState> {
         )
         .route("/v1/namespaces/{namespace}/blocks", get(namespace_range))
         .route("/v1/namespaces/{namespace}/stream", get(namespace_stream))
+        .layer(Extension(StreamSlots::new(max_streams)))
 }
 
 fn bad_range(message: impl Into<String>) -> ApiError {
@@ -161,10 +206,11 @@ struct StreamQuery {
 /// and resumes after that height; with neither, the stream starts at the next block.
 async fn namespace_stream(
     State(s): State<ApiState>,
+    Extension(slots): Extension<StreamSlots>,
     path: Result<Path<u64>, PathRejection>,
     query: Result<Query<StreamQuery>, QueryRejection>,
     headers: HeaderMap,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+) -> Result<Response, ApiError> {
     let Path(namespace) = path?;
     let Query(StreamQuery { from }) = query?;
     let resume = match headers.get("last-event-id") {
@@ -193,8 +239,13 @@ async fn namespace_stream(
             tip.unwrap_or(0).saturating_add(1)
         }
     };
+    let slot = match slots.take() {
+        Ok(slot) => slot,
+        Err(refusal) => return Ok(refusal.into_response()),
+    };
     tracing::debug!(target: "ordo::api", namespace, from = next, "rollup stream opened");
     let follow = Follow {
+        _slot: slot,
         store: s.store.clone(),
         decided: s.decided.clone(),
         namespace,
@@ -203,13 +254,17 @@ async fn namespace_stream(
     };
     let events = futures_util::stream::unfold(follow, |mut follow| async move {
         let event = follow.next_event().await?;
-        Some((Ok(event), follow))
+        Some((Ok::<_, Infallible>(event), follow))
     });
-    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+    Ok(Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
+        .into_response())
 }
 
 /// One stream's position: the next height to send.
 struct Follow {
+    /// The stream's slot among `api.max_streams`, given back when the stream ends.
+    _slot: Option<OwnedSemaphorePermit>,
     store: Store,
     decided: watch::Receiver<Option<Arc<DecidedBlock>>>,
     namespace: u64,

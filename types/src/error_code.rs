@@ -80,6 +80,9 @@ error_codes! {
     BadRange = "BAD_RANGE",
     /// A height range of more heights than one request may ask for.
     RangeTooLarge = "RANGE_TOO_LARGE",
+    /// The node already serves `api.max_streams` rollup streams; the answer carries
+    /// `Retry-After`.
+    TooManyStreams = "TOO_MANY_STREAMS",
     /// The node failed (a store read or a journal write): not the request's fault.
     Internal = "INTERNAL",
 }
@@ -105,7 +108,7 @@ impl ErrorCode {
             Self::PayloadTooLarge | Self::BatchTooLarge => 413,
             Self::SenderLimit | Self::RateLimited => 429,
             Self::Internal => 500,
-            Self::MempoolFull | Self::Busy => 503,
+            Self::MempoolFull | Self::Busy | Self::TooManyStreams => 503,
         }
     }
 
@@ -114,7 +117,11 @@ impl ErrorCode {
     pub const fn is_retryable(self) -> bool {
         matches!(
             self,
-            Self::RateLimited | Self::SenderLimit | Self::MempoolFull | Self::Busy
+            Self::RateLimited
+                | Self::SenderLimit
+                | Self::MempoolFull
+                | Self::Busy
+                | Self::TooManyStreams
         )
     }
 
@@ -142,7 +149,8 @@ impl ErrorCode {
             | Self::RateLimited
             | Self::NotFound
             | Self::BadRange
-            | Self::RangeTooLarge => false,
+            | Self::RangeTooLarge
+            | Self::TooManyStreams => false,
         }
     }
 }
@@ -182,7 +190,7 @@ mod tests {
         let codes: std::collections::BTreeSet<_> = ErrorCode::ALL.iter().collect();
         assert_eq!(strings.len(), ErrorCode::ALL.len());
         assert_eq!(codes.len(), ErrorCode::ALL.len());
-        assert_eq!(ErrorCode::ALL.len(), 20);
+        assert_eq!(ErrorCode::ALL.len(), 21);
     }
 
     /// The statuses are part of the API's contract: pinned here, code by code.
@@ -209,6 +217,7 @@ mod tests {
             ("NOT_FOUND", 404),
             ("BAD_RANGE", 400),
             ("RANGE_TOO_LARGE", 400),
+            ("TOO_MANY_STREAMS", 503),
             ("INTERNAL", 500),
         ] {
             assert_eq!(status(code).http_status(), expected, "{code}");
@@ -220,7 +229,13 @@ mod tests {
             .collect();
         assert_eq!(
             retryable,
-            ["RATE_LIMITED", "SENDER_LIMIT", "MEMPOOL_FULL", "BUSY"]
+            [
+                "RATE_LIMITED",
+                "SENDER_LIMIT",
+                "MEMPOOL_FULL",
+                "BUSY",
+                "TOO_MANY_STREAMS"
+            ]
         );
     }
 }
