@@ -609,7 +609,8 @@ mod tests {
             (
                 MempoolError::Rollup {
                     code: ErrorCode::WrongTxKind,
-                    reason: "an evm rollup does not take EIP-712 transactions".into(),
+                    reason: "refused by the rollup: an evm rollup does not take EIP-712 transactions"
+                        .into(),
                 },
                 None,
                 -32000,

@@ -405,8 +405,8 @@ pub(crate) fn verify(
                             return Err(BlockError::BundleSplit { hash, bundle });
                         }
                     }
-                    if let Err(crate::TxError::Rollup(reason)) = facts.admission.check(tx) {
-                        return Err(BlockError::RollupRefused { hash, reason });
+                    if let Err(reason) = facts.admission.check(tx) {
+                        return Err(BlockError::Refused { hash, reason });
                     }
                     let Some(sender) = facts.senders.sender(tx) else {
                         return Err(BlockError::BadSignature { hash });

@@ -104,13 +104,14 @@ pub enum BlockError {
     /// Transactions for a namespace no rollup is registered under.
     #[error("namespace {0} is not registered")]
     UnknownNamespace(u64),
-    /// A transaction its namespace's rollup refuses (wrong kind or chain id).
-    #[error("transaction {hash} refused by its rollup: {reason}")]
-    RollupRefused {
+    /// A transaction the admission rules refuse: its rollup does (wrong kind or chain id), or
+    /// it is sealed to another encryption key or cannot open.
+    #[error("transaction {hash} refused: {reason}")]
+    Refused {
         /// The transaction.
         hash: B256,
-        /// The rollup adapter's refusal.
-        reason: ordo_rollup_adapters::AdapterError,
+        /// The refusal.
+        reason: crate::TxError,
     },
     /// This validator does not know the committee of the block's epoch (or of the next
     /// one) yet: its L1 view is behind the election. It cannot judge the block.

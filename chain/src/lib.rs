@@ -28,7 +28,7 @@
 //! use ordo_types::{Bytes, SecretKey, Transaction, Validator, ValidatorSet};
 //!
 //! let key = SecretKey::random();
-//! let rollup = RegisteredRollup { namespace: 1, name: "demo".into(), adapter: "raw".into(), chain_id: None };
+//! let rollup = RegisteredRollup { namespace: 1, name: "demo".into(), adapter: "raw".into(), chain_id: None, encrypted: false };
 //! let rules = Arc::new(ChainRules {
 //!     admission: Admission::new(7, Rollups::new(&[rollup]).unwrap()),
 //!     genesis_time_ms: 1_000,

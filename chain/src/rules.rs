@@ -1,8 +1,9 @@
 //! What a network fixes at genesis (and the few limits each validator sets for itself): the
 //! parameters every rule of the chain core is judged by.
 
+use ordo_enc::{EncError, EncryptionKey};
 use ordo_rollup_adapters::{AdapterError, Rollups};
-use ordo_types::{Address, Transaction, ValidatorSet};
+use ordo_types::{Address, ErrorCode, Transaction, ValidatorSet};
 use serde::{Deserialize, Serialize};
 
 use crate::ElectionParams;
@@ -35,6 +36,32 @@ pub enum TxError {
     /// The namespace's rollup refuses it (its kind, encoding or chain id).
     #[error("refused by the rollup: {0}")]
     Rollup(#[from] AdapterError),
+    /// An encrypted transaction sealed to a key the chain does not use now (or while it has
+    /// none).
+    #[error("sealed to encryption key {sealed}; the chain's is {current:?}")]
+    EncryptionKey {
+        /// The key id in the envelope.
+        sealed: u64,
+        /// The chain's current key id, if it has one.
+        current: Option<u64>,
+    },
+    /// An encrypted transaction whose envelope could never open: its key encapsulation is not
+    /// a point of the group.
+    #[error("envelope: {0}")]
+    Envelope(EncError),
+}
+
+impl TxError {
+    /// The code a client is refused with.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::UnknownNamespace(_) => ErrorCode::UnknownNamespace,
+            Self::Rollup(e) => e.code(),
+            Self::EncryptionKey { current: None, .. } => ErrorCode::EncKeyUnavailable,
+            Self::EncryptionKey { .. } => ErrorCode::WrongEncryptionKey,
+            Self::Envelope(_) => ErrorCode::InvalidPayload,
+        }
+    }
 }
 
 /// The stateless admission rules of a chain: its id and its registered rollups with their
@@ -44,12 +71,32 @@ pub enum TxError {
 pub struct Admission {
     chain_id: u64,
     rollups: Rollups,
+    encryption: Option<EncryptionKey>,
 }
 
 impl Admission {
-    /// The rules of chain `chain_id` with these registered rollups.
+    /// The rules of chain `chain_id` with these registered rollups, taking no encrypted
+    /// transactions.
     pub fn new(chain_id: u64, rollups: Rollups) -> Self {
-        Self { chain_id, rollups }
+        Self {
+            chain_id,
+            rollups,
+            encryption: None,
+        }
+    }
+
+    /// These rules with `key` as the key encrypted transactions are sealed to (for the rollups
+    /// registered as taking them).
+    pub fn with_encryption(self, key: EncryptionKey) -> Self {
+        Self {
+            encryption: Some(key),
+            ..self
+        }
+    }
+
+    /// The key encrypted transactions are sealed to, when the chain takes them.
+    pub fn encryption(&self) -> Option<&EncryptionKey> {
+        self.encryption.as_ref()
     }
 
     /// The chain id transactions are signed for.
@@ -68,14 +115,31 @@ impl Admission {
     }
 
     /// Checks that `tx` may be in a block at all: its namespace is registered and its rollup
-    /// takes it. Cheap (no signature work).
+    /// takes it. An encrypted one goes to a rollup registered as taking them, sealed to the
+    /// chain's key, with a key encapsulation that can open (its content is the rollup's to
+    /// judge once open). No signature work.
     pub fn check(&self, tx: &Transaction) -> Result<(), TxError> {
         let adapter = self
             .rollups
             .get(tx.namespace())
             .ok_or(TxError::UnknownNamespace(tx.namespace()))?;
-        adapter.check(tx)?;
-        Ok(())
+        let takes_encrypted = self
+            .rollups
+            .registration(tx.namespace())
+            .is_some_and(|r| r.encrypted);
+        match tx.sealed() {
+            Some(sealed) if takes_encrypted => {
+                let current = self.encryption.as_ref().map(|k| k.key_id);
+                if current != Some(sealed.key_id) {
+                    return Err(TxError::EncryptionKey {
+                        sealed: sealed.key_id,
+                        current,
+                    });
+                }
+                ordo_enc::check_kem(&sealed).map_err(TxError::Envelope)
+            }
+            _ => Ok(adapter.check(tx)?),
+        }
     }
 
     /// The account (sender, nonce) a forced entry of `namespace` uses, when its payload is a

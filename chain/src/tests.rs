@@ -26,12 +26,14 @@ pub(crate) fn admission() -> Admission {
         name: format!("raw{namespace}"),
         adapter: "raw".into(),
         chain_id: None,
+        encrypted: false,
     };
     let evm = RegisteredRollup {
         namespace: 901,
         name: "evm".into(),
         adapter: "evm".into(),
         chain_id: Some(901),
+        encrypted: false,
     };
     Admission::new(7, Rollups::new(&[raw(0), raw(1), raw(2), evm]).unwrap())
 }
@@ -395,8 +397,90 @@ fn every_rule_refuses_its_violation() {
                 &check(),
                 &world().facts()
             ),
-            Err(BlockError::RollupRefused { .. })
+            Err(BlockError::Refused { .. })
         ));
+    }
+}
+
+#[test]
+fn encrypted_transactions_need_a_rollup_taking_them_the_chains_key_and_an_envelope_that_opens() {
+    use ordo_enc::{encrypt_transaction, EncryptionKey};
+    use ordo_types::ErrorCode;
+    use rand_010::SeedableRng;
+
+    let mut rng = rand_010::rngs::StdRng::seed_from_u64(7);
+    let (sharing, _) = ordo_enc::deal(&mut rng, 4);
+    let key = EncryptionKey {
+        key_id: 3,
+        public: *sharing.public(),
+    };
+    let rollup = |namespace: u64, encrypted: bool| RegisteredRollup {
+        namespace,
+        name: format!("raw{namespace}"),
+        adapter: "raw".into(),
+        chain_id: None,
+        encrypted,
+    };
+    let rollups = Rollups::new(&[rollup(0, false), rollup(1, true), rollup(2, false)]).unwrap();
+    let lane = Admission::new(7, rollups.clone()).with_encryption(key);
+    let sender = SecretKey::random();
+    let mut seal = |key: &EncryptionKey, namespace: u64, nonce: u64| {
+        encrypt_transaction(&mut rng, key, 7, namespace, nonce, b"hidden", &sender).unwrap()
+    };
+    let good = seal(&key, 1, 0);
+    let refused = |admission: &Admission, tx: &Transaction| admission.check(tx).unwrap_err().code();
+
+    assert_eq!(lane.check(&good), Ok(()));
+    // A rollup not registered as taking them.
+    assert_eq!(refused(&lane, &seal(&key, 2, 0)), ErrorCode::WrongTxKind);
+    // Sealed to another key than the chain's.
+    let stale = seal(&EncryptionKey { key_id: 2, ..key }, 1, 1);
+    assert_eq!(
+        lane.check(&stale),
+        Err(crate::TxError::EncryptionKey {
+            sealed: 2,
+            current: Some(3)
+        })
+    );
+    assert_eq!(refused(&lane, &stale), ErrorCode::WrongEncryptionKey);
+    // The chain has no key.
+    assert_eq!(
+        refused(&Admission::new(7, rollups), &good),
+        ErrorCode::EncKeyUnavailable
+    );
+    // A key encapsulation that is not a point of the group can never open.
+    let sealed = ordo_types::Sealed {
+        key_id: 3,
+        bucket: 6,
+        kem: [1; ordo_types::KEM_LEN],
+        dem: Bytes::from(vec![2; 80]),
+    };
+    let unopenable = Transaction::sign_encrypted(1, 2, &sealed, &sender, 7);
+    assert_eq!(refused(&lane, &unopenable), ErrorCode::InvalidPayload);
+
+    // Blocks: a proposer leaves the refused ones out, a validator refuses a block with one.
+    let world = World {
+        admission: lane,
+        ..world()
+    };
+    let candidates = vec![good.clone(), stale.clone(), unopenable.clone()];
+    let block = assemble(
+        &template(),
+        1_500,
+        &[],
+        candidates.into_iter().map(Candidate::Tx).collect(),
+        &BlockLimits::default(),
+        &world.facts(),
+    );
+    assert_eq!(block.body.namespaces[0].entries, vec![Entry::from(good)]);
+    assert_eq!(verify(&block, &check(), &world.facts()), Ok(()));
+    for tx in [stale, unopenable] {
+        let got = verify(
+            &with_entry(valid_block(), tx.into()),
+            &check(),
+            &world.facts(),
+        );
+        assert!(matches!(got, Err(BlockError::Refused { .. })), "{got:?}");
     }
 }
 

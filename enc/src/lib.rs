@@ -25,7 +25,7 @@ pub use scheme::{
     PUBLIC_KEY_LEN,
 };
 pub use shares::{
-    combine, sign_shares, verify_keys, verify_shares, Identities, PublicSharing, Shares,
+    combine, deal, sign_shares, verify_keys, verify_shares, Identities, PublicSharing, Shares,
 };
 
 #[cfg(test)]

@@ -5,18 +5,31 @@ use crate::scheme::{DecryptionKey, Variant, KEY_NAMESPACE};
 use alloy_primitives::B256;
 use commonware_cryptography::bls12381::primitives::group::{Share, SmallScalar, G1, G2};
 use commonware_cryptography::bls12381::primitives::ops;
-use commonware_cryptography::bls12381::primitives::sharing::Sharing;
+use commonware_cryptography::bls12381::primitives::sharing::{Mode, Sharing};
 use commonware_cryptography::bls12381::primitives::variant::{
     PartialSignature, Variant as BlsVariant,
 };
 use commonware_math::algebra::Space;
 use commonware_parallel::Sequential;
-use commonware_utils::Participant;
+use commonware_utils::{N3f1, Participant};
 use rand_core_010::CryptoRng;
 
 /// The committee's public sharing of an epoch key: its public key and the public key of every
 /// share, from which any share can be checked.
 pub type PublicSharing = Sharing<Variant>;
+
+/// A key dealt by one party to `slots` share holders, any 2/3 of whom (rounded up, as the
+/// consensus quorum) open what is sealed to it: the public sharing and the private shares.
+/// For a devnet's genesis and tests, where one party may know every share; a committee's
+/// keys come from [`crate::dkg`].
+pub fn deal(rng: &mut impl CryptoRng, slots: u32) -> (PublicSharing, Vec<Share>) {
+    let slots = std::num::NonZeroU32::new(slots.max(1)).unwrap_or(std::num::NonZeroU32::MIN);
+    commonware_cryptography::bls12381::dkg::feldman_desmedt::deal_anonymous::<Variant, N3f1>(
+        rng,
+        Mode::NonZeroCounter,
+        slots,
+    )
+}
 
 /// One key holder's shares over a list of identities, in the list's order.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,19 +1,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 use super::*;
 use alloy_primitives::{Address, B256};
-use commonware_cryptography::bls12381::dkg::feldman_desmedt::deal_anonymous;
 use commonware_cryptography::bls12381::primitives::group::Share;
-use commonware_cryptography::bls12381::primitives::sharing::Mode;
-use commonware_utils::{N3f1, NZU32};
 use ordo_types::Sealed;
 use rand_010::rngs::StdRng;
 use rand_010::SeedableRng;
 
 /// A trusted dealer's sharing, for these unit tests only (nodes run the key generation).
 fn dealt(n: u32) -> (PublicSharing, Vec<Share>, EncryptionKey) {
-    let mut rng = StdRng::seed_from_u64(n.into());
-    let (sharing, shares) =
-        deal_anonymous::<Variant, N3f1>(&mut rng, Mode::NonZeroCounter, NZU32!(n));
+    let (sharing, shares) = deal(&mut StdRng::seed_from_u64(n.into()), n);
     let key = EncryptionKey {
         key_id: 1,
         public: *sharing.public(),

@@ -167,10 +167,11 @@ pub enum MempoolError {
     /// No rollup is registered under the namespace.
     #[error("namespace {0} is not registered")]
     UnknownNamespace(u64),
-    /// The namespace's rollup refuses the transaction (its kind, encoding or chain id).
-    #[error("refused by the rollup: {reason}")]
+    /// The namespace's rollup refuses the transaction (its kind, encoding or chain id), or
+    /// the chain does (an encrypted transaction sealed to a key it does not use).
+    #[error("{reason}")]
     Rollup {
-        /// The rollup adapter's code (e.g. [`ErrorCode::WrongRollupChain`]).
+        /// The refusal's code (e.g. [`ErrorCode::WrongRollupChain`]).
         code: ErrorCode,
         /// Why.
         reason: String,
@@ -296,7 +297,7 @@ impl From<TxError> for MempoolError {
     fn from(e: TxError) -> Self {
         match e {
             TxError::UnknownNamespace(ns) => Self::UnknownNamespace(ns),
-            TxError::Rollup(e) => Self::Rollup {
+            e => Self::Rollup {
                 code: e.code(),
                 reason: e.to_string(),
             },

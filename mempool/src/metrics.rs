@@ -240,6 +240,7 @@ mod tests {
             name: format!("r{namespace}"),
             adapter: adapter.into(),
             chain_id,
+            encrypted: false,
         };
         let rollups = Rollups::new(&[
             rollup(raw_ns, "raw", None),

@@ -119,12 +119,14 @@ pub(crate) fn run(args: &InitArgs) -> anyhow::Result<Vec<InitNode>> {
                 name: format!("rollup-{namespace}"),
                 adapter: "raw".into(),
                 chain_id: None,
+                encrypted: false,
             })
             .chain(args.evm_rollups.iter().map(|&chain_id| RegisteredRollup {
                 namespace: chain_id,
                 name: format!("evm-{chain_id}"),
                 adapter: "evm".into(),
                 chain_id: Some(chain_id),
+                encrypted: false,
             }))
             .collect(),
         l1: None,

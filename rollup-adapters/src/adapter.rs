@@ -226,6 +226,7 @@ impl Rollups {
                         name: format!("raw{namespace}"),
                         adapter: adapter.kind().into(),
                         chain_id: None,
+                        encrypted: false,
                     };
                     (namespace, (registered, Arc::clone(&adapter)))
                 })
@@ -351,6 +352,7 @@ mod tests {
             name: format!("r{ns}"),
             adapter: adapter.into(),
             chain_id,
+            encrypted: false,
         };
         let rollups = Rollups::new(&[reg(1, "raw", None), reg(9, "evm", Some(901))]).unwrap();
         assert_eq!(rollups.namespaces().collect::<Vec<_>>(), vec![1, 9]);

@@ -36,6 +36,11 @@ pub struct RegisteredRollup {
     /// The EVM chain id its transactions must be signed for (`evm` rollups).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chain_id: Option<u64>,
+    /// Whether it takes encrypted transactions (docs/ENCRYPTION.md): their content is opened
+    /// only once their place is decided, and one that does not open reaches the rollup as a
+    /// failed decryption, which its execution must handle.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub encrypted: bool,
 }
 
 impl Genesis {

@@ -54,6 +54,12 @@ error_codes! {
     WrongTxKind = "WRONG_TX_KIND",
     /// An Ethereum transaction signed for another chain than its EVM rollup's (or for none).
     WrongRollupChain = "WRONG_ROLLUP_CHAIN",
+    /// An encrypted transaction sealed to another key than the chain's current encryption key
+    /// (`GET /v1/encryption` names it).
+    WrongEncryptionKey = "WRONG_ENCRYPTION_KEY",
+    /// An encrypted transaction while the chain has no encryption key (none was generated, or
+    /// the epoch's key generation failed): sealed again to a later key, it may be accepted.
+    EncKeyUnavailable = "ENC_KEY_UNAVAILABLE",
     /// An Ethereum-kind transaction whose payload is not a valid Ethereum transaction. A second
     /// line: no such transaction can be built (clients' undecodable payloads are `MALFORMED`,
     /// and a gossip batch holding one does not decode).
@@ -97,6 +103,7 @@ impl ErrorCode {
             | Self::UnknownNamespace
             | Self::WrongTxKind
             | Self::WrongRollupChain
+            | Self::WrongEncryptionKey
             | Self::InvalidPayload
             | Self::BadSignature
             | Self::NonceTooLow
@@ -108,7 +115,7 @@ impl ErrorCode {
             Self::PayloadTooLarge | Self::BatchTooLarge => 413,
             Self::SenderLimit | Self::RateLimited => 429,
             Self::Internal => 500,
-            Self::MempoolFull | Self::Busy | Self::TooManyStreams => 503,
+            Self::MempoolFull | Self::Busy | Self::TooManyStreams | Self::EncKeyUnavailable => 503,
         }
     }
 
@@ -134,6 +141,8 @@ impl ErrorCode {
             | Self::UnknownNamespace
             | Self::WrongTxKind
             | Self::WrongRollupChain
+            | Self::WrongEncryptionKey
+            | Self::EncKeyUnavailable
             | Self::InvalidPayload
             | Self::WrongChain
             | Self::BadSignature
@@ -190,7 +199,7 @@ mod tests {
         let codes: std::collections::BTreeSet<_> = ErrorCode::ALL.iter().collect();
         assert_eq!(strings.len(), ErrorCode::ALL.len());
         assert_eq!(codes.len(), ErrorCode::ALL.len());
-        assert_eq!(ErrorCode::ALL.len(), 21);
+        assert_eq!(ErrorCode::ALL.len(), 23);
     }
 
     /// The statuses are part of the API's contract: pinned here, code by code.
@@ -206,6 +215,8 @@ mod tests {
             ("UNKNOWN_NAMESPACE", 400),
             ("WRONG_TX_KIND", 400),
             ("WRONG_ROLLUP_CHAIN", 400),
+            ("WRONG_ENCRYPTION_KEY", 400),
+            ("ENC_KEY_UNAVAILABLE", 503),
             ("INVALID_PAYLOAD", 400),
             ("BAD_SIGNATURE", 400),
             ("NONCE_TOO_LOW", 400),
