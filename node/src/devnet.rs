@@ -1,14 +1,24 @@
 //! `ordo devnet`: the one command a newcomer runs. Initialises a local network (or resumes the
 //! one in its home), starts every node as its own process, writes `devnet.json`, and stops them
 //! all on Ctrl-C.
+//!
+//! A devnet is for watching faults: a process that exits (a validator killed with `kill -9`,
+//! say) is reported on stderr with its exit status and log, and the others keep running. It
+//! stays down until `ordo devnet restart --home DIR NAME` asks the running devnet, through
+//! the Unix socket `DIR/devnet.sock`, to start it again (or to restart one that runs). Down
+//! until asked, rather than restarted at once, so that one can watch the network decide
+//! without it and then watch it catch up.
 
-use std::path::PathBuf;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
-use clap::Args;
+use anyhow::{bail, Context as _};
+use clap::{Args, Subcommand};
 use serde::Serialize;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
 use tokio::process::{Child, Command};
 
 use crate::init::{self, InitArgs, InitNode};
@@ -17,7 +27,10 @@ use ordo_rollup_adapters::RegisteredRollup;
 
 /// Arguments of `ordo devnet`.
 #[derive(Args, Clone, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
 pub(crate) struct DevnetArgs {
+    #[command(subcommand)]
+    action: Option<DevnetAction>,
     /// Number of validators (when initialising).
     #[arg(long, default_value_t = 4)]
     validators: usize,
@@ -73,6 +86,23 @@ pub(crate) struct DevnetArgs {
     no_batcher: bool,
 }
 
+/// What `ordo devnet` does besides running a devnet.
+#[derive(Subcommand, Clone, Debug)]
+enum DevnetAction {
+    /// Start again a process of the running devnet in `--home` that exited (a node, an
+    /// `evm-N` executor or the batcher), or restart one that runs.
+    Restart {
+        /// The running devnet's directory.
+        #[arg(long, default_value = ".devnet")]
+        home: PathBuf,
+        /// The process, as the devnet lists it (`node2`).
+        name: String,
+    },
+}
+
+/// The running devnet's control socket, in its home.
+const CONTROL_SOCKET: &str = "devnet.sock";
+
 #[derive(Serialize)]
 struct DevnetFile {
     chain_id: u64,
@@ -109,6 +139,9 @@ struct DevnetNode {
 
 /// Runs the devnet until Ctrl-C or SIGTERM.
 pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
+    if let Some(DevnetAction::Restart { home, name }) = &args.action {
+        return request_restart(home, name).await;
+    }
     let started = Instant::now();
     if args.fresh && args.home.exists() {
         std::fs::remove_dir_all(&args.home)?;
@@ -153,20 +186,21 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     let nodes = init::load(&args.home)?;
     let genesis = crate::config::Genesis::load(&args.home.join("genesis.json"))?;
     let exe = std::env::current_exe()?;
-    let mut children: Vec<(String, Child)> = Vec::new();
+    let mut procs: Vec<Proc> = Vec::new();
     let mut listing = Vec::new();
     for node in &nodes {
-        let log = std::fs::File::create(node.home.join("node.log"))?;
-        let child = Command::new(&exe)
-            .arg("node")
-            .arg("--home")
-            .arg(&node.home)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("starting {}", node.name))?;
+        let mut proc = Proc::new(
+            &node.name,
+            &exe,
+            [
+                OsString::from("node"),
+                "--home".into(),
+                node.home.clone().into(),
+            ],
+            node.home.join("node.log"),
+        );
+        proc.node = Some(listing.len());
+        let pid = proc.start(false)?;
         let api = format!("http://{}", node.config.api.listen);
         println!(
             "  {:<8} {}  (log: {})",
@@ -177,14 +211,14 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         listing.push(DevnetNode {
             name: node.name.clone(),
             api,
-            pid: child.id().unwrap_or_default(),
+            pid,
             home: std::path::absolute(&node.home)?,
             address: node.address,
             validator: node
                 .address
                 .is_some_and(|a| genesis.validators.get(&a).is_some()),
         });
-        children.push((node.name.clone(), child));
+        procs.push(proc);
     }
     let first = listing.first().map(|n| n.api.clone()).unwrap_or_default();
     // Each EVM rollup: a fresh Anvil as its execution node, rebuilt from Ordo's blocks by
@@ -231,24 +265,30 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         .with_context(|| format!("starting the L2 node of rollup {}", registered.namespace))?;
         l2_nodes.push(anvil);
         let name = format!("evm-{}", registered.namespace);
-        let log = std::fs::File::create(args.home.join(format!("{name}.log")))?;
-        let executor = Command::new(&exe)
-            .args(["rollup", "run", "--node", &first, "--engine", l2])
-            .arg("--genesis")
-            .arg(args.home.join("genesis.json"))
-            .args(["--namespace", &registered.namespace.to_string()])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("starting the executor of rollup {}", registered.namespace))?;
+        let mut executor = Proc::new(
+            &name,
+            &exe,
+            [
+                OsString::from("rollup"),
+                "run".into(),
+                "--node".into(),
+                first.clone().into(),
+                "--engine".into(),
+                l2.into(),
+                "--genesis".into(),
+                args.home.join("genesis.json").into(),
+                "--namespace".into(),
+                registered.namespace.to_string().into(),
+            ],
+            args.home.join(format!("{name}.log")),
+        );
+        executor.start(false)?;
         let rpc = format!("{first}/v1/rollups/{}/rpc", registered.namespace);
         println!(
             "  {name:<8} {rpc}  (chain id {chain_id}; L2 node {l2}; log: {})",
             args.home.join(format!("{name}.log")).display()
         );
-        children.push((name, executor));
+        procs.push(executor);
         rollups.push(DevnetRollup {
             registered: registered.clone(),
             rpc: Some(rpc),
@@ -267,35 +307,36 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         crate::config::KeyFile::new(&key).save(&key_path)?;
         let metrics = format!("127.0.0.1:{}", args.api_port.saturating_sub(1));
         let log_path = args.home.join("batcher.log");
-        let log = std::fs::File::create(&log_path)?;
-        let batcher = Command::new(&exe)
-            .args([
-                "l1",
-                "batch",
-                "--node",
-                &first,
-                "--l1",
-                &l1.info.rpc,
-                "--key",
-            ])
-            .arg(&key_path)
-            .arg("--genesis")
-            .arg(args.home.join("genesis.json"))
-            .args(["--confirmations", "1", "--metrics-listen", &metrics])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .kill_on_drop(true)
-            .spawn()
-            .context("starting the batcher")?;
+        let mut batcher = Proc::new(
+            "batcher",
+            &exe,
+            [
+                OsString::from("l1"),
+                "batch".into(),
+                "--node".into(),
+                first.clone().into(),
+                "--l1".into(),
+                l1.info.rpc.clone().into(),
+                "--key".into(),
+                key_path.into(),
+                "--genesis".into(),
+                args.home.join("genesis.json").into(),
+                "--confirmations".into(),
+                "1".into(),
+                "--metrics-listen".into(),
+                metrics.clone().into(),
+            ],
+            log_path.clone(),
+        );
+        batcher.start(false)?;
         println!(
             "  batcher  http://{metrics}/metrics  (log: {})",
             log_path.display()
         );
-        children.push(("batcher".into(), batcher));
+        procs.push(batcher);
         batcher_metrics = Some(format!("http://{metrics}/metrics"));
     }
-    let file = DevnetFile {
+    let mut file = DevnetFile {
         chain_id: genesis.chain_id,
         nodes: listing,
         rollups,
@@ -306,6 +347,7 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     std::fs::write(&listing_path, serde_json::to_string_pretty(&file)?)?;
     println!("wrote {}", listing_path.display());
 
+    let control = bind_control(&args.home);
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut first_block_s = None;
     let mut stop_requested = false;
@@ -314,6 +356,13 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             let secs = started.elapsed().as_secs_f64();
             first_block_s = Some(secs);
             println!("height {height} decided {secs:.1}s after start; Ctrl-C stops the devnet");
+            if control.is_some() {
+                println!(
+                    "a process that exits is reported here; `ordo devnet restart --home {} NAME` \
+                     starts it again",
+                    args.home.display()
+                );
+            }
         }
         _ = tokio::signal::ctrl_c() => stop_requested = true,
         _ = sigterm.recv() => stop_requested = true,
@@ -321,9 +370,7 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     if let (Some(seconds), Some(first_block_s)) = (args.bench_seconds, first_block_s) {
         tokio::time::sleep(Duration::from_secs(seconds)).await;
         let result = measure_intervals(&first, first_block_s).await;
-        for (_, child) in &children {
-            terminate(child);
-        }
+        stop_all(&mut procs, &args.home).await;
         if let Some(l1) = l1 {
             l1.stop().await;
         }
@@ -332,27 +379,245 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
         std::fs::write(args.home.join("bench.json"), result.to_string())?;
         return Ok(());
     }
-    // A Ctrl-C during start-up already asked to stop.
-    if !stop_requested {
+    // A Ctrl-C during start-up already asked to stop. Until Ctrl-C, a process that exits is
+    // reported and the others keep running; `ordo devnet restart` starts it again.
+    while !stop_requested {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = sigterm.recv() => {}
-            (status, name) = first_exit(&mut children) => {
-                eprintln!("{name} exited ({status:?}); stopping the devnet");
+            _ = tokio::signal::ctrl_c() => stop_requested = true,
+            _ = sigterm.recv() => stop_requested = true,
+            (index, status) = next_exit(&mut procs) => {
+                report_exit(&procs[index], status, &args.home, control.is_some());
+            }
+            Some(stream) = accept(control.as_ref()) => {
+                let mut devnet = Running { procs: &mut procs, file: &mut file, listing: &listing_path };
+                if let Err(e) = devnet.serve_request(stream).await {
+                    eprintln!("a devnet control request failed: {e:#}");
+                }
             }
         }
     }
-    println!("stopping {} processes", children.len());
-    for (_, child) in &children {
-        terminate(child);
-    }
-    for (_, child) in &mut children {
-        let _ = wait_or_kill(child).await;
-    }
+    stop_all(&mut procs, &args.home).await;
     if let Some(l1) = l1 {
         l1.stop().await;
     }
     Ok(())
+}
+
+/// One process the devnet runs: how to start it, where it logs, and its child while it runs.
+struct Proc {
+    name: String,
+    program: PathBuf,
+    args: Vec<OsString>,
+    log: PathBuf,
+    /// Its index in `devnet.json`'s `nodes`, for a node.
+    node: Option<usize>,
+    child: Option<Child>,
+}
+
+impl Proc {
+    fn new(
+        name: &str,
+        program: &Path,
+        args: impl IntoIterator<Item = OsString>,
+        log: PathBuf,
+    ) -> Self {
+        Self {
+            name: name.to_owned(),
+            program: program.to_owned(),
+            args: args.into_iter().collect(),
+            log,
+            node: None,
+            child: None,
+        }
+    }
+
+    /// Starts the process, its output going to its log (appended to on a restart); its pid.
+    fn start(&mut self, append: bool) -> anyhow::Result<u32> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(append)
+            .truncate(!append)
+            .open(&self.log)
+            .with_context(|| format!("opening {}", self.log.display()))?;
+        let child = Command::new(&self.program)
+            .args(&self.args)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {}", self.name))?;
+        let pid = child.id().unwrap_or_default();
+        self.child = Some(child);
+        Ok(pid)
+    }
+
+    /// Stops the process if it runs (SIGTERM, then SIGKILL after a grace period).
+    async fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            terminate(&child);
+            let _ = wait_or_kill(&mut child).await;
+        }
+    }
+}
+
+/// Stops every process that runs and removes the control socket.
+async fn stop_all(procs: &mut [Proc], home: &Path) {
+    let running = procs.iter().filter(|p| p.child.is_some()).count();
+    println!("stopping {running} processes");
+    for child in procs.iter().filter_map(|p| p.child.as_ref()) {
+        terminate(child);
+    }
+    for proc in procs.iter_mut() {
+        proc.stop().await;
+    }
+    let _ = std::fs::remove_file(home.join(CONTROL_SOCKET));
+}
+
+/// Resolves when a running process exits: its index and exit status. It is then no longer
+/// running (`child` is `None`).
+async fn next_exit(procs: &mut [Proc]) -> (usize, std::process::ExitStatus) {
+    loop {
+        for (index, proc) in procs.iter_mut().enumerate() {
+            let exited = proc
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten());
+            if let Some(status) = exited {
+                proc.child = None;
+                return (index, status);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Tells the user that `proc` exited, where its log is, and how to start it again.
+fn report_exit(proc: &Proc, status: std::process::ExitStatus, home: &Path, control: bool) {
+    eprintln!(
+        "{} exited ({status}); the other processes keep running. Its log: {}",
+        proc.name,
+        proc.log.display()
+    );
+    if control {
+        eprintln!(
+            "  start it again: ordo devnet restart --home {} {}",
+            home.display(),
+            proc.name
+        );
+    } else {
+        eprintln!(
+            "  the devnet has no control socket, so it cannot restart it; Ctrl-C and run it again"
+        );
+    }
+}
+
+/// Listens on `HOME/devnet.sock` for `ordo devnet restart`; `None` (with a warning) if it
+/// cannot, as when the path is too long for a Unix socket: the devnet then runs without it.
+fn bind_control(home: &Path) -> Option<UnixListener> {
+    let path = home.join(CONTROL_SOCKET);
+    // A socket left by a devnet that did not stop cleanly.
+    let _ = std::fs::remove_file(&path);
+    match UnixListener::bind(&path) {
+        Ok(listener) => Some(listener),
+        Err(e) => {
+            eprintln!(
+                "cannot listen on {} ({e}): `ordo devnet restart` will not reach this devnet",
+                path.display()
+            );
+            None
+        }
+    }
+}
+
+/// The next control connection; never resolves without a socket.
+async fn accept(control: Option<&UnixListener>) -> Option<UnixStream> {
+    match control {
+        Some(listener) => listener.accept().await.ok().map(|(stream, _)| stream),
+        None => std::future::pending().await,
+    }
+}
+
+/// The running devnet as a control request sees it.
+struct Running<'a> {
+    procs: &'a mut [Proc],
+    file: &'a mut DevnetFile,
+    listing: &'a Path,
+}
+
+impl Running<'_> {
+    /// Reads one request line (`restart NAME`) and answers one line: `ok: ...` or `error: ...`.
+    async fn serve_request(&mut self, stream: UnixStream) -> anyhow::Result<()> {
+        let (reader, mut writer) = stream.into_split();
+        let mut line = String::new();
+        tokio::time::timeout(
+            Duration::from_secs(5),
+            BufReader::new(reader.take(1024)).read_line(&mut line),
+        )
+        .await
+        .context("no request within 5 s")??;
+        let answer = match line.trim().split_once(' ') {
+            Some(("restart", name)) => match self.restart(name.trim()).await {
+                Ok(done) => {
+                    println!("{done}");
+                    format!("ok: {done}\n")
+                }
+                Err(e) => format!("error: {e:#}\n"),
+            },
+            _ => format!("error: unknown request {:?}\n", line.trim()),
+        };
+        writer.write_all(answer.as_bytes()).await?;
+        Ok(())
+    }
+
+    /// Starts process `name` again (stopping it first if it runs), and lists its new pid.
+    async fn restart(&mut self, name: &str) -> anyhow::Result<String> {
+        let Some(proc) = self.procs.iter_mut().find(|p| p.name == name) else {
+            let names: Vec<&str> = self.procs.iter().map(|p| p.name.as_str()).collect();
+            bail!(
+                "no process named {name:?}; the devnet runs {}",
+                names.join(", ")
+            );
+        };
+        let was_running = proc.child.is_some();
+        proc.stop().await;
+        let pid = proc.start(true)?;
+        if let Some(node) = proc.node.and_then(|i| self.file.nodes.get_mut(i)) {
+            node.pid = pid;
+            std::fs::write(self.listing, serde_json::to_string_pretty(&*self.file)?)?;
+        }
+        let verb = if was_running { "restarted" } else { "started" };
+        Ok(format!(
+            "{verb} {name} (pid {pid}; log: {})",
+            proc.log.display()
+        ))
+    }
+}
+
+/// `ordo devnet restart`: asks the devnet running in `home` to start `name` again.
+async fn request_restart(home: &Path, name: &str) -> anyhow::Result<()> {
+    let path = home.join(CONTROL_SOCKET);
+    let mut stream = UnixStream::connect(&path).await.with_context(|| {
+        format!(
+            "no devnet is running in {} (cannot connect to {})",
+            home.display(),
+            path.display()
+        )
+    })?;
+    stream
+        .write_all(format!("restart {name}\n").as_bytes())
+        .await?;
+    let mut answer = String::new();
+    BufReader::new(stream).read_line(&mut answer).await?;
+    match answer.trim().split_once(": ") {
+        Some(("ok", done)) => {
+            println!("{done}");
+            Ok(())
+        }
+        Some(("error", why)) => bail!("{why}"),
+        _ => bail!("the devnet answered {:?}", answer.trim()),
+    }
 }
 
 /// Block interval percentiles from the header timestamps of every block decided so far.
@@ -415,17 +680,5 @@ async fn first_block(api: &str) -> u64 {
             }
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Resolves when the first child exits, with its status and name.
-async fn first_exit(children: &mut [(String, Child)]) -> (std::process::ExitStatus, String) {
-    loop {
-        for (name, child) in children.iter_mut() {
-            if let Ok(Some(status)) = child.try_wait() {
-                return (status, name.clone());
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

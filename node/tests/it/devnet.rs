@@ -1,5 +1,5 @@
-//! `ordo devnet`: the newcomer's command starts a network with an EVM rollup, lists it, and
-//! stops it on Ctrl-C.
+//! `ordo devnet`: the newcomer's command starts a network with an EVM rollup, lists it, keeps
+//! running when a validator is killed, restarts it on request, and stops on Ctrl-C.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -12,10 +12,39 @@ use alloy::signers::local::PrivateKeySigner;
 
 use crate::harness::ordo;
 
+/// The devnet's listing, `devnet.json`.
+fn read_listing(home: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(home.join("devnet.json")).unwrap()).unwrap()
+}
+
+async fn height(api: &str) -> Option<u64> {
+    let status: serde_json::Value = reqwest::get(format!("{api}/v1/status"))
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    status["height"].as_u64()
+}
+
+/// Waits until the node at `api` has decided `target`.
+async fn wait_height(api: &str, target: u64, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while height(api).await.is_none_or(|h| h < target) {
+        assert!(
+            Instant::now() < deadline,
+            "{what}: {api} did not reach {target}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test]
-async fn devnet_starts_lists_its_nodes_runs_an_evm_rollup_and_stops_on_ctrl_c() {
+async fn devnet_starts_lists_its_nodes_runs_an_evm_rollup_survives_a_killed_validator_and_stops_on_ctrl_c(
+) {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("devnet");
+    let stderr_path = dir.path().join("devnet.stderr");
     let base = crate::harness::free_ports(50);
     let mut devnet = ordo()
         .args(["devnet", "--validators", "4", "--home"])
@@ -26,7 +55,7 @@ async fn devnet_starts_lists_its_nodes_runs_an_evm_rollup_and_stops_on_ctrl_c() 
         .args(["--l2-port", &(base + 30).to_string()])
         .args(["--l1-port", &(base + 40).to_string()])
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&stderr_path).unwrap())
         .spawn()
         .unwrap();
 
@@ -90,6 +119,70 @@ async fn devnet_starts_lists_its_nodes_runs_an_evm_rollup_and_stops_on_ctrl_c() 
         assert!(Instant::now() < deadline, "devnet made no progress");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+
+    // A validator killed: the devnet reports it (name, status, log, how to restart it) and
+    // keeps running; the other three keep deciding.
+    let killed = pids[2];
+    unsafe {
+        libc::kill(killed, libc::SIGKILL);
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let report = loop {
+        let err = std::fs::read_to_string(&stderr_path).unwrap();
+        if let Some(line) = err.lines().position(|l| l.starts_with("node2 exited")) {
+            break err
+                .lines()
+                .skip(line)
+                .take(2)
+                .collect::<Vec<_>>()
+                .join("\n");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the death of node2 was not reported: {err}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(report.contains("signal: 9"), "{report}");
+    assert!(report.contains("node2/node.log"), "{report}");
+    assert!(report.contains("ordo devnet restart --home"), "{report}");
+    let at_kill = height(&api).await.unwrap();
+    wait_height(&api, at_kill + 5, "three validators of four").await;
+    assert!(devnet.try_wait().unwrap().is_none(), "the devnet stopped");
+    let node2_api = nodes[2]["api"].as_str().unwrap().to_owned();
+    assert!(height(&node2_api).await.is_none(), "node2 still answers");
+
+    // Restarted on request: a new process, listed, that catches up with the others.
+    let restart = ordo()
+        .args(["devnet", "restart", "--home"])
+        .arg(&home)
+        .arg("node2")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&restart.stdout).into_owned();
+    assert!(
+        restart.status.success(),
+        "{said} {}",
+        String::from_utf8_lossy(&restart.stderr)
+    );
+    assert!(said.starts_with("started node2 (pid "), "{said}");
+    let unknown = ordo()
+        .args(["devnet", "restart", "--home"])
+        .arg(&home)
+        .arg("node9")
+        .output()
+        .unwrap();
+    assert!(!unknown.status.success());
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("no process named \"node9\""),
+        "{unknown:?}"
+    );
+    let restarted = read_listing(&home)["nodes"][2]["pid"].as_u64().unwrap() as i32;
+    assert_ne!(restarted, killed);
+    assert!(said.contains(&format!("pid {restarted};")), "{said}");
+    pids[2] = restarted;
+    let tip = height(&api).await.unwrap();
+    wait_height(&node2_api, tip, "the restarted node2").await;
 
     // The EVM rollup: listed with its chain id and URLs; ETH sent on the L2 through Ordo
     // by a standard wallet gets a receipt.
