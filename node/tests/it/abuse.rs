@@ -484,6 +484,8 @@ struct Phase {
     seconds: f64,
     latencies_ms: Vec<f64>,
     peak_rss_kib: u64,
+    node_cpu_percent: f64,
+    peak_fds: usize,
 }
 
 impl Phase {
@@ -494,20 +496,32 @@ impl Phase {
             self.latencies_ms.get(i).copied().unwrap_or_default()
         };
         format!(
-            "| {name} | {:.0} | {:.1} | {:.1} | {} | {} |",
+            "| {name} | {:.0} | {:.1} | {:.1} | {} | {:.0}% | {} | {} |",
             self.requests as f64 / self.seconds,
             pct(0.5),
             pct(0.99),
             self.failed,
+            self.node_cpu_percent,
+            self.peak_fds,
             self.peak_rss_kib / 1024
         )
     }
 }
 
+/// CPU time the process has used, in clock ticks (1/100 s).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name.
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
 /// Four honest clients (each request on a new connection, from 127.0.0.2) alternate a status
-/// read and a submission for `seconds`, while the node's RSS is sampled.
+/// read and a submission for `seconds`, while the node's RSS and open files are sampled.
 async fn honest_load(api: &str, pid: u32, seconds: u64, namespace: u64) -> Phase {
     let end = Instant::now() + Duration::from_secs(seconds);
+    let cpu_before = cpu_ticks(pid);
     let mut clients = JoinSet::new();
     for _ in 0..4 {
         let api = api.to_owned();
@@ -523,19 +537,11 @@ async fn honest_load(api: &str, pid: u32, seconds: u64, namespace: u64) -> Phase
             while Instant::now() < end {
                 let start = Instant::now();
                 let ok = if latencies.len() % 2 == 0 {
-                    client
-                        .get(format!("{api}/v1/status"))
-                        .send()
-                        .await
-                        .is_ok_and(|r| r.status() == 200)
+                    let sent = client.get(format!("{api}/v1/status")).send().await;
+                    sent.is_ok_and(|r| r.status() == 200)
                 } else {
-                    let tx = Transaction::sign(
-                        namespace,
-                        nonce,
-                        Bytes::from_static(b"honest"),
-                        &key,
-                        CHAIN_ID,
-                    );
+                    let payload = Bytes::from_static(b"honest");
+                    let tx = Transaction::sign(namespace, nonce, payload, &key, CHAIN_ID);
                     nonce += 1;
                     let sent = client
                         .post(format!("{api}/v1/transactions"))
@@ -550,9 +556,10 @@ async fn honest_load(api: &str, pid: u32, seconds: u64, namespace: u64) -> Phase
             (latencies, failed)
         });
     }
-    let mut peak_rss_kib = 0;
+    let (mut peak_rss_kib, mut peak_fds) = (0, 0);
     while Instant::now() < end {
         peak_rss_kib = peak_rss_kib.max(rss_kib(pid));
+        peak_fds = peak_fds.max(open_fds(pid));
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let mut phase = Phase {
@@ -561,6 +568,8 @@ async fn honest_load(api: &str, pid: u32, seconds: u64, namespace: u64) -> Phase
         seconds: seconds as f64,
         latencies_ms: Vec::new(),
         peak_rss_kib,
+        node_cpu_percent: (cpu_ticks(pid) - cpu_before) as f64 / seconds as f64,
+        peak_fds,
     };
     while let Some(done) = clients.join_next().await {
         let (latencies, failed) = done.unwrap();
@@ -571,122 +580,154 @@ async fn honest_load(api: &str, pid: u32, seconds: u64, namespace: u64) -> Phase
     phase
 }
 
+/// The attacks of the benchmark, each from its own addresses.
+#[derive(Clone, Copy, Debug)]
+enum Attack {
+    /// 2,000 connection loops from one address, holding what they get and reconnecting after
+    /// 50 ms when the node closes one.
+    Idle,
+    /// 200 clients dribbling a request head and 50 dribbling a body, a byte per 100 ms.
+    Slowloris,
+    /// 600 stream subscribers from two addresses, each reading from height 1.
+    Streams,
+    /// 600 stream subscribers from two addresses, each from the next block on.
+    TipStreams,
+    /// Two loops posting 1 MiB of nested brackets and two posting a 2,000-transaction batch.
+    Bodies,
+}
+
+fn start_attack(attack: Attack, api: &str, addr: SocketAddr, tasks: &mut JoinSet<()>) {
+    let stop_after = Duration::from_secs(60);
+    match attack {
+        Attack::Idle => {
+            for _ in 0..2_000 {
+                tasks.spawn(async move {
+                    loop {
+                        if let Ok(mut stream) = connect_from(ip(1), addr).await {
+                            let _ = stream.read(&mut [0u8; 16]).await;
+                        }
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                });
+            }
+        }
+        Attack::Slowloris => {
+            for i in 0..250 {
+                tasks.spawn(async move {
+                    let head: &'static [u8] = if i < 200 {
+                        b"GET /v1/status HTTP/1.1\r\nX-Slow: "
+                    } else {
+                        b"POST /v1/transactions HTTP/1.1\r\nHost: ordo\r\n\
+                          Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+                    };
+                    loop {
+                        let from = ip(if i < 200 { 3 } else { 4 });
+                        let _ = tokio::time::timeout(stop_after, dribble(from, addr, head)).await;
+                    }
+                });
+            }
+        }
+        Attack::Streams | Attack::TipStreams => {
+            let from = if matches!(attack, Attack::Streams) {
+                "?from=1"
+            } else {
+                ""
+            };
+            for i in 0..600usize {
+                let api = api.to_owned();
+                tasks.spawn(async move {
+                    let client = reqwest::Client::builder()
+                        .local_address(IpAddr::V4(ip(5 + (i % 2) as u8)))
+                        .build()
+                        .unwrap();
+                    let url = format!("{api}/v1/namespaces/1/stream{from}");
+                    if let Ok(mut resp) = client.get(url).send().await {
+                        while let Ok(Some(_)) = resp.chunk().await {}
+                    }
+                });
+            }
+        }
+        Attack::Bodies => {
+            let deep = "[".repeat(1_000_000);
+            let batch: Vec<Transaction> = (0..2_000)
+                .map(|_| {
+                    let key = SecretKey::random();
+                    Transaction::sign(3, 0, Bytes::from(vec![1u8; 64]), &key, CHAIN_ID)
+                })
+                .collect();
+            let batch = serde_json::to_string(&batch).unwrap();
+            for task in 0..4u8 {
+                let api = api.to_owned();
+                let (path, body) = if task % 2 == 0 {
+                    ("/v1/transactions", deep.clone())
+                } else {
+                    ("/v1/transactions/batch", batch.clone())
+                };
+                tasks.spawn(async move {
+                    let client = reqwest::Client::builder()
+                        .local_address(IpAddr::V4(ip(7 + task)))
+                        .build()
+                        .unwrap();
+                    loop {
+                        let _ = client
+                            .post(format!("{api}{path}"))
+                            .header("content-type", "application/json")
+                            .body(body.clone())
+                            .send()
+                            .await;
+                    }
+                });
+            }
+        }
+    }
+}
+
 /// Figures for docs/PERFORMANCE.md ("Under HTTP abuse"): honest request rate, latency and
-/// failures, and the node's peak RSS, without and then with every attack at once, in one run
-/// against one node with the default limits:
+/// failures, and the node's CPU, open files and peak RSS, without attack, under each attack
+/// and under all of them at once, in one run against one node with the default limits:
 /// `cargo nextest run -p ordo-node --features byzantine --run-ignored only -E 'test(bench_honest_clients_under_http_abuse)' --no-capture`
 #[tokio::test]
 #[ignore = "a benchmark: prints figures, asserts nothing about them"]
 async fn bench_honest_clients_under_http_abuse() {
-    const SECONDS: u64 = 15;
+    const SECONDS: u64 = 10;
     let net = Net::start(1, 0, |_, _| {});
     net.wait_height(&[0], 1, T).await;
     let pid = net.pid(0);
-    let addr: SocketAddr = net.apis[0].trim_start_matches("http://").parse().unwrap();
-    let mut quiet = honest_load(&net.apis[0], pid, SECONDS, 1).await;
-
-    // Every attack at once, each from its own addresses: 2,000 idle connections from one
-    // address, 200 slowloris heads and 50 slow bodies, 600 stream subscribers from two
-    // addresses, and loops posting 1 MiB of nested JSON and maximal batches.
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut attack = JoinSet::new();
-    for (from, count) in [(ip(1), 2_000)] {
-        for _ in 0..count {
-            let stop = stop.clone();
-            attack.spawn(async move {
-                while !stop.load(Ordering::Relaxed) {
-                    if let Ok(mut stream) = connect_from(from, addr).await {
-                        let _ = stream.read(&mut [0u8; 16]).await;
-                    }
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            });
+    let api = net.apis[0].clone();
+    let addr: SocketAddr = api.trim_start_matches("http://").parse().unwrap();
+    let base_fds = open_fds(pid);
+    let mut rows = vec![honest_load(&api, pid, SECONDS, 1).await.row("no attack")];
+    let phases: [(&str, &[Attack]); 6] = [
+        ("2,000 idle connections, one address", &[Attack::Idle]),
+        ("200 slowloris heads + 50 slow bodies", &[Attack::Slowloris]),
+        ("600 stream subscribers at the tip", &[Attack::TipStreams]),
+        ("600 stream subscribers from height 1", &[Attack::Streams]),
+        ("1 MiB nested JSON + 2,000-tx batches", &[Attack::Bodies]),
+        (
+            "all of them at once",
+            &[
+                Attack::Idle,
+                Attack::Slowloris,
+                Attack::Streams,
+                Attack::Bodies,
+            ],
+        ),
+    ];
+    for (namespace, (name, attacks)) in (2..).zip(phases) {
+        let mut tasks = JoinSet::new();
+        for &attack in attacks {
+            start_attack(attack, &api, addr, &mut tasks);
         }
+        // Let the attack build up, then measure.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        rows.push(honest_load(&api, pid, SECONDS, namespace).await.row(name));
+        tasks.abort_all();
+        while tasks.join_next().await.is_some() {}
+        wait_closed(pid, base_fds, name).await;
     }
-    for _ in 0..200 {
-        attack.spawn(async move {
-            let _ = tokio::time::timeout(
-                Duration::from_secs(SECONDS + 5),
-                dribble(ip(3), addr, b"GET /v1/status HTTP/1.1\r\nX-Slow: "),
-            )
-            .await;
-        });
+    println!("| attack | honest req/s | p50 ms | p99 ms | failed | node CPU | node open files | node peak RSS MiB |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for row in rows {
+        println!("{row}");
     }
-    for _ in 0..50 {
-        attack.spawn(async move {
-            let head = b"POST /v1/transactions HTTP/1.1\r\nHost: ordo\r\n\
-                Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n";
-            let _ =
-                tokio::time::timeout(Duration::from_secs(SECONDS + 5), dribble(ip(4), addr, head))
-                    .await;
-        });
-    }
-    for i in 0..600usize {
-        let api = net.apis[0].clone();
-        attack.spawn(async move {
-            let client = reqwest::Client::builder()
-                .local_address(IpAddr::V4(ip(5 + (i % 2) as u8)))
-                .build()
-                .unwrap();
-            if let Ok(mut resp) = client
-                .get(format!("{api}/v1/namespaces/1/stream?from=1"))
-                .send()
-                .await
-            {
-                while let Ok(Some(_)) = resp.chunk().await {}
-            }
-        });
-    }
-    for task in 0..4u8 {
-        let (api, stop) = (net.apis[0].clone(), stop.clone());
-        attack.spawn(async move {
-            let client = reqwest::Client::builder()
-                .local_address(IpAddr::V4(ip(7 + task)))
-                .build()
-                .unwrap();
-            let deep = "[".repeat(1_000_000);
-            let batch: Vec<Transaction> = (0..2_000)
-                .map(|_| {
-                    Transaction::sign(
-                        3,
-                        0,
-                        Bytes::from(vec![1u8; 64]),
-                        &SecretKey::random(),
-                        CHAIN_ID,
-                    )
-                })
-                .collect();
-            let batch = serde_json::to_string(&batch).unwrap();
-            while !stop.load(Ordering::Relaxed) {
-                let body = if task % 2 == 0 {
-                    deep.clone()
-                } else {
-                    batch.clone()
-                };
-                let path = if task % 2 == 0 {
-                    "/v1/transactions"
-                } else {
-                    "/v1/transactions/batch"
-                };
-                let _ = client
-                    .post(format!("{api}{path}"))
-                    .header("content-type", "application/json")
-                    .body(body)
-                    .send()
-                    .await;
-            }
-        });
-    }
-    // Let the attack build up, then measure.
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let fds_under_attack = open_fds(pid);
-    let mut attacked = honest_load(&net.apis[0], pid, SECONDS, 2).await;
-    let fds_end = open_fds(pid);
-    stop.store(true, Ordering::Relaxed);
-    attack.abort_all();
-    println!("| phase | honest req/s | p50 ms | p99 ms | failed | node peak RSS MiB |");
-    println!("|---|---|---|---|---|---|");
-    println!("{}", quiet.row("no attack"));
-    println!("{}", attacked.row("under attack"));
-    println!("node open files under attack: {fds_under_attack} .. {fds_end}");
 }
