@@ -142,7 +142,7 @@ fn item_to_transaction(item: Value) -> Result<(Transaction, Declared), ApiError>
         Ok((tx, declared))
     } else {
         let submitted: Submitted = serde_json::from_value(item).map_err(malformed)?;
-        Ok(submitted.into_declared())
+        submitted.into_declared()
     }
 }
 

@@ -18,6 +18,7 @@
 
 mod bundles;
 mod committee;
+mod encryption;
 mod explorer;
 mod forced;
 mod hex;
@@ -239,6 +240,7 @@ pub fn router(state: ApiState, config: &ApiConfig) -> Router {
         .merge(rollup::routes(config.max_streams))
         .merge(forced::routes())
         .merge(committee::routes())
+        .merge(encryption::routes())
         .merge(explorer::routes())
         .merge(rpc::routes())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
@@ -624,6 +626,7 @@ mod tests {
             include_str!("rollup.rs"),
             include_str!("forced.rs"),
             include_str!("committee.rs"),
+            include_str!("encryption.rs"),
             include_str!("rpc.rs"),
         ]
         .concat();

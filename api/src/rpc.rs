@@ -609,8 +609,9 @@ mod tests {
             (
                 MempoolError::Rollup {
                     code: ErrorCode::WrongTxKind,
-                    reason: "refused by the rollup: an evm rollup does not take EIP-712 transactions"
-                        .into(),
+                    reason:
+                        "refused by the rollup: an evm rollup does not take EIP-712 transactions"
+                            .into(),
                 },
                 None,
                 -32000,

@@ -37,17 +37,40 @@ pub(crate) struct Submitted {
     from: Option<Hex<Address>>,
     #[serde(default, deserialize_with = "present")]
     chain_id: Option<u64>,
+    /// `"encrypted"`: the payload is a sealed envelope, signed as an encrypted transaction.
+    #[serde(default, deserialize_with = "present")]
+    auth: Option<SubmittedAuth>,
+}
+
+/// The kinds of signed transaction a client may submit besides EIP-712 plaintext.
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum SubmittedAuth {
+    Encrypted,
 }
 
 impl Submitted {
-    /// The transaction and what its client declared about it.
-    pub(crate) fn into_declared(self) -> (Transaction, Declared) {
-        let tx = Transaction::eip712(self.namespace, self.nonce, self.payload.0, self.signature.0);
+    /// The transaction and what its client declared about it; `INVALID_PAYLOAD` for an
+    /// encrypted one whose payload is not a sealed envelope.
+    pub(crate) fn into_declared(self) -> Result<(Transaction, Declared), ApiError> {
+        let (namespace, nonce, payload, signature) =
+            (self.namespace, self.nonce, self.payload.0, self.signature.0);
+        let tx = match self.auth {
+            None => Transaction::eip712(namespace, nonce, payload, signature),
+            Some(SubmittedAuth::Encrypted) => {
+                Transaction::encrypted(namespace, nonce, payload, signature).map_err(|e| {
+                    ApiError::new(
+                        ErrorCode::InvalidPayload,
+                        format!("not a sealed envelope: {e}"),
+                    )
+                })?
+            }
+        };
         let declared = Declared {
             from: self.from.map(|f| f.0),
             chain_id: self.chain_id,
         };
-        (tx, declared)
+        Ok((tx, declared))
     }
 }
 
@@ -74,7 +97,7 @@ async fn submit(
     body: Result<Json<Submitted>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let Json(submitted) = body?;
-    let (tx, declared) = submitted.into_declared();
+    let (tx, declared) = submitted.into_declared()?;
     let result = s
         .mempool
         .admit_declared(vec![(tx.clone(), declared)])
@@ -110,24 +133,34 @@ async fn submit_batch(
         ));
     }
     // A malformed item refuses the request whole (the client sent something other than the
-    // API takes); well-formed items are admitted together, each with its own result.
-    let txs = items
+    // API takes); well-formed items are admitted together, each with its own result (an
+    // encrypted item whose payload is no envelope is refused alone, as admission would).
+    let mut items_declared = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        let submitted: Submitted = serde_json::from_value(item)
+            .map_err(|e| ApiError::new(ErrorCode::Malformed, format!("item {i}: {e}")))?;
+        items_declared.push(submitted.into_declared());
+    }
+    let admissible: Vec<(Transaction, Declared)> = items_declared
+        .iter()
+        .filter_map(|item| item.as_ref().ok().cloned())
+        .collect();
+    let mut txs: Vec<Transaction> = admissible.iter().map(|(tx, _)| tx.clone()).collect();
+    txs.reverse();
+    let mut admitted = s.mempool.admit_declared(admissible).await.into_iter();
+    let results: Vec<Value> = items_declared
         .into_iter()
-        .enumerate()
-        .map(|(i, item)| {
-            serde_json::from_value::<Submitted>(item)
-                .map(Submitted::into_declared)
-                .map_err(|e| ApiError::new(ErrorCode::Malformed, format!("item {i}: {e}")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let parsed: Vec<Transaction> = txs.iter().map(|(tx, _)| tx.clone()).collect();
-    let admitted = s.mempool.admit_declared(txs).await;
-    let results: Vec<Value> = admitted
-        .into_iter()
-        .zip(parsed)
-        .map(|(result, tx)| match result {
-            Ok(hash) => accepted(&s, hash, &tx),
-            Err(e) => json!({ "code": e.code(), "message": e.to_string() }),
+        .map(|item| {
+            let refusal =
+                |code: ErrorCode, message: String| json!({ "code": code, "message": message });
+            if let Err(e) = item {
+                return refusal(e.code, e.message);
+            }
+            match (admitted.next(), txs.pop()) {
+                (Some(Ok(hash)), Some(tx)) => accepted(&s, hash, &tx),
+                (Some(Err(e)), _) => refusal(e.code(), e.to_string()),
+                _ => refusal(ErrorCode::Internal, "admission did not answer".into()),
+            }
         })
         .collect();
     Ok(Json(json!({ "results": results })))

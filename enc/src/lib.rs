@@ -19,13 +19,16 @@ pub mod dkg;
 mod scheme;
 mod shares;
 
+/// A key holder's private share (its index and secret scalar).
+pub use commonware_cryptography::bls12381::primitives::group::Share;
 pub use scheme::{
     check_kem, encrypt_transaction, identity_of, open, seal, DecryptionKey, EncError,
     EncryptionKey, Recipient, Undecryptable, Variant, DECRYPTION_KEY_LEN, KEY_NAMESPACE,
     PUBLIC_KEY_LEN,
 };
 pub use shares::{
-    combine, deal, sign_shares, verify_keys, verify_shares, Identities, PublicSharing, Shares,
+    combine, deal, share_from_bytes, share_to_bytes, sharing_from_bytes, sharing_to_bytes,
+    sign_shares, verify_keys, verify_shares, Identities, PublicSharing, Shares,
 };
 
 #[cfg(test)]

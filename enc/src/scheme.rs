@@ -91,6 +91,12 @@ pub enum EncError {
     /// The key encapsulation does not parse (a point off the curve or outside the group).
     #[error("malformed key encapsulation")]
     MalformedKem,
+    /// Bytes that are not a public sharing of at most [`crate::dkg::MAX_SLOTS`] holders.
+    #[error("invalid public sharing")]
+    InvalidSharing,
+    /// Bytes that are not a key share.
+    #[error("invalid key share")]
+    InvalidShare,
 }
 
 /// Why a sealed payload did not open with its identity's key. Such a transaction is still

@@ -1,11 +1,12 @@
 //! Decryption shares: each key holder's signature shares over the identities of a decided
 //! block, their check, and their combination into the identities' decryption keys.
 
-use crate::scheme::{DecryptionKey, Variant, KEY_NAMESPACE};
+use crate::scheme::{DecryptionKey, EncError, Variant, KEY_NAMESPACE};
 use alloy_primitives::B256;
+use commonware_codec::{Copying, Decode, DecodeExt, Encode};
 use commonware_cryptography::bls12381::primitives::group::{Share, SmallScalar, G1, G2};
 use commonware_cryptography::bls12381::primitives::ops;
-use commonware_cryptography::bls12381::primitives::sharing::{Mode, Sharing};
+use commonware_cryptography::bls12381::primitives::sharing::{Mode, ModeVersion, Sharing};
 use commonware_cryptography::bls12381::primitives::variant::{
     PartialSignature, Variant as BlsVariant,
 };
@@ -29,6 +30,28 @@ pub fn deal(rng: &mut impl CryptoRng, slots: u32) -> (PublicSharing, Vec<Share>)
         Mode::NonZeroCounter,
         slots,
     )
+}
+
+/// The bytes of a public sharing, as a genesis file holds them.
+pub fn sharing_to_bytes(sharing: &PublicSharing) -> Vec<u8> {
+    sharing.encode().to_vec()
+}
+
+/// Reads a public sharing of at most [`crate::dkg::MAX_SLOTS`] holders.
+pub fn sharing_from_bytes(bytes: &[u8]) -> Result<PublicSharing, EncError> {
+    let max = std::num::NonZeroU32::new(crate::dkg::MAX_SLOTS).unwrap_or(std::num::NonZeroU32::MIN);
+    PublicSharing::decode_cfg(Copying(bytes), &(max, ModeVersion::v0()))
+        .map_err(|_| EncError::InvalidSharing)
+}
+
+/// The bytes of a private key share (its index and scalar): secret.
+pub fn share_to_bytes(share: &Share) -> Vec<u8> {
+    share.encode().to_vec()
+}
+
+/// Reads a private key share.
+pub fn share_from_bytes(bytes: &[u8]) -> Result<Share, EncError> {
+    Share::decode(Copying(bytes)).map_err(|_| EncError::InvalidShare)
 }
 
 /// One key holder's shares over a list of identities, in the list's order.

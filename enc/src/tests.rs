@@ -399,3 +399,23 @@ fn an_encrypted_transaction_names_its_sender_and_opens_to_its_payload() {
     let k = keys_for(&sharing, &shares, &[identity_of(&sealed, &to)])[0];
     assert_eq!(open(&k, &sealed).unwrap().as_ref(), b"transfer 5 to bob");
 }
+
+#[test]
+fn sharings_and_shares_round_trip_through_bytes_and_garbage_is_refused() {
+    let (sharing, shares, _) = dealt(7);
+    let bytes = sharing_to_bytes(&sharing);
+    assert_eq!(sharing_from_bytes(&bytes).unwrap(), sharing);
+    assert_eq!(
+        sharing_from_bytes(&bytes[..bytes.len() - 1]),
+        Err(EncError::InvalidSharing)
+    );
+    assert_eq!(
+        sharing_from_bytes(&[0xff; 100]),
+        Err(EncError::InvalidSharing)
+    );
+    for share in &shares {
+        let bytes = share_to_bytes(share);
+        assert_eq!(&share_from_bytes(&bytes).unwrap(), share);
+    }
+    assert_eq!(share_from_bytes(&[1, 2, 3]), Err(EncError::InvalidShare));
+}

@@ -117,6 +117,7 @@ fn start_nodes(
         gossip_port: base_port + 200,
         rollups: 8,
         hosts: Vec::new(),
+        encryption: false,
         evm_rollups: Vec::new(),
         execution_rpc: Vec::new(),
     })?;

@@ -131,6 +131,34 @@ pub(crate) struct Genesis {
     /// The L1 contracts; absent for a network without an L1 (no force inclusion).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) l1: Option<GenesisL1>,
+    /// The key encrypted transactions are sealed to; absent for a network without the
+    /// encrypted lane.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) encryption: Option<GenesisEncryption>,
+}
+
+/// The encryption key fixed at genesis (`ordo init --encryption` deals it: one party knows
+/// every share, so it is a devnet's key; docs/ENCRYPTION.md).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct GenesisEncryption {
+    /// The key's id, in every envelope sealed to it.
+    pub(crate) key_id: u64,
+    /// The public sharing (`ordo_enc::sharing_to_bytes`): the public key and every share's
+    /// public key, against which shares are checked.
+    pub(crate) sharing: ordo_types::Bytes,
+}
+
+impl GenesisEncryption {
+    /// The encryption key.
+    pub(crate) fn key(&self) -> anyhow::Result<ordo_enc::EncryptionKey> {
+        let sharing = ordo_enc::sharing_from_bytes(&self.sharing)
+            .context("the genesis encryption sharing")?;
+        Ok(ordo_enc::EncryptionKey {
+            key_id: self.key_id,
+            public: *sharing.public(),
+        })
+    }
 }
 
 /// The L1 side of a network, fixed at genesis: every node must read the same contracts and

@@ -161,6 +161,7 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             gossip_port: args.gossip_port,
             rollups: 8,
             hosts: Vec::new(),
+            encryption: false,
             evm_rollups: [args.evm_chain_id]
                 .into_iter()
                 .filter(|c| *c != 0)

@@ -7,7 +7,7 @@ use anyhow::{bail, Context as _};
 use clap::Args;
 use ordo_types::{SecretKey, Validator, ValidatorSet};
 
-use crate::config::{Genesis, KeyFile, NodeConfig, P2pConfig};
+use crate::config::{Genesis, GenesisEncryption, KeyFile, NodeConfig, P2pConfig};
 use ordo_rollup_adapters::RegisteredRollup;
 
 /// Arguments of `ordo init`.
@@ -50,6 +50,11 @@ pub(crate) struct InitArgs {
     /// `i` at `hosts[i]`. Without it, every node is on 127.0.0.1 at `BASE + i`.
     #[arg(long, value_delimiter = ',')]
     pub(crate) hosts: Vec<std::net::IpAddr>,
+    /// Deal an encryption key and register the raw rollups as taking encrypted transactions
+    /// (docs/ENCRYPTION.md). One party deals it, so it is a devnet's key; encrypted
+    /// transactions are admitted and ordered, not yet opened.
+    #[arg(long)]
+    pub(crate) encryption: bool,
 }
 
 fn parse_execution_rpc(s: &str) -> Result<ordo_api::ExecutionRpc, String> {
@@ -85,6 +90,22 @@ pub(crate) struct InitNode {
     pub(crate) address: Option<ordo_types::Address>,
 }
 
+/// Deals the key of the encrypted lane to `validators`' key slots (their voting power, at most
+/// `ordo_enc::dkg::MAX_SLOTS` slots), so that the shares of more than 2/3 of the power open.
+fn deal_encryption(validators: &ValidatorSet) -> GenesisEncryption {
+    let powers: Vec<u64> = validators
+        .validators()
+        .iter()
+        .map(|v| v.voting_power)
+        .collect();
+    let slots = ordo_enc::dkg::key_slots(&powers).iter().sum();
+    let (sharing, _shares) = ordo_enc::deal(&mut rand_010::rng(), slots);
+    GenesisEncryption {
+        key_id: 1,
+        sharing: ordo_enc::sharing_to_bytes(&sharing).into(),
+    }
+}
+
 fn port(base: u16, i: usize) -> anyhow::Result<u16> {
     u16::try_from(i)
         .ok()
@@ -106,6 +127,7 @@ pub(crate) fn run(args: &InitArgs) -> anyhow::Result<Vec<InitNode>> {
             .map(|k| Validator::new(k.public_key(), 100))
             .collect(),
     )?;
+    let encryption = args.encryption.then(|| deal_encryption(&validators));
     let genesis = Genesis {
         chain_id: args.chain_id,
         genesis_time_ms: SystemTime::now()
@@ -119,7 +141,7 @@ pub(crate) fn run(args: &InitArgs) -> anyhow::Result<Vec<InitNode>> {
                 name: format!("rollup-{namespace}"),
                 adapter: "raw".into(),
                 chain_id: None,
-                encrypted: false,
+                encrypted: args.encryption,
             })
             .chain(args.evm_rollups.iter().map(|&chain_id| RegisteredRollup {
                 namespace: chain_id,
@@ -130,6 +152,7 @@ pub(crate) fn run(args: &InitArgs) -> anyhow::Result<Vec<InitNode>> {
             }))
             .collect(),
         l1: None,
+        encryption,
     };
     let total = args.validators + args.full_nodes;
     if !args.hosts.is_empty() && args.hosts.len() != total {
@@ -262,7 +285,27 @@ mod tests {
             evm_rollups: Vec::new(),
             execution_rpc: Vec::new(),
             hosts: hosts.split(',').map(|h| h.parse().unwrap()).collect(),
+            encryption: false,
         }
+    }
+
+    #[test]
+    fn encryption_deals_a_key_over_the_validators_slots_and_opens_the_raw_rollups() {
+        let dir = tempfile::tempdir().unwrap();
+        let args = InitArgs {
+            encryption: true,
+            hosts: Vec::new(),
+            ..args(dir.path(), "10.0.0.1")
+        };
+        run(&args).unwrap();
+        let genesis = Genesis::load(&dir.path().join("genesis.json")).unwrap();
+        let encryption = genesis.encryption.unwrap();
+        let sharing = ordo_enc::sharing_from_bytes(&encryption.sharing).unwrap();
+        // Three validators of equal power: 64 slots, 43 of them needed (as 2/3 of the power).
+        assert_eq!(sharing.total().get(), 64);
+        assert_eq!(sharing.required(), 43);
+        assert_eq!(encryption.key().unwrap().public, *sharing.public());
+        assert!(genesis.rollups.iter().all(|r| r.encrypted));
     }
 
     #[test]

@@ -206,7 +206,10 @@ pub(crate) async fn run_node(home: &Path) -> anyhow::Result<()> {
         None => None,
     };
     let rollups = Rollups::new(&genesis.rollups).map_err(anyhow::Error::msg)?;
-    let admission = Admission::new(genesis.chain_id, rollups);
+    let mut admission = Admission::new(genesis.chain_id, rollups);
+    if let Some(encryption) = &genesis.encryption {
+        admission = admission.with_encryption(encryption.key()?);
+    }
     let rules = Arc::new(ChainRules {
         admission: admission.clone(),
         genesis_time_ms: genesis.genesis_time_ms,

@@ -11,6 +11,7 @@ mod consensus;
 mod da;
 mod devnet;
 mod election;
+mod encryption;
 mod evm;
 mod explorer;
 mod force;

@@ -30,8 +30,10 @@ fn schemathesis() -> PathBuf {
 async fn schemathesis_finds_no_failure_in_any_operation() {
     let bin = schemathesis();
     let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemathesis/schemathesis.toml");
-    // With an EVM rollup (901, the JSON-RPC example) and rate limits no test run reaches.
-    let net = Net::start_with(1, 0, &["--evm-rollup=901".to_owned()], |_, text| {
+    // With an EVM rollup (901, the JSON-RPC example), the encrypted lane (so that
+    // `/v1/encryption` has a key to show) and rate limits no test run reaches.
+    let args = ["--evm-rollup=901".to_owned(), "--encryption".to_owned()];
+    let net = Net::start_with(1, 0, &args, |_, text| {
         set(text, "api", "rate_limit_per_second", 100_000);
         set(text, "api", "rate_limit_burst", 100_000);
     });

@@ -1,0 +1,34 @@
+//! `GET /v1/encryption`: the key encrypted transactions are sealed to, and which rollups take
+//! them (docs/ENCRYPTION.md).
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use ordo_types::Bytes;
+use serde_json::json;
+
+use crate::{ApiError, ApiState, ErrorCode};
+
+pub(crate) fn routes() -> Router<ApiState> {
+    Router::new().route("/v1/encryption", get(encryption))
+}
+
+async fn encryption(State(s): State<ApiState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let admission = s.mempool.admission();
+    let key = admission.encryption().ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::EncKeyUnavailable,
+            "this chain has no encryption key",
+        )
+    })?;
+    let rollups = admission.rollups();
+    let namespaces: Vec<u64> = rollups
+        .namespaces()
+        .filter(|&ns| rollups.registration(ns).is_some_and(|r| r.encrypted))
+        .collect();
+    Ok(Json(json!({
+        "key_id": key.key_id,
+        "public_key": Bytes::copy_from_slice(&key.public_bytes()),
+        "namespaces": namespaces,
+    })))
+}
