@@ -91,6 +91,10 @@ pub(crate) struct SendArgs {
     /// Wait until the transaction is included and print its height.
     #[arg(long)]
     wait: bool,
+    /// Seal the payload to the network's encryption key (`GET /v1/encryption`), so that no
+    /// one sees it before its place is decided (docs/ENCRYPTION.md).
+    #[arg(long)]
+    encrypt: bool,
 }
 
 pub(crate) fn keys(command: KeysCommand) -> anyhow::Result<()> {
@@ -235,7 +239,26 @@ async fn send(client: &reqwest::Client, args: SendArgs) -> anyhow::Result<()> {
             .as_u64()
             .context("no next_nonce in the answer")?,
     };
-    let tx = Transaction::sign(args.namespace, nonce, payload, &key, chain_id);
+    let tx = if args.encrypt {
+        let info = get(client, format!("{node}/v1/encryption")).await?;
+        let public = info["public_key"]
+            .as_str()
+            .and_then(|h| alloy_primitives::hex::decode(h).ok())
+            .context("no public_key in the answer")?;
+        let key_id = info["key_id"].as_u64().context("no key_id in the answer")?;
+        let encryption = ordo_enc::EncryptionKey::from_bytes(key_id, &public)?;
+        ordo_enc::encrypt_transaction(
+            &mut rand_010::rng(),
+            &encryption,
+            chain_id,
+            args.namespace,
+            nonce,
+            &payload,
+            &key,
+        )?
+    } else {
+        Transaction::sign(args.namespace, nonce, payload, &key, chain_id)
+    };
     let mut body = serde_json::to_value(&tx)?;
     body["from"] = key.address().to_string().into();
     body["chain_id"] = chain_id.into();

@@ -75,6 +75,55 @@ async fn a_transaction_sealed_to_the_genesis_key_is_ordered_and_others_are_refus
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["results"][0]["hash"], next.hash().to_string());
     assert_eq!(body["results"][1]["code"], "INVALID_PAYLOAD");
+
+    // The CLI seals to the key the node names, and the transaction lands sealed.
+    let out = send_encrypted(&net);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("included at height"), "{stdout}");
+    let hash = stdout.lines().next().unwrap();
+    let status = net
+        .get(0, &format!("/v1/transactions/{hash}"))
+        .await
+        .unwrap();
+    let height = status["height"].as_u64().unwrap();
+    let slice = net
+        .get(0, &format!("/v1/namespaces/1/blocks/{height}"))
+        .await
+        .unwrap();
+    let landed = &slice["transactions"][status["index"].as_u64().unwrap() as usize];
+    assert_eq!(landed["auth"], "encrypted", "{landed}");
+}
+
+/// `ordo tx send --encrypt --wait` of a fresh key's payload to namespace 1 of node 0.
+fn send_encrypted(net: &Net) -> std::process::Output {
+    let key = net.dir.path().join("alice.json");
+    if !key.exists() {
+        let out = crate::harness::ordo()
+            .args(["keys", "new", "--out"])
+            .arg(&key)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+    }
+    crate::harness::ordo()
+        .args([
+            "tx",
+            "send",
+            "--encrypt",
+            "--wait",
+            "--node",
+            &net.apis[0],
+            "--key",
+        ])
+        .arg(&key)
+        .args(["--namespace", "1", "--data", "0x68656c6c6f"])
+        .output()
+        .unwrap()
 }
 
 #[tokio::test]
@@ -104,4 +153,8 @@ async fn a_network_without_the_lane_says_so_and_refuses_encrypted_transactions()
         (status, body["code"].as_str()),
         (400, Some("WRONG_TX_KIND"))
     );
+    let out = send_encrypted(&net);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("ENC_KEY_UNAVAILABLE"), "{stderr}");
 }
