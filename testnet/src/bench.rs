@@ -73,9 +73,13 @@ pub struct BenchArgs {
     /// Needs `--spawn`.
     #[arg(long, requires = "spawn", conflicts_with = "search")]
     pub hostile: bool,
-    /// The hostile peer's messages per second.
+    /// The hostile peer's messages per second; 0 runs the same two halves without an attack,
+    /// as a control.
     #[arg(long, default_value_t = 300)]
     pub hostile_rate: u32,
+    /// Only these kinds of hostile message (`ordo-testnet hostile --only`); repeatable.
+    #[arg(long = "hostile-only")]
+    pub hostile_only: Vec<String>,
     /// Where to write the JSON result (the plot goes next to it, as `.svg`).
     #[arg(long, default_value = "target/bench-load.json")]
     pub out: PathBuf,
@@ -295,6 +299,16 @@ async fn settle(targets: &[Target]) {
 }
 
 async fn probe(args: &BenchArgs, network: &Network, rate: f64) -> anyhow::Result<LoadReport> {
+    Ok(probe_with(args, network, rate, || ()).await?.0)
+}
+
+/// [`probe`], calling `at_start` when the signed transactions start going out.
+async fn probe_with<T>(
+    args: &BenchArgs,
+    network: &Network,
+    rate: f64,
+    at_start: impl FnOnce() -> T,
+) -> anyhow::Result<(LoadReport, T)> {
     let spec = spec(args, network.chain_id, rate);
     print!(
         "signing {} transactions ({} senders, {} B payloads)... ",
@@ -308,9 +322,10 @@ async fn probe(args: &BenchArgs, network: &Network, rate: f64) -> anyhow::Result
     println!("offering {rate:.0} tx/s for {} s...", args.duration);
     let (_stop_tx, stop) = watch::channel(false);
     let spec = self::spec(args, network.chain_id, rate);
+    let started = at_start();
     let report = load::run(&network.targets, &spec, presigned, stop).await?;
     print_row(&report);
-    Ok(report)
+    Ok((report, started))
 }
 
 /// Throughput, latency and memory over one part of a run.
@@ -324,6 +339,8 @@ struct Phase {
     finalized_tps: f64,
     /// Mean of the per-second median latencies, weighted by inclusions.
     latency_p50_ms: f64,
+    /// The highest per-second 99th-percentile latency.
+    latency_p99_ms_max: f64,
     /// Each node's largest resident memory over the phase, MiB.
     rss_mib_max: Vec<f64>,
 }
@@ -368,6 +385,11 @@ fn phase(report: &LoadReport, name: &'static str, from: u64, to: u64, rss: Vec<f
         } else {
             0.0
         },
+        latency_p99_ms_max: seconds
+            .iter()
+            .map(|s| s.latency_p99_ms)
+            .fold(0.0, f64::max)
+            .round(),
         rss_mib_max: rss.iter().map(|r| r.round()).collect(),
     }
 }
@@ -384,19 +406,26 @@ async fn probe_hostile(
         duration: args.duration - half.as_secs(),
         rate: args.hostile_rate,
         oversized_every: 5,
+        only: args.hostile_only.clone(),
         out: None,
     };
-    let hostile = tokio::spawn(async move {
-        tokio::time::sleep(half).await;
-        println!(
-            "hostile peer: attacking for {} s at {} messages/s",
-            hostile_args.duration, hostile_args.rate
-        );
-        crate::hostile::attack(&hostile_args).await
-    });
-    let pids = network.targets.iter().map(|t| t.pid).collect();
-    let rss = tokio::spawn(sample_rss(pids, half, duration));
-    let report = probe(args, network, args.rate).await?;
+    let pids: Vec<Option<u32>> = network.targets.iter().map(|t| t.pid).collect();
+    let (report, (hostile, rss)) = probe_with(args, network, args.rate, || {
+        let hostile = tokio::spawn(async move {
+            tokio::time::sleep(half).await;
+            if hostile_args.rate == 0 {
+                println!("hostile peer: --hostile-rate 0, no attack (a control run)");
+                return Ok(crate::HostileReport::default());
+            }
+            println!(
+                "hostile peer: attacking for {} s at {} messages/s",
+                hostile_args.duration, hostile_args.rate
+            );
+            crate::hostile::attack(&hostile_args).await
+        });
+        (hostile, tokio::spawn(sample_rss(pids, half, duration)))
+    })
+    .await?;
     let hostile = hostile.await??;
     let [calm, attacked] = rss.await?;
     let h = half.as_secs();
@@ -512,13 +541,13 @@ async fn bench(args: &BenchArgs, network: &Network) -> anyhow::Result<()> {
         print_header();
         let (report, phases, attack) = probe_hostile(args, network).await?;
         println!(
-            "{:<14} {:>10} {:>8}  per-node RSS max (MiB)",
-            "phase", "final tx/s", "p50 ms"
+            "{:<14} {:>10} {:>8} {:>12}  per-node RSS max (MiB)",
+            "phase", "final tx/s", "p50 ms", "max p99 ms"
         );
         for p in &phases {
             println!(
-                "{:<14} {:>10.1} {:>8.0}  {:?}",
-                p.name, p.finalized_tps, p.latency_p50_ms, p.rss_mib_max
+                "{:<14} {:>10.1} {:>8.0} {:>12.0}  {:?}",
+                p.name, p.finalized_tps, p.latency_p50_ms, p.latency_p99_ms_max, p.rss_mib_max
             );
         }
         hostile_result = Some(json!({ "phases": phases, "attack": attack }));

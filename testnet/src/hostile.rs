@@ -107,6 +107,10 @@ pub struct HostileArgs {
     /// Seconds between rounds of oversized messages (one of each kind to every node).
     #[arg(long, default_value_t = 5)]
     pub oversized_every: u64,
+    /// Send only these kinds (by their names in the report, such as `outsider_vote`;
+    /// repeatable); every kind when none is given. Oversized rounds are sent either way.
+    #[arg(long = "only")]
+    pub only: Vec<String>,
     /// Where to write the JSON report (it is printed too).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -1122,6 +1126,14 @@ pub async fn attack(args: &HostileArgs) -> anyhow::Result<HostileReport> {
     let mut oversized = tokio::time::interval(Duration::from_secs(args.oversized_every.max(1)));
     // The first oversized round waits a period, after the connections are up.
     oversized.tick().await;
+    let cycle: Vec<Kind> = CYCLE
+        .iter()
+        .copied()
+        .filter(|k| args.only.is_empty() || args.only.iter().any(|o| o == k.name()))
+        .collect();
+    if cycle.is_empty() {
+        bail!("--only names no kind; kinds: {:?}", CYCLE.map(Kind::name));
+    }
     let per_tick = f64::from(args.rate) * TICK.as_secs_f64();
     let mut owed = 0.0;
     let mut next = 0usize;
@@ -1155,7 +1167,7 @@ pub async fn attack(args: &HostileArgs) -> anyhow::Result<HostileReport> {
                 owed += per_tick;
                 while owed >= 1.0 {
                     owed -= 1.0;
-                    let kind = CYCLE.get(next % CYCLE.len()).copied().unwrap_or(Kind::ConsensusGarbage);
+                    let kind = cycle.get(next % cycle.len()).copied().unwrap_or(Kind::ConsensusGarbage);
                     next += 1;
                     attacker.send(kind).await;
                 }
