@@ -141,13 +141,33 @@ impl Verifier {
                 what: "certificate",
             });
         }
+        self.check_certified(&header, header.hash(), &certificate)?;
+        let next_hash = next.hash();
+        if next_hash != header.next_validators_hash || next_hash == self.validators_hash {
+            return Err(ClientError::UnknownValidatorSet {
+                header: next_hash,
+                trusted: header.next_validators_hash,
+            });
+        }
+        *self = Self::since(self.chain_id, next, header.height.saturating_add(1));
+        Ok(())
+    }
+
+    /// Checks that `certificate` decided `header` (whose hash is `hash`) on the trusted chain:
+    /// it signs that hash, the header names the trusted committee, and the certificate holds
+    /// valid precommits from members with more than 2/3 of its voting power.
+    fn check_certified(
+        &self,
+        header: &Header,
+        hash: B256,
+        certificate: &CommitCertificate,
+    ) -> Result<(), ClientError> {
         if header.chain_id != self.chain_id {
             return Err(ClientError::ChainIdMismatch {
                 expected: self.chain_id,
                 got: header.chain_id,
             });
         }
-        let hash = header.hash();
         if certificate.block_hash != hash {
             return Err(ClientError::HeaderHashMismatch {
                 header: hash,
@@ -163,16 +183,7 @@ impl Verifier {
         }
         certificate
             .verify(self.chain_id, &self.validators)
-            .map_err(ClientError::CertificateInvalid)?;
-        let next_hash = next.hash();
-        if next_hash != header.next_validators_hash || next_hash == self.validators_hash {
-            return Err(ClientError::UnknownValidatorSet {
-                header: next_hash,
-                trusted: header.next_validators_hash,
-            });
-        }
-        *self = Self::since(self.chain_id, next, header.height.saturating_add(1));
-        Ok(())
+            .map_err(ClientError::CertificateInvalid)
     }
 
     /// Checks that `block` is namespace `namespace`'s complete slice of the block decided at
@@ -223,34 +234,15 @@ impl Verifier {
                 });
             }
         }
-        if header.chain_id != self.chain_id {
-            return Err(ClientError::ChainIdMismatch {
-                expected: self.chain_id,
-                got: header.chain_id,
-            });
-        }
         let hash = header.hash();
-        for (claimed, what) in [
-            (certificate.block_hash, "certificate"),
-            (block_hash, "block_hash field"),
-        ] {
-            if claimed != hash {
-                return Err(ClientError::HeaderHashMismatch {
-                    header: hash,
-                    claimed,
-                    what,
-                });
-            }
-        }
-        if header.validators_hash != self.validators_hash {
-            return Err(ClientError::UnknownValidatorSet {
-                header: header.validators_hash,
-                trusted: self.validators_hash,
+        if block_hash != hash {
+            return Err(ClientError::HeaderHashMismatch {
+                header: hash,
+                claimed: block_hash,
+                what: "block_hash field",
             });
         }
-        certificate
-            .verify(self.chain_id, &self.validators)
-            .map_err(ClientError::CertificateInvalid)?;
+        self.check_certified(&header, hash, &certificate)?;
         proof
             .verify(&header.namespace_root, namespace, &transactions)
             .map_err(ClientError::BadProof)?;

@@ -256,49 +256,30 @@ async fn a_staker_joins_and_leaves_the_committee_at_the_expected_heights() {
         client.verifier().validators_hash().to_string(),
         at["validators_hash"].as_str().unwrap()
     );
-    let out = crate::harness::ordo()
-        .args(["rollup", "follow", "--node", &l1.net.apis[0]])
-        .args(["--namespace", "1", "--genesis"])
-        .arg(l1.net.home(0).join("genesis.json"))
-        .args(["--from", &join.to_string(), "--until", &tip.to_string()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).lines().count() as u64,
-        tip - join + 1
-    );
+    // `ordo rollup follow` from `from` to the tip, with `trust` arguments: the lines it printed,
+    // or its error.
+    let follow = |trust: &[&str], from: u64| {
+        let out = crate::harness::ordo()
+            .args(["rollup", "follow", "--node", &l1.net.apis[0]])
+            .args(trust)
+            .args(["--namespace", "1", "--genesis"])
+            .arg(l1.net.home(0).join("genesis.json"))
+            .args(["--from", &from.to_string(), "--until", &tip.to_string()])
+            .output()
+            .unwrap();
+        let lines = String::from_utf8_lossy(&out.stdout).lines().count() as u64;
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        out.status.success().then_some(lines).ok_or(stderr)
+    };
+    assert_eq!(follow(&[], join), Ok(tip - join + 1));
 
     // Trusting the committee the relayed LightClient holds instead (it took over at `leave`):
     // reading from there verifies; a block of the committee before it does not.
     let endpoint = l1.anvil.endpoint();
-    let follow_l1 = |from: u64| {
-        crate::harness::ordo()
-            .args(["rollup", "follow", "--node", &l1.net.apis[0]])
-            .args(["--trust-l1", &endpoint, "--namespace", "1", "--genesis"])
-            .arg(l1.net.home(0).join("genesis.json"))
-            .args(["--from", &from.to_string(), "--until", &tip.to_string()])
-            .output()
-            .unwrap()
-    };
-    let out = follow_l1(leave);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).lines().count() as u64,
-        tip - leave + 1
-    );
-    let out = follow_l1(leave - 1);
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("UNKNOWN_VALIDATOR_SET"), "{stderr}");
+    let trust_l1 = ["--trust-l1", endpoint.as_str()];
+    assert_eq!(follow(&trust_l1, leave), Ok(tip - leave + 1));
+    let refused = follow(&trust_l1, leave - 1).unwrap_err();
+    assert!(refused.contains("UNKNOWN_VALIDATOR_SET"), "{refused}");
 }
 
 #[tokio::test]
