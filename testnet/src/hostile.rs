@@ -30,7 +30,7 @@
 //! It uses the nodes' own encoders (`ordo-consensus`'s codec, `ordo-types`, the mempool's batch
 //! encoding), so its well-formed messages are exactly what an honest node would send.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -43,7 +43,8 @@ use libp2p::futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Stream
 use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity, TopicHash, ValidationMode};
 use libp2p::identity::Keypair;
 use libp2p::request_response::{self, ProtocolSupport};
-use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::swarm::dial_opts::DialOpts;
+use libp2p::swarm::{ConnectionId, NetworkBehaviour, SwarmEvent};
 use libp2p::{identify, noise, tcp, yamux, Multiaddr, PeerId, StreamProtocol, Swarm, SwarmBuilder};
 use malachitebft_app_channel::app::consensus::SignedConsensusMsg;
 use malachitebft_app_channel::app::streaming::{StreamContent, StreamId, StreamMessage};
@@ -420,6 +421,8 @@ struct Links {
     targets: Vec<Multiaddr>,
     /// Target index by connected peer.
     peers: HashMap<PeerId, usize>,
+    /// Target index by connection being dialed.
+    dialing: HashMap<ConnectionId, usize>,
     /// Targets to dial, and when.
     redial: Vec<(usize, Instant)>,
     report: LinkReport,
@@ -436,6 +439,7 @@ impl Links {
             },
             targets,
             peers: HashMap::new(),
+            dialing: HashMap::new(),
         }
     }
 
@@ -444,31 +448,31 @@ impl Links {
         let (due, later): (Vec<_>, Vec<_>) = self.redial.drain(..).partition(|(_, at)| *at <= now);
         self.redial = later;
         for (i, _) in due {
+            let Some(addr) = self.targets.get(i) else {
+                continue;
+            };
             self.report.dials += 1;
-            if let Some(addr) = self.targets.get(i) {
-                if swarm.dial(addr.clone()).is_err() {
-                    self.report.dial_failures += 1;
-                    self.redial.push((i, now + REDIAL_AFTER));
-                }
+            let opts = DialOpts::unknown_peer_id().address(addr.clone()).build();
+            let connection = opts.connection_id();
+            if swarm.dial(opts).is_ok() {
+                self.dialing.insert(connection, i);
+            } else {
+                self.report.dial_failures += 1;
+                self.redial.push((i, now + REDIAL_AFTER));
             }
         }
-    }
-
-    fn target_of(&self, addr: &Multiaddr) -> Option<usize> {
-        self.targets.iter().position(|t| t == addr)
     }
 
     fn on_event<E>(&mut self, event: &SwarmEvent<E>) -> Option<PeerId> {
         match event {
             SwarmEvent::ConnectionEstablished {
                 peer_id,
-                endpoint,
+                connection_id,
                 num_established,
                 ..
             } => {
                 self.report.connections += 1;
-                let target = self.target_of(endpoint.get_remote_address());
-                if let Some(i) = target {
+                if let Some(i) = self.dialing.remove(connection_id) {
                     self.peers.insert(*peer_id, i);
                 }
                 (num_established.get() == 1).then_some(*peer_id)
@@ -491,18 +495,10 @@ impl Links {
                 }
                 None
             }
-            SwarmEvent::OutgoingConnectionError { error, .. } => {
+            SwarmEvent::OutgoingConnectionError { connection_id, .. } => {
                 self.report.dial_failures += 1;
-                // libp2p does not say which address failed: redial every target that is
-                // neither connected nor queued.
-                let _ = error;
-                let connected: HashSet<usize> = self.peers.values().copied().collect();
-                let queued: HashSet<usize> = self.redial.iter().map(|(i, _)| *i).collect();
-                let at = Instant::now() + REDIAL_AFTER;
-                for i in 0..self.targets.len() {
-                    if !connected.contains(&i) && !queued.contains(&i) {
-                        self.redial.push((i, at));
-                    }
+                if let Some(i) = self.dialing.remove(connection_id) {
+                    self.redial.push((i, Instant::now() + REDIAL_AFTER));
                 }
                 None
             }
@@ -1199,4 +1195,44 @@ pub async fn run(args: HostileArgs) -> anyhow::Result<()> {
         std::fs::write(out, &text).with_context(|| format!("writing {}", out.display()))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[tokio::test]
+    async fn varints_are_leb128_and_read_back() {
+        assert_eq!(uvarint(0), [0]);
+        assert_eq!(uvarint(127), [127]);
+        assert_eq!(uvarint(300), [0xac, 0x02]);
+        for n in [0, 1, 127, 128, 300, 1 << 20, u64::from(u32::MAX)] {
+            let bytes = uvarint(n);
+            let mut io = libp2p::futures::io::Cursor::new(bytes);
+            assert_eq!(read_uvarint(&mut io).await.unwrap(), n);
+        }
+        let mut endless = libp2p::futures::io::Cursor::new(vec![0x80; 11]);
+        assert!(read_uvarint(&mut endless).await.is_err());
+    }
+
+    /// Malachite's broadcast messages: the topic length in the header's top six bits, the kind
+    /// in its low two, then the topic and the payload.
+    #[test]
+    fn scatter_messages_carry_topic_and_kind_in_the_header() {
+        let subscribe = scatter_message(SCATTER_SUBSCRIBE, SYNC_TOPIC, &[]);
+        assert_eq!(subscribe, [5 << 2, b'/', b's', b'y', b'n', b'c']);
+        let broadcast = scatter_message(SCATTER_BROADCAST, SYNC_TOPIC, b"xy");
+        assert_eq!(broadcast[0], (5 << 2) | 1);
+        assert_eq!(&broadcast[6..], b"xy");
+    }
+
+    #[test]
+    fn every_kind_has_its_own_name() {
+        let mut names: Vec<&str> = CYCLE.iter().map(|k| k.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), CYCLE.len());
+    }
 }
