@@ -31,6 +31,7 @@
 //!
 //! Logs use the tracing target `ordo::gossip`.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::time::Duration;
 
@@ -186,8 +187,18 @@ pub struct Gossip {
 
 enum Command {
     Publish(Vec<u8>),
+    Misbehaved(PeerId),
     Shutdown(oneshot::Sender<()>),
 }
+
+/// Bad batches (malformed, or claiming false sender keys) a peer may author before this node
+/// cuts it off: honest nodes author none, so a few allow for nothing but bugs.
+const MAX_STRIKES: u32 = 3;
+/// How long a peer that authored [`MAX_STRIKES`] bad batches stays cut off.
+const BAN: Duration = Duration::from_secs(600);
+/// Most peers with strikes or bans remembered: beyond it the record starts over, so that an
+/// attacker signing with ever new identities cannot grow it.
+const MAX_TRACKED: usize = 4096;
 
 impl Gossip {
     /// Binds the listen address, subscribes to the topic, starts dialing the configured peers and
@@ -257,6 +268,8 @@ impl Gossip {
             redial: Redialer::new(peers.into_iter().filter(|p| *p != listen), now),
             max_message_bytes: config.max_message_bytes,
             dropped_batches: 0,
+            strikes: HashMap::new(),
+            banned: HashMap::new(),
         };
         tracing::info!(
             target: TARGET,
@@ -292,6 +305,15 @@ impl Gossip {
             .send(Command::Publish(batch))
             .await
             .map_err(|_| GossipError::Stopped)
+    }
+
+    /// Reports that `peer` (the author of a batch, as [`GossipEvent::Batch`] names it) sent a
+    /// bad one. After [`MAX_STRIKES`] the node disconnects it and refuses its connections for
+    /// [`BAN`]. Never waits: a report that finds the mailbox full is dropped.
+    pub fn misbehaved(&self, peer: &str) {
+        if let Ok(peer) = peer.parse() {
+            let _ = self.mailbox.try_send(Command::Misbehaved(peer));
+        }
     }
 
     /// How many connected peers are subscribed to the topic, i.e. would receive a publish
@@ -372,6 +394,10 @@ struct Actor {
     redial: Redialer,
     max_message_bytes: usize,
     dropped_batches: u64,
+    /// Bad batches authored, per peer.
+    strikes: HashMap<PeerId, u32>,
+    /// Peers cut off, until when.
+    banned: HashMap<PeerId, Instant>,
 }
 
 impl Actor {
@@ -381,6 +407,7 @@ impl Actor {
             tokio::select! {
                 command = self.mailbox.recv() => match command {
                     Some(Command::Publish(batch)) => self.publish(batch),
+                    Some(Command::Misbehaved(peer)) => self.strike(peer),
                     Some(Command::Shutdown(reply)) => break Some(reply),
                     None => break None,
                 },
@@ -448,9 +475,43 @@ impl Actor {
         }
     }
 
+    /// Counts a bad batch `peer` authored, and cuts the peer off at [`MAX_STRIKES`].
+    fn strike(&mut self, peer: PeerId) {
+        if peer == self.local_peer_id {
+            return;
+        }
+        if self.strikes.len() >= MAX_TRACKED {
+            self.strikes.clear();
+        }
+        let strikes = self.strikes.entry(peer).or_default();
+        *strikes = strikes.saturating_add(1);
+        if *strikes < MAX_STRIKES {
+            return;
+        }
+        self.strikes.remove(&peer);
+        let now = Instant::now();
+        self.banned.retain(|_, until| *until > now);
+        if self.banned.len() >= MAX_TRACKED {
+            self.banned.clear();
+        }
+        self.banned.insert(peer, now + BAN);
+        tracing::warn!(target: TARGET, %peer, ban = ?BAN, "peer authored bad batches; disconnected");
+        let _ = self.swarm.disconnect_peer_id(peer);
+    }
+
+    fn is_banned(&self, peer: &PeerId) -> bool {
+        self.banned
+            .get(peer)
+            .is_some_and(|until| *until > Instant::now())
+    }
+
     fn on_swarm_event(&mut self, event: SwarmEvent<gossipsub::Event>) {
         match event {
             SwarmEvent::Behaviour(event) => self.on_gossipsub_event(event),
+            SwarmEvent::ConnectionEstablished { peer_id, .. } if self.is_banned(&peer_id) => {
+                tracing::debug!(target: TARGET, peer = %peer_id, "banned peer refused");
+                let _ = self.swarm.disconnect_peer_id(peer_id);
+            }
             SwarmEvent::ConnectionEstablished {
                 peer_id,
                 connection_id,

@@ -161,7 +161,11 @@ pub async fn run_gossip(
                     received.push(more);
                 }
                 // Signature checks: on the checking threads, behind consensus.
-                let _ = mempool.checkers().run(move || admit_received(&pool, received)).await;
+                let reporter = gossip.clone();
+                let _ = mempool
+                    .checkers()
+                    .run(move || admit_received(&pool, &reporter, received))
+                    .await;
                 continue;
             }
         };
@@ -193,8 +197,9 @@ pub async fn run_gossip(
 
 /// Admits received batches: their claimed sender keys are checked together first, and if that
 /// fails, batch by batch, so that one peer's false keys cost only its own batches a recovery
-/// per signature.
-fn admit_received(mempool: &Mempool, received: Vec<GossipEvent>) {
+/// per signature. The author of a malformed batch, or of one with false keys, gets a strike
+/// ([`Gossip::misbehaved`]).
+fn admit_received(mempool: &Mempool, gossip: &Gossip, received: Vec<GossipEvent>) {
     let mut decoded = Vec::with_capacity(received.len());
     for GossipEvent::Batch { from, bytes } in received {
         mempool.metrics().gossip_received();
@@ -207,13 +212,19 @@ fn admit_received(mempool: &Mempool, received: Vec<GossipEvent>) {
                         tracing::debug!(target: "ordo::gossip", %from, ?index, error = %e, "bundle refused");
                     }
                 }
-                None => tracing::warn!(target: "ordo::gossip", %from, "malformed bundle ignored"),
+                None => {
+                    tracing::warn!(target: "ordo::gossip", %from, "malformed bundle ignored");
+                    gossip.misbehaved(&from);
+                }
             }
             continue;
         }
         match decode_batch(&bytes) {
             Some(txs) => decoded.push((from, txs)),
-            None => tracing::warn!(target: "ordo::gossip", %from, "malformed batch ignored"),
+            None => {
+                tracing::warn!(target: "ordo::gossip", %from, "malformed batch ignored");
+                gossip.misbehaved(&from);
+            }
         }
     }
     let all: Vec<(Transaction, PublicKey)> = decoded
@@ -228,6 +239,7 @@ fn admit_received(mempool: &Mempool, received: Vec<GossipEvent>) {
                     target: "ordo::gossip", %from,
                     "batch with false sender keys: recovering its senders one by one"
                 );
+                gossip.misbehaved(from);
             }
         }
     }

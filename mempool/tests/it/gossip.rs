@@ -441,3 +441,28 @@ async fn relayed_sender_keys_are_checked_in_batches_and_false_ones_cost_only_the
         assert_eq!(pool.sender(tx).unwrap(), tx.recover_sender(7).unwrap());
     }
 }
+
+#[tokio::test]
+async fn a_peer_reported_for_three_bad_batches_is_cut_off_and_refused() {
+    init_tracing();
+    let (pa, pb) = (free_port(), free_port());
+    let mut a = Node::start(pa, &[], 41);
+    // B dials A, and dials it again whenever the connection drops.
+    let b = Node::start(pb, &[pa], 42);
+    wait_for_peers(&[(&a, 1), (&b, 1)]).await;
+    // Two strikes: B stays connected and its batches still arrive.
+    a.gossip.misbehaved(&b.id());
+    a.gossip.misbehaved(&b.id());
+    b.gossip.publish(b"still heard".to_vec()).await.unwrap();
+    a.expect_exactly(&[(&b, b"still heard")]).await;
+    // The third cuts it off; A refuses it however often B dials again.
+    a.gossip.misbehaved(&b.id());
+    wait_for_peers(&[(&a, 0), (&b, 0)]).await;
+    let _ = b.gossip.publish(b"unheard".to_vec()).await;
+    a.expect_quiet().await;
+    assert_eq!(a.gossip.peers(), 0);
+    // A report naming no peer, or A itself, changes nothing.
+    a.gossip.misbehaved("not a peer id");
+    a.gossip.misbehaved(&a.id());
+    assert!(a.gossip.publish(b"alive".to_vec()).await.is_ok());
+}

@@ -1,7 +1,8 @@
 //! A hostile peer against a live network: `ordo-testnet hostile` joins both p2p networks of four
 //! validators with keys outside the committee and sends every kind of bad input it has; the
 //! nodes keep deciding one chain, honest transactions sent meanwhile land, memory stays
-//! bounded, and the nodes close the connections that carry bad validator proofs.
+//! bounded, the nodes close the consensus connections that carry bad validator proofs, and the
+//! transaction gossip cuts the peer off after its first bad batches.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -126,7 +127,10 @@ async fn honest_nodes_stay_live_bounded_and_drop_bad_proofs_under_a_hostile_peer
     let common = heights(&net).await.into_iter().min().unwrap_or(0);
     net.assert_same_chain(&all, common).await;
 
-    // The attack happened: every kind of message went out and the nodes read them.
+    // The attack happened: every kind of message went out and the nodes read them. Except on
+    // the transaction gossip, which cuts the peer off after its first bad batches: by then it
+    // has sent no oversized batch (mempool/tests/it/gossip.rs covers those) and seen no honest
+    // batch to replay.
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap())
         .expect("the hostile peer's report");
     for kind in [
@@ -151,8 +155,6 @@ async fn honest_nodes_stay_live_bounded_and_drop_bad_proofs_under_a_hostile_peer
         "proof_oversized",
         "tx_garbage",
         "tx_malformed_batch",
-        "tx_oversized",
-        "tx_replay",
         "tx_bad_signatures",
     ] {
         assert!(
@@ -185,10 +187,6 @@ async fn honest_nodes_stay_live_bounded_and_drop_bad_proofs_under_a_hostile_peer
         seen("malformed batch ignored") > 0,
         "garbage batches unseen"
     );
-    assert!(
-        seen("oversized batch rejected") > 0,
-        "oversized batches unseen"
-    );
     assert!(seen("false sender keys") > 0, "false sender claims unseen");
     // Far-ahead and whole-range sync requests are answered from the store, within its bound.
     assert!(
@@ -196,9 +194,9 @@ async fn honest_nodes_stay_live_bounded_and_drop_bad_proofs_under_a_hostile_peer
         "{report}"
     );
 
-    // What the nodes do to the peer: a forged or oversized validator proof closes its
-    // connection (Malachite checks the proof's signature and size); nothing else does, and
-    // nothing bans it: it reconnects every time.
+    // What the consensus network does to the peer: a forged or oversized validator proof
+    // closes its connection (Malachite checks the proof's signature and size); nothing else
+    // does, and nothing bans it: it reconnects every time.
     assert!(seen("Invalid validator proof, disconnecting peer") > 0);
     assert!(seen("Rejecting validator proof, closing connection") > 0);
     let consensus = &report["consensus"];
@@ -212,10 +210,17 @@ async fn honest_nodes_stay_live_bounded_and_drop_bad_proofs_under_a_hostile_peer
         + report["sent"]["proof_oversized"].as_u64().unwrap_or(0);
     assert!(closed > 0 && closed <= bad_proofs, "{consensus}");
     assert_eq!(consensus["dial_failures"], 0, "{consensus}");
-    // Transaction gossip closes nothing: bad batches are dropped one by one.
-    assert_eq!(
-        report["gossip"]["closed_by_node"],
-        serde_json::json!({}),
-        "{report}"
+    // Transaction gossip cuts the peer off once it authored three bad batches (malformed, or
+    // claiming false sender keys), and refuses its connections from then on.
+    assert!(
+        seen("peer authored bad batches; disconnected") > 0,
+        "the gossip never cut the peer off"
     );
+    let gossip_closed: u64 = report["gossip"]["closed_by_node"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter_map(Value::as_u64)
+        .sum();
+    assert!(gossip_closed > 1, "{report}");
 }
