@@ -17,8 +17,8 @@ use std::collections::HashSet;
 use std::collections::HashMap;
 
 use ordo_types::{
-    Address, Block, Body, Bundle, Encode, Entry, ForcedTransaction, Header, InboxItem, L1View,
-    NamespaceEntries, PlacedBundle, Transaction, B256,
+    Address, Auth, Block, Body, Bundle, Encode, Entry, ForcedTransaction, Header, InboxItem,
+    L1View, NamespaceEntries, PlacedBundle, Transaction, B256,
 };
 
 use crate::bundles::{Candidate, KnownBundles};
@@ -123,6 +123,13 @@ struct Packing {
     groups: Vec<NamespaceEntries>,
     size: usize,
     count: u32,
+    /// Encrypted transactions among `count`.
+    encrypted: u32,
+}
+
+/// Whether `tx` is an encrypted transaction (its payload opened only once decided).
+fn is_encrypted(tx: &Transaction) -> bool {
+    matches!(tx.auth(), Auth::Encrypted(_))
 }
 
 impl Packing {
@@ -143,13 +150,19 @@ impl Packing {
         })
     }
 
-    /// Whether `added` bytes and `count` more entries fit the limits.
-    fn fits(&self, added: usize, count: usize, limits: &BlockLimits) -> bool {
+    /// Whether `added` bytes and `count` more entries, `encrypted` of them encrypted, fit the
+    /// limits.
+    fn fits(&self, added: usize, count: usize, encrypted: usize, limits: &BlockLimits) -> bool {
         self.size.saturating_add(added) <= limits.max_block_bytes
             && (self.count as usize).saturating_add(count) <= limits.max_transactions as usize
+            && (self.encrypted as usize).saturating_add(encrypted)
+                <= limits.max_encrypted_transactions as usize
     }
 
     fn push(&mut self, namespace: u64, entry: Entry) {
+        if matches!(&entry, Entry::Signed(tx) if is_encrypted(tx)) {
+            self.encrypted += 1;
+        }
         push(&mut self.groups, namespace, entry);
         self.count += 1;
     }
@@ -184,13 +197,14 @@ pub(crate) fn assemble(
         groups: Vec::new(),
         size: BLOCK_OVERHEAD,
         count: 0,
+        encrypted: 0,
     };
     let mut cursor = template.inbox_cursor;
     let mut nonces = BlockNonces::new(facts.nonces);
     let mut bundles: Vec<PlacedBundle> = Vec::new();
     for item in forced {
         let added = forced_size(item, &packing.groups);
-        if item.index != cursor || !packing.fits(added, 1, limits) {
+        if item.index != cursor || !packing.fits(added, 1, 0, limits) {
             break;
         }
         packing.size += added;
@@ -206,7 +220,7 @@ pub(crate) fn assemble(
         match candidate {
             Candidate::Tx(tx) => {
                 let added = packing.added(std::iter::once(&tx));
-                if !packing.fits(added, 1, limits)
+                if !packing.fits(added, 1, usize::from(is_encrypted(&tx)), limits)
                     || facts.admission.check(&tx).is_err()
                     || facts.bundles.bundle_of(&tx.hash()).is_some()
                 {
@@ -279,7 +293,12 @@ fn place(
         .added(txs.iter())
         .saturating_add(placed.encoded_len());
     if !bundle.terms().admits(height, timestamp_ms)
-        || !packing.fits(added, txs.len(), limits)
+        || !packing.fits(
+            added,
+            txs.len(),
+            txs.iter().filter(|tx| is_encrypted(tx)).count(),
+            limits,
+        )
         || txs.iter().any(|tx| facts.admission.check(tx).is_err())
     {
         return None;
@@ -354,6 +373,19 @@ pub(crate) fn verify(
         return Err(BlockError::TooManyTransactions {
             count: h.tx_count,
             max: check.limits.max_transactions,
+        });
+    }
+    let encrypted = block
+        .body
+        .namespaces
+        .iter()
+        .flat_map(|g| &g.entries)
+        .filter(|e| matches!(e, Entry::Signed(tx) if is_encrypted(tx)))
+        .count();
+    if encrypted > check.limits.max_encrypted_transactions as usize {
+        return Err(BlockError::TooManyEncrypted {
+            count: encrypted,
+            max: check.limits.max_encrypted_transactions,
         });
     }
     let size = block.encoded_len();

@@ -52,6 +52,14 @@ pub enum BlockError {
         /// Limit.
         max: u32,
     },
+    /// The block holds more encrypted transactions than allowed.
+    #[error("{count} encrypted transactions exceed {max}")]
+    TooManyEncrypted {
+        /// Encrypted transactions in the block.
+        count: usize,
+        /// Limit.
+        max: u32,
+    },
     /// A bundle placed outside its terms (height or timestamp bounds).
     #[error("bundle {bundle} may not land at height {height}, timestamp {timestamp_ms} ms")]
     BundleOutOfTerms {

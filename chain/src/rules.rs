@@ -16,6 +16,9 @@ pub struct BlockLimits {
     pub max_block_bytes: usize,
     /// Most transactions in a block.
     pub max_transactions: u32,
+    /// Most encrypted transactions in a block: each is opened once the block is decided, at
+    /// about a millisecond of one core (docs/ENCRYPTION.md).
+    pub max_encrypted_transactions: u32,
 }
 
 impl Default for BlockLimits {
@@ -23,6 +26,7 @@ impl Default for BlockLimits {
         Self {
             max_block_bytes: 2 * 1024 * 1024,
             max_transactions: 2_000,
+            max_encrypted_transactions: 256,
         }
     }
 }

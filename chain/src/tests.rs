@@ -227,6 +227,7 @@ fn building_respects_limits_and_clock() {
     let limits = BlockLimits {
         max_block_bytes: 1_000,
         max_transactions: 100,
+        ..BlockLimits::default()
     };
     let block = assemble_plain(&template(), 10, txs(20), &limits);
     assert!(block.encoded_len() <= 1_000);
@@ -472,8 +473,37 @@ fn encrypted_transactions_need_a_rollup_taking_them_the_chains_key_and_an_envelo
         &BlockLimits::default(),
         &world.facts(),
     );
-    assert_eq!(block.body.namespaces[0].entries, vec![Entry::from(good)]);
+    assert_eq!(block.body.namespaces[0].entries, vec![Entry::from(good.clone())]);
     assert_eq!(verify(&block, &check(), &world.facts()), Ok(()));
+
+    // At most `max_encrypted_transactions` of them per block: the proposer stops there (a
+    // plaintext transaction still fits), a validator refuses a block past it.
+    let limits = BlockLimits {
+        max_encrypted_transactions: 1,
+        ..BlockLimits::default()
+    };
+    let second = seal(&key, 1, 1);
+    let plain = Transaction::sign(1, 0, Bytes::from_static(b"plain"), &SecretKey::random(), 7);
+    let candidates = [good.clone(), second.clone(), plain.clone()];
+    let capped = assemble(
+        &template(),
+        1_500,
+        &[],
+        candidates.into_iter().map(Candidate::Tx).collect(),
+        &limits,
+        &world.facts(),
+    );
+    assert_eq!(
+        capped.body.namespaces[0].entries,
+        vec![Entry::from(good), Entry::from(plain)]
+    );
+    let over = with_entry(block, second.into());
+    assert_eq!(verify(&over, &check(), &world.facts()), Ok(()));
+    let strict = Expectation { limits, ..check() };
+    assert_eq!(
+        verify(&over, &strict, &world.facts()),
+        Err(BlockError::TooManyEncrypted { count: 2, max: 1 })
+    );
     for tx in [stale, unopenable] {
         let got = verify(
             &with_entry(valid_block(), tx.into()),
