@@ -473,7 +473,10 @@ fn encrypted_transactions_need_a_rollup_taking_them_the_chains_key_and_an_envelo
         &BlockLimits::default(),
         &world.facts(),
     );
-    assert_eq!(block.body.namespaces[0].entries, vec![Entry::from(good.clone())]);
+    assert_eq!(
+        block.body.namespaces[0].entries,
+        vec![Entry::from(good.clone())]
+    );
     assert_eq!(verify(&block, &check(), &world.facts()), Ok(()));
 
     // At most `max_encrypted_transactions` of them per block: the proposer stops there (a
