@@ -19,10 +19,17 @@
 //   is the BLS signature sk * Q; opening recomputes sigma from e(key, U), then M, then checks
 //   U = H3(sigma, M) * G2.
 // - The sealed bytes: `key_id (u64 BE) || bucket (u8) || kem (160) || dem (2^bucket + 16)`.
+//
+// And what a dapp needs to send one (docs/FORMATS.md, "Encrypted transaction"): the sender
+// signs the EIP-712 digest of `EncryptedTransaction(uint64 namespace,uint64 nonce,bytes
+// envelope)` (the envelope is the sealed bytes) in the domain `{name: "Ordo", version: "1",
+// chainId}` with secp256k1 (RFC 6979, low s, `r || s || v`, v = 27 + parity); the transaction
+// hash is keccak256(`3 || namespace || nonce || u32 length || envelope || signature`).
 
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { bls12_381 } from '@noble/curves/bls12-381.js';
 import { expand_message_xmd } from '@noble/curves/abstract/hash-to-curve.js';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 
@@ -41,6 +48,9 @@ const U_LEN = 96;
 const TAG_LEN = 16;
 const HEADER_LEN = 8 + 1 + KEM_LEN;
 const LENGTH_PREFIX = 4;
+const EIP712_DOMAIN = 'EIP712Domain(string name,string version,uint256 chainId)';
+const ENCRYPTED_TX_TYPE = 'EncryptedTransaction(uint64 namespace,uint64 nonce,bytes envelope)';
+const ENCRYPTED_TX_VERSION = 3;
 
 const G1 = bls12_381.G1.Point;
 const G2 = bls12_381.G2.Point;
@@ -169,6 +179,139 @@ export function decryptionKey(masterSecret, id) {
   return hashIdentity(bytes(id, 'identity', 32)).multiply(sk).toBytes(true);
 }
 
+/** The Ethereum address (20 bytes) of a secp256k1 private key (32 bytes): the sender it signs as. */
+export function address(privateKey) {
+  const uncompressed = secp256k1.getPublicKey(bytes(privateKey, 'privateKey', 32), false);
+  return keccak_256(uncompressed.subarray(1)).slice(12);
+}
+
+/**
+ * The EIP-712 digest the sender of an encrypted transaction signs (32 bytes), as Rust's
+ * `Transaction::encrypted_signing_hash`: `sealed` is the envelope.
+ */
+export function encryptedSigningHash({ chainId, namespace, nonce, sealed }) {
+  const domain = keccak_256(
+    concat(keccak_256(utf8(EIP712_DOMAIN)), keccak_256(utf8('Ordo')), keccak_256(utf8('1')), u256(chainId, 'chainId')),
+  );
+  const struct = keccak_256(
+    concat(
+      keccak_256(utf8(ENCRYPTED_TX_TYPE)),
+      u256(namespace, 'namespace'),
+      u256(nonce, 'nonce'),
+      keccak_256(bytes(sealed, 'sealed')),
+    ),
+  );
+  return keccak_256(concat(Uint8Array.of(0x19, 0x01), domain, struct));
+}
+
+/**
+ * The sender's signature (65 bytes, `r || s || v`, v 27 or 28) of an encrypted transaction
+ * whose payload is `sealed`, as Rust's `Transaction::sign_encrypted` makes it (RFC 6979, so the
+ * same key and transaction give the same bytes).
+ */
+export function signEncrypted({ chainId, namespace, nonce, sealed, privateKey }) {
+  const digest = encryptedSigningHash({ chainId, namespace, nonce, sealed });
+  const sig = secp256k1.sign(digest, bytes(privateKey, 'privateKey', 32), { prehash: false, format: 'recovered' });
+  // noble puts the recovery id first; 2 and 3 (R.x not below the order, probability 2^-128)
+  // cannot be written as v, and Rust signs again with other RFC 6979 data instead.
+  if (sig[0] > 1) throw new Error('this signature has no Ethereum v; sign again with another nonce');
+  return concat(sig.subarray(1), Uint8Array.of(27 + sig[0]));
+}
+
+/** The transaction hash (32 bytes) of an encrypted transaction, as the node answers it. */
+export function encryptedTransactionHash({ namespace, nonce, sealed, signature }) {
+  const envelope = bytes(sealed, 'sealed');
+  const length = new Uint8Array(4);
+  new DataView(length.buffer).setUint32(0, envelope.length, false);
+  return keccak_256(
+    concat(
+      Uint8Array.of(ENCRYPTED_TX_VERSION),
+      u64(namespace, 'namespace'),
+      u64(nonce, 'nonce'),
+      length,
+      envelope,
+      bytes(signature, 'signature', 65),
+    ),
+  );
+}
+
+/** A refusal from an Ordo node: `code` is the node's error code (`WRONG_TX_KIND`, ...), if any. */
+export class NodeError extends Error {
+  constructor(status, code, message) {
+    super(`${code ?? `HTTP ${status}`}: ${message}`);
+    this.name = 'NodeError';
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/**
+ * Seals `payload` to the key the node names (`GET /v1/encryption`), signs it for the sender of
+ * `privateKey` and submits it (`POST /v1/transactions`, `"auth": "encrypted"`), as `ordo tx
+ * send --encrypt` does. The chain id comes from `GET /v1/status` and, unless `nonce` is given,
+ * the nonce from `GET /v1/accounts/{sender}/nonce`. Returns `{ hash, from, nonce, identity }`:
+ * the node's answer, the nonce used and the identity whose key opens the payload (hex). Throws a
+ * `NodeError` with the node's `code` if it refuses, and an `Error` if it accepts under another
+ * hash than the transaction's.
+ */
+export async function sendEncrypted({ node, namespace, payload, privateKey, nonce }) {
+  const api = String(node).replace(/\/+$/, '');
+  const sender = address(privateKey);
+  const chainId = safe((await request(`${api}/v1/status`)).chain_id, 'chain_id');
+  const key = await request(`${api}/v1/encryption`);
+  if (nonce === undefined) {
+    const url = `${api}/v1/accounts/${hex(sender)}/nonce?namespace=${u64Text(namespace, 'namespace')}`;
+    nonce = safe((await request(url)).next_nonce, 'next_nonce');
+  }
+  const to = { chainId, namespace, sender, nonce };
+  const sealed = seal({ publicKey: key.public_key, keyId: safe(key.key_id, 'key_id'), payload, ...to });
+  const signature = signEncrypted({ chainId, namespace, nonce, sealed, privateKey });
+  // Written by hand: u64s as plain JSON numbers, exact even above 2^53.
+  const body =
+    `{"namespace":${u64Text(namespace, 'namespace')},"nonce":${u64Text(nonce, 'nonce')},` +
+    `"payload":"${hex(sealed)}","signature":"${hex(signature)}","auth":"encrypted",` +
+    `"from":"${hex(sender)}","chain_id":${chainId}}`;
+  const answer = await request(`${api}/v1/transactions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+  });
+  const hash = hex(encryptedTransactionHash({ namespace, nonce, sealed, signature }));
+  if (answer.hash !== hash) throw new Error(`the node accepted ${answer.hash}, not the transaction ${hash}`);
+  return { ...answer, nonce, identity: hex(identityOf({ sealed, ...to })) };
+}
+
+// GETs (or sends `init` to) an Ordo API URL: its JSON answer, or a NodeError.
+async function request(url, init) {
+  const resp = await fetch(url, init);
+  const text = await resp.text();
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  if (!resp.ok) {
+    throw new NodeError(resp.status, json?.code, json?.message ?? text);
+  }
+  if (json === undefined) throw new NodeError(resp.status, undefined, `not JSON: ${text}`);
+  return json;
+}
+
+// An integer the node sent as a JSON number, if JavaScript holds it exactly.
+function safe(n, name) {
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`the node's ${name} is ${n}, not an exact integer`);
+  return n;
+}
+
+// A u64 as JSON and URLs write it: decimal digits.
+function u64Text(x, name) {
+  u64(x, name);
+  return BigInt(x).toString();
+}
+
+const hex = (b) => '0x' + Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+
 // Returns DEM key || sigma, or throws OpenError('kem' | 'key').
 function openKem(decryptionKey, kem) {
   let key;
@@ -247,6 +390,9 @@ function varint(n) {
   } while (n > 0);
   return Uint8Array.from(out);
 }
+
+// A u64 as the 32 bytes of an ABI uint256 (EIP-712 encodes uint64 fields so).
+const u256 = (x, name) => concat(new Uint8Array(24), u64(x, name));
 
 function u64(x, name) {
   const n = typeof x === 'bigint' ? x : Number.isSafeInteger(x) ? BigInt(x) : undefined;

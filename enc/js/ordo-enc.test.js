@@ -3,7 +3,9 @@
 //   computes itself, and reseals each with the randomness it recovers, byte for byte;
 // - it seals its own cases and checks they are exactly enc/tests/sealed-by-js.json (committed;
 //   enc/tests/vectors.rs opens them; ORDO_UPDATE_FIXTURES=1 rewrites the file);
-// - tampered payloads fail for the right reason.
+// - tampered payloads fail for the right reason;
+// - the encrypted transaction in vectors.json (sealed and signed by ordo-enc for a fixed key)
+//   is resealed, signed and hashed here to the same bytes.
 // Run with `node --test` here (or `make test-js-enc` from the repository root).
 
 import assert from 'node:assert/strict';
@@ -12,7 +14,10 @@ import { test } from 'node:test';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import {
+  address,
   decryptionKey,
+  encryptedSigningHash,
+  encryptedTransactionHash,
   identity,
   identityOf,
   open,
@@ -20,6 +25,7 @@ import {
   parseSealed,
   recoverRandom,
   seal,
+  signEncrypted,
 } from './ordo-enc.js';
 
 const VECTORS = new URL('../tests/vectors.json', import.meta.url);
@@ -192,4 +198,43 @@ test('tampered payloads fail for the right reason', () => {
   assert.equal(reason(flipped(8, 7 ^ 17)), 'layout', 'bucket 17');
   assert.equal(reason(good, Uint8Array.of(0xc0, ...new Uint8Array(47))), 'key', 'key at infinity');
   assert.equal(reason(good, key.subarray(1)), 'key', 'key too short');
+});
+
+test('an encrypted transaction seals, signs and hashes to the bytes ordo-enc made', () => {
+  const t = vectors.encrypted_transaction;
+  const { namespace, nonce, payload: sealed, signature } = t.transaction;
+  assert.equal(t.transaction.auth, 'encrypted');
+  assert.equal(hex(address(t.secret_key)), t.sender);
+
+  // The envelope is the payload sealed for this sender: resealed with the randomness it
+  // recovers, it is the same bytes.
+  const to = { chainId: t.chain_id, namespace, sender: t.sender, nonce };
+  const key = decryptionKey(vectors.master_secret, identityOf({ sealed, ...to }));
+  assert.equal(hex(open({ decryptionKey: key, sealed })), t.payload);
+  const random = recoverRandom({ decryptionKey: key, sealed });
+  const resealed = seal({ publicKey: vectors.public_key, keyId: vectors.key_id, payload: t.payload, random, ...to });
+  assert.equal(hex(resealed), sealed);
+
+  const signed = { chainId: t.chain_id, namespace, nonce, sealed: resealed };
+  assert.equal(hex(encryptedSigningHash(signed)), t.signing_hash);
+  const mine = signEncrypted({ ...signed, privateKey: t.secret_key });
+  assert.equal(hex(mine), signature);
+  assert.equal(hex(encryptedTransactionHash({ namespace, nonce, sealed: resealed, signature: mine })), t.hash);
+
+  // Every signed field is in the digest; the hash covers the signature.
+  const digest = hex(encryptedSigningHash(signed));
+  const flipped = resealed.slice();
+  flipped[flipped.length - 1] ^= 1;
+  for (const other of [
+    { ...signed, chainId: t.chain_id + 1 },
+    { ...signed, namespace: namespace + 1 },
+    { ...signed, nonce: nonce + 1 },
+    { ...signed, sealed: flipped },
+  ]) {
+    assert.notEqual(hex(encryptedSigningHash(other)), digest);
+  }
+  const otherSignature = unhex(signature);
+  otherSignature[64] ^= 27 ^ 28;
+  assert.notEqual(hex(encryptedTransactionHash({ namespace, nonce, sealed, signature: otherSignature })), t.hash);
+  assert.throws(() => signEncrypted({ ...signed, privateKey: '0x' + '00'.repeat(32) }));
 });

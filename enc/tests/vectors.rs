@@ -1,6 +1,8 @@
 //! Golden vectors for clients in other languages: a fixed master secret, payloads sealed with
-//! a seeded generator, their identities, the keys that open them. `vectors.json` is committed;
-//! this test checks the code still produces exactly it (`ORDO_UPDATE_FIXTURES=1` rewrites it).
+//! a seeded generator, their identities, the keys that open them, and one encrypted transaction
+//! signed by a fixed key (its EIP-712 signing hash, signature, hash and JSON). `vectors.json` is
+//! committed; this test checks the code still produces exactly it (`ORDO_UPDATE_FIXTURES=1`
+//! rewrites it).
 //! `enc/js` opens these with an independent implementation and seals its own for this crate.
 #![allow(
     clippy::unwrap_used,
@@ -15,9 +17,10 @@ use commonware_cryptography::bls12381::primitives::group::Private;
 use commonware_cryptography::bls12381::primitives::ops;
 use commonware_math::algebra::Random;
 use ordo_enc::{
-    identity_of, open, seal, DecryptionKey, EncryptionKey, Recipient, Variant, KEY_NAMESPACE,
+    encrypt_transaction, identity_of, open, seal, DecryptionKey, EncryptionKey, Recipient, Variant,
+    KEY_NAMESPACE,
 };
-use ordo_types::{Decode, Encode, Sealed};
+use ordo_types::{Decode, Encode, Sealed, SecretKey, Transaction};
 use rand_010::rngs::StdRng;
 use rand_010::SeedableRng;
 use serde_json::{json, Value};
@@ -79,6 +82,29 @@ fn vectors() -> Value {
         "public_key": Bytes::from(key.public_bytes().to_vec()),
         "key_namespace": String::from_utf8(KEY_NAMESPACE.to_vec()).unwrap(),
         "cases": cases,
+        "encrypted_transaction": encrypted_transaction(&mut rng, &key),
+    })
+}
+
+/// An encrypted transaction as `ordo tx send --encrypt` makes it, signed by a fixed key: the
+/// EIP-712 digest its sender signs, the signature, the transaction hash and the JSON the API
+/// takes (`POST /v1/transactions`).
+fn encrypted_transaction(rng: &mut StdRng, key: &EncryptionKey) -> Value {
+    let (chain_id, namespace, nonce) = (1337u64, 1u64, 9u64);
+    let secret = SecretKey::from_bytes(&[0x4b; 32]).unwrap();
+    let payload = b"sealed by a dapp, signed for the sender";
+    let tx = encrypt_transaction(rng, key, chain_id, namespace, nonce, payload, &secret).unwrap();
+    assert_eq!(tx.recover_sender(chain_id).unwrap(), secret.address());
+    let signing_hash =
+        Transaction::encrypted_signing_hash(namespace, nonce, tx.payload(), chain_id);
+    json!({
+        "secret_key": Bytes::from(secret.to_bytes().to_vec()),
+        "sender": secret.address(),
+        "chain_id": chain_id,
+        "payload": Bytes::from_static(payload),
+        "signing_hash": signing_hash,
+        "hash": tx.hash(),
+        "transaction": tx,
     })
 }
 

@@ -1,11 +1,13 @@
 //! The encrypted lane's admission on real nodes: a network dealt a key at genesis names it,
 //! takes a transaction sealed to it and orders it; one sealed to another key, or sent to a
-//! network without the lane, is refused with its code and changes nothing.
+//! network without the lane, is refused with its code and changes nothing. A dapp's JavaScript
+//! (`enc/js`, its @noble packages installed by `make deps`) sends one as the CLI does.
 
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use ordo_enc::{encrypt_transaction, EncryptionKey};
-use ordo_types::{SecretKey, Transaction};
+use ordo_enc::{encrypt_transaction, identity_of, EncryptionKey, Recipient};
+use ordo_types::{Address, Auth, Entry, SecretKey, Transaction};
 use rand_010::SeedableRng;
 use serde_json::Value;
 
@@ -157,4 +159,114 @@ async fn a_network_without_the_lane_says_so_and_refuses_encrypted_transactions()
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("ENC_KEY_UNAVAILABLE"), "{stderr}");
+}
+
+/// `enc/js`, with its packages installed.
+fn enc_js_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../enc/js");
+    assert!(
+        dir.join("node_modules/@noble/curves").is_dir()
+            && dir.join("node_modules/@noble/hashes").is_dir(),
+        "{} has no @noble packages: run `make deps`",
+        dir.display()
+    );
+    dir
+}
+
+#[tokio::test]
+async fn javascript_sends_encrypted_transactions_that_are_decided_with_their_payload_hidden() {
+    let js = enc_js_dir();
+    let net = Net::start_with(1, 0, &["--encryption".to_owned()], |_, _| {});
+    net.wait_height(&[0], 1, T).await;
+    let sender = SecretKey::random();
+    let plaintext = b"js dapp: swap 10 ETH for USDC, hidden until decided";
+    let plaintext_hex = alloy_primitives::hex::encode(plaintext);
+
+    // `sendEncrypted` twice with the node's nonces, then to a namespace no rollup has.
+    let run = tokio::process::Command::new("node")
+        .arg(js.join("send.mjs"))
+        .arg(&net.apis[0])
+        .arg("1")
+        .arg(format!("0x{plaintext_hex}"))
+        .env(
+            "ORDO_PRIVATE_KEY",
+            alloy_primitives::hex::encode_prefixed(sender.to_bytes()),
+        )
+        .current_dir(&js)
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(120), run)
+        .await
+        .expect("send.mjs did not finish in 120 s")
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "send.mjs failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary: Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"));
+    println!("{summary:#}");
+    assert_eq!(
+        summary["refused"]["code"], "UNKNOWN_NAMESPACE",
+        "{summary:#}"
+    );
+    let sent = summary["sent"].as_array().expect("sent");
+    assert_eq!(sent.len(), 2, "{summary:#}");
+
+    let mut answers = vec![stdout];
+    for (nonce, answer) in (0u64..).zip(sent) {
+        assert_eq!(answer["nonce"], nonce, "{summary:#}");
+        let from: Address = answer["from"].as_str().unwrap().parse().unwrap();
+        assert_eq!(from, sender.address(), "{summary:#}");
+        let hash = answer["hash"].as_str().unwrap();
+
+        // Decided, under the hash the node answered.
+        let path = format!("/v1/transactions/{hash}");
+        let deadline = Instant::now() + T;
+        let status = loop {
+            let status = net.get(0, &path).await.unwrap();
+            if status["status"] == "included" {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "never included: {status}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let height = status["height"].as_u64().unwrap();
+        let slice = net
+            .get(0, &format!("/v1/namespaces/1/blocks/{height}"))
+            .await
+            .unwrap();
+        let landed = &slice["transactions"][status["index"].as_u64().unwrap() as usize];
+        let Entry::Signed(tx) = serde_json::from_value(landed.clone()).unwrap() else {
+            panic!("not a user transaction: {landed}");
+        };
+
+        // Sealed and signed as ordo-enc would: the sender's encrypted transaction, its hash,
+        // and the identity the script named.
+        assert!(matches!(tx.auth(), Auth::Encrypted(_)), "{landed}");
+        assert_eq!(tx.hash().to_string(), hash);
+        assert_eq!((tx.namespace(), tx.nonce()), (1, nonce));
+        assert_eq!(tx.recover_sender(CHAIN_ID).unwrap(), sender.address());
+        let to = Recipient {
+            chain_id: CHAIN_ID,
+            namespace: 1,
+            sender: sender.address(),
+            nonce,
+        };
+        let identity = identity_of(&tx.sealed().expect("a sealed payload"), &to);
+        assert_eq!(answer["identity"], identity.to_string(), "{summary:#}");
+
+        // What the API shows of it.
+        answers.push(status.to_string());
+        answers.push(slice.to_string());
+    }
+    let readable = String::from_utf8_lossy(plaintext).into_owned();
+    for answer in &answers {
+        assert!(
+            !answer.contains(&plaintext_hex) && !answer.contains(&readable),
+            "the plaintext shows: {answer}"
+        );
+    }
 }
