@@ -215,6 +215,7 @@ async fn javascript_sends_encrypted_transactions_that_are_decided_with_their_pay
     let sent = summary["sent"].as_array().expect("sent");
     assert_eq!(sent.len(), 2, "{summary:#}");
 
+    // The node's answers to the submissions, and below what it shows of each transaction.
     let mut answers = vec![stdout];
     for (nonce, answer) in (0u64..).zip(sent) {
         assert_eq!(answer["nonce"], nonce, "{summary:#}");
@@ -258,9 +259,10 @@ async fn javascript_sends_encrypted_transactions_that_are_decided_with_their_pay
         let identity = identity_of(&tx.sealed().expect("a sealed payload"), &to);
         assert_eq!(answer["identity"], identity.to_string(), "{summary:#}");
 
-        // What the API shows of it.
+        // What the API shows of it: its status, and the transaction as the block orders it
+        // (once decided, the block's slice may also carry the opened payload, by design).
         answers.push(status.to_string());
-        answers.push(slice.to_string());
+        answers.push(landed.to_string());
     }
     let readable = String::from_utf8_lossy(plaintext).into_owned();
     for answer in &answers {
