@@ -111,11 +111,19 @@ async fn namespace_block(
 ) -> Result<Json<NamespaceBlock>, ApiError> {
     let Path((namespace, height)) = path?;
     let d = blocking(move || decided(&s, height)).await?;
-    Ok(Json(ordo_builder::namespace_block(
-        &d.block,
-        &d.certificate,
-        namespace,
-    )))
+    Ok(Json(slice(&d, namespace)))
+}
+
+/// `namespace`'s slice of a decided block, with its encrypted transactions as they opened.
+fn slice(d: &DecidedBlock, namespace: u64) -> NamespaceBlock {
+    let mut slice = ordo_builder::namespace_block(&d.block, &d.certificate, namespace);
+    slice.opened = d
+        .opened
+        .iter()
+        .filter(|o| o.namespace == namespace)
+        .cloned()
+        .collect();
+    slice
 }
 
 #[derive(Deserialize)]
@@ -170,12 +178,7 @@ fn range_json(store: &Store, namespace: u64, from: u64, to: u64) -> Result<Vec<u
             .decided(height)
             .map_err(ApiError::internal)?
             .ok_or_else(|| ApiError::not_found(format!("height {height} is not stored")))?;
-        let json = serde_json::to_vec(&ordo_builder::namespace_block(
-            &d.block,
-            &d.certificate,
-            namespace,
-        ))
-        .map_err(ApiError::internal)?;
+        let json = serde_json::to_vec(&slice(&d, namespace)).map_err(ApiError::internal)?;
         if last.is_some() && blocks.len().saturating_add(json.len()) > RANGE_BUDGET_BYTES {
             break;
         }
@@ -321,7 +324,7 @@ impl Follow {
 
 /// The `block` event of a decided block for `namespace`.
 fn block_event(d: &DecidedBlock, namespace: u64) -> Result<Event, Event> {
-    let slice = ordo_builder::namespace_block(&d.block, &d.certificate, namespace);
+    let slice = slice(d, namespace);
     Event::default()
         .id(d.block.header.height.to_string())
         .event("block")

@@ -67,6 +67,7 @@ pub fn slice_with(
         transactions,
         proof: table.proof(namespace),
         bundles: block.body.bundles.clone(),
+        opened: Vec::new(),
     }
 }
 

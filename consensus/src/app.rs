@@ -11,10 +11,12 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use malachitebft_app_channel::app::consensus::{VoteExtensionError, VoteExtensionVerdicts};
 use malachitebft_app_channel::app::engine::host::{HeightParams, Next, SyncedValueOutcome};
 use malachitebft_app_channel::app::streaming::StreamId;
 use malachitebft_app_channel::app::types::core::{
-    CommitCertificate as MalachiteCertificate, LinearTimeouts, Round,
+    CommitCertificate as MalachiteCertificate, LinearTimeouts, Round, SignedExtension,
+    VoteExtensionPolicy,
 };
 use malachitebft_app_channel::app::types::sync::RawDecidedValue;
 use malachitebft_app_channel::app::types::ProposedValue;
@@ -23,15 +25,17 @@ use malachitebft_app_channel::{AppMsg, Channels, NetworkMsg};
 use ordo_chain::{Chain, ChainError, Context, Tip};
 use ordo_mempool::Mempool;
 use ordo_types::{
-    Address, Block, Decode, Encode, L1View, SecretKey, SyncedBlock, Transaction, B256,
+    Address, Block, Decode, Encode, L1View, OpenedEntry, SecretKey, SyncedBlock, Transaction, B256,
 };
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, error, info, warn};
 
+use crate::codec::{decode_extensions, encode_extensions};
 use crate::context::{
     BlockHash, Height, OrdoContext, ProposalInit, ValidatorAddress, ValidatorSet,
 };
 use crate::convert::{evidence_vote, proposed_value, round_u32, to_certificate, to_extended};
+use crate::opening::{Decryption, SealedBlock};
 use crate::store::{DecidedBlock, Store, StoreError, StoredProposal};
 use crate::streaming::{stream_messages, Assembled, PartStreams};
 use crate::{Equivocation, NodeStatus};
@@ -76,6 +80,8 @@ pub(crate) struct AppParams {
     pub(crate) min_block_time: Duration,
     pub(crate) l1: Option<watch::Receiver<L1View>>,
     pub(crate) evidence: Option<mpsc::UnboundedSender<Equivocation>>,
+    /// The encrypted lane's key, and this node's shares of it; `None` without the lane.
+    pub(crate) decryption: Option<Arc<Decryption>>,
     #[cfg(feature = "byzantine")]
     pub(crate) fault: Option<crate::ProposerFault>,
 }
@@ -98,6 +104,8 @@ pub(crate) struct App {
     /// The proposals of the height being decided, decoded (the store keeps them encoded for a
     /// restart), by block hash; at most [`MAX_PROPOSALS_KEPT`].
     proposals: HashMap<B256, StoredProposal>,
+    /// The encrypted transactions of the proposals of the height being decided, by block hash.
+    sealed: HashMap<B256, Arc<SealedBlock>>,
     status: watch::Sender<NodeStatus>,
     decided: watch::Sender<Option<Arc<DecidedBlock>>>,
 }
@@ -168,6 +176,7 @@ impl App {
             streams: PartStreams::new(256, max_stream),
             future: Vec::new(),
             proposals: HashMap::new(),
+            sealed: HashMap::new(),
             status,
             decided,
         })
@@ -177,8 +186,10 @@ impl App {
         self.chain.next_height()
     }
 
+    /// The next height's parameters. With the encrypted lane every precommit for a block
+    /// carries its voter's decryption shares.
     fn height_params(&self) -> HeightParams<OrdoContext> {
-        HeightParams::new(
+        let params = HeightParams::new(
             self.set.clone(),
             self.params.timeouts,
             Some(target_time(
@@ -186,7 +197,12 @@ impl App {
                 self.params.block_time,
                 self.params.min_block_time,
             )),
-        )
+        );
+        if self.params.decryption.is_some() {
+            params.with_vote_extension_policy(VoteExtensionPolicy::Required)
+        } else {
+            params
+        }
     }
 
     /// Holds the elections the L1 view allows and records the committees they fix.
@@ -369,24 +385,28 @@ impl App {
             }
 
             AppMsg::Decided {
-                certificate, reply, ..
+                certificate,
+                extensions,
+                reply,
             } => {
-                self.decided(&certificate).await?;
+                self.decided(&certificate, extensions.extensions).await?;
                 let _ = reply.send(());
             }
 
             AppMsg::Finalized {
                 certificate,
+                extensions,
                 evidence,
                 reply,
-                ..
             } => {
                 let height = certificate.height.0;
                 self.report(&evidence);
                 let next = if self.chain.tip().height == height {
                     // The certificate may now carry more precommits than at decision time.
                     let cert = to_certificate(&certificate);
-                    self.store_io(move |s| s.update_certificate(&cert)).await?;
+                    let extensions = encode_extensions(&extensions.extensions);
+                    self.store_io(move |s| s.update_certificate(&cert, &extensions))
+                        .await?;
                     self.enter_height().await?;
                     Next::Start(Height(height + 1), self.height_params())
                 } else {
@@ -437,14 +457,33 @@ impl App {
                 }
             }
 
-            AppMsg::ExtendVote { reply, .. } => {
-                let _ = reply.send(None);
+            AppMsg::ExtendVote {
+                height,
+                value_id,
+                reply,
+                ..
+            } => {
+                let block = self.sealed_block(height.0, value_id.0).await?;
+                let extension = match (self.params.decryption.clone(), block) {
+                    (Some(d), Some(block)) => {
+                        Some(self.blocking(move || d.extension(&block)).await?)
+                    }
+                    _ => None,
+                };
+                let _ = reply.send(extension);
             }
 
             AppMsg::VerifyVoteExtensions {
-                extensions, reply, ..
+                height,
+                value_id,
+                extensions,
+                reply,
+                ..
             } => {
-                let _ = reply.send(extensions.into_iter().map(|(a, _)| (a, Ok(()))).collect());
+                let verdicts = self
+                    .check_extensions(height.0, value_id.0, extensions)
+                    .await?;
+                let _ = reply.send(verdicts);
             }
         }
         Ok(())
@@ -477,6 +516,129 @@ impl App {
         })
         .await
         .map_err(|e| Failure::Fatal(eyre::eyre!("chain task: {e}")))
+    }
+
+    /// Runs `f` on the blocking pool, off the consensus task's thread.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Failure> {
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| Failure::Fatal(eyre::eyre!("blocking task: {e}")))
+    }
+
+    /// The encrypted transactions of the block `hash` proposed for `height` (this node must
+    /// have it), worked out once per block.
+    async fn sealed_block(
+        &mut self,
+        height: u64,
+        hash: B256,
+    ) -> Result<Option<Arc<SealedBlock>>, Failure> {
+        if self.params.decryption.is_none() {
+            return Ok(None);
+        }
+        if let Some(sealed) = self.sealed.get(&hash) {
+            return Ok(Some(Arc::clone(sealed)));
+        }
+        let block = match self.proposals.get(&hash) {
+            Some(p) => p.block.clone(),
+            None => match self
+                .store_io(move |s| s.proposal_by_hash(height, &hash))
+                .await?
+            {
+                Some(p) => p.block,
+                None => return Ok(None),
+            },
+        };
+        let (mempool, chain_id) = (self.mempool.clone(), self.chain.rules().chain_id());
+        let sealed = self
+            .blocking(move || {
+                Arc::new(SealedBlock::of(&block, chain_id, |tx| {
+                    mempool.sender(tx).ok()
+                }))
+            })
+            .await?;
+        if self.sealed.len() < MAX_PROPOSALS_KEPT {
+            self.sealed.insert(hash, Arc::clone(&sealed));
+        }
+        Ok(Some(sealed))
+    }
+
+    /// Checks the decryption shares on precommits for block `hash`: each must be the voter's
+    /// valid shares for every encrypted transaction of the block, else the precommit does not
+    /// count. Extensions for a block this node does not have are taken as they are (it checks
+    /// them again before opening).
+    async fn check_extensions(
+        &mut self,
+        height: u64,
+        hash: B256,
+        extensions: Vec<(ValidatorAddress, Bytes)>,
+    ) -> Result<VoteExtensionVerdicts<OrdoContext>, Failure> {
+        let (Some(d), Some(block)) = (
+            self.params.decryption.clone(),
+            self.sealed_block(height, hash).await?,
+        ) else {
+            return Ok(extensions.into_iter().map(|(a, _)| (a, Ok(()))).collect());
+        };
+        let committee = self.set.inner().clone();
+        self.blocking(move || {
+            extensions
+                .into_iter()
+                .map(|(a, e)| {
+                    let verdict = d.check(&committee, &a.0, &e, &block).map(drop).map_err(|why| {
+                        warn!(target: "ordo::consensus", height, validator = %a, why, "refused decryption shares");
+                        VoteExtensionError::InvalidVoteExtension
+                    });
+                    (a, verdict)
+                })
+                .collect()
+        })
+        .await
+    }
+
+    /// Opens the encrypted transactions of `block`, just decided, with the shares on the
+    /// precommits that decided it (checked again: a synced certificate's extensions may not
+    /// have been). Empty when it has none; `None` when the valid shares are too few.
+    async fn open(
+        &mut self,
+        block: &Block,
+        extensions: &[(ValidatorAddress, SignedExtension<OrdoContext>)],
+    ) -> Result<Option<Vec<OpenedEntry>>, Failure> {
+        let hash = block.hash();
+        let sealed = match self.sealed.get(&hash) {
+            Some(s) => Arc::clone(s),
+            None => {
+                let (mempool, chain_id, block) = (
+                    self.mempool.clone(),
+                    self.chain.rules().chain_id(),
+                    block.clone(),
+                );
+                self.blocking(move || {
+                    Arc::new(SealedBlock::of(&block, chain_id, |tx| {
+                        mempool.sender(tx).ok()
+                    }))
+                })
+                .await?
+            }
+        };
+        let Some(d) = self.params.decryption.clone() else {
+            return Ok(Some(Vec::new()));
+        };
+        if sealed.len() == 0 {
+            return Ok(Some(Vec::new()));
+        }
+        let committee = self.set.inner().clone();
+        let extensions = extensions.to_vec();
+        self.blocking(move || {
+            let shares: Vec<_> = extensions
+                .iter()
+                .filter_map(|(a, e)| d.check(&committee, &a.0, &e.message, &sealed).ok())
+                .flatten()
+                .collect();
+            d.open(&sealed, &shares)
+        })
+        .await
     }
 
     /// Runs store I/O on the blocking pool, off the consensus task's thread.
@@ -713,6 +875,7 @@ impl App {
     async fn decided(
         &mut self,
         certificate: &MalachiteCertificate<OrdoContext>,
+        extensions: Vec<(ValidatorAddress, SignedExtension<OrdoContext>)>,
     ) -> Result<(), Failure> {
         let height = certificate.height.0;
         let hash = certificate.value_id.0;
@@ -741,9 +904,16 @@ impl App {
         let applied = applied?;
         self.chain = chain;
         self.take_announced(&block).await?;
+        let opened = self.open(&block, &extensions).await?.unwrap_or_else(|| {
+            error!(target: "ordo::consensus", height, %hash, "too few valid decryption shares to open the block's encrypted transactions");
+            Vec::new()
+        });
+        self.sealed.clear();
+        let extensions = encode_extensions(&extensions);
         let decided = Arc::new(DecidedBlock {
             block,
             certificate: to_certificate(certificate),
+            opened,
         });
         let signers = decided.certificate.signatures.len();
         let tx_count = decided.block.header.tx_count;
@@ -751,7 +921,7 @@ impl App {
         let d = decided.clone();
         let nonces = self
             .store_io(move |s| {
-                s.commit(&d.block, &d.certificate, &nonces)?;
+                s.commit(&d, &extensions, &nonces)?;
                 Ok(nonces)
             })
             .await?;
@@ -880,9 +1050,14 @@ fn decided_values(
             block: decided.block,
             next_validators,
         };
+        let extensions =
+            decode_extensions(&store.extensions(h)?).map_err(|e| StoreError::Corrupt {
+                table: "extensions",
+                reason: e.to_string(),
+            })?;
         values.push(RawDecidedValue::new(
             Bytes::from(synced.encode()),
-            to_extended(&decided.certificate),
+            to_extended(&decided.certificate, &extensions),
         ));
     }
     Ok(values)

@@ -9,8 +9,8 @@ use malachitebft_app_channel::app::streaming::{StreamContent, StreamId, StreamMe
 use malachitebft_app_channel::app::types::codec::{Codec, HasEncodedLen};
 use malachitebft_app_channel::app::types::core::{
     ExtendedCommitCertificate, ExtendedCommitSignature, NilOrVal, PolkaCertificate, PolkaSignature,
-    Round, RoundCertificate, RoundCertificateType, RoundSignature, SignedMessage, ValidatorProof,
-    Validity, VoteType,
+    Round, RoundCertificate, RoundCertificateType, RoundSignature, SignedExtension, SignedMessage,
+    ValidatorProof, Validity, VoteType,
 };
 use malachitebft_app_channel::app::types::sync::{RawDecidedValue, Request, Response, Status};
 use malachitebft_app_channel::app::types::{PeerId, ProposedValue};
@@ -174,6 +174,7 @@ impl Wire for Vote {
         self.vote_type.put(w);
         self.value.put(w);
         self.validator_address.put(w);
+        self.extension.put(w);
     }
     fn get(r: &mut Reader<'_>) -> Result<Self, WireError> {
         Ok(Vote {
@@ -182,7 +183,41 @@ impl Wire for Vote {
             vote_type: VoteType::get(r)?,
             value: NilOrVal::get(r)?,
             validator_address: ValidatorAddress::get(r)?,
+            extension: Wire::get(r)?,
         })
+    }
+}
+
+impl Wire for Bytes {
+    fn put(&self, w: &mut Writer) {
+        w.bytes(self);
+    }
+    fn get(r: &mut Reader<'_>) -> Result<Self, WireError> {
+        Ok(Bytes::copy_from_slice(r.bytes()?))
+    }
+}
+
+impl<T: Wire> Wire for Option<T> {
+    fn put(&self, w: &mut Writer) {
+        match self {
+            None => {
+                w.u8(0);
+            }
+            Some(v) => {
+                w.u8(1);
+                v.put(w);
+            }
+        }
+    }
+    fn get(r: &mut Reader<'_>) -> Result<Self, WireError> {
+        match r.u8()? {
+            0 => Ok(None),
+            1 => Ok(Some(T::get(r)?)),
+            tag => Err(WireError::UnknownTag {
+                what: "option",
+                tag,
+            }),
+        }
     }
 }
 
@@ -257,6 +292,36 @@ fn get_list<T>(
 ) -> Result<Vec<T>, WireError> {
     let n = r.count(min_item)?;
     (0..n).map(|_| get(r)).collect()
+}
+
+/// The signed vote extensions of a certificate's precommits, as the store keeps them.
+pub(crate) fn encode_extensions(
+    extensions: &[(ValidatorAddress, SignedExtension<OrdoContext>)],
+) -> Vec<u8> {
+    if extensions.is_empty() {
+        return Vec::new();
+    }
+    let mut w = Writer::new();
+    put_list(&mut w, extensions, |(a, e), w| {
+        a.put(w);
+        e.put(w);
+    });
+    w.finish().to_vec()
+}
+
+/// Reads [`encode_extensions`]' bytes (none for empty bytes).
+pub(crate) fn decode_extensions(
+    bytes: &[u8],
+) -> Result<Vec<(ValidatorAddress, SignedExtension<OrdoContext>)>, WireError> {
+    if bytes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut r = Reader::new(bytes);
+    let list = get_list(&mut r, SIG_ENTRY_LEN + 4, |r| {
+        Ok((Wire::get(r)?, Wire::get(r)?))
+    })?;
+    r.finish()?;
+    Ok(list)
 }
 
 impl Wire for PolkaCertificate<OrdoContext> {
@@ -491,6 +556,7 @@ impl Wire for ExtendedCommitCertificate<OrdoContext> {
         put_list(w, &self.commit_signatures, |s, w| {
             s.address.put(w);
             s.signature.put(w);
+            s.extension.put(w);
         });
     }
     fn get(r: &mut Reader<'_>) -> Result<Self, WireError> {
@@ -498,10 +564,14 @@ impl Wire for ExtendedCommitCertificate<OrdoContext> {
             height: Height::get(r)?,
             round: Round::get(r)?,
             value_id: BlockHash::get(r)?,
-            commit_signatures: get_list(r, SIG_ENTRY_LEN, |r| {
+            commit_signatures: get_list(r, SIG_ENTRY_LEN + 1, |r| {
                 let address: ValidatorAddress = Wire::get(r)?;
                 let signature: ordo_types::Signature = Wire::get(r)?;
-                Ok(ExtendedCommitSignature::new(address, signature, None))
+                Ok(ExtendedCommitSignature::new(
+                    address,
+                    signature,
+                    Wire::get(r)?,
+                ))
             })?,
         })
     }
@@ -595,6 +665,7 @@ mod tests {
             value: value.map_or(NilOrVal::Nil, |v| NilOrVal::Val(BlockHash(B256::from(v)))),
             vote_type: VoteType::Precommit,
             validator_address: ValidatorAddress(ordo_types::Address::repeat_byte(7)),
+            extension: None,
         }
     }
 
@@ -720,6 +791,18 @@ mod tests {
         "0x2681d3a9ad32a19ba96f395f90fec58f48edaaa6ecc7ed83911a7efdf08437b8";
     const NIL_PREVOTE_DIGEST: &str =
         "0x252fe6bd6d86d0d1ebb8d50513a204db0b98c5474d508c47131e8be80a76574b";
+    /// The vote extension digest of `extended_precommit` (checked against `cast keccak` of
+    /// the packed fields).
+    const EXTENSION_DIGEST: &str =
+        "0x7453c10baea615b1bef2178769a4fff8e6c5e8529bf7318fddfb845d9f7a1fc0";
+    macro_rules! extension_sig_hex {
+        () => {
+            concat!(
+                "b476e76aeec925fcfd8c4b3acfea1fea49773fcfc7f5326a1a5b235f37405c82",
+                "6f118216c4690ac28e4a3b2e7be9a33f9150d580e92b843e026ef29c7a4e2dde1b",
+            )
+        };
+    }
     const PROPOSAL_DIGEST: &str =
         "0x9ea1c9489f1c2e9324726b4efd711c272305281f63d1569d4bbc94e5b86fb186";
 
@@ -812,6 +895,7 @@ mod tests {
                 "01",                 // value: 0 nil, 1 block hash
                 block_hash_hex!(),    // block hash (32)
                 address_hex!(),       // validator address (20)
+                "00",                 // extension: 0 none, 1 bytes and signature follow
                 precommit_sig_hex!(), // signature (65)
             )
         };
@@ -825,6 +909,7 @@ mod tests {
                 "01",                   // vote type: prevote
                 "00",                   // value: nil, no hash follows
                 address_hex!(),         // validator address (20)
+                "00",                   // extension: none
                 nil_prevote_sig_hex!(), // signature (65)
             )
         };
@@ -888,6 +973,7 @@ mod tests {
             vote_type,
             value,
             validator_address: golden_address(),
+            extension: None,
         };
         let digest = vote.digest(CHAIN).unwrap();
         SignedMessage::new(vote, golden_key().sign_digest(&digest))
@@ -995,6 +1081,48 @@ mod tests {
         assert_golden(
             &SignedConsensusMsg::Proposal(signed_proposal()),
             concat!("01", signed_proposal_hex!()),
+        );
+    }
+
+    /// A precommit carrying an extension: slot 0's shares for a block without encrypted
+    /// transactions (its index alone), signed over the vote extension digest.
+    fn extended_precommit() -> SignedVote<OrdoContext> {
+        let mut precommit = signed_vote(VoteType::Precommit, NilOrVal::Val(golden_hash()));
+        let extension = Bytes::from_static(&[0, 0, 0, 0]);
+        let digest = ordo_types::extension_digest(
+            CHAIN,
+            5,
+            2,
+            golden_hash().0,
+            golden_address().0,
+            &extension,
+        );
+        assert_eq!(digest, EXTENSION_DIGEST.parse::<B256>().unwrap());
+        precommit.message.extension = Some(SignedMessage::new(
+            extension,
+            golden_key().sign_digest(&digest),
+        ));
+        precommit
+    }
+
+    #[test]
+    fn golden_extended_precommit() {
+        assert_golden(
+            &SignedConsensusMsg::Vote(extended_precommit()),
+            concat!(
+                "00",                 // consensus message tag: vote
+                "0000000000000005",   // height u64
+                "00000002",           // round u32
+                "02",                 // vote type: precommit
+                "01",                 // value: block hash
+                block_hash_hex!(),    // block hash (32)
+                address_hex!(),       // validator address (20)
+                "01",                 // extension: bytes and signature follow
+                "00000004",           //   its length u32
+                "00000000",           //   slot index 0, no shares
+                extension_sig_hex!(), //   its signature (65)
+                precommit_sig_hex!(), // the vote's signature (65)
+            ),
         );
     }
 
@@ -1170,6 +1298,7 @@ mod tests {
                 "00000001",           //              signature count u32
                 address_hex!(),       //              signer (20)
                 precommit_sig_hex!(), //              precommit signature (65)
+                "00",                 //              extension: none
             ),
         );
         let public_key = golden_key().public_key().to_sec1().to_vec();
@@ -1212,7 +1341,7 @@ mod tests {
                 )),
                 concat!(
                     "01",               // WAL tag: consensus message
-                    "0000000000000084", // payload length u64 (132)
+                    "0000000000000085", // payload length u64 (133)
                     "00",               // consensus message tag: vote
                     signed_precommit_hex!(),
                 ),

@@ -184,6 +184,9 @@ pub struct Vote {
     pub vote_type: VoteType,
     /// The voter.
     pub validator_address: ValidatorAddress,
+    /// A precommit's extension: the voter's decryption shares for the block's encrypted
+    /// transactions, signed apart (present only while the chain has an encryption key).
+    pub extension: Option<SignedExtension<OrdoContext>>,
 }
 
 impl Vote {
@@ -234,16 +237,18 @@ impl mc::Vote<OrdoContext> for Vote {
     }
 
     fn extension(&self) -> Option<&SignedExtension<OrdoContext>> {
-        None
+        self.extension.as_ref()
     }
 
     fn take_extension(&mut self) -> Option<SignedExtension<OrdoContext>> {
-        None
+        self.extension.take()
     }
 
-    fn extend(self, _extension: SignedExtension<OrdoContext>) -> Self {
-        // Ordo does not use vote extensions; the policy is always `Disabled`.
-        self
+    fn extend(self, extension: SignedExtension<OrdoContext>) -> Self {
+        Self {
+            extension: Some(extension),
+            ..self
+        }
     }
 }
 
@@ -378,7 +383,7 @@ impl mc::Context for OrdoContext {
     type Timeouts = mc::LinearTimeouts;
     type Value = BlockHash;
     type Vote = Vote;
-    type Extension = ();
+    type Extension = bytes::Bytes;
     type SigningScheme = EthSigning;
 
     fn select_proposer<'a>(
@@ -423,6 +428,7 @@ impl mc::Context for OrdoContext {
             value: value_id,
             vote_type: VoteType::Prevote,
             validator_address: address,
+            extension: None,
         }
     }
 
@@ -439,6 +445,7 @@ impl mc::Context for OrdoContext {
             value: value_id,
             vote_type: VoteType::Precommit,
             validator_address: address,
+            extension: None,
         }
     }
 }

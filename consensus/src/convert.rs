@@ -3,7 +3,7 @@
 
 use malachitebft_app_channel::app::types::core::{
     CommitCertificate as MalachiteCertificate, ExtendedCommitCertificate, ExtendedCommitSignature,
-    NilOrVal, Round, SignedVote, Validity, VoteType,
+    NilOrVal, Round, SignedExtension, SignedVote, Validity, VoteType,
 };
 use malachitebft_app_channel::app::types::ProposedValue;
 use ordo_types::{CommitCertificate, CommitSignature};
@@ -49,8 +49,19 @@ pub(crate) fn to_certificate(c: &MalachiteCertificate<OrdoContext>) -> CommitCer
     }
 }
 
-/// Ordo's certificate in the form Malachite's sync protocol carries.
-pub(crate) fn to_extended(c: &CommitCertificate) -> ExtendedCommitCertificate<OrdoContext> {
+/// Ordo's certificate in the form Malachite's sync protocol carries, each precommit with its
+/// vote extension. While the chain has an encryption key every counted precommit must carry
+/// one, so a signature stored without its extension is left out.
+pub(crate) fn to_extended(
+    c: &CommitCertificate,
+    extensions: &[(ValidatorAddress, SignedExtension<OrdoContext>)],
+) -> ExtendedCommitCertificate<OrdoContext> {
+    let extension_of = |signer| {
+        extensions
+            .iter()
+            .find(|(a, _)| a.0 == signer)
+            .map(|(_, e)| e.clone())
+    };
     ExtendedCommitCertificate {
         height: Height(c.height),
         round: Round::new(c.round),
@@ -58,7 +69,12 @@ pub(crate) fn to_extended(c: &CommitCertificate) -> ExtendedCommitCertificate<Or
         commit_signatures: c
             .signatures
             .iter()
-            .map(|s| ExtendedCommitSignature::new(ValidatorAddress(s.signer), s.signature, None))
+            .filter_map(|s| {
+                let extension = extension_of(s.signer);
+                (extensions.is_empty() || extension.is_some()).then(|| {
+                    ExtendedCommitSignature::new(ValidatorAddress(s.signer), s.signature, extension)
+                })
+            })
             .collect(),
     }
 }

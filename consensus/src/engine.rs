@@ -114,6 +114,8 @@ pub struct ConsensusSettings {
     pub fault: Option<crate::ProposerFault>,
     /// Where to report equivocation evidence Malachite observes (one report per validator).
     pub evidence: Option<tokio::sync::mpsc::UnboundedSender<Equivocation>>,
+    /// The encrypted lane's key and this node's shares of it, when the chain has the lane.
+    pub decryption: Option<crate::Decryption>,
 }
 
 /// One vote of an equivocation, in the form `StakeTable.slash` takes.
@@ -212,18 +214,49 @@ impl NodeConfig for EngineConfig {
     }
 }
 
-/// Largest message on the consensus topic, in bytes. Ordo's votes and proposals are about
-/// 150 bytes (no vote extensions), so a peer's larger message there is garbage: gossipsub drops
-/// it on receipt and does not relay it, where Malachite's default (its 4 MiB pub-sub limit)
-/// would have every node read, relay and fail to decode up to 4 MiB per message.
+/// Largest message on the consensus topic, in bytes, without the encrypted lane. Ordo's votes
+/// and proposals are about 150 bytes, so a peer's larger message there is garbage: gossipsub
+/// drops it on receipt and does not relay it, where Malachite's default (its 4 MiB pub-sub
+/// limit) would have every node read, relay and fail to decode up to 4 MiB per message.
 const CONSENSUS_MESSAGE_MAX: u64 = 1024;
+
+/// Largest message on the consensus topic: [`CONSENSUS_MESSAGE_MAX`], plus, with the
+/// encrypted lane, the largest precommit extension a member can send (its key slots' shares
+/// for a block's most encrypted transactions; any member may hold up to
+/// [`ordo_enc::dkg::MAX_SLOTS`] slots once elections can change the committee).
+fn consensus_message_max(rules: &ChainRules, encrypted: bool) -> u64 {
+    if !encrypted {
+        return CONSENSUS_MESSAGE_MAX;
+    }
+    let slots = if rules.election().is_some() {
+        ordo_enc::dkg::MAX_SLOTS
+    } else {
+        let powers: Vec<u64> = rules
+            .validators
+            .validators()
+            .iter()
+            .map(|v| v.voting_power)
+            .collect();
+        ordo_enc::dkg::key_slots(&powers)
+            .into_iter()
+            .max()
+            .unwrap_or(0)
+    };
+    let per_slot = 4 + u64::from(rules.limits.max_encrypted_transactions)
+        * ordo_enc::DECRYPTION_KEY_LEN as u64;
+    CONSENSUS_MESSAGE_MAX + u64::from(slots) * per_slot
+}
 /// Largest value-sync request, in bytes: a request is a range of two heights (17 bytes), where
 /// Malachite's default lets a peer send 1 MiB per request stream.
 const SYNC_REQUEST_MAX: u64 = 1024;
 
 /// Malachite's network settings for a node: its listen address and peers, no discovery, and
 /// size limits fitted to Ordo's messages ([`CONSENSUS_MESSAGE_MAX`]).
-fn p2p_config(listen_addr: Multiaddr, persistent_peers: Vec<Multiaddr>) -> P2pConfig {
+fn p2p_config(
+    listen_addr: Multiaddr,
+    persistent_peers: Vec<Multiaddr>,
+    consensus_max: u64,
+) -> P2pConfig {
     let mut p2p = P2pConfig {
         listen_addr,
         persistent_peers,
@@ -235,7 +268,7 @@ fn p2p_config(listen_addr: Multiaddr, persistent_peers: Vec<Multiaddr>) -> P2pCo
     };
     // `ByteSize` is not re-exported by Malachite; reuse the field's type.
     let mut consensus = p2p.pubsub_max_size;
-    consensus.0 = CONSENSUS_MESSAGE_MAX;
+    consensus.0 = consensus_max;
     p2p.pubsub_max_size_per_topic = PubSubMaxSizePerTopic {
         consensus: Some(consensus),
         ..Default::default()
@@ -290,7 +323,11 @@ pub async fn start(
     let engine_config = EngineConfig {
         moniker: settings.moniker.clone(),
         consensus: EngineConsensus {
-            p2p: p2p_config(settings.listen_addr.clone(), settings.peers.clone()),
+            p2p: p2p_config(
+                settings.listen_addr.clone(),
+                settings.peers.clone(),
+                consensus_message_max(&settings.rules, settings.decryption.is_some()),
+            ),
             ..Default::default()
         },
         value_sync: value_sync_config(),
@@ -344,6 +381,7 @@ pub async fn start(
         min_block_time: Duration::from_millis(settings.timing.min_block_time_ms),
         l1: settings.l1.clone(),
         evidence: settings.evidence.clone(),
+        decryption: settings.decryption.clone().map(Arc::new),
         #[cfg(feature = "byzantine")]
         fault: settings.fault,
     };
@@ -413,6 +451,7 @@ mod tests {
             value: NilOrVal::Val(BlockHash(B256::repeat_byte(1))),
             vote_type: VoteType::Precommit,
             validator_address: address,
+            extension: None,
         };
         let proposal = Proposal {
             height: Height(u64::MAX),
@@ -425,7 +464,7 @@ mod tests {
             SignedConsensusMsg::<OrdoContext>::Vote(SignedMessage::new(vote, signature())),
             SignedConsensusMsg::Proposal(SignedMessage::new(proposal, signature())),
         ];
-        let p2p = p2p_config(Multiaddr::empty(), Vec::new());
+        let p2p = p2p_config(Multiaddr::empty(), Vec::new(), CONSENSUS_MESSAGE_MAX);
         let limit = p2p.pubsub_max_size_per_topic.consensus.unwrap().0;
         assert_eq!(limit, CONSENSUS_MESSAGE_MAX);
         assert!(limit * 1000 < p2p.pubsub_max_size.0);

@@ -27,6 +27,7 @@ mod codec;
 pub mod context;
 mod convert;
 mod engine;
+mod opening;
 mod signing;
 mod store;
 mod streaming;
@@ -39,6 +40,7 @@ pub use engine::{
     start, ConsensusNode, ConsensusSettings, Equivocation, EvidenceVote, NodeStatus, TimingConfig,
 };
 pub use malachitebft_app_channel::app::net::Multiaddr;
+pub use opening::Decryption;
 pub use signing::{OrdoSigner, OrdoVerifier};
 #[doc(hidden)]
 pub use store::reencode_record;

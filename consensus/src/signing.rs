@@ -4,6 +4,7 @@
 //! contracts can check them with `ecrecover`.
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use malachitebft_app_channel::app::types::core::{
     SignedMessage, ValidatorProof, VoteExtensionScope,
 };
@@ -75,12 +76,13 @@ impl Signer<OrdoContext> for OrdoSigner {
 
     async fn sign_vote_extension(
         &self,
-        _scope: VoteExtensionScope<OrdoContext>,
-        _extension: (),
-    ) -> Result<SignedMessage<OrdoContext, ()>, SigningError> {
-        Err(SigningError::from_source(
-            "Ordo does not use vote extensions",
-        ))
+        scope: VoteExtensionScope<OrdoContext>,
+        extension: Bytes,
+    ) -> Result<SignedMessage<OrdoContext, Bytes>, SigningError> {
+        let digest =
+            extension_digest(self.chain_id, &scope, &extension).ok_or_else(undefined_round)?;
+        let signature = self.key.sign_digest(&digest);
+        Ok(SignedMessage::new(extension, signature))
     }
 
     async fn sign_validator_proof(
@@ -93,6 +95,23 @@ impl Signer<OrdoContext> for OrdoSigner {
             .sign_digest(&validator_proof_digest(&public_key, &peer_id));
         Ok(ValidatorProof::new(public_key, peer_id, signature))
     }
+}
+
+/// The digest a precommit's extension is signed over (`ordo_types::extension_digest`), `None`
+/// for a nil round.
+fn extension_digest(
+    chain_id: u64,
+    scope: &VoteExtensionScope<OrdoContext>,
+    extension: &[u8],
+) -> Option<B256> {
+    Some(ordo_types::extension_digest(
+        chain_id,
+        scope.height.0,
+        scope.round.as_u32()?,
+        scope.value_id.0,
+        scope.validator_address.0,
+        extension,
+    ))
 }
 
 #[async_trait]
@@ -119,12 +138,14 @@ impl Verifier<OrdoContext> for OrdoVerifier {
 
     async fn verify_signed_vote_extension(
         &self,
-        _scope: &VoteExtensionScope<OrdoContext>,
-        _extension: &(),
-        _signature: &Signature,
-        _public_key: &PublicKey,
+        scope: &VoteExtensionScope<OrdoContext>,
+        extension: &Bytes,
+        signature: &Signature,
+        public_key: &PublicKey,
     ) -> Result<VerificationResult, SigningError> {
-        Ok(VerificationResult::Invalid)
+        let digest =
+            extension_digest(self.chain_id, scope, extension).ok_or_else(undefined_round)?;
+        Ok(verdict(public_key, &digest, signature))
     }
 
     async fn verify_validator_proof(
@@ -152,6 +173,7 @@ mod tests {
             value: NilOrVal::Val(BlockHash(B256::repeat_byte(0xab))),
             vote_type: VoteType::Precommit,
             validator_address: ValidatorAddress(key.address()),
+            extension: None,
         }
     }
 

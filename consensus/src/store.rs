@@ -2,7 +2,8 @@
 //! proposals seen or built for heights not yet decided.
 //!
 //! Invariants:
-//! - a block and its certificate are committed in one transaction, before consensus is told the
+//! - a block, its certificate, their vote extensions and what its encrypted transactions opened
+//!   to are committed in one transaction, before consensus is told the
 //!   decision is persisted;
 //! - a proposal this node built for (height, round) is on disk before it is proposed, so after a
 //!   crash the same block is proposed again.
@@ -10,7 +11,10 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use ordo_types::{Address, Block, CommitCertificate, Decode, Encode, Signature, B256};
+use ordo_types::{
+    Address, Block, CommitCertificate, Decode, Encode, OpenFailure, Opened, OpenedEntry, Signature,
+    B256,
+};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use crate::wire::{Reader, WireError, Writer};
@@ -33,6 +37,12 @@ const COMMITTEES: TableDefinition<u64, &[u8]> = TableDefinition::new("committees
 /// Heights whose header announces another committee for the next height: the handovers a light
 /// client walks to trust a later committee.
 const HANDOVERS: TableDefinition<u64, ()> = TableDefinition::new("handovers");
+/// Height → the vote extensions of its certificate's precommits (the decryption shares), as
+/// sync serves them with the certificate.
+const EXTENSIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("extensions");
+/// Height → its encrypted transactions, opened ([`encode_opened`]); absent for a height
+/// without any.
+const OPENED: TableDefinition<u64, &[u8]> = TableDefinition::new("opened");
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +84,9 @@ pub struct DecidedBlock {
     pub block: Block,
     /// The precommits that decided it.
     pub certificate: CommitCertificate,
+    /// Its encrypted transactions, opened with the keys the deciding precommits released, in
+    /// block order (empty when it has none, or this node could not open them).
+    pub opened: Vec<OpenedEntry>,
 }
 
 /// A proposal received or built for a height not yet decided.
@@ -143,6 +156,64 @@ impl StoredProposal {
     }
 }
 
+/// The bytes of an `opened` record: a count (u32), then per entry its namespace (u64), index
+/// (u32), identity (32), key (48), and a tag (0: a payload follows, length-prefixed; 1, 2, 3:
+/// it failed to open at the key encapsulation, the payload's tag, the padding).
+fn encode_opened(opened: &[OpenedEntry]) -> Vec<u8> {
+    let mut w = Writer::new();
+    w.len(opened.len());
+    for e in opened {
+        w.u64(e.namespace)
+            .u32(e.index)
+            .raw(e.identity.as_slice())
+            .bytes(&e.key);
+        match &e.outcome {
+            Opened::Plaintext(p) => w.u8(0).bytes(p),
+            Opened::Failure(OpenFailure::Kem) => w.u8(1),
+            Opened::Failure(OpenFailure::Dem) => w.u8(2),
+            Opened::Failure(OpenFailure::Padding) => w.u8(3),
+        };
+    }
+    w.finish().to_vec()
+}
+
+fn decode_opened(bytes: &[u8]) -> Result<Vec<OpenedEntry>, StoreError> {
+    let corrupt = |e: WireError| StoreError::Corrupt {
+        table: "opened",
+        reason: e.to_string(),
+    };
+    let mut r = Reader::new(bytes);
+    let n = r.count(8 + 4 + 32 + 4 + 1).map_err(corrupt)?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let namespace = r.u64().map_err(corrupt)?;
+        let index = r.u32().map_err(corrupt)?;
+        let identity = r.b256().map_err(corrupt)?;
+        let key = r.bytes().map_err(corrupt)?.to_vec().into();
+        let outcome = match r.u8().map_err(corrupt)? {
+            0 => Opened::Plaintext(r.bytes().map_err(corrupt)?.to_vec().into()),
+            1 => Opened::Failure(OpenFailure::Kem),
+            2 => Opened::Failure(OpenFailure::Dem),
+            3 => Opened::Failure(OpenFailure::Padding),
+            tag => {
+                return Err(corrupt(WireError::UnknownTag {
+                    what: "opened",
+                    tag,
+                }))
+            }
+        };
+        out.push(OpenedEntry {
+            namespace,
+            index,
+            identity,
+            key,
+            outcome,
+        });
+    }
+    r.finish().map_err(corrupt)?;
+    Ok(out)
+}
+
 /// Decodes a committee record: the members' encodings, concatenated.
 fn decode_committee(bytes: &[u8]) -> Result<ordo_types::ValidatorSet, StoreError> {
     let corrupt = |reason: String| StoreError::Corrupt {
@@ -170,6 +241,7 @@ fn decode_committee(bytes: &[u8]) -> Result<ordo_types::ValidatorSet, StoreError
 pub fn reencode_record(table: &str, bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
     match table {
         "proposals" => StoredProposal::decode(bytes).map(|p| p.encode()),
+        "opened" => decode_opened(bytes).map(|o| encode_opened(&o)),
         "committees" => decode_committee(bytes).map(|set| {
             let mut out = Vec::with_capacity(bytes.len());
             for v in set.validators() {
@@ -234,6 +306,8 @@ impl Store {
         tx.open_table(BUNDLE_INDEX)?;
         tx.open_table(COMMITTEES)?;
         tx.open_table(HANDOVERS)?;
+        tx.open_table(EXTENSIONS)?;
+        tx.open_table(OPENED)?;
         tx.commit()?;
         Ok(Self { db: Arc::new(db) })
     }
@@ -278,11 +352,26 @@ impl Store {
             return Ok(None);
         };
         let corrupt = |table, reason: String| StoreError::Corrupt { table, reason };
+        let opened = match tx.open_table(OPENED)?.get(height)? {
+            Some(bytes) => decode_opened(bytes.value())?,
+            None => Vec::new(),
+        };
         Ok(Some(DecidedBlock {
             block: Block::decode(block.value()).map_err(|e| corrupt("blocks", e.to_string()))?,
             certificate: CommitCertificate::decode(cert.value())
                 .map_err(|e| corrupt("certificates", e.to_string()))?,
+            opened,
         }))
+    }
+
+    /// The vote extensions stored with the certificate of `height` (empty when none).
+    pub(crate) fn extensions(&self, height: u64) -> Result<Vec<u8>, StoreError> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(EXTENSIONS)?;
+        Ok(table
+            .get(height)?
+            .map(|b| b.value().to_vec())
+            .unwrap_or_default())
     }
 
     /// The height of the decided block with hash `hash`.
@@ -377,12 +466,20 @@ impl Store {
     /// for heights up to it.
     pub(crate) fn commit(
         &self,
-        block: &Block,
-        certificate: &CommitCertificate,
+        decided: &DecidedBlock,
+        extensions: &[u8],
         nonces: &[ordo_chain::NonceUpdate],
     ) -> Result<(), StoreError> {
+        let (block, certificate) = (&decided.block, &decided.certificate);
         let height = block.header.height;
         let tx = self.db.begin_write()?;
+        if !extensions.is_empty() {
+            tx.open_table(EXTENSIONS)?.insert(height, extensions)?;
+        }
+        if !decided.opened.is_empty() {
+            tx.open_table(OPENED)?
+                .insert(height, encode_opened(&decided.opened).as_slice())?;
+        }
         {
             let mut table = tx.open_table(NONCES)?;
             for u in nonces {
@@ -427,10 +524,15 @@ impl Store {
     pub(crate) fn update_certificate(
         &self,
         certificate: &CommitCertificate,
+        extensions: &[u8],
     ) -> Result<(), StoreError> {
         let tx = self.db.begin_write()?;
         tx.open_table(CERTIFICATES)?
             .insert(certificate.height, certificate.encode().as_slice())?;
+        if !extensions.is_empty() {
+            tx.open_table(EXTENSIONS)?
+                .insert(certificate.height, extensions)?;
+        }
         tx.commit()?;
         Ok(())
     }
@@ -533,6 +635,14 @@ impl ordo_chain::NonceReader for Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn decided(block: &Block, certificate: &CommitCertificate) -> DecidedBlock {
+        DecidedBlock {
+            block: block.clone(),
+            certificate: certificate.clone(),
+            opened: Vec::new(),
+        }
+    }
     use ordo_types::{
         Body, Bytes, CommitSignature, Entry, ForcedTransaction, Header, NamespaceEntries, SecretKey,
     };
@@ -608,8 +718,8 @@ mod tests {
         let sender = Address::repeat_byte(5);
         store
             .commit(
-                &own.block,
-                &cert,
+                &decided(&own.block, &cert),
+                &[],
                 &[ordo_chain::NonceUpdate {
                     sender,
                     namespace: 9,
@@ -648,7 +758,7 @@ mod tests {
                 block_hash: b.hash(),
                 signatures: Vec::new(),
             };
-            store.commit(&b, &cert, &[]).unwrap();
+            store.commit(&decided(&b, &cert), &[], &[]).unwrap();
         }
         assert_eq!(store.handovers(1, 9, 10).unwrap(), vec![3, 6, 9]);
         assert_eq!(store.handovers(4, 8, 10).unwrap(), vec![6]);
@@ -913,7 +1023,9 @@ mod tests {
             block_hash: block.hash(),
             signatures: vec![],
         };
-        store.commit(&block, &certificate, &[]).unwrap();
+        store
+            .commit(&decided(&block, &certificate), &[], &[])
+            .unwrap();
         // Value: height u64 | namespace u64 | index within the namespace u32.
         let cases = [
             (

@@ -48,11 +48,14 @@ pub enum DkgError {
     Failed(String),
 }
 
-/// Key slots per validator from voting powers: the powers themselves when they total at most
-/// [`MAX_SLOTS`], so the decryption threshold is exactly the consensus quorum; otherwise
+/// Key slots per validator from voting powers: the powers divided by their greatest common
+/// divisor when those total at most [`MAX_SLOTS`], so the decryption threshold is exactly the
+/// consensus quorum (four validators of equal power hold one slot each); otherwise
 /// [`MAX_SLOTS`] apportioned by largest remainder (ties to the earlier validator), so each
 /// validator's share of the slots is within one slot of its share of the power.
 pub fn key_slots(powers: &[u64]) -> Vec<u32> {
+    let divisor = powers.iter().fold(0, |a, &b| gcd(a, b)).max(1);
+    let powers: Vec<u64> = powers.iter().map(|p| p / divisor).collect();
     let total: u128 = powers.iter().map(|p| u128::from(*p)).sum();
     if total <= u128::from(MAX_SLOTS) {
         return powers.iter().map(|p| *p as u32).collect();
@@ -69,6 +72,28 @@ pub fn key_slots(powers: &[u64]) -> Vec<u32> {
         slots[i] += 1;
     }
     slots
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// The share indices each validator holds, in committee order: consecutive runs of
+/// [`key_slots`], starting at 0.
+pub fn slot_ranges(powers: &[u64]) -> Vec<std::ops::Range<u32>> {
+    let mut start = 0;
+    key_slots(powers)
+        .into_iter()
+        .map(|n| {
+            let range = start..start + n;
+            start += n;
+            range
+        })
+        .collect()
 }
 
 /// A validator's slot signing keys for `round`, derived from a 32-byte secret only it holds

@@ -27,8 +27,9 @@ pub use scheme::{
     PUBLIC_KEY_LEN,
 };
 pub use shares::{
-    combine, deal, share_from_bytes, share_to_bytes, sharing_from_bytes, sharing_to_bytes,
-    sign_shares, verify_keys, verify_shares, Identities, PublicSharing, Shares,
+    combine, deal, share_from_bytes, share_to_bytes, shares_from_bytes, shares_to_bytes,
+    sharing_from_bytes, sharing_to_bytes, sign_shares, verify_keys, verify_shares, Identities,
+    PublicSharing, Shares,
 };
 
 #[cfg(test)]

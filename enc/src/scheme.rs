@@ -114,6 +114,16 @@ pub enum Undecryptable {
     Padding,
 }
 
+impl From<Undecryptable> for ordo_types::OpenFailure {
+    fn from(u: Undecryptable) -> Self {
+        match u {
+            Undecryptable::Kem => Self::Kem,
+            Undecryptable::Dem => Self::Dem,
+            Undecryptable::Padding => Self::Padding,
+        }
+    }
+}
+
 /// The visible fields a payload is sealed for; with the ciphertext they make its identity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Recipient {

@@ -63,6 +63,39 @@ pub struct Shares {
     pub points: Vec<G1>,
 }
 
+/// The bytes of one key holder's shares list, as a vote extension carries them: for each
+/// holder, its index (4 bytes, big-endian) then one 48-byte compressed G1 point per identity.
+pub fn shares_to_bytes(holders: &[Shares]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for h in holders {
+        out.extend_from_slice(&h.index.to_be_bytes());
+        for p in &h.points {
+            out.extend_from_slice(&p.encode());
+        }
+    }
+    out
+}
+
+/// Reads [`shares_to_bytes`]' output for `identities` identities: every point must be in G1.
+pub fn shares_from_bytes(bytes: &[u8], identities: usize) -> Result<Vec<Shares>, EncError> {
+    let each = 4 + identities * crate::DECRYPTION_KEY_LEN;
+    if !bytes.len().is_multiple_of(each) {
+        return Err(EncError::InvalidShare);
+    }
+    bytes
+        .chunks_exact(each)
+        .map(|chunk| {
+            let (index, points) = chunk.split_at(4);
+            let index = u32::from_be_bytes(index.try_into().map_err(|_| EncError::InvalidShare)?);
+            let points = points
+                .chunks_exact(crate::DECRYPTION_KEY_LEN)
+                .map(|p| G1::decode(Copying(p)).map_err(|_| EncError::InvalidShare))
+                .collect::<Result<_, _>>()?;
+            Ok(Shares { index, points })
+        })
+        .collect()
+}
+
 /// A block's identities hashed to G1 once: signing a share and checking any number of
 /// holders' shares then cost group operations only, not a hash per identity per holder.
 #[derive(Debug, Clone)]

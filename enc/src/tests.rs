@@ -201,7 +201,9 @@ fn shares_are_commonwares_partial_signatures() {
 
 mod dkg {
     use super::*;
-    use crate::dkg::{key_slots, observe, slot_signers, Member, Round, SignedLog, MAX_SLOTS};
+    use crate::dkg::{
+        key_slots, observe, slot_ranges, slot_signers, Member, Round, SignedLog, MAX_SLOTS,
+    };
     use commonware_cryptography::Signer as _;
 
     /// What a validator holds after a key generation: the public sharing and its shares.
@@ -291,10 +293,13 @@ mod dkg {
     fn slots_are_the_powers_when_small_and_apportioned_when_large() {
         assert_eq!(key_slots(&[1, 1, 1, 1]), [1, 1, 1, 1]);
         assert_eq!(key_slots(&[3, 1, 1, 1]), [3, 1, 1, 1]);
+        assert_eq!(key_slots(&[100, 100, 100, 100]), [1, 1, 1, 1]);
+        assert_eq!(key_slots(&[300, 100, 200]), [3, 1, 2]);
+        assert_eq!(slot_ranges(&[300, 100, 200]), [0..3, 3..4, 4..6]);
         let big = key_slots(&[10_000_000_000, 5_000_000_000, 5_000_000_000, 1]);
         assert_eq!(big.iter().sum::<u32>(), MAX_SLOTS);
         assert_eq!(big, [32, 16, 16, 0]);
-        let even = key_slots(&[u64::MAX / 4; 3]);
+        let even = key_slots(&[u64::MAX / 4, u64::MAX / 4 - 1, u64::MAX / 4 - 2]);
         assert_eq!(even, [22, 21, 21]);
     }
 

@@ -7,7 +7,7 @@ use anyhow::{bail, Context as _};
 use clap::Args;
 use ordo_types::{SecretKey, Validator, ValidatorSet};
 
-use crate::config::{Genesis, GenesisEncryption, KeyFile, NodeConfig, P2pConfig};
+use crate::config::{Genesis, GenesisEncryption, KeyFile, NodeConfig, P2pConfig, SharesFile};
 use ordo_rollup_adapters::RegisteredRollup;
 
 /// Arguments of `ordo init`.
@@ -92,18 +92,33 @@ pub(crate) struct InitNode {
 
 /// Deals the key of the encrypted lane to `validators`' key slots (their voting power, at most
 /// `ordo_enc::dkg::MAX_SLOTS` slots), so that the shares of more than 2/3 of the power open.
-fn deal_encryption(validators: &ValidatorSet) -> GenesisEncryption {
+/// Returns the genesis section and, per validator in committee order, its shares.
+fn deal_encryption(validators: &ValidatorSet) -> (GenesisEncryption, Vec<SharesFile>) {
     let powers: Vec<u64> = validators
         .validators()
         .iter()
         .map(|v| v.voting_power)
         .collect();
-    let slots = ordo_enc::dkg::key_slots(&powers).iter().sum();
-    let (sharing, _shares) = ordo_enc::deal(&mut rand_010::rng(), slots);
-    GenesisEncryption {
-        key_id: 1,
+    let ranges = ordo_enc::dkg::slot_ranges(&powers);
+    let slots = ranges.last().map_or(0, |r| r.end);
+    let (sharing, shares) = ordo_enc::deal(&mut rand_010::rng(), slots);
+    let key_id = 1;
+    let files = ranges
+        .into_iter()
+        .map(|range| SharesFile {
+            key_id,
+            shares: shares
+                .iter()
+                .filter(|s| range.contains(&s.index.get()))
+                .map(|s| ordo_enc::share_to_bytes(s).into())
+                .collect(),
+        })
+        .collect();
+    let genesis = GenesisEncryption {
+        key_id,
         sharing: ordo_enc::sharing_to_bytes(&sharing).into(),
-    }
+    };
+    (genesis, files)
 }
 
 fn port(base: u16, i: usize) -> anyhow::Result<u16> {
@@ -127,14 +142,20 @@ pub(crate) fn run(args: &InitArgs) -> anyhow::Result<Vec<InitNode>> {
             .map(|k| Validator::new(k.public_key(), 100))
             .collect(),
     )?;
-    let encryption = args.encryption.then(|| deal_encryption(&validators));
+    let (encryption, shares) = match args.encryption {
+        true => {
+            let (genesis, files) = deal_encryption(&validators);
+            (Some(genesis), files)
+        }
+        false => (None, Vec::new()),
+    };
     let genesis = Genesis {
         chain_id: args.chain_id,
         genesis_time_ms: SystemTime::now()
             .duration_since(UNIX_EPOCH)?
             .as_millis()
             .try_into()?,
-        validators,
+        validators: validators.clone(),
         rollups: (1..=args.rollups)
             .map(|namespace| RegisteredRollup {
                 namespace,
@@ -195,6 +216,13 @@ pub(crate) fn run(args: &InitArgs) -> anyhow::Result<Vec<InitNode>> {
         let key = keys.get(i);
         if let Some(key) = key {
             KeyFile::new(key).save(&home.join("validator_key.json"))?;
+            let member = validators
+                .validators()
+                .iter()
+                .position(|v| v.address == key.address());
+            if let Some(file) = member.and_then(|m| shares.get(m)) {
+                file.save(&home.join(SharesFile::NAME))?;
+            }
         }
         let config = NodeConfig {
             moniker: name.clone(),
@@ -301,11 +329,34 @@ mod tests {
         let genesis = Genesis::load(&dir.path().join("genesis.json")).unwrap();
         let encryption = genesis.encryption.unwrap();
         let sharing = ordo_enc::sharing_from_bytes(&encryption.sharing).unwrap();
-        // Three validators of equal power: 64 slots, 43 of them needed (as 2/3 of the power).
-        assert_eq!(sharing.total().get(), 64);
-        assert_eq!(sharing.required(), 43);
+        // Three validators of equal power: a slot each, all three needed (more than 2/3).
+        assert_eq!(sharing.total().get(), 3);
+        assert_eq!(sharing.required(), 3);
         assert_eq!(encryption.key().unwrap().public, *sharing.public());
         assert!(genesis.rollups.iter().all(|r| r.encrypted));
+        // Each validator holds its own slot's share, the full node none; together they open.
+        let mut shares = Vec::new();
+        for i in 0..3 {
+            let home = dir.path().join(format!("node{i}"));
+            let d = SharesFile::load_for(&home, &encryption).unwrap();
+            assert_eq!(d.shares.len(), 1);
+            shares.extend(d.shares);
+        }
+        let full = SharesFile::load_for(&dir.path().join("node3"), &encryption).unwrap();
+        assert!(full.shares.is_empty());
+        let ids = ordo_enc::Identities::hash(&[ordo_types::B256::repeat_byte(1)]);
+        let signed: Vec<_> = shares
+            .iter()
+            .map(|s| ordo_enc::sign_shares(s, &ids))
+            .collect();
+        let keys = ordo_enc::combine(&sharing, &signed.iter().collect::<Vec<_>>()).unwrap();
+        let public = encryption.key().unwrap().public;
+        assert!(ordo_enc::verify_keys(
+            &mut rand_010::rng(),
+            &public,
+            &ids,
+            &keys
+        ));
     }
 
     #[test]

@@ -13,7 +13,9 @@ use ordo_rollup_adapters::Rollups;
 use ordo_types::L1View;
 use tokio::sync::watch;
 
-use crate::config::{load_or_create_p2p_secret, Genesis, GenesisL1, KeyFile, NodeConfig};
+use crate::config::{
+    load_or_create_p2p_secret, Genesis, GenesisL1, KeyFile, NodeConfig, SharesFile,
+};
 use crate::supervisor::Supervisor;
 
 /// Submits each equivocation consensus reports to `StakeTable.slash`, trying the RPC URLs in
@@ -239,6 +241,11 @@ pub(crate) async fn run_node(home: &Path) -> anyhow::Result<()> {
         #[cfg(feature = "byzantine")]
         fault: config.test_fault,
         evidence: None,
+        decryption: genesis
+            .encryption
+            .as_ref()
+            .map(|e| SharesFile::load_for(home, e))
+            .transpose()?,
     };
     let mut settings = settings;
     if let (Some(gl1), Some(key), true) = (&genesis.l1, &key, config.l1.slash) {

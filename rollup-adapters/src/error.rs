@@ -101,6 +101,17 @@ pub enum ClientError {
         /// Hash of the previous verified block.
         previous: B256,
     },
+    /// The encrypted transactions' openings do not check: one is missing or extra, for
+    /// another identity, with a key that is not its identity's, or not what that key opens.
+    #[error("encrypted transactions' openings do not verify: {0}")]
+    BadOpening(String),
+    /// The block has encrypted transactions the node did not serve openings for (it has not
+    /// opened them yet): ask again, or another node.
+    #[error("the encrypted transactions of block {height} are not opened yet")]
+    Unopened {
+        /// The block's height.
+        height: u64,
+    },
 }
 
 impl ClientError {
@@ -118,6 +129,7 @@ impl ClientError {
                 | Self::BadProof(_)
                 | Self::BadBundles(_)
                 | Self::ParentMismatch { .. }
+                | Self::BadOpening(_)
         )
     }
 
@@ -142,6 +154,8 @@ impl ClientError {
             Self::BadProof(_) => "BAD_PROOF",
             Self::BadBundles(_) => "BAD_BUNDLES",
             Self::ParentMismatch { .. } => "PARENT_MISMATCH",
+            Self::BadOpening(_) => "BAD_OPENING",
+            Self::Unopened { .. } => "UNOPENED",
         }
     }
 }

@@ -2,7 +2,11 @@
 
 use std::path::Path;
 
-use ordo_types::{CommitCertificate, Entry, Header, PlacedBundle, ValidatorSet, B256};
+use ordo_enc::{DecryptionKey, EncryptionKey, Identities};
+use ordo_types::{
+    keccak256, CommitCertificate, Entry, Header, Opened, OpenedEntry, PlacedBundle, Sealed,
+    Transaction, ValidatorSet, B256,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ClientError, GenesisError};
@@ -21,6 +25,30 @@ pub struct Genesis {
     /// The registered rollups, if the file lists them.
     #[serde(default)]
     pub rollups: Vec<RegisteredRollup>,
+    /// The encrypted lane's key, if the network has one: its id and public sharing, from
+    /// which the key that released decryption keys are checked against follows.
+    #[serde(default)]
+    pub encryption: Option<GenesisEncryption>,
+}
+
+/// The `encryption` section of a genesis file.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct GenesisEncryption {
+    /// The key's id.
+    pub key_id: u64,
+    /// Its public sharing (`ordo_enc::sharing_to_bytes`).
+    pub sharing: ordo_types::Bytes,
+}
+
+impl GenesisEncryption {
+    /// The encryption key the sharing is of.
+    pub fn key(&self) -> Result<EncryptionKey, ordo_enc::EncError> {
+        let sharing = ordo_enc::sharing_from_bytes(&self.sharing)?;
+        Ok(EncryptionKey {
+            key_id: self.key_id,
+            public: *sharing.public(),
+        })
+    }
 }
 
 /// A rollup registered in the genesis file.
@@ -73,6 +101,9 @@ pub struct Verifier {
     validators_hash: B256,
     /// The first height the trusted committee decides.
     since: u64,
+    /// The key released decryption keys are checked against; without it, encrypted
+    /// transactions are delivered as their envelopes.
+    encryption: Option<EncryptionKey>,
 }
 
 impl Verifier {
@@ -89,12 +120,94 @@ impl Verifier {
             validators_hash: validators.hash(),
             validators,
             since,
+            encryption: None,
         }
     }
 
     /// A verifier trusting the genesis committee.
     pub fn from_genesis(genesis: &Genesis) -> Self {
-        Self::new(genesis.chain_id, genesis.validators.clone())
+        let verifier = Self::new(genesis.chain_id, genesis.validators.clone());
+        match genesis.encryption.as_ref().map(GenesisEncryption::key) {
+            Some(Ok(key)) => verifier.with_encryption(key),
+            _ => verifier,
+        }
+    }
+
+    /// This verifier, also checking the encrypted transactions' openings against `key`.
+    pub fn with_encryption(self, key: EncryptionKey) -> Self {
+        Self {
+            encryption: Some(key),
+            ..self
+        }
+    }
+
+    /// Checks `opened` is the opening of every encrypted transaction among `transactions`:
+    /// one per such entry, in order, each with the identity the entry's visible fields make,
+    /// a key that is that identity's key under the epoch key (one batched check), and the
+    /// outcome that key gives. Without an encryption key nothing can be checked, and nothing
+    /// opened is kept.
+    fn check_opened(
+        &self,
+        namespace: u64,
+        height: u64,
+        transactions: &[Entry],
+        opened: Vec<OpenedEntry>,
+    ) -> Result<Vec<OpenedEntry>, ClientError> {
+        let bad = |why: String| Err(ClientError::BadOpening(why));
+        let sealed: Vec<(usize, &Transaction, Sealed)> = transactions
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| match e {
+                Entry::Signed(tx) => tx.sealed().map(|s| (i, tx, s)),
+                Entry::Forced(_) => None,
+            })
+            .collect();
+        let Some(epoch) = &self.encryption else {
+            return Ok(Vec::new());
+        };
+        if sealed.is_empty() && opened.is_empty() {
+            return Ok(opened);
+        }
+        if opened.is_empty() {
+            return Err(ClientError::Unopened { height });
+        }
+        if opened.len() != sealed.len() {
+            return bad(format!(
+                "{} openings for {} encrypted transactions",
+                opened.len(),
+                sealed.len()
+            ));
+        }
+        let mut identities = Vec::with_capacity(sealed.len());
+        let mut keys = Vec::with_capacity(sealed.len());
+        for ((index, tx, s), o) in sealed.iter().zip(&opened) {
+            if o.namespace != namespace || o.index as usize != *index {
+                return bad(format!("an opening for entry {} where {index} is", o.index));
+            }
+            let sender = tx
+                .recover_sender(self.chain_id)
+                .map_err(|e| ClientError::BadOpening(format!("entry {index}: {e}")))?;
+            let identity = s.identity(self.chain_id, namespace, sender, tx.nonce());
+            if o.identity != identity {
+                return bad(format!("entry {index} has another identity"));
+            }
+            let key = DecryptionKey::from_bytes(&o.key)
+                .map_err(|e| ClientError::BadOpening(format!("entry {index}: {e}")))?;
+            let outcome = match ordo_enc::open(&key, s) {
+                Ok(payload) => Opened::Plaintext(payload),
+                Err(why) => Opened::Failure(why.into()),
+            };
+            if outcome != o.outcome {
+                return bad(format!("entry {index} does not open as served"));
+            }
+            identities.push(identity);
+            keys.push(key);
+        }
+        let ids = Identities::hash(&identities);
+        if !ordo_enc::verify_keys(&mut rand_010::rng(), &epoch.public, &ids, &keys) {
+            return bad("a key is not its identity's key under the epoch key".into());
+        }
+        Ok(opened)
     }
 
     /// The trusted chain id.
@@ -214,6 +327,7 @@ impl Verifier {
             transactions,
             proof,
             bundles,
+            opened,
         } = block;
         if got_namespace != namespace {
             return Err(ClientError::NamespaceMismatch {
@@ -248,6 +362,7 @@ impl Verifier {
             .map_err(ClientError::BadProof)?;
         PlacedBundle::check_table(&bundles, &header.bundle_root, namespace, &transactions)
             .map_err(ClientError::BadBundles)?;
+        let opened = self.check_opened(namespace, height, &transactions, opened)?;
         Ok(VerifiedNamespaceBlock {
             namespace,
             block_hash: hash,
@@ -255,6 +370,7 @@ impl Verifier {
             certificate,
             entries: transactions,
             bundles,
+            opened,
         })
     }
 
@@ -282,6 +398,17 @@ pub struct VerifiedNamespaceBlock {
     certificate: CommitCertificate,
     entries: Vec<Entry>,
     bundles: Vec<PlacedBundle>,
+    opened: Vec<OpenedEntry>,
+}
+
+/// One entry of a verified block, in the order its rollup applies them
+/// ([`VerifiedNamespaceBlock::delivered`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivered<'a> {
+    /// An encrypted transaction, with what it opened to.
+    Opened(&'a Entry, &'a OpenedEntry),
+    /// Any other entry (or an encrypted one the client could not check the opening of).
+    Plain(&'a Entry),
 }
 
 impl VerifiedNamespaceBlock {
@@ -319,6 +446,36 @@ impl VerifiedNamespaceBlock {
     /// this namespace's part of one.
     pub fn bundles(&self) -> &[PlacedBundle] {
         &self.bundles
+    }
+
+    /// The encrypted entries as they opened (checked), in entry order.
+    pub fn opened(&self) -> &[OpenedEntry] {
+        &self.opened
+    }
+
+    /// The entries in the order the rollup applies them: first the opened encrypted ones, by
+    /// `keccak256(block hash || identity)` (known only once the block is decided, so no
+    /// proposer picks it knowing the contents), then the others in block order.
+    pub fn delivered(&self) -> Vec<Delivered<'_>> {
+        let mut opened: Vec<(B256, Delivered<'_>)> = self
+            .opened
+            .iter()
+            .filter_map(|o| {
+                let entry = self.entries.get(o.index as usize)?;
+                let rank = keccak256([self.block_hash.as_slice(), o.identity.as_slice()].concat());
+                Some((rank, Delivered::Opened(entry, o)))
+            })
+            .collect();
+        opened.sort_by_key(|(rank, _)| *rank);
+        let mut out: Vec<Delivered<'_>> = opened.into_iter().map(|(_, d)| d).collect();
+        out.extend(
+            self.entries
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !self.opened.iter().any(|o| o.index as usize == *i))
+                .map(|(_, e)| Delivered::Plain(e)),
+        );
+        out
     }
 
     /// The entries, by value.

@@ -3,7 +3,7 @@
 //! the client deserializes them, so both sides share one definition.
 
 use ordo_types::{
-    CommitCertificate, Entry, Header, NamespaceProof, PlacedBundle, ValidatorSet, B256,
+    CommitCertificate, Entry, Header, NamespaceProof, OpenedEntry, PlacedBundle, ValidatorSet, B256,
 };
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +34,12 @@ pub struct NamespaceBlock {
     /// the header's `bundle_root` and knows none touching its namespace was left out.
     #[serde(default)]
     pub bundles: Vec<PlacedBundle>,
+    /// The namespace's encrypted transactions, in entry order, as they opened with the keys
+    /// the committee released when it decided the block: each with its key, which anyone
+    /// checks against the epoch key, and its payload or why it did not open. Empty when the
+    /// namespace has none, or while the serving node could not open them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub opened: Vec<OpenedEntry>,
 }
 
 /// A range of one namespace's slices, as `GET /v1/namespaces/{ns}/blocks?from=&to=` serves it.

@@ -682,6 +682,7 @@ impl Attacker {
                 VoteType::Precommit
             },
             validator_address: address,
+            extension: None,
         };
         let signed = signer.sign_vote(vote).await.ok()?;
         let msg = SignedConsensusMsg::<OrdoContext>::Vote(signed);

@@ -77,9 +77,14 @@ pub use ethereum::{EthereumTx, EthereumTxType};
 pub use inbox::InboxItem;
 pub use l1::{Batch, L1Block, L1View, L1ViewError, StakeEvent};
 pub use namespace::{AdjacentLeaf, NamespaceProof, NamespaceTable};
-pub use sealed::{bucket_size, identity, Sealed, KEM_LEN, MAX_BUCKET, MIN_BUCKET, TAG_LEN};
+pub use sealed::{
+    bucket_size, identity, OpenFailure, Opened, OpenedEntry, Sealed, KEM_LEN, MAX_BUCKET,
+    MIN_BUCKET, TAG_LEN,
+};
 pub use transaction::{
     Auth, Entry, ForcedTransaction, Transaction, ENCRYPTED_TX_TYPEHASH_STRING, TX_TYPEHASH_STRING,
 };
 pub use validator::{Validator, ValidatorSet};
-pub use vote::{proposal_digest, vote_digest, CommitCertificate, CommitSignature, VoteType};
+pub use vote::{
+    extension_digest, proposal_digest, vote_digest, CommitCertificate, CommitSignature, VoteType,
+};

@@ -59,6 +59,46 @@ impl Sealed {
     }
 }
 
+/// Why a sealed payload did not open with its identity's released key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpenFailure {
+    /// The key encapsulation is malformed, or was not made for this identity.
+    Kem,
+    /// The encrypted payload fails its authentication tag.
+    Dem,
+    /// The padded plaintext's length prefix or padding is wrong.
+    Padding,
+}
+
+/// What an encrypted transaction opened to: its payload, or why it did not open (it is still
+/// delivered in its place, so its rollup can charge the sender).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Opened {
+    /// The payload the sender sealed.
+    Plaintext(Bytes),
+    /// It did not open.
+    Failure(OpenFailure),
+}
+
+/// One encrypted transaction of a decided block, opened with the key the committee released
+/// for its identity (anyone checks the key against the epoch's public key).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct OpenedEntry {
+    /// Its namespace.
+    pub namespace: u64,
+    /// Its position among the namespace's entries in the block.
+    pub index: u32,
+    /// The identity it was sealed to.
+    pub identity: B256,
+    /// The identity's decryption key (48 bytes, a point of G1).
+    pub key: Bytes,
+    /// What it opened to.
+    #[serde(flatten)]
+    pub outcome: Opened,
+}
+
 /// Padded plaintext bytes in `bucket`.
 pub fn bucket_size(bucket: u8) -> usize {
     1usize << bucket.min(MAX_BUCKET)

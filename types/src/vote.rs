@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 const VOTE_DOMAIN: &[u8; 12] = b"ordo/vote/v1";
 const PROPOSAL_DOMAIN: &[u8; 12] = b"ordo/prop/v1";
+const EXTENSION_DOMAIN: &[u8; 11] = b"ordo/ext/v1";
 /// `pol_round` value that means "no proof-of-lock round".
 const NO_POL_ROUND: u32 = u32::MAX;
 
@@ -77,6 +78,29 @@ pub fn proposal_digest(
     buf[28..32].copy_from_slice(&round.to_be_bytes());
     buf[32..36].copy_from_slice(&pol_round.unwrap_or(NO_POL_ROUND).to_be_bytes());
     buf[36..].copy_from_slice(block_hash.as_slice());
+    keccak256(buf)
+}
+
+/// The digest a validator signs for its precommit's vote extension (the decryption shares of
+/// the block's encrypted transactions): `keccak256("ordo/ext/v1" || chain_id u64 || height
+/// u64 || round u32 || block_hash || validator || keccak256(extension))`, so an extension
+/// cannot be replayed on another height, round, block or validator.
+pub fn extension_digest(
+    chain_id: u64,
+    height: u64,
+    round: u32,
+    block_hash: B256,
+    validator: Address,
+    extension: &[u8],
+) -> B256 {
+    let mut buf = [0u8; 11 + 8 + 8 + 4 + 32 + 20 + 32];
+    buf[..11].copy_from_slice(EXTENSION_DOMAIN);
+    buf[11..19].copy_from_slice(&chain_id.to_be_bytes());
+    buf[19..27].copy_from_slice(&height.to_be_bytes());
+    buf[27..31].copy_from_slice(&round.to_be_bytes());
+    buf[31..63].copy_from_slice(block_hash.as_slice());
+    buf[63..83].copy_from_slice(validator.as_slice());
+    buf[83..].copy_from_slice(keccak256(extension).as_slice());
     keccak256(buf)
 }
 

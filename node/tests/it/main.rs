@@ -20,6 +20,7 @@ mod hostile;
 mod l1;
 mod mempool;
 mod openapi;
+mod opening;
 mod rollup;
 mod senders;
 mod supervision;

@@ -182,6 +182,7 @@ impl Chain {
         let (block, cert) = &self.blocks[usize::try_from(height - 1).unwrap()];
         NamespaceBlock {
             bundles: Vec::new(),
+            opened: Vec::new(),
             namespace: ns,
             height: block.header.height,
             block_hash: block.hash(),

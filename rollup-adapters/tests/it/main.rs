@@ -11,5 +11,6 @@
 )]
 
 mod fixture;
+mod opened;
 mod server;
 mod verify;

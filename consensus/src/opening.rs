@@ -1,0 +1,169 @@
+//! The encrypted lane at decision time: each validator's decryption shares ride on its
+//! precommit (a vote extension), are checked before the precommit counts, and once a block is
+//! decided combine into the keys that open its encrypted transactions.
+//!
+//! A precommit's extension holds the voter's shares for every encrypted transaction of the
+//! block it commits to, one per key slot it holds ([`ordo_enc::dkg::slot_ranges`] over the
+//! committee's powers), in block order ([`ordo_enc::shares_to_bytes`]). A block without
+//! encrypted transactions gets an extension of the slot indices alone.
+
+use bytes::Bytes;
+use ordo_enc::{Identities, PublicSharing, Share, Shares};
+use ordo_types::{Address, Block, Entry, Opened, OpenedEntry, Sealed, B256};
+
+/// The key shares this node holds for the chain's encryption key, and the key's public
+/// sharing (how anyone checks a share).
+#[derive(Clone)]
+pub struct Decryption {
+    /// The key's id, in every envelope sealed to it.
+    pub key_id: u64,
+    /// The public sharing: the key and each share's public key.
+    pub sharing: PublicSharing,
+    /// This node's shares: one per key slot it holds (none for a full node).
+    pub shares: Vec<Share>,
+}
+
+impl std::fmt::Debug for Decryption {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decryption")
+            .field("key_id", &self.key_id)
+            .field("shares", &self.shares.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One encrypted transaction of a block, with what opening it needs.
+#[derive(Debug, Clone)]
+pub(crate) struct SealedEntry {
+    namespace: u64,
+    /// Its position among its namespace's entries.
+    index: u32,
+    identity: B256,
+    sealed: Sealed,
+}
+
+/// A block's encrypted transactions, in block order, with their identities hashed once.
+#[derive(Debug, Clone)]
+pub(crate) struct SealedBlock {
+    entries: Vec<SealedEntry>,
+    identities: Identities,
+}
+
+impl SealedBlock {
+    /// The encrypted transactions of `block`, whose senders `sender` gives (a transaction
+    /// whose sender cannot be recovered is not in a valid block).
+    pub(crate) fn of(
+        block: &Block,
+        chain_id: u64,
+        sender: impl Fn(&ordo_types::Transaction) -> Option<Address>,
+    ) -> Self {
+        let mut entries = Vec::new();
+        for group in &block.body.namespaces {
+            for (i, entry) in group.entries.iter().enumerate() {
+                let Entry::Signed(tx) = entry else { continue };
+                let (Some(sealed), Some(from)) = (tx.sealed(), sender(tx)) else {
+                    continue;
+                };
+                entries.push(SealedEntry {
+                    namespace: group.namespace,
+                    index: u32::try_from(i).unwrap_or(u32::MAX),
+                    identity: sealed.identity(chain_id, group.namespace, from, tx.nonce()),
+                    sealed,
+                });
+            }
+        }
+        let ids: Vec<B256> = entries.iter().map(|e| e.identity).collect();
+        Self {
+            identities: Identities::hash(&ids),
+            entries,
+        }
+    }
+
+    /// How many encrypted transactions.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+/// The slot indices `validator` holds in `committee`, if it is a member.
+fn slots_of(
+    committee: &ordo_types::ValidatorSet,
+    validator: &Address,
+) -> Option<std::ops::Range<u32>> {
+    let powers: Vec<u64> = committee
+        .validators()
+        .iter()
+        .map(|v| v.voting_power)
+        .collect();
+    let position = committee
+        .validators()
+        .iter()
+        .position(|v| v.address == *validator)?;
+    ordo_enc::dkg::slot_ranges(&powers)
+        .into_iter()
+        .nth(position)
+}
+
+impl Decryption {
+    /// This node's extension for a precommit on `block`: its shares for each encrypted
+    /// transaction.
+    pub(crate) fn extension(&self, block: &SealedBlock) -> Bytes {
+        let shares: Vec<Shares> = self
+            .shares
+            .iter()
+            .map(|s| ordo_enc::sign_shares(s, &block.identities))
+            .collect();
+        Bytes::from(ordo_enc::shares_to_bytes(&shares))
+    }
+
+    /// Whether `extension` is `validator`'s valid shares for `block`: exactly the slots it
+    /// holds in `committee`, each a valid share of every encrypted transaction.
+    pub(crate) fn check(
+        &self,
+        committee: &ordo_types::ValidatorSet,
+        validator: &Address,
+        extension: &[u8],
+        block: &SealedBlock,
+    ) -> Result<Vec<Shares>, String> {
+        let slots = slots_of(committee, validator).ok_or("not a committee member")?;
+        let shares = ordo_enc::shares_from_bytes(extension, block.len())
+            .map_err(|_| "malformed shares".to_owned())?;
+        if !shares.iter().map(|s| s.index).eq(slots.clone()) {
+            return Err(format!("shares for the wrong slots (holds {slots:?})"));
+        }
+        let mut rng = rand_010::rng();
+        for s in &shares {
+            if !ordo_enc::verify_shares(&mut rng, &self.sharing, &block.identities, s) {
+                return Err(format!("a bad share for slot {}", s.index));
+            }
+        }
+        Ok(shares)
+    }
+
+    /// Opens `block`'s encrypted transactions with the checked shares of the validators whose
+    /// precommits decided it; `None` when they hold fewer slots than the threshold.
+    pub(crate) fn open(&self, block: &SealedBlock, shares: &[Shares]) -> Option<Vec<OpenedEntry>> {
+        let holders: Vec<&Shares> = shares.iter().collect();
+        if holders.len() < self.sharing.required() as usize {
+            return None;
+        }
+        let keys = ordo_enc::combine(&self.sharing, &holders)?;
+        Some(
+            block
+                .entries
+                .iter()
+                .zip(keys)
+                .map(|(e, key)| OpenedEntry {
+                    namespace: e.namespace,
+                    index: e.index,
+                    identity: e.identity,
+                    key: key.to_bytes().to_vec().into(),
+                    outcome: match ordo_enc::open(&key, &e.sealed) {
+                        Ok(payload) => Opened::Plaintext(payload),
+                        Err(why) => Opened::Failure(why.into()),
+                    },
+                })
+                .collect(),
+        )
+    }
+}

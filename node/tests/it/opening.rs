@@ -1,0 +1,188 @@
+//! The encrypted lane at decision time on real nodes: the precommits that decide a block carry
+//! the validators' decryption shares, every node (a full node too) opens the block's encrypted
+//! transactions with them, and the rollup's slice shows each one's key and plaintext, or why
+//! it did not open. Without more than two thirds of the voting power nothing opens, and the
+//! plaintext is nowhere.
+
+use std::path::Path;
+use std::time::Duration;
+
+use ordo_enc::{encrypt_transaction, DecryptionKey, EncryptionKey, Identities};
+use ordo_types::{Bytes, OpenFailure, Opened, OpenedEntry, SecretKey, Transaction};
+use rand_010::SeedableRng;
+
+use crate::harness::Net;
+
+const CHAIN_ID: u64 = 1337;
+const T: Duration = Duration::from_secs(60);
+
+fn encryption() -> Vec<String> {
+    vec!["--encryption".to_owned()]
+}
+
+async fn epoch_key(net: &Net) -> EncryptionKey {
+    let info = net.get(0, "/v1/encryption").await.expect("the key");
+    let public = alloy_primitives::hex::decode(info["public_key"].as_str().unwrap()).unwrap();
+    EncryptionKey::from_bytes(info["key_id"].as_u64().unwrap(), &public).unwrap()
+}
+
+/// The opened entries of namespace 1 at `height`, as node `i` serves them.
+async fn opened(net: &Net, i: usize, height: u64) -> Vec<OpenedEntry> {
+    let slice = net
+        .get(i, &format!("/v1/namespaces/1/blocks/{height}"))
+        .await
+        .expect("the slice");
+    serde_json::from_value(slice["opened"].clone()).unwrap_or_default()
+}
+
+/// Checks `entry` is the opening of `tx` (sent by `sender`): its identity is the one the
+/// transaction's visible fields make, and its key is that identity's key under `key`.
+fn check_key(entry: &OpenedEntry, tx: &Transaction, sender: &SecretKey, key: &EncryptionKey) {
+    let sealed = tx.sealed().expect("an envelope");
+    let identity = sealed.identity(CHAIN_ID, 1, sender.address(), tx.nonce());
+    assert_eq!(entry.identity, identity);
+    let released = DecryptionKey::from_bytes(&entry.key).expect("a key");
+    assert!(ordo_enc::verify_keys(
+        &mut rand_010::rng(),
+        &key.public,
+        &Identities::hash(&[identity]),
+        &[released],
+    ));
+}
+
+#[tokio::test]
+async fn an_encrypted_transaction_opens_on_every_node_once_decided_and_a_bad_one_is_delivered_failed(
+) {
+    // Four validators and a full node, which holds no share and opens all the same.
+    let net = Net::start_with(4, 1, &encryption(), |_, _| {});
+    net.wait_height(&[0, 1, 2, 3, 4], 1, T).await;
+    let key = epoch_key(&net).await;
+    let mut rng = rand_010::rngs::StdRng::seed_from_u64(7);
+    let sender = SecretKey::random();
+    let good =
+        encrypt_transaction(&mut rng, &key, CHAIN_ID, 1, 0, b"swap 10 for 20", &sender).unwrap();
+    // A ciphertext whose payload was changed after sealing (and signed again): its identity
+    // is another, so the released key does not open its encapsulation.
+    let bad = {
+        let tx = encrypt_transaction(&mut rng, &key, CHAIN_ID, 1, 1, b"tampered", &sender).unwrap();
+        let mut sealed = tx.sealed().unwrap();
+        let mut dem = sealed.dem.to_vec();
+        *dem.last_mut().unwrap() ^= 1;
+        sealed.dem = dem.into();
+        Transaction::sign_encrypted(1, 1, &sealed, &sender, CHAIN_ID)
+    };
+    for tx in [&good, &bad] {
+        let (status, body) = net.post(0, "/v1/transactions", tx).await;
+        assert_eq!(status, 202, "{body}");
+    }
+    let good_at = net.wait_included(0, &good.hash().to_string(), T).await;
+    let bad_at = net.wait_included(0, &bad.hash().to_string(), T).await;
+
+    for (tx, at, outcome) in [
+        (
+            &good,
+            &good_at,
+            Opened::Plaintext(Bytes::from_static(b"swap 10 for 20")),
+        ),
+        (&bad, &bad_at, Opened::Failure(OpenFailure::Kem)),
+    ] {
+        let height = at["height"].as_u64().unwrap();
+        let index = at["index"].as_u64().unwrap();
+        for i in 0..5 {
+            let entries = opened(&net, i, height).await;
+            let entry = entries
+                .iter()
+                .find(|e| u64::from(e.index) == index)
+                .unwrap_or_else(|| {
+                    panic!("node {i}: entry {index} at {height} not opened: {entries:?}")
+                });
+            assert_eq!(entry.outcome, outcome, "node {i}");
+            check_key(entry, tx, &sender, &key);
+        }
+    }
+}
+
+#[tokio::test]
+async fn with_two_of_four_validators_stopped_nothing_opens_and_the_plaintext_is_nowhere() {
+    let mut net = Net::start_with(4, 0, &encryption(), |_, _| {});
+    net.wait_height(&[0, 1, 2, 3], 1, T).await;
+    let key = epoch_key(&net).await;
+    net.kill(2);
+    net.kill(3);
+    let secret = format!("secret-{:032x}", rand_010::random::<u128>());
+    let sender = SecretKey::random();
+    let tx = encrypt_transaction(
+        &mut rand_010::rng(),
+        &key,
+        CHAIN_ID,
+        1,
+        0,
+        secret.as_bytes(),
+        &sender,
+    )
+    .unwrap();
+    let (status, body) = net.post(0, "/v1/transactions", &tx).await;
+    assert_eq!(status, 202, "{body}");
+    let hash = tx.hash().to_string();
+    // Both live validators hold it (admitted, journaled, gossiped), and cannot decide.
+    net.wait_tx(1, &hash, &["pending"], T).await;
+    let stalled_at = net.height(0).await.unwrap();
+
+    let hex = alloy_primitives::hex::encode(secret.as_bytes());
+    for i in 0..2 {
+        for path in [
+            format!("/v1/transactions/{hash}"),
+            format!("/v1/namespaces/1/blocks/{stalled_at}"),
+            "/v1/status".to_owned(),
+        ] {
+            let body = net
+                .get(i, &path)
+                .await
+                .map(|v| v.to_string())
+                .unwrap_or_default();
+            assert!(
+                !body.contains(&secret) && !body.contains(&hex),
+                "{path} on node {i}"
+            );
+        }
+    }
+    for i in 0..4 {
+        assert_nowhere(net.home(i), &[secret.as_bytes(), hex.as_bytes()]);
+    }
+
+    assert_eq!(
+        net.height(0).await,
+        Some(stalled_at),
+        "decided without a quorum"
+    );
+
+    // The others return: the block holding it is decided, and it opens.
+    net.restart(2);
+    net.restart(3);
+    let at = net.wait_included(0, &hash, T).await;
+    let height = at["height"].as_u64().unwrap();
+    let entries = opened(&net, 0, height).await;
+    assert_eq!(
+        entries.first().map(|e| &e.outcome),
+        Some(&Opened::Plaintext(Bytes::from(secret.into_bytes())))
+    );
+}
+
+/// Asserts no file under `dir` holds any of `needles`.
+fn assert_nowhere(dir: &Path, needles: &[&[u8]]) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            assert_nowhere(&path, needles);
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        for needle in needles {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == *needle),
+                "{} holds the plaintext",
+                path.display()
+            );
+        }
+    }
+}
