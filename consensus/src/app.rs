@@ -904,6 +904,7 @@ impl App {
         let applied = applied?;
         self.chain = chain;
         self.take_announced(&block).await?;
+        let opening = std::time::Instant::now();
         let opened = self.open(&block, &extensions).await?.unwrap_or_else(|| {
             error!(target: "ordo::consensus", height, %hash, "too few valid decryption shares to open the block's encrypted transactions");
             Vec::new()
@@ -930,7 +931,8 @@ impl App {
         tokio::task::spawn_blocking(move || mempool.on_decided(&d.block, &nonces))
             .await
             .map_err(|e| Failure::Fatal(eyre::eyre!("mempool task: {e}")))?;
-        info!(target: "ordo::consensus", height, %hash, txs = tx_count, signers, "decided");
+        let (opened, open_us) = (decided.opened.len(), opening.elapsed().as_micros());
+        info!(target: "ordo::consensus", height, %hash, txs = tx_count, signers, opened, open_us, "decided");
         self.decided.send_replace(Some(decided));
         self.status.send_modify(|s| {
             s.height = height;

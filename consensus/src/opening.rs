@@ -8,7 +8,7 @@
 //! encrypted transactions gets an extension of the slot indices alone.
 
 use bytes::Bytes;
-use ordo_enc::{Identities, PublicSharing, Share, Shares};
+use ordo_enc::{DecryptionKey, Identities, PublicSharing, Share, Shares};
 use ordo_types::{Address, Block, Entry, Opened, OpenedEntry, Sealed, B256};
 
 /// The key shares this node holds for the chain's encryption key, and the key's public
@@ -148,22 +148,30 @@ impl Decryption {
             return None;
         }
         let keys = ordo_enc::combine(&self.sharing, &holders)?;
-        Some(
-            block
-                .entries
-                .iter()
-                .zip(keys)
-                .map(|(e, key)| OpenedEntry {
-                    namespace: e.namespace,
-                    index: e.index,
-                    identity: e.identity,
-                    key: key.to_bytes().to_vec().into(),
-                    outcome: match ordo_enc::open(&key, &e.sealed) {
-                        Ok(payload) => Opened::Plaintext(payload),
-                        Err(why) => Opened::Failure(why.into()),
-                    },
-                })
-                .collect(),
-        )
+        let open = |(e, key): (&SealedEntry, &DecryptionKey)| OpenedEntry {
+            namespace: e.namespace,
+            index: e.index,
+            identity: e.identity,
+            key: key.to_bytes().to_vec().into(),
+            outcome: match ordo_enc::open(key, &e.sealed) {
+                Ok(payload) => Opened::Plaintext(payload),
+                Err(why) => Opened::Failure(why.into()),
+            },
+        };
+        // Opening costs a pairing each: spread it over the cores.
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let chunk = block.entries.len().div_ceil(threads).max(1);
+        let pairs: Vec<_> = block.entries.iter().zip(&keys).collect();
+        std::thread::scope(|scope| {
+            let parts: Vec<_> = pairs
+                .chunks(chunk)
+                .map(|part| scope.spawn(move || part.iter().copied().map(open).collect::<Vec<_>>()))
+                .collect();
+            let mut opened = Vec::with_capacity(pairs.len());
+            for part in parts {
+                opened.extend(part.join().ok()?);
+            }
+            Some(opened)
+        })
     }
 }
