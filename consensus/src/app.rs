@@ -700,7 +700,13 @@ impl App {
         let block = {
             let mut block = block;
             let chain_id = self.chain.rules().chain_id();
-            crate::byzantine::corrupt(self.params.fault, &mut block, &limits, chain_id);
+            let key_id = self
+                .chain
+                .rules()
+                .admission
+                .encryption()
+                .map_or(0, |k| k.key_id);
+            crate::byzantine::corrupt(self.params.fault, &mut block, &limits, chain_id, key_id);
             block
         };
         let chain_id = self.chain.rules().chain_id();

@@ -5,7 +5,7 @@
 use ordo_chain::{BlockLimits, Candidate};
 use ordo_mempool::Mempool;
 use ordo_types::{
-    Address, Block, Body, Bytes, InboxItem, NamespaceEntries, SecretKey, Transaction, B256,
+    Address, Block, Body, Bytes, InboxItem, NamespaceEntries, Sealed, SecretKey, Transaction, B256,
 };
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +32,41 @@ pub enum ProposerFault {
     CensorSender(Address),
     /// Split every pending bundle: propose its first transaction alone, as a single one.
     SplitBundles,
+    /// Include an encrypted transaction for namespace 1 whose key encapsulation is not a
+    /// point of the group (it could never open).
+    MalformedEnvelope,
+    /// Include one encrypted transaction for namespace 1 twice: the same identity twice.
+    ReusedIdentity,
+}
+
+/// Puts `group` first in `block`, in place of any group of its namespace (the faults below use
+/// namespaces their blocks are otherwise without).
+fn add_group(block: &mut Block, group: NamespaceEntries) {
+    let others: Vec<_> = block
+        .body
+        .namespaces
+        .drain(..)
+        .filter(|g| g.namespace != group.namespace)
+        .collect();
+    block.body =
+        Body::from_entries(std::iter::once(group).chain(others).collect()).unwrap_or_default();
+}
+
+/// A key encapsulation whose `U` is a point of G2 (so the envelope passes the shape check),
+/// made for a throwaway key.
+fn generator_kem() -> [u8; ordo_types::KEM_LEN] {
+    let (sharing, _) = ordo_enc::deal(&mut rand_010::rng(), 1);
+    let key = ordo_enc::EncryptionKey {
+        key_id: 0,
+        public: *sharing.public(),
+    };
+    let to = ordo_enc::Recipient {
+        chain_id: 0,
+        namespace: 0,
+        sender: Address::ZERO,
+        nonce: 0,
+    };
+    ordo_enc::seal(&mut rand_010::rng(), &key, &to, b"").map_or([0; ordo_types::KEM_LEN], |s| s.kem)
 }
 
 /// Leaves out what a censoring proposer leaves out of the block it builds.
@@ -85,17 +120,16 @@ pub(crate) fn corrupt(
     block: &mut Block,
     limits: &BlockLimits,
     chain_id: u64,
+    key_id: u64,
 ) {
-    let mut add = |tx: Transaction| {
-        block.body = Body::from_entries(
-            std::iter::once(NamespaceEntries {
+    let add = |block: &mut Block, tx: Transaction| {
+        add_group(
+            block,
+            NamespaceEntries {
                 namespace: tx.namespace(),
                 entries: vec![tx.into()],
-            })
-            .chain(block.body.namespaces.drain(..))
-            .collect(),
+            },
         )
-        .unwrap_or_default();
     };
     match fault {
         Some(ProposerFault::WrongProposer) => block.header.proposer = Address::repeat_byte(0x42),
@@ -107,17 +141,49 @@ pub(crate) fn corrupt(
             // r = 5 is not the x-coordinate of a curve point: no sender can be recovered.
             // (Tampering with the payload instead would just recover some other sender.)
             signature.0[..32].copy_from_slice(&B256::with_last_byte(5).0);
-            add(Transaction::eip712(1, 0, payload, signature));
+            add(block, Transaction::eip712(1, 0, payload, signature));
         }
         Some(ProposerFault::OversizedBody) => {
             let payload = Bytes::from(vec![0u8; limits.max_block_bytes]);
-            add(Transaction::sign(
-                1,
-                0,
-                payload,
-                &SecretKey::random(),
-                chain_id,
-            ));
+            add(
+                block,
+                Transaction::sign(1, 0, payload, &SecretKey::random(), chain_id),
+            );
+        }
+        Some(ProposerFault::MalformedEnvelope) => {
+            let sealed = Sealed {
+                key_id,
+                bucket: ordo_types::MIN_BUCKET,
+                kem: [0xff; ordo_types::KEM_LEN],
+                dem: Bytes::from(vec![
+                    0u8;
+                    ordo_types::bucket_size(ordo_types::MIN_BUCKET) + 16
+                ]),
+            };
+            add(
+                block,
+                Transaction::sign_encrypted(1, 0, &sealed, &SecretKey::random(), chain_id),
+            );
+        }
+        Some(ProposerFault::ReusedIdentity) => {
+            let sealed = Sealed {
+                key_id,
+                bucket: ordo_types::MIN_BUCKET,
+                // The group's generator: a well-formed encapsulation.
+                kem: generator_kem(),
+                dem: Bytes::from(vec![
+                    0u8;
+                    ordo_types::bucket_size(ordo_types::MIN_BUCKET) + 16
+                ]),
+            };
+            let tx = Transaction::sign_encrypted(1, 0, &sealed, &SecretKey::random(), chain_id);
+            add_group(
+                block,
+                NamespaceEntries {
+                    namespace: 1,
+                    entries: vec![tx.clone().into(), tx.into()],
+                },
+            );
         }
         // Censorship is applied while selecting what goes in, not to a built block.
         Some(

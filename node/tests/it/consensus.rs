@@ -170,7 +170,12 @@ async fn rolling_kill_and_restart_keeps_history() {
 /// Runs a network in which validator 3 proposes invalid blocks, and checks that none of its
 /// blocks is decided while the others keep the chain going.
 async fn faulty_proposer_gets_no_vote(fault: &str, reason: &str) {
-    let net = Net::start(4, 0, |i, text| {
+    faulty_proposer_gets_no_vote_with(fault, reason, &[]).await;
+}
+
+/// [`faulty_proposer_gets_no_vote`] on a network made with extra `ordo init` arguments.
+pub(crate) async fn faulty_proposer_gets_no_vote_with(fault: &str, reason: &str, init: &[String]) {
+    let net = Net::start_with(4, 0, init, |i, text| {
         if i == 3 {
             // Top-level key: it must precede the first [table].
             text.insert_str(0, &format!("test_fault = \"{fault}\"\n"));

@@ -186,3 +186,156 @@ fn assert_nowhere(dir: &Path, needles: &[&[u8]]) {
         }
     }
 }
+
+#[tokio::test]
+async fn a_ciphertext_never_included_is_never_opened_while_later_blocks_are() {
+    let net = Net::start_with(4, 0, &encryption(), |_, _| {});
+    net.wait_height(&[0, 1, 2, 3], 1, T).await;
+    let key = epoch_key(&net).await;
+    let secret = format!("never-{:032x}", rand_010::random::<u128>());
+    let sender = SecretKey::random();
+    // Nonce 1 with no nonce 0: parked in every pool, never in a block.
+    let parked = encrypt_transaction(
+        &mut rand_010::rng(),
+        &key,
+        CHAIN_ID,
+        1,
+        1,
+        secret.as_bytes(),
+        &sender,
+    )
+    .unwrap();
+    let (status, body) = net.post(0, "/v1/transactions", &parked).await;
+    assert_eq!(status, 202, "{body}");
+    // Another sender's encrypted transaction is included and opened meanwhile.
+    let other = SecretKey::random();
+    let opened_one =
+        encrypt_transaction(&mut rand_010::rng(), &key, CHAIN_ID, 1, 0, b"opens", &other).unwrap();
+    let (status, body) = net.post(0, "/v1/transactions", &opened_one).await;
+    assert_eq!(status, 202, "{body}");
+    let at = net
+        .wait_included(0, &opened_one.hash().to_string(), T)
+        .await;
+    let height = at["height"].as_u64().unwrap();
+    assert_eq!(opened(&net, 0, height).await.len(), 1);
+    net.wait_height(&[0, 1, 2, 3], height + 5, T).await;
+
+    let hash = parked.hash().to_string();
+    net.wait_tx(0, &hash, &["parked"], T).await;
+    let hex = alloy_primitives::hex::encode(secret.as_bytes());
+    for i in 0..4 {
+        assert_nowhere(net.home(i), &[secret.as_bytes(), hex.as_bytes()]);
+    }
+    let range = net
+        .get(
+            0,
+            &format!("/v1/namespaces/1/blocks?from=1&to={}", height + 5),
+        )
+        .await
+        .unwrap()
+        .to_string();
+    assert!(!range.contains(&secret) && !range.contains(&hex));
+}
+
+#[tokio::test]
+async fn a_flood_of_garbage_envelopes_is_refused_or_delivered_failed_and_the_chain_goes_on() {
+    let net = Net::start_with(4, 0, &encryption(), |_, _| {});
+    net.wait_height(&[0, 1, 2, 3], 1, T).await;
+    let key = epoch_key(&net).await;
+    let mut rng = rand_010::rngs::StdRng::seed_from_u64(11);
+    let sealed_garbage = |rng: &mut rand_010::rngs::StdRng, sender: &SecretKey| {
+        let mut sealed = encrypt_transaction(rng, &key, CHAIN_ID, 1, 0, b"x", sender)
+            .unwrap()
+            .sealed()
+            .unwrap();
+        // A payload that fails its tag under any key: admitted, ordered, delivered failed.
+        let mut dem = sealed.dem.to_vec();
+        dem.iter_mut().for_each(|b| *b = rand_010::random());
+        sealed.dem = dem.into();
+        Transaction::sign_encrypted(1, 0, &sealed, sender, CHAIN_ID)
+    };
+    let mut batch = Vec::new();
+    for i in 0..300 {
+        let sender = SecretKey::random();
+        if i % 2 == 0 {
+            batch.push(sealed_garbage(&mut rng, &sender));
+        } else {
+            // Not an encapsulation at all: refused at the door.
+            let mut sealed = sealed_garbage(&mut rng, &sender).sealed().unwrap();
+            sealed.kem = [0xff; ordo_types::KEM_LEN];
+            batch.push(Transaction::sign_encrypted(
+                1, 0, &sealed, &sender, CHAIN_ID,
+            ));
+        }
+    }
+    let honest = SecretKey::random();
+    let plain = Transaction::sign(2, 0, Bytes::from_static(b"honest"), &honest, CHAIN_ID);
+    let sealed = encrypt_transaction(&mut rng, &key, CHAIN_ID, 1, 0, b"honest", &honest).unwrap();
+    batch.push(plain.clone());
+    batch.push(sealed.clone());
+    let start = net.height(0).await.unwrap();
+    let mut admitted = Vec::new();
+    for chunk in batch.chunks(100) {
+        let (code, answer) = net.post(0, "/v1/transactions/batch", &chunk).await;
+        assert_eq!(code, 200, "{answer}");
+        for (tx, result) in chunk.iter().zip(answer["results"].as_array().unwrap()) {
+            match result["code"].as_str() {
+                None => admitted.push(tx.clone()),
+                Some(code) => assert_eq!(code, "INVALID_PAYLOAD", "{result}"),
+            }
+        }
+    }
+    assert_eq!(
+        admitted.len(),
+        152,
+        "the 150 well-formed garbage envelopes and the two honest"
+    );
+    for tx in [&plain, &sealed] {
+        net.wait_included(0, &tx.hash().to_string(), T).await;
+    }
+    // Every admitted envelope lands and is delivered as failed (or, for the honest one, opened).
+    for tx in &admitted {
+        let at = net.wait_included(0, &tx.hash().to_string(), T).await;
+        if tx.sealed().is_none() {
+            continue;
+        }
+        let height = at["height"].as_u64().unwrap();
+        let index = at["index"].as_u64().unwrap();
+        let entries = opened(&net, 0, height).await;
+        let entry = entries
+            .iter()
+            .find(|e| u64::from(e.index) == index)
+            .unwrap();
+        let expected = if tx == &sealed {
+            Opened::Plaintext(Bytes::from_static(b"honest"))
+        } else {
+            Opened::Failure(OpenFailure::Kem)
+        };
+        assert_eq!(entry.outcome, expected);
+    }
+    net.wait_height(&[0, 1, 2, 3], net.height(0).await.unwrap() + 3, T)
+        .await;
+    assert!(net.height(0).await.unwrap() > start);
+}
+
+#[tokio::test]
+async fn a_proposal_with_an_envelope_that_cannot_open_gets_no_vote() {
+    crate::consensus::faulty_proposer_gets_no_vote_with(
+        "malformed_envelope",
+        "malformed key encapsulation",
+        &encryption(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_proposal_holding_one_identity_twice_gets_no_vote() {
+    // The identity covers the sender, its nonce and the ciphertext: the same identity twice is
+    // the same transaction twice (or one nonce twice, which the nonce rule refuses).
+    crate::consensus::faulty_proposer_gets_no_vote_with(
+        "reused_identity",
+        "appears twice",
+        &encryption(),
+    )
+    .await;
+}
