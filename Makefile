@@ -117,6 +117,19 @@ bench-load: deps
 	$(CARGO) build --release -p ordo-node -p ordo-testnet
 	$(CARGO) run --release -p ordo-testnet -- bench --spawn 4 --rate $(RATE) --duration $(DURATION) --out target/bench-load.json $(ARGS)
 
+# The encrypted lane against a plaintext control, in one run on one fresh 4-validator network
+# with an encryption key (release build): the first half of the load all plaintext, the second
+# with ENC_FRACTION sealed, same rate. Prints each half's finalized tx/s and their ratio,
+# latency, the validators' CPU per encrypted transaction and each block's opening time (from the
+# nodes' logs). Writes target/bench-encrypted-lane.json and .svg. Override with e.g.
+# `make bench-encrypted-lane RATE=1200 DURATION=30`.
+.PHONY: bench-encrypted-lane
+ENC_FRACTION ?= 0.2
+bench-encrypted-lane: RATE = 600
+bench-encrypted-lane: deps
+	$(CARGO) build --release -p ordo-node -p ordo-testnet
+	$(CARGO) run --release -p ordo-testnet -- bench --spawn 4 --rate $(RATE) --duration $(DURATION) --compare-encrypted $(ENC_FRACTION) --home target/bench-encrypted-lane --out target/bench-encrypted-lane.json $(ARGS)
+
 # Every fault scenario on fresh local networks under load (release build); non-zero exit if any
 # verdict fails. Writes target/testnet-scenarios/verdicts.json.
 scenarios:

@@ -7,14 +7,17 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use clap::Args;
+use ordo_enc::EncryptionKey;
 use ordo_types::{verify_batch, Claim, SecretKey, B256};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
 use crate::client::{self, http};
-use crate::load::{self, LoadReport, LoadSpec, Target};
+use crate::load::{self, Encrypt, LoadReport, LoadSpec, Target};
 use crate::localnet::{LocalNet, NetSpec};
+
+mod lane;
 
 /// Arguments of `ordo bench`.
 #[derive(Args, Clone, Debug)]
@@ -80,9 +83,33 @@ pub struct BenchArgs {
     /// Only these kinds of hostile message (`ordo-testnet hostile --only`); repeatable.
     #[arg(long = "hostile-only")]
     pub hostile_only: Vec<String>,
+    /// Seal this share (0 to 1) of the offered transactions to the network's key (named by
+    /// `GET /v1/encryption` of the first node) and send them as encrypted transactions. A
+    /// network `--spawn` starts is then initialised with `ordo init --encryption`.
+    #[arg(long, default_value_t = 0.0, value_parser = fraction)]
+    pub encrypted: f64,
+    /// Measure the encrypted lane against a plaintext control in one run on one network: the
+    /// first half of the load all plaintext, the second half with this share (0 to 1) sealed,
+    /// same rate. Reports each half's throughput, latency and validator CPU, their ratio, and
+    /// how long the nodes took to open each block (from their logs). Needs `--spawn`.
+    #[arg(
+        long,
+        requires = "spawn",
+        conflicts_with_all = ["search", "hostile", "encrypted"],
+        value_parser = fraction
+    )]
+    pub compare_encrypted: Option<f64>,
     /// Where to write the JSON result (the plot goes next to it, as `.svg`).
     #[arg(long, default_value = "target/bench-load.json")]
     pub out: PathBuf,
+}
+
+/// A share between 0 and 1.
+fn fraction(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(f) if (0.0..=1.0).contains(&f) => Ok(f),
+        _ => Err(format!("{s:?} is not a fraction between 0 and 1")),
+    }
 }
 
 #[derive(Deserialize)]
@@ -172,6 +199,31 @@ struct Network {
     chain_id: u64,
     registered: Option<Vec<u64>>,
     spawned: Option<LocalNet>,
+    /// The key to seal to, when the run sends encrypted transactions.
+    encryption: Option<EncryptionKey>,
+}
+
+/// Whether the run sends encrypted transactions.
+fn sends_encrypted(args: &BenchArgs) -> bool {
+    args.encrypted > 0.0 || args.compare_encrypted.is_some()
+}
+
+/// The key `GET /v1/encryption` of `api` names; every namespace `1..=namespaces` must take
+/// encrypted transactions.
+async fn encryption_key(api: &str, namespaces: u64) -> anyhow::Result<EncryptionKey> {
+    let info = client::encryption(&http(), api).await.with_context(|| {
+        format!("asking {api} for its encryption key (a network started with `ordo init --encryption` has one)")
+    })?;
+    let public = hex::decode(info.public_key.trim_start_matches("0x"))
+        .context("the encryption key is not hex")?;
+    let key = EncryptionKey::from_bytes(info.key_id, &public)?;
+    if let Some(ns) = (1..=namespaces).find(|n| !info.namespaces.contains(n)) {
+        bail!(
+            "namespace {ns} does not take encrypted transactions (these do: {:?})",
+            info.namespaces
+        );
+    }
+    Ok(key)
 }
 
 async fn resolve(args: &BenchArgs, exe: &Path) -> anyhow::Result<Network> {
@@ -196,6 +248,7 @@ async fn resolve(args: &BenchArgs, exe: &Path) -> anyhow::Result<Network> {
             chain_id: file.chain_id,
             registered: Some(file.rollups.iter().map(|r| r.namespace).collect()),
             spawned: None,
+            encryption: None,
         });
     }
     if let Some(validators) = args.spawn {
@@ -212,6 +265,7 @@ async fn resolve(args: &BenchArgs, exe: &Path) -> anyhow::Result<Network> {
             validators,
             full_nodes: 0,
             l1: false,
+            encryption: sends_encrypted(args),
             proxied: false,
             settings: args
                 .set
@@ -226,6 +280,7 @@ async fn resolve(args: &BenchArgs, exe: &Path) -> anyhow::Result<Network> {
             chain_id: net.chain_id,
             registered: None,
             spawned: Some(net),
+            encryption: None,
         });
     }
     if args.node.is_empty() {
@@ -257,12 +312,26 @@ async fn resolve(args: &BenchArgs, exe: &Path) -> anyhow::Result<Network> {
         chain_id: chain_id.context("no node answered")?,
         registered: None,
         spawned: None,
+        encryption: None,
     })
 }
 
-fn spec(args: &BenchArgs, chain_id: u64, rate: f64) -> LoadSpec {
+fn spec(args: &BenchArgs, network: &Network, rate: f64) -> LoadSpec {
+    // With `--compare-encrypted`, sealing starts with the first transaction due in the second half.
+    let encrypt = network.encryption.map(|key| match args.compare_encrypted {
+        Some(fraction) => Encrypt {
+            key,
+            fraction,
+            from: ((args.duration / 2) as f64 * rate).ceil() as usize,
+        },
+        None => Encrypt {
+            key,
+            fraction: args.encrypted,
+            from: 0,
+        },
+    });
     LoadSpec {
-        chain_id,
+        chain_id: network.chain_id,
         rate,
         duration: Duration::from_secs(args.duration),
         senders: args.senders,
@@ -271,6 +340,7 @@ fn spec(args: &BenchArgs, chain_id: u64, rate: f64) -> LoadSpec {
         tick: Duration::from_millis(args.tick_ms.max(1)),
         drain: Duration::from_secs(args.drain),
         bundle_parts: args.bundle_parts,
+        encrypt,
     }
 }
 
@@ -309,7 +379,7 @@ async fn probe_with<T>(
     rate: f64,
     at_start: impl FnOnce() -> T,
 ) -> anyhow::Result<(LoadReport, T)> {
-    let spec = spec(args, network.chain_id, rate);
+    let spec = spec(args, network, rate);
     print!(
         "signing {} transactions ({} senders, {} B payloads)... ",
         (rate * args.duration as f64).ceil(),
@@ -318,17 +388,21 @@ async fn probe_with<T>(
     );
     let started = Instant::now();
     let presigned = tokio::task::spawn_blocking(move || load::presign(&spec)).await??;
+    let sealed = presigned.sealed();
+    if sealed > 0 {
+        print!("({sealed} of them sealed to the network's key) ");
+    }
     println!("{:.1} s", started.elapsed().as_secs_f64());
     println!("offering {rate:.0} tx/s for {} s...", args.duration);
     let (_stop_tx, stop) = watch::channel(false);
-    let spec = self::spec(args, network.chain_id, rate);
+    let spec = self::spec(args, network, rate);
     let started = at_start();
     let report = load::run(&network.targets, &spec, presigned, stop).await?;
     print_row(&report);
     Ok((report, started))
 }
 
-/// Throughput, latency and memory over one part of a run.
+/// Throughput, latency, memory and CPU over one part of a run.
 #[derive(Clone, Debug, serde::Serialize)]
 struct Phase {
     name: &'static str,
@@ -343,28 +417,73 @@ struct Phase {
     latency_p99_ms_max: f64,
     /// Each node's largest resident memory over the phase, MiB.
     rss_mib_max: Vec<f64>,
+    /// Each node's CPU time over the phase, seconds.
+    cpu_s: Vec<f64>,
 }
 
-/// Node memory sampled every 500 ms, tagged with the phase it falls in.
-async fn sample_rss(pids: Vec<Option<u32>>, half: Duration, end: Duration) -> [Vec<f64>; 2] {
+/// Each node's largest memory and CPU time over one half of a run.
+#[derive(Clone, Debug, Default)]
+struct HalfUsage {
+    rss_mib_max: Vec<f64>,
+    cpu_s: Vec<f64>,
+}
+
+/// Node memory sampled every 500 ms and CPU time read at the start, at `half` and at `end`,
+/// per half.
+async fn sample_halves(pids: Vec<Option<u32>>, half: Duration, end: Duration) -> [HalfUsage; 2] {
     let started = Instant::now();
-    let mut max = [vec![0.0; pids.len()], vec![0.0; pids.len()]];
-    while started.elapsed() < end {
-        let phase = usize::from(started.elapsed() >= half);
-        for (i, pid) in pids.iter().enumerate() {
-            let rss = pid
-                .and_then(crate::procstat::sample)
-                .map_or(0.0, |s| s.rss_kib as f64 / 1024.0);
-            if let Some(m) = max.get_mut(phase).and_then(|p| p.get_mut(i)) {
+    let read = || -> Vec<Option<crate::procstat::ProcSample>> {
+        pids.iter()
+            .map(|p| p.and_then(crate::procstat::sample))
+            .collect()
+    };
+    let mut halves = [HalfUsage::default(), HalfUsage::default()];
+    for h in &mut halves {
+        h.rss_mib_max = vec![0.0; pids.len()];
+    }
+    // CPU seconds at the start, at `half` and at `end`.
+    let mut marks: Vec<Vec<Option<f64>>> = Vec::with_capacity(3);
+    loop {
+        let elapsed = started.elapsed();
+        let row = read();
+        let reached = if elapsed >= end {
+            3
+        } else if elapsed >= half {
+            2
+        } else {
+            1
+        };
+        while marks.len() < reached {
+            marks.push(row.iter().map(|s| s.map(|s| s.cpu_s)).collect());
+        }
+        if elapsed >= end {
+            break;
+        }
+        let phase = usize::from(elapsed >= half);
+        for (i, sample) in row.iter().enumerate() {
+            let rss = sample.map_or(0.0, |s| s.rss_kib as f64 / 1024.0);
+            if let Some(m) = halves[phase].rss_mib_max.get_mut(i) {
                 *m = f64::max(*m, rss);
             }
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        // Wake at the next half boundary rather than past it.
+        let next = if elapsed < half { half } else { end };
+        tokio::time::sleep((next - elapsed).min(Duration::from_millis(500))).await;
     }
-    max
+    for (p, h) in halves.iter_mut().enumerate() {
+        h.cpu_s = marks[p]
+            .iter()
+            .zip(&marks[p + 1])
+            .map(|(a, b)| match (a, b) {
+                (Some(a), Some(b)) => ((b - a) * 100.0).round() / 100.0,
+                _ => 0.0,
+            })
+            .collect();
+    }
+    halves
 }
 
-fn phase(report: &LoadReport, name: &'static str, from: u64, to: u64, rss: Vec<f64>) -> Phase {
+fn phase(report: &LoadReport, name: &'static str, from: u64, to: u64, usage: HalfUsage) -> Phase {
     let seconds: Vec<_> = report
         .timeline
         .iter()
@@ -390,50 +509,85 @@ fn phase(report: &LoadReport, name: &'static str, from: u64, to: u64, rss: Vec<f
             .map(|s| s.latency_p99_ms)
             .fold(0.0, f64::max)
             .round(),
-        rss_mib_max: rss.iter().map(|r| r.round()).collect(),
+        rss_mib_max: usage.rss_mib_max.iter().map(|r| r.round()).collect(),
+        cpu_s: usage.cpu_s,
     }
+}
+
+/// One load run measured in two halves, the first `duration / 2` seconds and the rest: each
+/// half's throughput, latency, node memory and CPU. `at_start(half)` runs as the transactions
+/// start going out, to start what makes the second half differ when that is not in the
+/// transactions themselves (the hostile peer).
+async fn probe_halves<T>(
+    args: &BenchArgs,
+    network: &Network,
+    names: [&'static str; 2],
+    at_start: impl FnOnce(Duration) -> T,
+) -> anyhow::Result<(LoadReport, [Phase; 2], T)> {
+    let h = args.duration / 2;
+    let (half, end) = (Duration::from_secs(h), Duration::from_secs(args.duration));
+    let pids: Vec<Option<u32>> = network.targets.iter().map(|t| t.pid).collect();
+    let (report, (started, usage)) = probe_with(args, network, args.rate, || {
+        (at_start(half), tokio::spawn(sample_halves(pids, half, end)))
+    })
+    .await?;
+    let [first, second] = usage.await?;
+    let phases = [
+        phase(&report, names[0], 0, h, first),
+        phase(&report, names[1], h, args.duration, second),
+    ];
+    Ok((report, phases, started))
 }
 
 /// One load run with a hostile peer over its second half: the two halves side by side.
 async fn probe_hostile(
     args: &BenchArgs,
     network: &Network,
-) -> anyhow::Result<(LoadReport, Vec<Phase>, Value)> {
-    let duration = Duration::from_secs(args.duration);
-    let half = duration / 2;
+) -> anyhow::Result<(LoadReport, [Phase; 2], Value)> {
     let hostile_args = crate::hostile::HostileArgs {
         home: args.home.clone(),
-        duration: args.duration - half.as_secs(),
+        duration: args.duration - args.duration / 2,
         rate: args.hostile_rate,
         oversized_every: 5,
         only: args.hostile_only.clone(),
         out: None,
     };
-    let pids: Vec<Option<u32>> = network.targets.iter().map(|t| t.pid).collect();
-    let (report, (hostile, rss)) = probe_with(args, network, args.rate, || {
-        let hostile = tokio::spawn(async move {
-            tokio::time::sleep(half).await;
-            if hostile_args.rate == 0 {
-                println!("hostile peer: --hostile-rate 0, no attack (a control run)");
-                return Ok(crate::HostileReport::default());
-            }
-            println!(
-                "hostile peer: attacking for {} s at {} messages/s",
-                hostile_args.duration, hostile_args.rate
-            );
-            crate::hostile::attack(&hostile_args).await
-        });
-        (hostile, tokio::spawn(sample_rss(pids, half, duration)))
-    })
-    .await?;
+    let (report, phases, hostile) =
+        probe_halves(args, network, ["honest only", "under attack"], |half| {
+            tokio::spawn(async move {
+                tokio::time::sleep(half).await;
+                if hostile_args.rate == 0 {
+                    println!("hostile peer: --hostile-rate 0, no attack (a control run)");
+                    return Ok(crate::HostileReport::default());
+                }
+                println!(
+                    "hostile peer: attacking for {} s at {} messages/s",
+                    hostile_args.duration, hostile_args.rate
+                );
+                crate::hostile::attack(&hostile_args).await
+            })
+        })
+        .await?;
     let hostile = hostile.await??;
-    let [calm, attacked] = rss.await?;
-    let h = half.as_secs();
-    let phases = vec![
-        phase(&report, "honest only", 0, h, calm),
-        phase(&report, "under attack", h, args.duration, attacked),
-    ];
     Ok((report, phases, serde_json::to_value(&hostile)?))
+}
+
+fn print_phases(phases: &[Phase]) {
+    println!(
+        "{:<14} {:>10} {:>8} {:>12} {:>14}  per-node RSS max (MiB)",
+        "phase", "final tx/s", "p50 ms", "max p99 ms", "nodes CPU s"
+    );
+    for p in phases {
+        println!(
+            "{:<14} {:>10.1} {:>8.0} {:>12.0} {:>14.1}  {:?}",
+            p.name,
+            p.finalized_tps,
+            p.latency_p50_ms,
+            p.latency_p99_ms_max,
+            p.cpu_s.iter().sum::<f64>(),
+            p.rss_mib_max
+        );
+    }
 }
 
 fn print_header() {
@@ -484,13 +638,33 @@ pub async fn run(args: BenchArgs, exe: &Path) -> anyhow::Result<()> {
     if !args.set.is_empty() && args.spawn.is_none() {
         bail!("--set only changes the nodes of a network started with --spawn");
     }
+    // The halves read the nodes' processes and logs (clap's `requires` does not catch this).
+    if (args.hostile || args.compare_encrypted.is_some()) && args.spawn.is_none() {
+        bail!("--hostile and --compare-encrypted need a network of their own: --spawn N");
+    }
+    if (args.hostile || args.compare_encrypted.is_some()) && args.duration < 2 {
+        bail!("--duration must be at least 2 seconds to measure two halves");
+    }
+    if args.compare_encrypted == Some(0.0) {
+        bail!("--compare-encrypted needs a share above 0 to compare with");
+    }
+    if sends_encrypted(&args) && args.bundle_parts > 0 {
+        bail!("encrypted load is single transactions: drop --bundle-parts");
+    }
     let mut network = resolve(&args, exe).await?;
     if let Some(registered) = &network.registered {
         if let Some(ns) = (1..=args.namespaces).find(|n| !registered.contains(n)) {
             bail!("namespace {ns} is not a registered rollup of this network");
         }
     }
-    let result = bench(&args, &network).await;
+    let result = async {
+        if sends_encrypted(&args) {
+            let api = &network.targets[0].api;
+            network.encryption = Some(encryption_key(api, args.namespaces).await?);
+        }
+        bench(&args, &network).await
+    }
+    .await;
     if let Some(net) = network.spawned.as_mut() {
         net.shutdown().await;
     }
@@ -510,6 +684,7 @@ async fn bench(args: &BenchArgs, network: &Network) -> anyhow::Result<()> {
 
     let mut probes = Vec::new();
     let mut hostile_result = None;
+    let mut lane = None;
     let best = if args.search {
         print_header();
         let mut rate = args.rate;
@@ -540,22 +715,27 @@ async fn bench(args: &BenchArgs, network: &Network) -> anyhow::Result<()> {
     } else if args.hostile {
         print_header();
         let (report, phases, attack) = probe_hostile(args, network).await?;
-        println!(
-            "{:<14} {:>10} {:>8} {:>12}  per-node RSS max (MiB)",
-            "phase", "final tx/s", "p50 ms", "max p99 ms"
-        );
-        for p in &phases {
-            println!(
-                "{:<14} {:>10.1} {:>8.0} {:>12.0}  {:?}",
-                p.name, p.finalized_tps, p.latency_p50_ms, p.latency_p99_ms_max, p.rss_mib_max
-            );
-        }
+        print_phases(&phases);
         hostile_result = Some(json!({ "phases": phases, "attack": attack }));
+        report
+    } else if let Some(fraction) = args.compare_encrypted {
+        print_header();
+        let (report, phases, ()) =
+            probe_halves(args, network, ["plaintext", "encrypted"], |_| ()).await?;
+        print_phases(&phases);
+        lane = Some(lane::figures(network, &report, Some(phases), fraction, &verify).await);
         report
     } else {
         print_header();
-        probe(args, network, args.rate).await?
+        let report = probe(args, network, args.rate).await?;
+        if args.encrypted > 0.0 {
+            lane = Some(lane::figures(network, &report, None, args.encrypted, &verify).await);
+        }
+        report
     };
+    if let Some(lane) = &lane {
+        lane::print(lane);
+    }
 
     let ratio = best.finalized_tps / bound;
     println!(
@@ -600,6 +780,9 @@ async fn bench(args: &BenchArgs, network: &Network) -> anyhow::Result<()> {
     result["plot"] = Value::from(plot_path.display().to_string());
     if let Some(hostile) = hostile_result {
         result["hostile"] = hostile;
+    }
+    if let Some(lane) = lane {
+        result["encrypted_lane"] = serde_json::to_value(&lane)?;
     }
     if args.search {
         result["search"] = Value::Array(probes);

@@ -106,3 +106,22 @@ pub(crate) async fn mempool_len(client: &reqwest::Client, api: &str) -> anyhow::
         .as_u64()
         .context("mempool summary without transactions")
 }
+
+/// `GET /v1/encryption`: the key encrypted transactions are sealed to.
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct EncryptionInfo {
+    /// Which key it is.
+    pub(crate) key_id: u64,
+    /// The 96-byte public key, `0x` hex.
+    pub(crate) public_key: String,
+    /// The namespaces that take encrypted transactions.
+    pub(crate) namespaces: Vec<u64>,
+}
+
+/// `GET /v1/encryption`.
+pub(crate) async fn encryption(
+    client: &reqwest::Client,
+    api: &str,
+) -> anyhow::Result<EncryptionInfo> {
+    get_json(client, format!("{api}/v1/encryption")).await
+}

@@ -40,7 +40,7 @@ pub use bench::{measure_verify_rate, run as bench, BenchArgs, VerifyRate};
 pub use hostile::{
     attack as hostile_attack, run as hostile, HostileArgs, HostileReport, LinkReport,
 };
-pub use load::{LoadReport, NodeUsage, Percentiles, Second, Target};
+pub use load::{EncryptedLoad, LoadReport, NodeUsage, Percentiles, Second, Target};
 pub use scenario::{testnet, ScenarioArgs, TestnetCommand, Verdict, SCENARIOS};
 
 #[cfg(test)]

@@ -35,6 +35,9 @@ pub(crate) struct NetSpec {
     /// Give the network an L1: a local Anvil with the contracts deployed by `ordo l1 deploy`,
     /// named in the genesis, that every node reaches through a proxy that can cut it.
     pub(crate) l1: bool,
+    /// Deal the network an encryption key (`ordo init --encryption`): the raw rollups take
+    /// encrypted transactions.
+    pub(crate) encryption: bool,
 }
 
 /// The network's L1: an Anvil and the proxy every node reaches it through.
@@ -141,6 +144,7 @@ impl LocalNet {
             .args(["--p2p-port", &base.to_string()])
             .args(["--api-port", &(base + n16).to_string()])
             .args(["--gossip-port", &(base + 2 * n16).to_string()])
+            .args(spec.encryption.then_some("--encryption"))
             .stdin(Stdio::null())
             .output()
             .await

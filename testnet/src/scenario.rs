@@ -343,6 +343,7 @@ async fn run_one(name: &str, args: &ScenarioArgs, exe: &Path) -> anyhow::Result<
         // The equivocation scenario's twin: a full node until it is given node3's key.
         full_nodes: usize::from(name == "equivocation"),
         l1: name == "l1-outage",
+        encryption: false,
         proxied: true,
         settings: if name == "censoring-proposer" {
             // `test_fault = { censor_namespace = 1 }`: valid blocks without namespace 1.
@@ -383,6 +384,7 @@ async fn drive(name: &str, args: &ScenarioArgs, run: &mut Run) -> anyhow::Result
         tick: Duration::from_millis(20),
         drain: Duration::from_secs(30),
         bundle_parts: 0,
+        encrypt: None,
     };
     let presign_spec = spec.clone();
     let presigned = tokio::task::spawn_blocking(move || load::presign(&presign_spec)).await??;

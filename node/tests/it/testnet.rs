@@ -63,6 +63,10 @@ fn bench_drives_a_network_it_starts_and_reports_every_figure() {
         .map(|s| s["included"].as_u64().unwrap())
         .sum();
     assert_eq!(included, 400, "the timeline accounts for every inclusion");
+    assert!(
+        result.get("encrypted_lane").is_none(),
+        "no encrypted load asked"
+    );
     let svg = std::fs::read_to_string(out.with_extension("svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("<polyline"));
     // The network it started is stopped again.
@@ -74,6 +78,93 @@ fn bench_drives_a_network_it_starts_and_reports_every_figure() {
             "node {pid} still running"
         );
     }
+}
+
+/// `--compare-encrypted`: a plaintext half, then a half with a fifth sealed, on a network it
+/// starts with an encryption key; every figure of the encrypted lane is present and they agree
+/// with each other (timings are not judged).
+#[test]
+fn bench_compares_the_encrypted_lane_with_plaintext_in_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("net");
+    let out = dir.path().join("result.json");
+    let (ok, text) = run_ordo(&[
+        "bench",
+        "--spawn",
+        "4",
+        "--home",
+        home.to_str().unwrap(),
+        "--rate",
+        "50",
+        "--duration",
+        "4",
+        "--senders",
+        "20",
+        "--compare-encrypted",
+        "0.2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "ordo bench failed:\n{text}");
+    assert!(text.contains("submit-to-plaintext"), "{text}");
+    let result: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    // 200 transactions, the 20 sealed ones all in the second half, every one finalized.
+    assert_eq!(result["included"], 200, "{result}");
+    let sealed = &result["encrypted"];
+    assert_eq!(
+        (&sealed["submitted"], &sealed["included"]),
+        (&20.into(), &20.into())
+    );
+    let lane = &result["encrypted_lane"];
+    let phases = lane["phases"].as_array().unwrap();
+    assert_eq!(phases.len(), 2, "{lane}");
+    let n = |v: &Value, k: &str| v[k].as_u64().unwrap_or_else(|| panic!("{k}: {v}"));
+    let f = |v: &Value, k: &str| v[k].as_f64().unwrap_or_else(|| panic!("{k}: {v}"));
+    for (p, encrypted) in phases.iter().zip([0, 20]) {
+        assert_eq!(n(p, "offered"), 100, "{p}");
+        assert_eq!(n(p, "finalized"), 100, "{p}");
+        assert_eq!(n(p, "offered_encrypted"), encrypted, "{p}");
+        assert_eq!(n(p, "finalized_encrypted"), encrypted, "{p}");
+        assert!(
+            f(p, "finalized_tps") > 0.0 && f(p, "validators_cpu_s") > 0.0,
+            "{p}"
+        );
+        let l = &p["latency_ms"];
+        assert!(f(l, "p50") > 0.0 && f(l, "p50") <= f(l, "p99"), "{p}");
+    }
+    let enc = &phases[1]["encrypted_latency_ms"];
+    assert!(
+        f(enc, "p50") > 0.0 && f(enc, "p50") <= f(enc, "p99"),
+        "{enc}"
+    );
+    assert!(f(lane, "finalized_ratio") > 0.0, "{lane}");
+    assert!(f(lane, "recover_per_s_per_core") > 0.0, "{lane}");
+    // A difference of two CPU readings: present, of any sign on a busy machine.
+    f(lane, "validator_cpu_ms_per_encrypted_tx");
+    f(lane, "validator_cpu_recoveries_per_encrypted_tx");
+    // Every node opened each sealed transaction once, in the blocks holding them, and their
+    // slices carry the plaintext.
+    let opening = &lane["opening"];
+    assert_eq!(
+        opening["opened_per_node"],
+        serde_json::json!([20, 20, 20, 20]),
+        "{opening}"
+    );
+    assert!(n(opening, "blocks") > 0 && f(opening, "opened_per_block_mean") > 0.0);
+    assert!(n(opening, "opened_per_block_max") <= 20, "{opening}");
+    let open = &opening["open_ms"];
+    assert!(
+        f(open, "p50") > 0.0
+            && f(open, "p50") <= f(open, "p99")
+            && f(open, "p99") <= f(open, "max")
+    );
+    f(opening, "open_ms_per_tx");
+    f(opening, "open_ms_at_500");
+    let checked = &opening["checked"];
+    assert!(
+        n(checked, "plaintext") > 0 && n(checked, "failed") == 0,
+        "{checked}"
+    );
 }
 
 fn scenario(name: &str) {
@@ -134,6 +225,16 @@ fn testnet_tools_refuse_bad_input() {
     assert!(!ok && text.contains("--spawn"), "{text}");
     let (ok, text) = run_ordo(&["bench", "--spawn", "4", "--set", "no-equals"]);
     assert!(!ok && text.contains("KEY=VALUE"), "{text}");
+    let (ok, text) = run_ordo(&["bench", "--spawn", "4", "--encrypted", "1.5"]);
+    assert!(!ok && text.contains("between 0 and 1"), "{text}");
+    let (ok, text) = run_ordo(&[
+        "bench",
+        "--node",
+        "http://127.0.0.1:1",
+        "--compare-encrypted",
+        "0.2",
+    ]);
+    assert!(!ok && text.contains("--spawn"), "{text}");
     let (ok, text) = run_ordo(&["testnet", "scenario", "no-such-thing"]);
     assert!(!ok && text.contains("kill-restart"), "{text}");
     let (ok, text) = run_ordo(&["testnet", "scenario", "--list"]);
