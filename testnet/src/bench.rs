@@ -755,6 +755,19 @@ async fn bench(args: &BenchArgs, network: &Network) -> anyhow::Result<()> {
     if best.busy_retries > 0 {
         println!("  offered again after BUSY: {}", best.busy_retries);
     }
+    if let Some(e) = &best.encrypted {
+        println!(
+            "  encrypted: {} sent, {} admitted, {} finalized; latency p50 {:.0} ms, p99 {:.0} ms \
+             (plaintext {:.0} / {:.0} ms)",
+            e.submitted,
+            e.admitted,
+            e.included,
+            e.latency_ms.p50,
+            e.latency_ms.p99,
+            e.plaintext_latency_ms.p50,
+            e.plaintext_latency_ms.p99
+        );
+    }
 
     let plot_path = args.out.with_extension("svg");
     let title = format!(
