@@ -470,6 +470,13 @@ impl App {
                     }
                     _ => None,
                 };
+                #[cfg(feature = "byzantine")]
+                let extension = if crate::byzantine::withholds_shares(self.params.fault) {
+                    warn!(target: "ordo::consensus", %height, "test fault: withholding decryption shares");
+                    extension.map(|_| Bytes::new())
+                } else {
+                    extension
+                };
                 let _ = reply.send(extension);
             }
 
@@ -567,26 +574,29 @@ impl App {
 
     /// Checks the decryption shares on precommits for block `hash`: each must be the voter's
     /// valid shares for every encrypted transaction of the block, else the precommit does not
-    /// count. Extensions for a block this node does not have are taken as they are (it checks
-    /// them again before opening).
+    /// count. For a block this node does not have yet (a precommit may arrive before the
+    /// proposal), only the extension's shape is checked; the shares are checked again before
+    /// opening.
     async fn check_extensions(
         &mut self,
         height: u64,
         hash: B256,
         extensions: Vec<(ValidatorAddress, Bytes)>,
     ) -> Result<VoteExtensionVerdicts<OrdoContext>, Failure> {
-        let (Some(d), Some(block)) = (
-            self.params.decryption.clone(),
-            self.sealed_block(height, hash).await?,
-        ) else {
+        let Some(d) = self.params.decryption.clone() else {
             return Ok(extensions.into_iter().map(|(a, _)| (a, Ok(()))).collect());
         };
+        let block = self.sealed_block(height, hash).await?;
         let committee = self.set.inner().clone();
         self.blocking(move || {
             extensions
                 .into_iter()
                 .map(|(a, e)| {
-                    let verdict = d.check(&committee, &a.0, &e, &block).map(drop).map_err(|why| {
+                    let checked = match &block {
+                        Some(block) => d.check(&committee, &a.0, &e, block).map(drop),
+                        None => d.check_shape(&committee, &a.0, &e),
+                    };
+                    let verdict = checked.map_err(|why| {
                         warn!(target: "ordo::consensus", height, validator = %a, why, "refused decryption shares");
                         VoteExtensionError::InvalidVoteExtension
                     });

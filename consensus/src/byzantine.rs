@@ -37,6 +37,8 @@ pub enum ProposerFault {
     MalformedEnvelope,
     /// Include one encrypted transaction for namespace 1 twice: the same identity twice.
     ReusedIdentity,
+    /// Precommit without decryption shares (an empty vote extension).
+    WithholdShares,
 }
 
 /// Puts `group` first in `block`, in place of any group of its namespace (the faults below use
@@ -107,6 +109,11 @@ pub(crate) fn censor(
 /// transaction alone).
 pub(crate) fn ignores_bundles(fault: Option<ProposerFault>) -> bool {
     fault == Some(ProposerFault::SplitBundles)
+}
+
+/// Whether this validator withholds its decryption shares.
+pub(crate) fn withholds_shares(fault: Option<ProposerFault>) -> bool {
+    fault == Some(ProposerFault::WithholdShares)
 }
 
 /// Whether this validator refuses every proposal.
@@ -191,7 +198,7 @@ pub(crate) fn corrupt(
             | ProposerFault::CensorSender(_)
             | ProposerFault::SplitBundles,
         )
-        | Some(ProposerFault::VoteNil)
+        | Some(ProposerFault::VoteNil | ProposerFault::WithholdShares)
         | None => return,
     }
     tracing::warn!(target: "ordo::consensus", height = block.header.height, ?fault, "test fault: proposing an invalid block");

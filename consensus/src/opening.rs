@@ -81,7 +81,7 @@ impl SealedBlock {
 
     /// How many encrypted transactions.
     pub(crate) fn len(&self) -> usize {
-        self.entries.len()
+        self.identities.len()
     }
 }
 
@@ -140,6 +140,36 @@ impl Decryption {
         Ok(shares)
     }
 
+    /// Whether `extension` has the shape of `validator`'s shares for some block: one run per
+    /// slot it holds in `committee`, each its slot index then whole 48-byte points. What a node
+    /// can check of an extension for a block it does not have yet.
+    pub(crate) fn check_shape(
+        &self,
+        committee: &ordo_types::ValidatorSet,
+        validator: &Address,
+        extension: &[u8],
+    ) -> Result<(), String> {
+        let slots = slots_of(committee, validator).ok_or("not a committee member")?;
+        let count = slots.len();
+        let each = extension.len().checked_div(count).unwrap_or(0);
+        let fits = count == 0 && extension.is_empty()
+            || each >= 4
+                && each * count == extension.len()
+                && (each - 4) % ordo_enc::DECRYPTION_KEY_LEN == 0;
+        let indices_match = extension
+            .chunks(each.max(1))
+            .map(|c| {
+                c.get(..4)
+                    .map(|i| u32::from_be_bytes([i[0], i[1], i[2], i[3]]))
+            })
+            .eq(slots.clone().map(Some));
+        if fits && (count == 0 || indices_match) {
+            Ok(())
+        } else {
+            Err(format!("not shares for its slots {slots:?}"))
+        }
+    }
+
     /// Opens `block`'s encrypted transactions with the checked shares of the validators whose
     /// precommits decided it; `None` when they hold fewer slots than the threshold.
     pub(crate) fn open(&self, block: &SealedBlock, shares: &[Shares]) -> Option<Vec<OpenedEntry>> {
@@ -173,5 +203,84 @@ impl Decryption {
             }
             Some(opened)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use ordo_types::{SecretKey, Validator, ValidatorSet};
+
+    /// A committee of powers 2, 1, 1 (slots 0..2, 2, 3) and its key dealt to them.
+    fn setup() -> (ValidatorSet, Vec<SecretKey>, Vec<Decryption>) {
+        let keys: Vec<SecretKey> = (0..3).map(|_| SecretKey::random()).collect();
+        let set = ValidatorSet::new(
+            keys.iter()
+                .zip([2, 1, 1])
+                .map(|(k, p)| Validator::new(k.public_key(), p))
+                .collect(),
+        )
+        .unwrap();
+        let (sharing, shares) = ordo_enc::deal(&mut rand_010::rng(), 4);
+        let holders = set
+            .validators()
+            .iter()
+            .map(|v| {
+                let slots = slots_of(&set, &v.address).unwrap();
+                Decryption {
+                    key_id: 1,
+                    sharing: sharing.clone(),
+                    shares: shares
+                        .iter()
+                        .filter(|s| slots.contains(&s.index.get()))
+                        .cloned()
+                        .collect(),
+                }
+            })
+            .collect();
+        (set, keys, holders)
+    }
+
+    fn block_of(ids: usize) -> SealedBlock {
+        let ids: Vec<B256> = (0..ids).map(|i| B256::with_last_byte(i as u8)).collect();
+        SealedBlock {
+            entries: Vec::new(),
+            identities: Identities::hash(&ids),
+        }
+    }
+
+    #[test]
+    fn a_members_shares_have_its_shape_and_check_and_others_do_not() {
+        let (set, _, holders) = setup();
+        let block = block_of(3);
+        for (v, holder) in set.validators().iter().zip(&holders) {
+            let extension = holder.extension(&block);
+            assert!(holder.check_shape(&set, &v.address, &extension).is_ok());
+            let shares = holder.check(&set, &v.address, &extension, &block).unwrap();
+            assert_eq!(shares.len(), holder.shares.len());
+            // Nothing, another member's shares, or a cut one: refused.
+            let other =
+                &set.validators()[(set.validators().iter().position(|w| w == v).unwrap() + 1) % 3];
+            assert!(holder.check_shape(&set, &v.address, &[]).is_err());
+            assert!(holder
+                .check_shape(&set, &other.address, &extension)
+                .is_err());
+            assert!(holder
+                .check_shape(&set, &v.address, &extension[..extension.len() - 1])
+                .is_err());
+            assert!(holder
+                .check(&set, &other.address, &extension, &block)
+                .is_err());
+        }
+        // Well formed but not valid: shares of another block's identities.
+        let (v, holder) = (&set.validators()[0], &holders[0]);
+        let wrong = holder.extension(&block_of(4));
+        let wrong = &wrong[..]; // four identities' worth: the wrong length for three
+        assert!(holder.check(&set, &v.address, wrong, &block).is_err());
+        let mut forged = holder.extension(&block).to_vec();
+        forged.swap(10, 60);
+        assert!(holder.check_shape(&set, &v.address, &forged).is_ok());
+        assert!(holder.check(&set, &v.address, &forged, &block).is_err());
     }
 }

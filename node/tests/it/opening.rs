@@ -100,6 +100,10 @@ async fn an_encrypted_transaction_opens_on_every_node_once_decided_and_a_bad_one
             check_key(entry, tx, &sender, &key);
         }
     }
+    // Every validator's shares counted: no node refused any.
+    for i in 0..5 {
+        assert!(!net.log(i).contains("refused decryption shares"), "node {i}");
+    }
 }
 
 #[tokio::test]
@@ -338,4 +342,54 @@ async fn a_proposal_holding_one_identity_twice_gets_no_vote() {
         &encryption(),
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_validator_withholding_its_shares_loses_its_precommits_and_the_lane_goes_on() {
+    let net = Net::start_with(4, 0, &encryption(), |i, text| {
+        if i == 3 {
+            text.insert_str(0, "test_fault = \"withhold_shares\"\n");
+        }
+    });
+    net.wait_height(&[0, 1, 2], 1, T).await;
+    let key = epoch_key(&net).await;
+    let sender = SecretKey::random();
+    let tx = encrypt_transaction(
+        &mut rand_010::rng(),
+        &key,
+        CHAIN_ID,
+        1,
+        0,
+        b"still",
+        &sender,
+    )
+    .unwrap();
+    let (status, body) = net.post(0, "/v1/transactions", &tx).await;
+    assert_eq!(status, 202, "{body}");
+    let at = net.wait_included(0, &tx.hash().to_string(), T).await;
+    let height = at["height"].as_u64().unwrap();
+    let entries = opened(&net, 0, height).await;
+    assert_eq!(
+        entries.first().map(|e| &e.outcome),
+        Some(&Opened::Plaintext(Bytes::from_static(b"still")))
+    );
+    // Its precommits never count: no certificate names it.
+    let withholder = net.get(3, "/v1/status").await.unwrap()["address"]
+        .as_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(net
+        .log(3)
+        .contains("test fault: withholding decryption shares"));
+    for h in 1..=height {
+        let block = net.block(0, h).await.unwrap();
+        let signers: Vec<String> = block["certificate"]["signatures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["signer"].as_str().unwrap().to_lowercase())
+            .collect();
+        assert_eq!(signers.len(), 3, "height {h}");
+        assert!(!signers.contains(&withholder), "height {h}: {signers:?}");
+    }
 }
