@@ -102,7 +102,10 @@ async fn an_encrypted_transaction_opens_on_every_node_once_decided_and_a_bad_one
     }
     // Every validator's shares counted: no node refused any.
     for i in 0..5 {
-        assert!(!net.log(i).contains("refused decryption shares"), "node {i}");
+        assert!(
+            !net.log(i).contains("refused decryption shares"),
+            "node {i}"
+        );
     }
 }
 
@@ -392,4 +395,40 @@ async fn a_validator_withholding_its_shares_loses_its_precommits_and_the_lane_go
         assert_eq!(signers.len(), 3, "height {h}");
         assert!(!signers.contains(&withholder), "height {h}: {signers:?}");
     }
+}
+
+#[tokio::test]
+async fn a_node_that_catches_up_opens_what_it_missed_and_a_killed_one_keeps_what_it_opened() {
+    let mut net = Net::start_with(4, 0, &encryption(), |_, _| {});
+    net.wait_height(&[0, 1, 2, 3], 1, T).await;
+    let key = epoch_key(&net).await;
+    net.kill(3);
+    let sender = SecretKey::random();
+    let tx = encrypt_transaction(
+        &mut rand_010::rng(),
+        &key,
+        CHAIN_ID,
+        1,
+        0,
+        b"missed",
+        &sender,
+    )
+    .unwrap();
+    let (status, body) = net.post(0, "/v1/transactions", &tx).await;
+    assert_eq!(status, 202, "{body}");
+    let at = net.wait_included(0, &tx.hash().to_string(), T).await;
+    let height = at["height"].as_u64().unwrap();
+    let plaintext = Some(Opened::Plaintext(Bytes::from_static(b"missed")));
+    // Node 3 gets the block by sync, with the precommits' extensions, and opens it itself.
+    net.restart(3);
+    net.wait_height(&[3], height, T).await;
+    let entries = opened(&net, 3, height).await;
+    assert_eq!(entries.first().map(|e| e.outcome.clone()), plaintext);
+    check_key(&entries[0], &tx, &sender, &key);
+    // Node 0, killed with SIGKILL, still serves what it opened.
+    net.kill(0);
+    net.restart(0);
+    net.wait_height(&[0], height, T).await;
+    let entries = opened(&net, 0, height).await;
+    assert_eq!(entries.first().map(|e| e.outcome.clone()), plaintext);
 }
