@@ -60,6 +60,8 @@ pub struct ApiState {
     pub status: watch::Receiver<NodeStatus>,
     /// The latest decided block, as consensus publishes it.
     pub decided: watch::Receiver<Option<Arc<DecidedBlock>>>,
+    /// The highest height whose encrypted transactions this node has opened.
+    pub opened: watch::Receiver<u64>,
     /// The local mempool.
     pub mempool: Mempool,
     /// Most transactions in one batch submission.

@@ -114,7 +114,19 @@ async fn namespace_block(
     Ok(Json(slice(&d, namespace)))
 }
 
-/// `namespace`'s slice of a decided block, with its encrypted transactions as they opened.
+/// Whether `namespace` has encrypted transactions in `d` that this node has not opened yet (it
+/// opens each decided block right after deciding it; `opened` in [`ApiState`]).
+fn unopened(d: &DecidedBlock, namespace: u64) -> bool {
+    let sealed = d.block.body.namespace(namespace).is_some_and(|g| {
+        g.entries
+            .iter()
+            .any(|e| matches!(e, ordo_types::Entry::Signed(tx) if tx.sealed().is_some()))
+    });
+    sealed && !d.opened.iter().any(|o| o.namespace == namespace)
+}
+
+/// `namespace`'s slice of a decided block, with its encrypted transactions as they opened
+/// (none while they are not opened yet: the client then asks again).
 fn slice(d: &DecidedBlock, namespace: u64) -> NamespaceBlock {
     let mut slice = ordo_builder::namespace_block(&d.block, &d.certificate, namespace);
     slice.opened = d
@@ -178,6 +190,10 @@ fn range_json(store: &Store, namespace: u64, from: u64, to: u64) -> Result<Vec<u
             .decided(height)
             .map_err(ApiError::internal)?
             .ok_or_else(|| ApiError::not_found(format!("height {height} is not stored")))?;
+        if unopened(&d, namespace) {
+            // Served once opened: the range ends before it, and the client asks again.
+            break;
+        }
         let json = serde_json::to_vec(&slice(&d, namespace)).map_err(ApiError::internal)?;
         if last.is_some() && blocks.len().saturating_add(json.len()) > RANGE_BUDGET_BYTES {
             break;
@@ -251,6 +267,7 @@ async fn namespace_stream(
         _slot: slot,
         store: s.store.clone(),
         decided: s.decided.clone(),
+        opened: s.opened.clone(),
         namespace,
         next,
         done: false,
@@ -270,6 +287,7 @@ struct Follow {
     _slot: Option<OwnedSemaphorePermit>,
     store: Store,
     decided: watch::Receiver<Option<Arc<DecidedBlock>>>,
+    opened: watch::Receiver<u64>,
     namespace: u64,
     next: u64,
     done: bool,
@@ -282,10 +300,11 @@ impl Drop for Follow {
 }
 
 impl Follow {
-    /// The event for height `next`, waiting until it is decided. `None` ends the stream
-    /// (after an error event, or when the node shuts down). A stream at the tip takes the
-    /// block consensus publishes, decoded, and wakes only when a height is decided; one that
-    /// is behind reads the store.
+    /// The event for height `next`, waiting until it is decided (and, if the namespace has
+    /// encrypted transactions in it, opened). `None` ends the stream (after an error event, or
+    /// when the node shuts down). A stream at the tip takes the block consensus publishes,
+    /// decoded, and wakes only when a height is decided; one that is behind, or waiting for
+    /// an opening, reads the store.
     async fn next_event(&mut self) -> Option<Event> {
         if self.done {
             return None;
@@ -295,10 +314,23 @@ impl Follow {
             let tip = latest.as_ref().map_or(0, |d| d.block.header.height);
             let read = match latest {
                 _ if tip < self.next => Ok(None),
-                Some(d) if tip == self.next => block_event(&d, self.namespace).map(Some),
+                Some(d) if tip == self.next && !unopened(&d, self.namespace) => {
+                    block_event(&d, self.namespace).map(Some)
+                }
                 _ => {
                     let (store, namespace, height) =
                         (self.store.clone(), self.namespace, self.next);
+                    let waits = {
+                        let store = store.clone();
+                        tokio::task::spawn_blocking(move || store.decided(height))
+                            .await
+                            .is_ok_and(|d| {
+                                d.is_ok_and(|d| d.is_some_and(|d| unopened(&d, namespace)))
+                            })
+                    };
+                    if waits && self.opened.wait_for(|h| *h >= height).await.is_err() {
+                        return None;
+                    }
                     tokio::task::spawn_blocking(move || read_event(&store, namespace, height))
                         .await
                         .unwrap_or_else(|e| Err(error_event(ErrorCode::Internal, &e.to_string())))

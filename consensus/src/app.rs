@@ -25,7 +25,7 @@ use malachitebft_app_channel::{AppMsg, Channels, NetworkMsg};
 use ordo_chain::{Chain, ChainError, Context, Tip};
 use ordo_mempool::Mempool;
 use ordo_types::{
-    Address, Block, Decode, Encode, L1View, OpenedEntry, SecretKey, SyncedBlock, Transaction, B256,
+    Address, Block, Decode, Encode, L1View, SecretKey, SyncedBlock, Transaction, B256,
 };
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, error, info, warn};
@@ -35,7 +35,7 @@ use crate::context::{
     BlockHash, Height, OrdoContext, ProposalInit, ValidatorAddress, ValidatorSet,
 };
 use crate::convert::{evidence_vote, proposed_value, round_u32, to_certificate, to_extended};
-use crate::opening::{Decryption, SealedBlock};
+use crate::opening::{Decryption, OpenJob, SealedBlock};
 use crate::store::{DecidedBlock, Store, StoreError, StoredProposal};
 use crate::streaming::{stream_messages, Assembled, PartStreams};
 use crate::{Equivocation, NodeStatus};
@@ -48,6 +48,8 @@ const CHUNK_SIZE: usize = 128 * 1024;
 const MAX_FUTURE_PROPOSALS: usize = 64;
 /// Most decided blocks served in one sync response.
 const MAX_SYNC_BATCH: u64 = 64;
+/// Most recent heights checked at start for a block not opened before the node stopped.
+const MAX_REOPENED: u64 = 256;
 /// How often a node waiting for its L1 view to reach an election's block says so.
 const ELECTION_WAIT_LOG: Duration = Duration::from_secs(30);
 
@@ -82,6 +84,8 @@ pub(crate) struct AppParams {
     pub(crate) evidence: Option<mpsc::UnboundedSender<Equivocation>>,
     /// The encrypted lane's key, and this node's shares of it; `None` without the lane.
     pub(crate) decryption: Option<Arc<Decryption>>,
+    /// Where decided blocks go to be opened ([`crate::opening::run_opener`]), with the lane.
+    pub(crate) opener: Option<mpsc::UnboundedSender<OpenJob>>,
     #[cfg(feature = "byzantine")]
     pub(crate) fault: Option<crate::ProposerFault>,
 }
@@ -320,6 +324,7 @@ impl App {
             AppMsg::ConsensusReady { reply } => {
                 info!(target: "ordo::consensus", height = self.height(), "consensus ready");
                 self.enter_height().await?;
+                self.reopen().await?;
                 let _ = reply.send((Height(self.height()), self.height_params()));
             }
 
@@ -607,48 +612,81 @@ impl App {
         .await
     }
 
-    /// Opens the encrypted transactions of `block`, just decided, with the shares on the
-    /// precommits that decided it (checked again: a synced certificate's extensions may not
-    /// have been). Empty when it has none; `None` when the valid shares are too few.
-    async fn open(
-        &mut self,
-        block: &Block,
-        extensions: &[(ValidatorAddress, SignedExtension<OrdoContext>)],
-    ) -> Result<Option<Vec<OpenedEntry>>, Failure> {
-        let hash = block.hash();
-        let sealed = match self.sealed.get(&hash) {
-            Some(s) => Arc::clone(s),
-            None => {
-                let (mempool, chain_id, block) = (
-                    self.mempool.clone(),
-                    self.chain.rules().chain_id(),
-                    block.clone(),
-                );
-                self.blocking(move || {
-                    Arc::new(SealedBlock::of(&block, chain_id, |tx| {
-                        mempool.sender(tx).ok()
-                    }))
-                })
-                .await?
-            }
-        };
-        let Some(d) = self.params.decryption.clone() else {
-            return Ok(Some(Vec::new()));
-        };
-        if sealed.len() == 0 {
-            return Ok(Some(Vec::new()));
+    /// The encrypted transactions of `block` (from the proposals' cache, or worked out).
+    async fn sealed_of(&mut self, block: &Block) -> Result<Arc<SealedBlock>, Failure> {
+        if let Some(sealed) = self.sealed.get(&block.hash()) {
+            return Ok(Arc::clone(sealed));
         }
-        let committee = self.set.inner().clone();
-        let extensions = extensions.to_vec();
+        let (mempool, chain_id, block) = (
+            self.mempool.clone(),
+            self.chain.rules().chain_id(),
+            block.clone(),
+        );
         self.blocking(move || {
-            let shares: Vec<_> = extensions
-                .iter()
-                .filter_map(|(a, e)| d.check(&committee, &a.0, &e.message, &sealed).ok())
-                .flatten()
-                .collect();
-            d.open(&sealed, &shares)
+            Arc::new(SealedBlock::of(&block, chain_id, |tx| {
+                mempool.sender(tx).ok()
+            }))
         })
         .await
+    }
+
+    /// Hands `block`, decided at `height` by `committee`'s precommits, to the opener.
+    async fn queue_opening(
+        &mut self,
+        height: u64,
+        block: &Block,
+        extensions: Vec<(ValidatorAddress, SignedExtension<OrdoContext>)>,
+        committee: ordo_types::ValidatorSet,
+        decided_at: std::time::Instant,
+    ) -> Result<(), Failure> {
+        let Some(opener) = self.params.opener.clone() else {
+            return Ok(());
+        };
+        let job = OpenJob {
+            height,
+            block: self.sealed_of(block).await?,
+            extensions,
+            committee,
+            decided_at,
+        };
+        opener
+            .send(job)
+            .map_err(|_| Failure::Fatal(eyre::eyre!("the opener stopped")))
+    }
+
+    /// Queues the recent decided blocks whose encrypted transactions were not opened before the
+    /// node stopped (their shares are in the stored extensions).
+    async fn reopen(&mut self) -> Result<(), Failure> {
+        if self.params.opener.is_none() {
+            return Ok(());
+        }
+        let tip = self.chain.tip().height;
+        for height in tip.saturating_sub(MAX_REOPENED - 1).max(1)..=tip {
+            let Some(block) = self.store_io(move |s| s.block(height)).await? else {
+                continue;
+            };
+            if self.store_io(move |s| s.has_opened(height)).await?
+                || !signed(&block).any(|tx| tx.sealed().is_some())
+            {
+                continue;
+            }
+            let extensions =
+                decode_extensions(&self.store_io(move |s| s.extensions(height)).await?)
+                    .map_err(|e| Failure::Fatal(eyre::eyre!("stored extensions: {e}")))?;
+            let Ok(committee) = self.chain.committee_at(height).cloned() else {
+                continue;
+            };
+            info!(target: "ordo::consensus", height, "opening a block decided before the restart");
+            self.queue_opening(
+                height,
+                &block,
+                extensions,
+                committee,
+                std::time::Instant::now(),
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     /// Runs store I/O on the blocking pool, off the consensus task's thread.
@@ -920,17 +958,12 @@ impl App {
         let applied = applied?;
         self.chain = chain;
         self.take_announced(&block).await?;
-        let opening = std::time::Instant::now();
-        let opened = self.open(&block, &extensions).await?.unwrap_or_else(|| {
-            error!(target: "ordo::consensus", height, %hash, "too few valid decryption shares to open the block's encrypted transactions");
-            Vec::new()
-        });
-        self.sealed.clear();
-        let extensions = encode_extensions(&extensions);
+        let decided_at = std::time::Instant::now();
+        let encoded = encode_extensions(&extensions);
         let decided = Arc::new(DecidedBlock {
             block,
             certificate: to_certificate(certificate),
-            opened,
+            opened: Vec::new(),
         });
         let signers = decided.certificate.signatures.len();
         let tx_count = decided.block.header.tx_count;
@@ -938,7 +971,7 @@ impl App {
         let d = decided.clone();
         let nonces = self
             .store_io(move |s| {
-                s.commit(&d, &extensions, &nonces)?;
+                s.commit(&d, &encoded, &nonces)?;
                 Ok(nonces)
             })
             .await?;
@@ -947,8 +980,11 @@ impl App {
         tokio::task::spawn_blocking(move || mempool.on_decided(&d.block, &nonces))
             .await
             .map_err(|e| Failure::Fatal(eyre::eyre!("mempool task: {e}")))?;
-        let (opened, open_us) = (decided.opened.len(), opening.elapsed().as_micros());
-        info!(target: "ordo::consensus", height, %hash, txs = tx_count, signers, opened, open_us, "decided");
+        info!(target: "ordo::consensus", height, %hash, txs = tx_count, signers, "decided");
+        let committee = self.set.inner().clone();
+        self.queue_opening(height, &decided.block, extensions, committee, decided_at)
+            .await?;
+        self.sealed.clear();
         self.decided.send_replace(Some(decided));
         self.status.send_modify(|s| {
             s.height = height;

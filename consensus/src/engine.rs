@@ -171,6 +171,9 @@ pub struct ConsensusNode {
     pub status: watch::Receiver<NodeStatus>,
     /// The latest decided block, decoded; it changes once per decided height.
     pub decided: watch::Receiver<Option<Arc<DecidedBlock>>>,
+    /// The highest height whose encrypted transactions were opened (and stored), with the
+    /// encrypted lane: blocks are opened in decision order.
+    pub opened: watch::Receiver<u64>,
     engine: EngineHandle,
     app: JoinHandle<eyre::Result<()>>,
 }
@@ -375,15 +378,30 @@ pub async fn start(
     let (status_tx, status) = watch::channel(NodeStatus::default());
     let (decided_tx, decided) = watch::channel(None);
     watch_peers(channels.net_requests.clone(), status_tx.clone());
-    let params = AppParams {
+    let mut params = AppParams {
         timeouts: settings.timing.timeouts(),
         block_time: Duration::from_millis(settings.timing.block_time_ms),
         min_block_time: Duration::from_millis(settings.timing.min_block_time_ms),
         l1: settings.l1.clone(),
         evidence: settings.evidence.clone(),
         decryption: settings.decryption.clone().map(Arc::new),
+        opener: None,
         #[cfg(feature = "byzantine")]
         fault: settings.fault,
+    };
+    let (opened_tx, opened) = watch::channel(0);
+    params.opener = match &params.decryption {
+        Some(d) => {
+            let (jobs, queue) = tokio::sync::mpsc::unbounded_channel();
+            tokio::spawn(crate::opening::run_opener(
+                Arc::clone(d),
+                store.clone(),
+                queue,
+                opened_tx,
+            ));
+            Some(jobs)
+        }
+        None => None,
     };
     let app = App::new(
         params,
@@ -399,6 +417,7 @@ pub async fn start(
         store,
         status,
         decided,
+        opened,
         engine,
         app,
     })

@@ -7,7 +7,16 @@
 //! committee's powers), in block order ([`ordo_enc::shares_to_bytes`]). A block without
 //! encrypted transactions gets an extension of the slot indices alone.
 
+use std::sync::Arc;
+use std::time::Instant;
+
 use bytes::Bytes;
+use malachitebft_app_channel::app::types::core::SignedExtension;
+use tokio::sync::{mpsc, watch};
+use tracing::{error, info};
+
+use crate::context::{OrdoContext, ValidatorAddress};
+use crate::store::{Store, StoreError};
 use ordo_enc::{DecryptionKey, Identities, PublicSharing, Share, Shares};
 use ordo_types::{Address, Block, Entry, Opened, OpenedEntry, Sealed, B256};
 
@@ -203,6 +212,61 @@ impl Decryption {
             }
             Some(opened)
         })
+    }
+}
+
+/// A decided block to open, with the precommits that decided it.
+pub(crate) struct OpenJob {
+    pub(crate) height: u64,
+    pub(crate) block: Arc<SealedBlock>,
+    pub(crate) extensions: Vec<(ValidatorAddress, SignedExtension<OrdoContext>)>,
+    /// The committee that decided it.
+    pub(crate) committee: ordo_types::ValidatorSet,
+    /// When this node learnt of the decision.
+    pub(crate) decided_at: Instant,
+}
+
+/// Opens decided blocks in decision order, off the consensus path, so the next height does
+/// not wait for the pairings: checks each block's shares, combines and opens, stores the
+/// outcomes (`opened` table), then moves `opened` to the block's height.
+pub(crate) async fn run_opener(
+    decryption: Arc<Decryption>,
+    store: Store,
+    mut jobs: mpsc::UnboundedReceiver<OpenJob>,
+    opened: watch::Sender<u64>,
+) {
+    while let Some(job) = jobs.recv().await {
+        let (d, store, height) = (Arc::clone(&decryption), store.clone(), job.height);
+        let done = tokio::task::spawn_blocking(move || {
+            if job.block.len() == 0 {
+                return Ok(Some(0));
+            }
+            let shares: Vec<Shares> = job
+                .extensions
+                .iter()
+                .filter_map(|(a, e)| d.check(&job.committee, &a.0, &e.message, &job.block).ok())
+                .flatten()
+                .collect();
+            let Some(entries) = d.open(&job.block, &shares) else {
+                return Ok(None);
+            };
+            store.put_opened(height, &entries)?;
+            let open_us = job.decided_at.elapsed().as_micros();
+            info!(target: "ordo::consensus", height, opened = entries.len(), open_us, "opened");
+            Ok::<_, StoreError>(Some(entries.len()))
+        })
+        .await;
+        match done {
+            Ok(Ok(Some(_))) => {}
+            Ok(Ok(None)) => {
+                error!(target: "ordo::consensus", height, "too few valid decryption shares to open the block's encrypted transactions");
+            }
+            Ok(Err(e)) => {
+                error!(target: "ordo::consensus", height, error = %e, "storing what a block opened to")
+            }
+            Err(e) => error!(target: "ordo::consensus", height, error = %e, "opening task"),
+        }
+        opened.send_replace(height);
     }
 }
 

@@ -2,9 +2,9 @@
 //! proposals seen or built for heights not yet decided.
 //!
 //! Invariants:
-//! - a block, its certificate, their vote extensions and what its encrypted transactions opened
-//!   to are committed in one transaction, before consensus is told the
-//!   decision is persisted;
+//! - a block, its certificate and their vote extensions are committed in one transaction,
+//!   before consensus is told the decision is persisted; what the block's encrypted
+//!   transactions opened to follows in its own write (the extensions can open it again);
 //! - a proposal this node built for (height, round) is on disk before it is proposed, so after a
 //!   crash the same block is proposed again.
 
@@ -364,6 +364,21 @@ impl Store {
         }))
     }
 
+    /// Stores what the encrypted transactions of the decided block at `height` opened to.
+    pub(crate) fn put_opened(&self, height: u64, opened: &[OpenedEntry]) -> Result<(), StoreError> {
+        let tx = self.db.begin_write()?;
+        tx.open_table(OPENED)?
+            .insert(height, encode_opened(opened).as_slice())?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Whether what the block at `height` opened to is stored.
+    pub(crate) fn has_opened(&self, height: u64) -> Result<bool, StoreError> {
+        let tx = self.db.begin_read()?;
+        Ok(tx.open_table(OPENED)?.get(height)?.is_some())
+    }
+
     /// The vote extensions stored with the certificate of `height` (empty when none).
     pub(crate) fn extensions(&self, height: u64) -> Result<Vec<u8>, StoreError> {
         let tx = self.db.begin_read()?;
@@ -475,10 +490,6 @@ impl Store {
         let tx = self.db.begin_write()?;
         if !extensions.is_empty() {
             tx.open_table(EXTENSIONS)?.insert(height, extensions)?;
-        }
-        if !decided.opened.is_empty() {
-            tx.open_table(OPENED)?
-                .insert(height, encode_opened(&decided.opened).as_slice())?;
         }
         {
             let mut table = tx.open_table(NONCES)?;

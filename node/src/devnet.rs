@@ -161,7 +161,9 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             gossip_port: args.gossip_port,
             rollups: 8,
             hosts: Vec::new(),
-            encryption: false,
+            // The encrypted lane's key is dealt to the genesis committee; it has no hand-over
+            // to an elected one yet, so only a devnet without an L1 (no elections) has it.
+            encryption: args.l1.as_deref() == Some("none"),
             evm_rollups: [args.evm_chain_id]
                 .into_iter()
                 .filter(|c| *c != 0)

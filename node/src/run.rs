@@ -302,6 +302,7 @@ pub(crate) async fn run_node(home: &Path) -> anyhow::Result<()> {
         store: consensus.store.clone(),
         status: consensus.status.clone(),
         decided: consensus.decided.clone(),
+        opened: consensus.opened.clone(),
         mempool,
         max_batch: config.api.max_batch,
         execution_rpc: Arc::new(config.api.execution_rpc.clone()),

@@ -245,3 +245,97 @@ async fn devnet_starts_lists_its_nodes_runs_an_evm_rollup_survives_a_killed_vali
         assert!(!alive, "node process {pid} still running");
     }
 }
+
+/// A devnet without an L1 has the encrypted lane: its key is named, and a transaction sealed
+/// with `ordo tx send --encrypt` is opened once decided.
+#[tokio::test]
+async fn a_devnet_without_an_l1_has_the_encrypted_lane() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("devnet");
+    let base = crate::harness::free_ports(30);
+    let mut devnet = ordo()
+        .args([
+            "devnet",
+            "--validators",
+            "4",
+            "--l1",
+            "none",
+            "--evm-chain-id",
+            "0",
+        ])
+        .arg("--home")
+        .arg(&home)
+        .args(["--p2p-port", &base.to_string()])
+        .args(["--api-port", &(base + 10).to_string()])
+        .args(["--gossip-port", &(base + 20).to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !home.join("devnet.json").exists() {
+        assert!(Instant::now() < deadline, "devnet.json not written");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let api = read_listing(&home)["nodes"][0]["api"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    wait_height(&api, 1, "the lane's devnet").await;
+    let key: serde_json::Value = reqwest::get(format!("{api}/v1/encryption"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(key["namespaces"][0], 1, "{key}");
+
+    let key_file = dir.path().join("alice.json");
+    let made = ordo()
+        .args(["keys", "new", "--out"])
+        .arg(&key_file)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let sent = ordo()
+        .args(["tx", "send", "--encrypt", "--wait", "--node", &api, "--key"])
+        .arg(&key_file)
+        .args(["--namespace", "1", "--data", "0x68656c6c6f"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&sent.stdout);
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    let hash = stdout.lines().next().unwrap();
+    let status: serde_json::Value = reqwest::get(format!("{api}/v1/transactions/{hash}"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let path = format!(
+        "{api}/v1/namespaces/1/blocks/{}",
+        status["height"].as_u64().unwrap()
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let slice: serde_json::Value = reqwest::get(&path).await.unwrap().json().await.unwrap();
+        if slice["opened"][0]["plaintext"] == "0x68656c6c6f" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never opened: {slice}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    unsafe {
+        libc::kill(devnet.id() as i32, libc::SIGINT);
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while devnet.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "devnet did not stop");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -5,7 +5,7 @@
 //! plaintext is nowhere.
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ordo_enc::{encrypt_transaction, DecryptionKey, EncryptionKey, Identities};
 use ordo_types::{Bytes, OpenFailure, Opened, OpenedEntry, SecretKey, Transaction};
@@ -26,13 +26,26 @@ async fn epoch_key(net: &Net) -> EncryptionKey {
     EncryptionKey::from_bytes(info["key_id"].as_u64().unwrap(), &public).unwrap()
 }
 
-/// The opened entries of namespace 1 at `height`, as node `i` serves them.
+/// The opened entries of namespace 1 at `height`, as node `i` serves them once it has the
+/// block and has opened it (a node opens a decided block right after deciding it).
 async fn opened(net: &Net, i: usize, height: u64) -> Vec<OpenedEntry> {
-    let slice = net
-        .get(i, &format!("/v1/namespaces/1/blocks/{height}"))
-        .await
-        .expect("the slice");
-    serde_json::from_value(slice["opened"].clone()).unwrap_or_default()
+    let deadline = Instant::now() + T;
+    loop {
+        let slice = net
+            .get(i, &format!("/v1/namespaces/1/blocks/{height}"))
+            .await;
+        let opened: Vec<OpenedEntry> = slice
+            .map(|s| serde_json::from_value(s["opened"].clone()).unwrap_or_default())
+            .unwrap_or_default();
+        if !opened.is_empty() {
+            return opened;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "node {i} never opened height {height}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// Checks `entry` is the opening of `tx` (sent by `sender`): its identity is the one the
@@ -100,6 +113,24 @@ async fn an_encrypted_transaction_opens_on_every_node_once_decided_and_a_bad_one
             check_key(entry, tx, &sender, &key);
         }
     }
+    // The verifying client's stream, trusting the genesis (committee and epoch key), waits for
+    // the opening and checks it; the opened entries are delivered first.
+    let genesis =
+        ordo_rollup_adapters::Genesis::load(&net.dir.path().join("genesis.json")).unwrap();
+    let client = ordo_rollup_adapters::RollupClient::from_genesis(&net.apis[4], &genesis);
+    let height = good_at["height"].as_u64().unwrap();
+    let mut stream = std::pin::pin!(client.stream(1, height));
+    let block = tokio::time::timeout(T, futures_util::StreamExt::next(&mut stream))
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(!block.opened().is_empty());
+    assert!(matches!(
+        block.delivered().first(),
+        Some(ordo_rollup_adapters::Delivered::Opened(..))
+    ));
+
     // Every validator's shares counted: no node refused any.
     for i in 0..5 {
         assert!(
