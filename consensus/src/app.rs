@@ -35,7 +35,7 @@ use crate::context::{
     BlockHash, Height, OrdoContext, ProposalInit, ValidatorAddress, ValidatorSet,
 };
 use crate::convert::{evidence_vote, proposed_value, round_u32, to_certificate, to_extended};
-use crate::opening::{Decryption, OpenJob, SealedBlock};
+use crate::opening::{CheckedShares, Decryption, OpenJob, SealedBlock};
 use crate::store::{DecidedBlock, Store, StoreError, StoredProposal};
 use crate::streaming::{stream_messages, Assembled, PartStreams};
 use crate::{Equivocation, NodeStatus};
@@ -48,6 +48,8 @@ const CHUNK_SIZE: usize = 128 * 1024;
 const MAX_FUTURE_PROPOSALS: usize = 64;
 /// Most decided blocks served in one sync response.
 const MAX_SYNC_BATCH: u64 = 64;
+/// Most checked precommit extensions kept for one height.
+const MAX_CHECKED: usize = 1024;
 /// Most recent heights checked at start for a block not opened before the node stopped.
 const MAX_REOPENED: u64 = 256;
 /// How often a node waiting for its L1 view to reach an election's block says so.
@@ -110,6 +112,9 @@ pub(crate) struct App {
     proposals: HashMap<B256, StoredProposal>,
     /// The encrypted transactions of the proposals of the height being decided, by block hash.
     sealed: HashMap<B256, Arc<SealedBlock>>,
+    /// The precommit extensions checked at this height, by block hash and voter, with their
+    /// shares: the opener does not check them again.
+    checked: HashMap<(B256, Address), CheckedShares>,
     status: watch::Sender<NodeStatus>,
     decided: watch::Sender<Option<Arc<DecidedBlock>>>,
 }
@@ -181,6 +186,7 @@ impl App {
             future: Vec::new(),
             proposals: HashMap::new(),
             sealed: HashMap::new(),
+            checked: HashMap::new(),
             status,
             decided,
         })
@@ -593,23 +599,39 @@ impl App {
         };
         let block = self.sealed_block(height, hash).await?;
         let committee = self.set.inner().clone();
-        self.blocking(move || {
-            extensions
-                .into_iter()
-                .map(|(a, e)| {
-                    let checked = match &block {
-                        Some(block) => d.check(&committee, &a.0, &e, block).map(drop),
-                        None => d.check_shape(&committee, &a.0, &e),
-                    };
-                    let verdict = checked.map_err(|why| {
-                        warn!(target: "ordo::consensus", height, validator = %a, why, "refused decryption shares");
-                        VoteExtensionError::InvalidVoteExtension
-                    });
-                    (a, verdict)
-                })
-                .collect()
-        })
-        .await
+        let results = self
+            .blocking(move || {
+                extensions
+                    .into_iter()
+                    .map(|(a, e)| {
+                        let checked = match &block {
+                            Some(block) => d.check(&committee, &a.0, &e, block).map(Some),
+                            None => d.check_shape(&committee, &a.0, &e).map(|()| None),
+                        };
+                        (a, e, checked)
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .await?;
+        let mut verdicts = Vec::with_capacity(results.len());
+        for (a, extension, checked) in results {
+            let verdict = match checked {
+                Ok(Some(shares)) => {
+                    if self.checked.len() < MAX_CHECKED {
+                        self.checked
+                            .insert((hash, a.0), CheckedShares { extension, shares });
+                    }
+                    Ok(())
+                }
+                Ok(None) => Ok(()),
+                Err(why) => {
+                    warn!(target: "ordo::consensus", height, validator = %a, why, "refused decryption shares");
+                    Err(VoteExtensionError::InvalidVoteExtension)
+                }
+            };
+            verdicts.push((a, verdict));
+        }
+        Ok(verdicts)
     }
 
     /// The encrypted transactions of `block` (from the proposals' cache, or worked out).
@@ -642,10 +664,16 @@ impl App {
         let Some(opener) = self.params.opener.clone() else {
             return Ok(());
         };
+        let hash = block.hash();
+        let checked = extensions
+            .iter()
+            .filter_map(|(a, _)| Some((a.0, self.checked.remove(&(hash, a.0))?)))
+            .collect();
         let job = OpenJob {
             height,
             block: self.sealed_of(block).await?,
             extensions,
+            checked,
             committee,
             decided_at,
         };
@@ -985,6 +1013,7 @@ impl App {
         self.queue_opening(height, &decided.block, extensions, committee, decided_at)
             .await?;
         self.sealed.clear();
+        self.checked.clear();
         self.decided.send_replace(Some(decided));
         self.status.send_modify(|s| {
             s.height = height;

@@ -215,11 +215,19 @@ impl Decryption {
     }
 }
 
+/// A precommit extension already checked, with its shares.
+pub(crate) struct CheckedShares {
+    pub(crate) extension: Bytes,
+    pub(crate) shares: Vec<Shares>,
+}
+
 /// A decided block to open, with the precommits that decided it.
 pub(crate) struct OpenJob {
     pub(crate) height: u64,
     pub(crate) block: Arc<SealedBlock>,
     pub(crate) extensions: Vec<(ValidatorAddress, SignedExtension<OrdoContext>)>,
+    /// Those extensions this node checked when their precommits arrived, by voter.
+    pub(crate) checked: std::collections::HashMap<Address, CheckedShares>,
     /// The committee that decided it.
     pub(crate) committee: ordo_types::ValidatorSet,
     /// When this node learnt of the decision.
@@ -244,7 +252,10 @@ pub(crate) async fn run_opener(
             let shares: Vec<Shares> = job
                 .extensions
                 .iter()
-                .filter_map(|(a, e)| d.check(&job.committee, &a.0, &e.message, &job.block).ok())
+                .filter_map(|(a, e)| match job.checked.get(&a.0) {
+                    Some(c) if c.extension == e.message => Some(c.shares.clone()),
+                    _ => d.check(&job.committee, &a.0, &e.message, &job.block).ok(),
+                })
                 .flatten()
                 .collect();
             let Some(entries) = d.open(&job.block, &shares) else {
