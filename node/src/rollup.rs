@@ -258,6 +258,9 @@ async fn follow(args: FollowArgs) -> anyhow::Result<()> {
         if let (Some(adapter), Some(obj)) = (&adapter, line.as_object_mut()) {
             obj.insert("rendered".into(), adapter.render(block.entries()));
         }
+        if let (false, Some(obj)) = (block.opened().is_empty(), line.as_object_mut()) {
+            obj.insert("delivered".into(), delivered_json(&block));
+        }
         writeln!(stdout, "{line}")?;
         stdout.flush()?;
         if args.until.is_some_and(|until| block.height() >= until) {
@@ -265,6 +268,26 @@ async fn follow(args: FollowArgs) -> anyhow::Result<()> {
         }
     }
     bail!("the stream ended")
+}
+
+/// A block's entries in the order its rollup applies them, each opened encrypted one with its
+/// plaintext or why it did not open (docs/ENCRYPTION.md, "Delivery").
+fn delivered_json(block: &ordo_rollup_adapters::VerifiedNamespaceBlock) -> serde_json::Value {
+    use ordo_rollup_adapters::Delivered;
+    block
+        .delivered()
+        .into_iter()
+        .map(|d| match d {
+            Delivered::Opened(entry, opened) => {
+                let mut item = serde_json::to_value(&opened.outcome).unwrap_or_default();
+                if let Some(obj) = item.as_object_mut() {
+                    obj.insert("hash".into(), json!(entry.hash()));
+                }
+                item
+            }
+            Delivered::Plain(entry) => json!({ "hash": entry.hash() }),
+        })
+        .collect()
 }
 
 /// The chain rebuilt from the L1 alone, block after block from height 1, each checked to be

@@ -330,6 +330,24 @@ async fn a_devnet_without_an_l1_has_the_encrypted_lane() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
+    // `ordo rollup follow` checks the opening against the genesis's key and prints it in
+    // delivery order.
+    let height = status["height"].as_u64().unwrap().to_string();
+    let out = ordo()
+        .args(["rollup", "follow", "--node", &api, "--genesis"])
+        .arg(home.join("genesis.json"))
+        .args(["--namespace", "1", "--from", &height, "--until", &height])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(line["delivered"][0]["hash"], hash, "{line}");
+    assert_eq!(line["delivered"][0]["plaintext"], "0x68656c6c6f", "{line}");
+
     unsafe {
         libc::kill(devnet.id() as i32, libc::SIGINT);
     }
