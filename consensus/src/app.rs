@@ -569,14 +569,7 @@ impl App {
                 None => return Ok(None),
             },
         };
-        let (mempool, chain_id) = (self.mempool.clone(), self.chain.rules().chain_id());
-        let sealed = self
-            .blocking(move || {
-                Arc::new(SealedBlock::of(&block, chain_id, |tx| {
-                    mempool.sender(tx).ok()
-                }))
-            })
-            .await?;
+        let sealed = self.sealed_of(&block).await?;
         if self.sealed.len() < MAX_PROPOSALS_KEPT {
             self.sealed.insert(hash, Arc::clone(&sealed));
         }
