@@ -28,7 +28,11 @@ async fn encryption(State(s): State<ApiState>) -> Result<Json<serde_json::Value>
         .collect();
     Ok(Json(json!({
         "key_id": key.key_id,
+        // The genesis key serves from the first epoch on (no hand-over to an elected committee
+        // yet: docs/ENCRYPTION.md).
+        "epoch": 0,
         "public_key": Bytes::copy_from_slice(&key.public_bytes()),
+        "identity": ordo_types::IDENTITY_RULE,
         "namespaces": namespaces,
     })))
 }

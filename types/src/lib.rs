@@ -78,7 +78,7 @@ pub use inbox::InboxItem;
 pub use l1::{Batch, L1Block, L1View, L1ViewError, StakeEvent};
 pub use namespace::{AdjacentLeaf, NamespaceProof, NamespaceTable};
 pub use sealed::{
-    bucket_size, identity, OpenFailure, Opened, OpenedEntry, Sealed, KEM_LEN, MAX_BUCKET,
+    bucket_size, identity, OpenFailure, IDENTITY_RULE, Opened, OpenedEntry, Sealed, KEM_LEN, MAX_BUCKET,
     MIN_BUCKET, TAG_LEN,
 };
 pub use transaction::{

@@ -19,6 +19,10 @@ pub const MAX_BUCKET: u8 = 16;
 const LENGTH_PREFIX: usize = 4;
 /// Domain of [`identity`].
 const IDENTITY_DOMAIN: &[u8] = b"ordo/enc/identity/v1";
+/// [`identity`], as the API states it for clients in other languages (integers as 8
+/// big-endian bytes; `dem` the sealed payload's encrypted part with its tag).
+pub const IDENTITY_RULE: &str = "keccak256(\"ordo/enc/identity/v1\" || chain_id || key_id || \
+namespace || sender || nonce || keccak256(dem))";
 
 /// An encrypted payload as a block carries it: `key_id (u64) || bucket (u8) || kem (160) ||
 /// dem (2^bucket + 16)`.

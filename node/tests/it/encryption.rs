@@ -35,6 +35,9 @@ async fn a_transaction_sealed_to_the_genesis_key_is_ordered_and_others_are_refus
     let public = alloy_primitives::hex::decode(info["public_key"].as_str().unwrap()).unwrap();
     let key = EncryptionKey::from_bytes(info["key_id"].as_u64().unwrap(), &public).unwrap();
     assert_eq!(info["namespaces"][0], 1);
+    assert_eq!(info["epoch"], 0);
+    assert_eq!(info["identity"], ordo_types::IDENTITY_RULE);
+    assert!(ordo_types::IDENTITY_RULE.contains("ordo/enc/identity/v1"));
 
     let mut rng = rand_010::rngs::StdRng::seed_from_u64(1);
     let sender = SecretKey::random();
