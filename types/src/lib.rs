@@ -78,8 +78,8 @@ pub use inbox::InboxItem;
 pub use l1::{Batch, L1Block, L1View, L1ViewError, StakeEvent};
 pub use namespace::{AdjacentLeaf, NamespaceProof, NamespaceTable};
 pub use sealed::{
-    bucket_size, identity, OpenFailure, IDENTITY_RULE, Opened, OpenedEntry, Sealed, KEM_LEN, MAX_BUCKET,
-    MIN_BUCKET, TAG_LEN,
+    bucket_size, identity, OpenFailure, Opened, OpenedEntry, Sealed, IDENTITY_RULE, KEM_LEN,
+    MAX_BUCKET, MIN_BUCKET, TAG_LEN,
 };
 pub use transaction::{
     Auth, Entry, ForcedTransaction, Transaction, ENCRYPTED_TX_TYPEHASH_STRING, TX_TYPEHASH_STRING,
