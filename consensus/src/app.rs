@@ -1002,6 +1002,13 @@ impl App {
             .await
             .map_err(|e| Failure::Fatal(eyre::eyre!("mempool task: {e}")))?;
         info!(target: "ordo::consensus", height, %hash, txs = tx_count, signers, "decided");
+        #[cfg(feature = "byzantine")]
+        if crate::byzantine::crashes_before_opening(self.params.fault)
+            && signed(&decided.block).any(|tx| tx.sealed().is_some())
+        {
+            error!(target: "ordo::consensus", height, "test fault: stopping before opening a decided block");
+            std::process::exit(101);
+        }
         let committee = self.set.inner().clone();
         self.queue_opening(height, &decided.block, extensions, committee, decided_at)
             .await?;

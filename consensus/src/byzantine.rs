@@ -39,6 +39,9 @@ pub enum ProposerFault {
     ReusedIdentity,
     /// Precommit without decryption shares (an empty vote extension).
     WithholdShares,
+    /// Exit the process right after storing a decided block with encrypted transactions,
+    /// before opening it (as a crash there would).
+    CrashBeforeOpening,
 }
 
 /// Puts `group` first in `block`, in place of any group of its namespace (the faults below use
@@ -114,6 +117,11 @@ pub(crate) fn ignores_bundles(fault: Option<ProposerFault>) -> bool {
 /// Whether this validator withholds its decryption shares.
 pub(crate) fn withholds_shares(fault: Option<ProposerFault>) -> bool {
     fault == Some(ProposerFault::WithholdShares)
+}
+
+/// Whether this node stops before opening a decided block with encrypted transactions.
+pub(crate) fn crashes_before_opening(fault: Option<ProposerFault>) -> bool {
+    fault == Some(ProposerFault::CrashBeforeOpening)
 }
 
 /// Whether this validator refuses every proposal.
@@ -198,7 +206,11 @@ pub(crate) fn corrupt(
             | ProposerFault::CensorSender(_)
             | ProposerFault::SplitBundles,
         )
-        | Some(ProposerFault::VoteNil | ProposerFault::WithholdShares)
+        | Some(
+            ProposerFault::VoteNil
+            | ProposerFault::WithholdShares
+            | ProposerFault::CrashBeforeOpening,
+        )
         | None => return,
     }
     tracing::warn!(target: "ordo::consensus", height = block.header.height, ?fault, "test fault: proposing an invalid block");

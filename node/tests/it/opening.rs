@@ -463,3 +463,52 @@ async fn a_node_that_catches_up_opens_what_it_missed_and_a_killed_one_keeps_what
     let entries = opened(&net, 0, height).await;
     assert_eq!(entries.first().map(|e| e.outcome.clone()), plaintext);
 }
+
+#[tokio::test]
+async fn a_node_stopped_before_opening_a_decided_block_opens_it_after_the_restart() {
+    let mut net = Net::start_with(4, 0, &encryption(), |i, text| {
+        if i == 0 {
+            text.insert_str(0, "test_fault = \"crash_before_opening\"\n");
+        }
+    });
+    net.wait_height(&[0, 1, 2, 3], 1, T).await;
+    let key = epoch_key(&net).await;
+    let sender = SecretKey::random();
+    let tx = encrypt_transaction(
+        &mut rand_010::rng(),
+        &key,
+        CHAIN_ID,
+        1,
+        0,
+        b"later",
+        &sender,
+    )
+    .unwrap();
+    let (status, body) = net.post(1, "/v1/transactions", &tx).await;
+    assert_eq!(status, 202, "{body}");
+    let at = net.wait_included(1, &tx.hash().to_string(), T).await;
+    let height = at["height"].as_u64().unwrap();
+    // Node 0 stored the block, then stopped before opening it.
+    let exit = net.wait_exit(0, T).await.expect("node 0 stopped");
+    assert_eq!(exit.code(), Some(101));
+    assert!(net
+        .log(0)
+        .contains("test fault: stopping before opening a decided block"));
+    // Restarted without the fault, it opens the block from the stored extensions.
+    let config = net.home(0).join("config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("test_fault = \"crash_before_opening\"\n", ""),
+    )
+    .unwrap();
+    net.restart(0);
+    let entries = opened(&net, 0, height).await;
+    assert_eq!(
+        entries.first().map(|e| &e.outcome),
+        Some(&Opened::Plaintext(Bytes::from_static(b"later")))
+    );
+    assert!(net
+        .log(0)
+        .contains("opening a block decided before the restart"));
+}
