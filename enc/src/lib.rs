@@ -18,6 +18,7 @@
 pub mod dkg;
 mod scheme;
 mod shares;
+mod to_key;
 
 /// A key holder's private share (its index and secret scalar).
 pub use commonware_cryptography::bls12381::primitives::group::Share;
@@ -31,6 +32,8 @@ pub use shares::{
     sharing_from_bytes, sharing_to_bytes, sign_shares, verify_keys, verify_shares, Identities,
     PublicSharing, Shares,
 };
+
+pub use to_key::{open_with_key, seal_to_key, seal_with};
 
 #[cfg(test)]
 mod tests;

@@ -97,6 +97,12 @@ pub enum EncError {
     /// Bytes that are not a key share.
     #[error("invalid key share")]
     InvalidShare,
+    /// Bytes that are not a secp256k1 public key.
+    #[error("invalid secp256k1 key")]
+    InvalidKey,
+    /// Sealed bytes that do not open with this key and context.
+    #[error("does not open with this key")]
+    NotOpened,
 }
 
 /// Why a sealed payload did not open with its identity's key. Such a transaction is still
