@@ -234,7 +234,8 @@ fn decode_committee(bytes: &[u8]) -> Result<ordo_types::ValidatorSet, StoreError
     ordo_types::ValidatorSet::new(members).map_err(|e| corrupt(e.to_string()))
 }
 
-/// Decodes a `proposals` or `committees` record and encodes the value again (the other tables
+/// Decodes a `proposals`, `committees`, `opened` or `extensions` record and encodes the value
+/// again (the other tables
 /// hold `ordo-types` encodings or fixed-width values). The entry point of the store fuzz target
 /// (`fuzz/`); not part of the API.
 #[doc(hidden)]
@@ -242,6 +243,12 @@ pub fn reencode_record(table: &str, bytes: &[u8]) -> Result<Vec<u8>, StoreError>
     match table {
         "proposals" => StoredProposal::decode(bytes).map(|p| p.encode()),
         "opened" => decode_opened(bytes).map(|o| encode_opened(&o)),
+        "extensions" => crate::codec::decode_extensions(bytes)
+            .map(|e| crate::codec::encode_extensions(&e))
+            .map_err(|e| StoreError::Corrupt {
+                table: "extensions",
+                reason: e.to_string(),
+            }),
         "committees" => decode_committee(bytes).map(|set| {
             let mut out = Vec::with_capacity(bytes.len());
             for v in set.validators() {
@@ -646,6 +653,31 @@ impl ordo_chain::NonceReader for Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn opened_records_read_back_as_written_and_refuse_garbage() {
+        let entry = |index, outcome| OpenedEntry {
+            namespace: 7,
+            index,
+            identity: B256::repeat_byte(index as u8),
+            key: vec![0xab; 48].into(),
+            outcome,
+        };
+        let opened = vec![
+            entry(0, Opened::Plaintext(vec![1, 2, 3].into())),
+            entry(2, Opened::Failure(OpenFailure::Kem)),
+            entry(3, Opened::Failure(OpenFailure::Dem)),
+            entry(5, Opened::Failure(OpenFailure::Padding)),
+        ];
+        let bytes = encode_opened(&opened);
+        assert_eq!(decode_opened(&bytes).unwrap(), opened);
+        assert_eq!(reencode_record("opened", &bytes).unwrap(), bytes);
+        let mut bad_tag = bytes.clone();
+        let tag_at = 4 + 8 + 4 + 32 + 4 + 48;
+        bad_tag[tag_at] = 9;
+        assert!(decode_opened(&bad_tag).is_err());
+        assert!(decode_opened(&bytes[..bytes.len() - 1]).is_err());
+    }
 
     fn decided(block: &Block, certificate: &CommitCertificate) -> DecidedBlock {
         DecidedBlock {

@@ -1,5 +1,6 @@
 //! The node store's records (`data/store.redb`, docs/FORMATS.md "Node store"), as a node reads
-//! them back: decided blocks, commit certificates, stored proposals and committee records. The
+//! them back: decided blocks, commit certificates, stored proposals, committee records, opened
+//! records and vote extensions. The
 //! first byte picks the table. Checked: no panic, and a record that decodes encodes back to
 //! exactly its bytes.
 #![no_main]
@@ -13,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&kind, bytes)) = data.split_first() else {
         return;
     };
-    match kind % 4 {
+    match kind % 6 {
         0 => {
             canonical::<Block>(bytes);
         }
@@ -28,12 +29,22 @@ fuzz_target!(|data: &[u8]| {
                 );
             }
         }
-        _ => {
+        3 => {
             if let Ok(again) = reencode_record("committees", bytes) {
                 assert_eq!(
                     again, bytes,
                     "committee record decoded from non-canonical bytes"
                 );
+            }
+        }
+        4 => {
+            if let Ok(again) = reencode_record("opened", bytes) {
+                assert_eq!(again, bytes, "opened record decoded from non-canonical bytes");
+            }
+        }
+        _ => {
+            if let Ok(again) = reencode_record("extensions", bytes) {
+                assert_eq!(again, bytes, "extensions record decoded from non-canonical bytes");
             }
         }
     }
