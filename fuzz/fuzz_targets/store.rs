@@ -39,12 +39,18 @@ fuzz_target!(|data: &[u8]| {
         }
         4 => {
             if let Ok(again) = reencode_record("opened", bytes) {
-                assert_eq!(again, bytes, "opened record decoded from non-canonical bytes");
+                assert_eq!(
+                    again, bytes,
+                    "opened record decoded from non-canonical bytes"
+                );
             }
         }
         _ => {
             if let Ok(again) = reencode_record("extensions", bytes) {
-                assert_eq!(again, bytes, "extensions record decoded from non-canonical bytes");
+                assert_eq!(
+                    again, bytes,
+                    "extensions record decoded from non-canonical bytes"
+                );
             }
         }
     }
