@@ -309,7 +309,8 @@ pub(crate) fn encode_extensions(
     w.finish().to_vec()
 }
 
-/// Reads [`encode_extensions`]' bytes (none for empty bytes).
+/// Reads [`encode_extensions`]' bytes: none for empty bytes, and an empty list is never
+/// written as a count of zero.
 pub(crate) fn decode_extensions(
     bytes: &[u8],
 ) -> Result<Vec<(ValidatorAddress, SignedExtension<OrdoContext>)>, WireError> {
@@ -321,6 +322,11 @@ pub(crate) fn decode_extensions(
         Ok((Wire::get(r)?, Wire::get(r)?))
     })?;
     r.finish()?;
+    if list.is_empty() {
+        return Err(WireError::Invalid(
+            "an empty extension list written as a count",
+        ));
+    }
     Ok(list)
 }
 

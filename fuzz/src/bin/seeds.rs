@@ -264,6 +264,19 @@ fn store(dir: &Path, f: &Fixture) {
         v.encode_to(&mut committee);
     }
     write(dir, t, "committee", &committee);
+    // An opened record: one entry, namespace 1, index 0, that failed at its encapsulation.
+    let mut opened = vec![4];
+    opened.extend_from_slice(&1u32.to_be_bytes());
+    opened.extend_from_slice(&1u64.to_be_bytes());
+    opened.extend_from_slice(&0u32.to_be_bytes());
+    opened.extend_from_slice(&[7; 32]);
+    opened.extend_from_slice(&48u32.to_be_bytes());
+    opened.extend_from_slice(&[0xab; 48]);
+    opened.push(1);
+    write(dir, t, "opened", &opened);
+    // An extensions record that lists none (refused: none is written as no bytes), which the
+    // fuzzer once found decoding to what encodes otherwise.
+    write(dir, t, "extensions-empty-count", &[5, 0, 0, 0, 0]);
 }
 
 fn mempool(dir: &Path, f: &Fixture) {
@@ -315,17 +328,28 @@ fn consensus(dir: &Path, f: &Fixture) {
     let sig = f.cert.signatures[0].signature.0;
     let addr = key(1).address();
     let hash = f.block.hash();
-    let vote = |out: &mut Vec<u8>| {
+    // A precommit for the block, without or with an extension (slot 0's shares for a block
+    // without encrypted transactions: its index alone, signed apart).
+    let vote = |out: &mut Vec<u8>, extension: bool| {
         out.extend_from_slice(&5u64.to_be_bytes());
         out.extend_from_slice(&0u32.to_be_bytes());
         out.push(2);
         out.push(1);
         out.extend_from_slice(hash.as_slice());
         out.extend_from_slice(addr.as_slice());
+        if extension {
+            out.push(1);
+            bytes_field(out, &0u32.to_be_bytes());
+            out.extend_from_slice(&sig);
+        } else {
+            out.push(0);
+        }
         out.extend_from_slice(&sig);
     };
     let mut msg_vote = vec![0];
-    vote(&mut msg_vote);
+    vote(&mut msg_vote, false);
+    let mut msg_vote_extended = vec![0];
+    vote(&mut msg_vote_extended, true);
     let mut msg_proposal = vec![1];
     msg_proposal.extend_from_slice(&5u64.to_be_bytes());
     msg_proposal.extend_from_slice(&1u32.to_be_bytes());
@@ -399,7 +423,16 @@ fn consensus(dir: &Path, f: &Fixture) {
         next_validators: None,
     };
     bytes_field(&mut response, &synced.encode());
-    response.extend_from_slice(&polka);
+    // The certificate: each precommit signature followed by its extension (none here).
+    response.extend_from_slice(&5u64.to_be_bytes());
+    response.extend_from_slice(&0u32.to_be_bytes());
+    response.extend_from_slice(hash.as_slice());
+    response.extend_from_slice(&(f.cert.signatures.len() as u32).to_be_bytes());
+    for s in &f.cert.signatures {
+        response.extend_from_slice(s.signer.as_slice());
+        response.extend_from_slice(&s.signature.0);
+        response.push(0);
+    }
     let mut proposed = Vec::new();
     proposed.extend_from_slice(&5u64.to_be_bytes());
     proposed.extend_from_slice(&0u32.to_be_bytes());
@@ -421,6 +454,7 @@ fn consensus(dir: &Path, f: &Fixture) {
         ("part-keys", 0, keys),
         ("part-fin", 0, fin.clone()),
         ("msg-vote", 1, msg_vote.clone()),
+        ("msg-vote-extended", 1, msg_vote_extended),
         ("msg-proposal", 1, msg_proposal.clone()),
         ("liveness-vote", 2, msg_vote.clone()),
         ("liveness-polka", 2, tagged(1, &polka)),
