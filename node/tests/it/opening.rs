@@ -48,6 +48,23 @@ async fn opened(net: &Net, i: usize, height: u64) -> Vec<OpenedEntry> {
     }
 }
 
+/// Seals `payload` from a fresh sender (namespace 1, nonce 0) to `key`, submits it to node `i`
+/// and waits until that node sees it included: the transaction, its sender and its height.
+async fn send_sealed(
+    net: &Net,
+    i: usize,
+    key: &EncryptionKey,
+    payload: &[u8],
+) -> (Transaction, SecretKey, u64) {
+    let sender = SecretKey::random();
+    let tx =
+        encrypt_transaction(&mut rand_010::rng(), key, CHAIN_ID, 1, 0, payload, &sender).unwrap();
+    let (status, body) = net.post(i, "/v1/transactions", &tx).await;
+    assert_eq!(status, 202, "{body}");
+    let at = net.wait_included(i, &tx.hash().to_string(), T).await;
+    (tx, sender, at["height"].as_u64().unwrap())
+}
+
 /// Checks `entry` is the opening of `tx` (sent by `sender`): its identity is the one the
 /// transaction's visible fields make, and its key is that identity's key under `key`.
 fn check_key(entry: &OpenedEntry, tx: &Transaction, sender: &SecretKey, key: &EncryptionKey) {
@@ -387,26 +404,13 @@ async fn a_validator_withholding_its_shares_loses_its_precommits_and_the_lane_go
     });
     net.wait_height(&[0, 1, 2], 1, T).await;
     let key = epoch_key(&net).await;
-    let sender = SecretKey::random();
-    let tx = encrypt_transaction(
-        &mut rand_010::rng(),
-        &key,
-        CHAIN_ID,
-        1,
-        0,
-        b"still",
-        &sender,
-    )
-    .unwrap();
-    let (status, body) = net.post(0, "/v1/transactions", &tx).await;
-    assert_eq!(status, 202, "{body}");
-    let at = net.wait_included(0, &tx.hash().to_string(), T).await;
-    let height = at["height"].as_u64().unwrap();
+    let (tx, sender, height) = send_sealed(&net, 0, &key, b"still").await;
     let entries = opened(&net, 0, height).await;
     assert_eq!(
         entries.first().map(|e| &e.outcome),
         Some(&Opened::Plaintext(Bytes::from_static(b"still")))
     );
+    check_key(&entries[0], &tx, &sender, &key);
     // Its precommits never count: no certificate names it.
     let withholder = net.get(3, "/v1/status").await.unwrap()["address"]
         .as_str()
@@ -434,21 +438,7 @@ async fn a_node_that_catches_up_opens_what_it_missed_and_a_killed_one_keeps_what
     net.wait_height(&[0, 1, 2, 3], 1, T).await;
     let key = epoch_key(&net).await;
     net.kill(3);
-    let sender = SecretKey::random();
-    let tx = encrypt_transaction(
-        &mut rand_010::rng(),
-        &key,
-        CHAIN_ID,
-        1,
-        0,
-        b"missed",
-        &sender,
-    )
-    .unwrap();
-    let (status, body) = net.post(0, "/v1/transactions", &tx).await;
-    assert_eq!(status, 202, "{body}");
-    let at = net.wait_included(0, &tx.hash().to_string(), T).await;
-    let height = at["height"].as_u64().unwrap();
+    let (tx, sender, height) = send_sealed(&net, 0, &key, b"missed").await;
     let plaintext = Some(Opened::Plaintext(Bytes::from_static(b"missed")));
     // Node 3 gets the block by sync, with the precommits' extensions, and opens it itself.
     net.restart(3);
@@ -473,21 +463,7 @@ async fn a_node_stopped_before_opening_a_decided_block_opens_it_after_the_restar
     });
     net.wait_height(&[0, 1, 2, 3], 1, T).await;
     let key = epoch_key(&net).await;
-    let sender = SecretKey::random();
-    let tx = encrypt_transaction(
-        &mut rand_010::rng(),
-        &key,
-        CHAIN_ID,
-        1,
-        0,
-        b"later",
-        &sender,
-    )
-    .unwrap();
-    let (status, body) = net.post(1, "/v1/transactions", &tx).await;
-    assert_eq!(status, 202, "{body}");
-    let at = net.wait_included(1, &tx.hash().to_string(), T).await;
-    let height = at["height"].as_u64().unwrap();
+    let (tx, sender, height) = send_sealed(&net, 1, &key, b"later").await;
     // Node 0 stored the block, then stopped before opening it.
     let exit = net.wait_exit(0, T).await.expect("node 0 stopped");
     assert_eq!(exit.code(), Some(101));
@@ -508,6 +484,7 @@ async fn a_node_stopped_before_opening_a_decided_block_opens_it_after_the_restar
         entries.first().map(|e| &e.outcome),
         Some(&Opened::Plaintext(Bytes::from_static(b"later")))
     );
+    check_key(&entries[0], &tx, &sender, &key);
     assert!(net
         .log(0)
         .contains("opening a block decided before the restart"));
