@@ -120,7 +120,7 @@ fn unopened(d: &DecidedBlock, namespace: u64) -> bool {
     let sealed = d.block.body.namespace(namespace).is_some_and(|g| {
         g.entries
             .iter()
-            .any(|e| matches!(e, ordo_types::Entry::Signed(tx) if tx.sealed().is_some()))
+            .any(|e| matches!(e, ordo_types::Entry::Signed(tx) if matches!(tx.auth(), ordo_types::Auth::Encrypted(_))))
     });
     sealed && !d.opened.iter().any(|o| o.namespace == namespace)
 }
