@@ -15,11 +15,12 @@ pub(crate) fn routes() -> Router<ApiState> {
 
 async fn encryption(State(s): State<ApiState>) -> Result<Json<serde_json::Value>, ApiError> {
     let admission = s.mempool.admission();
-    let key = admission.encryption().ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::EncKeyUnavailable,
-            "this chain has no encryption key",
-        )
+    let key = admission.epoch_key().ok_or_else(|| {
+        let why = match admission.keygen() {
+            Some(_) => "the committee has not generated the encryption key yet",
+            None => "this chain has no encrypted lane",
+        };
+        ApiError::new(ErrorCode::EncKeyUnavailable, why)
     })?;
     let rollups = admission.rollups();
     let namespaces: Vec<u64> = rollups
@@ -28,10 +29,12 @@ async fn encryption(State(s): State<ApiState>) -> Result<Json<serde_json::Value>
         .collect();
     Ok(Json(json!({
         "key_id": key.key_id,
-        // The genesis key serves from the first epoch on (no hand-over to an elected committee
-        // yet: docs/ENCRYPTION.md).
+        // The first height whose encrypted transactions it opens.
+        "from_height": key.from_height,
+        // The genesis committee's key serves from the first epoch on (no hand-over to an
+        // elected committee yet: docs/ENCRYPTION.md).
         "epoch": 0,
-        "public_key": Bytes::copy_from_slice(&key.public_bytes()),
+        "public_key": Bytes::copy_from_slice(&key.encryption_key().public_bytes()),
         "identity": ordo_types::IDENTITY_RULE,
         "namespaces": namespaces,
     })))

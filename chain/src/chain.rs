@@ -7,6 +7,7 @@ use ordo_types::{Address, Block, Entry, Header, InboxItem, L1Block, L1View, Vali
 
 use crate::block::{assemble, verify, Expectation, Facts, L1Expectation, Template};
 use crate::bundles::{Candidate, KnownBundles};
+use crate::keygen::{self, Keygen, KeygenEvent};
 use crate::nonces::{BlockNonces, NonceReader, NonceUpdate, Senders};
 use crate::{elect, proposer, BlockError, ChainError, ChainRules};
 
@@ -72,10 +73,12 @@ pub struct Context<'a> {
 }
 
 /// What applying a decided block changed, for the store to persist with it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct Applied {
     /// The accounts whose next nonce moved.
     pub nonces: Vec<NonceUpdate>,
+    /// What the block did to the key generation, when it ended a round.
+    pub keygen: Option<KeygenEvent>,
 }
 
 /// The chain after its latest decided height: the tip, the committee schedule (committees by
@@ -93,6 +96,9 @@ pub struct Chain {
     /// Elections scheduled but not held: epoch elected → the L1 block whose stake table
     /// elects it.
     elections: BTreeMap<u64, u64>,
+    /// The encrypted lane's key generation (with the lane); shared, as the chain is cloned for
+    /// every proposal it builds or checks.
+    keygen: Option<Arc<Keygen>>,
 }
 
 impl Chain {
@@ -100,11 +106,17 @@ impl Chain {
     pub fn new(rules: Arc<ChainRules>) -> Self {
         let tip = Tip::genesis(rules.genesis_time_ms);
         Self {
+            keygen: Self::keygen_of(&rules),
             rules,
             tip,
             committees: BTreeMap::new(),
             elections: BTreeMap::new(),
         }
+    }
+
+    fn keygen_of(rules: &ChainRules) -> Option<Arc<Keygen>> {
+        let params = rules.admission.keygen()?;
+        Some(Arc::new(Keygen::new(params, rules.validators.clone())))
     }
 
     /// A chain resumed after `tip`, with the committees already fixed (by epoch) and
@@ -120,6 +132,7 @@ impl Chain {
             tip,
             committees: committees.into_iter().collect(),
             elections: BTreeMap::new(),
+            keygen: Self::keygen_of(&rules),
             rules,
         };
         if let Some(election) = chain.rules.election().copied() {
@@ -135,6 +148,24 @@ impl Chain {
             }
         }
         chain
+    }
+
+    /// The encrypted lane's key generation, with the lane.
+    pub fn keygen(&self) -> Option<&Arc<Keygen>> {
+        self.keygen.as_ref()
+    }
+
+    /// Counts the key-generation messages of `block`, a decided block at or below the tip,
+    /// when the chain resumes: its blocks from height 1 go through here, in order, until the
+    /// key is generated (see [`Self::resume`]).
+    pub fn replay_keygen(&mut self, block: &Block, senders: &dyn Senders) -> Option<KeygenEvent> {
+        self.keygen.as_ref()?.phase(block.header.height)?;
+        let keygen = Arc::make_mut(self.keygen.as_mut()?);
+        let event = keygen.apply(block.header.height, &keygen::messages(block, senders));
+        if let Some(KeygenEvent::Generated(key)) = &event {
+            self.rules.admission.set_encryption(Arc::clone(key));
+        }
+        event
     }
 
     /// The rules.
@@ -412,6 +443,7 @@ impl Chain {
             }
         }
         self.tip = Tip::of(h);
+        let keygen = self.replay_keygen(block, cx.senders);
         if let Some(e) = self.rules.election() {
             let epoch = e.epoch(h.height);
             if e.first_height(epoch) == h.height {
@@ -426,6 +458,7 @@ impl Chain {
         }
         Ok(Applied {
             nonces: nonces.into_updates(),
+            keygen,
         })
     }
 }

@@ -1,11 +1,15 @@
 //! What a network fixes at genesis (and the few limits each validator sets for itself): the
 //! parameters every rule of the chain core is judged by.
 
+use std::sync::{Arc, RwLock};
+
+use ordo_enc::dkg::Message;
 use ordo_enc::{EncError, EncryptionKey};
 use ordo_rollup_adapters::{AdapterError, Rollups};
-use ordo_types::{Address, ErrorCode, Transaction, ValidatorSet};
+use ordo_types::{Address, Auth, ErrorCode, Transaction, ValidatorSet};
 use serde::{Deserialize, Serialize};
 
+use crate::keygen::{EpochKey, KeygenParams, KEYGEN_NAMESPACE};
 use crate::ElectionParams;
 
 /// Size limits of a block.
@@ -53,6 +57,9 @@ pub enum TxError {
     /// a point of the group.
     #[error("envelope: {0}")]
     Envelope(EncError),
+    /// A key-generation transaction that is not an EIP-712 one carrying a well-formed message.
+    #[error("key generation: {0}")]
+    Keygen(String),
 }
 
 impl TxError {
@@ -63,19 +70,23 @@ impl TxError {
             Self::Rollup(e) => e.code(),
             Self::EncryptionKey { current: None, .. } => ErrorCode::EncKeyUnavailable,
             Self::EncryptionKey { .. } => ErrorCode::WrongEncryptionKey,
-            Self::Envelope(_) => ErrorCode::InvalidPayload,
+            Self::Envelope(_) | Self::Keygen(_) => ErrorCode::InvalidPayload,
         }
     }
 }
 
-/// The stateless admission rules of a chain: its id and its registered rollups with their
-/// adapters. The mempool admits by them and validators refuse blocks by them, so both read
-/// this one value, given at construction.
+/// The admission rules of a chain: its id, its registered rollups with their adapters, and
+/// the encrypted lane's key. The mempool admits by them and validators refuse blocks by them,
+/// so both read this one value.
+///
+/// The key is the one state in it: the chain sets it ([`Admission::set_encryption`]) when a
+/// decided block ends a key generation, and every clone sees it.
 #[derive(Clone, Debug)]
 pub struct Admission {
     chain_id: u64,
     rollups: Rollups,
-    encryption: Option<EncryptionKey>,
+    keygen: Option<KeygenParams>,
+    encryption: Arc<RwLock<Option<Arc<EpochKey>>>>,
 }
 
 impl Admission {
@@ -85,22 +96,42 @@ impl Admission {
         Self {
             chain_id,
             rollups,
-            encryption: None,
+            keygen: None,
+            encryption: Arc::default(),
         }
     }
 
-    /// These rules with `key` as the key encrypted transactions are sealed to (for the rollups
-    /// registered as taking them).
-    pub fn with_encryption(self, key: EncryptionKey) -> Self {
+    /// These rules with the encrypted lane: the committee generates its key on the chain
+    /// ([`crate::keygen`]), and its validators' key-generation transactions are admitted.
+    pub fn with_keygen(self, params: KeygenParams) -> Self {
         Self {
-            encryption: Some(key),
+            keygen: Some(params),
             ..self
         }
     }
 
-    /// The key encrypted transactions are sealed to, when the chain takes them.
-    pub fn encryption(&self) -> Option<&EncryptionKey> {
-        self.encryption.as_ref()
+    /// How the committee generates the lane's key, with the lane.
+    pub fn keygen(&self) -> Option<KeygenParams> {
+        self.keygen
+    }
+
+    /// Makes `key` the key encrypted transactions are sealed to (for the rollups registered
+    /// as taking them), in every clone of these rules.
+    pub fn set_encryption(&self, key: Arc<EpochKey>) {
+        *self.encryption.write().unwrap_or_else(|e| e.into_inner()) = Some(key);
+    }
+
+    /// The chain's key, as generated, once it has one.
+    pub fn epoch_key(&self) -> Option<Arc<EpochKey>> {
+        self.encryption
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The key encrypted transactions are sealed to, once the chain has one.
+    pub fn encryption(&self) -> Option<EncryptionKey> {
+        self.epoch_key().map(|k| k.encryption_key())
     }
 
     /// The chain id transactions are signed for.
@@ -113,9 +144,11 @@ impl Admission {
         &self.rollups
     }
 
-    /// Whether a rollup is registered under `namespace`.
+    /// Whether a rollup is registered under `namespace` (or it is the key-generation
+    /// namespace of a chain with the encrypted lane).
     pub fn is_registered(&self, namespace: u64) -> bool {
         self.rollups.get(namespace).is_some()
+            || namespace == KEYGEN_NAMESPACE && self.keygen.is_some()
     }
 
     /// Checks that `tx` may be in a block at all: its namespace is registered and its rollup
@@ -123,6 +156,14 @@ impl Admission {
     /// chain's key, with a key encapsulation that can open (its content is the rollup's to
     /// judge once open). No signature work.
     pub fn check(&self, tx: &Transaction) -> Result<(), TxError> {
+        if tx.namespace() == KEYGEN_NAMESPACE && self.keygen.is_some() {
+            if !matches!(tx.auth(), Auth::Eip712(_)) {
+                return Err(TxError::Keygen("not an EIP-712 transaction".into()));
+            }
+            return Message::decode(tx.payload())
+                .map(drop)
+                .map_err(|e| TxError::Keygen(e.to_string()));
+        }
         let adapter = self
             .rollups
             .get(tx.namespace())
@@ -133,7 +174,7 @@ impl Admission {
             .is_some_and(|r| r.encrypted);
         match tx.sealed() {
             Some(sealed) if takes_encrypted => {
-                let current = self.encryption.as_ref().map(|k| k.key_id);
+                let current = self.encryption().map(|k| k.key_id);
                 if current != Some(sealed.key_id) {
                     return Err(TxError::EncryptionKey {
                         sealed: sealed.key_id,

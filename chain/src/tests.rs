@@ -423,7 +423,13 @@ fn encrypted_transactions_need_a_rollup_taking_them_the_chains_key_and_an_envelo
         encrypted,
     };
     let rollups = Rollups::new(&[rollup(0, false), rollup(1, true), rollup(2, false)]).unwrap();
-    let lane = Admission::new(7, rollups.clone()).with_encryption(key);
+    let lane = Admission::new(7, rollups.clone()).with_keygen(crate::KeygenParams { window: 1 });
+    lane.set_encryption(std::sync::Arc::new(crate::EpochKey {
+        key_id: 3,
+        sharing,
+        holders: Default::default(),
+        from_height: 1,
+    }));
     let sender = SecretKey::random();
     let mut seal = |key: &EncryptionKey, namespace: u64, nonce: u64| {
         encrypt_transaction(&mut rng, key, 7, namespace, nonce, b"hidden", &sender).unwrap()
@@ -765,4 +771,37 @@ fn the_l1_origin_must_move_forward_to_a_block_the_validator_sees() {
             ..
         })
     ));
+}
+
+#[test]
+fn the_key_generation_namespace_takes_only_well_formed_messages_and_only_with_the_lane() {
+    use crate::{KeygenParams, TxError, KEYGEN_NAMESPACE};
+    use ordo_enc::dkg::Message;
+
+    let rollups = Rollups::raw([1]);
+    let plain = Admission::new(7, rollups.clone());
+    let lane = Admission::new(7, rollups).with_keygen(KeygenParams { window: 4 });
+    let key = SecretKey::random();
+    let message = Message::Ack {
+        round: 0,
+        acks: Vec::new(),
+    };
+    let tx = |payload: Vec<u8>| Transaction::sign(KEYGEN_NAMESPACE, 0, payload.into(), &key, 7);
+    let good = tx(message.encode());
+    assert_eq!(lane.check(&good), Ok(()));
+    assert!(lane.is_registered(KEYGEN_NAMESPACE));
+    // Without the lane the namespace is no one's.
+    assert!(!plain.is_registered(KEYGEN_NAMESPACE));
+    assert_eq!(
+        plain.check(&good),
+        Err(TxError::UnknownNamespace(KEYGEN_NAMESPACE))
+    );
+    // Bytes that are no message: refused, as an invalid payload.
+    let mut trailing = message.encode();
+    trailing.push(0);
+    for bad in [Vec::new(), vec![9; 9], trailing] {
+        let refused = lane.check(&tx(bad)).unwrap_err();
+        assert!(matches!(refused, TxError::Keygen(_)), "{refused:?}");
+        assert_eq!(refused.code(), ordo_types::ErrorCode::InvalidPayload);
+    }
 }

@@ -22,7 +22,7 @@ use malachitebft_app_channel::app::types::sync::RawDecidedValue;
 use malachitebft_app_channel::app::types::ProposedValue;
 use malachitebft_app_channel::app::types::{LocallyProposedValue, MisbehaviorEvidence};
 use malachitebft_app_channel::{AppMsg, Channels, NetworkMsg};
-use ordo_chain::{Chain, ChainError, Context, Tip};
+use ordo_chain::{Chain, ChainError, Context, KeygenEvent, Tip, KEYGEN_NAMESPACE};
 use ordo_mempool::Mempool;
 use ordo_types::{
     Address, Block, Decode, Encode, L1View, SecretKey, SyncedBlock, Transaction, B256,
@@ -35,6 +35,7 @@ use crate::context::{
     BlockHash, Height, OrdoContext, ProposalInit, ValidatorAddress, ValidatorSet,
 };
 use crate::convert::{evidence_vote, proposed_value, round_u32, to_certificate, to_extended};
+use crate::keygen::KeygenMember;
 use crate::opening::{CheckedShares, Decryption, OpenJob, SealedBlock};
 use crate::store::{DecidedBlock, Store, StoreError, StoredProposal};
 use crate::streaming::{stream_messages, Assembled, PartStreams};
@@ -84,8 +85,6 @@ pub(crate) struct AppParams {
     pub(crate) min_block_time: Duration,
     pub(crate) l1: Option<watch::Receiver<L1View>>,
     pub(crate) evidence: Option<mpsc::UnboundedSender<Equivocation>>,
-    /// The encrypted lane's key, and this node's shares of it; `None` without the lane.
-    pub(crate) decryption: Option<Arc<Decryption>>,
     /// Where decided blocks go to be opened ([`crate::opening::run_opener`]), with the lane.
     pub(crate) opener: Option<mpsc::UnboundedSender<OpenJob>>,
     #[cfg(feature = "byzantine")]
@@ -100,6 +99,11 @@ pub(crate) struct App {
     key: Option<SecretKey>,
     /// The committee of the next height, as Malachite takes it.
     set: ValidatorSet,
+    /// The encrypted lane's key and this node's shares of it, once the chain has generated it.
+    decryption: Option<Arc<Decryption>>,
+    /// This validator's part in generating the key, while it is a member of the committee
+    /// that generates it.
+    keygen: Option<KeygenMember>,
     /// The committee a peer served with the synced block of this hash (see [`SyncedBlock`]),
     /// until that block is decided.
     announced: Option<(B256, ordo_types::ValidatorSet)>,
@@ -173,13 +177,23 @@ impl App {
                 Chain::resume(rules, Tip::of(&header), committees, origin_at)
             }
         };
-        Ok(Self {
+        let keygen = key
+            .clone()
+            .filter(|k| {
+                chain
+                    .keygen()
+                    .is_some_and(|g| g.committee().get(&k.address()).is_some())
+            })
+            .map(KeygenMember::new);
+        let mut app = Self {
             params,
             chain,
             store,
             mempool,
             key,
             set: genesis,
+            decryption: None,
+            keygen,
             announced: None,
             reported: HashSet::new(),
             streams: PartStreams::new(256, max_stream),
@@ -189,7 +203,109 @@ impl App {
             checked: HashMap::new(),
             status,
             decided,
-        })
+        };
+        app.replay_keygen()?;
+        Ok(app)
+    }
+
+    /// Rebuilds the key generation from the decided blocks, from height 1 until the round
+    /// that generated the key (or the tip).
+    fn replay_keygen(&mut self) -> eyre::Result<()> {
+        if self.chain.keygen().is_none() {
+            return Ok(());
+        }
+        for height in 1..=self.chain.tip().height {
+            let block = self
+                .store
+                .block(height)?
+                .ok_or_else(|| eyre::eyre!("decided block {height} missing"))?;
+            let event = self.chain.replay_keygen(&block, &self.mempool);
+            self.keygen_block(&block, event);
+            if self.decryption.is_some() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes the key-generation part of the decided `block`, which did `event` to the round:
+    /// this validator's part of it, and the key when the round generated one.
+    fn keygen_block(&mut self, block: &Block, event: Option<KeygenEvent>) {
+        let Some(keygen) = self.chain.keygen() else {
+            return;
+        };
+        let height = block.header.height;
+        let shares = match &mut self.keygen {
+            Some(member) if keygen.phase(height).is_some() || event.is_some() => {
+                let messages = ordo_chain::keygen::messages(block, &self.mempool);
+                member.on_block(keygen, height, &messages, event.as_ref())
+            }
+            _ => None,
+        };
+        match event {
+            Some(KeygenEvent::Generated(key)) => {
+                info!(
+                    target: "ordo::keygen", key_id = key.key_id, from_height = key.from_height,
+                    "the committee generated the encryption key"
+                );
+                let mut shares = shares.unwrap_or_default();
+                shares.sort_by_key(|s| s.index);
+                self.decryption = Some(Arc::new(Decryption { key, shares }));
+            }
+            Some(KeygenEvent::Failed { round, why }) => {
+                warn!(target: "ordo::keygen", round, why, "key generation failed; the next round starts");
+            }
+            None => {}
+        }
+    }
+
+    /// Posts this validator's key-generation messages due before the next height.
+    async fn post_keygen(&mut self) -> Result<(), Failure> {
+        let (Some(member), Some(keygen), Some(key)) =
+            (&mut self.keygen, self.chain.keygen(), &self.key)
+        else {
+            return Ok(());
+        };
+        let messages = member.due(keygen, self.chain.next_height());
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let (mempool, key, chain_id) = (
+            self.mempool.clone(),
+            key.clone(),
+            self.chain.rules().chain_id(),
+        );
+        let results = self
+            .blocking(move || {
+                let mut nonce = mempool.next_nonce(&key.address(), KEYGEN_NAMESPACE);
+                let txs = messages
+                    .iter()
+                    .map(|m| {
+                        let payload = Bytes::from(m.encode());
+                        nonce += 1;
+                        Transaction::sign(
+                            KEYGEN_NAMESPACE,
+                            nonce - 1,
+                            payload.into(),
+                            &key,
+                            chain_id,
+                        )
+                    })
+                    .collect();
+                mempool.submit(txs, ordo_mempool::Origin::Local)
+            })
+            .await?;
+        for result in results {
+            match result {
+                Ok(hash) => {
+                    debug!(target: "ordo::keygen", %hash, "posted a key-generation message")
+                }
+                Err(e) => {
+                    warn!(target: "ordo::keygen", error = %e, "a key-generation message was refused")
+                }
+            }
+        }
+        Ok(())
     }
 
     fn height(&self) -> u64 {
@@ -208,7 +324,11 @@ impl App {
                 self.params.min_block_time,
             )),
         );
-        if self.params.decryption.is_some() {
+        let lane = self
+            .decryption
+            .as_ref()
+            .is_some_and(|d| d.key.from_height <= self.height());
+        if lane {
             params.with_vote_extension_policy(VoteExtensionPolicy::Required)
         } else {
             params
@@ -331,6 +451,7 @@ impl App {
                 info!(target: "ordo::consensus", height = self.height(), "consensus ready");
                 self.enter_height().await?;
                 self.reopen().await?;
+                self.post_keygen().await?;
                 let _ = reply.send((Height(self.height()), self.height_params()));
             }
 
@@ -475,7 +596,7 @@ impl App {
                 ..
             } => {
                 let block = self.sealed_block(height.0, value_id.0).await?;
-                let extension = match (self.params.decryption.clone(), block) {
+                let extension = match (self.decryption.clone(), block) {
                     (Some(d), Some(block)) => {
                         Some(self.blocking(move || d.extension(&block)).await?)
                     }
@@ -553,7 +674,7 @@ impl App {
         height: u64,
         hash: B256,
     ) -> Result<Option<Arc<SealedBlock>>, Failure> {
-        if self.params.decryption.is_none() {
+        if self.decryption.is_none() {
             return Ok(None);
         }
         if let Some(sealed) = self.sealed.get(&hash) {
@@ -587,19 +708,18 @@ impl App {
         hash: B256,
         extensions: Vec<(ValidatorAddress, Bytes)>,
     ) -> Result<VoteExtensionVerdicts<OrdoContext>, Failure> {
-        let Some(d) = self.params.decryption.clone() else {
+        let Some(d) = self.decryption.clone() else {
             return Ok(extensions.into_iter().map(|(a, _)| (a, Ok(()))).collect());
         };
         let block = self.sealed_block(height, hash).await?;
-        let committee = self.set.inner().clone();
         let results = self
             .blocking(move || {
                 extensions
                     .into_iter()
                     .map(|(a, e)| {
                         let checked = match &block {
-                            Some(block) => d.check(&committee, &a.0, &e, block).map(Some),
-                            None => d.check_shape(&committee, &a.0, &e).map(|()| None),
+                            Some(block) => d.check(&a.0, &e, block).map(Some),
+                            None => d.check_shape(&a.0, &e).map(|()| None),
                         };
                         (a, e, checked)
                     })
@@ -645,16 +765,17 @@ impl App {
         .await
     }
 
-    /// Hands `block`, decided at `height` by `committee`'s precommits, to the opener.
+    /// Hands `block`, decided at `height` by these precommits, to the opener.
     async fn queue_opening(
         &mut self,
         height: u64,
         block: &Block,
         extensions: Vec<(ValidatorAddress, SignedExtension<OrdoContext>)>,
-        committee: ordo_types::ValidatorSet,
         decided_at: std::time::Instant,
     ) -> Result<(), Failure> {
-        let Some(opener) = self.params.opener.clone() else {
+        let (Some(opener), Some(decryption)) =
+            (self.params.opener.clone(), self.decryption.clone())
+        else {
             return Ok(());
         };
         let hash = block.hash();
@@ -667,7 +788,7 @@ impl App {
             block: self.sealed_of(block).await?,
             extensions,
             checked,
-            committee,
+            decryption,
             decided_at,
         };
         opener
@@ -694,18 +815,9 @@ impl App {
             let extensions =
                 decode_extensions(&self.store_io(move |s| s.extensions(height)).await?)
                     .map_err(|e| Failure::Fatal(eyre::eyre!("stored extensions: {e}")))?;
-            let Ok(committee) = self.chain.committee_at(height).cloned() else {
-                continue;
-            };
             info!(target: "ordo::consensus", height, "opening a block decided before the restart");
-            self.queue_opening(
-                height,
-                &block,
-                extensions,
-                committee,
-                std::time::Instant::now(),
-            )
-            .await?;
+            self.queue_opening(height, &block, extensions, std::time::Instant::now())
+                .await?;
         }
         Ok(())
     }
@@ -978,6 +1090,7 @@ impl App {
             .await?;
         let applied = applied?;
         self.chain = chain;
+        self.keygen_block(&block, applied.keygen);
         self.take_announced(&block).await?;
         let decided_at = std::time::Instant::now();
         let encoded = encode_extensions(&extensions);
@@ -1009,9 +1122,9 @@ impl App {
             error!(target: "ordo::consensus", height, "test fault: stopping before opening a decided block");
             std::process::exit(101);
         }
-        let committee = self.set.inner().clone();
-        self.queue_opening(height, &decided.block, extensions, committee, decided_at)
+        self.queue_opening(height, &decided.block, extensions, decided_at)
             .await?;
+        self.post_keygen().await?;
         self.sealed.clear();
         self.checked.clear();
         self.decided.send_replace(Some(decided));

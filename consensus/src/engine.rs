@@ -114,8 +114,6 @@ pub struct ConsensusSettings {
     pub fault: Option<crate::ProposerFault>,
     /// Where to report equivocation evidence Malachite observes (one report per validator).
     pub evidence: Option<tokio::sync::mpsc::UnboundedSender<Equivocation>>,
-    /// The encrypted lane's key and this node's shares of it, when the chain has the lane.
-    pub decryption: Option<crate::Decryption>,
 }
 
 /// One vote of an equivocation, in the form `StakeTable.slash` takes.
@@ -329,7 +327,7 @@ pub async fn start(
             p2p: p2p_config(
                 settings.listen_addr.clone(),
                 settings.peers.clone(),
-                consensus_message_max(&settings.rules, settings.decryption.is_some()),
+                consensus_message_max(&settings.rules, settings.rules.admission.keygen().is_some()),
             ),
             ..Default::default()
         },
@@ -384,25 +382,16 @@ pub async fn start(
         min_block_time: Duration::from_millis(settings.timing.min_block_time_ms),
         l1: settings.l1.clone(),
         evidence: settings.evidence.clone(),
-        decryption: settings.decryption.clone().map(Arc::new),
         opener: None,
         #[cfg(feature = "byzantine")]
         fault: settings.fault,
     };
     let (opened_tx, opened) = watch::channel(0);
-    params.opener = match &params.decryption {
-        Some(d) => {
-            let (jobs, queue) = tokio::sync::mpsc::unbounded_channel();
-            tokio::spawn(crate::opening::run_opener(
-                Arc::clone(d),
-                store.clone(),
-                queue,
-                opened_tx,
-            ));
-            Some(jobs)
-        }
-        None => None,
-    };
+    if settings.rules.admission.keygen().is_some() {
+        let (jobs, queue) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(crate::opening::run_opener(store.clone(), queue, opened_tx));
+        params.opener = Some(jobs);
+    }
     let app = App::new(
         params,
         settings.rules.clone(),

@@ -27,6 +27,7 @@ mod codec;
 pub mod context;
 mod convert;
 mod engine;
+mod keygen;
 mod opening;
 mod signing;
 mod store;
@@ -40,7 +41,6 @@ pub use engine::{
     start, ConsensusNode, ConsensusSettings, Equivocation, EvidenceVote, NodeStatus, TimingConfig,
 };
 pub use malachitebft_app_channel::app::net::Multiaddr;
-pub use opening::Decryption;
 pub use signing::{OrdoSigner, OrdoVerifier};
 #[doc(hidden)]
 pub use store::reencode_record;

@@ -3,8 +3,7 @@
 //! decided combine into the keys that open its encrypted transactions.
 //!
 //! A precommit's extension holds the voter's shares for every encrypted transaction of the
-//! block it commits to, one per key slot it holds ([`ordo_enc::dkg::slot_ranges`] over the
-//! committee's powers), in block order ([`ordo_enc::shares_to_bytes`]). A block without
+//! block it commits to, one per key slot it holds ([`EpochKey::holders`]), in block order ([`ordo_enc::shares_to_bytes`]). A block without
 //! encrypted transactions gets an extension of the slot indices alone.
 
 use std::sync::Arc;
@@ -17,25 +16,24 @@ use tracing::{error, info};
 
 use crate::context::{OrdoContext, ValidatorAddress};
 use crate::store::{Store, StoreError};
+use ordo_chain::EpochKey;
 use ordo_enc::{DecryptionKey, Identities, PublicSharing, Share, Shares};
 use ordo_types::{Address, Block, Entry, Opened, OpenedEntry, Sealed, B256};
 
-/// The key shares this node holds for the chain's encryption key, and the key's public
-/// sharing (how anyone checks a share).
+/// The chain's encryption key (its public sharing, and which shares each member holds), and
+/// this node's shares of it.
 #[derive(Clone)]
-pub struct Decryption {
-    /// The key's id, in every envelope sealed to it.
-    pub key_id: u64,
-    /// The public sharing: the key and each share's public key.
-    pub sharing: PublicSharing,
+pub(crate) struct Decryption {
+    /// The key, as the chain generated it.
+    pub(crate) key: Arc<EpochKey>,
     /// This node's shares: one per key slot it holds (none for a full node).
-    pub shares: Vec<Share>,
+    pub(crate) shares: Vec<Share>,
 }
 
 impl std::fmt::Debug for Decryption {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Decryption")
-            .field("key_id", &self.key_id)
+            .field("key_id", &self.key.key_id)
             .field("shares", &self.shares.len())
             .finish_non_exhaustive()
     }
@@ -94,26 +92,16 @@ impl SealedBlock {
     }
 }
 
-/// The slot indices `validator` holds in `committee`, if it is a member.
-fn slots_of(
-    committee: &ordo_types::ValidatorSet,
-    validator: &Address,
-) -> Option<std::ops::Range<u32>> {
-    let powers: Vec<u64> = committee
-        .validators()
-        .iter()
-        .map(|v| v.voting_power)
-        .collect();
-    let position = committee
-        .validators()
-        .iter()
-        .position(|v| v.address == *validator)?;
-    ordo_enc::dkg::slot_ranges(&powers)
-        .into_iter()
-        .nth(position)
-}
-
 impl Decryption {
+    /// The share indices `validator` holds, if it is a member.
+    fn slots_of(&self, validator: &Address) -> Option<&[u32]> {
+        self.key.holders.get(validator).map(Vec::as_slice)
+    }
+
+    fn sharing(&self) -> &PublicSharing {
+        &self.key.sharing
+    }
+
     /// This node's extension for a precommit on `block`: its shares for each encrypted
     /// transaction.
     pub(crate) fn extension(&self, block: &SealedBlock) -> Bytes {
@@ -126,23 +114,22 @@ impl Decryption {
     }
 
     /// Whether `extension` is `validator`'s valid shares for `block`: exactly the slots it
-    /// holds in `committee`, each a valid share of every encrypted transaction.
+    /// holds, each a valid share of every encrypted transaction.
     pub(crate) fn check(
         &self,
-        committee: &ordo_types::ValidatorSet,
         validator: &Address,
         extension: &[u8],
         block: &SealedBlock,
     ) -> Result<Vec<Shares>, String> {
-        let slots = slots_of(committee, validator).ok_or("not a committee member")?;
+        let slots = self.slots_of(validator).ok_or("not a committee member")?;
         let shares = ordo_enc::shares_from_bytes(extension, block.len())
             .map_err(|_| "malformed shares".to_owned())?;
-        if !shares.iter().map(|s| s.index).eq(slots.clone()) {
+        if !shares.iter().map(|s| s.index).eq(slots.iter().copied()) {
             return Err(format!("shares for the wrong slots (holds {slots:?})"));
         }
         let mut rng = rand_010::rng();
         for s in &shares {
-            if !ordo_enc::verify_shares(&mut rng, &self.sharing, &block.identities, s) {
+            if !ordo_enc::verify_shares(&mut rng, self.sharing(), &block.identities, s) {
                 return Err(format!("a bad share for slot {}", s.index));
             }
         }
@@ -150,15 +137,10 @@ impl Decryption {
     }
 
     /// Whether `extension` has the shape of `validator`'s shares for some block: one run per
-    /// slot it holds in `committee`, each its slot index then whole 48-byte points. What a node
-    /// can check of an extension for a block it does not have yet.
-    pub(crate) fn check_shape(
-        &self,
-        committee: &ordo_types::ValidatorSet,
-        validator: &Address,
-        extension: &[u8],
-    ) -> Result<(), String> {
-        let slots = slots_of(committee, validator).ok_or("not a committee member")?;
+    /// slot it holds, each its slot index then whole 48-byte points. What a node can check of
+    /// an extension for a block it does not have yet.
+    pub(crate) fn check_shape(&self, validator: &Address, extension: &[u8]) -> Result<(), String> {
+        let slots = self.slots_of(validator).ok_or("not a committee member")?;
         let count = slots.len();
         let each = extension.len().checked_div(count).unwrap_or(0);
         let fits = count == 0 && extension.is_empty()
@@ -171,7 +153,7 @@ impl Decryption {
                 c.get(..4)
                     .map(|i| u32::from_be_bytes([i[0], i[1], i[2], i[3]]))
             })
-            .eq(slots.clone().map(Some));
+            .eq(slots.iter().copied().map(Some));
         if fits && (count == 0 || indices_match) {
             Ok(())
         } else {
@@ -183,10 +165,10 @@ impl Decryption {
     /// precommits decided it; `None` when they hold fewer slots than the threshold.
     pub(crate) fn open(&self, block: &SealedBlock, shares: &[Shares]) -> Option<Vec<OpenedEntry>> {
         let holders: Vec<&Shares> = shares.iter().collect();
-        if holders.len() < self.sharing.required() as usize {
+        if holders.len() < self.sharing().required() as usize {
             return None;
         }
-        let keys = ordo_enc::combine(&self.sharing, &holders)?;
+        let keys = ordo_enc::combine(self.sharing(), &holders)?;
         let open = |(e, key): (&SealedEntry, &DecryptionKey)| OpenedEntry {
             namespace: e.namespace,
             index: e.index,
@@ -228,8 +210,8 @@ pub(crate) struct OpenJob {
     pub(crate) extensions: Vec<(ValidatorAddress, SignedExtension<OrdoContext>)>,
     /// Those extensions this node checked when their precommits arrived, by voter.
     pub(crate) checked: std::collections::HashMap<Address, CheckedShares>,
-    /// The committee that decided it.
-    pub(crate) committee: ordo_types::ValidatorSet,
+    /// The key it opens with, and this node's shares.
+    pub(crate) decryption: Arc<Decryption>,
     /// When this node learnt of the decision.
     pub(crate) decided_at: Instant,
 }
@@ -238,13 +220,12 @@ pub(crate) struct OpenJob {
 /// not wait for the pairings: checks each block's shares, combines and opens, stores the
 /// outcomes (`opened` table), then moves `opened` to the block's height.
 pub(crate) async fn run_opener(
-    decryption: Arc<Decryption>,
     store: Store,
     mut jobs: mpsc::UnboundedReceiver<OpenJob>,
     opened: watch::Sender<u64>,
 ) {
     while let Some(job) = jobs.recv().await {
-        let (d, store, height) = (Arc::clone(&decryption), store.clone(), job.height);
+        let (d, store, height) = (Arc::clone(&job.decryption), store.clone(), job.height);
         let done = tokio::task::spawn_blocking(move || {
             if job.block.len() == 0 {
                 return Ok(Some(0));
@@ -254,7 +235,7 @@ pub(crate) async fn run_opener(
                 .iter()
                 .filter_map(|(a, e)| match job.checked.get(&a.0) {
                     Some(c) if c.extension == e.message => Some(c.shares.clone()),
-                    _ => d.check(&job.committee, &a.0, &e.message, &job.block).ok(),
+                    _ => d.check(&a.0, &e.message, &job.block).ok(),
                 })
                 .flatten()
                 .collect();
@@ -287,7 +268,8 @@ mod tests {
     use super::*;
     use ordo_types::{SecretKey, Validator, ValidatorSet};
 
-    /// A committee of powers 2, 1, 1 (slots 0..2, 2, 3) and its key dealt to them.
+    /// A committee of powers 2, 1, 1 (share indices 0 and 3, 1, 2: a key generation places
+    /// slots in no particular order) and its key dealt to them.
     fn setup() -> (ValidatorSet, Vec<SecretKey>, Vec<Decryption>) {
         let keys: Vec<SecretKey> = (0..3).map(|_| SecretKey::random()).collect();
         let set = ValidatorSet::new(
@@ -298,20 +280,27 @@ mod tests {
         )
         .unwrap();
         let (sharing, shares) = ordo_enc::deal(&mut rand_010::rng(), 4);
-        let holders = set
-            .validators()
+        let slots = [vec![0, 3], vec![1], vec![2]];
+        let key = Arc::new(EpochKey {
+            key_id: 1,
+            sharing,
+            holders: set
+                .validators()
+                .iter()
+                .zip(slots.clone())
+                .map(|(v, s)| (v.address, s))
+                .collect(),
+            from_height: 1,
+        });
+        let holders = slots
             .iter()
-            .map(|v| {
-                let slots = slots_of(&set, &v.address).unwrap();
-                Decryption {
-                    key_id: 1,
-                    sharing: sharing.clone(),
-                    shares: shares
-                        .iter()
-                        .filter(|s| slots.contains(&s.index.get()))
-                        .cloned()
-                        .collect(),
-                }
+            .map(|mine| Decryption {
+                key: Arc::clone(&key),
+                shares: shares
+                    .iter()
+                    .filter(|s| mine.contains(&s.index.get()))
+                    .cloned()
+                    .collect(),
             })
             .collect();
         (set, keys, holders)
@@ -331,31 +320,27 @@ mod tests {
         let block = block_of(3);
         for (v, holder) in set.validators().iter().zip(&holders) {
             let extension = holder.extension(&block);
-            assert!(holder.check_shape(&set, &v.address, &extension).is_ok());
-            let shares = holder.check(&set, &v.address, &extension, &block).unwrap();
+            assert!(holder.check_shape(&v.address, &extension).is_ok());
+            let shares = holder.check(&v.address, &extension, &block).unwrap();
             assert_eq!(shares.len(), holder.shares.len());
             // Nothing, another member's shares, or a cut one: refused.
             let other =
                 &set.validators()[(set.validators().iter().position(|w| w == v).unwrap() + 1) % 3];
-            assert!(holder.check_shape(&set, &v.address, &[]).is_err());
+            assert!(holder.check_shape(&v.address, &[]).is_err());
+            assert!(holder.check_shape(&other.address, &extension).is_err());
             assert!(holder
-                .check_shape(&set, &other.address, &extension)
+                .check_shape(&v.address, &extension[..extension.len() - 1])
                 .is_err());
-            assert!(holder
-                .check_shape(&set, &v.address, &extension[..extension.len() - 1])
-                .is_err());
-            assert!(holder
-                .check(&set, &other.address, &extension, &block)
-                .is_err());
+            assert!(holder.check(&other.address, &extension, &block).is_err());
         }
         // Well formed but not valid: shares of another block's identities.
         let (v, holder) = (&set.validators()[0], &holders[0]);
         let wrong = holder.extension(&block_of(4));
         let wrong = &wrong[..]; // four identities' worth: the wrong length for three
-        assert!(holder.check(&set, &v.address, wrong, &block).is_err());
+        assert!(holder.check(&v.address, wrong, &block).is_err());
         let mut forged = holder.extension(&block).to_vec();
         forged.swap(10, 60);
-        assert!(holder.check_shape(&set, &v.address, &forged).is_ok());
-        assert!(holder.check(&set, &v.address, &forged, &block).is_err());
+        assert!(holder.check_shape(&v.address, &forged).is_ok());
+        assert!(holder.check(&v.address, &forged, &block).is_err());
     }
 }

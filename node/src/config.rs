@@ -131,89 +131,10 @@ pub(crate) struct Genesis {
     /// The L1 contracts; absent for a network without an L1 (no force inclusion).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) l1: Option<GenesisL1>,
-    /// The key encrypted transactions are sealed to; absent for a network without the
-    /// encrypted lane.
+    /// The encrypted lane: its committee generates the key on the chain, in rounds of four
+    /// windows of `window` blocks (docs/ENCRYPTION.md); absent for a network without the lane.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) encryption: Option<GenesisEncryption>,
-}
-
-/// The encryption key fixed at genesis (`ordo init --encryption` deals it: one party knows
-/// every share, so it is a devnet's key; docs/ENCRYPTION.md).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct GenesisEncryption {
-    /// The key's id, in every envelope sealed to it.
-    pub(crate) key_id: u64,
-    /// The public sharing (`ordo_enc::sharing_to_bytes`): the public key and every share's
-    /// public key, against which shares are checked.
-    pub(crate) sharing: ordo_types::Bytes,
-}
-
-impl GenesisEncryption {
-    /// The encryption key.
-    pub(crate) fn key(&self) -> anyhow::Result<ordo_enc::EncryptionKey> {
-        let sharing = ordo_enc::sharing_from_bytes(&self.sharing)
-            .context("the genesis encryption sharing")?;
-        Ok(ordo_enc::EncryptionKey {
-            key_id: self.key_id,
-            public: *sharing.public(),
-        })
-    }
-}
-
-/// A validator's shares of the genesis encryption key, as `ordo init --encryption` deals
-/// them (`encryption_shares.json` in its home, readable by its owner only). A dealer knows
-/// every share, so this is a devnet's arrangement until the committee generates its key
-/// itself (docs/ENCRYPTION.md, "Keys per epoch").
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct SharesFile {
-    /// The key these are shares of.
-    pub(crate) key_id: u64,
-    /// One share per key slot the validator holds (`ordo_enc::share_to_bytes`).
-    pub(crate) shares: Vec<ordo_types::Bytes>,
-}
-
-impl SharesFile {
-    /// Where a node's shares live in its home.
-    pub(crate) const NAME: &'static str = "encryption_shares.json";
-
-    pub(crate) fn save(&self, path: &Path) -> anyhow::Result<()> {
-        write_secret(path, &serde_json::to_string_pretty(self)?)
-    }
-
-    /// This node's shares of `encryption`, or none if it holds no file (a full node).
-    pub(crate) fn load_for(
-        home: &Path,
-        encryption: &GenesisEncryption,
-    ) -> anyhow::Result<ordo_consensus::Decryption> {
-        let path = home.join(Self::NAME);
-        let shares = if path.exists() {
-            let file: Self = serde_json::from_str(&std::fs::read_to_string(&path)?)
-                .with_context(|| format!("reading {}", path.display()))?;
-            if file.key_id != encryption.key_id {
-                anyhow::bail!(
-                    "{} holds shares of key {}, the genesis names key {}",
-                    path.display(),
-                    file.key_id,
-                    encryption.key_id
-                );
-            }
-            file.shares
-                .iter()
-                .map(|b| ordo_enc::share_from_bytes(b))
-                .collect::<Result<_, _>>()
-                .with_context(|| format!("reading {}", path.display()))?
-        } else {
-            Vec::new()
-        };
-        Ok(ordo_consensus::Decryption {
-            key_id: encryption.key_id,
-            sharing: ordo_enc::sharing_from_bytes(&encryption.sharing)
-                .context("the genesis encryption sharing")?,
-            shares,
-        })
-    }
+    pub(crate) encryption: Option<ordo_chain::KeygenParams>,
 }
 
 /// The L1 side of a network, fixed at genesis: every node must read the same contracts and

@@ -7,7 +7,7 @@ use anyhow::{bail, Context as _};
 use clap::Args;
 use ordo_types::{SecretKey, Validator, ValidatorSet};
 
-use crate::config::{Genesis, GenesisEncryption, KeyFile, NodeConfig, P2pConfig, SharesFile};
+use crate::config::{Genesis, KeyFile, NodeConfig, P2pConfig};
 use ordo_rollup_adapters::RegisteredRollup;
 
 /// Arguments of `ordo init`.
@@ -50,9 +50,9 @@ pub(crate) struct InitArgs {
     /// `i` at `hosts[i]`. Without it, every node is on 127.0.0.1 at `BASE + i`.
     #[arg(long, value_delimiter = ',')]
     pub(crate) hosts: Vec<std::net::IpAddr>,
-    /// Deal an encryption key and register the raw rollups as taking encrypted transactions
-    /// (docs/ENCRYPTION.md). One party deals it, so it is a devnet's key; encrypted
-    /// transactions are admitted and ordered, not yet opened.
+    /// Give the network the encrypted lane and register the raw rollups as taking encrypted
+    /// transactions (docs/ENCRYPTION.md): the validators generate the key among themselves
+    /// once the network starts; nobody ever holds it whole.
     #[arg(long)]
     pub(crate) encryption: bool,
 }
@@ -90,36 +90,9 @@ pub(crate) struct InitNode {
     pub(crate) address: Option<ordo_types::Address>,
 }
 
-/// Deals the key of the encrypted lane to `validators`' key slots (their voting power, at most
-/// `ordo_enc::dkg::MAX_SLOTS` slots), so that the shares of more than 2/3 of the power open.
-/// Returns the genesis section and, per validator in committee order, its shares.
-fn deal_encryption(validators: &ValidatorSet) -> (GenesisEncryption, Vec<SharesFile>) {
-    let powers: Vec<u64> = validators
-        .validators()
-        .iter()
-        .map(|v| v.voting_power)
-        .collect();
-    let ranges = ordo_enc::dkg::slot_ranges(&powers);
-    let slots = ranges.last().map_or(0, |r| r.end);
-    let (sharing, shares) = ordo_enc::deal(&mut rand_010::rng(), slots);
-    let key_id = 1;
-    let files = ranges
-        .into_iter()
-        .map(|range| SharesFile {
-            key_id,
-            shares: shares
-                .iter()
-                .filter(|s| range.contains(&s.index.get()))
-                .map(|s| ordo_enc::share_to_bytes(s).into())
-                .collect(),
-        })
-        .collect();
-    let genesis = GenesisEncryption {
-        key_id,
-        sharing: ordo_enc::sharing_to_bytes(&sharing).into(),
-    };
-    (genesis, files)
-}
+/// Blocks in each window of a key-generation round that `ordo init --encryption` sets: a
+/// round takes four windows, about six seconds at the default block time.
+const KEYGEN_WINDOW: u64 = 8;
 
 fn port(base: u16, i: usize) -> anyhow::Result<u16> {
     u16::try_from(i)
@@ -142,13 +115,9 @@ pub(crate) fn run(args: &InitArgs) -> anyhow::Result<Vec<InitNode>> {
             .map(|k| Validator::new(k.public_key(), 100))
             .collect(),
     )?;
-    let (encryption, shares) = match args.encryption {
-        true => {
-            let (genesis, files) = deal_encryption(&validators);
-            (Some(genesis), files)
-        }
-        false => (None, Vec::new()),
-    };
+    let encryption = args.encryption.then_some(ordo_chain::KeygenParams {
+        window: KEYGEN_WINDOW,
+    });
     let genesis = Genesis {
         chain_id: args.chain_id,
         genesis_time_ms: SystemTime::now()
@@ -216,13 +185,6 @@ pub(crate) fn run(args: &InitArgs) -> anyhow::Result<Vec<InitNode>> {
         let key = keys.get(i);
         if let Some(key) = key {
             KeyFile::new(key).save(&home.join("validator_key.json"))?;
-            let member = validators
-                .validators()
-                .iter()
-                .position(|v| v.address == key.address());
-            if let Some(file) = member.and_then(|m| shares.get(m)) {
-                file.save(&home.join(SharesFile::NAME))?;
-            }
         }
         let config = NodeConfig {
             moniker: name.clone(),
@@ -318,7 +280,7 @@ mod tests {
     }
 
     #[test]
-    fn encryption_deals_a_key_over_the_validators_slots_and_opens_the_raw_rollups() {
+    fn encryption_has_the_committee_generate_its_key_and_opens_the_raw_rollups() {
         let dir = tempfile::tempdir().unwrap();
         let args = InitArgs {
             encryption: true,
@@ -327,36 +289,29 @@ mod tests {
         };
         run(&args).unwrap();
         let genesis = Genesis::load(&dir.path().join("genesis.json")).unwrap();
-        let encryption = genesis.encryption.unwrap();
-        let sharing = ordo_enc::sharing_from_bytes(&encryption.sharing).unwrap();
-        // Three validators of equal power: a slot each, all three needed (more than 2/3).
-        assert_eq!(sharing.total().get(), 3);
-        assert_eq!(sharing.required(), 3);
-        assert_eq!(encryption.key().unwrap().public, *sharing.public());
+        assert_eq!(
+            genesis.encryption,
+            Some(ordo_chain::KeygenParams {
+                window: KEYGEN_WINDOW
+            })
+        );
         assert!(genesis.rollups.iter().all(|r| r.encrypted));
-        // Each validator holds its own slot's share, the full node none; together they open.
-        let mut shares = Vec::new();
-        for i in 0..3 {
+        // No key anywhere: every node's home holds its config, genesis and at most its
+        // validator key.
+        for i in 0..4 {
             let home = dir.path().join(format!("node{i}"));
-            let d = SharesFile::load_for(&home, &encryption).unwrap();
-            assert_eq!(d.shares.len(), 1);
-            shares.extend(d.shares);
+            let mut files: Vec<String> = std::fs::read_dir(&home)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|f| f.ends_with(".json") || f.ends_with(".toml"))
+                .collect();
+            files.sort();
+            let mut expected = vec!["config.toml", "genesis.json"];
+            if i < 3 {
+                expected.push("validator_key.json");
+            }
+            assert_eq!(files, expected, "node{i}");
         }
-        let full = SharesFile::load_for(&dir.path().join("node3"), &encryption).unwrap();
-        assert!(full.shares.is_empty());
-        let ids = ordo_enc::Identities::hash(&[ordo_types::B256::repeat_byte(1)]);
-        let signed: Vec<_> = shares
-            .iter()
-            .map(|s| ordo_enc::sign_shares(s, &ids))
-            .collect();
-        let keys = ordo_enc::combine(&sharing, &signed.iter().collect::<Vec<_>>()).unwrap();
-        let public = encryption.key().unwrap().public;
-        assert!(ordo_enc::verify_keys(
-            &mut rand_010::rng(),
-            &public,
-            &ids,
-            &keys
-        ));
     }
 
     #[test]

@@ -64,7 +64,11 @@ impl Source {
     async fn client(&self, genesis: &Genesis) -> anyhow::Result<RollupClient> {
         let node = self.node.clone().unwrap_or_default();
         let Some(url) = &self.trust_l1 else {
-            return Ok(RollupClient::from_genesis(&node, genesis));
+            let client = RollupClient::from_genesis(&node, genesis);
+            if !genesis.rollup(self.namespace).is_some_and(|r| r.encrypted) {
+                return Ok(client);
+            }
+            return with_network_key(client).await;
         };
         let l1 = crate::config::GenesisL1::load(&self.genesis)?;
         let light_client = ordo_l1::LightClientRelay::new(
@@ -81,6 +85,24 @@ impl Source {
         RollupClient::from_committee_hash(&node, genesis.chain_id, state.committee_hash, since)
             .await
             .map_err(|e| anyhow!("the committee the LightClient holds: {}: {e}", e.code()))
+    }
+}
+
+/// `client`, checking openings against the network's encryption key: waits while the
+/// committee has not generated it yet.
+async fn with_network_key(client: RollupClient) -> anyhow::Result<RollupClient> {
+    loop {
+        match client.clone().with_network_key().await {
+            Ok(client) => return Ok(client),
+            Err(ordo_rollup_adapters::ClientError::Api { code, message, .. })
+                if code == "ENC_KEY_UNAVAILABLE" =>
+            {
+                let e = message;
+                tracing::info!(target: "ordo::rollup", reason = %e, "waiting for the network's encryption key");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            Err(e) => return Err(anyhow!("the network's encryption key: {}: {e}", e.code())),
+        }
     }
 }
 

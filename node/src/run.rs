@@ -13,9 +13,7 @@ use ordo_rollup_adapters::Rollups;
 use ordo_types::L1View;
 use tokio::sync::watch;
 
-use crate::config::{
-    load_or_create_p2p_secret, Genesis, GenesisL1, KeyFile, NodeConfig, SharesFile,
-};
+use crate::config::{load_or_create_p2p_secret, Genesis, GenesisL1, KeyFile, NodeConfig};
 use crate::supervisor::Supervisor;
 
 /// Submits each equivocation consensus reports to `StakeTable.slash`, trying the RPC URLs in
@@ -209,8 +207,13 @@ pub(crate) async fn run_node(home: &Path) -> anyhow::Result<()> {
     };
     let rollups = Rollups::new(&genesis.rollups).map_err(anyhow::Error::msg)?;
     let mut admission = Admission::new(genesis.chain_id, rollups);
-    if let Some(encryption) = &genesis.encryption {
-        admission = admission.with_encryption(encryption.key()?);
+    if let Some(keygen) = genesis.encryption {
+        if genesis.l1.as_ref().is_some_and(|l| l.epoch_length > 0) {
+            anyhow::bail!(
+                "the encrypted lane does not run with elections yet (docs/ENCRYPTION.md)"
+            );
+        }
+        admission = admission.with_keygen(keygen);
     }
     let rules = Arc::new(ChainRules {
         admission: admission.clone(),
@@ -241,11 +244,6 @@ pub(crate) async fn run_node(home: &Path) -> anyhow::Result<()> {
         #[cfg(feature = "byzantine")]
         fault: config.test_fault,
         evidence: None,
-        decryption: genesis
-            .encryption
-            .as_ref()
-            .map(|e| SharesFile::load_for(home, e))
-            .transpose()?,
     };
     let mut settings = settings;
     if let (Some(gl1), Some(key), true) = (&genesis.l1, &key, config.l1.slash) {

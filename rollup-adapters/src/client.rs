@@ -86,6 +86,25 @@ impl RollupClient {
         }
     }
 
+    /// This client, also checking encrypted transactions' openings against the key the node
+    /// names (`GET /v1/encryption`). The committee generates that key on the chain; until
+    /// its headers commit to it (docs/ENCRYPTION.md, "Status"), this trusts the node for it.
+    /// Fails with the node's `ENC_KEY_UNAVAILABLE` (retryable) while there is none.
+    pub async fn with_network_key(self) -> Result<Self, ClientError> {
+        #[derive(serde::Deserialize)]
+        struct Key {
+            key_id: u64,
+            public_key: ordo_types::Bytes,
+        }
+        let key: Key = self.get_json("/v1/encryption").await?;
+        let key = ordo_enc::EncryptionKey::from_bytes(key.key_id, &key.public_key)
+            .map_err(|e| ClientError::Malformed(format!("the encryption key: {e}")))?;
+        Ok(Self {
+            verifier: self.verifier.with_encryption(key),
+            ..self
+        })
+    }
+
     /// The verifier.
     pub fn verifier(&self) -> &Verifier {
         &self.verifier

@@ -25,30 +25,6 @@ pub struct Genesis {
     /// The registered rollups, if the file lists them.
     #[serde(default)]
     pub rollups: Vec<RegisteredRollup>,
-    /// The encrypted lane's key, if the network has one: its id and public sharing, from
-    /// which the key that released decryption keys are checked against follows.
-    #[serde(default)]
-    pub encryption: Option<GenesisEncryption>,
-}
-
-/// The `encryption` section of a genesis file.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct GenesisEncryption {
-    /// The key's id.
-    pub key_id: u64,
-    /// Its public sharing (`ordo_enc::sharing_to_bytes`).
-    pub sharing: ordo_types::Bytes,
-}
-
-impl GenesisEncryption {
-    /// The encryption key the sharing is of.
-    pub fn key(&self) -> Result<EncryptionKey, ordo_enc::EncError> {
-        let sharing = ordo_enc::sharing_from_bytes(&self.sharing)?;
-        Ok(EncryptionKey {
-            key_id: self.key_id,
-            public: *sharing.public(),
-        })
-    }
 }
 
 /// A rollup registered in the genesis file.
@@ -126,11 +102,7 @@ impl Verifier {
 
     /// A verifier trusting the genesis committee.
     pub fn from_genesis(genesis: &Genesis) -> Self {
-        let verifier = Self::new(genesis.chain_id, genesis.validators.clone());
-        match genesis.encryption.as_ref().map(GenesisEncryption::key) {
-            Some(Ok(key)) => verifier.with_encryption(key),
-            _ => verifier,
-        }
+        Self::new(genesis.chain_id, genesis.validators.clone())
     }
 
     /// This verifier, also checking the encrypted transactions' openings against `key`.

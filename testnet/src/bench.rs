@@ -210,10 +210,20 @@ fn sends_encrypted(args: &BenchArgs) -> bool {
 
 /// The key `GET /v1/encryption` of `api` names; every namespace `1..=namespaces` must take
 /// encrypted transactions.
+/// The network's encryption key, waiting up to a minute for its validators to generate it.
 async fn encryption_key(api: &str, namespaces: u64) -> anyhow::Result<EncryptionKey> {
-    let info = client::encryption(&http(), api).await.with_context(|| {
-        format!("asking {api} for its encryption key (a network started with `ordo init --encryption` has one)")
-    })?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let info = loop {
+        match client::encryption(&http(), api).await {
+            Ok(info) => break info,
+            Err(_) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(e) => return Err(e).with_context(|| {
+                format!("asking {api} for its encryption key (a network started with `ordo init --encryption` has one)")
+            }),
+        }
+    };
     let public = hex::decode(info.public_key.trim_start_matches("0x"))
         .context("the encryption key is not hex")?;
     let key = EncryptionKey::from_bytes(info.key_id, &public)?;

@@ -282,12 +282,18 @@ async fn a_devnet_without_an_l1_has_the_encrypted_lane() {
         .unwrap()
         .to_owned();
     wait_height(&api, 1, "the lane's devnet").await;
-    let key: serde_json::Value = reqwest::get(format!("{api}/v1/encryption"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    // The validators generate the key once the network runs.
+    let key = loop {
+        let resp = reqwest::get(format!("{api}/v1/encryption")).await.unwrap();
+        if resp.status().is_success() {
+            break resp.json::<serde_json::Value>().await.unwrap();
+        }
+        assert!(
+            Instant::now() < deadline + Duration::from_secs(60),
+            "no key generated"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     assert_eq!(key["namespaces"][0], 1, "{key}");
 
     let key_file = dir.path().join("alice.json");

@@ -30,8 +30,7 @@ async fn submit(net: &Net, tx: &Transaction) -> (u16, Value) {
 #[tokio::test]
 async fn a_transaction_sealed_to_the_genesis_key_is_ordered_and_others_are_refused() {
     let net = Net::start_with(1, 0, &["--encryption".to_owned()], |_, _| {});
-    net.wait_height(&[0], 1, T).await;
-    let info = net.get(0, "/v1/encryption").await.expect("the key");
+    let info = net.wait_encryption(0, T).await;
     let public = alloy_primitives::hex::decode(info["public_key"].as_str().unwrap()).unwrap();
     let key = EncryptionKey::from_bytes(info["key_id"].as_u64().unwrap(), &public).unwrap();
     assert_eq!(info["namespaces"][0], 1);
@@ -180,7 +179,7 @@ fn enc_js_dir() -> PathBuf {
 async fn javascript_sends_encrypted_transactions_that_are_decided_with_their_payload_hidden() {
     let js = enc_js_dir();
     let net = Net::start_with(1, 0, &["--encryption".to_owned()], |_, _| {});
-    net.wait_height(&[0], 1, T).await;
+    net.wait_encryption(0, T).await;
     let sender = SecretKey::random();
     let plaintext = b"js dapp: swap 10 ETH for USDC, hidden until decided";
     let plaintext_hex = alloy_primitives::hex::encode(plaintext);

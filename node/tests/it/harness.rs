@@ -187,6 +187,21 @@ impl Net {
         resp.json().await.ok()
     }
 
+    /// Node `i`'s `GET /v1/encryption`, once the committee has generated the key.
+    pub(crate) async fn wait_encryption(&self, i: usize, timeout: Duration) -> Value {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(info) = self.get(i, "/v1/encryption").await {
+                return info;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "node {i}: no encryption key generated"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     pub(crate) async fn height(&self, i: usize) -> Option<u64> {
         self.get(i, "/v1/status").await?["height"].as_u64()
     }

@@ -37,7 +37,7 @@ async fn schemathesis_finds_no_failure_in_any_operation() {
         set(text, "api", "rate_limit_per_second", 100_000);
         set(text, "api", "rate_limit_burst", 100_000);
     });
-    net.wait_height(&[0], 2, Duration::from_secs(60)).await;
+    net.wait_encryption(0, Duration::from_secs(60)).await;
     let api = &net.apis[0];
     let run = tokio::process::Command::new(&bin)
         .arg("--config-file")

@@ -20,8 +20,9 @@ fn encryption() -> Vec<String> {
     vec!["--encryption".to_owned()]
 }
 
+/// The key the committee generated, once it has (node 0 names it).
 async fn epoch_key(net: &Net) -> EncryptionKey {
-    let info = net.get(0, "/v1/encryption").await.expect("the key");
+    let info = net.wait_encryption(0, T).await;
     let public = alloy_primitives::hex::decode(info["public_key"].as_str().unwrap()).unwrap();
     EncryptionKey::from_bytes(info["key_id"].as_u64().unwrap(), &public).unwrap()
 }
@@ -130,11 +131,14 @@ async fn an_encrypted_transaction_opens_on_every_node_once_decided_and_a_bad_one
             check_key(entry, tx, &sender, &key);
         }
     }
-    // The verifying client's stream, trusting the genesis (committee and epoch key), waits for
-    // the opening and checks it; the opened entries are delivered first.
+    // The verifying client's stream, trusting the genesis committee and the key the node names,
+    // waits for the opening and checks it; the opened entries are delivered first.
     let genesis =
         ordo_rollup_adapters::Genesis::load(&net.dir.path().join("genesis.json")).unwrap();
-    let client = ordo_rollup_adapters::RollupClient::from_genesis(&net.apis[4], &genesis);
+    let client = ordo_rollup_adapters::RollupClient::from_genesis(&net.apis[4], &genesis)
+        .with_network_key()
+        .await
+        .unwrap();
     let height = good_at["height"].as_u64().unwrap();
     let mut stream = std::pin::pin!(client.stream(1, height));
     let block = tokio::time::timeout(T, futures_util::StreamExt::next(&mut stream))
@@ -404,6 +408,9 @@ async fn a_validator_withholding_its_shares_loses_its_precommits_and_the_lane_go
     });
     net.wait_height(&[0, 1, 2], 1, T).await;
     let key = epoch_key(&net).await;
+    let from = net.wait_encryption(0, T).await["from_height"]
+        .as_u64()
+        .unwrap();
     let (tx, sender, height) = send_sealed(&net, 0, &key, b"still").await;
     let entries = opened(&net, 0, height).await;
     assert_eq!(
@@ -411,7 +418,7 @@ async fn a_validator_withholding_its_shares_loses_its_precommits_and_the_lane_go
         Some(&Opened::Plaintext(Bytes::from_static(b"still")))
     );
     check_key(&entries[0], &tx, &sender, &key);
-    // Its precommits never count: no certificate names it.
+    // From the lane's first height on, its precommits never count: no certificate names it.
     let withholder = net.get(3, "/v1/status").await.unwrap()["address"]
         .as_str()
         .unwrap()
@@ -419,7 +426,7 @@ async fn a_validator_withholding_its_shares_loses_its_precommits_and_the_lane_go
     assert!(net
         .log(3)
         .contains("test fault: withholding decryption shares"));
-    for h in 1..=height {
+    for h in from..=height {
         let block = net.block(0, h).await.unwrap();
         let signers: Vec<String> = block["certificate"]["signatures"]
             .as_array()
@@ -488,4 +495,45 @@ async fn a_node_stopped_before_opening_a_decided_block_opens_it_after_the_restar
     assert!(net
         .log(0)
         .contains("opening a block decided before the restart"));
+}
+
+#[tokio::test]
+async fn a_validator_killed_during_the_key_generation_does_not_stop_it_and_takes_its_shares_back() {
+    let mut net = Net::start_with(4, 0, &encryption(), |_, _| {});
+    // Into the deal window (heights 9 to 16 with `ordo init`'s window of 8 blocks).
+    net.wait_height(&[0, 1, 2, 3], 10, T).await;
+    net.kill(3);
+    let key = epoch_key(&net).await;
+    let from = net.wait_encryption(0, T).await["from_height"]
+        .as_u64()
+        .unwrap();
+    assert!(!net.log(3).contains("generated the encryption key"));
+    // Back after the round: it replays the round from the blocks and holds its shares.
+    net.restart(3);
+    net.wait_height(&[3], from, T).await;
+    let deadline = Instant::now() + T;
+    while !net.log(3).contains("holding shares of the generated key") {
+        assert!(Instant::now() < deadline, "node 3 holds no share");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (tx, sender, height) = send_sealed(&net, 3, &key, b"after the restart").await;
+    let entries = opened(&net, 3, height).await;
+    assert_eq!(
+        entries.first().map(|e| &e.outcome),
+        Some(&Opened::Plaintext(Bytes::from_static(b"after the restart")))
+    );
+    check_key(&entries[0], &tx, &sender, &key);
+    // Its shares check on every other node.
+    let address = net.get(3, "/v1/status").await.unwrap()["address"]
+        .as_str()
+        .unwrap()
+        .to_lowercase();
+    for i in 0..3 {
+        let refused = net
+            .log(i)
+            .to_lowercase()
+            .lines()
+            .any(|l| l.contains("refused decryption shares") && l.contains(&address));
+        assert!(!refused, "node {i} refused node 3's shares");
+    }
 }

@@ -25,6 +25,9 @@ use commonware_utils::{N3f1, TryCollect};
 use rand_core_010::CryptoRng;
 use std::collections::BTreeMap;
 
+mod message;
+pub use message::{Message, SealedDealing};
+
 /// Most key slots in a committee: when the total voting power is larger, powers are
 /// apportioned to this many slots.
 pub const MAX_SLOTS: u32 = 64;
@@ -33,6 +36,13 @@ const DKG_NAMESPACE: &[u8] = b"ordo/enc/dkg/v1";
 
 /// A slot's public signing key: how dealings, acknowledgements and logs name their author.
 pub type SlotKey = ed25519::PublicKey;
+/// A slot's signing key.
+pub type SlotSigner = ed25519::PrivateKey;
+
+/// The public key of a slot's signer.
+pub fn slot_key(signer: &SlotSigner) -> SlotKey {
+    signer.public_key()
+}
 /// A dealer's signed transcript: its commitment and, per player, an acknowledgement or the
 /// revealed share.
 pub type SignedLog = fd::SignedDealerLog<Variant, SlotKey>;
@@ -46,6 +56,9 @@ pub enum DkgError {
     /// Too few usable logs: the round failed, and the epoch has no key.
     #[error("key generation failed: {0}")]
     Failed(String),
+    /// A message's bytes do not decode.
+    #[error("malformed key-generation message: {0}")]
+    Malformed(String),
 }
 
 /// Key slots per validator from voting powers: the powers divided by their greatest common
@@ -111,10 +124,42 @@ pub fn slot_signers(secret: &[u8; 32], round: u64, count: u32) -> Vec<ed25519::P
         .collect()
 }
 
+/// The signing key of a slot whose validator announced none for `round`: derived from public
+/// values, so anyone can compute it. The chain takes a slot's messages only from its
+/// validator, so nobody else can deal or acknowledge as it; the validator itself, back
+/// later, can still take its shares (revealed in the logs) as this player.
+pub fn absent_signer(round: u64, slot: u32) -> Option<ed25519::PrivateKey> {
+    let mut seed = Vec::with_capacity(DKG_NAMESPACE.len() + 7 + 12);
+    seed.extend_from_slice(DKG_NAMESPACE);
+    seed.extend_from_slice(b"/absent");
+    seed.extend_from_slice(&round.to_be_bytes());
+    seed.extend_from_slice(&slot.to_be_bytes());
+    ed25519::PrivateKey::decode(Copying(keccak256(seed).as_slice())).ok()
+}
+
+/// The public key of [`absent_signer`].
+pub fn absent_slot(round: u64, slot: u32) -> Option<SlotKey> {
+    absent_signer(round, slot).map(|s| s.public_key())
+}
+
+/// The randomness a validator deals with in `round`, drawn from its secret: a restarted
+/// validator deals the same polynomials again, so acknowledgements of its first dealing
+/// still hold.
+pub fn dealing_rng(secret: &[u8; 32], round: u64) -> rand_chacha_010::ChaCha20Rng {
+    use rand_core_010::SeedableRng as _;
+    let mut seed = Vec::with_capacity(DKG_NAMESPACE.len() + 5 + 40);
+    seed.extend_from_slice(DKG_NAMESPACE);
+    seed.extend_from_slice(b"/deal");
+    seed.extend_from_slice(secret);
+    seed.extend_from_slice(&round.to_be_bytes());
+    rand_chacha_010::ChaCha20Rng::from_seed(keccak256(seed).0)
+}
+
 /// One round of key generation: who deals and who receives.
 #[derive(Clone)]
 pub struct Round {
     info: fd::Info<Variant, SlotKey>,
+    slots: Set<SlotKey>,
 }
 
 impl Round {
@@ -132,10 +177,27 @@ impl Round {
             Mode::NonZeroCounter,
             fd::Reveal::V1,
             set.clone(),
-            set,
+            set.clone(),
         )
         .map_err(|e| DkgError::Participants(e.to_string()))?;
-        Ok(Self { info })
+        Ok(Self { info, slots: set })
+    }
+
+    /// The share index a slot's player gets (its position among the round's slot keys).
+    pub fn index_of(&self, slot: &SlotKey) -> Option<u32> {
+        self.slots
+            .position(slot)
+            .and_then(|i| u32::try_from(i).ok())
+    }
+
+    /// The dealer of a signed log, when its signature and contents check for this round.
+    pub fn check_log(&self, log: &SignedLog) -> Option<SlotKey> {
+        log.clone().check(&self.info).map(|(dealer, _)| dealer)
+    }
+
+    /// Whether `slot` takes part.
+    pub fn contains(&self, slot: &SlotKey) -> bool {
+        self.slots.position(slot).is_some()
     }
 
     fn logs(&self, signed: &[SignedLog]) -> fd::Logs<Variant, SlotKey, N3f1> {
@@ -162,7 +224,7 @@ pub struct Dealing {
 }
 
 /// A player's acknowledgement that its share of `dealer`'s dealing checks out.
-#[derive(Clone)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Ack {
     /// The dealing slot acknowledged.
     pub dealer: SlotKey,
@@ -228,6 +290,24 @@ impl Member {
             player: player.clone(),
             ack,
         })
+    }
+
+    /// Takes the shares a posted dealing holds for this validator's players, opened with its
+    /// validator secret: the acknowledgements to post.
+    pub fn receive_sealed(
+        &mut self,
+        round: u64,
+        dealing: &SealedDealing,
+        secret: &k256::SecretKey,
+    ) -> Vec<Ack> {
+        let players: Vec<SlotKey> = self.players.keys().cloned().collect();
+        players
+            .iter()
+            .filter_map(|player| {
+                let share = dealing.open(round, player, secret)?;
+                self.receive_dealing(&dealing.dealer, &dealing.public, player, &share)
+            })
+            .collect()
     }
 
     /// Records an acknowledgement of one of this validator's dealings (a bad or unexpected
