@@ -152,7 +152,7 @@ clean-devnet:
 # targets; `FUZZ_SANITIZER=address` needs rustc's -Zsanitizer, which RUSTC_BOOTSTRAP=1 unlocks.
 .PHONY: fuzz fuzz-smoke fuzz-build fuzz-seeds fuzz-tool
 CARGO_FUZZ_VERSION := 0.13.2
-FUZZ_TARGETS := types consensus_codec store mempool l1_logs json crypto batch
+FUZZ_TARGETS := types consensus_codec store mempool l1_logs json crypto batch dkg
 FUZZ_SECONDS ?= 60
 FUZZ_SANITIZER ?= none
 FUZZ := cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz

@@ -604,6 +604,52 @@ fn crypto(dir: &Path) {
     );
 }
 
+/// One of each key-generation message, from a round among four one-slot validators: an
+/// announcement, a dealing with its shares sealed to the players' validators, the
+/// acknowledgement a player posts for it, and the dealer's signed log; and a truncated one.
+fn dkg(dir: &Path) {
+    use ordo_enc::dkg::{dealing_rng, slot_key, slot_signers, Member, Message, Round};
+    let secrets: Vec<[u8; 32]> = (1..=4u8).map(|i| [i; 32]).collect();
+    let signers: Vec<_> = secrets.iter().map(|s| slot_signers(s, 0, 1)).collect();
+    let slots: Vec<_> = signers.iter().flatten().map(slot_key).collect();
+    let round = Round::new(0, slots.clone()).expect("a round");
+    let mut rng = dealing_rng(&secrets[0], 0);
+    let (mut dealer, dealings) = Member::start(&mut rng, &round, &signers[0]).expect("a dealer");
+    let (mut player, _) = Member::start(&mut rng, &round, &signers[1]).expect("a player");
+    let sealed = dealings[0].seal(&mut rng, 0, |p| {
+        let i = slots.iter().position(|s| s == p)?;
+        Some(key(i as u8 + 1).public_key().to_sec1())
+    });
+    let validator = k256::SecretKey::from_slice(&secrets[1]).expect("a key");
+    let acks = player.receive_sealed(0, &sealed, &validator);
+    assert_eq!(acks.len(), 1, "the player takes its share");
+    dealer.receive_ack(&acks[0]);
+    let log = dealer.logs().remove(0);
+    let messages = [
+        (
+            "announce",
+            Message::Announce {
+                round: 0,
+                slots: vec![slots[0].clone()],
+            },
+        ),
+        (
+            "deal",
+            Message::Deal {
+                round: 0,
+                dealing: sealed,
+            },
+        ),
+        ("ack", Message::Ack { round: 0, acks }),
+        ("log", Message::Log { round: 0, log }),
+    ];
+    for (name, message) in &messages {
+        write(dir, "dkg", name, &message.encode());
+    }
+    let deal = messages[1].1.encode();
+    write(dir, "dkg", "deal-truncated", &deal[..deal.len() - 1]);
+}
+
 fuzz_target!(|_data: &[u8]| {
     let dir = PathBuf::from(std::env::var("ORDO_FUZZ_SEEDS").unwrap_or_else(|_| "seeds".into()));
     let f = fixture();
@@ -614,5 +660,6 @@ fuzz_target!(|_data: &[u8]| {
     l1_logs(&dir);
     json(&dir, &f);
     crypto(&dir);
+    dkg(&dir);
     seeds_batch::batch(&dir, &f.block);
 });
