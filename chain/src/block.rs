@@ -22,6 +22,7 @@ use ordo_types::{
 };
 
 use crate::bundles::{Candidate, KnownBundles};
+use crate::lane::{Releases, KEYS_NAMESPACE};
 use crate::nonces::{BlockNonces, NonceReader, Senders};
 use crate::{Admission, BlockError, BlockLimits};
 
@@ -75,6 +76,8 @@ pub(crate) struct Facts<'a> {
     pub(crate) nonces: &'a dyn NonceReader,
     pub(crate) l1: Option<&'a L1View>,
     pub(crate) bundles: &'a dyn KnownBundles,
+    /// The heights whose released keys a block may commit.
+    pub(crate) releases: &'a Releases,
 }
 
 impl Facts<'_> {
@@ -234,6 +237,13 @@ pub(crate) fn assemble(
                 }
                 packing.size += added;
                 packing.push(tx.namespace(), Entry::Signed(tx));
+            }
+            Candidate::Release(tx) => {
+                let added = packing.added(std::iter::once(&tx));
+                if tx.namespace() == KEYS_NAMESPACE && packing.fits(added, 1, 0, limits) {
+                    packing.size += added;
+                    packing.push(KEYS_NAMESPACE, Entry::Signed(tx));
+                }
             }
             Candidate::Bundle(bundle) => {
                 if let Some(placed) = place(
@@ -417,6 +427,8 @@ pub(crate) fn verify(
         let mut signed_seen = false;
         for entry in &group.entries {
             match entry {
+                // Judged below, by the lane's rule.
+                Entry::Signed(_) if group.namespace == KEYS_NAMESPACE => signed_seen = true,
                 Entry::Signed(tx) => {
                     signed_seen = true;
                     if !facts.admission.is_registered(group.namespace) {
@@ -477,6 +489,9 @@ pub(crate) fn verify(
             }
         }
     }
+    facts
+        .releases
+        .check(block, facts.admission.encryption().as_ref(), facts.senders)?;
     match &check.l1 {
         None => {
             expect("l1_origin_number", h.l1_origin_number, 0)?;

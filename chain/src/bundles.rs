@@ -19,6 +19,9 @@ pub enum Candidate {
     Tx(Transaction),
     /// A bundle: all of it, or none.
     Bundle(Arc<Bundle>),
+    /// The proposer's own released-key transaction ([`crate::lane::release`]): judged by the
+    /// lane's rule, not as a user's transaction.
+    Release(Transaction),
 }
 
 impl From<Transaction> for Candidate {

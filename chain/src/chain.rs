@@ -8,6 +8,7 @@ use ordo_types::{Address, Block, Entry, Header, InboxItem, L1Block, L1View, Vali
 use crate::block::{assemble, verify, Expectation, Facts, L1Expectation, Template};
 use crate::bundles::{Candidate, KnownBundles};
 use crate::keygen::{self, Keygen, KeygenEvent};
+use crate::lane::{self, Releases};
 use crate::nonces::{BlockNonces, NonceReader, NonceUpdate, Senders};
 use crate::{elect, proposer, BlockError, ChainError, ChainRules};
 
@@ -99,6 +100,8 @@ pub struct Chain {
     /// The encrypted lane's key generation (with the lane); shared, as the chain is cloned for
     /// every proposal it builds or checks.
     keygen: Option<Arc<Keygen>>,
+    /// The decided heights whose released keys are not committed yet (with the lane).
+    releases: Arc<Releases>,
 }
 
 impl Chain {
@@ -107,6 +110,7 @@ impl Chain {
         let tip = Tip::genesis(rules.genesis_time_ms);
         Self {
             keygen: Self::keygen_of(&rules),
+            releases: Arc::default(),
             rules,
             tip,
             committees: BTreeMap::new(),
@@ -133,6 +137,7 @@ impl Chain {
             committees: committees.into_iter().collect(),
             elections: BTreeMap::new(),
             keygen: Self::keygen_of(&rules),
+            releases: Arc::default(),
             rules,
         };
         if let Some(election) = chain.rules.election().copied() {
@@ -166,6 +171,32 @@ impl Chain {
             self.rules.admission.set_encryption(Arc::clone(key));
         }
         event
+    }
+
+    /// The decided heights whose released keys a block may commit.
+    pub fn releases(&self) -> &Releases {
+        &self.releases
+    }
+
+    /// Counts `block`, a decided block, for the released keys (see [`crate::lane`]): through
+    /// [`Self::apply`], and for the last [`lane::RELEASE_WINDOW`] decided blocks, in order, when
+    /// the chain resumes.
+    pub fn replay_releases(&mut self, block: &Block, senders: &dyn Senders) {
+        let Some(key) = self.rules.admission.epoch_key() else {
+            return;
+        };
+        if block.header.height < key.from_height {
+            return;
+        }
+        let ids = lane::identities(block, self.rules.chain_id(), senders);
+        let commits = block
+            .body
+            .namespaces
+            .iter()
+            .any(|g| g.namespace == lane::KEYS_NAMESPACE);
+        if !ids.is_empty() || commits || self.releases.pending().next().is_some() {
+            Arc::make_mut(&mut self.releases).apply(block, ids);
+        }
     }
 
     /// The rules.
@@ -320,6 +351,7 @@ impl Chain {
             nonces: cx.nonces,
             l1: cx.l1,
             bundles: cx.bundles,
+            releases: &self.releases,
         }
     }
 
@@ -431,6 +463,8 @@ impl Chain {
         let mut nonces = BlockNonces::new(cx.nonces);
         for (namespace, entry) in block.body.entries() {
             match entry {
+                // Released keys name their height in the nonce: no account moves.
+                Entry::Signed(_) if namespace == lane::KEYS_NAMESPACE => {}
                 Entry::Signed(tx) => {
                     if let Some(sender) = cx.senders.sender(tx) {
                         // A decided block's nonces are in sequence; nothing to refuse here.
@@ -444,6 +478,7 @@ impl Chain {
         }
         self.tip = Tip::of(h);
         let keygen = self.replay_keygen(block, cx.senders);
+        self.replay_releases(block, cx.senders);
         if let Some(e) = self.rules.election() {
             let epoch = e.epoch(h.height);
             if e.first_height(epoch) == h.height {

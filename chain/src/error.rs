@@ -60,6 +60,15 @@ pub enum BlockError {
         /// Limit.
         max: u32,
     },
+    /// A released-key transaction that does not commit a pending height's keys
+    /// ([`crate::lane`]).
+    #[error("released keys for height {height}: {reason}")]
+    BadRelease {
+        /// The height it names.
+        height: u64,
+        /// What is wrong.
+        reason: String,
+    },
     /// A bundle placed outside its terms (height or timestamp bounds).
     #[error("bundle {bundle} may not land at height {height}, timestamp {timestamp_ms} ms")]
     BundleOutOfTerms {

@@ -337,10 +337,9 @@ impl Keygen {
         let outcome = match &self.participants {
             None => Err("its participants are not a valid set".to_owned()),
             Some(p) => {
-                // The randomness only drives batch verification; the outcome does not depend
-                // on it.
-                let mut rng = dkg::dealing_rng(&[0; 32], self.round);
-                dkg::observe(&mut rng, &p.round, &self.logs())
+                // The randomness only drives batch verification (unpredictable, so no forged
+                // log passes it); the outcome does not depend on it.
+                dkg::observe(&mut rand_010::rng(), &p.round, &self.logs())
                     .map_err(|e| e.to_string())
                     .map(|sharing| EpochKey {
                         key_id: self.round,

@@ -10,6 +10,7 @@ use ordo_types::{Address, Auth, ErrorCode, Transaction, ValidatorSet};
 use serde::{Deserialize, Serialize};
 
 use crate::keygen::{EpochKey, KeygenParams, KEYGEN_NAMESPACE};
+use crate::lane::KEYS_NAMESPACE;
 use crate::ElectionParams;
 
 /// Size limits of a block.
@@ -57,9 +58,10 @@ pub enum TxError {
     /// a point of the group.
     #[error("envelope: {0}")]
     Envelope(EncError),
-    /// A key-generation transaction that is not an EIP-712 one carrying a well-formed message.
-    #[error("key generation: {0}")]
-    Keygen(String),
+    /// A transaction in one of the chain's own namespaces that is not admitted there: not an
+    /// EIP-712 key-generation message, or a released-key transaction (a proposer's own).
+    #[error("the chain's own namespace: {0}")]
+    System(String),
 }
 
 impl TxError {
@@ -70,7 +72,7 @@ impl TxError {
             Self::Rollup(e) => e.code(),
             Self::EncryptionKey { current: None, .. } => ErrorCode::EncKeyUnavailable,
             Self::EncryptionKey { .. } => ErrorCode::WrongEncryptionKey,
-            Self::Envelope(_) | Self::Keygen(_) => ErrorCode::InvalidPayload,
+            Self::Envelope(_) | Self::System(_) => ErrorCode::InvalidPayload,
         }
     }
 }
@@ -144,11 +146,11 @@ impl Admission {
         &self.rollups
     }
 
-    /// Whether a rollup is registered under `namespace` (or it is the key-generation
-    /// namespace of a chain with the encrypted lane).
+    /// Whether a rollup is registered under `namespace` (or it is one of the encrypted lane's
+    /// own namespaces, on a chain with the lane).
     pub fn is_registered(&self, namespace: u64) -> bool {
         self.rollups.get(namespace).is_some()
-            || namespace == KEYGEN_NAMESPACE && self.keygen.is_some()
+            || matches!(namespace, KEYGEN_NAMESPACE | KEYS_NAMESPACE) && self.keygen.is_some()
     }
 
     /// Checks that `tx` may be in a block at all: its namespace is registered and its rollup
@@ -156,13 +158,23 @@ impl Admission {
     /// chain's key, with a key encapsulation that can open (its content is the rollup's to
     /// judge once open). No signature work.
     pub fn check(&self, tx: &Transaction) -> Result<(), TxError> {
-        if tx.namespace() == KEYGEN_NAMESPACE && self.keygen.is_some() {
-            if !matches!(tx.auth(), Auth::Eip712(_)) {
-                return Err(TxError::Keygen("not an EIP-712 transaction".into()));
+        if self.keygen.is_some() {
+            match tx.namespace() {
+                KEYGEN_NAMESPACE if !matches!(tx.auth(), Auth::Eip712(_)) => {
+                    return Err(TxError::System("not an EIP-712 transaction".into()));
+                }
+                KEYGEN_NAMESPACE => {
+                    return Message::decode(tx.payload())
+                        .map(drop)
+                        .map_err(|e| TxError::System(e.to_string()));
+                }
+                KEYS_NAMESPACE => {
+                    return Err(TxError::System(
+                        "released keys are committed by proposers, not submitted".into(),
+                    ));
+                }
+                _ => {}
             }
-            return Message::decode(tx.payload())
-                .map(drop)
-                .map_err(|e| TxError::Keygen(e.to_string()));
         }
         let adapter = self
             .rollups

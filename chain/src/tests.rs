@@ -45,6 +45,7 @@ struct World {
     l1: Option<L1View>,
     /// The bundles this validator holds: transaction hash to bundle hash.
     known: HashMap<B256, B256>,
+    releases: crate::Releases,
 }
 
 impl World {
@@ -55,6 +56,7 @@ impl World {
             nonces: &self.nonces,
             l1: self.l1.as_ref(),
             bundles: &self.known,
+            releases: &self.releases,
         }
     }
 }
@@ -65,6 +67,7 @@ fn world() -> World {
         nonces: NonceTable::default(),
         l1: None,
         known: HashMap::new(),
+        releases: crate::Releases::default(),
     }
 }
 
@@ -801,7 +804,129 @@ fn the_key_generation_namespace_takes_only_well_formed_messages_and_only_with_th
     trailing.push(0);
     for bad in [Vec::new(), vec![9; 9], trailing] {
         let refused = lane.check(&tx(bad)).unwrap_err();
-        assert!(matches!(refused, TxError::Keygen(_)), "{refused:?}");
+        assert!(matches!(refused, TxError::System(_)), "{refused:?}");
         assert_eq!(refused.code(), ordo_types::ErrorCode::InvalidPayload);
     }
+}
+
+#[test]
+fn released_keys_are_committed_only_by_the_proposer_for_pending_heights_and_must_check() {
+    use crate::lane::{identities, release, Releases, KEYS_NAMESPACE};
+    use ordo_enc::{combine, encrypt_transaction, sign_shares, EncryptionKey, Identities};
+    use rand_010::SeedableRng;
+
+    let mut rng = rand_010::rngs::StdRng::seed_from_u64(9);
+    let (sharing, shares) = ordo_enc::deal(&mut rng, 1);
+    let key = EncryptionKey {
+        key_id: 0,
+        public: *sharing.public(),
+    };
+    let proposer = SecretKey::random();
+    let lane = Admission::new(7, Rollups::raw([1])).with_keygen(crate::KeygenParams { window: 1 });
+    lane.set_encryption(std::sync::Arc::new(crate::EpochKey {
+        key_id: 0,
+        sharing: sharing.clone(),
+        holders: Default::default(),
+        from_height: 1,
+    }));
+    // Height 3 held two encrypted transactions: their keys, as the shares release them.
+    let sender = SecretKey::random();
+    let sealed: Vec<Transaction> = (0..2)
+        .map(|n| encrypt_transaction(&mut rng, &key, 7, 1, n, b"x", &sender).unwrap())
+        .collect();
+    let header_at = |height: u64| Header {
+        chain_id: 7,
+        height,
+        epoch: 0,
+        timestamp_ms: 1,
+        parent_hash: B256::ZERO,
+        proposer: Address::ZERO,
+        namespace_root: B256::ZERO,
+        tx_count: 0,
+        validators_hash: B256::ZERO,
+        next_validators_hash: B256::ZERO,
+        l1_origin_number: 0,
+        l1_origin_hash: B256::ZERO,
+        inbox_cursor: 0,
+        bundle_root: B256::ZERO,
+    };
+    let held = Block {
+        header: header_at(3),
+        body: Body::from_entries(vec![NamespaceEntries {
+            namespace: 1,
+            entries: sealed.iter().cloned().map(Entry::Signed).collect(),
+        }])
+        .unwrap(),
+    };
+    let ids = identities(&held, 7, &Recover(7));
+    let signed = [sign_shares(&shares[0], &Identities::hash(&ids))];
+    let keys = combine(&sharing, &signed.iter().collect::<Vec<_>>()).unwrap();
+    let mut releases = Releases::default();
+    releases.apply(&held, ids.clone());
+    assert_eq!(releases.pending().collect::<Vec<_>>(), [3]);
+
+    let world = World {
+        admission: lane,
+        releases,
+        ..world()
+    };
+    let t = Template {
+        proposer: proposer.address(),
+        ..template()
+    };
+    let expectation = Expectation {
+        template: t.clone(),
+        ..check()
+    };
+    let propose = |tx: Transaction| {
+        let block = assemble(
+            &t,
+            1_500,
+            &[],
+            vec![Candidate::Release(tx)],
+            &BlockLimits::default(),
+            &world.facts(),
+        );
+        verify(&block, &expectation, &world.facts()).map(|()| block)
+    };
+    let bad = |r: Result<Block, BlockError>| matches!(r, Err(BlockError::BadRelease { .. }));
+    // The proposer's commitment of height 3: accepted, and it ends the height's wait.
+    let good = propose(release(3, &keys, &proposer, 7)).unwrap();
+    let mut after = world.releases.clone();
+    after.apply(&good, Vec::new());
+    assert_eq!(after.pending().count(), 0);
+    // Signed by someone else, for a height not pending, one key short, keys swapped, or
+    // another height's keys: refused.
+    assert!(bad(propose(release(3, &keys, &SecretKey::random(), 7))));
+    assert!(bad(propose(release(4, &keys, &proposer, 7))));
+    assert!(bad(propose(release(3, &keys[..1], &proposer, 7))));
+    let swapped = [keys[1], keys[0]];
+    assert!(bad(propose(release(3, &swapped, &proposer, 7))));
+    let other = combine(
+        &sharing,
+        &[sign_shares(
+            &shares[0],
+            &Identities::hash(&[B256::ZERO, B256::ZERO]),
+        )]
+        .iter()
+        .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    assert!(bad(propose(release(3, &other, &proposer, 7))));
+    // Bytes that are no keys.
+    let garbage = Transaction::sign(KEYS_NAMESPACE, 3, Bytes::from(vec![1; 47]), &proposer, 7);
+    assert!(bad(propose(garbage.clone())));
+    // And nobody submits one: the mempool's rules refuse it.
+    assert!(world
+        .admission
+        .check(&release(3, &keys, &proposer, 7))
+        .is_err());
+    // Past the window, a height is no longer pending.
+    let mut late = world.releases.clone();
+    let far = Block {
+        header: header_at(3 + crate::lane::RELEASE_WINDOW),
+        body: Body::default(),
+    };
+    late.apply(&far, Vec::new());
+    assert_eq!(late.pending().count(), 0);
 }

@@ -225,7 +225,48 @@ impl App {
                 break;
             }
         }
+        let Some(d) = &self.decryption else {
+            return Ok(());
+        };
+        let tip = self.chain.tip().height;
+        let first = d
+            .key
+            .from_height
+            .max(tip.saturating_sub(ordo_chain::lane::RELEASE_WINDOW - 1));
+        for height in first..=tip {
+            let block = self
+                .store
+                .block(height)?
+                .ok_or_else(|| eyre::eyre!("decided block {height} missing"))?;
+            self.chain.replay_releases(&block, &self.mempool);
+        }
         Ok(())
+    }
+
+    /// This proposer's released-key transactions: the pending heights, in order, as far as
+    /// this node has opened them.
+    async fn releases_due(&self, key: &SecretKey) -> Result<Vec<Transaction>, Failure> {
+        let pending: Vec<u64> = self.chain.releases().pending().collect();
+        if pending.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (key, chain_id) = (key.clone(), self.chain.rules().chain_id());
+        self.store_io(move |s| {
+            let mut out = Vec::new();
+            for height in pending {
+                let Some(opened) = s.opened(height)? else {
+                    break;
+                };
+                let keys: Option<Vec<_>> = opened
+                    .iter()
+                    .map(|e| ordo_enc::DecryptionKey::from_bytes(&e.key).ok())
+                    .collect();
+                let Some(keys) = keys else { break };
+                out.push(ordo_chain::lane::release(height, &keys, &key, chain_id));
+            }
+            Ok(out)
+        })
+        .await
     }
 
     /// Takes the key-generation part of the decided `block`, which did `event` to the round:
@@ -848,18 +889,26 @@ impl App {
             .clone()
             .ok_or_else(|| Failure::Message(eyre::eyre!("asked to propose without a key")))?;
         let limits = self.chain.rules().limits;
+        let releases = self.releases_due(&key).await?;
         let (mempool, address) = (self.mempool.clone(), key.address());
         #[cfg(feature = "byzantine")]
         let fault = self.params.fault;
         let (_, block) = self
             .off_task(move |chain, cx| {
+                // The released keys first: they are small, and what the lane's history needs.
                 #[allow(unused_mut)]
-                let mut candidates = mempool.select(
-                    limits
-                        .max_block_bytes
-                        .saturating_sub(ordo_types::Header::ENCODED_LEN + 64),
-                    limits.max_transactions as usize,
-                );
+                let mut candidates: Vec<ordo_chain::Candidate> = releases
+                    .into_iter()
+                    .map(ordo_chain::Candidate::Release)
+                    .chain(
+                        mempool.select(
+                            limits
+                                .max_block_bytes
+                                .saturating_sub(ordo_types::Header::ENCODED_LEN + 64),
+                            limits.max_transactions as usize,
+                        ),
+                    )
+                    .collect();
                 #[allow(unused_mut)]
                 let (origin, mut forced) = chain.l1_proposal(round, cx.l1);
                 #[cfg(feature = "byzantine")]

@@ -83,7 +83,7 @@ pub(crate) fn censor(
 ) {
     let txs = |c: &Candidate| -> Vec<Transaction> {
         match c {
-            Candidate::Tx(tx) => vec![tx.clone()],
+            Candidate::Tx(tx) | Candidate::Release(tx) => vec![tx.clone()],
             Candidate::Bundle(b) => b.txs().to_vec(),
         }
     };

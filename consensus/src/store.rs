@@ -386,6 +386,15 @@ impl Store {
         Ok(tx.open_table(OPENED)?.get(height)?.is_some())
     }
 
+    /// What the encrypted transactions of `height` opened to, once this node has opened them.
+    pub(crate) fn opened(&self, height: u64) -> Result<Option<Vec<OpenedEntry>>, StoreError> {
+        let tx = self.db.begin_read()?;
+        match tx.open_table(OPENED)?.get(height)? {
+            Some(bytes) => decode_opened(bytes.value()).map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// The vote extensions stored with the certificate of `height` (empty when none).
     pub(crate) fn extensions(&self, height: u64) -> Result<Vec<u8>, StoreError> {
         let tx = self.db.begin_read()?;

@@ -537,3 +537,61 @@ async fn a_validator_killed_during_the_key_generation_does_not_stop_it_and_takes
         assert!(!refused, "node {i} refused node 3's shares");
     }
 }
+
+#[tokio::test]
+async fn a_later_block_commits_the_released_keys_and_they_open_the_block_without_any_share() {
+    use ordo_chain::lane::{decode_keys, KEYS_NAMESPACE};
+    use ordo_types::Entry;
+
+    let net = Net::start_with(4, 0, &encryption(), |_, _| {});
+    let key = epoch_key(&net).await;
+    let (tx, sender, height) = send_sealed(&net, 0, &key, b"kept on the chain").await;
+    // What a light client holds: the genesis committee and the epoch key. Each slice it
+    // reads is checked against its certificate, the released keys' namespace too.
+    let genesis =
+        ordo_rollup_adapters::Genesis::load(&net.dir.path().join("genesis.json")).unwrap();
+    let mut client = ordo_rollup_adapters::RollupClient::from_genesis(&net.apis[1], &genesis);
+    let deadline = Instant::now() + T;
+    let (at, committed) = 'found: loop {
+        for h in height + 1..=net.height(1).await.unwrap_or(0) {
+            let slice = client.block(KEYS_NAMESPACE, h).await.unwrap();
+            for entry in slice.entries() {
+                let Entry::Signed(release) = entry else {
+                    continue;
+                };
+                if release.nonce() == height {
+                    // Signed by the block's proposer.
+                    let signer = release.recover_sender(CHAIN_ID).unwrap();
+                    assert_eq!(signer, slice.header().proposer);
+                    break 'found (h, decode_keys(release.payload()).unwrap());
+                }
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no block committed height {height}'s keys"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(at > height);
+    // One key, for the transaction's identity under the epoch key, opening it.
+    assert_eq!(committed.len(), 1);
+    let sealed = tx.sealed().unwrap();
+    let identity = sealed.identity(CHAIN_ID, 1, sender.address(), tx.nonce());
+    assert!(ordo_enc::verify_keys(
+        &mut rand_010::rng(),
+        &key.public,
+        &Identities::hash(&[identity]),
+        &committed,
+    ));
+    let payload = ordo_enc::open(&committed[0], &sealed).unwrap();
+    assert_eq!(payload.as_ref(), b"kept on the chain");
+    // Committed once: no later block names the height again.
+    for h in at + 1..=net.height(1).await.unwrap() {
+        let slice = client.block(KEYS_NAMESPACE, h).await.unwrap();
+        assert!(slice
+            .entries()
+            .iter()
+            .all(|e| !matches!(e, Entry::Signed(r) if r.nonce() == height)));
+    }
+}
