@@ -92,7 +92,9 @@ pub(crate) struct SendArgs {
     #[arg(long)]
     wait: bool,
     /// Seal the payload to the network's encryption key (`GET /v1/encryption`), so that no
-    /// one sees it before its place is decided (docs/ENCRYPTION.md).
+    /// one sees it before its place is decided (docs/ENCRYPTION.md). For an EVM rollup the
+    /// payload is a signed Ethereum transaction of the key file's account; the envelope takes
+    /// its nonce.
     #[arg(long)]
     encrypt: bool,
 }
@@ -225,9 +227,25 @@ async fn send(client: &reqwest::Client, args: SendArgs) -> anyhow::Result<()> {
     let chain_id = get(client, format!("{node}/v1/status")).await?["chain_id"]
         .as_u64()
         .context("status without chain_id")?;
-    let nonce = match args.nonce {
-        Some(n) => n,
-        None => get(
+    // Sealed for an EVM rollup, the payload is the sender's signed Ethereum transaction: the
+    // envelope takes its nonce, and must be signed by the same account.
+    let inner = args
+        .encrypt
+        .then(|| ordo_types::EthereumTx::decode(&payload).ok())
+        .flatten();
+    if let Some(inner) = &inner {
+        let signer = inner.sender()?;
+        if signer != key.address() {
+            bail!(
+                "the Ethereum transaction is signed by {signer}, the key file is {}'s",
+                key.address()
+            );
+        }
+    }
+    let nonce = match (args.nonce, &inner) {
+        (Some(n), _) => n,
+        (None, Some(inner)) => inner.nonce,
+        (None, None) => get(
             client,
             format!(
                 "{node}/v1/accounts/{}/nonce?namespace={}",

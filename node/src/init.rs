@@ -50,7 +50,7 @@ pub(crate) struct InitArgs {
     /// `i` at `hosts[i]`. Without it, every node is on 127.0.0.1 at `BASE + i`.
     #[arg(long, value_delimiter = ',')]
     pub(crate) hosts: Vec<std::net::IpAddr>,
-    /// Give the network the encrypted lane and register the raw rollups as taking encrypted
+    /// Give the network the encrypted lane and register its rollups as taking encrypted
     /// transactions (docs/ENCRYPTION.md): the validators generate the key among themselves
     /// once the network starts; nobody ever holds it whole.
     #[arg(long)]
@@ -138,7 +138,7 @@ pub(crate) fn run(args: &InitArgs) -> anyhow::Result<Vec<InitNode>> {
                 name: format!("evm-{chain_id}"),
                 adapter: "evm".into(),
                 chain_id: Some(chain_id),
-                encrypted: false,
+                encrypted: args.encryption,
             }))
             .collect(),
         l1: None,

@@ -89,16 +89,20 @@ impl Source {
 }
 
 /// `client`, checking openings against the network's encryption key: waits while the
-/// committee has not generated it yet.
+/// committee has not generated it yet, or the node does not answer.
 async fn with_network_key(client: RollupClient) -> anyhow::Result<RollupClient> {
     loop {
         match client.clone().with_network_key().await {
             Ok(client) => return Ok(client),
+            // Not generated yet, or the node not up yet: ask again.
             Err(ordo_rollup_adapters::ClientError::Api { code, message, .. })
                 if code == "ENC_KEY_UNAVAILABLE" =>
             {
-                let e = message;
-                tracing::info!(target: "ordo::rollup", reason = %e, "waiting for the network's encryption key");
+                tracing::info!(target: "ordo::rollup", reason = %message, "waiting for the network's encryption key");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            Err(e @ ordo_rollup_adapters::ClientError::Http(_)) => {
+                tracing::warn!(target: "ordo::rollup", "{e}; retrying");
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
             }
             Err(e) => return Err(anyhow!("the network's encryption key: {}: {e}", e.code())),

@@ -2,17 +2,39 @@
 //! L2 block, its transactions in Ordo's order.
 //!
 //! The node must take transactions without mining them and mine on request, in arrival order
-//! (Anvil: `anvil --no-mining --order fifo`); [`EvmEngine::apply`] sends each transaction with
+//! (Anvil: `anvil --no-mining --order fifo`); [`EvmEngine::apply`] sends each transaction, in the
+//! block's delivery order (an encrypted one's plaintext is a signed Ethereum transaction), with
 //! `eth_sendRawTransaction` and then mines one block with `evm_mine` at the Ordo block's
 //! timestamp (seconds; equal timestamps are allowed, a later Ordo block is never earlier).
 //! Applying a block twice is harmless: transactions the node already executed are skipped.
 
 use std::time::Duration;
 
-use ordo_types::{BundlePart, PlacedBundle, B256};
+use ordo_types::{keccak256, BundlePart, Entry, Opened, PlacedBundle, B256};
 use serde_json::{json, Value};
 
-use crate::verify::VerifiedNamespaceBlock;
+use crate::verify::{Delivered, VerifiedNamespaceBlock};
+
+/// One Ethereum transaction to send: the hash of the Ordo entry that carries it (what bundle
+/// parts name), its own hash, and its bytes.
+#[derive(Clone, Copy)]
+struct Item<'a> {
+    entry: B256,
+    hash: B256,
+    raw: &'a [u8],
+}
+
+impl<'a> Item<'a> {
+    /// A plaintext entry, as it is; an encrypted one carries an envelope, not a transaction.
+    fn plain(entry: &'a Entry) -> Option<Self> {
+        let sealed = matches!(entry, Entry::Signed(tx) if tx.sealed().is_some());
+        (!sealed).then(|| Self {
+            entry: entry.hash(),
+            hash: entry.hash(),
+            raw: entry.payload(),
+        })
+    }
+}
 
 /// What an execution node call can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -52,8 +74,8 @@ pub struct Applied {
     pub refused: Vec<(B256, String)>,
     /// The L2 block mined, if any transaction was sent.
     pub l2_block: Option<u64>,
-    /// Transactions of bundle parts dropped by the revert rule (see
-    /// [`EvmEngine::apply_entries`]): not executed, by any follower.
+    /// Entries of bundle parts dropped by the revert rule (see [`EvmEngine::apply_entries`]):
+    /// not executed, by any follower.
     pub dropped: Vec<B256>,
 }
 
@@ -126,35 +148,60 @@ impl EvmEngine {
             })
     }
 
-    /// Replays one verified namespace block: its transactions in order, then one mined block.
-    /// A block without transactions mines nothing.
+    /// Replays one verified namespace block in its delivery order
+    /// ([`VerifiedNamespaceBlock::delivered`]): its opened encrypted transactions first (each
+    /// plaintext a signed Ethereum transaction; one that did not open is skipped), then the
+    /// others in block order; then one mined block. A block without transactions mines nothing.
     pub async fn apply(&self, block: &VerifiedNamespaceBlock) -> Result<Applied, EngineError> {
-        self.apply_entries(
-            block.header(),
-            block.namespace(),
-            block.entries(),
-            block.bundles(),
-        )
-        .await
+        let items = block
+            .delivered()
+            .into_iter()
+            .filter_map(|d| match d {
+                Delivered::Opened(entry, opened) => match &opened.outcome {
+                    Opened::Plaintext(raw) => Some(Item {
+                        entry: entry.hash(),
+                        hash: keccak256(raw),
+                        raw,
+                    }),
+                    Opened::Failure(_) => None,
+                },
+                Delivered::Plain(entry) => Item::plain(entry),
+            })
+            .collect();
+        self.apply_items(block.header(), block.namespace(), items, block.bundles())
+            .await
     }
 
     /// Replays a namespace's `entries` of the block with `header`, which the caller verified
-    /// (from a node with [`Verifier`](crate::Verifier), or from the L1 by the hash chain to a
-    /// certified hash): the transactions in order, then one block mined at the header's
-    /// timestamp. No entries mine nothing.
+    /// (from the L1, by the hash chain to a certified hash), in block order; encrypted
+    /// entries, which come without their openings there, are skipped.
     ///
-    /// **The revert rule.** A bundle's part in `namespace` (from `bundles`, the block's placed
-    /// bundles) executes whole or not at all: if one of its transactions that is not in the
-    /// bundle's `revertingTxHashes` fails (reverts, or the node refuses it), the L2 block is
-    /// undone (`evm_snapshot` / `evm_revert`) and built again without that part, until every
-    /// remaining part holds. Every follower applies the same rule to the same verified block,
-    /// so every follower drops the same parts. Atomicity across rollups is of inclusion only:
-    /// another rollup's part of the same bundle is judged by that rollup's own execution.
+    /// **The revert rule** (here and in [`Self::apply`]). A bundle's part in `namespace` (from
+    /// `bundles`, the block's placed bundles) executes whole or not at all: if one of its
+    /// transactions that is not in the bundle's `revertingTxHashes` fails (reverts, or the node
+    /// refuses it), the L2 block is undone (`evm_snapshot` / `evm_revert`) and built again
+    /// without that part, until every remaining part holds. Every follower applies the same
+    /// rule to the same verified block, so every follower drops the same parts. Atomicity
+    /// across rollups is of inclusion only: another rollup's part of the same bundle is judged
+    /// by that rollup's own execution.
     pub async fn apply_entries(
         &self,
         header: &ordo_types::Header,
         namespace: u64,
-        entries: &[ordo_types::Entry],
+        entries: &[Entry],
+        bundles: &[PlacedBundle],
+    ) -> Result<Applied, EngineError> {
+        let items = entries.iter().filter_map(Item::plain).collect();
+        self.apply_items(header, namespace, items, bundles).await
+    }
+
+    /// Sends `items` in order under the revert rule ([`Self::apply_entries`]), then mines one
+    /// block at the header's timestamp. No items mine nothing.
+    async fn apply_items(
+        &self,
+        header: &ordo_types::Header,
+        namespace: u64,
+        items: Vec<Item<'_>>,
         bundles: &[PlacedBundle],
     ) -> Result<Applied, EngineError> {
         let parts: Vec<(&PlacedBundle, &BundlePart)> = bundles
@@ -162,25 +209,36 @@ impl EvmEngine {
             .filter_map(|b| Some((b, b.part(namespace)?)))
             .collect();
         if parts.is_empty() {
-            return self.execute(header, entries.iter()).await;
+            return self.execute(header, &items).await;
         }
+        // What each entry executes as (an encrypted one as its plaintext).
+        let executes_as = |entry: &B256| items.iter().find(|i| i.entry == *entry).map(|i| i.hash);
         let mut dropped = vec![false; parts.len()];
         loop {
             let snapshot = self.call("evm_snapshot", json!([])).await?;
-            let kept = entries.iter().enumerate().filter(|(i, _)| {
-                !parts
-                    .iter()
-                    .zip(&dropped)
-                    .any(|((_, part), gone)| *gone && part.range().contains(i))
-            });
-            let mut applied = self.execute(header, kept.map(|(_, e)| e)).await?;
+            let gone: Vec<&B256> = parts
+                .iter()
+                .zip(&dropped)
+                .filter(|(_, gone)| **gone)
+                .flat_map(|((_, part), _)| &part.hashes)
+                .collect();
+            let kept: Vec<Item<'_>> = items
+                .iter()
+                .filter(|i| !gone.contains(&&i.entry))
+                .cloned()
+                .collect();
+            let mut applied = self.execute(header, &kept).await?;
             let mut failed = false;
             for (i, (bundle, part)) in parts.iter().enumerate() {
                 if dropped[i] {
                     continue;
                 }
-                for hash in part.hashes.iter().filter(|h| !bundle.may_revert(h)) {
-                    if !self.succeeded(hash, &applied).await? {
+                for entry in part.hashes.iter().filter(|h| !bundle.may_revert(h)) {
+                    let holds = match executes_as(entry) {
+                        Some(hash) => self.succeeded(&hash, &applied).await?,
+                        None => false,
+                    };
+                    if !holds {
                         dropped[i] = true;
                         failed = true;
                         break;
@@ -211,21 +269,21 @@ impl EvmEngine {
         Ok(receipt.get("status").and_then(Value::as_str) == Some("0x1"))
     }
 
-    /// Sends `entries` in order and mines one block at the header's timestamp.
+    /// Sends `items` in order and mines one block at the header's timestamp.
     async fn execute(
         &self,
         header: &ordo_types::Header,
-        entries: impl Iterator<Item = &ordo_types::Entry>,
+        items: &[Item<'_>],
     ) -> Result<Applied, EngineError> {
         let mut applied = Applied::default();
-        for entry in entries {
-            let hash = entry.hash();
+        for item in items {
+            let hash = item.hash;
             let known = self.call("eth_getTransactionByHash", json!([hash])).await?;
             if known.get("blockNumber").is_some_and(|n| !n.is_null()) {
                 applied.already_executed.push(hash);
                 continue;
             }
-            let raw = format!("0x{}", hex::encode(entry.payload()));
+            let raw = format!("0x{}", hex::encode(item.raw));
             match self.call("eth_sendRawTransaction", json!([raw])).await {
                 Ok(_) => applied.accepted.push(hash),
                 Err(EngineError::Rpc { message, .. }) => applied.refused.push((hash, message)),

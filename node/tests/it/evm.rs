@@ -80,8 +80,15 @@ fn spawn_executor(net: &Net, l2: &AnvilInstance) -> Child {
 
 impl Rollup {
     pub(crate) fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// [`Self::start`] with more `ordo init` arguments.
+    fn start_with(extra: &[&str]) -> Self {
         let l2 = spawn_l2();
-        let net = Net::start_with(4, 0, &rollup_args(&l2), |_, _| {});
+        let mut args = rollup_args(&l2).to_vec();
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
+        let net = Net::start_with(4, 0, &args, |_, _| {});
         let executor = spawn_executor(&net, &l2);
         Rollup { l2, net, executor }
     }
@@ -698,4 +705,99 @@ async fn the_executor_drops_a_bundle_part_whose_transaction_fails_unless_it_may_
     assert!(receipt(keccak256(&kept[0])).await.unwrap().status());
     assert!(!receipt(keccak256(&kept[1])).await.unwrap().status());
     assert_eq!(l2.get_balance(kept_to).await.unwrap(), U256::from(6));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_sealed_ethereum_transaction_is_ordered_hidden_then_executed_by_the_rollup() {
+    let rollup = Rollup::start_with(&["--encryption"]);
+    let info = rollup.net.wait_encryption(0, Duration::from_secs(60)).await;
+    assert!(info["namespaces"].as_array().unwrap().contains(&json!(NS)));
+    let wallet = PrivateKeySigner::from(rollup.l2.keys()[0].clone());
+    let to = Address::repeat_byte(0x5e);
+    let raw = sign(transfer(CHAIN_ID, 0, to, 7), &wallet);
+    // The key file of the wallet's account, which signs the envelope.
+    let key_file = rollup.net.dir.path().join("wallet.json");
+    std::fs::write(
+        &key_file,
+        json!({
+            "address": wallet.address(),
+            "secret_key": B256::from_slice(&wallet.credential().to_bytes()),
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let sent = ordo()
+        .args([
+            "tx",
+            "send",
+            "--encrypt",
+            "--wait",
+            "--node",
+            &rollup.net.apis[0],
+        ])
+        .arg("--key")
+        .arg(&key_file)
+        .args(["--namespace", &NS.to_string()])
+        .args(["--data", &format!("0x{}", hex::encode(&raw))])
+        .output()
+        .unwrap();
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    let out = String::from_utf8_lossy(&sent.stdout).to_string();
+    let height: u64 = out
+        .split("included at height ")
+        .nth(1)
+        .and_then(|h| h.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{out}"));
+    // The block holds the envelope, not the transaction: its bytes are nowhere in the slice.
+    let slice = rollup
+        .net
+        .get(0, &format!("/v1/namespaces/{NS}/blocks/{height}"))
+        .await
+        .unwrap();
+    assert!(!slice["transactions"]
+        .to_string()
+        .contains(&hex::encode(&raw)));
+    // The executor applies the opened transaction: the transfer lands on the L2.
+    let l2 = ProviderBuilder::new().connect_http(rollup.l2.endpoint_url());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(receipt) = l2.get_transaction_receipt(keccak256(&raw)).await.unwrap() {
+            assert!(receipt.status());
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the sealed transfer never executed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(l2.get_balance(to).await.unwrap(), U256::from(7));
+    // A key file of another account cannot seal the wallet's transaction.
+    let other = rollup.net.dir.path().join("other.json");
+    let made = ordo()
+        .args(["keys", "new", "--out"])
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let refused = ordo()
+        .args(["tx", "send", "--encrypt", "--node", &rollup.net.apis[0]])
+        .arg("--key")
+        .arg(&other)
+        .args(["--namespace", &NS.to_string()])
+        .args([
+            "--data",
+            &format!(
+                "0x{}",
+                hex::encode(sign(transfer(CHAIN_ID, 1, to, 1), &wallet))
+            ),
+        ])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("is signed by"));
 }
