@@ -117,10 +117,15 @@ async fn namespace_block(
 /// Whether `namespace` has encrypted transactions in `d` that this node has not opened yet (it
 /// opens each decided block right after deciding it; `opened` in [`ApiState`]).
 fn unopened(d: &DecidedBlock, namespace: u64) -> bool {
+    let chain_id = d.block.header.chain_id;
     let sealed = d.block.body.namespace(namespace).is_some_and(|g| {
-        g.entries
-            .iter()
-            .any(|e| matches!(e, ordo_types::Entry::Signed(tx) if matches!(tx.auth(), ordo_types::Auth::Encrypted(_))))
+        g.entries.iter().any(|e| match e {
+            ordo_types::Entry::Signed(tx) => matches!(tx.auth(), ordo_types::Auth::Encrypted(_)),
+            // An envelope sent through the L1 inbox is opened when its sender recovers.
+            ordo_types::Entry::Forced(_) => e
+                .encrypted(namespace)
+                .is_some_and(|tx| tx.recover_sender(chain_id).is_ok()),
+        })
     });
     sealed && !d.opened.iter().any(|o| o.namespace == namespace)
 }

@@ -53,13 +53,16 @@ pub fn decode_keys(payload: &[u8]) -> Option<Vec<DecryptionKey>> {
         .collect()
 }
 
-/// The identities of `block`'s encrypted transactions, in block order.
+/// The identities of `block`'s encrypted transactions (those sent through the L1 inbox too),
+/// in block order.
 pub fn identities(block: &Block, chain_id: u64, senders: &dyn Senders) -> Vec<B256> {
     let mut out = Vec::new();
     for group in &block.body.namespaces {
         for entry in &group.entries {
-            let Entry::Signed(tx) = entry else { continue };
-            if let (Some(sealed), Some(from)) = (tx.sealed(), senders.sender(tx)) {
+            let Some(tx) = entry.encrypted(group.namespace) else {
+                continue;
+            };
+            if let (Some(sealed), Some(from)) = (tx.sealed(), senders.sender(&tx)) {
                 out.push(sealed.identity(chain_id, group.namespace, from, tx.nonce()));
             }
         }

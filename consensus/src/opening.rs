@@ -18,7 +18,7 @@ use crate::context::{OrdoContext, ValidatorAddress};
 use crate::store::{Store, StoreError};
 use ordo_chain::EpochKey;
 use ordo_enc::{DecryptionKey, Identities, PublicSharing, Share, Shares};
-use ordo_types::{Address, Block, Entry, Opened, OpenedEntry, Sealed, B256};
+use ordo_types::{Address, Block, Opened, OpenedEntry, Sealed, B256};
 
 /// The chain's encryption key (its public sharing, and which shares each member holds), and
 /// this node's shares of it.
@@ -67,8 +67,10 @@ impl SealedBlock {
         let mut entries = Vec::new();
         for group in &block.body.namespaces {
             for (i, entry) in group.entries.iter().enumerate() {
-                let Entry::Signed(tx) = entry else { continue };
-                let (Some(sealed), Some(from)) = (tx.sealed(), sender(tx)) else {
+                let Some(tx) = entry.encrypted(group.namespace) else {
+                    continue;
+                };
+                let (Some(sealed), Some(from)) = (tx.sealed(), sender(&tx)) else {
                     continue;
                 };
                 entries.push(SealedEntry {

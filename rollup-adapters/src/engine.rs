@@ -25,10 +25,10 @@ struct Item<'a> {
 }
 
 impl<'a> Item<'a> {
-    /// A plaintext entry, as it is; an encrypted one carries an envelope, not a transaction.
-    fn plain(entry: &'a Entry) -> Option<Self> {
-        let sealed = matches!(entry, Entry::Signed(tx) if tx.sealed().is_some());
-        (!sealed).then(|| Self {
+    /// A plaintext entry of `namespace`, as it is; an encrypted one carries an envelope, not a
+    /// transaction.
+    fn plain(entry: &'a Entry, namespace: u64) -> Option<Self> {
+        entry.encrypted(namespace).is_none().then(|| Self {
             entry: entry.hash(),
             hash: entry.hash(),
             raw: entry.payload(),
@@ -165,7 +165,7 @@ impl EvmEngine {
                     }),
                     Opened::Failure(_) => None,
                 },
-                Delivered::Plain(entry) => Item::plain(entry),
+                Delivered::Plain(entry) => Item::plain(entry, block.namespace()),
             })
             .collect();
         self.apply_items(block.header(), block.namespace(), items, block.bundles())
@@ -191,7 +191,10 @@ impl EvmEngine {
         entries: &[Entry],
         bundles: &[PlacedBundle],
     ) -> Result<Applied, EngineError> {
-        let items = entries.iter().filter_map(Item::plain).collect();
+        let items = entries
+            .iter()
+            .filter_map(|e| Item::plain(e, namespace))
+            .collect();
         self.apply_items(header, namespace, items, bundles).await
     }
 

@@ -4,8 +4,8 @@ use std::path::Path;
 
 use ordo_enc::{DecryptionKey, EncryptionKey, Identities};
 use ordo_types::{
-    keccak256, CommitCertificate, Entry, Header, Opened, OpenedEntry, PlacedBundle, Sealed,
-    Transaction, ValidatorSet, B256,
+    keccak256, Address, CommitCertificate, Entry, Header, Opened, OpenedEntry, PlacedBundle,
+    Sealed, ValidatorSet, B256,
 };
 use serde::{Deserialize, Serialize};
 
@@ -126,17 +126,20 @@ impl Verifier {
         opened: Vec<OpenedEntry>,
     ) -> Result<Vec<OpenedEntry>, ClientError> {
         let bad = |why: String| Err(ClientError::BadOpening(why));
-        let sealed: Vec<(usize, &Transaction, Sealed)> = transactions
-            .iter()
-            .enumerate()
-            .filter_map(|(i, e)| match e {
-                Entry::Signed(tx) => tx.sealed().map(|s| (i, tx, s)),
-                Entry::Forced(_) => None,
-            })
-            .collect();
         let Some(epoch) = &self.encryption else {
             return Ok(Vec::new());
         };
+        // Every encrypted entry whose sender recovers (one sent through the L1 inbox may not;
+        // it is then no one's, and not opened).
+        let sealed: Vec<(usize, Address, u64, Sealed)> = transactions
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| {
+                let tx = e.encrypted(namespace)?;
+                let sender = tx.recover_sender(self.chain_id).ok()?;
+                Some((i, sender, tx.nonce(), tx.sealed()?))
+            })
+            .collect();
         if sealed.is_empty() && opened.is_empty() {
             return Ok(opened);
         }
@@ -152,14 +155,11 @@ impl Verifier {
         }
         let mut identities = Vec::with_capacity(sealed.len());
         let mut keys = Vec::with_capacity(sealed.len());
-        for ((index, tx, s), o) in sealed.iter().zip(&opened) {
+        for ((index, sender, nonce, s), o) in sealed.iter().zip(&opened) {
             if o.namespace != namespace || o.index as usize != *index {
                 return bad(format!("an opening for entry {} where {index} is", o.index));
             }
-            let sender = tx
-                .recover_sender(self.chain_id)
-                .map_err(|e| ClientError::BadOpening(format!("entry {index}: {e}")))?;
-            let identity = s.identity(self.chain_id, namespace, sender, tx.nonce());
+            let identity = s.identity(self.chain_id, namespace, *sender, *nonce);
             if o.identity != identity {
                 return bad(format!("entry {index} has another identity"));
             }

@@ -511,6 +511,20 @@ impl Entry {
     pub fn is_forced(&self) -> bool {
         matches!(self, Self::Forced(_))
     }
+
+    /// The encrypted transaction this entry of `namespace` carries, if any: a signed one, or
+    /// a forced one whose payload is an encrypted transaction's encoding for the namespace (an
+    /// envelope sent through the L1 inbox, so that a censored sender keeps its escape hatch).
+    pub fn encrypted(&self, namespace: u64) -> Option<std::borrow::Cow<'_, Transaction>> {
+        match self {
+            Self::Signed(tx) => tx.sealed().map(|_| std::borrow::Cow::Borrowed(tx)),
+            Self::Forced(f) => {
+                let tx = Transaction::decode(&f.payload).ok()?;
+                (tx.sealed().is_some() && tx.namespace() == namespace)
+                    .then_some(std::borrow::Cow::Owned(tx))
+            }
+        }
+    }
 }
 
 impl From<Transaction> for Entry {
@@ -1020,5 +1034,37 @@ mod tests {
                 prop_assert_eq!(decoded.encode(), bytes);
             }
         }
+    }
+
+    #[test]
+    fn an_entry_carries_an_encrypted_transaction_signed_or_through_the_inbox() {
+        let sealed = crate::Sealed {
+            key_id: 0,
+            bucket: 6,
+            kem: [1; crate::KEM_LEN],
+            dem: Bytes::from(vec![2; 80]),
+        };
+        let envelope = Transaction::sign_encrypted(1, 0, &sealed, &key(1), CHAIN_ID);
+        let plain = Transaction::sign(1, 0, Bytes::from_static(b"x"), &key(1), CHAIN_ID);
+        let forced = |payload: Vec<u8>| {
+            Entry::Forced(ForcedTransaction {
+                inbox_index: 0,
+                sender: Address::ZERO,
+                payload: payload.into(),
+            })
+        };
+        assert_eq!(
+            Entry::Signed(envelope.clone()).encrypted(1).as_deref(),
+            Some(&envelope)
+        );
+        assert!(Entry::Signed(plain.clone()).encrypted(1).is_none());
+        // Through the L1 inbox: an encrypted transaction's encoding for the namespace.
+        assert_eq!(
+            forced(envelope.encode()).encrypted(1).as_deref(),
+            Some(&envelope)
+        );
+        assert!(forced(envelope.encode()).encrypted(2).is_none());
+        assert!(forced(plain.encode()).encrypted(1).is_none());
+        assert!(forced(b"garbage".to_vec()).encrypted(1).is_none());
     }
 }

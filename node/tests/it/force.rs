@@ -488,3 +488,69 @@ async fn validators_blind_to_the_l1_slow_the_chain_but_do_not_stop_it() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_envelope_sent_through_the_l1_inbox_is_opened_like_a_submitted_one() {
+    let l1 = l1_net_init(
+        &["--encryption".to_owned()],
+        0,
+        json!({}),
+        &[0, 1, 2, 3],
+        |_, _| {},
+    )
+    .await;
+    let info = l1.net.wait_encryption(0, T).await;
+    let public = alloy::hex::decode(info["public_key"].as_str().unwrap()).unwrap();
+    let key =
+        ordo_enc::EncryptionKey::from_bytes(info["key_id"].as_u64().unwrap(), &public).unwrap();
+    // A sealed transaction, signed by its sender as for the API, but queued in the L1 inbox.
+    let sender = ordo_types::SecretKey::random();
+    let chain_id = l1.net.get(0, "/v1/status").await.unwrap()["chain_id"]
+        .as_u64()
+        .unwrap();
+    let tx = ordo_enc::encrypt_transaction(
+        &mut rand_010::rng(),
+        &key,
+        chain_id,
+        1,
+        0,
+        b"escape hatch, still hidden",
+        &sender,
+    )
+    .unwrap();
+    let (index, _) = l1
+        .force_include(1, 1, ordo_types::Encode::encode(&tx))
+        .await;
+    let item = l1.wait_forced(0, 1, index).await;
+    let height = item["height"].as_u64().unwrap();
+    // The verifying client checks its opening and delivers it opened.
+    let genesis =
+        ordo_rollup_adapters::Genesis::load(&l1.net.dir.path().join("genesis.json")).unwrap();
+    let mut client = ordo_rollup_adapters::RollupClient::from_genesis(&l1.net.apis[2], &genesis)
+        .with_network_key()
+        .await
+        .unwrap();
+    let deadline = Instant::now() + T;
+    let block = loop {
+        match client.block(1, height).await {
+            Ok(block) => break block,
+            Err(e) if e.code() == "UNOPENED" && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
+    let opened = block.opened();
+    assert_eq!(opened.len(), 1, "{opened:?}");
+    assert!(block.entries()[opened[0].index as usize].is_forced());
+    assert_eq!(
+        opened[0].outcome,
+        ordo_types::Opened::Plaintext(ordo_types::Bytes::from_static(
+            b"escape hatch, still hidden"
+        ))
+    );
+    assert!(matches!(
+        block.delivered().first(),
+        Some(ordo_rollup_adapters::Delivered::Opened(..))
+    ));
+}
