@@ -20,9 +20,10 @@ pub(crate) struct KeygenMember {
     /// The round `member` belongs to.
     round: u64,
     member: Option<Member>,
-    /// Draws this round's dealings, then seals their shares.
+    /// Draws this round's dealings (from the secret, so a restart deals the same), then seals
+    /// their shares.
     rng: ChaCha20Rng,
-    /// Dealings of this round, to post (and post again while they are not counted).
+    /// Dealings of this round, to post in its deal window.
     dealings: Vec<dkg::Dealing>,
     /// Acknowledgements to post.
     acks: Vec<dkg::Ack>,
@@ -91,7 +92,8 @@ impl KeygenMember {
         messages: &[(Address, Message)],
         event: Option<&KeygenEvent>,
     ) -> Option<Vec<Share>> {
-        if self.round != keygen.round() || matches!(event, Some(KeygenEvent::Failed { .. })) {
+        // A failed round has moved the chain to the next one.
+        if self.round != keygen.round() {
             self.restart(keygen.round());
         }
         if self.member.is_none() {
@@ -140,7 +142,8 @@ impl KeygenMember {
             return None;
         };
         let member = self.member.take()?;
-        match member.finish(&mut self.rng, &keygen.logs()) {
+        // Unpredictable randomness for the batch checks of the logs, as the chain's.
+        match member.finish(&mut rand_010::rng(), &keygen.logs()) {
             Ok((_, shares)) => {
                 info!(target: "ordo::keygen", key_id = key.key_id, shares = shares.len(), "holding shares of the generated key");
                 Some(shares)
