@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 use ordo_enc::dkg::Message;
 use ordo_enc::{EncError, EncryptionKey};
 use ordo_rollup_adapters::{AdapterError, Rollups};
-use ordo_types::{Address, Auth, ErrorCode, Transaction, ValidatorSet};
+use ordo_types::{Address, Auth, Decode, ErrorCode, Transaction, ValidatorSet};
 use serde::{Deserialize, Serialize};
 
 use crate::keygen::{EpochKey, KeygenParams, KEYGEN_NAMESPACE};
@@ -203,6 +203,13 @@ impl Admission {
     /// transaction the namespace's rollup takes (see
     /// [`RollupAdapter::forced_account`](ordo_rollup_adapters::RollupAdapter::forced_account)).
     pub fn forced_account(&self, namespace: u64, payload: &[u8]) -> Option<(Address, u64)> {
+        // A sealed transaction sent through the L1 inbox uses its sender's account, as it
+        // would submitted: the same envelope cannot then also land through the mempool.
+        if let Ok(tx) = Transaction::decode(payload) {
+            if tx.sealed().is_some() && tx.namespace() == namespace {
+                return Some((tx.recover_sender(self.chain_id).ok()?, tx.nonce()));
+            }
+        }
         self.rollups.get(namespace)?.forced_account(payload)
     }
 }

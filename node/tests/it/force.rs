@@ -553,4 +553,16 @@ async fn an_envelope_sent_through_the_l1_inbox_is_opened_like_a_submitted_one() 
         block.delivered().first(),
         Some(ordo_rollup_adapters::Delivered::Opened(..))
     ));
+    // It used its sender's nonce: the same envelope submitted now is refused.
+    let next = l1
+        .net
+        .get(
+            0,
+            &format!("/v1/accounts/{}/nonce?namespace=1", sender.address()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(next["next_nonce"], 1, "{next}");
+    let (status, body) = l1.net.post(0, "/v1/transactions", &tx).await;
+    assert_ne!(status, 202, "{body}");
 }
