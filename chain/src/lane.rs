@@ -15,8 +15,11 @@
 use std::collections::BTreeMap;
 
 use ordo_enc::{verify_keys, DecryptionKey, EncryptionKey, Identities, DECRYPTION_KEY_LEN};
-use ordo_types::{Block, Bytes, Entry, SecretKey, Transaction, B256};
+use ordo_types::{
+    Block, Bytes, Entry, Opened, OpenedEntry, SecretKey, Transaction, ValidatorSet, B256,
+};
 
+use crate::keygen::{self, Keygen, KeygenParams};
 use crate::nonces::Senders;
 use crate::BlockError;
 
@@ -56,14 +59,27 @@ pub fn decode_keys(payload: &[u8]) -> Option<Vec<DecryptionKey>> {
 /// The identities of `block`'s encrypted transactions (those sent through the L1 inbox too),
 /// in block order.
 pub fn identities(block: &Block, chain_id: u64, senders: &dyn Senders) -> Vec<B256> {
+    sealed_entries(block, chain_id, senders)
+        .into_iter()
+        .map(|e| e.identity)
+        .collect()
+}
+
+/// `block`'s encrypted transactions whose senders recover, in block order.
+fn sealed_entries(block: &Block, chain_id: u64, senders: &dyn Senders) -> Vec<Waiting> {
     let mut out = Vec::new();
     for group in &block.body.namespaces {
-        for entry in &group.entries {
+        for (i, entry) in group.entries.iter().enumerate() {
             let Some(tx) = entry.encrypted(group.namespace) else {
                 continue;
             };
             if let (Some(sealed), Some(from)) = (tx.sealed(), senders.sender(&tx)) {
-                out.push(sealed.identity(chain_id, group.namespace, from, tx.nonce()));
+                out.push(Waiting {
+                    namespace: group.namespace,
+                    index: u32::try_from(i).unwrap_or(u32::MAX),
+                    identity: sealed.identity(chain_id, group.namespace, from, tx.nonce()),
+                    sealed,
+                });
             }
         }
     }
@@ -161,4 +177,123 @@ fn keys_entries(block: &Block) -> impl Iterator<Item = &Transaction> {
             Entry::Signed(tx) => Some(tx),
             Entry::Forced(_) => None,
         })
+}
+
+/// One encrypted transaction of a block, with what opening it needs.
+#[derive(Clone, Debug)]
+struct Waiting {
+    namespace: u64,
+    index: u32,
+    identity: B256,
+    sealed: ordo_types::Sealed,
+}
+
+/// The encrypted lane followed over decided blocks alone, as a rebuild from the L1 does: it
+/// generates the key as the chain did (the key-generation transactions are in the blocks),
+/// and opens each height's encrypted transactions once a later block commits their keys,
+/// checked against that key. Nothing here asks a node.
+#[derive(Clone, Debug)]
+pub struct Follower {
+    chain_id: u64,
+    keygen: Keygen,
+    waiting: BTreeMap<u64, Vec<Waiting>>,
+}
+
+/// What a block let a [`Follower`] open: per height, in order, its encrypted transactions'
+/// openings; none for a height whose keys no block committed within [`RELEASE_WINDOW`].
+pub type Openings = Vec<(u64, Vec<OpenedEntry>)>;
+
+impl Follower {
+    /// A follower of chain `chain_id`, whose genesis `committee` generates the key with
+    /// `params`.
+    pub fn new(params: KeygenParams, committee: ValidatorSet, chain_id: u64) -> Self {
+        Self {
+            chain_id,
+            keygen: Keygen::new(params, committee),
+            waiting: BTreeMap::new(),
+        }
+    }
+
+    /// Whether `height` has encrypted transactions waiting for their keys.
+    pub fn is_waiting(&self, height: u64) -> bool {
+        self.waiting.contains_key(&height)
+    }
+
+    /// Takes the next decided block (in height order, from height 1): what it lets open.
+    pub fn apply(&mut self, block: &Block, senders: &dyn Senders) -> Openings {
+        let height = block.header.height;
+        if self.keygen.key().is_none() {
+            self.keygen.apply(height, &keygen::messages(block, senders));
+        }
+        let mut out = Vec::new();
+        if let Some(key) = self.keygen.key().map(|k| k.encryption_key()) {
+            for tx in keys_entries(block) {
+                let Some(waiting) = self.waiting.remove(&tx.nonce()) else {
+                    continue;
+                };
+                match open_committed(&key, tx, &waiting, senders, block) {
+                    Some(opened) => out.push((tx.nonce(), opened)),
+                    None => {
+                        self.waiting.insert(tx.nonce(), waiting);
+                    }
+                }
+            }
+        }
+        if self.keygen.key().is_some_and(|k| height >= k.from_height) {
+            let mine = sealed_entries(block, self.chain_id, senders);
+            if !mine.is_empty() {
+                self.waiting.insert(height, mine);
+            }
+        }
+        let kept = self
+            .waiting
+            .split_off(&height.saturating_sub(RELEASE_WINDOW - 1));
+        out.extend(
+            std::mem::replace(&mut self.waiting, kept)
+                .into_keys()
+                .map(|h| (h, Vec::new())),
+        );
+        out.sort_by_key(|(h, _)| *h);
+        out
+    }
+}
+
+/// The openings of `waiting` with the keys `tx` commits, when it is the proposer's and the
+/// keys check against `key`.
+fn open_committed(
+    key: &EncryptionKey,
+    tx: &Transaction,
+    waiting: &[Waiting],
+    senders: &dyn Senders,
+    block: &Block,
+) -> Option<Vec<OpenedEntry>> {
+    if senders.sender(tx) != Some(block.header.proposer) {
+        return None;
+    }
+    let keys = decode_keys(tx.payload()).filter(|k| k.len() == waiting.len())?;
+    let ids: Vec<B256> = waiting.iter().map(|w| w.identity).collect();
+    if !verify_keys(
+        &mut rand_010::rng(),
+        &key.public,
+        &Identities::hash(&ids),
+        &keys,
+    ) {
+        return None;
+    }
+    Some(
+        waiting
+            .iter()
+            .zip(&keys)
+            .map(|(w, k)| OpenedEntry {
+                namespace: w.namespace,
+                index: w.index,
+                identity: w.identity,
+                key: Bytes::copy_from_slice(&k.to_bytes()),
+                outcome: match ordo_enc::open(k, &w.sealed) {
+                    Ok(plaintext) => Opened::Plaintext(plaintext),
+                    Err(why) => Opened::Failure(why.into()),
+                },
+            })
+            .collect(),
+    )
 }

@@ -285,7 +285,7 @@ async fn follow(args: FollowArgs) -> anyhow::Result<()> {
             obj.insert("rendered".into(), adapter.render(block.entries()));
         }
         if let (false, Some(obj)) = (block.opened().is_empty(), line.as_object_mut()) {
-            obj.insert("delivered".into(), delivered_json(&block));
+            obj.insert("delivered".into(), delivered_json(block.delivered()));
         }
         writeln!(stdout, "{line}")?;
         stdout.flush()?;
@@ -298,10 +298,9 @@ async fn follow(args: FollowArgs) -> anyhow::Result<()> {
 
 /// A block's entries in the order its rollup applies them, each opened encrypted one with its
 /// plaintext or why it did not open (docs/ENCRYPTION.md, "Delivery").
-fn delivered_json(block: &ordo_rollup_adapters::VerifiedNamespaceBlock) -> serde_json::Value {
+fn delivered_json(delivered: Vec<ordo_rollup_adapters::Delivered<'_>>) -> serde_json::Value {
     use ordo_rollup_adapters::Delivered;
-    block
-        .delivered()
+    delivered
         .into_iter()
         .map(|d| match d {
             Delivered::Opened(entry, opened) => {
@@ -384,39 +383,83 @@ impl L1Blocks {
     }
 }
 
-/// `ordo rollup follow --l1`: the same JSON lines as from a node, from the L1 alone.
+/// `ordo rollup follow --l1`: the same JSON lines as from a node, from the L1 alone. For a
+/// rollup taking encrypted transactions it follows the lane over the blocks
+/// ([`ordo_chain::lane::Follower`]): the key from the key-generation transactions, each
+/// block's openings from the keys a later block commits; a block's line waits for them.
 async fn follow_from_l1(
     args: &FollowArgs,
     genesis: &Genesis,
     adapter: Option<&dyn ordo_rollup_adapters::RollupAdapter>,
 ) -> anyhow::Result<()> {
+    let namespace = args.source.namespace;
+    let mut lane = crate::config::Genesis::load(&args.source.genesis)?
+        .encryption
+        .filter(|_| genesis.rollup(namespace).is_some_and(|r| r.encrypted))
+        .map(|params| {
+            ordo_chain::lane::Follower::new(params, genesis.validators.clone(), genesis.chain_id)
+        });
+    let senders = ordo_chain::Recover(genesis.chain_id);
     let mut blocks = L1Blocks::new(&args.source, genesis)?;
     let mut stdout = std::io::stdout().lock();
+    // Lines not printed yet, in height order, with what their `delivered` needs.
+    let mut held: std::collections::VecDeque<(
+        u64,
+        serde_json::Value,
+        ordo_types::B256,
+        Vec<ordo_types::Entry>,
+    )> = Default::default();
+    let mut openings = std::collections::BTreeMap::new();
     loop {
         let block = blocks.next().await?;
         let height = block.header.height;
-        if height < args.from {
-            continue;
+        if let Some(lane) = &mut lane {
+            for (h, opened) in lane.apply(&block, &senders) {
+                if h < args.from {
+                    continue;
+                }
+                let mine: Vec<_> = opened
+                    .into_iter()
+                    .filter(|o| o.namespace == namespace)
+                    .collect();
+                openings.insert(h, mine);
+            }
         }
-        let entries = block
-            .body
-            .namespace(args.source.namespace)
-            .map(|g| g.entries.clone())
-            .unwrap_or_default();
-        let mut line = json!({
-            "namespace": args.source.namespace,
-            "height": height,
-            "block_hash": block.hash(),
-            "tx_count": entries.len(),
-            "tx_hashes": entries.iter().map(ordo_types::Entry::hash).collect::<Vec<_>>(),
-        });
-        if let (Some(adapter), Some(obj)) = (adapter, line.as_object_mut()) {
-            obj.insert("rendered".into(), adapter.render(&entries));
+        if height >= args.from {
+            let entries = block
+                .body
+                .namespace(namespace)
+                .map(|g| g.entries.clone())
+                .unwrap_or_default();
+            let mut line = json!({
+                "namespace": namespace,
+                "height": height,
+                "block_hash": block.hash(),
+                "tx_count": entries.len(),
+                "tx_hashes": entries.iter().map(ordo_types::Entry::hash).collect::<Vec<_>>(),
+            });
+            if let (Some(adapter), Some(obj)) = (adapter, line.as_object_mut()) {
+                obj.insert("rendered".into(), adapter.render(&entries));
+            }
+            held.push_back((height, line, block.hash(), entries));
         }
-        writeln!(stdout, "{line}")?;
-        stdout.flush()?;
-        if args.until.is_some_and(|until| height >= until) {
-            return Ok(());
+        while let Some((h, ..)) = held.front() {
+            if lane.as_ref().is_some_and(|l| l.is_waiting(*h)) {
+                break;
+            }
+            let Some((h, mut line, hash, entries)) = held.pop_front() else {
+                break;
+            };
+            let opened = openings.remove(&h).unwrap_or_default();
+            if let (false, Some(obj)) = (opened.is_empty(), line.as_object_mut()) {
+                let order = ordo_rollup_adapters::delivery_order(hash, &entries, &opened);
+                obj.insert("delivered".into(), delivered_json(order));
+            }
+            writeln!(stdout, "{line}")?;
+            stdout.flush()?;
+            if args.until.is_some_and(|until| h >= until) {
+                return Ok(());
+            }
         }
     }
 }

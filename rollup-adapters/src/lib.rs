@@ -65,7 +65,9 @@ pub use adapter::{adapter_for, AdapterError, EvmAdapter, RawAdapter, RollupAdapt
 pub use client::RollupClient;
 pub use engine::{Applied, EngineError, EvmEngine};
 pub use error::{ClientError, GenesisError};
-pub use verify::{Delivered, Genesis, RegisteredRollup, VerifiedNamespaceBlock, Verifier};
+pub use verify::{
+    delivery_order, Delivered, Genesis, RegisteredRollup, VerifiedNamespaceBlock, Verifier,
+};
 pub use wire::{
     ApiErrorBody, Handover, Handovers, NamespaceBlock, NamespaceRange, MAX_HANDOVERS, MAX_RANGE,
 };

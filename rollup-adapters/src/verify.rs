@@ -383,6 +383,34 @@ pub enum Delivered<'a> {
     Plain(&'a Entry),
 }
 
+/// The order a rollup applies a namespace's `entries` of the block `block_hash` in, given the
+/// `opened` encrypted ones (checked): those by `keccak256(block_hash || identity)`, then the
+/// others in block order.
+pub fn delivery_order<'a>(
+    block_hash: B256,
+    entries: &'a [Entry],
+    opened: &'a [OpenedEntry],
+) -> Vec<Delivered<'a>> {
+    let mut ranked: Vec<(B256, Delivered<'a>)> = opened
+        .iter()
+        .filter_map(|o| {
+            let entry = entries.get(o.index as usize)?;
+            let rank = keccak256([block_hash.as_slice(), o.identity.as_slice()].concat());
+            Some((rank, Delivered::Opened(entry, o)))
+        })
+        .collect();
+    ranked.sort_by_key(|(rank, _)| *rank);
+    let mut out: Vec<Delivered<'a>> = ranked.into_iter().map(|(_, d)| d).collect();
+    out.extend(
+        entries
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !opened.iter().any(|o| o.index as usize == *i))
+            .map(|(_, e)| Delivered::Plain(e)),
+    );
+    out
+}
+
 impl VerifiedNamespaceBlock {
     /// The namespace.
     pub fn namespace(&self) -> u64 {
@@ -429,25 +457,7 @@ impl VerifiedNamespaceBlock {
     /// `keccak256(block hash || identity)` (known only once the block is decided, so no
     /// proposer picks it knowing the contents), then the others in block order.
     pub fn delivered(&self) -> Vec<Delivered<'_>> {
-        let mut opened: Vec<(B256, Delivered<'_>)> = self
-            .opened
-            .iter()
-            .filter_map(|o| {
-                let entry = self.entries.get(o.index as usize)?;
-                let rank = keccak256([self.block_hash.as_slice(), o.identity.as_slice()].concat());
-                Some((rank, Delivered::Opened(entry, o)))
-            })
-            .collect();
-        opened.sort_by_key(|(rank, _)| *rank);
-        let mut out: Vec<Delivered<'_>> = opened.into_iter().map(|(_, d)| d).collect();
-        out.extend(
-            self.entries
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| !self.opened.iter().any(|o| o.index as usize == *i))
-                .map(|(_, e)| Delivered::Plain(e)),
-        );
-        out
+        delivery_order(self.block_hash, &self.entries, &self.opened)
     }
 
     /// The entries, by value.

@@ -93,6 +93,7 @@ pub(crate) async fn l1_net_init(
             "stake_table": deployment.stake_table,
             "inbox": deployment.inbox,
             "light_client": deployment.light_client,
+            "batch_inbox": deployment.batch_inbox,
             "start_block": deployment.deployment_block,
             "inclusion_delay": DELAY,
         });
@@ -565,4 +566,115 @@ async fn an_envelope_sent_through_the_l1_inbox_is_opened_like_a_submitted_one() 
     assert_eq!(next["next_nonce"], 1, "{next}");
     let (status, body) = l1.net.post(0, "/v1/transactions", &tx).await;
     assert_ne!(status, 202, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_l1_alone_rebuilds_the_lane_key_and_plaintext_as_the_nodes_serve_them() {
+    use crate::harness::ordo;
+
+    let l1 = l1_net_init(
+        &["--encryption".to_owned()],
+        0,
+        json!({}),
+        &[0, 1, 2, 3],
+        |_, _| {},
+    )
+    .await;
+    let info = l1.net.wait_encryption(0, T).await;
+    let public = alloy::hex::decode(info["public_key"].as_str().unwrap()).unwrap();
+    let key =
+        ordo_enc::EncryptionKey::from_bytes(info["key_id"].as_u64().unwrap(), &public).unwrap();
+    let chain_id = l1.net.get(0, "/v1/status").await.unwrap()["chain_id"]
+        .as_u64()
+        .unwrap();
+    let sender = ordo_types::SecretKey::random();
+    let tx = ordo_enc::encrypt_transaction(
+        &mut rand_010::rng(),
+        &key,
+        chain_id,
+        1,
+        0,
+        b"rebuilt from the L1",
+        &sender,
+    )
+    .unwrap();
+    let (status, body) = l1.net.post(0, "/v1/transactions", &tx).await;
+    assert_eq!(status, 202, "{body}");
+    let at = l1.net.wait_included(0, &tx.hash().to_string(), T).await;
+    let height = at["height"].as_u64().unwrap();
+    // A batcher posts the chain to the L1 (Anvil's ninth account pays).
+    let genesis_path = l1.net.dir.path().join("genesis.json");
+    let key_path = l1.net.dir.path().join("batcher.json");
+    let secret = "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97";
+    let batcher_key =
+        ordo_types::SecretKey::from_bytes(&secret.parse::<ordo_types::B256>().unwrap().0).unwrap();
+    std::fs::write(
+        &key_path,
+        json!({ "address": batcher_key.address(), "secret_key": secret }).to_string(),
+    )
+    .unwrap();
+    let mut batcher = ordo()
+        .args([
+            "l1",
+            "batch",
+            "--node",
+            &l1.net.apis[0],
+            "--l1",
+            &l1.anvil.endpoint(),
+            "--key",
+        ])
+        .arg(&key_path)
+        .arg("--genesis")
+        .arg(&genesis_path)
+        .args([
+            "--confirmations",
+            "0",
+            "--max-blocks",
+            "20",
+            "--mode",
+            "calldata",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // A few heights past it, so the keys a later block commits are in.
+    let until = height + 5;
+    l1.net.wait_height(&[0], until, T).await;
+    let follow = move |source: [&str; 2]| {
+        let out = ordo()
+            .args(["rollup", "follow", source[0], source[1], "--genesis"])
+            .arg(&genesis_path)
+            .args(["--namespace", "1", "--until", &until.to_string()])
+            .args(["--l1-confirmations", "0"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let from_l1 = tokio::task::spawn_blocking({
+        let endpoint = l1.anvil.endpoint();
+        let follow = follow.clone();
+        move || follow(["--l1", &endpoint])
+    });
+    let from_l1 = tokio::time::timeout(T, from_l1)
+        .await
+        .expect("the L1 rebuild finished")
+        .unwrap();
+    let _ = batcher.kill();
+    let _ = batcher.wait();
+    let line: Value = from_l1
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|l| l["height"] == height)
+        .expect("the line of the block");
+    let plaintext = format!("0x{}", alloy::hex::encode(b"rebuilt from the L1"));
+    assert_eq!(line["delivered"][0]["plaintext"], plaintext, "{line}");
+    // The same lines as the nodes serve.
+    let from_node = follow(["--node", &l1.net.apis[1]]);
+    assert_eq!(from_l1, from_node);
 }
