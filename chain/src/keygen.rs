@@ -285,33 +285,38 @@ impl Keygen {
             .is_some_and(|p| p.owners.get(slot) == Some(sender))
     }
 
-    fn slot_count(&self, member: &Address) -> usize {
+    /// The committee's slot indices, per member in committee order ([`slot_ranges`]).
+    fn slot_ranges(&self) -> Vec<std::ops::Range<u32>> {
         let powers: Vec<u64> = self
             .committee
             .validators()
             .iter()
             .map(|v| v.voting_power)
             .collect();
+        slot_ranges(&powers)
+    }
+
+    /// The slot indices `member` holds (none for a non-member); announced or absent, its
+    /// slots' keys take these places in committee order.
+    pub fn slot_range(&self, member: &Address) -> std::ops::Range<u32> {
         self.committee
             .validators()
             .iter()
             .position(|v| v.address == *member)
-            .and_then(|i| slot_ranges(&powers).into_iter().nth(i))
-            .map_or(0, |r| r.len())
+            .and_then(|i| self.slot_ranges().into_iter().nth(i))
+            .unwrap_or(0..0)
+    }
+
+    fn slot_count(&self, member: &Address) -> usize {
+        self.slot_range(member).len()
     }
 
     /// Every committee slot: the announced keys, or the absent ones.
     fn fix_participants(&self) -> Option<Participants> {
-        let powers: Vec<u64> = self
-            .committee
-            .validators()
-            .iter()
-            .map(|v| v.voting_power)
-            .collect();
         let mut slots = BTreeMap::new();
         let mut owners = BTreeMap::new();
         let mut keys = BTreeMap::new();
-        for (v, range) in self.committee.validators().iter().zip(slot_ranges(&powers)) {
+        for (v, range) in self.committee.validators().iter().zip(self.slot_ranges()) {
             let mine: Vec<SlotKey> = match self.announced.get(&v.address) {
                 Some(announced) => announced.clone(),
                 None => range

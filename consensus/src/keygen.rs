@@ -7,7 +7,7 @@
 //! restarted validator replays the blocks of the round and is where it was.
 
 use ordo_chain::keygen::{Keygen, KeygenEvent, Participants, Phase};
-use ordo_enc::dkg::{self, dealing_rng, slot_ranges, slot_signers, Member, Message, SlotKey};
+use ordo_enc::dkg::{self, dealing_rng, slot_signers, Member, Message, SlotKey};
 use ordo_enc::Share;
 use ordo_types::{Address, SecretKey};
 use rand_chacha_010::ChaCha20Rng;
@@ -55,18 +55,8 @@ impl KeygenMember {
         slot_signers(
             &self.secret.to_bytes(),
             keygen.round(),
-            self.slot_range(keygen).len() as u32,
+            keygen.slot_range(&self.address).len() as u32,
         )
-    }
-
-    fn slot_range(&self, keygen: &Keygen) -> std::ops::Range<u32> {
-        let committee = keygen.committee().validators();
-        let powers: Vec<u64> = committee.iter().map(|v| v.voting_power).collect();
-        committee
-            .iter()
-            .position(|v| v.address == self.address)
-            .and_then(|i| slot_ranges(&powers).into_iter().nth(i))
-            .unwrap_or(0..0)
     }
 
     /// The signers of this validator's slots among the round's participants: the keys it
@@ -77,7 +67,8 @@ impl KeygenMember {
         if p.slots_of(&self.address) == keys.as_slice() {
             return announced;
         }
-        self.slot_range(keygen)
+        keygen
+            .slot_range(&self.address)
             .filter_map(|i| dkg::absent_signer(keygen.round(), i))
             .collect()
     }

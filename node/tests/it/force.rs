@@ -490,8 +490,12 @@ async fn validators_blind_to_the_l1_slow_the_chain_but_do_not_stop_it() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn an_envelope_sent_through_the_l1_inbox_is_opened_like_a_submitted_one() {
+/// Four validators with the encrypted lane on an L1 without elections, once they have
+/// generated the key; and a sealer of payloads for namespace 1 (nonce 0, a fresh sender each).
+async fn lane_on_l1() -> (
+    L1Net,
+    impl Fn(&[u8]) -> (ordo_types::Transaction, ordo_types::SecretKey),
+) {
     let l1 = l1_net_init(
         &["--encryption".to_owned()],
         0,
@@ -504,21 +508,31 @@ async fn an_envelope_sent_through_the_l1_inbox_is_opened_like_a_submitted_one() 
     let public = alloy::hex::decode(info["public_key"].as_str().unwrap()).unwrap();
     let key =
         ordo_enc::EncryptionKey::from_bytes(info["key_id"].as_u64().unwrap(), &public).unwrap();
-    // A sealed transaction, signed by its sender as for the API, but queued in the L1 inbox.
-    let sender = ordo_types::SecretKey::random();
     let chain_id = l1.net.get(0, "/v1/status").await.unwrap()["chain_id"]
         .as_u64()
         .unwrap();
-    let tx = ordo_enc::encrypt_transaction(
-        &mut rand_010::rng(),
-        &key,
-        chain_id,
-        1,
-        0,
-        b"escape hatch, still hidden",
-        &sender,
-    )
-    .unwrap();
+    let seal = move |payload: &[u8]| {
+        let sender = ordo_types::SecretKey::random();
+        let tx = ordo_enc::encrypt_transaction(
+            &mut rand_010::rng(),
+            &key,
+            chain_id,
+            1,
+            0,
+            payload,
+            &sender,
+        )
+        .unwrap();
+        (tx, sender)
+    };
+    (l1, seal)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_envelope_sent_through_the_l1_inbox_is_opened_like_a_submitted_one() {
+    let (l1, seal) = lane_on_l1().await;
+    // A sealed transaction, signed by its sender as for the API, but queued in the L1 inbox.
+    let (tx, sender) = seal(b"escape hatch, still hidden");
     let (index, _) = l1
         .force_include(1, 1, ordo_types::Encode::encode(&tx))
         .await;
@@ -572,32 +586,8 @@ async fn an_envelope_sent_through_the_l1_inbox_is_opened_like_a_submitted_one() 
 async fn the_l1_alone_rebuilds_the_lane_key_and_plaintext_as_the_nodes_serve_them() {
     use crate::harness::ordo;
 
-    let l1 = l1_net_init(
-        &["--encryption".to_owned()],
-        0,
-        json!({}),
-        &[0, 1, 2, 3],
-        |_, _| {},
-    )
-    .await;
-    let info = l1.net.wait_encryption(0, T).await;
-    let public = alloy::hex::decode(info["public_key"].as_str().unwrap()).unwrap();
-    let key =
-        ordo_enc::EncryptionKey::from_bytes(info["key_id"].as_u64().unwrap(), &public).unwrap();
-    let chain_id = l1.net.get(0, "/v1/status").await.unwrap()["chain_id"]
-        .as_u64()
-        .unwrap();
-    let sender = ordo_types::SecretKey::random();
-    let tx = ordo_enc::encrypt_transaction(
-        &mut rand_010::rng(),
-        &key,
-        chain_id,
-        1,
-        0,
-        b"rebuilt from the L1",
-        &sender,
-    )
-    .unwrap();
+    let (l1, seal) = lane_on_l1().await;
+    let (tx, _) = seal(b"rebuilt from the L1");
     let (status, body) = l1.net.post(0, "/v1/transactions", &tx).await;
     assert_eq!(status, 202, "{body}");
     let at = l1.net.wait_included(0, &tx.hash().to_string(), T).await;
