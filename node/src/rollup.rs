@@ -383,98 +383,125 @@ impl L1Blocks {
     }
 }
 
-/// `ordo rollup follow --l1`: the same JSON lines as from a node, from the L1 alone. For a
-/// rollup taking encrypted transactions it follows the lane over the blocks
-/// ([`ordo_chain::lane::Follower`]): the key from the key-generation transactions, each
-/// block's openings from the keys a later block commits; a block's line waits for them.
+/// A namespace's blocks from the L1 alone, each with the openings of its encrypted entries.
+/// For a rollup taking encrypted transactions it follows the lane over the blocks
+/// ([`ordo_chain::lane::Follower`]): the key from the key-generation transactions, a block's
+/// openings from the keys a later block commits. A block waits for them.
+struct L1Slices {
+    blocks: L1Blocks,
+    lane: Option<ordo_chain::lane::Follower>,
+    senders: ordo_chain::Recover,
+    namespace: u64,
+    held: std::collections::VecDeque<ordo_types::Block>,
+    openings: std::collections::BTreeMap<u64, Vec<ordo_types::OpenedEntry>>,
+}
+
+impl L1Slices {
+    fn new(source: &Source, genesis: &Genesis) -> anyhow::Result<Self> {
+        let namespace = source.namespace;
+        let lane = crate::config::Genesis::load(&source.genesis)?
+            .encryption
+            .filter(|_| genesis.rollup(namespace).is_some_and(|r| r.encrypted))
+            .map(|params| {
+                ordo_chain::lane::Follower::new(
+                    params,
+                    genesis.validators.clone(),
+                    genesis.chain_id,
+                )
+            });
+        Ok(Self {
+            blocks: L1Blocks::new(source, genesis)?,
+            lane,
+            senders: ordo_chain::Recover(genesis.chain_id),
+            namespace,
+            held: Default::default(),
+            openings: Default::default(),
+        })
+    }
+
+    /// The next block, in height order, with its namespace's openings (none without the
+    /// lane, or for a block whose keys no later block committed).
+    async fn next(&mut self) -> anyhow::Result<(ordo_types::Block, Vec<ordo_types::OpenedEntry>)> {
+        loop {
+            if let Some(front) = self.held.front() {
+                let height = front.header.height;
+                if !self.lane.as_ref().is_some_and(|l| l.is_waiting(height)) {
+                    let block = self.held.pop_front().context("a held block")?;
+                    return Ok((block, self.openings.remove(&height).unwrap_or_default()));
+                }
+            }
+            let block = self.blocks.next().await?;
+            if let Some(lane) = &mut self.lane {
+                for (height, opened) in lane.apply(&block, &self.senders) {
+                    let mine = opened
+                        .into_iter()
+                        .filter(|o| o.namespace == self.namespace)
+                        .collect();
+                    self.openings.insert(height, mine);
+                }
+            }
+            self.held.push_back(block);
+        }
+    }
+}
+
+/// `ordo rollup follow --l1`: the same JSON lines as from a node, from the L1 alone (the
+/// encrypted lane's openings too, see [`L1Slices`]).
 async fn follow_from_l1(
     args: &FollowArgs,
     genesis: &Genesis,
     adapter: Option<&dyn ordo_rollup_adapters::RollupAdapter>,
 ) -> anyhow::Result<()> {
     let namespace = args.source.namespace;
-    let mut lane = crate::config::Genesis::load(&args.source.genesis)?
-        .encryption
-        .filter(|_| genesis.rollup(namespace).is_some_and(|r| r.encrypted))
-        .map(|params| {
-            ordo_chain::lane::Follower::new(params, genesis.validators.clone(), genesis.chain_id)
-        });
-    let senders = ordo_chain::Recover(genesis.chain_id);
-    let mut blocks = L1Blocks::new(&args.source, genesis)?;
+    let mut slices = L1Slices::new(&args.source, genesis)?;
     let mut stdout = std::io::stdout().lock();
-    // Lines not printed yet, in height order, with what their `delivered` needs.
-    let mut held: std::collections::VecDeque<(
-        u64,
-        serde_json::Value,
-        ordo_types::B256,
-        Vec<ordo_types::Entry>,
-    )> = Default::default();
-    let mut openings = std::collections::BTreeMap::new();
     loop {
-        let block = blocks.next().await?;
+        let (block, opened) = slices.next().await?;
         let height = block.header.height;
-        if let Some(lane) = &mut lane {
-            for (h, opened) in lane.apply(&block, &senders) {
-                if h < args.from {
-                    continue;
-                }
-                let mine: Vec<_> = opened
-                    .into_iter()
-                    .filter(|o| o.namespace == namespace)
-                    .collect();
-                openings.insert(h, mine);
-            }
+        if height < args.from {
+            continue;
         }
-        if height >= args.from {
-            let entries = block
-                .body
-                .namespace(namespace)
-                .map(|g| g.entries.clone())
-                .unwrap_or_default();
-            let mut line = json!({
-                "namespace": namespace,
-                "height": height,
-                "block_hash": block.hash(),
-                "tx_count": entries.len(),
-                "tx_hashes": entries.iter().map(ordo_types::Entry::hash).collect::<Vec<_>>(),
-            });
-            if let (Some(adapter), Some(obj)) = (adapter, line.as_object_mut()) {
-                obj.insert("rendered".into(), adapter.render(&entries));
+        let entries = block
+            .body
+            .namespace(namespace)
+            .map(|g| g.entries.as_slice())
+            .unwrap_or_default();
+        let mut line = json!({
+            "namespace": namespace,
+            "height": height,
+            "block_hash": block.hash(),
+            "tx_count": entries.len(),
+            "tx_hashes": entries.iter().map(ordo_types::Entry::hash).collect::<Vec<_>>(),
+        });
+        if let Some(obj) = line.as_object_mut() {
+            if let Some(adapter) = adapter {
+                obj.insert("rendered".into(), adapter.render(entries));
             }
-            held.push_back((height, line, block.hash(), entries));
-        }
-        while let Some((h, ..)) = held.front() {
-            if lane.as_ref().is_some_and(|l| l.is_waiting(*h)) {
-                break;
-            }
-            let Some((h, mut line, hash, entries)) = held.pop_front() else {
-                break;
-            };
-            let opened = openings.remove(&h).unwrap_or_default();
-            if let (false, Some(obj)) = (opened.is_empty(), line.as_object_mut()) {
-                let order = ordo_rollup_adapters::delivery_order(hash, &entries, &opened);
+            if !opened.is_empty() {
+                let order = ordo_rollup_adapters::delivery_order(block.hash(), entries, &opened);
                 obj.insert("delivered".into(), delivered_json(order));
             }
-            writeln!(stdout, "{line}")?;
-            stdout.flush()?;
-            if args.until.is_some_and(|until| h >= until) {
-                return Ok(());
-            }
+        }
+        writeln!(stdout, "{line}")?;
+        stdout.flush()?;
+        if args.until.is_some_and(|until| height >= until) {
+            return Ok(());
         }
     }
 }
 
-/// `ordo rollup run --l1`: replays the namespace into the engine from the L1 alone.
+/// `ordo rollup run --l1`: replays the namespace into the engine from the L1 alone, in each
+/// block's delivery order (the encrypted lane's openings too, see [`L1Slices`]).
 async fn execute_from_l1(
     args: &RunArgs,
     genesis: &Genesis,
     engine: &EvmEngine,
     applied_height: Option<u64>,
 ) -> anyhow::Result<()> {
-    let mut blocks = L1Blocks::new(&args.source, genesis)?;
+    let mut slices = L1Slices::new(&args.source, genesis)?;
     let mut stdout = std::io::stdout().lock();
     loop {
-        let block = blocks.next().await?;
+        let (block, opened) = slices.next().await?;
         let height = block.header.height;
         if height < args.from.max(1) {
             continue;
@@ -482,15 +509,15 @@ async fn execute_from_l1(
         let entries = block
             .body
             .namespace(args.source.namespace)
-            .map(|g| g.entries.clone())
+            .map(|g| g.entries.as_slice())
             .unwrap_or_default();
         let replayed = applied_height.is_some_and(|h| height <= h);
         if !entries.is_empty() && !replayed {
             let applied = retry("applying a block", || {
-                engine.apply_entries(
+                engine.apply_delivered(
                     &block.header,
                     args.source.namespace,
-                    &entries,
+                    ordo_rollup_adapters::delivery_order(block.hash(), entries, &opened),
                     &block.body.bundles,
                 )
             })

@@ -74,7 +74,7 @@ pub struct Applied {
     pub refused: Vec<(B256, String)>,
     /// The L2 block mined, if any transaction was sent.
     pub l2_block: Option<u64>,
-    /// Entries of bundle parts dropped by the revert rule (see [`EvmEngine::apply_entries`]):
+    /// Entries of bundle parts dropped by the revert rule (see [`EvmEngine::apply_delivered`]):
     /// not executed, by any follower.
     pub dropped: Vec<B256>,
 }
@@ -153,8 +153,36 @@ impl EvmEngine {
     /// plaintext a signed Ethereum transaction; one that did not open is skipped), then the
     /// others in block order; then one mined block. A block without transactions mines nothing.
     pub async fn apply(&self, block: &VerifiedNamespaceBlock) -> Result<Applied, EngineError> {
-        let items = block
-            .delivered()
+        self.apply_delivered(
+            block.header(),
+            block.namespace(),
+            block.delivered(),
+            block.bundles(),
+        )
+        .await
+    }
+
+    /// Replays a namespace's entries of the block with `header`, which the caller verified
+    /// (from a node with [`Verifier`](crate::Verifier), or from the L1 by the hash chain to a
+    /// certified hash), in their delivery order ([`crate::delivery_order`]): each opened
+    /// plaintext as a raw Ethereum transaction, one that did not open skipped, then the
+    /// plaintext entries (an encrypted one without its opening skipped too).
+    ///
+    /// **The revert rule.** A bundle's part in `namespace` (from `bundles`, the block's placed
+    /// bundles) executes whole or not at all: if one of its transactions that is not in the
+    /// bundle's `revertingTxHashes` fails (reverts, or the node refuses it), the L2 block is
+    /// undone (`evm_snapshot` / `evm_revert`) and built again without that part, until every
+    /// remaining part holds. Every follower applies the same rule to the same verified block,
+    /// so every follower drops the same parts. Atomicity across rollups is of inclusion only:
+    /// another rollup's part of the same bundle is judged by that rollup's own execution.
+    pub async fn apply_delivered(
+        &self,
+        header: &ordo_types::Header,
+        namespace: u64,
+        delivered: Vec<Delivered<'_>>,
+        bundles: &[PlacedBundle],
+    ) -> Result<Applied, EngineError> {
+        let items = delivered
             .into_iter()
             .filter_map(|d| match d {
                 Delivered::Opened(entry, opened) => match &opened.outcome {
@@ -165,40 +193,13 @@ impl EvmEngine {
                     }),
                     Opened::Failure(_) => None,
                 },
-                Delivered::Plain(entry) => Item::plain(entry, block.namespace()),
+                Delivered::Plain(entry) => Item::plain(entry, namespace),
             })
-            .collect();
-        self.apply_items(block.header(), block.namespace(), items, block.bundles())
-            .await
-    }
-
-    /// Replays a namespace's `entries` of the block with `header`, which the caller verified
-    /// (from the L1, by the hash chain to a certified hash), in block order; encrypted
-    /// entries, which come without their openings there, are skipped.
-    ///
-    /// **The revert rule** (here and in [`Self::apply`]). A bundle's part in `namespace` (from
-    /// `bundles`, the block's placed bundles) executes whole or not at all: if one of its
-    /// transactions that is not in the bundle's `revertingTxHashes` fails (reverts, or the node
-    /// refuses it), the L2 block is undone (`evm_snapshot` / `evm_revert`) and built again
-    /// without that part, until every remaining part holds. Every follower applies the same
-    /// rule to the same verified block, so every follower drops the same parts. Atomicity
-    /// across rollups is of inclusion only: another rollup's part of the same bundle is judged
-    /// by that rollup's own execution.
-    pub async fn apply_entries(
-        &self,
-        header: &ordo_types::Header,
-        namespace: u64,
-        entries: &[Entry],
-        bundles: &[PlacedBundle],
-    ) -> Result<Applied, EngineError> {
-        let items = entries
-            .iter()
-            .filter_map(|e| Item::plain(e, namespace))
             .collect();
         self.apply_items(header, namespace, items, bundles).await
     }
 
-    /// Sends `items` in order under the revert rule ([`Self::apply_entries`]), then mines one
+    /// Sends `items` in order under the revert rule ([`Self::apply_delivered`]), then mines one
     /// block at the header's timestamp. No items mine nothing.
     async fn apply_items(
         &self,

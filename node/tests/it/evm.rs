@@ -38,7 +38,7 @@ impl Drop for Rollup {
 
 /// The L2: Anvil with mining off, FIFO, chain id 901, its clock earlier than any Ordo block (so
 /// every block's timestamp is accepted).
-fn spawn_l2() -> AnvilInstance {
+pub(crate) fn spawn_l2() -> AnvilInstance {
     ordo_l1::spawn_anvil_with(
         0,
         &[

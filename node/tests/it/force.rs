@@ -170,6 +170,45 @@ impl L1Net {
             .erased()
     }
 
+    /// `ordo l1 batch` posting node 0's chain to the L1 in calldata (Anvil's ninth account
+    /// pays).
+    pub(crate) fn batcher(&self) -> std::process::Child {
+        let key_path = self.net.dir.path().join("batcher.json");
+        let secret = "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97";
+        let key = ordo_types::SecretKey::from_bytes(&secret.parse::<ordo_types::B256>().unwrap().0)
+            .unwrap();
+        std::fs::write(
+            &key_path,
+            json!({ "address": key.address(), "secret_key": secret }).to_string(),
+        )
+        .unwrap();
+        crate::harness::ordo()
+            .args([
+                "l1",
+                "batch",
+                "--node",
+                &self.net.apis[0],
+                "--l1",
+                &self.anvil.endpoint(),
+            ])
+            .arg("--key")
+            .arg(&key_path)
+            .arg("--genesis")
+            .arg(self.net.dir.path().join("genesis.json"))
+            .args([
+                "--confirmations",
+                "0",
+                "--max-blocks",
+                "20",
+                "--mode",
+                "calldata",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
     /// The L1's head block number.
     pub(crate) async fn l1_head(&self) -> u64 {
         self.provider(0).get_block_number().await.unwrap()
@@ -492,18 +531,15 @@ async fn validators_blind_to_the_l1_slow_the_chain_but_do_not_stop_it() {
 
 /// Four validators with the encrypted lane on an L1 without elections, once they have
 /// generated the key; and a sealer of payloads for namespace 1 (nonce 0, a fresh sender each).
-async fn lane_on_l1() -> (
+async fn lane_on_l1(
+    extra: &[String],
+) -> (
     L1Net,
     impl Fn(&[u8]) -> (ordo_types::Transaction, ordo_types::SecretKey),
 ) {
-    let l1 = l1_net_init(
-        &["--encryption".to_owned()],
-        0,
-        json!({}),
-        &[0, 1, 2, 3],
-        |_, _| {},
-    )
-    .await;
+    let mut args = vec!["--encryption".to_owned()];
+    args.extend_from_slice(extra);
+    let l1 = l1_net_init(&args, 0, json!({}), &[0, 1, 2, 3], |_, _| {}).await;
     let info = l1.net.wait_encryption(0, T).await;
     let public = alloy::hex::decode(info["public_key"].as_str().unwrap()).unwrap();
     let key =
@@ -530,7 +566,7 @@ async fn lane_on_l1() -> (
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_envelope_sent_through_the_l1_inbox_is_opened_like_a_submitted_one() {
-    let (l1, seal) = lane_on_l1().await;
+    let (l1, seal) = lane_on_l1(&[]).await;
     // A sealed transaction, signed by its sender as for the API, but queued in the L1 inbox.
     let (tx, sender) = seal(b"escape hatch, still hidden");
     let (index, _) = l1
@@ -586,48 +622,14 @@ async fn an_envelope_sent_through_the_l1_inbox_is_opened_like_a_submitted_one() 
 async fn the_l1_alone_rebuilds_the_lane_key_and_plaintext_as_the_nodes_serve_them() {
     use crate::harness::ordo;
 
-    let (l1, seal) = lane_on_l1().await;
+    let (l1, seal) = lane_on_l1(&[]).await;
     let (tx, _) = seal(b"rebuilt from the L1");
     let (status, body) = l1.net.post(0, "/v1/transactions", &tx).await;
     assert_eq!(status, 202, "{body}");
     let at = l1.net.wait_included(0, &tx.hash().to_string(), T).await;
     let height = at["height"].as_u64().unwrap();
-    // A batcher posts the chain to the L1 (Anvil's ninth account pays).
     let genesis_path = l1.net.dir.path().join("genesis.json");
-    let key_path = l1.net.dir.path().join("batcher.json");
-    let secret = "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97";
-    let batcher_key =
-        ordo_types::SecretKey::from_bytes(&secret.parse::<ordo_types::B256>().unwrap().0).unwrap();
-    std::fs::write(
-        &key_path,
-        json!({ "address": batcher_key.address(), "secret_key": secret }).to_string(),
-    )
-    .unwrap();
-    let mut batcher = ordo()
-        .args([
-            "l1",
-            "batch",
-            "--node",
-            &l1.net.apis[0],
-            "--l1",
-            &l1.anvil.endpoint(),
-            "--key",
-        ])
-        .arg(&key_path)
-        .arg("--genesis")
-        .arg(&genesis_path)
-        .args([
-            "--confirmations",
-            "0",
-            "--max-blocks",
-            "20",
-            "--mode",
-            "calldata",
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut batcher = l1.batcher();
     // A few heights past it, so the keys a later block commits are in.
     let until = height + 5;
     l1.net.wait_height(&[0], until, T).await;
@@ -667,4 +669,76 @@ async fn the_l1_alone_rebuilds_the_lane_key_and_plaintext_as_the_nodes_serve_the
     // The same lines as the nodes serve.
     let from_node = follow(["--node", &l1.net.apis[1]]);
     assert_eq!(from_l1, from_node);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_executor_replays_a_sealed_ethereum_transaction_from_the_l1_alone() {
+    use crate::evm::{sign, spawn_l2, transfer, CHAIN_ID};
+    use alloy::primitives::{keccak256, Address};
+
+    let (l1, _) = lane_on_l1(&[format!("--evm-rollup={CHAIN_ID}")]).await;
+    let info = l1.net.wait_encryption(0, T).await;
+    let public = alloy::hex::decode(info["public_key"].as_str().unwrap()).unwrap();
+    let key =
+        ordo_enc::EncryptionKey::from_bytes(info["key_id"].as_u64().unwrap(), &public).unwrap();
+    let chain_id = l1.net.get(0, "/v1/status").await.unwrap()["chain_id"]
+        .as_u64()
+        .unwrap();
+    // An L2 fed only from the L1, and a wallet's transfer sealed to the network's key.
+    let l2 = spawn_l2();
+    let wallet = PrivateKeySigner::from(l2.keys()[1].clone());
+    let to = Address::repeat_byte(0x1e);
+    let raw = sign(transfer(CHAIN_ID, 0, to, 9), &wallet);
+    let sender = ordo_types::SecretKey::from_bytes(&wallet.credential().to_bytes().into()).unwrap();
+    let tx = ordo_enc::encrypt_transaction(
+        &mut rand_010::rng(),
+        &key,
+        chain_id,
+        CHAIN_ID,
+        0,
+        &raw,
+        &sender,
+    )
+    .unwrap();
+    let (status, body) = l1.net.post(0, "/v1/transactions", &tx).await;
+    assert_eq!(status, 202, "{body}");
+    l1.net.wait_included(0, &tx.hash().to_string(), T).await;
+    let mut batcher = l1.batcher();
+    let mut executor = crate::harness::ordo()
+        .args(["rollup", "run", "--l1", &l1.anvil.endpoint(), "--engine"])
+        .arg(l2.endpoint())
+        .arg("--genesis")
+        .arg(l1.net.dir.path().join("genesis.json"))
+        .args([
+            "--namespace",
+            &CHAIN_ID.to_string(),
+            "--l1-confirmations",
+            "0",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let provider = ProviderBuilder::new().connect_http(l2.endpoint_url());
+    let deadline = Instant::now() + T;
+    let receipt = loop {
+        if let Some(r) = provider
+            .get_transaction_receipt(keccak256(&raw))
+            .await
+            .unwrap()
+        {
+            break r;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the L1 replay never executed the sealed transfer"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    for child in [&mut executor, &mut batcher] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    assert!(receipt.status());
+    assert_eq!(provider.get_balance(to).await.unwrap(), U256::from(9));
 }
