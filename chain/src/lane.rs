@@ -11,6 +11,9 @@
 //! height's count of keys, all valid under the chain's key for the height's identities (one
 //! batched pairing check). Committing is not required: a height stays pending, for any later
 //! proposer, for [`RELEASE_WINDOW`] heights.
+//!
+//! [`Follower`] follows the lane over decided blocks alone (a rebuild from the L1): the key
+//! from the key-generation transactions, each height's openings from its committed keys.
 
 use std::collections::BTreeMap;
 
