@@ -243,8 +243,8 @@ impl App {
         Ok(())
     }
 
-    /// This proposer's released-key transactions: the pending heights, in order, as far as
-    /// this node has opened them.
+    /// This proposer's released-key transactions: the pending heights this node has opened, in
+    /// order (one it could not open is left to a later proposer).
     async fn releases_due(&self, key: &SecretKey) -> Result<Vec<Transaction>, Failure> {
         let pending: Vec<u64> = self.chain.releases().pending().collect();
         if pending.is_empty() {
@@ -255,13 +255,13 @@ impl App {
             let mut out = Vec::new();
             for height in pending {
                 let Some(opened) = s.opened(height)? else {
-                    break;
+                    continue;
                 };
                 let keys: Option<Vec<_>> = opened
                     .iter()
                     .map(|e| ordo_enc::DecryptionKey::from_bytes(&e.key).ok())
                     .collect();
-                let Some(keys) = keys else { break };
+                let Some(keys) = keys else { continue };
                 out.push(ordo_chain::lane::release(height, &keys, &key, chain_id));
             }
             Ok(out)
