@@ -648,6 +648,13 @@ fn dkg(dir: &Path) {
     }
     let deal = messages[1].1.encode();
     write(dir, "dkg", "deal-truncated", &deal[..deal.len() - 1]);
+    // A proposer's released keys: two valid 48-byte keys.
+    let (sharing, shares) = ordo_enc::deal(&mut rng, 1);
+    let ids = ordo_enc::Identities::hash(&[B256::ZERO, B256::repeat_byte(1)]);
+    let signed = [ordo_enc::sign_shares(&shares[0], &ids)];
+    let keys = ordo_enc::combine(&sharing, &signed.iter().collect::<Vec<_>>()).expect("keys");
+    let released: Vec<u8> = keys.iter().flat_map(|k| k.to_bytes()).collect();
+    write(dir, "dkg", "released-keys", &released);
 }
 
 fuzz_target!(|_data: &[u8]| {
