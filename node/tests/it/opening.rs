@@ -50,13 +50,15 @@ async fn opened(net: &Net, i: usize, height: u64) -> Vec<OpenedEntry> {
 }
 
 /// Seals `payload` from a fresh sender (namespace 1, nonce 0) to `key`, submits it to node `i`
-/// and waits until that node sees it included: the transaction, its sender and its height.
+/// once that node has the key too (each learns it when it applies the round's last block) and
+/// waits until it sees it included: the transaction, its sender and its height.
 async fn send_sealed(
     net: &Net,
     i: usize,
     key: &EncryptionKey,
     payload: &[u8],
 ) -> (Transaction, SecretKey, u64) {
+    net.wait_encryption(i, T).await;
     let sender = SecretKey::random();
     let tx =
         encrypt_transaction(&mut rand_010::rng(), key, CHAIN_ID, 1, 0, payload, &sender).unwrap();
