@@ -530,12 +530,12 @@ async fn validators_blind_to_the_l1_slow_the_chain_but_do_not_stop_it() {
 }
 
 /// Four validators with the encrypted lane on an L1 without elections, once they have
-/// generated the key; and a sealer of payloads for namespace 1 (nonce 0, a fresh sender each).
+/// generated the key; and a sealer of a sender's payload for a namespace (nonce 0).
 async fn lane_on_l1(
     extra: &[String],
 ) -> (
     L1Net,
-    impl Fn(&[u8]) -> (ordo_types::Transaction, ordo_types::SecretKey),
+    impl Fn(u64, &[u8], &ordo_types::SecretKey) -> ordo_types::Transaction,
 ) {
     let mut args = vec!["--encryption".to_owned()];
     args.extend_from_slice(extra);
@@ -547,19 +547,17 @@ async fn lane_on_l1(
     let chain_id = l1.net.get(0, "/v1/status").await.unwrap()["chain_id"]
         .as_u64()
         .unwrap();
-    let seal = move |payload: &[u8]| {
-        let sender = ordo_types::SecretKey::random();
-        let tx = ordo_enc::encrypt_transaction(
+    let seal = move |namespace: u64, payload: &[u8], sender: &ordo_types::SecretKey| {
+        ordo_enc::encrypt_transaction(
             &mut rand_010::rng(),
             &key,
             chain_id,
-            1,
+            namespace,
             0,
             payload,
-            &sender,
+            sender,
         )
-        .unwrap();
-        (tx, sender)
+        .unwrap()
     };
     (l1, seal)
 }
@@ -568,7 +566,8 @@ async fn lane_on_l1(
 async fn an_envelope_sent_through_the_l1_inbox_is_opened_like_a_submitted_one() {
     let (l1, seal) = lane_on_l1(&[]).await;
     // A sealed transaction, signed by its sender as for the API, but queued in the L1 inbox.
-    let (tx, sender) = seal(b"escape hatch, still hidden");
+    let sender = ordo_types::SecretKey::random();
+    let tx = seal(1, b"escape hatch, still hidden", &sender);
     let (index, _) = l1
         .force_include(1, 1, ordo_types::Encode::encode(&tx))
         .await;
@@ -623,7 +622,7 @@ async fn the_l1_alone_rebuilds_the_lane_key_and_plaintext_as_the_nodes_serve_the
     use crate::harness::ordo;
 
     let (l1, seal) = lane_on_l1(&[]).await;
-    let (tx, _) = seal(b"rebuilt from the L1");
+    let tx = seal(1, b"rebuilt from the L1", &ordo_types::SecretKey::random());
     let (status, body) = l1.net.post(0, "/v1/transactions", &tx).await;
     assert_eq!(status, 202, "{body}");
     let at = l1.net.wait_included(0, &tx.hash().to_string(), T).await;
@@ -676,30 +675,14 @@ async fn the_executor_replays_a_sealed_ethereum_transaction_from_the_l1_alone() 
     use crate::evm::{sign, spawn_l2, transfer, CHAIN_ID};
     use alloy::primitives::{keccak256, Address};
 
-    let (l1, _) = lane_on_l1(&[format!("--evm-rollup={CHAIN_ID}")]).await;
-    let info = l1.net.wait_encryption(0, T).await;
-    let public = alloy::hex::decode(info["public_key"].as_str().unwrap()).unwrap();
-    let key =
-        ordo_enc::EncryptionKey::from_bytes(info["key_id"].as_u64().unwrap(), &public).unwrap();
-    let chain_id = l1.net.get(0, "/v1/status").await.unwrap()["chain_id"]
-        .as_u64()
-        .unwrap();
+    let (l1, seal) = lane_on_l1(&[format!("--evm-rollup={CHAIN_ID}")]).await;
     // An L2 fed only from the L1, and a wallet's transfer sealed to the network's key.
     let l2 = spawn_l2();
     let wallet = PrivateKeySigner::from(l2.keys()[1].clone());
     let to = Address::repeat_byte(0x1e);
     let raw = sign(transfer(CHAIN_ID, 0, to, 9), &wallet);
     let sender = ordo_types::SecretKey::from_bytes(&wallet.credential().to_bytes().into()).unwrap();
-    let tx = ordo_enc::encrypt_transaction(
-        &mut rand_010::rng(),
-        &key,
-        chain_id,
-        CHAIN_ID,
-        0,
-        &raw,
-        &sender,
-    )
-    .unwrap();
+    let tx = seal(CHAIN_ID, &raw, &sender);
     let (status, body) = l1.net.post(0, "/v1/transactions", &tx).await;
     assert_eq!(status, 202, "{body}");
     l1.net.wait_included(0, &tx.hash().to_string(), T).await;
