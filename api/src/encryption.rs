@@ -15,9 +15,9 @@ pub(crate) fn routes() -> Router<ApiState> {
 
 async fn encryption(State(s): State<ApiState>) -> Result<Json<serde_json::Value>, ApiError> {
     let admission = s.mempool.admission();
-    let key = admission.epoch_key().ok_or_else(|| {
+    let key = admission.sealing_key().ok_or_else(|| {
         let why = match admission.keygen() {
-            Some(_) => "the committee has not generated the encryption key yet",
+            Some(_) => "the committee has not generated this epoch's encryption key (or its key generation failed)",
             None => "this chain has no encrypted lane",
         };
         ApiError::new(ErrorCode::EncKeyUnavailable, why)
@@ -31,9 +31,9 @@ async fn encryption(State(s): State<ApiState>) -> Result<Json<serde_json::Value>
         "key_id": key.key_id,
         // The first height whose encrypted transactions it opens.
         "from_height": key.from_height,
-        // The genesis committee's key serves from the first epoch on (no hand-over to an
-        // elected committee yet: docs/ENCRYPTION.md).
-        "epoch": 0,
+        // The epoch it serves: in an epoch's last key-generation window, the next one's, so
+        // what is sealed now is included under it (docs/ENCRYPTION.md).
+        "epoch": key.epoch,
         "public_key": Bytes::copy_from_slice(&key.encryption_key().public_bytes()),
         "identity": ordo_types::IDENTITY_RULE,
         "namespaces": namespaces,

@@ -224,7 +224,7 @@ pub(crate) fn assemble(
             Candidate::Tx(tx) => {
                 let added = packing.added(std::iter::once(&tx));
                 if !packing.fits(added, 1, usize::from(is_encrypted(&tx)), limits)
-                    || facts.admission.check(&tx).is_err()
+                    || facts.admission.check_at(&tx, template.height).is_err()
                     || facts.bundles.bundle_of(&tx.hash()).is_some()
                 {
                     continue;
@@ -309,7 +309,9 @@ fn place(
             txs.iter().filter(|tx| is_encrypted(tx)).count(),
             limits,
         )
-        || txs.iter().any(|tx| facts.admission.check(tx).is_err())
+        || txs
+            .iter()
+            .any(|tx| facts.admission.check_at(tx, height).is_err())
     {
         return None;
     }
@@ -449,7 +451,7 @@ pub(crate) fn verify(
                             return Err(BlockError::BundleSplit { hash, bundle });
                         }
                     }
-                    if let Err(reason) = facts.admission.check(tx) {
+                    if let Err(reason) = facts.admission.check_at(tx, h.height) {
                         return Err(BlockError::Refused { hash, reason });
                     }
                     let Some(sender) = facts.senders.sender(tx) else {
@@ -489,9 +491,7 @@ pub(crate) fn verify(
             }
         }
     }
-    facts
-        .releases
-        .check(block, facts.admission.encryption().as_ref(), facts.senders)?;
+    facts.releases.check(block, facts.senders)?;
     match &check.l1 {
         None => {
             expect("l1_origin_number", h.l1_origin_number, 0)?;

@@ -119,8 +119,8 @@ impl Chain {
     }
 
     fn keygen_of(rules: &ChainRules) -> Option<Arc<Keygen>> {
-        let params = rules.admission.keygen()?;
-        Some(Arc::new(Keygen::new(params, rules.validators.clone())))
+        let schedule = rules.admission.keygen()?;
+        Some(Arc::new(Keygen::new(schedule, rules.validators.clone())))
     }
 
     /// A chain resumed after `tip`, with the committees already fixed (by epoch) and
@@ -140,6 +140,16 @@ impl Chain {
             releases: Arc::default(),
             rules,
         };
+        chain.rules.admission.advance(tip.height + 1);
+        // With elections the blocks to replay start at the round of the epoch before the
+        // tip's (its key serves the last released keys of that epoch).
+        if let Some(schedule) = chain.rules.admission.keygen() {
+            let epoch = schedule.epoch(tip.height).saturating_sub(1);
+            if schedule.epoch_length.is_some() && epoch > 0 {
+                let committee = chain.committee(epoch).cloned();
+                chain.keygen = Some(Arc::new(Keygen::round_of(schedule, epoch, committee)));
+            }
+        }
         if let Some(election) = chain.rules.election().copied() {
             let last = election.epoch(tip.height.max(1)) + election.activation_epochs;
             for epoch in chain.rules.epoch(tip.height + 1)..=last {
@@ -160,15 +170,28 @@ impl Chain {
         self.keygen.as_ref()
     }
 
-    /// Counts the key-generation messages of `block`, a decided block at or below the tip,
-    /// when the chain resumes: its blocks from height 1 go through here, in order, until the
-    /// key is generated (see [`Self::resume`]).
+    /// The first height a resumed chain replays through [`Self::replay_keygen`]: that of the
+    /// round its key generation starts from (see [`Self::resume`]).
+    pub fn keygen_replay_from(&self) -> Option<u64> {
+        let keygen = self.keygen.as_ref()?;
+        Some(keygen.schedule().round_start(keygen.epoch()))
+    }
+
+    /// Counts the key-generation messages of `block`, a decided block at or below the tip:
+    /// through [`Self::apply`], and when the chain resumes, for its blocks from
+    /// [`Self::keygen_replay_from`] on, in order, until the key generation is where it was.
+    /// A round starts at its height with the committee of its epoch if this node knows it.
     pub fn replay_keygen(&mut self, block: &Block, senders: &dyn Senders) -> Option<KeygenEvent> {
-        self.keygen.as_ref()?.phase(block.header.height)?;
+        let height = block.header.height;
+        if let Some(epoch) = self.keygen.as_ref()?.starts_at(height) {
+            let committee = self.committee(epoch).cloned();
+            Arc::make_mut(self.keygen.as_mut()?).begin(epoch, committee);
+        }
+        self.keygen.as_ref()?.phase(height)?;
         let keygen = Arc::make_mut(self.keygen.as_mut()?);
-        let event = keygen.apply(block.header.height, &keygen::messages(block, senders));
+        let event = keygen.apply(height, &keygen::messages(block, senders));
         if let Some(KeygenEvent::Generated(key)) = &event {
-            self.rules.admission.set_encryption(Arc::clone(key));
+            self.rules.admission.add_key(Arc::clone(key));
         }
         event
     }
@@ -182,20 +205,18 @@ impl Chain {
     /// [`Self::apply`], and for the last [`lane::RELEASE_WINDOW`] decided blocks, in order, when
     /// the chain resumes.
     pub fn replay_releases(&mut self, block: &Block, senders: &dyn Senders) {
-        let Some(key) = self.rules.admission.epoch_key() else {
-            return;
+        let key = self.rules.admission.key_at(block.header.height);
+        let ids = match &key {
+            Some(_) => lane::identities(block, self.rules.chain_id(), senders),
+            None => Vec::new(),
         };
-        if block.header.height < key.from_height {
-            return;
-        }
-        let ids = lane::identities(block, self.rules.chain_id(), senders);
         let commits = block
             .body
             .namespaces
             .iter()
             .any(|g| g.namespace == lane::KEYS_NAMESPACE);
         if !ids.is_empty() || commits || self.releases.pending().next().is_some() {
-            Arc::make_mut(&mut self.releases).apply(block, ids);
+            Arc::make_mut(&mut self.releases).apply(block, ids, key.map(|k| k.encryption_key()));
         }
     }
 
@@ -477,6 +498,7 @@ impl Chain {
             }
         }
         self.tip = Tip::of(h);
+        admission.advance(h.height + 1);
         let keygen = self.replay_keygen(block, cx.senders);
         self.replay_releases(block, cx.senders);
         if let Some(e) = self.rules.election() {

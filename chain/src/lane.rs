@@ -22,7 +22,7 @@ use ordo_types::{
     Block, Bytes, Entry, Opened, OpenedEntry, SecretKey, Transaction, ValidatorSet, B256,
 };
 
-use crate::keygen::{self, Keygen, KeygenParams};
+use crate::keygen::{self, Keygen, KeygenParams, Schedule};
 use crate::nonces::Senders;
 use crate::BlockError;
 
@@ -89,10 +89,11 @@ fn sealed_entries(block: &Block, chain_id: u64, senders: &dyn Senders) -> Vec<Wa
     out
 }
 
-/// The decided heights whose keys are not committed yet, with their identities.
+/// The decided heights whose keys are not committed yet, with their identities and the key
+/// (of the height's epoch) they open under.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Releases {
-    pending: BTreeMap<u64, Vec<B256>>,
+    pending: BTreeMap<u64, (Vec<B256>, EncryptionKey)>,
 }
 
 impl Releases {
@@ -101,16 +102,21 @@ impl Releases {
         self.pending.keys().copied()
     }
 
-    /// Takes a decided block (of a chain whose lane is open at its height): its commitments
-    /// end their heights' wait, its own encrypted transactions start one, and heights past the
-    /// window are dropped.
-    pub(crate) fn apply(&mut self, block: &Block, identities: Vec<B256>) {
+    /// Takes a decided block: its commitments end their heights' wait, its own encrypted
+    /// transactions (with the key of its height, where the lane is open) start one, and
+    /// heights past the window are dropped.
+    pub(crate) fn apply(
+        &mut self,
+        block: &Block,
+        identities: Vec<B256>,
+        key: Option<EncryptionKey>,
+    ) {
         for tx in keys_entries(block) {
             self.pending.remove(&tx.nonce());
         }
         let height = block.header.height;
-        if !identities.is_empty() {
-            self.pending.insert(height, identities);
+        if let (false, Some(key)) = (identities.is_empty(), key) {
+            self.pending.insert(height, (identities, key));
         }
         self.pending = self
             .pending
@@ -118,14 +124,10 @@ impl Releases {
     }
 
     /// Checks `block`'s released-key transactions (see the module documentation).
-    pub(crate) fn check(
-        &self,
-        block: &Block,
-        key: Option<&EncryptionKey>,
-        senders: &dyn Senders,
-    ) -> Result<(), BlockError> {
+    pub(crate) fn check(&self, block: &Block, senders: &dyn Senders) -> Result<(), BlockError> {
         let mut after = 0;
-        let (mut ids, mut keys) = (Vec::new(), Vec::new());
+        // The keys to check, batched per epoch key.
+        let mut batches: Vec<(&EncryptionKey, Vec<B256>, Vec<DecryptionKey>)> = Vec::new();
         for tx in keys_entries(block) {
             let height = tx.nonce();
             let refuse = |why: &str| BlockError::BadRelease {
@@ -135,7 +137,8 @@ impl Releases {
             if senders.sender(tx) != Some(block.header.proposer) {
                 return Err(refuse("not signed by the block's proposer"));
             }
-            let Some(identities) = self.pending.get(&height).filter(|_| height > after) else {
+            let Some((identities, key)) = self.pending.get(&height).filter(|_| height > after)
+            else {
                 return Err(refuse("not a pending height, or out of order"));
             };
             after = height;
@@ -143,26 +146,26 @@ impl Releases {
             if released.len() != identities.len() {
                 return Err(refuse("not one key per encrypted transaction"));
             }
-            ids.extend_from_slice(identities);
-            keys.extend(released);
+            match batches.last_mut() {
+                Some((k, ids, keys)) if *k == key => {
+                    ids.extend_from_slice(identities);
+                    keys.extend(released);
+                }
+                _ => batches.push((key, identities.clone(), released)),
+            }
         }
-        if keys.is_empty() {
-            return Ok(());
-        }
-        let key = key.ok_or_else(|| BlockError::BadRelease {
-            height: after,
-            reason: "the chain has no key".into(),
-        })?;
-        if !verify_keys(
-            &mut rand_010::rng(),
-            &key.public,
-            &Identities::hash(&ids),
-            &keys,
-        ) {
-            return Err(BlockError::BadRelease {
-                height: after,
-                reason: "a key is not its identity's under the chain's key".into(),
-            });
+        for (key, ids, keys) in batches {
+            if !verify_keys(
+                &mut rand_010::rng(),
+                &key.public,
+                &Identities::hash(&ids),
+                &keys,
+            ) {
+                return Err(BlockError::BadRelease {
+                    height: after,
+                    reason: "a key is not its identity's under the epoch's key".into(),
+                });
+            }
         }
         Ok(())
     }
@@ -207,12 +210,12 @@ pub struct Follower {
 pub type Openings = Vec<(u64, Vec<OpenedEntry>)>;
 
 impl Follower {
-    /// A follower of chain `chain_id`, whose genesis `committee` generates the key with
-    /// `params`.
+    /// A follower of chain `chain_id`, without elections, whose genesis `committee`
+    /// generates the key with `params`.
     pub fn new(params: KeygenParams, committee: ValidatorSet, chain_id: u64) -> Self {
         Self {
             chain_id,
-            keygen: Keygen::new(params, committee),
+            keygen: Keygen::new(Schedule::new(params, None), committee),
             waiting: BTreeMap::new(),
         }
     }

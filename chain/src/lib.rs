@@ -71,7 +71,7 @@ pub use bundles::{Candidate, KnownBundles, NoBundles};
 pub use chain::{Applied, Chain, Context, Tip, KEEP_ORIGIN_FROM_ROUND};
 pub use election::{elect, stake_table, ElectionParams, Staker};
 pub use error::{BlockError, ChainError};
-pub use keygen::{EpochKey, Keygen, KeygenEvent, KeygenParams, KEYGEN_NAMESPACE};
+pub use keygen::{EpochKey, Keygen, KeygenEvent, KeygenParams, Schedule, KEYGEN_NAMESPACE};
 pub use lane::{Releases, KEYS_NAMESPACE};
 pub use nonces::{NonceReader, NonceTable, NonceUpdate, Recover, Senders};
 pub use proposer::select as select_proposer;

@@ -1,6 +1,7 @@
 //! What a network fixes at genesis (and the few limits each validator sets for itself): the
 //! parameters every rule of the chain core is judged by.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
 use ordo_enc::dkg::Message;
@@ -9,7 +10,7 @@ use ordo_rollup_adapters::{AdapterError, Rollups};
 use ordo_types::{Address, Auth, Decode, ErrorCode, Transaction, ValidatorSet};
 use serde::{Deserialize, Serialize};
 
-use crate::keygen::{EpochKey, KeygenParams, KEYGEN_NAMESPACE};
+use crate::keygen::{EpochKey, Schedule, KEYGEN_NAMESPACE};
 use crate::lane::KEYS_NAMESPACE;
 use crate::ElectionParams;
 
@@ -46,7 +47,7 @@ pub enum TxError {
     #[error("refused by the rollup: {0}")]
     Rollup(#[from] AdapterError),
     /// An encrypted transaction sealed to a key the chain does not use now (or while it has
-    /// none).
+    /// none): an older epoch's, or one not generated yet.
     #[error("sealed to encryption key {sealed}; the chain's is {current:?}")]
     EncryptionKey {
         /// The key id in the envelope.
@@ -81,14 +82,23 @@ impl TxError {
 /// the encrypted lane's key. The mempool admits by them and validators refuse blocks by them,
 /// so both read this one value.
 ///
-/// The key is the one state in it: the chain sets it ([`Admission::set_encryption`]) when a
-/// decided block ends a key generation, and every clone sees it.
+/// The keys are the one state in it: the chain adds each ([`Admission::add_key`]) when a
+/// decided block ends a key generation and moves the height being decided
+/// ([`Admission::advance`]); every clone sees both.
 #[derive(Clone, Debug)]
 pub struct Admission {
     chain_id: u64,
     rollups: Rollups,
-    keygen: Option<KeygenParams>,
-    encryption: Arc<RwLock<Option<Arc<EpochKey>>>>,
+    keygen: Option<Schedule>,
+    lane: Arc<RwLock<LaneKeys>>,
+}
+
+/// The encrypted lane's keys, by epoch (the current one, the one before for its last
+/// released keys, and the next once generated), and the height being decided.
+#[derive(Debug, Default)]
+struct LaneKeys {
+    keys: BTreeMap<u64, Arc<EpochKey>>,
+    next_height: u64,
 }
 
 impl Admission {
@@ -99,41 +109,77 @@ impl Admission {
             chain_id,
             rollups,
             keygen: None,
-            encryption: Arc::default(),
+            lane: Arc::new(RwLock::new(LaneKeys {
+                keys: BTreeMap::new(),
+                next_height: 1,
+            })),
         }
     }
 
-    /// These rules with the encrypted lane: the committee generates its key on the chain
-    /// ([`crate::keygen`]), and its validators' key-generation transactions are admitted.
-    pub fn with_keygen(self, params: KeygenParams) -> Self {
+    /// These rules with the encrypted lane: the committee generates its keys on the chain
+    /// ([`crate::keygen`]) on `schedule`, and its validators' key-generation transactions
+    /// are admitted.
+    pub fn with_keygen(self, schedule: Schedule) -> Self {
         Self {
-            keygen: Some(params),
+            keygen: Some(schedule),
             ..self
         }
     }
 
-    /// How the committee generates the lane's key, with the lane.
-    pub fn keygen(&self) -> Option<KeygenParams> {
+    /// When the committee generates the lane's keys, with the lane.
+    pub fn keygen(&self) -> Option<Schedule> {
         self.keygen
     }
 
-    /// Makes `key` the key encrypted transactions are sealed to (for the rollups registered
-    /// as taking them), in every clone of these rules.
-    pub fn set_encryption(&self, key: Arc<EpochKey>) {
-        *self.encryption.write().unwrap_or_else(|e| e.into_inner()) = Some(key);
+    fn lane(&self) -> std::sync::RwLockReadGuard<'_, LaneKeys> {
+        self.lane.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The chain's key, as generated, once it has one.
-    pub fn epoch_key(&self) -> Option<Arc<EpochKey>> {
-        self.encryption
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+    fn lane_mut(&self) -> std::sync::RwLockWriteGuard<'_, LaneKeys> {
+        self.lane.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The key encrypted transactions are sealed to, once the chain has one.
+    /// Adds `key`, just generated, for its epoch, in every clone of these rules; keys of
+    /// epochs before the one before it are dropped.
+    pub fn add_key(&self, key: Arc<EpochKey>) {
+        let mut lane = self.lane_mut();
+        let keep = key.epoch.saturating_sub(1);
+        lane.keys.insert(key.epoch, key);
+        lane.keys = lane.keys.split_off(&keep);
+    }
+
+    /// Moves the height being decided to `next` (the chain does, as it applies blocks).
+    pub fn advance(&self, next: u64) {
+        self.lane_mut().next_height = next;
+    }
+
+    /// The height being decided.
+    pub fn next_height(&self) -> u64 {
+        self.lane().next_height
+    }
+
+    /// The key that opens the encrypted transactions of a block at `height`: its epoch's,
+    /// from the height it serves.
+    pub fn key_at(&self, height: u64) -> Option<Arc<EpochKey>> {
+        let epoch = self.keygen?.epoch(height);
+        self.lane()
+            .keys
+            .get(&epoch)
+            .filter(|k| k.from_height <= height)
+            .cloned()
+    }
+
+    /// The key clients seal to now, once generated: the current epoch's, or the next one's
+    /// in the epoch's last key-generation window ([`Schedule::sealing_epoch`]).
+    pub fn sealing_key(&self) -> Option<Arc<EpochKey>> {
+        let lane = self.lane();
+        let epoch = self.keygen?.sealing_epoch(lane.next_height);
+        lane.keys.get(&epoch).cloned()
+    }
+
+    /// The key encrypted transactions are sealed to now, once the chain has one.
     pub fn encryption(&self) -> Option<EncryptionKey> {
-        self.epoch_key().map(|k| k.encryption_key())
+        self.sealing_key().map(|k| k.encryption_key())
     }
 
     /// The chain id transactions are signed for.
@@ -153,11 +199,21 @@ impl Admission {
             || matches!(namespace, KEYGEN_NAMESPACE | KEYS_NAMESPACE) && self.keygen.is_some()
     }
 
-    /// Checks that `tx` may be in a block at all: its namespace is registered and its rollup
-    /// takes it. An encrypted one goes to a rollup registered as taking them, sealed to the
-    /// chain's key, with a key encapsulation that can open (its content is the rollup's to
-    /// judge once open). No signature work.
+    /// Checks that `tx` may be admitted now: [`Self::check_at`], except that an encrypted one
+    /// must be sealed to the key clients seal to now ([`Self::sealing_key`]).
     pub fn check(&self, tx: &Transaction) -> Result<(), TxError> {
+        self.check_with(tx, self.sealing_key())
+    }
+
+    /// Checks that `tx` may be in a block at `height` at all: its namespace is registered and
+    /// its rollup takes it. An encrypted one goes to a rollup registered as taking them,
+    /// sealed to the key of the height ([`Self::key_at`]), with a key encapsulation that can
+    /// open (its content is the rollup's to judge once open). No signature work.
+    pub fn check_at(&self, tx: &Transaction, height: u64) -> Result<(), TxError> {
+        self.check_with(tx, self.key_at(height))
+    }
+
+    fn check_with(&self, tx: &Transaction, key: Option<Arc<EpochKey>>) -> Result<(), TxError> {
         if self.keygen.is_some() {
             match tx.namespace() {
                 KEYGEN_NAMESPACE if !matches!(tx.auth(), Auth::Eip712(_)) => {
@@ -186,7 +242,7 @@ impl Admission {
             .is_some_and(|r| r.encrypted);
         match tx.sealed() {
             Some(sealed) if takes_encrypted => {
-                let current = self.encryption().map(|k| k.key_id);
+                let current = key.map(|k| k.key_id);
                 if current != Some(sealed.key_id) {
                     return Err(TxError::EncryptionKey {
                         sealed: sealed.key_id,

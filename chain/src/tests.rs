@@ -426,9 +426,13 @@ fn encrypted_transactions_need_a_rollup_taking_them_the_chains_key_and_an_envelo
         encrypted,
     };
     let rollups = Rollups::new(&[rollup(0, false), rollup(1, true), rollup(2, false)]).unwrap();
-    let lane = Admission::new(7, rollups.clone()).with_keygen(crate::KeygenParams { window: 1 });
-    lane.set_encryption(std::sync::Arc::new(crate::EpochKey {
+    let lane = Admission::new(7, rollups.clone()).with_keygen(crate::Schedule::new(
+        crate::KeygenParams { window: 1 },
+        None,
+    ));
+    lane.add_key(std::sync::Arc::new(crate::EpochKey {
         key_id: 3,
+        epoch: 0,
         sharing,
         holders: Default::default(),
         from_height: 1,
@@ -778,12 +782,13 @@ fn the_l1_origin_must_move_forward_to_a_block_the_validator_sees() {
 
 #[test]
 fn the_key_generation_namespace_takes_only_well_formed_messages_and_only_with_the_lane() {
-    use crate::{KeygenParams, TxError, KEYGEN_NAMESPACE};
+    use crate::{KeygenParams, Schedule, TxError, KEYGEN_NAMESPACE};
     use ordo_enc::dkg::Message;
 
     let rollups = Rollups::raw([1]);
     let plain = Admission::new(7, rollups.clone());
-    let lane = Admission::new(7, rollups).with_keygen(KeygenParams { window: 4 });
+    let lane =
+        Admission::new(7, rollups).with_keygen(Schedule::new(KeygenParams { window: 4 }, None));
     let key = SecretKey::random();
     let message = Message::Ack {
         round: 0,
@@ -822,9 +827,13 @@ fn released_keys_are_committed_only_by_the_proposer_for_pending_heights_and_must
         public: *sharing.public(),
     };
     let proposer = SecretKey::random();
-    let lane = Admission::new(7, Rollups::raw([1])).with_keygen(crate::KeygenParams { window: 1 });
-    lane.set_encryption(std::sync::Arc::new(crate::EpochKey {
+    let lane = Admission::new(7, Rollups::raw([1])).with_keygen(crate::Schedule::new(
+        crate::KeygenParams { window: 1 },
+        None,
+    ));
+    lane.add_key(std::sync::Arc::new(crate::EpochKey {
         key_id: 0,
+        epoch: 0,
         sharing: sharing.clone(),
         holders: Default::default(),
         from_height: 1,
@@ -862,7 +871,7 @@ fn released_keys_are_committed_only_by_the_proposer_for_pending_heights_and_must
     let signed = [sign_shares(&shares[0], &Identities::hash(&ids))];
     let keys = combine(&sharing, &signed.iter().collect::<Vec<_>>()).unwrap();
     let mut releases = Releases::default();
-    releases.apply(&held, ids.clone());
+    releases.apply(&held, ids.clone(), Some(key));
     assert_eq!(releases.pending().collect::<Vec<_>>(), [3]);
 
     let world = World {
@@ -893,7 +902,7 @@ fn released_keys_are_committed_only_by_the_proposer_for_pending_heights_and_must
     // The proposer's commitment of height 3: accepted, and it ends the height's wait.
     let good = propose(release(3, &keys, &proposer, 7)).unwrap();
     let mut after = world.releases.clone();
-    after.apply(&good, Vec::new());
+    after.apply(&good, Vec::new(), None);
     assert_eq!(after.pending().count(), 0);
     // Signed by someone else, for a height not pending, one key short, keys swapped, or
     // another height's keys: refused.
@@ -927,6 +936,80 @@ fn released_keys_are_committed_only_by_the_proposer_for_pending_heights_and_must
         header: header_at(3 + crate::lane::RELEASE_WINDOW),
         body: Body::default(),
     };
-    late.apply(&far, Vec::new());
+    late.apply(&far, Vec::new(), None);
     assert_eq!(late.pending().count(), 0);
+}
+
+#[test]
+fn with_elections_clients_seal_to_the_next_epochs_key_a_window_early_and_blocks_take_each_epochs_own(
+) {
+    use crate::{ElectionParams, EpochKey, KeygenParams, Schedule, TxError};
+    use ordo_enc::encrypt_transaction;
+    use rand_010::SeedableRng;
+    use std::sync::Arc;
+
+    let mut rng = rand_010::rngs::StdRng::seed_from_u64(3);
+    let (window, length) = (2, 18);
+    let election = ElectionParams {
+        epoch_length: length,
+        activation_epochs: 2,
+        max_committee: 4,
+        min_stake: Default::default(),
+    };
+    let schedule = Schedule::new(KeygenParams { window }, Some(&election));
+    let rollups = Rollups::new(&[RegisteredRollup {
+        namespace: 1,
+        name: "raw".into(),
+        adapter: "raw".into(),
+        chain_id: None,
+        encrypted: true,
+    }])
+    .unwrap();
+    let lane = Admission::new(7, rollups).with_keygen(schedule);
+    let key = |epoch: u64, from_height: u64, rng: &mut rand_010::rngs::StdRng| {
+        Arc::new(EpochKey {
+            key_id: epoch,
+            epoch,
+            sharing: ordo_enc::deal(rng, 1).0,
+            holders: Default::default(),
+            from_height,
+        })
+    };
+    let (k0, k1) = (
+        key(0, 4 * window + 1, &mut rng),
+        key(1, length + 1, &mut rng),
+    );
+    let sender = SecretKey::random();
+    let sealed_to = |k: &EpochKey, nonce: u64, rng: &mut rand_010::rngs::StdRng| {
+        encrypt_transaction(rng, &k.encryption_key(), 7, 1, nonce, b"x", &sender).unwrap()
+    };
+    let (old, new) = (sealed_to(&k0, 0, &mut rng), sealed_to(&k1, 1, &mut rng));
+    let wrong = |current| Err(TxError::EncryptionKey { sealed: 1, current });
+
+    // Before epoch 0's key: nothing is taken.
+    assert!(lane.check(&old).is_err());
+    lane.add_key(Arc::clone(&k0));
+    lane.advance(4 * window + 1);
+    assert_eq!(lane.check(&old), Ok(()));
+    assert_eq!(lane.check(&new), wrong(Some(0)));
+    // Epoch 1's key, generated a window before its epoch: clients seal to it from then on,
+    // while blocks up to the epoch's end still take epoch 0's and not yet epoch 1's.
+    lane.add_key(Arc::clone(&k1));
+    lane.advance(length - window + 1);
+    assert_eq!(lane.sealing_key().map(|k| k.key_id), Some(1));
+    assert_eq!(lane.check(&new), Ok(()));
+    assert!(lane.check(&old).is_err());
+    assert_eq!(lane.check_at(&old, length), Ok(()));
+    assert_eq!(lane.check_at(&new, length), wrong(Some(0)));
+    // From epoch 1's first height, only its own key.
+    assert_eq!(lane.check_at(&new, length + 1), Ok(()));
+    assert!(lane.check_at(&old, length + 1).is_err());
+    // Epoch 2's round failed: its blocks take no envelope, and clients are told there is no
+    // key.
+    lane.advance(2 * length + 1);
+    assert_eq!(lane.check_at(&new, 2 * length + 1), wrong(None));
+    assert_eq!(
+        lane.check(&new).unwrap_err().code(),
+        ordo_types::ErrorCode::EncKeyUnavailable
+    );
 }

@@ -99,10 +99,11 @@ pub(crate) struct App {
     key: Option<SecretKey>,
     /// The committee of the next height, as Malachite takes it.
     set: ValidatorSet,
-    /// The encrypted lane's key and this node's shares of it, once the chain has generated it.
-    decryption: Option<Arc<Decryption>>,
-    /// This validator's part in generating the key, while it is a member of the committee
-    /// that generates it.
+    /// The encrypted lane's latest keys (by epoch, at most three) and this node's shares of
+    /// each, as the chain generated them.
+    decryptions: Vec<Arc<Decryption>>,
+    /// This validator's part in generating the keys (it takes part in the rounds of the
+    /// committees that hold it).
     keygen: Option<KeygenMember>,
     /// The committee a peer served with the synced block of this hash (see [`SyncedBlock`]),
     /// until that block is decided.
@@ -177,13 +178,11 @@ impl App {
                 Chain::resume(rules, Tip::of(&header), committees, origin_at)
             }
         };
+        // Any validator key takes part: the member posts only in the rounds of committees
+        // that hold it.
         let keygen = key
             .clone()
-            .filter(|k| {
-                chain
-                    .keygen()
-                    .is_some_and(|g| g.committee().get(&k.address()).is_some())
-            })
+            .filter(|_| chain.keygen().is_some())
             .map(KeygenMember::new);
         let mut app = Self {
             params,
@@ -192,7 +191,7 @@ impl App {
             mempool,
             key,
             set: genesis,
-            decryption: None,
+            decryptions: Vec::new(),
             keygen,
             announced: None,
             reported: HashSet::new(),
@@ -208,31 +207,28 @@ impl App {
         Ok(app)
     }
 
-    /// Rebuilds the key generation from the decided blocks, from height 1 until the round
-    /// that generated the key (or the tip).
+    /// Rebuilds the key generation from the decided blocks, from the round the chain resumes
+    /// it at until the tip (without elections, until the key), then the released keys still
+    /// pending.
     fn replay_keygen(&mut self) -> eyre::Result<()> {
-        if self.chain.keygen().is_none() {
+        let Some(from) = self.chain.keygen_replay_from() else {
             return Ok(());
-        }
-        for height in 1..=self.chain.tip().height {
+        };
+        let tip = self.chain.tip().height;
+        for height in from..=tip {
             let block = self
                 .store
                 .block(height)?
                 .ok_or_else(|| eyre::eyre!("decided block {height} missing"))?;
             let event = self.chain.replay_keygen(&block, &self.mempool);
             self.keygen_block(&block, event);
-            if self.decryption.is_some() {
+            if self.chain.keygen().is_some_and(|k| k.is_final()) {
                 break;
             }
         }
-        let Some(d) = &self.decryption else {
-            return Ok(());
-        };
-        let tip = self.chain.tip().height;
-        let first = d
-            .key
-            .from_height
-            .max(tip.saturating_sub(ordo_chain::lane::RELEASE_WINDOW - 1));
+        let first = tip
+            .saturating_sub(ordo_chain::lane::RELEASE_WINDOW - 1)
+            .max(1);
         for height in first..=tip {
             let block = self
                 .store
@@ -286,18 +282,32 @@ impl App {
         match event {
             Some(KeygenEvent::Generated(key)) => {
                 info!(
-                    target: "ordo::keygen", key_id = key.key_id, from_height = key.from_height,
-                    "the committee generated the encryption key"
+                    target: "ordo::keygen", key_id = key.key_id, epoch = key.epoch,
+                    from_height = key.from_height, "the committee generated the encryption key"
                 );
                 let mut shares = shares.unwrap_or_default();
                 shares.sort_by_key(|s| s.index);
-                self.decryption = Some(Arc::new(Decryption { key, shares }));
+                // This epoch's, the one before (its last blocks may still open) and the next.
+                if self.decryptions.len() == 3 {
+                    self.decryptions.remove(0);
+                }
+                self.decryptions.push(Arc::new(Decryption { key, shares }));
             }
             Some(KeygenEvent::Failed { round, why }) => {
-                warn!(target: "ordo::keygen", round, why, "key generation failed; the next round starts");
+                warn!(target: "ordo::keygen", round, why, "key generation failed");
             }
             None => {}
         }
+    }
+
+    /// The encrypted lane at `height`: the key of its epoch, with this validator's shares of
+    /// it (none when the lane is closed there).
+    fn decryption_at(&self, height: u64) -> Option<Arc<Decryption>> {
+        let key = self.chain.rules().admission.key_at(height)?;
+        self.decryptions
+            .iter()
+            .find(|d| d.key.key_id == key.key_id)
+            .cloned()
     }
 
     /// Posts this validator's key-generation messages due before the next height.
@@ -365,11 +375,7 @@ impl App {
                 self.params.min_block_time,
             )),
         );
-        let lane = self
-            .decryption
-            .as_ref()
-            .is_some_and(|d| d.key.from_height <= self.height());
-        if lane {
+        if self.decryption_at(self.height()).is_some() {
             params.with_vote_extension_policy(VoteExtensionPolicy::Required)
         } else {
             params
@@ -637,7 +643,7 @@ impl App {
                 ..
             } => {
                 let block = self.sealed_block(height.0, value_id.0).await?;
-                let extension = match (self.decryption.clone(), block) {
+                let extension = match (self.decryption_at(height.0), block) {
                     (Some(d), Some(block)) => {
                         Some(self.blocking(move || d.extension(&block)).await?)
                     }
@@ -715,7 +721,7 @@ impl App {
         height: u64,
         hash: B256,
     ) -> Result<Option<Arc<SealedBlock>>, Failure> {
-        if self.decryption.is_none() {
+        if self.decryption_at(height).is_none() {
             return Ok(None);
         }
         if let Some(sealed) = self.sealed.get(&hash) {
@@ -749,7 +755,7 @@ impl App {
         hash: B256,
         extensions: Vec<(ValidatorAddress, Bytes)>,
     ) -> Result<VoteExtensionVerdicts<OrdoContext>, Failure> {
-        let Some(d) = self.decryption.clone() else {
+        let Some(d) = self.decryption_at(height) else {
             return Ok(extensions.into_iter().map(|(a, _)| (a, Ok(()))).collect());
         };
         let block = self.sealed_block(height, hash).await?;
@@ -815,7 +821,7 @@ impl App {
         decided_at: std::time::Instant,
     ) -> Result<(), Failure> {
         let (Some(opener), Some(decryption)) =
-            (self.params.opener.clone(), self.decryption.clone())
+            (self.params.opener.clone(), self.decryption_at(height))
         else {
             return Ok(());
         };

@@ -83,9 +83,12 @@ impl KeygenMember {
         messages: &[(Address, Message)],
         event: Option<&KeygenEvent>,
     ) -> Option<Vec<Share>> {
-        // A failed round has moved the chain to the next one.
+        // A failed round, or a new epoch's, has moved the chain to the next one.
         if self.round != keygen.round() {
             self.restart(keygen.round());
+        }
+        if keygen.slot_range(&self.address).is_empty() {
+            return None;
         }
         if self.member.is_none() {
             if let Some(p) = keygen.participants() {
@@ -160,6 +163,9 @@ impl KeygenMember {
         let Some(phase) = keygen.phase(next) else {
             return Vec::new();
         };
+        if keygen.slot_range(&self.address).is_empty() {
+            return Vec::new();
+        }
         let first = !self.posted.contains(&phase);
         let round = keygen.round();
         let mut out = Vec::new();
@@ -225,7 +231,7 @@ impl KeygenMember {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use ordo_chain::keygen::KeygenParams;
+    use ordo_chain::keygen::{KeygenParams, Schedule};
     use ordo_enc::{combine, seal, sign_shares, verify_keys, Identities, Recipient};
     use ordo_types::{Validator, ValidatorSet};
     use rand_010::SeedableRng;
@@ -251,9 +257,25 @@ mod tests {
         absent: &[usize],
         heights: std::ops::RangeInclusive<u64>,
     ) -> (Vec<KeygenEvent>, Vec<Option<Vec<Share>>>) {
+        run_epochs(keygen, &[], members, absent, heights)
+    }
+
+    /// [`run`], starting each epoch's round, as the chain does, with its committee in
+    /// `committees` (by epoch; `None` past its end).
+    fn run_epochs(
+        keygen: &mut Keygen,
+        committees: &[Option<ValidatorSet>],
+        members: &mut [KeygenMember],
+        absent: &[usize],
+        heights: std::ops::RangeInclusive<u64>,
+    ) -> (Vec<KeygenEvent>, Vec<Option<Vec<Share>>>) {
         let mut events = Vec::new();
         let mut shares = vec![None; members.len()];
         for height in heights {
+            if let Some(epoch) = keygen.starts_at(height) {
+                let committee = committees.get(epoch as usize).cloned().flatten();
+                keygen.begin(epoch, committee);
+            }
             let mut block = Vec::new();
             for (i, m) in members.iter_mut().enumerate() {
                 if !absent.contains(&i) {
@@ -318,7 +340,10 @@ mod tests {
                 KeygenMember::new(key.clone())
             })
             .collect();
-        let keygen = Keygen::new(KeygenParams { window: WINDOW }, set.clone());
+        let keygen = Keygen::new(
+            Schedule::new(KeygenParams { window: WINDOW }, None),
+            set.clone(),
+        );
         (keygen, members, set)
     }
 
@@ -402,7 +427,10 @@ mod tests {
             blocks.push(block);
         }
         // Member 0 restarts: a fresh state replays the blocks against a replayed chain.
-        let mut replayed = Keygen::new(KeygenParams { window: WINDOW }, keygen.committee().clone());
+        let mut replayed = Keygen::new(
+            Schedule::new(KeygenParams { window: WINDOW }, None),
+            keygen.committee().unwrap().clone(),
+        );
         let mut restarted = KeygenMember::new(members[0].secret.clone());
         for (i, block) in blocks.iter().enumerate() {
             let height = i as u64 + 1;
@@ -415,6 +443,69 @@ mod tests {
             panic!("{events:?}");
         };
         assert!(opens(key, &shares, &[0, 1, 2]));
+    }
+
+    #[test]
+    fn with_elections_each_epoch_s_committee_generates_its_own_key_before_the_epoch() {
+        // Epoch 0: members 0-3; epoch 1: members 1-4 (0 left, 4 joined); epoch 2: unknown
+        // to this node (blind to the L1).
+        let keys: Vec<SecretKey> = (0..5).map(|_| SecretKey::random()).collect();
+        let first = committee(&keys[..4], &[1; 4]);
+        let second = committee(&keys[1..], &[1; 4]);
+        let election = ordo_chain::ElectionParams {
+            epoch_length: 9 * WINDOW,
+            activation_epochs: 1,
+            max_committee: 10,
+            min_stake: Default::default(),
+        };
+        let schedule = Schedule::new(KeygenParams { window: WINDOW }, Some(&election));
+        assert_eq!(schedule.check(), Ok(()));
+        let short = ordo_chain::ElectionParams {
+            epoch_length: 9 * WINDOW - 1,
+            ..election
+        };
+        assert!(Schedule::new(KeygenParams { window: WINDOW }, Some(&short))
+            .check()
+            .is_err());
+        let mut keygen = Keygen::new(schedule, first.clone());
+        let mut members: Vec<KeygenMember> = keys.iter().cloned().map(KeygenMember::new).collect();
+        let committees = [Some(first), Some(second), None];
+        let length = election.epoch_length;
+        let (first_events, _) =
+            run_epochs(&mut keygen, &committees, &mut members, &[], 1..=4 * WINDOW);
+        let (events, shares) = run_epochs(
+            &mut keygen,
+            &committees,
+            &mut members,
+            &[],
+            4 * WINDOW + 1..=2 * length,
+        );
+        let (
+            [KeygenEvent::Generated(k0)],
+            [KeygenEvent::Generated(k1), KeygenEvent::Failed { round: 2, why }],
+        ) = (first_events.as_slice(), events.as_slice())
+        else {
+            panic!("{first_events:?} {events:?}");
+        };
+        // Epoch 0's key opens once its round ends; epoch 1's from the epoch's first height,
+        // generated a window before it, when clients start sealing to it.
+        assert_eq!(
+            (k0.key_id, k0.epoch, k0.from_height),
+            (0, 0, 4 * WINDOW + 1)
+        );
+        assert_eq!((k1.key_id, k1.epoch, k1.from_height), (1, 1, length + 1));
+        assert_ne!(k0.sharing.public(), k1.sharing.public());
+        assert_eq!(schedule.round_start(1), length + 1 - 5 * WINDOW);
+        assert_eq!(schedule.sealing_epoch(length - WINDOW), 0);
+        assert_eq!(schedule.sealing_epoch(length - WINDOW + 1), 1);
+        // The member that left holds no share of the new key, the newcomer does, and the
+        // new committee opens what is sealed to it.
+        assert!(shares[0].is_none());
+        assert!(opens(k1, &shares, &[1, 2, 4]));
+        assert!(!k1.holders.contains_key(&members[0].address));
+        // A node that did not know epoch 2's committee sits its round out, and says why.
+        assert!(why.contains("did not know the committee"), "{why}");
+        assert_eq!(keygen.starts_at(3 * length + 1 - 5 * WINDOW), Some(3));
     }
 
     #[test]

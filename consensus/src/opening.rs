@@ -285,6 +285,7 @@ mod tests {
         let slots = [vec![0, 3], vec![1], vec![2]];
         let key = Arc::new(EpochKey {
             key_id: 1,
+            epoch: 0,
             sharing,
             holders: set
                 .validators()

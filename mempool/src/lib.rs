@@ -1008,7 +1008,19 @@ impl Mempool {
             .collect();
         let (gone, live_bytes) = {
             let mut pool = lock(&self.inner.pool);
-            let gone = pool.on_decided(&included, nonces);
+            let mut gone = pool.on_decided(&included, nonces);
+            // A new epoch's key took over: what was sealed to the old one can no longer be
+            // included (docs/ENCRYPTION.md, "Keys per epoch").
+            let admission = &self.inner.admission;
+            let next = block.header.height + 1;
+            if let Some(schedule) = admission.keygen() {
+                if schedule.epoch(next) != schedule.epoch(block.header.height) {
+                    gone.extend(pool.drop_stale(
+                        |tx| tx.sealed().is_some() && admission.check_at(tx, next).is_err(),
+                        "sealed to the previous epoch's encryption key; seal it again to the current one",
+                    ));
+                }
+            }
             (gone, pool.bytes() as u64)
         };
         let moved: HashMap<(Address, u64), u64> = nonces

@@ -322,6 +322,25 @@ impl Pool {
         gone
     }
 
+    /// Drops the held transactions `stale` names, with `reason`. Returns their hashes.
+    pub(crate) fn drop_stale(
+        &mut self,
+        stale: impl Fn(&Transaction) -> bool,
+        reason: &str,
+    ) -> Vec<B256> {
+        let hashes: Vec<B256> = self
+            .txs
+            .iter()
+            .filter(|(_, p)| stale(&p.tx))
+            .map(|(h, _)| *h)
+            .collect();
+        for hash in &hashes {
+            self.remove(hash);
+            self.note_dropped(*hash, reason);
+        }
+        hashes
+    }
+
     /// Ready transactions for a block, at most `max_bytes` of encoded entries and `max_count`
     /// transactions. Namespaces share the block by deficit round robin in proportion to
     /// `weight(namespace)`, so a flooded namespace cannot crowd out the others; each sender's

@@ -399,16 +399,20 @@ struct L1Slices {
 impl L1Slices {
     fn new(source: &Source, genesis: &Genesis) -> anyhow::Result<Self> {
         let namespace = source.namespace;
-        let lane = crate::config::Genesis::load(&source.genesis)?
-            .encryption
-            .filter(|_| genesis.rollup(namespace).is_some_and(|r| r.encrypted))
-            .map(|params| {
-                ordo_chain::lane::Follower::new(
-                    params,
-                    genesis.validators.clone(),
-                    genesis.chain_id,
-                )
-            });
+        let full = crate::config::Genesis::load(&source.genesis)?;
+        let encrypted = genesis.rollup(namespace).is_some_and(|r| r.encrypted);
+        if encrypted
+            && full.encryption.is_some()
+            && full.l1.as_ref().is_some_and(|l| l.epoch_length > 0)
+        {
+            // The follower would need every epoch's committee, from the stake table.
+            anyhow::bail!(
+                "rebuilding an encrypted rollup from the L1 alone is not supported with elections yet (docs/ENCRYPTION.md)"
+            );
+        }
+        let lane = full.encryption.filter(|_| encrypted).map(|params| {
+            ordo_chain::lane::Follower::new(params, genesis.validators.clone(), genesis.chain_id)
+        });
         Ok(Self {
             blocks: L1Blocks::new(source, genesis)?,
             lane,

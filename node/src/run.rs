@@ -208,12 +208,15 @@ pub(crate) async fn run_node(home: &Path) -> anyhow::Result<()> {
     let rollups = Rollups::new(&genesis.rollups).map_err(anyhow::Error::msg)?;
     let mut admission = Admission::new(genesis.chain_id, rollups);
     if let Some(keygen) = genesis.encryption {
-        if genesis.l1.as_ref().is_some_and(|l| l.epoch_length > 0) {
-            anyhow::bail!(
-                "the encrypted lane does not run with elections yet (docs/ENCRYPTION.md)"
-            );
-        }
-        admission = admission.with_keygen(keygen);
+        let election = genesis
+            .l1
+            .as_ref()
+            .map(|l| l.election())
+            .transpose()?
+            .flatten();
+        let schedule = ordo_chain::Schedule::new(keygen, election.as_ref());
+        schedule.check().map_err(anyhow::Error::msg)?;
+        admission = admission.with_keygen(schedule);
     }
     let rules = Arc::new(ChainRules {
         admission: admission.clone(),

@@ -11,8 +11,9 @@ use alloy::signers::local::PrivateKeySigner;
 use ordo_types::SecretKey;
 use serde_json::{json, Value};
 
-use crate::force::{l1_net_with, receipt_block, L1Net};
+use crate::force::{l1_net_init, l1_net_with, receipt_block, L1Net};
 use crate::harness::set;
+use crate::opening::{check_key, epoch_key, opened};
 
 /// Ordo blocks per epoch in this test.
 const EPOCH: u64 = 8;
@@ -26,12 +27,17 @@ async fn block(l1: &L1Net, h: u64) -> Value {
 /// The first election height (first block of an epoch) whose L1 origin is at or past
 /// `l1_block`, and the height its committee takes over (two epochs later).
 async fn takes_effect(l1: &L1Net, l1_block: u64) -> (u64, u64) {
+    takes_effect_in(l1, l1_block, EPOCH).await
+}
+
+/// [`takes_effect`] with epochs of `length` blocks.
+async fn takes_effect_in(l1: &L1Net, l1_block: u64, length: u64) -> (u64, u64) {
     let deadline = Instant::now() + T;
     for epoch in 0.. {
-        let b = epoch * EPOCH + 1;
+        let b = epoch * length + 1;
         let origin = block(l1, b).await["l1_origin_number"].as_u64().unwrap();
         if origin >= l1_block {
-            return (b, (epoch + 2) * EPOCH + 1);
+            return (b, (epoch + 2) * length + 1);
         }
         assert!(
             Instant::now() < deadline,
@@ -467,4 +473,144 @@ async fn a_validator_blind_to_the_l1_follows_the_committees_its_peers_certify() 
         assert!(Instant::now() < deadline, "node 3's L1 view stayed behind");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// With the encrypted lane on: each epoch's committee generates its own key in the epoch
+/// before, a newcomer included; clients seal to it from a window before the epoch; what was
+/// sealed to the old key before that still opens under it, what the old epoch could not
+/// include is dropped with the reason, and the new key opens what is sealed to it.
+#[tokio::test]
+async fn each_committee_generates_its_own_key_and_what_was_sealed_to_the_old_one_still_opens() {
+    const WINDOW: u64 = 4;
+    const LENGTH: u64 = 9 * WINDOW;
+    const CHAIN_ID: u64 = 1337;
+    let newcomer = SecretKey::random();
+    let key_json = json!({ "address": newcomer.address(), "secret_key": alloy::primitives::B256::from(newcomer.to_bytes()) });
+    // Nodes 0-3: genesis validators; node 4: a full node holding the newcomer's key.
+    let mut l1 = l1_net_init(
+        &["--encryption".to_owned()],
+        1,
+        json!({ "epoch_length": LENGTH }),
+        &[],
+        |i, text| {
+            if i == 4 {
+                set(text, "", "validator_key", "validator_key.json");
+            }
+        },
+    )
+    .await;
+    std::fs::write(
+        l1.net.home(4).join("validator_key.json"),
+        key_json.to_string(),
+    )
+    .unwrap();
+    l1.net
+        .edit_genesis(|g| g["encryption"] = json!({ "window": WINDOW }));
+    for i in 0..5 {
+        l1.net.restart(i);
+    }
+    let operator = PrivateKeySigner::from(l1.anvil.keys()[4].clone());
+    let staker =
+        ordo_l1::Staker::new(&l1.anvil.endpoint(), operator, l1.deployment.stake_table).unwrap();
+    let two_eth = alloy::primitives::U256::from(2_000_000_000_000_000_000u64);
+    let tx = staker
+        .register(
+            &newcomer,
+            "/ip4/127.0.0.1/tcp/1",
+            "http://127.0.0.1:1",
+            two_eth,
+        )
+        .await
+        .unwrap();
+    let staked_at = receipt_block(&l1.anvil.endpoint(), tx).await;
+    let (_, join) = takes_effect_in(&l1, staked_at, LENGTH).await;
+    let new_epoch = (join - 1) / LENGTH;
+    let switch = join - WINDOW;
+
+    // Well before the switch, clients seal to the old epoch's key.
+    l1.net.wait_height(&[0], switch - 3 * WINDOW, T).await;
+    let old = epoch_key(&l1.net).await;
+    let info = l1.net.get(0, "/v1/encryption").await.unwrap();
+    assert_eq!(info["epoch"], new_epoch - 1, "{info}");
+    let seal = |key: &ordo_enc::EncryptionKey, sender: &SecretKey, nonce: u64, text: &[u8]| {
+        ordo_enc::encrypt_transaction(&mut rand_010::rng(), key, CHAIN_ID, 1, nonce, text, sender)
+            .unwrap()
+    };
+    let (a, b) = (SecretKey::random(), SecretKey::random());
+    let early = seal(&old, &a, 0, b"sealed to the old key");
+    // Nonce 1 with no nonce 0: it waits in the pool until the old epoch has ended.
+    let stranded = seal(&old, &b, 1, b"never included");
+    for tx in [&early, &stranded] {
+        let (status, body) = l1.net.post(0, "/v1/transactions", tx).await;
+        assert_eq!(status, 202, "{body}");
+    }
+    let at = l1.net.wait_included(0, &early.hash().to_string(), T).await;
+    let height = at["height"].as_u64().unwrap();
+    assert!(
+        height < join,
+        "included at {height}, the new key serves from {join}"
+    );
+    let entry = opened(&l1.net, 0, height).await;
+    check_key(&entry[0], &early, &a, &old);
+    assert_eq!(
+        entry[0].outcome,
+        ordo_types::Opened::Plaintext(b"sealed to the old key".to_vec().into())
+    );
+
+    // From the switch on, clients get the new committee's key, which serves from `join`.
+    let deadline = Instant::now() + T;
+    let info = loop {
+        let info = l1.net.get(0, "/v1/encryption").await.unwrap();
+        if info["epoch"] == new_epoch {
+            break info;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no key for epoch {new_epoch}: {info}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(info["from_height"], join, "{info}");
+    let new = epoch_key(&l1.net).await;
+    assert_ne!(new.key_id, old.key_id);
+    assert_ne!(new.public, old.public);
+    let (status, body) = l1
+        .net
+        .post(
+            0,
+            "/v1/transactions",
+            &seal(&old, &SecretKey::random(), 0, b"late"),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("WRONG_ENCRYPTION_KEY")),
+        "{body}"
+    );
+    // The one the old epoch could not include is dropped as it ends, saying why.
+    let dropped = l1
+        .net
+        .wait_tx(0, &stranded.hash().to_string(), &["dropped"], T)
+        .await;
+    assert!(dropped.to_string().contains("previous epoch"), "{dropped}");
+
+    // The new key opens what is sealed to it, in the new committee's epoch.
+    let late = seal(&new, &a, 1, b"sealed to the new key");
+    let (status, body) = l1.net.post(0, "/v1/transactions", &late).await;
+    assert_eq!(status, 202, "{body}");
+    let at = l1.net.wait_included(0, &late.hash().to_string(), T).await;
+    let height = at["height"].as_u64().unwrap();
+    assert!(height >= join);
+    let entry = opened(&l1.net, 0, height).await;
+    check_key(&entry[0], &late, &a, &new);
+    // The newcomer took part in its committee's round and holds shares of the key.
+    let holds = format!("key_id={}", new.key_id);
+    assert!(
+        l1.net
+            .log(4)
+            .lines()
+            .any(|l| l.contains("holding shares of the generated key") && l.contains(&holds)),
+        "node 4 holds no share of key {}",
+        new.key_id
+    );
 }

@@ -21,7 +21,7 @@ fn encryption() -> Vec<String> {
 }
 
 /// The key the committee generated, once it has (node 0 names it).
-async fn epoch_key(net: &Net) -> EncryptionKey {
+pub(crate) async fn epoch_key(net: &Net) -> EncryptionKey {
     let info = net.wait_encryption(0, T).await;
     let public = alloy_primitives::hex::decode(info["public_key"].as_str().unwrap()).unwrap();
     EncryptionKey::from_bytes(info["key_id"].as_u64().unwrap(), &public).unwrap()
@@ -29,7 +29,7 @@ async fn epoch_key(net: &Net) -> EncryptionKey {
 
 /// The opened entries of namespace 1 at `height`, as node `i` serves them once it has the
 /// block and has opened it (a node opens a decided block right after deciding it).
-async fn opened(net: &Net, i: usize, height: u64) -> Vec<OpenedEntry> {
+pub(crate) async fn opened(net: &Net, i: usize, height: u64) -> Vec<OpenedEntry> {
     let deadline = Instant::now() + T;
     loop {
         let slice = net
@@ -70,7 +70,12 @@ async fn send_sealed(
 
 /// Checks `entry` is the opening of `tx` (sent by `sender`): its identity is the one the
 /// transaction's visible fields make, and its key is that identity's key under `key`.
-fn check_key(entry: &OpenedEntry, tx: &Transaction, sender: &SecretKey, key: &EncryptionKey) {
+pub(crate) fn check_key(
+    entry: &OpenedEntry,
+    tx: &Transaction,
+    sender: &SecretKey,
+    key: &EncryptionKey,
+) {
     let sealed = tx.sealed().expect("an envelope");
     let identity = sealed.identity(CHAIN_ID, 1, sender.address(), tx.nonce());
     assert_eq!(entry.identity, identity);
