@@ -1,16 +1,44 @@
 //! `GET /v1/encryption`: the key encrypted transactions are sealed to, and which rollups take
 //! them (docs/ENCRYPTION.md).
 
-use axum::extract::State;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use ordo_types::Bytes;
 use serde_json::json;
 
+use crate::hex::Hex;
 use crate::{ApiError, ApiState, ErrorCode};
 
 pub(crate) fn routes() -> Router<ApiState> {
-    Router::new().route("/v1/encryption", get(encryption))
+    Router::new()
+        .route("/v1/encryption", get(encryption))
+        .route("/v1/encryption/keys/{commitment}", get(key_by_commitment))
+}
+
+/// A recent epoch's key by the commitment block headers name it with
+/// (`encryption_key_hash`), for clients checking openings (they check the commitment).
+async fn key_by_commitment(
+    State(s): State<ApiState>,
+    path: Result<Path<Hex<ordo_types::B256>>, PathRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Path(Hex(commitment)) = path?;
+    let key = s
+        .mempool
+        .admission()
+        .key_by_commitment(&commitment)
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "no key with commitment {commitment} (a node serves the previous, current and next epochs' keys)"
+            ))
+        })?;
+    Ok(Json(json!({
+        "key_id": key.key_id,
+        "epoch": key.epoch,
+        "from_height": key.from_height,
+        "public_key": Bytes::copy_from_slice(&key.encryption_key().public_bytes()),
+    })))
 }
 
 async fn encryption(State(s): State<ApiState>) -> Result<Json<serde_json::Value>, ApiError> {

@@ -475,6 +475,7 @@ fn block_json(d: &DecidedBlock) -> serde_json::Value {
         "l1_origin_hash": h.l1_origin_hash,
         "inbox_cursor": h.inbox_cursor,
         "bundle_root": h.bundle_root,
+        "encryption_key_hash": h.encryption_key_hash,
         "namespaces": namespaces,
         "certificate": d.certificate,
     })

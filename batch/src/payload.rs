@@ -1,6 +1,6 @@
 //! The uncompressed payload: headers as differences from their prediction, then bodies.
 //!
-//! `version u8 = 1 | count u32 | residuals (count × Header::ENCODED_LEN, column by column) |
+//! `version u8 = 2 | count u32 | residuals (count × Header::ENCODED_LEN, column by column) |
 //! count × (u32 length | Body encoding)`.
 //!
 //! A block's *prediction* is the previous header with the fields that follow from it and from
@@ -17,7 +17,7 @@ use crate::BatchError;
 use ordo_types::{Block, Body, Decode, Encode, Entry, Header};
 
 /// Version byte of the payload. It changes with the header encoding's length.
-pub const PAYLOAD_VERSION: u8 = 1;
+pub const PAYLOAD_VERSION: u8 = 2;
 
 /// Smallest encoding of a block in the payload: its residual, a body length and an empty body.
 const BLOCK_MIN_LEN: usize = Header::ENCODED_LEN + 4 + 4;

@@ -130,7 +130,7 @@ struct Vectors {
     frames: Vec<String>,
 }
 
-const VECTORS: &str = include_str!("../vectors/batch-v1.json");
+const VECTORS: &str = include_str!("../vectors/batch-v2.json");
 
 fn golden_vectors() -> Vectors {
     let blocks = golden_blocks();
@@ -162,7 +162,7 @@ fn golden_vectors() -> Vectors {
 fn golden_vectors_match_the_committed_file() {
     let computed = golden_vectors();
     if std::env::var_os("ORDO_WRITE_VECTORS").is_some() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/vectors/batch-v1.json");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/vectors/batch-v2.json");
         std::fs::write(
             path,
             serde_json::to_string_pretty(&computed).unwrap() + "\n",
@@ -349,8 +349,11 @@ fn decoder_refuses_non_canonical_residuals_and_bad_framing() {
     ));
     // Versions, counts, lengths, trailing bytes.
     let mut bad = payload.clone();
-    bad[0] = 2;
-    assert_eq!(decode_payload(&bad), Err(BatchError::UnknownVersion(2)));
+    bad[0] = PAYLOAD_VERSION - 1;
+    assert_eq!(
+        decode_payload(&bad),
+        Err(BatchError::UnknownVersion(PAYLOAD_VERSION - 1))
+    );
     let mut bad = payload.clone();
     bad[1..5].copy_from_slice(&0u32.to_be_bytes());
     assert_eq!(decode_payload(&bad), Err(BatchError::Empty));

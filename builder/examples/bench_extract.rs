@@ -71,6 +71,7 @@ fn fixture(txs: usize) -> (Block, CommitCertificate, ValidatorSet) {
         l1_origin_hash: B256::ZERO,
         inbox_cursor: 0,
         bundle_root: body.bundle_root(),
+        encryption_key_hash: B256::ZERO,
     };
     let hash = header.hash();
     let digest = vote_digest(CHAIN_ID, 1, 0, VoteType::Precommit, Some(hash));

@@ -16,6 +16,7 @@
 //!     proposer: Address::ZERO, namespace_root: body.namespace_root(), tx_count: 1,
 //!     validators_hash: B256::ZERO, next_validators_hash: B256::ZERO,
 //!     l1_origin_number: 0, l1_origin_hash: B256::ZERO, inbox_cursor: 0, bundle_root: B256::ZERO,
+//!     encryption_key_hash: B256::ZERO,
 //! };
 //! let block = Block { header, body };
 //! let cert = CommitCertificate { height: 0, round: 0, block_hash: block.hash(), signatures: vec![] };

@@ -44,6 +44,9 @@ pub(crate) struct Template {
     /// The L1 origin the block names: number (0 without an L1) and hash.
     pub(crate) l1_origin_number: u64,
     pub(crate) l1_origin_hash: B256,
+    /// The commitment to the key that opens the block's encrypted transactions (zero where
+    /// the lane is closed).
+    pub(crate) encryption_key_hash: B256,
 }
 
 /// What a validator expects of the block at a height.
@@ -280,6 +283,7 @@ pub(crate) fn assemble(
         l1_origin_hash: template.l1_origin_hash,
         inbox_cursor: cursor,
         bundle_root: body.bundle_root(),
+        encryption_key_hash: template.encryption_key_hash,
     };
     Block { header, body }
 }
@@ -367,6 +371,11 @@ pub(crate) fn verify(
         "next_validators_hash",
         h.next_validators_hash,
         t.next_validators_hash,
+    )?;
+    expect(
+        "encryption_key_hash",
+        h.encryption_key_hash,
+        t.encryption_key_hash,
     )?;
     if h.timestamp_ms <= t.parent_timestamp_ms {
         return Err(BlockError::TimestampNotIncreasing {

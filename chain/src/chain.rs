@@ -362,6 +362,11 @@ impl Chain {
             inbox_cursor: self.tip.inbox_cursor,
             l1_origin_number: self.tip.l1_origin.number,
             l1_origin_hash: self.tip.l1_origin.hash,
+            encryption_key_hash: self
+                .rules
+                .admission
+                .key_at(height)
+                .map_or(B256::ZERO, |k| k.encryption_key().commitment()),
         })
     }
 

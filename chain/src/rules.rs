@@ -169,6 +169,16 @@ impl Admission {
             .cloned()
     }
 
+    /// The key of the recent epochs (the previous, current and next) whose commitment
+    /// (`EncryptionKey::commitment`, what headers name) is `commitment`.
+    pub fn key_by_commitment(&self, commitment: &alloy_primitives::B256) -> Option<Arc<EpochKey>> {
+        self.lane()
+            .keys
+            .values()
+            .find(|k| k.encryption_key().commitment() == *commitment)
+            .cloned()
+    }
+
     /// The key clients seal to now, once generated: the current epoch's, or the next one's
     /// in the epoch's last key-generation window ([`Schedule::sealing_epoch`]).
     pub fn sealing_key(&self) -> Option<Arc<EpochKey>> {

@@ -123,6 +123,7 @@ fn template() -> Template {
         inbox_cursor: 0,
         l1_origin_number: 0,
         l1_origin_hash: B256::ZERO,
+        encryption_key_hash: B256::ZERO,
     }
 }
 
@@ -270,6 +271,11 @@ fn every_rule_refuses_its_violation() {
     mismatch(
         |h| h.next_validators_hash = B256::ZERO,
         "next_validators_hash",
+    );
+    // A header naming another encrypted-lane key than the height's (here: none).
+    mismatch(
+        |h| h.encryption_key_hash = B256::repeat_byte(9),
+        "encryption_key_hash",
     );
 
     let mut block = valid_block();
@@ -858,6 +864,7 @@ fn released_keys_are_committed_only_by_the_proposer_for_pending_heights_and_must
         l1_origin_hash: B256::ZERO,
         inbox_cursor: 0,
         bundle_root: B256::ZERO,
+        encryption_key_hash: B256::ZERO,
     };
     let held = Block {
         header: header_at(3),

@@ -794,23 +794,23 @@ mod tests {
     const CHAIN: u64 = 1234;
     /// `ordo-types` `golden_digests`: PRECOMMIT, NIL_PREVOTE and PROPOSAL_NO_POL.
     const PRECOMMIT_DIGEST: &str =
-        "0x2681d3a9ad32a19ba96f395f90fec58f48edaaa6ecc7ed83911a7efdf08437b8";
+        "0x932095f56a9651a65bacd5e4a63f46096f3269c4e6f228b024dc8496fbb1c087";
     const NIL_PREVOTE_DIGEST: &str =
         "0x252fe6bd6d86d0d1ebb8d50513a204db0b98c5474d508c47131e8be80a76574b";
     /// The vote extension digest of `extended_precommit` (checked against `cast keccak` of
     /// the packed fields).
     const EXTENSION_DIGEST: &str =
-        "0x7453c10baea615b1bef2178769a4fff8e6c5e8529bf7318fddfb845d9f7a1fc0";
+        "0x781a9ae3c0e40c57cea0903512c417803d51723aaa30259e6f8805184cd76ccf";
     macro_rules! extension_sig_hex {
         () => {
             concat!(
-                "b476e76aeec925fcfd8c4b3acfea1fea49773fcfc7f5326a1a5b235f37405c82",
-                "6f118216c4690ac28e4a3b2e7be9a33f9150d580e92b843e026ef29c7a4e2dde1b",
+                "f564c2270ca2b92c803380f260233db3d1d12c318b6a9b509e418ded21481b86",
+                "7d93dffeb0ec067deca67b7df199f0f025a27bc0b385073381b3e667a43f4fe11b",
             )
         };
     }
     const PROPOSAL_DIGEST: &str =
-        "0x9ea1c9489f1c2e9324726b4efd711c272305281f63d1569d4bbc94e5b86fb186";
+        "0x6c5dd8958046cb76063ad06dc0aa10e51daf2abd66a69477d2b268fe7940c54b";
 
     macro_rules! address_hex {
         () => {
@@ -819,7 +819,7 @@ mod tests {
     }
     macro_rules! block_hash_hex {
         () => {
-            "cb466fac1617aedf296153924a3380738c681b49466fb944a3db9d9bdafa7288"
+            "6dc119373cf5952cee747a5270f73af58c7e8f1aa3a90be6bc8134c89bee3edc"
         };
     }
     /// Compressed public key of the validator key.
@@ -844,8 +844,8 @@ mod tests {
     macro_rules! precommit_sig_hex {
         () => {
             concat!(
-                "ea3e8910b0a8df6a31cb79c8c7672654a82b5e8f5ad6f7c3cdb79eb4b4b0fe59",
-                "6cb0a2c3f37d5322b8d6066dff2f5685bac0c098586582bf0f942e98a5edc42c",
+                "3c6e32b664df1601f7cb9eb31ef63aa1e1fc067e77e861b4d387dfc2d61d0f8c",
+                "716d5076a879450ef02b1cc16b50072ebd37191ecdc47db97c19f1deabaf2972",
                 "1b",
             )
         };
@@ -864,9 +864,9 @@ mod tests {
     macro_rules! prevote_sig_hex {
         () => {
             concat!(
-                "200df34fdc1a4a74a900769c107c17e5858c316af92462d40f21dc6d8661fe41",
-                "164417d8b9251d28d6ddbcd77598895b121d7de39035f3c8747e5c01101d6073",
-                "1b",
+                "8a32d908cdd84e0d0e5d7829ae94c3ef334e71b9d5e6b28ba6e1fd18945778d5",
+                "03cfa765addc311e39baaafce2329867a952c0e9ad7e897d0b52d34818e4d72b",
+                "1c",
             )
         };
     }
@@ -874,8 +874,8 @@ mod tests {
     macro_rules! proposal_sig_hex {
         () => {
             concat!(
-                "2104019b4f4478aae302e205c043c4cf026680f1e981f30cc776a18c0b7e650f",
-                "709a2bf2aa089ffc2c30c8f794f64cdfb1b9093eca8b5fb9e682db36c13db804",
+                "ce8f1bfb754b98322056f59141bbb5bd17d50bfe840c84a98c8dc7ed887ba0a7",
+                "5582963461b78b8473de2d2b5a2c13ec0ccd1d320d0484b2f07d236f049e92c4",
                 "1b",
             )
         };

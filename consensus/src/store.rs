@@ -717,6 +717,7 @@ mod tests {
                 l1_origin_hash: B256::ZERO,
                 inbox_cursor: 0,
                 bundle_root: body.bundle_root(),
+                encryption_key_hash: B256::ZERO,
             },
             body,
         }
@@ -881,7 +882,7 @@ mod tests {
     macro_rules! block_3_hex {
         () => {
             concat!(
-                "02",                                                               // version
+                "03",                                                               // version
                 "0000000000000001",                                                 // chain id
                 "0000000000000003",                                                 // height
                 "0000000000000000",                                                 // epoch
@@ -896,6 +897,7 @@ mod tests {
                 "0000000000000000000000000000000000000000000000000000000000000000", // l1 hash
                 "0000000000000000",                                                 // inbox cursor
                 "0000000000000000000000000000000000000000000000000000000000000000", // bundle root
+                "0000000000000000000000000000000000000000000000000000000000000000", // key hash
                 "00000000",                                                         // group count
                 "00000000",                                                         // bundle count
             )
@@ -939,8 +941,8 @@ mod tests {
                     "00000001",      // pol round u32 (0xffffffff: none)
                     proposer_hex!(), // proposer (20)
                     "01",            // signature present
-                    "e201bb27c694572184bc44bb87f892082273951e432af43ccac6f4c562acc072", // signature: r
-                    "608e97e3c1574965a6049f7e4869f16b6d89633662e1d9d17d5385104a793da5", //            s
+                    "fc7485c88b778d2e08f90c402840734b68402ab8db9fa7cc2642f10564a0ce9a", // signature: r
+                    "57e79d35fc241623859ce5de523e75fca07f8a6450582c3b8cab26d00291b3c3", //            s
                     "1b",           //            v
                     "01",           // valid
                     block_3_hex!(), // the block, to the end of the record

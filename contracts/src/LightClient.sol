@@ -34,10 +34,10 @@ contract LightClient {
     uint256 private constant FAIL_OUT_OF_RANGE = 2;
     uint256 private constant FAIL_SIGNATURE = 3;
 
-    /// @notice Length of a FORMATS.md version-2 header.
-    uint256 public constant HEADER_LENGTH = 265;
+    /// @notice Length of a FORMATS.md version-3 header.
+    uint256 public constant HEADER_LENGTH = 297;
     /// @notice Version byte of the header format this client reads.
-    uint8 public constant HEADER_VERSION = 2;
+    uint8 public constant HEADER_VERSION = 3;
 
     /// @notice The Ordo chain id this light client follows (signed into every vote and header).
     uint64 public immutable chainId;
@@ -90,9 +90,9 @@ contract LightClient {
     error BlockAlreadyStored(uint64 height);
     /// @notice The zero hash is a nil vote, never a block.
     error ZeroBlockHash();
-    /// @notice The header is not 265 bytes long.
+    /// @notice The header is not 297 bytes long.
     error BadHeaderLength(uint256 length);
-    /// @notice The header's version byte is not 2.
+    /// @notice The header's version byte is not 3.
     error BadHeaderVersion(uint8 version);
     /// @notice The header is for another Ordo chain.
     error WrongChainId(uint64 expected, uint64 given);
@@ -155,7 +155,7 @@ contract LightClient {
         _store(height, blockHash, round, signed);
     }
 
-    /// @notice Moves to the next committee. `header` (265 bytes, FORMATS.md) must be certified by
+    /// @notice Moves to the next committee. `header` (297 bytes, FORMATS.md) must be certified by
     ///         the current committee, name it as `validators_hash`, and name `newCommittee` as
     ///         `next_validators_hash` (different from the current one). The header's block hash
     ///         is stored for its height like `submitBlock` would.

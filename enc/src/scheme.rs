@@ -40,6 +40,14 @@ pub struct EncryptionKey {
 }
 
 impl EncryptionKey {
+    /// What a block header commits to (`encryption_key_hash`): keccak256 of the key id (8
+    /// bytes, big-endian) and the compressed public key.
+    pub fn commitment(&self) -> alloy_primitives::B256 {
+        let mut bytes = self.key_id.to_be_bytes().to_vec();
+        bytes.extend_from_slice(&self.public_bytes());
+        alloy_primitives::keccak256(bytes)
+    }
+
     /// The public key's 96-byte compressed encoding.
     pub fn public_bytes(&self) -> [u8; PUBLIC_KEY_LEN] {
         let mut out = [0u8; PUBLIC_KEY_LEN];

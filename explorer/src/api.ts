@@ -16,6 +16,7 @@ export interface Header {
   l1_origin_hash: string;
   inbox_cursor: number;
   bundle_root: string;
+  encryption_key_hash: string;
 }
 
 export interface Certificate {

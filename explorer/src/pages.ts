@@ -153,6 +153,7 @@ export async function block(view: View, height: number): Promise<void> {
       ['L1 origin', html`${b.l1_origin_number} ${mono(b.l1_origin_hash)}`],
       ['inbox cursor', b.inbox_cursor],
       ['bundle root', mono(b.bundle_root, true)],
+      ['encryption key', mono(b.encryption_key_hash, true)],
     ])}
     <h2>Commit certificate</h2>
     <p>Round ${b.certificate.round}: ${b.certificate.signatures.length} signers with ${num(signed)} of ${num(committee.current?.total_power)} voting power.</p>

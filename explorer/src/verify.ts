@@ -69,7 +69,7 @@ const eq = (a: Bytes, b: Bytes) => a.length === b.length && a.every((x, i) => x 
 /** keccak256 of the header encoding: the block hash. */
 export function headerHash(h: Header): Bytes {
   const w = new Writer()
-    .u8(2)
+    .u8(3)
     .u64(h.chain_id)
     .u64(h.height)
     .u64(h.epoch)
@@ -83,7 +83,8 @@ export function headerHash(h: Header): Bytes {
     .u64(h.l1_origin_number)
     .raw(h.l1_origin_hash, 32)
     .u64(h.inbox_cursor)
-    .raw(h.bundle_root, 32);
+    .raw(h.bundle_root, 32)
+    .raw(h.encryption_key_hash, 32);
   return keccak_256(w.done());
 }
 

@@ -308,6 +308,7 @@ mod tests {
             l1_origin_hash: B256::ZERO,
             inbox_cursor: 0,
             bundle_root: body.bundle_root(),
+            encryption_key_hash: B256::ZERO,
         };
         Block { header, body }
     }

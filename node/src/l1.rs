@@ -126,6 +126,7 @@ async fn certified(
         l1_origin_hash: serde_json::from_value(field("l1_origin_hash")?)?,
         inbox_cursor: serde_json::from_value(field("inbox_cursor")?)?,
         bundle_root: serde_json::from_value(field("bundle_root")?)?,
+        encryption_key_hash: serde_json::from_value(field("encryption_key_hash")?)?,
     };
     let hash: ordo_types::B256 = serde_json::from_value(field("hash")?)?;
     if header.hash() != hash {

@@ -68,7 +68,7 @@ impl Source {
             if !genesis.rollup(self.namespace).is_some_and(|r| r.encrypted) {
                 return Ok(client);
             }
-            return with_network_key(client).await;
+            return Ok(client.with_openings());
         };
         let l1 = crate::config::GenesisL1::load(&self.genesis)?;
         let light_client = ordo_l1::LightClientRelay::new(
@@ -85,28 +85,6 @@ impl Source {
         RollupClient::from_committee_hash(&node, genesis.chain_id, state.committee_hash, since)
             .await
             .map_err(|e| anyhow!("the committee the LightClient holds: {}: {e}", e.code()))
-    }
-}
-
-/// `client`, checking openings against the network's encryption key: waits while the
-/// committee has not generated it yet, or the node does not answer.
-async fn with_network_key(client: RollupClient) -> anyhow::Result<RollupClient> {
-    loop {
-        match client.clone().with_network_key().await {
-            Ok(client) => return Ok(client),
-            // Not generated yet, or the node not up yet: ask again.
-            Err(ordo_rollup_adapters::ClientError::Api { code, message, .. })
-                if code == "ENC_KEY_UNAVAILABLE" =>
-            {
-                tracing::info!(target: "ordo::rollup", reason = %message, "waiting for the network's encryption key");
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-            }
-            Err(e @ ordo_rollup_adapters::ClientError::Http(_)) => {
-                tracing::warn!(target: "ordo::rollup", "{e}; retrying");
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-            }
-            Err(e) => return Err(anyhow!("the network's encryption key: {}: {e}", e.code())),
-        }
     }
 }
 

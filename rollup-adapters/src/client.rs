@@ -86,23 +86,41 @@ impl RollupClient {
         }
     }
 
-    /// This client, also checking encrypted transactions' openings against the key the node
-    /// names (`GET /v1/encryption`). The committee generates that key on the chain; until
-    /// its headers commit to it (docs/ENCRYPTION.md, "Status"), this trusts the node for it.
-    /// Fails with the node's `ENC_KEY_UNAVAILABLE` (retryable) while there is none.
-    pub async fn with_network_key(self) -> Result<Self, ClientError> {
+    /// This client, also checking encrypted transactions' openings: each block's against the
+    /// key its certified header commits to. It asks the node for a key it does not hold yet
+    /// (`GET /v1/encryption/keys/{commitment}`) and takes it only if it matches the
+    /// commitment, so it trusts the committee's certificates alone.
+    pub fn with_openings(self) -> Self {
+        Self {
+            verifier: self.verifier.with_openings(),
+            ..self
+        }
+    }
+
+    /// Fetches the key `header` commits to, when openings are checked and the verifier does
+    /// not hold it; a key that does not match the commitment is refused.
+    async fn fetch_key(&mut self, header: &ordo_types::Header) -> Result<(), ClientError> {
         #[derive(serde::Deserialize)]
         struct Key {
             key_id: u64,
             public_key: ordo_types::Bytes,
         }
-        let key: Key = self.get_json("/v1/encryption").await?;
+        let Some(commitment) = self.verifier.missing_key(header) else {
+            return Ok(());
+        };
+        let key: Key = self
+            .get_json(&format!("/v1/encryption/keys/{commitment}"))
+            .await?;
         let key = ordo_enc::EncryptionKey::from_bytes(key.key_id, &key.public_key)
             .map_err(|e| ClientError::Malformed(format!("the encryption key: {e}")))?;
-        Ok(Self {
-            verifier: self.verifier.with_encryption(key),
-            ..self
-        })
+        if key.commitment() != commitment {
+            return Err(ClientError::BadOpening(format!(
+                "the node served key {} for commitment {commitment}",
+                key.key_id
+            )));
+        }
+        self.verifier.add_key(key);
+        Ok(())
     }
 
     /// The verifier.
@@ -157,6 +175,7 @@ impl RollupClient {
         {
             self.catch_up(height).await?;
         }
+        self.fetch_key(&block.header).await?;
         self.verifier.verify(namespace, height, block)
     }
 

@@ -112,6 +112,15 @@ pub enum ClientError {
         /// The block's height.
         height: u64,
     },
+    /// The block's certified header commits to an encryption key this client does not hold
+    /// (`RollupClient` fetches it from the node, checked against the commitment).
+    #[error("block {height}'s header commits to encryption key {commitment}, which this client does not hold")]
+    UnknownEncryptionKey {
+        /// The block's height.
+        height: u64,
+        /// The header's `encryption_key_hash`.
+        commitment: B256,
+    },
 }
 
 impl ClientError {
@@ -156,6 +165,7 @@ impl ClientError {
             Self::ParentMismatch { .. } => "PARENT_MISMATCH",
             Self::BadOpening(_) => "BAD_OPENING",
             Self::Unopened { .. } => "UNOPENED",
+            Self::UnknownEncryptionKey { .. } => "UNKNOWN_ENCRYPTION_KEY",
         }
     }
 }

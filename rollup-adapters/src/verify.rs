@@ -1,5 +1,6 @@
 //! Offline verification of a namespace slice against a trusted validator set. Pure: no I/O.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use ordo_enc::{DecryptionKey, EncryptionKey, Identities};
@@ -77,9 +78,10 @@ pub struct Verifier {
     validators_hash: B256,
     /// The first height the trusted committee decides.
     since: u64,
-    /// The key released decryption keys are checked against; without it, encrypted
-    /// transactions are delivered as their envelopes.
-    encryption: Option<EncryptionKey>,
+    /// The encryption keys released decryption keys are checked against, by the commitment
+    /// a header names them with (`Header::encryption_key_hash`); `None` delivers encrypted
+    /// transactions as their envelopes.
+    encryption: Option<BTreeMap<B256, EncryptionKey>>,
 }
 
 impl Verifier {
@@ -105,28 +107,54 @@ impl Verifier {
         Self::new(genesis.chain_id, genesis.validators.clone())
     }
 
-    /// This verifier, also checking the encrypted transactions' openings against `key`.
-    pub fn with_encryption(self, key: EncryptionKey) -> Self {
+    /// This verifier, also checking the encrypted transactions' openings, each block's
+    /// against the key its certified header commits to; it holds none yet
+    /// ([`Self::add_key`]).
+    pub fn with_openings(self) -> Self {
         Self {
-            encryption: Some(key),
+            encryption: Some(self.encryption.unwrap_or_default()),
             ..self
         }
     }
 
+    /// [`Self::with_openings`], holding `key`.
+    pub fn with_encryption(mut self, key: EncryptionKey) -> Self {
+        self = self.with_openings();
+        self.add_key(key);
+        self
+    }
+
+    /// Holds `key`, for the blocks whose headers commit to it (a key no header commits to is
+    /// never used). Does nothing while openings are not checked.
+    pub fn add_key(&mut self, key: EncryptionKey) {
+        if let Some(keys) = &mut self.encryption {
+            keys.insert(key.commitment(), key);
+        }
+    }
+
+    /// The commitment to the key `header`'s block opens under, when openings are checked and
+    /// this verifier does not hold that key.
+    pub fn missing_key(&self, header: &Header) -> Option<B256> {
+        let keys = self.encryption.as_ref()?;
+        let commitment = header.encryption_key_hash;
+        (!commitment.is_zero() && !keys.contains_key(&commitment)).then_some(commitment)
+    }
+
     /// Checks `opened` is the opening of every encrypted transaction among `transactions`:
     /// one per such entry, in order, each with the identity the entry's visible fields make,
-    /// a key that is that identity's key under the epoch key (one batched check), and the
-    /// outcome that key gives. Without an encryption key nothing can be checked, and nothing
-    /// opened is kept.
+    /// a key that is that identity's key under the encryption key the certified `header`
+    /// commits to (one batched check), and the outcome that key gives. Without openings
+    /// checked nothing opened is kept.
     fn check_opened(
         &self,
         namespace: u64,
-        height: u64,
+        header: &Header,
         transactions: &[Entry],
         opened: Vec<OpenedEntry>,
     ) -> Result<Vec<OpenedEntry>, ClientError> {
+        let height = header.height;
         let bad = |why: String| Err(ClientError::BadOpening(why));
-        let Some(epoch) = &self.encryption else {
+        let Some(keys) = &self.encryption else {
             return Ok(Vec::new());
         };
         // Every encrypted entry whose sender recovers (one sent through the L1 inbox may not;
@@ -146,6 +174,10 @@ impl Verifier {
         if opened.is_empty() {
             return Err(ClientError::Unopened { height });
         }
+        let commitment = header.encryption_key_hash;
+        let Some(epoch) = keys.get(&commitment) else {
+            return Err(ClientError::UnknownEncryptionKey { height, commitment });
+        };
         if opened.len() != sealed.len() {
             return bad(format!(
                 "{} openings for {} encrypted transactions",
@@ -234,7 +266,11 @@ impl Verifier {
                 trusted: header.next_validators_hash,
             });
         }
-        *self = Self::since(self.chain_id, next, header.height.saturating_add(1));
+        // The encryption keys stay: they are trusted by the headers that name them.
+        *self = Self {
+            encryption: self.encryption.take(),
+            ..Self::since(self.chain_id, next, header.height.saturating_add(1))
+        };
         Ok(())
     }
 
@@ -334,7 +370,7 @@ impl Verifier {
             .map_err(ClientError::BadProof)?;
         PlacedBundle::check_table(&bundles, &header.bundle_root, namespace, &transactions)
             .map_err(ClientError::BadBundles)?;
-        let opened = self.check_opened(namespace, height, &transactions, opened)?;
+        let opened = self.check_opened(namespace, &header, &transactions, opened)?;
         Ok(VerifiedNamespaceBlock {
             namespace,
             block_hash: hash,

@@ -11,7 +11,7 @@ use crate::validator::ValidatorSet;
 use alloy_primitives::{keccak256, Address, B256};
 use serde::{Deserialize, Serialize};
 
-const HEADER_VERSION: u8 = 2;
+const HEADER_VERSION: u8 = 3;
 
 /// A block header. Its hash ([`Header::hash`]) is the value validators vote on; it commits to
 /// the body through `namespace_root`, `tx_count` and `bundle_root`.
@@ -45,11 +45,14 @@ pub struct Header {
     pub inbox_cursor: u64,
     /// Root of the bundle table of the body (zero without bundles).
     pub bundle_root: B256,
+    /// The commitment to the encrypted lane's key that opens this block's encrypted
+    /// transactions (`ordo_enc::EncryptionKey::commitment`; zero where the lane is closed).
+    pub encryption_key_hash: B256,
 }
 
 impl Header {
     /// Length of the header encoding.
-    pub const ENCODED_LEN: usize = 265;
+    pub const ENCODED_LEN: usize = 297;
 
     /// The block hash: keccak256 of the header encoding.
     pub fn hash(&self) -> B256 {
@@ -75,6 +78,7 @@ impl Encode for Header {
         out.extend_from_slice(self.l1_origin_hash.as_slice());
         out.extend_from_slice(&self.inbox_cursor.to_be_bytes());
         out.extend_from_slice(self.bundle_root.as_slice());
+        out.extend_from_slice(self.encryption_key_hash.as_slice());
     }
 
     fn encoded_len(&self) -> usize {
@@ -100,6 +104,7 @@ impl ReadFrom for Header {
             l1_origin_hash: r.b256()?,
             inbox_cursor: r.u64()?,
             bundle_root: r.b256()?,
+            encryption_key_hash: r.b256()?,
         })
     }
 }
@@ -438,9 +443,9 @@ pub(crate) mod tests {
     const BODY_ROOT: &str = "0x59fa294128f800070f43ae156188e63edc34641c866668381c2a80dfde76704d";
     const BUNDLE_HASH: &str = "0x9784f7a113b74906bf6310d9a6343622b38f7711aff49990c88e29d09b2d700b";
     const BUNDLE_ROOT: &str = "0xf10108a1aa2ea288de9e17ee856fc8007cf5da0b7b60f478e361294c34f2293d";
-    const HEADER_ENCODING: &str = "0200000000000004d2000000000000000500000000000000010000018bcfe5680011111111111111111111111111111111111111111111111111111111111111111a642f0e3c3af545e7acbd38b07251b3990914f159fa294128f800070f43ae156188e63edc34641c866668381c2a80dfde76704d0000000322222222222222222222222222222222222222222222222222222222222222223333333333333333333333333333333333333333333333333333333333333333000000000000006444444444444444444444444444444444444444444444444444444444444444440000000000000005f10108a1aa2ea288de9e17ee856fc8007cf5da0b7b60f478e361294c34f2293d";
+    const HEADER_ENCODING: &str = "0300000000000004d2000000000000000500000000000000010000018bcfe5680011111111111111111111111111111111111111111111111111111111111111111a642f0e3c3af545e7acbd38b07251b3990914f159fa294128f800070f43ae156188e63edc34641c866668381c2a80dfde76704d0000000322222222222222222222222222222222222222222222222222222222222222223333333333333333333333333333333333333333333333333333333333333333000000000000006444444444444444444444444444444444444444444444444444444444444444440000000000000005f10108a1aa2ea288de9e17ee856fc8007cf5da0b7b60f478e361294c34f2293d5555555555555555555555555555555555555555555555555555555555555555";
     pub(crate) const BLOCK_HASH: &str =
-        "0xcb466fac1617aedf296153924a3380738c681b49466fb944a3db9d9bdafa7288";
+        "0x6dc119373cf5952cee747a5270f73af58c7e8f1aa3a90be6bc8134c89bee3edc";
 
     /// Three namespaces (1, 9, 42), one entry each: a tree with a promoted odd node; the
     /// signed transaction is a bundle of its own, allowed to revert, up to height 9.
@@ -503,6 +508,7 @@ pub(crate) mod tests {
             l1_origin_hash: B256::repeat_byte(0x44),
             inbox_cursor: 5,
             bundle_root: hex32(BUNDLE_ROOT),
+            encryption_key_hash: B256::repeat_byte(0x55),
         }
     }
 
@@ -545,12 +551,13 @@ pub(crate) mod tests {
     fn header_field_offsets() {
         // Spot-check offsets from the FORMATS.md table.
         let bytes = fixed_header().encode();
-        assert_eq!(bytes[0], 2);
+        assert_eq!(bytes[0], 3);
         assert_eq!(&bytes[65..85], key(1).address().as_slice());
         assert_eq!(&bytes[117..121], &3u32.to_be_bytes());
         assert_eq!(&bytes[185..193], &100u64.to_be_bytes());
         assert_eq!(&bytes[225..233], &5u64.to_be_bytes());
         assert_eq!(&bytes[233..265], fixed_body().bundle_root().as_slice());
+        assert_eq!(&bytes[265..297], [0x55; 32].as_slice());
         let mut bad = bytes.clone();
         bad[0] = 0;
         assert_eq!(

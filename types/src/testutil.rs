@@ -144,6 +144,7 @@ pub(crate) fn arb_header() -> impl Strategy<Value = Header> {
             any::<u64>(),
             arb_b256(),
         ),
+        arb_b256(),
     )
         .prop_map(
             |(
@@ -157,6 +158,7 @@ pub(crate) fn arb_header() -> impl Strategy<Value = Header> {
                     inbox_cursor,
                     bundle_root,
                 ),
+                encryption_key_hash,
             )| Header {
                 chain_id,
                 height,
@@ -172,6 +174,7 @@ pub(crate) fn arb_header() -> impl Strategy<Value = Header> {
                 l1_origin_hash,
                 inbox_cursor,
                 bundle_root,
+                encryption_key_hash,
             },
         )
 }

@@ -238,12 +238,12 @@ mod tests {
     // `cast keccak $(cast abi-encode --packed "f(string,uint64,uint64,uint32,uint8,bytes32)" "ordo/vote/v1" ...)`
     // and the same with `uint32 pol_round` for proposals. BLOCK_HASH is the golden header's hash.
     const BLOCK_HASH: &str = crate::block::tests::BLOCK_HASH;
-    const PRECOMMIT: &str = "0x2681d3a9ad32a19ba96f395f90fec58f48edaaa6ecc7ed83911a7efdf08437b8";
+    const PRECOMMIT: &str = "0x932095f56a9651a65bacd5e4a63f46096f3269c4e6f228b024dc8496fbb1c087";
     const NIL_PREVOTE: &str = "0x252fe6bd6d86d0d1ebb8d50513a204db0b98c5474d508c47131e8be80a76574b";
     const PROPOSAL_POL_1: &str =
-        "0xef2a7bc0fc53618962deeafa76d6a4207181cc3f9fb5a4ce1a94406cfc823620";
+        "0x1d9c42caa0b1a2e12bcbb2e1315b2effc20c1ccb426cf17c303f2fa5497bb8b9";
     const PROPOSAL_NO_POL: &str =
-        "0x9ea1c9489f1c2e9324726b4efd711c272305281f63d1569d4bbc94e5b86fb186";
+        "0x6c5dd8958046cb76063ad06dc0aa10e51daf2abd66a69477d2b268fe7940c54b";
     const CHAIN: u64 = 1234;
 
     #[test]

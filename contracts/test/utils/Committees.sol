@@ -96,14 +96,14 @@ abstract contract Committees is Base {
         return (2 * n) / 3 + 1;
     }
 
-    /// @notice A FORMATS.md version-2 header (265 bytes) with the fields the light client reads.
+    /// @notice A FORMATS.md version-3 header (297 bytes) with the fields the light client reads.
     function header(uint64 chainId, uint64 height, bytes32 validatorsHash, bytes32 nextValidatorsHash)
         internal
         pure
         returns (bytes memory)
     {
         bytes memory front = abi.encodePacked(
-            uint8(2),
+            uint8(3),
             chainId,
             height,
             uint64(7), // epoch
@@ -120,7 +120,8 @@ abstract contract Committees is Base {
             uint64(12), // l1_origin_number
             keccak256("l1"),
             uint64(5), // inbox_cursor
-            keccak256("bundles") // bundle_root
+            keccak256("bundles"), // bundle_root
+            keccak256("key") // encryption_key_hash
         );
     }
 }

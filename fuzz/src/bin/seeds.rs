@@ -112,6 +112,7 @@ fn fixture() -> Fixture {
         l1_origin_hash: B256::ZERO,
         inbox_cursor: 1,
         bundle_root: body.bundle_root(),
+        encryption_key_hash: B256::ZERO,
     };
     let block = Block { header, body };
     let mut rotating = block.clone();

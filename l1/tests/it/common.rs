@@ -60,6 +60,7 @@ pub(crate) fn header(
         l1_origin_hash: B256::repeat_byte(0x33),
         inbox_cursor: 2,
         bundle_root: B256::repeat_byte(0x66),
+        encryption_key_hash: B256::ZERO,
     }
 }
 

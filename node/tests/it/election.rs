@@ -545,7 +545,8 @@ async fn each_committee_generates_its_own_key_and_what_was_sealed_to_the_old_one
         assert_eq!(status, 202, "{body}");
     }
     let at = l1.net.wait_included(0, &early.hash().to_string(), T).await;
-    let height = at["height"].as_u64().unwrap();
+    let early_height = at["height"].as_u64().unwrap();
+    let height = early_height;
     assert!(
         height < join,
         "included at {height}, the new key serves from {join}"
@@ -574,6 +575,13 @@ async fn each_committee_generates_its_own_key_and_what_was_sealed_to_the_old_one
     let new = epoch_key(&l1.net).await;
     assert_ne!(new.key_id, old.key_id);
     assert_ne!(new.public, old.public);
+    // Certified headers name each epoch's key: the old one up to the switch, the new one
+    // from `join` on.
+    let commitment = |b: &Value| b["encryption_key_hash"].as_str().unwrap().parse().unwrap();
+    let named: alloy::primitives::B256 = commitment(&block(&l1, join - 1).await);
+    assert_eq!(named, old.commitment());
+    let named: alloy::primitives::B256 = commitment(&block(&l1, join).await);
+    assert_eq!(named, new.commitment());
     let (status, body) = l1
         .net
         .post(
@@ -603,6 +611,23 @@ async fn each_committee_generates_its_own_key_and_what_was_sealed_to_the_old_one
     assert!(height >= join);
     let entry = opened(&l1.net, 0, height).await;
     check_key(&entry[0], &late, &a, &new);
+    // A verifying client trusting only the genesis committee checks both openings, each
+    // against the key its block's certified header names (it fetches each key by that
+    // commitment).
+    let genesis =
+        ordo_rollup_adapters::Genesis::load(&l1.net.home(0).join("genesis.json")).unwrap();
+    let mut client =
+        ordo_rollup_adapters::RollupClient::from_genesis(&l1.net.apis[0], &genesis).with_openings();
+    for (at, text) in [
+        (early_height, &b"sealed to the old key"[..]),
+        (height, &b"sealed to the new key"[..]),
+    ] {
+        let verified = client.block(1, at).await.unwrap();
+        assert_eq!(
+            verified.opened()[0].outcome,
+            ordo_types::Opened::Plaintext(text.to_vec().into())
+        );
+    }
     // The newcomer took part in its committee's round and holds shares of the key.
     let holds = format!("key_id={}", new.key_id);
     assert!(

@@ -576,10 +576,8 @@ async fn an_envelope_sent_through_the_l1_inbox_is_opened_like_a_submitted_one() 
     // The verifying client checks its opening and delivers it opened.
     let genesis =
         ordo_rollup_adapters::Genesis::load(&l1.net.dir.path().join("genesis.json")).unwrap();
-    let mut client = ordo_rollup_adapters::RollupClient::from_genesis(&l1.net.apis[2], &genesis)
-        .with_network_key()
-        .await
-        .unwrap();
+    let mut client =
+        ordo_rollup_adapters::RollupClient::from_genesis(&l1.net.apis[2], &genesis).with_openings();
     let deadline = Instant::now() + T;
     let block = loop {
         match client.block(1, height).await {

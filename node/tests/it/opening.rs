@@ -142,10 +142,8 @@ async fn an_encrypted_transaction_opens_on_every_node_once_decided_and_a_bad_one
     // waits for the opening and checks it; the opened entries are delivered first.
     let genesis =
         ordo_rollup_adapters::Genesis::load(&net.dir.path().join("genesis.json")).unwrap();
-    let client = ordo_rollup_adapters::RollupClient::from_genesis(&net.apis[4], &genesis)
-        .with_network_key()
-        .await
-        .unwrap();
+    let client =
+        ordo_rollup_adapters::RollupClient::from_genesis(&net.apis[4], &genesis).with_openings();
     let height = good_at["height"].as_u64().unwrap();
     let mut stream = std::pin::pin!(client.stream(1, height));
     let block = tokio::time::timeout(T, futures_util::StreamExt::next(&mut stream))

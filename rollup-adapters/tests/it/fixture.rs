@@ -42,6 +42,8 @@ pub struct Chain {
     pub sets: Vec<ValidatorSet>,
     /// A committee announced by the next block, taking over after it.
     pending: Option<(Vec<SecretKey>, ValidatorSet)>,
+    /// The encryption key commitment of the blocks pushed from now on.
+    pub encryption_key_hash: B256,
 }
 
 impl Chain {
@@ -59,6 +61,7 @@ impl Chain {
             blocks: Vec::new(),
             sets: Vec::new(),
             pending: None,
+            encryption_key_hash: B256::ZERO,
         }
     }
 
@@ -97,6 +100,7 @@ impl Chain {
             l1_origin_hash: B256::ZERO,
             inbox_cursor: 0,
             bundle_root: body.bundle_root(),
+            encryption_key_hash: self.encryption_key_hash,
         };
         let block = Block { header, body };
         block.check_commitments().unwrap();

@@ -44,6 +44,7 @@ fn setup() -> Setup {
         ordo_types::Transaction::sign_encrypted(NS, 2, &sealed, &sender, CHAIN_ID)
     };
     let mut chain = Chain::new(4);
+    chain.encryption_key_hash = key.commitment();
     chain.push(vec![NamespaceEntries {
         namespace: NS,
         entries: vec![
@@ -199,4 +200,39 @@ fn without_the_epoch_key_nothing_opened_is_kept() {
         .delivered()
         .iter()
         .all(|d| matches!(d, Delivered::Plain(_))));
+}
+
+#[test]
+fn openings_check_only_against_the_key_the_certified_header_commits_to() {
+    let s = setup();
+    // Openings checked, no key held: the header names the key to fetch.
+    let bare = Verifier::new(CHAIN_ID, s.chain.set.clone()).with_openings();
+    let header = &s.chain.blocks[0].0.header;
+    assert_eq!(bare.missing_key(header), Some(s.key.commitment()));
+    match bare.verify(NS, 1, honest(&s)) {
+        Err(ClientError::UnknownEncryptionKey {
+            height: 1,
+            commitment,
+        }) => {
+            assert_eq!(commitment, s.key.commitment())
+        }
+        other => panic!("expected UnknownEncryptionKey, got {other:?}"),
+    }
+    // Another key, whatever a node says of it, is never used for this block.
+    let mut rng = rand_010::rngs::StdRng::seed_from_u64(11);
+    let other = EncryptionKey {
+        key_id: s.key.key_id,
+        public: *ordo_enc::deal(&mut rng, 1).0.public(),
+    };
+    assert_ne!(other.commitment(), s.key.commitment());
+    let wrong = Verifier::new(CHAIN_ID, s.chain.set.clone()).with_encryption(other);
+    assert!(matches!(
+        wrong.verify(NS, 1, honest(&s)),
+        Err(ClientError::UnknownEncryptionKey { .. })
+    ));
+    // The committed key, added later: it verifies.
+    let mut held = wrong;
+    held.add_key(s.key);
+    assert_eq!(held.missing_key(header), None);
+    assert_eq!(held.verify(NS, 1, honest(&s)).unwrap().opened().len(), 3);
 }
