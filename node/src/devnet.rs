@@ -161,8 +161,9 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             gossip_port: args.gossip_port,
             rollups: 8,
             hosts: Vec::new(),
-            // The encrypted lane's key is dealt to the genesis committee; it has no hand-over
-            // to an elected one yet, so only a devnet without an L1 (no elections) has it.
+            // The encrypted lane runs under elections too, but an encrypted rollup cannot yet
+            // be rebuilt from the L1 alone under them (docs/ENCRYPTION.md), which the L1
+            // devnet's batcher is for: only a devnet without an L1 has the lane.
             encryption: args.l1.as_deref() == Some("none"),
             evm_rollups: [args.evm_chain_id]
                 .into_iter()

@@ -629,13 +629,35 @@ async fn each_committee_generates_its_own_key_and_what_was_sealed_to_the_old_one
         );
     }
     // The newcomer took part in its committee's round and holds shares of the key.
-    let holds = format!("key_id={}", new.key_id);
-    assert!(
+    let holds = format!("key_id={} ", new.key_id);
+    let held = |l1: &L1Net| {
         l1.net
             .log(4)
             .lines()
-            .any(|l| l.contains("holding shares of the generated key") && l.contains(&holds)),
-        "node 4 holds no share of key {}",
-        new.key_id
-    );
+            .filter(|l| l.contains("holding shares of the generated key") && l.contains(&holds))
+            .count()
+    };
+    assert_eq!(held(&l1), 1, "node 4 holds no share of key {}", new.key_id);
+
+    // Killed and restarted, the newcomer replays the blocks from the round before its tip's
+    // epoch: it holds its shares of the new key again, and takes and opens what is sealed
+    // to it.
+    l1.net.kill(4);
+    l1.net.restart(4);
+    let info = l1.net.wait_encryption(4, T).await;
+    assert_eq!(info["key_id"], new.key_id, "{info}");
+    let deadline = Instant::now() + T;
+    while held(&l1) < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "node 4 did not rebuild its shares"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let again = seal(&new, &a, 2, b"after the restart");
+    let (status, body) = l1.net.post(4, "/v1/transactions", &again).await;
+    assert_eq!(status, 202, "{body}");
+    let at = l1.net.wait_included(4, &again.hash().to_string(), T).await;
+    let entry = opened(&l1.net, 4, at["height"].as_u64().unwrap()).await;
+    check_key(&entry[0], &again, &a, &new);
 }
