@@ -17,7 +17,7 @@ pub(crate) fn routes() -> Router<ApiState> {
         .route("/v1/encryption/keys/{commitment}", get(key_by_commitment))
 }
 
-/// A recent epoch's key by the commitment block headers name it with
+/// A key by the commitment block headers name it with
 /// (`encryption_key_hash`), for clients checking openings (they check the commitment).
 async fn key_by_commitment(
     State(s): State<ApiState>,
@@ -30,7 +30,7 @@ async fn key_by_commitment(
         .key_by_commitment(&commitment)
         .ok_or_else(|| {
             ApiError::not_found(format!(
-                "no key with commitment {commitment} (a node serves the previous, current and next epochs' keys)"
+                "no key with commitment {commitment} (a node serves the keys it generated or replayed since it started)"
             ))
         })?;
     Ok(Json(json!({

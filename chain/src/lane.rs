@@ -22,7 +22,7 @@ use ordo_types::{
     Block, Bytes, Entry, Opened, OpenedEntry, SecretKey, Transaction, ValidatorSet, B256,
 };
 
-use crate::keygen::{self, Keygen, KeygenParams, Schedule};
+use crate::keygen::{self, Keygen, KeygenEvent, Schedule};
 use crate::nonces::Senders;
 use crate::BlockError;
 
@@ -195,14 +195,20 @@ struct Waiting {
 }
 
 /// The encrypted lane followed over decided blocks alone, as a rebuild from the L1 does: it
-/// generates the key as the chain did (the key-generation transactions are in the blocks),
+/// generates each key as the chain did (the key-generation transactions are in the blocks),
 /// and opens each height's encrypted transactions once a later block commits their keys,
-/// checked against that key. Nothing here asks a node.
+/// checked against the key of that height's epoch. Nothing here asks a node. With elections
+/// the caller gives each epoch's committee ([`Self::set_committee`]) before its round starts,
+/// as the stake table elects it.
 #[derive(Clone, Debug)]
 pub struct Follower {
     chain_id: u64,
     keygen: Keygen,
-    waiting: BTreeMap<u64, Vec<Waiting>>,
+    /// Committees by the first epoch they decide (the genesis committee from epoch 0).
+    committees: BTreeMap<u64, ValidatorSet>,
+    /// The generated keys by epoch, with the first height each opens.
+    keys: BTreeMap<u64, (EncryptionKey, u64)>,
+    waiting: BTreeMap<u64, (EncryptionKey, Vec<Waiting>)>,
 }
 
 /// What a block let a [`Follower`] open: per height, in order, its encrypted transactions'
@@ -210,14 +216,31 @@ pub struct Follower {
 pub type Openings = Vec<(u64, Vec<OpenedEntry>)>;
 
 impl Follower {
-    /// A follower of chain `chain_id`, without elections, whose genesis `committee`
-    /// generates the key with `params`.
-    pub fn new(params: KeygenParams, committee: ValidatorSet, chain_id: u64) -> Self {
+    /// A follower of chain `chain_id`, whose genesis `committee` generates the keys on
+    /// `schedule`.
+    pub fn new(schedule: Schedule, committee: ValidatorSet, chain_id: u64) -> Self {
         Self {
             chain_id,
-            keygen: Keygen::new(Schedule::new(params, None), committee),
+            keygen: Keygen::new(schedule, committee.clone()),
+            committees: BTreeMap::from([(0, committee)]),
+            keys: BTreeMap::new(),
             waiting: BTreeMap::new(),
         }
+    }
+
+    /// The committee of `epoch`, as elected (with elections); it runs the round generating
+    /// the epoch's key.
+    pub fn set_committee(&mut self, epoch: u64, committee: ValidatorSet) {
+        self.committees.insert(epoch, committee);
+    }
+
+    /// The committee deciding `epoch`, as far as this follower was told.
+    pub fn committee(&self, epoch: u64) -> &ValidatorSet {
+        self.committees
+            .range(..=epoch)
+            .next_back()
+            .map(|(_, c)| c)
+            .unwrap_or_else(|| unreachable!("the genesis committee is at epoch 0"))
     }
 
     /// Whether `height` has encrypted transactions waiting for their keys.
@@ -228,27 +251,33 @@ impl Follower {
     /// Takes the next decided block (in height order, from height 1): what it lets open.
     pub fn apply(&mut self, block: &Block, senders: &dyn Senders) -> Openings {
         let height = block.header.height;
-        if self.keygen.key().is_none() {
-            self.keygen.apply(height, &keygen::messages(block, senders));
+        if let Some(epoch) = self.keygen.starts_at(height) {
+            let committee = self.committee(epoch).clone();
+            self.keygen.begin(epoch, Some(committee));
+        }
+        if let Some(KeygenEvent::Generated(key)) =
+            self.keygen.apply(height, &keygen::messages(block, senders))
+        {
+            self.keys
+                .insert(key.epoch, (key.encryption_key(), key.from_height));
         }
         let mut out = Vec::new();
-        if let Some(key) = self.keygen.key().map(|k| k.encryption_key()) {
-            for tx in keys_entries(block) {
-                let Some(waiting) = self.waiting.remove(&tx.nonce()) else {
-                    continue;
-                };
-                match open_committed(&key, tx, &waiting, senders, block) {
-                    Some(opened) => out.push((tx.nonce(), opened)),
-                    None => {
-                        self.waiting.insert(tx.nonce(), waiting);
-                    }
+        for tx in keys_entries(block) {
+            let Some((key, waiting)) = self.waiting.remove(&tx.nonce()) else {
+                continue;
+            };
+            match open_committed(&key, tx, &waiting, senders, block) {
+                Some(opened) => out.push((tx.nonce(), opened)),
+                None => {
+                    self.waiting.insert(tx.nonce(), (key, waiting));
                 }
             }
         }
-        if self.keygen.key().is_some_and(|k| height >= k.from_height) {
+        let epoch = self.keygen.schedule().epoch(height);
+        if let Some((key, _)) = self.keys.get(&epoch).filter(|(_, from)| height >= *from) {
             let mine = sealed_entries(block, self.chain_id, senders);
             if !mine.is_empty() {
-                self.waiting.insert(height, mine);
+                self.waiting.insert(height, (*key, mine));
             }
         }
         let kept = self

@@ -94,10 +94,12 @@ pub struct Admission {
 }
 
 /// The encrypted lane's keys, by epoch (the current one, the one before for its last
-/// released keys, and the next once generated), and the height being decided.
+/// released keys, and the next once generated), every key this node generated or replayed
+/// by its commitment (for clients reading older blocks), and the height being decided.
 #[derive(Debug, Default)]
 struct LaneKeys {
     keys: BTreeMap<u64, Arc<EpochKey>>,
+    history: BTreeMap<alloy_primitives::B256, Arc<EpochKey>>,
     next_height: u64,
 }
 
@@ -110,8 +112,8 @@ impl Admission {
             rollups,
             keygen: None,
             lane: Arc::new(RwLock::new(LaneKeys {
-                keys: BTreeMap::new(),
                 next_height: 1,
+                ..LaneKeys::default()
             })),
         }
     }
@@ -144,6 +146,8 @@ impl Admission {
     pub fn add_key(&self, key: Arc<EpochKey>) {
         let mut lane = self.lane_mut();
         let keep = key.epoch.saturating_sub(1);
+        lane.history
+            .insert(key.encryption_key().commitment(), Arc::clone(&key));
         lane.keys.insert(key.epoch, key);
         lane.keys = lane.keys.split_off(&keep);
     }
@@ -169,14 +173,10 @@ impl Admission {
             .cloned()
     }
 
-    /// The key of the recent epochs (the previous, current and next) whose commitment
-    /// (`EncryptionKey::commitment`, what headers name) is `commitment`.
+    /// The key whose commitment (`EncryptionKey::commitment`, what headers name) is
+    /// `commitment`, among those this node generated or replayed since it started.
     pub fn key_by_commitment(&self, commitment: &alloy_primitives::B256) -> Option<Arc<EpochKey>> {
-        self.lane()
-            .keys
-            .values()
-            .find(|k| k.encryption_key().commitment() == *commitment)
-            .cloned()
+        self.lane().history.get(commitment).cloned()
     }
 
     /// The key clients seal to now, once generated: the current epoch's, or the next one's

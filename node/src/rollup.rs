@@ -363,11 +363,13 @@ impl L1Blocks {
 
 /// A namespace's blocks from the L1 alone, each with the openings of its encrypted entries.
 /// For a rollup taking encrypted transactions it follows the lane over the blocks
-/// ([`ordo_chain::lane::Follower`]): the key from the key-generation transactions, a block's
-/// openings from the keys a later block commits. A block waits for them.
+/// ([`ordo_chain::lane::Follower`]): the keys from the key-generation transactions, a block's
+/// openings from the keys a later block commits. A block waits for them. With elections it
+/// elects each epoch's committee from the L1's stake table as the nodes did ([`L1Elections`]).
 struct L1Slices {
     blocks: L1Blocks,
     lane: Option<ordo_chain::lane::Follower>,
+    elections: Option<L1Elections>,
     senders: ordo_chain::Recover,
     namespace: u64,
     held: std::collections::VecDeque<ordo_types::Block>,
@@ -379,21 +381,24 @@ impl L1Slices {
         let namespace = source.namespace;
         let full = crate::config::Genesis::load(&source.genesis)?;
         let encrypted = genesis.rollup(namespace).is_some_and(|r| r.encrypted);
-        if encrypted
-            && full.encryption.is_some()
-            && full.l1.as_ref().is_some_and(|l| l.epoch_length > 0)
-        {
-            // The follower would need every epoch's committee, from the stake table.
-            anyhow::bail!(
-                "rebuilding an encrypted rollup from the L1 alone is not supported with elections yet (docs/ENCRYPTION.md)"
-            );
-        }
+        let election = full
+            .l1
+            .as_ref()
+            .map(|l| l.election())
+            .transpose()?
+            .flatten();
         let lane = full.encryption.filter(|_| encrypted).map(|params| {
-            ordo_chain::lane::Follower::new(params, genesis.validators.clone(), genesis.chain_id)
+            let schedule = ordo_chain::Schedule::new(params, election.as_ref());
+            ordo_chain::lane::Follower::new(schedule, genesis.validators.clone(), genesis.chain_id)
         });
+        let elections = match (&lane, election, &full.l1) {
+            (Some(_), Some(params), Some(l1)) => Some(L1Elections::start(source, l1, params)?),
+            _ => None,
+        };
         Ok(Self {
             blocks: L1Blocks::new(source, genesis)?,
             lane,
+            elections,
             senders: ordo_chain::Recover(genesis.chain_id),
             namespace,
             held: Default::default(),
@@ -413,6 +418,9 @@ impl L1Slices {
                 }
             }
             let block = self.blocks.next().await?;
+            if let (Some(lane), Some(elections)) = (&mut self.lane, &mut self.elections) {
+                elections.take(lane, &block.header).await?;
+            }
             if let Some(lane) = &mut self.lane {
                 for (height, opened) in lane.apply(&block, &self.senders) {
                     let mine = opened
@@ -424,6 +432,77 @@ impl L1Slices {
             }
             self.held.push_back(block);
         }
+    }
+}
+
+/// Elections over the L1's stake table, read by a watcher of its own, for a follower of the
+/// encrypted lane: each epoch's committee runs that epoch's key generation.
+struct L1Elections {
+    params: ordo_chain::ElectionParams,
+    view: tokio::sync::watch::Receiver<ordo_types::L1View>,
+    _watcher: tokio::task::JoinHandle<()>,
+}
+
+impl L1Elections {
+    fn start(
+        source: &Source,
+        l1: &crate::config::GenesisL1,
+        params: ordo_chain::ElectionParams,
+    ) -> anyhow::Result<Self> {
+        let url = source.l1.clone().context("no --l1")?;
+        let client = ordo_l1::L1Client::new(ordo_l1::RpcConfig {
+            urls: vec![url],
+            ..Default::default()
+        })?;
+        let contracts = ordo_l1::WatchedContracts {
+            stake_table: l1.stake_table,
+            inbox: l1.inbox,
+            start_block: l1.start_block,
+        };
+        let config = ordo_l1::WatchConfig {
+            confirmations: source.l1_confirmations,
+            ..Default::default()
+        };
+        let (view, watcher) = ordo_l1::Watcher::new(client, contracts, config).spawn();
+        Ok(Self {
+            params,
+            view,
+            _watcher: watcher,
+        })
+    }
+
+    /// Before the follower takes the block with `header`: at an election height, elects the
+    /// committee it schedules as the chain does (the stake table as of the block's L1 origin,
+    /// waiting for the L1 to confirm it; nobody elected keeps the committee before). Checks
+    /// that the committee the follower holds for the block's epoch is the one it names.
+    async fn take(
+        &mut self,
+        lane: &mut ordo_chain::lane::Follower,
+        header: &ordo_types::Header,
+    ) -> anyhow::Result<()> {
+        let epoch = self.params.epoch(header.height);
+        if self.params.first_height(epoch) == header.height {
+            let target = epoch.saturating_add(self.params.activation_epochs);
+            let origin = header.l1_origin_number;
+            let view = self
+                .view
+                .wait_for(|v| v.confirmed_number() >= origin)
+                .await
+                .context("the L1 watcher stopped")?
+                .clone();
+            let set = ordo_chain::elect(view.stake_events(), origin, &self.params)
+                .unwrap_or_else(|| lane.committee(target).clone());
+            lane.set_committee(target, set);
+        }
+        let held = lane.committee(epoch).hash();
+        if held != header.validators_hash {
+            anyhow::bail!(
+                "block {}: the stake table elects committee {held} for epoch {epoch}, the block names {}",
+                header.height,
+                header.validators_hash
+            );
+        }
+        Ok(())
     }
 }
 

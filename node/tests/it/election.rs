@@ -660,4 +660,51 @@ async fn each_committee_generates_its_own_key_and_what_was_sealed_to_the_old_one
     let at = l1.net.wait_included(4, &again.hash().to_string(), T).await;
     let entry = opened(&l1.net, 4, at["height"].as_u64().unwrap()).await;
     check_key(&entry[0], &again, &a, &new);
+
+    // The L1 alone rebuilds both openings: the batcher posts the chain, and the rebuild
+    // elects each epoch's committee from the stake table, follows its key generation, and
+    // checks each committed key against its epoch's key. Its lines are the nodes'.
+    let until = height + 5;
+    l1.net.wait_height(&[0], until, T).await;
+    let mut batcher = l1.batcher();
+    let genesis_path = l1.net.dir.path().join("genesis.json");
+    let follow = move |source: [&str; 2]| {
+        let out = crate::harness::ordo()
+            .args(["rollup", "follow", source[0], source[1], "--genesis"])
+            .arg(&genesis_path)
+            .args(["--namespace", "1", "--until", &until.to_string()])
+            .args(["--l1-confirmations", "0"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let from_l1 = tokio::task::spawn_blocking({
+        let endpoint = l1.anvil.endpoint();
+        let follow = follow.clone();
+        move || follow(["--l1", &endpoint])
+    });
+    let from_l1 = tokio::time::timeout(T, from_l1)
+        .await
+        .expect("the L1 rebuild finished")
+        .unwrap();
+    let _ = batcher.kill();
+    let _ = batcher.wait();
+    for (at, text) in [
+        (early_height, &b"sealed to the old key"[..]),
+        (height, &b"sealed to the new key"[..]),
+    ] {
+        let line: Value = from_l1
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .find(|l| l["height"] == at)
+            .expect("the line of the block");
+        let plaintext = format!("0x{}", alloy::hex::encode(text));
+        assert_eq!(line["delivered"][0]["plaintext"], plaintext, "{line}");
+    }
+    assert_eq!(from_l1, follow(["--node", &l1.net.apis[0]]));
 }
