@@ -161,10 +161,12 @@ pub(crate) async fn run(args: DevnetArgs) -> anyhow::Result<()> {
             gossip_port: args.gossip_port,
             rollups: 8,
             hosts: Vec::new(),
-            // The encrypted lane runs under elections too, but an encrypted rollup cannot yet
-            // be rebuilt from the L1 alone under them (docs/ENCRYPTION.md), which the L1
-            // devnet's batcher is for: only a devnet without an L1 has the lane.
-            encryption: args.l1.as_deref() == Some("none"),
+            // The encrypted lane; with elections each epoch's committee generates its key in
+            // the epoch before, which needs epochs of at least nine key-generation windows
+            // (docs/ENCRYPTION.md): a devnet with shorter ones runs without it.
+            encryption: args.l1.as_deref() == Some("none")
+                || args.epoch_length == 0
+                || args.epoch_length >= 9 * init::KEYGEN_WINDOW,
             evm_rollups: [args.evm_chain_id]
                 .into_iter()
                 .filter(|c| *c != 0)

@@ -92,7 +92,7 @@ pub(crate) struct InitNode {
 
 /// Blocks in each window of a key-generation round that `ordo init --encryption` sets: a
 /// round takes four windows, about six seconds at the default block time.
-const KEYGEN_WINDOW: u64 = 8;
+pub(crate) const KEYGEN_WINDOW: u64 = 8;
 
 fn port(base: u16, i: usize) -> anyhow::Result<u16> {
     u16::try_from(i)

@@ -120,6 +120,25 @@ async fn devnet_starts_lists_its_nodes_runs_an_evm_rollup_survives_a_killed_vali
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    // Its validators generate the encrypted lane's key (epoch 0's, under elections).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let key = loop {
+        let answer = reqwest::get(format!("{api}/v1/encryption")).await.unwrap();
+        if answer.status().is_success() {
+            break answer.json::<serde_json::Value>().await.unwrap();
+        }
+        assert!(Instant::now() < deadline, "the devnet generated no key");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(key["epoch"], 0, "{key}");
+    assert!(
+        key["namespaces"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!(901)),
+        "the EVM rollup takes encrypted transactions: {key}"
+    );
+
     // A validator killed: the devnet reports it (name, status, log, how to restart it) and
     // keeps running; the other three keep deciding.
     let killed = pids[2];
