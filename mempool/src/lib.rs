@@ -1010,7 +1010,7 @@ impl Mempool {
             let mut pool = lock(&self.inner.pool);
             let mut gone = pool.on_decided(&included, nonces);
             // A new epoch's key took over: what was sealed to the old one can no longer be
-            // included (docs/ENCRYPTION.md, "Keys per epoch").
+            // included (docs/ENCRYPTION.md, "A key per epoch, under elections").
             let admission = &self.inner.admission;
             let next = block.header.height + 1;
             if let Some(schedule) = admission.keygen() {
