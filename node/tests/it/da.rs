@@ -265,32 +265,11 @@ async fn the_devnet_batcher_posts_the_chain_and_the_l1_alone_rebuilds_it() {
 
     // `ordo rollup follow --l1`: the same lines as from a node, with no node given.
     let genesis_path = home.join("genesis.json");
-    let follow = |source: [&str; 2]| {
-        let out = ordo()
-            .args(["rollup", "follow", source[0], source[1], "--genesis"])
-            .arg(&genesis_path)
-            .args(["--namespace", "901", "--until", &target.to_string()])
-            .args(["--l1-confirmations", "0"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
-    let from_l1 = follow(["--l1", &l1_rpc]);
+    let from_l1 = crate::harness::follow(&genesis_path, ["--l1", &l1_rpc], 901, target);
     assert_eq!(from_l1.lines().count() as u64, target);
     assert!(from_l1.contains(&tx_hash.to_string()));
-    let out = ordo()
-        .args(["rollup", "follow", "--node", &api, "--genesis"])
-        .arg(&genesis_path)
-        .args(["--namespace", "901", "--until", &target.to_string()])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    assert_eq!(from_l1, String::from_utf8(out.stdout).unwrap());
+    let from_node = crate::harness::follow(&genesis_path, ["--node", &api], 901, target);
+    assert_eq!(from_l1, from_node);
 
     // The L2 block the devnet's executor built from the nodes; then every Ordo process stops.
     let devnet_l2 =

@@ -54,41 +54,35 @@ fn signed_by(block: &Value, address: &str) -> bool {
         .contains(address)
 }
 
-#[tokio::test]
-async fn a_staker_joins_and_leaves_the_committee_at_the_expected_heights() {
-    let newcomer = SecretKey::random();
-    let address = newcomer.address().to_string().to_lowercase();
-    let key_json = json!({ "address": newcomer.address(), "secret_key": alloy::primitives::B256::from(newcomer.to_bytes()) });
-    // Nodes 0-3: genesis validators; node 4: a full node holding the newcomer's key; node 5:
-    // started from scratch at the end.
-    let l1 = l1_net_with(
-        2,
-        json!({ "epoch_length": EPOCH }),
-        &[0, 1, 2, 3],
-        |i, text| {
-            if i == 4 {
-                set(text, "", "validator_key", "validator_key.json");
-            }
-        },
-    )
+/// A network of 4 genesis validators (nodes 0-3) and `full` full nodes, none started, where
+/// node 4 holds `newcomer`'s validator key, made with `ordo init` and `init_args`.
+async fn with_newcomer(
+    init_args: &[String],
+    full: usize,
+    genesis_l1: Value,
+    newcomer: &SecretKey,
+) -> L1Net {
+    let l1 = l1_net_init(init_args, full, genesis_l1, &[], |i, text| {
+        if i == 4 {
+            set(text, "", "validator_key", "validator_key.json");
+        }
+    })
     .await;
-    std::fs::write(
-        l1.net.home(4).join("validator_key.json"),
-        key_json.to_string(),
-    )
-    .unwrap();
-    let mut l1 = l1;
-    l1.net.restart(4);
-    l1.net.wait_height(&[0, 1, 2, 3], 2, T).await;
+    let key = json!({ "address": newcomer.address(), "secret_key": alloy::primitives::B256::from(newcomer.to_bytes()) });
+    std::fs::write(l1.net.home(4).join("validator_key.json"), key.to_string()).unwrap();
+    l1
+}
 
-    // Stake: operated by Anvil's fifth account.
+/// Registers `newcomer` with 2 ETH of stake, operated by Anvil's fifth account: its staker
+/// and the L1 block of the registration.
+async fn stake(l1: &L1Net, newcomer: &SecretKey) -> (ordo_l1::Staker, u64) {
     let operator = PrivateKeySigner::from(l1.anvil.keys()[4].clone());
     let staker =
         ordo_l1::Staker::new(&l1.anvil.endpoint(), operator, l1.deployment.stake_table).unwrap();
     let two_eth = alloy::primitives::U256::from(2_000_000_000_000_000_000u64);
     let tx = staker
         .register(
-            &newcomer,
+            newcomer,
             "/ip4/127.0.0.1/tcp/1",
             "http://127.0.0.1:1",
             two_eth,
@@ -96,6 +90,22 @@ async fn a_staker_joins_and_leaves_the_committee_at_the_expected_heights() {
         .await
         .unwrap();
     let staked_at = receipt_block(&l1.anvil.endpoint(), tx).await;
+    (staker, staked_at)
+}
+
+#[tokio::test]
+async fn a_staker_joins_and_leaves_the_committee_at_the_expected_heights() {
+    let newcomer = SecretKey::random();
+    let address = newcomer.address().to_string().to_lowercase();
+    // Nodes 0-3: genesis validators; node 4: a full node holding the newcomer's key; node 5:
+    // started from scratch at the end.
+    let mut l1 = with_newcomer(&[], 2, json!({ "epoch_length": EPOCH }), &newcomer).await;
+    for i in 0..5 {
+        l1.net.restart(i);
+    }
+    l1.net.wait_height(&[0, 1, 2, 3], 2, T).await;
+
+    let (staker, staked_at) = stake(&l1, &newcomer).await;
     let (election, join) = takes_effect(&l1, staked_at).await;
 
     // It joins exactly at `join`: the committee hash changes there, as announced by the block
@@ -485,44 +495,20 @@ async fn each_committee_generates_its_own_key_and_what_was_sealed_to_the_old_one
     const LENGTH: u64 = 9 * WINDOW;
     const CHAIN_ID: u64 = 1337;
     let newcomer = SecretKey::random();
-    let key_json = json!({ "address": newcomer.address(), "secret_key": alloy::primitives::B256::from(newcomer.to_bytes()) });
     // Nodes 0-3: genesis validators; node 4: a full node holding the newcomer's key.
-    let mut l1 = l1_net_init(
+    let mut l1 = with_newcomer(
         &["--encryption".to_owned()],
         1,
         json!({ "epoch_length": LENGTH }),
-        &[],
-        |i, text| {
-            if i == 4 {
-                set(text, "", "validator_key", "validator_key.json");
-            }
-        },
+        &newcomer,
     )
     .await;
-    std::fs::write(
-        l1.net.home(4).join("validator_key.json"),
-        key_json.to_string(),
-    )
-    .unwrap();
     l1.net
         .edit_genesis(|g| g["encryption"] = json!({ "window": WINDOW }));
     for i in 0..5 {
         l1.net.restart(i);
     }
-    let operator = PrivateKeySigner::from(l1.anvil.keys()[4].clone());
-    let staker =
-        ordo_l1::Staker::new(&l1.anvil.endpoint(), operator, l1.deployment.stake_table).unwrap();
-    let two_eth = alloy::primitives::U256::from(2_000_000_000_000_000_000u64);
-    let tx = staker
-        .register(
-            &newcomer,
-            "/ip4/127.0.0.1/tcp/1",
-            "http://127.0.0.1:1",
-            two_eth,
-        )
-        .await
-        .unwrap();
-    let staked_at = receipt_block(&l1.anvil.endpoint(), tx).await;
+    let (_, staked_at) = stake(&l1, &newcomer).await;
     let (_, join) = takes_effect_in(&l1, staked_at, LENGTH).await;
     let new_epoch = (join - 1) / LENGTH;
     let switch = join - WINDOW;
@@ -666,34 +652,7 @@ async fn each_committee_generates_its_own_key_and_what_was_sealed_to_the_old_one
     // checks each committed key against its epoch's key. Its lines are the nodes'.
     let until = height + 5;
     l1.net.wait_height(&[0], until, T).await;
-    let mut batcher = l1.batcher();
-    let genesis_path = l1.net.dir.path().join("genesis.json");
-    let follow = move |source: [&str; 2]| {
-        let out = crate::harness::ordo()
-            .args(["rollup", "follow", source[0], source[1], "--genesis"])
-            .arg(&genesis_path)
-            .args(["--namespace", "1", "--until", &until.to_string()])
-            .args(["--l1-confirmations", "0"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
-    let from_l1 = tokio::task::spawn_blocking({
-        let endpoint = l1.anvil.endpoint();
-        let follow = follow.clone();
-        move || follow(["--l1", &endpoint])
-    });
-    let from_l1 = tokio::time::timeout(T, from_l1)
-        .await
-        .expect("the L1 rebuild finished")
-        .unwrap();
-    let _ = batcher.kill();
-    let _ = batcher.wait();
+    let from_l1 = l1.follow_from_l1(1, until).await;
     for (at, text) in [
         (early_height, &b"sealed to the old key"[..]),
         (height, &b"sealed to the new key"[..]),
@@ -706,5 +665,5 @@ async fn each_committee_generates_its_own_key_and_what_was_sealed_to_the_old_one
         let plaintext = format!("0x{}", alloy::hex::encode(text));
         assert_eq!(line["delivered"][0]["plaintext"], plaintext, "{line}");
     }
-    assert_eq!(from_l1, follow(["--node", &l1.net.apis[0]]));
+    assert_eq!(from_l1, l1.follow_node(0, 1, until));
 }

@@ -101,6 +101,29 @@ async fn a_transaction_sealed_to_the_genesis_key_is_ordered_and_others_are_refus
         .unwrap();
     let landed = &slice["transactions"][status["index"].as_u64().unwrap() as usize];
     assert_eq!(landed["auth"], "encrypted", "{landed}");
+
+    // The block's header commits to the key; the node serves the key by that commitment, and
+    // refuses a commitment that is malformed or names no key it holds.
+    let block = net.block(0, height).await.unwrap();
+    let commitment = key.commitment().to_string();
+    assert_eq!(block["encryption_key_hash"], commitment, "{block}");
+    let by_commitment = net
+        .get(0, &format!("/v1/encryption/keys/{commitment}"))
+        .await
+        .unwrap();
+    assert_eq!(by_commitment["key_id"], info["key_id"]);
+    assert_eq!(by_commitment["public_key"], info["public_key"]);
+    let status_of = |path: String| {
+        let (client, url) = (net.client.clone(), format!("{}{path}", net.apis[0]));
+        async move { client.get(url).send().await.unwrap().status().as_u16() }
+    };
+    let unknown = format!(
+        "/v1/encryption/keys/{}",
+        alloy_primitives::B256::repeat_byte(7)
+    );
+    assert_eq!(status_of(unknown).await, 404);
+    let malformed = format!("/v1/encryption/keys/{}", &commitment[2..]);
+    assert_eq!(status_of(malformed).await, 400);
 }
 
 /// `ordo tx send --encrypt --wait` of a fresh key's payload to namespace 1 of node 0.

@@ -209,6 +209,31 @@ impl L1Net {
             .unwrap()
     }
 
+    /// `namespace` up to `until` as the L1 alone rebuilds it, with a batcher posting the chain
+    /// meanwhile: the lines `ordo rollup follow --l1` printed.
+    pub(crate) async fn follow_from_l1(&self, namespace: u64, until: u64) -> String {
+        let mut batcher = self.batcher();
+        let genesis = self.net.dir.path().join("genesis.json");
+        let endpoint = self.anvil.endpoint();
+        let rebuild = tokio::task::spawn_blocking(move || {
+            crate::harness::follow(&genesis, ["--l1", &endpoint], namespace, until)
+        });
+        let lines = tokio::time::timeout(T, rebuild)
+            .await
+            .expect("the L1 rebuild finished")
+            .unwrap();
+        let _ = batcher.kill();
+        let _ = batcher.wait();
+        lines
+    }
+
+    /// `namespace` up to `until` as node `i` serves it: the lines `ordo rollup follow
+    /// --node` printed.
+    pub(crate) fn follow_node(&self, i: usize, namespace: u64, until: u64) -> String {
+        let genesis = self.net.dir.path().join("genesis.json");
+        crate::harness::follow(&genesis, ["--node", &self.net.apis[i]], namespace, until)
+    }
+
     /// The L1's head block number.
     pub(crate) async fn l1_head(&self) -> u64 {
         self.provider(0).get_block_number().await.unwrap()
@@ -617,45 +642,16 @@ async fn an_envelope_sent_through_the_l1_inbox_is_opened_like_a_submitted_one() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_l1_alone_rebuilds_the_lane_key_and_plaintext_as_the_nodes_serve_them() {
-    use crate::harness::ordo;
-
     let (l1, seal) = lane_on_l1(&[]).await;
     let tx = seal(1, b"rebuilt from the L1", &ordo_types::SecretKey::random());
     let (status, body) = l1.net.post(0, "/v1/transactions", &tx).await;
     assert_eq!(status, 202, "{body}");
     let at = l1.net.wait_included(0, &tx.hash().to_string(), T).await;
     let height = at["height"].as_u64().unwrap();
-    let genesis_path = l1.net.dir.path().join("genesis.json");
-    let mut batcher = l1.batcher();
     // A few heights past it, so the keys a later block commits are in.
     let until = height + 5;
     l1.net.wait_height(&[0], until, T).await;
-    let follow = move |source: [&str; 2]| {
-        let out = ordo()
-            .args(["rollup", "follow", source[0], source[1], "--genesis"])
-            .arg(&genesis_path)
-            .args(["--namespace", "1", "--until", &until.to_string()])
-            .args(["--l1-confirmations", "0"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
-    let from_l1 = tokio::task::spawn_blocking({
-        let endpoint = l1.anvil.endpoint();
-        let follow = follow.clone();
-        move || follow(["--l1", &endpoint])
-    });
-    let from_l1 = tokio::time::timeout(T, from_l1)
-        .await
-        .expect("the L1 rebuild finished")
-        .unwrap();
-    let _ = batcher.kill();
-    let _ = batcher.wait();
+    let from_l1 = l1.follow_from_l1(1, until).await;
     let line: Value = from_l1
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
@@ -664,8 +660,7 @@ async fn the_l1_alone_rebuilds_the_lane_key_and_plaintext_as_the_nodes_serve_the
     let plaintext = format!("0x{}", alloy::hex::encode(b"rebuilt from the L1"));
     assert_eq!(line["delivered"][0]["plaintext"], plaintext, "{line}");
     // The same lines as the nodes serve.
-    let from_node = follow(["--node", &l1.net.apis[1]]);
-    assert_eq!(from_l1, from_node);
+    assert_eq!(from_l1, l1.follow_node(1, 1, until));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

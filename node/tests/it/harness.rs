@@ -12,6 +12,24 @@ pub(crate) fn ordo() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ordo"))
 }
 
+/// `ordo rollup follow` of `namespace` up to `until` from `source` (`--node URL` or `--l1
+/// URL`, reading the L1 at depth 0), with the network's `genesis`: the lines it printed.
+pub(crate) fn follow(genesis: &Path, source: [&str; 2], namespace: u64, until: u64) -> String {
+    let out = ordo()
+        .args(["rollup", "follow", source[0], source[1], "--genesis"])
+        .arg(genesis)
+        .args(["--namespace", &namespace.to_string()])
+        .args(["--until", &until.to_string(), "--l1-confirmations", "0"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// Sets `section.key = value` in a node's TOML config text (`section` empty for top level).
 pub(crate) fn set(text: &mut String, section: &str, key: &str, value: impl Into<toml::Value>) {
     let mut table: toml::Table = text.parse().unwrap();
