@@ -52,12 +52,17 @@ mod bindings {
         "artifacts/LightClient.json"
     );
 
-    alloy::sol!(
-        #[sol(rpc)]
-        #[derive(Debug, PartialEq, Eq)]
-        BatchInbox,
-        "artifacts/BatchInbox.json"
-    );
+    /// `BatchInbox`'s ABI names the light client's structs (its `certifyAndPost` carries a
+    /// certificate), so its binding declares a `LightClient` module of its own with them.
+    pub mod batch_inbox {
+        alloy::sol!(
+            #[sol(rpc)]
+            #[derive(Debug, PartialEq, Eq)]
+            BatchInbox,
+            "artifacts/BatchInbox.json"
+        );
+    }
 }
 
-pub use bindings::{BatchInbox, Inbox, LightClient, StakeTable};
+pub use bindings::batch_inbox::BatchInbox;
+pub use bindings::{batch_inbox, Inbox, LightClient, StakeTable};

@@ -3,7 +3,7 @@ pragma solidity ^0.8.28;
 
 import {Committees} from "./utils/Committees.sol";
 import {LightClient} from "../src/LightClient.sol";
-import {BatchInbox, ICertifiedBlocks} from "../src/BatchInbox.sol";
+import {BatchInbox} from "../src/BatchInbox.sol";
 
 /// @notice Foundry's blob cheatcode (not in the test base's `Vm`): sets `blobhash(i)` for the
 ///         next calls.
@@ -37,7 +37,7 @@ contract BatchInboxTest is Committees {
         c4 = makeCommittee(4, 1, 10);
         lc = new LightClient(CHAIN, 1, c4.members, c4.powers, 1000);
         lc.submitBlock(END, 0, END_HASH, lcc(c4), precommits(c4, CHAIN, END, 0, END_HASH, firstN(3)));
-        inbox = new BatchInbox(ICertifiedBlocks(address(lc)));
+        inbox = new BatchInbox(lc);
     }
 
     function hashes(uint256 n) internal pure returns (bytes32[] memory h) {
@@ -50,7 +50,7 @@ contract BatchInboxTest is Committees {
 
     function test_constructor_rejectsZeroLightClient() public {
         vm.expectRevert(BatchInbox.ZeroLightClient.selector);
-        new BatchInbox(ICertifiedBlocks(address(0)));
+        new BatchInbox(LightClient(address(0)));
         assertEq(address(inbox.lightClient()), address(lc), "light client");
     }
 
@@ -120,5 +120,69 @@ contract BatchInboxTest is Committees {
         blobs.blobhashes(hashes(2));
         vm.expectRevert(BatchInbox.UnexpectedBlobs.selector);
         inbox.postCalldata(1, END, END_HASH, hex"00");
+    }
+
+    /// @notice The certificate of block `height` hashing to `blockHash`, signed by the first
+    ///         `signers` members of the committee.
+    function certificate(uint64 height, bytes32 blockHash, uint256 signers)
+        internal
+        view
+        returns (BatchInbox.Certificate memory)
+    {
+        return BatchInbox.Certificate({
+            round: 0, committee: lcc(c4), sigs: precommits(c4, CHAIN, height, 0, blockHash, firstN(signers))
+        });
+    }
+
+    function test_certifyAndPost_certifiesTheRangeAndPostsInOneCall() public {
+        uint64 end = 20;
+        bytes32 endHash = keccak256("block 20");
+        bytes32[] memory h = hashes(2);
+        blobs.blobhashes(h);
+        vm.expectEmit(true, true, true, true, address(inbox));
+        emit BatchPosted(END + 1, end, poster, endHash, h, "");
+        vm.prank(poster);
+        bytes32[] memory recorded = inbox.certifyAndPost(END + 1, end, endHash, certificate(end, endHash, 3));
+        assertEq(recorded.length, 2, "blob count");
+        assertEq(lc.blockHashAt(end), endHash, "the light client holds the range's end");
+        assertEq(lc.latestHeight(), end, "latest height");
+    }
+
+    function test_certifyAndPost_skipsTheCertificateWhereTheLightClientHoldsTheHash() public {
+        // Height 10 is certified already: an empty certificate is enough (a second batcher
+        // that certified the same block meanwhile does not make the post fail).
+        blobs.blobhashes(hashes(1));
+        BatchInbox.Certificate memory none;
+        inbox.certifyAndPost(1, END, END_HASH, none);
+        // Another hash than the one held is refused, with or without a certificate for it.
+        bytes32 forged = keccak256("forged");
+        vm.expectRevert(abi.encodeWithSelector(BatchInbox.NotCertified.selector, END, END_HASH, forged));
+        inbox.certifyAndPost(1, END, forged, certificate(END, forged, 3));
+    }
+
+    function test_certifyAndPost_revertsWithTheLightClientsErrorOnABadCertificate() public {
+        uint64 end = 20;
+        bytes32 endHash = keccak256("block 20");
+        blobs.blobhashes(hashes(1));
+        // Two of four equal powers are not more than two thirds.
+        vm.expectRevert(abi.encodeWithSelector(LightClient.InsufficientVotingPower.selector, 20, 40));
+        inbox.certifyAndPost(1, end, endHash, certificate(end, endHash, 2));
+        // Signatures over another block.
+        vm.expectRevert(abi.encodeWithSelector(LightClient.InvalidSignature.selector, 0));
+        inbox.certifyAndPost(1, end, endHash, certificate(end, keccak256("other"), 3));
+        assertEq(lc.blockHashAt(end), bytes32(0), "nothing stored");
+    }
+
+    function test_certifyAndPostCalldata_certifiesAndRecordsTheData() public {
+        uint64 end = 20;
+        bytes32 endHash = keccak256("block 20");
+        bytes memory frame = hex"0100000000000000010000000000000000a0";
+        vm.expectEmit(true, true, true, true, address(inbox));
+        emit BatchPosted(END + 1, end, poster, endHash, new bytes32[](0), frame);
+        vm.prank(poster);
+        inbox.certifyAndPostCalldata(END + 1, end, endHash, certificate(end, endHash, 3), frame);
+        assertEq(lc.blockHashAt(end), endHash, "certified");
+        vm.expectRevert(BatchInbox.EmptyData.selector);
+        inbox.certifyAndPostCalldata(END + 1, 30, endHash, certificate(30, endHash, 3), "");
     }
 }

@@ -8,9 +8,11 @@
 //!   frames of one batch therefore neither leaves a gap nor repeats a complete range; an L1
 //!   reorg that drops a post lowers that height on the next pass, and the range is posted
 //!   again.
-//! - **Certified first.** A range is posted only when the `LightClient` holds its last block's
-//!   hash; if it does not, the batcher submits that block's certificate (rotating the light
-//!   client's committee first when a header of the range announces a new one).
+//! - **Certified in the same transaction.** A range is posted only about a last block the
+//!   `LightClient` holds. When it does not hold it yet, the first frame goes out through
+//!   `certifyAndPost`, which hands the light client that block's certificate first, so the
+//!   range still takes one L1 transaction. A header of the range that announces a new
+//!   committee first needs a rotation of its own, in a transaction before the post.
 //! - **A previous run's transactions first.** While the account has transactions in the pool
 //!   (a batcher killed before their receipts), a pass waits for them, up to `stuck_after`,
 //!   rather than post their range again.
@@ -40,6 +42,7 @@ use ordo_batch::{encode_batch, BatchError, Codec};
 use ordo_contracts::BatchInbox;
 use ordo_types::{Block, CommitCertificate, Header, ValidatorSet};
 
+use crate::calldata::inbox_certificate;
 use crate::da::{archive_blobs, blob_sidecar, blobs_for, BlobSource, DaReader, MAX_BLOB_FRAME_LEN};
 use crate::error::L1Error;
 use crate::relay::LightClientRelay;
@@ -369,7 +372,7 @@ impl<S: ChainSource> Batcher<S> {
                 Err(e) => return Err(e.into()),
             }
         };
-        self.ensure_certified(&blocks, end, batch.end_hash).await?;
+        let mut certificate = self.certify(&blocks, end, batch.end_hash).await?;
         let mode = self.choose_mode(batch.data.len()).await?;
         let frame_len = match mode {
             PostMode::Blobs => MAX_BLOB_FRAME_LEN,
@@ -378,10 +381,22 @@ impl<S: ChainSource> Batcher<S> {
         let frames = batch.frames(frame_len)?;
         for frame in &frames {
             let bytes = frame.encode();
-            let call = BatchInbox::postCall {
-                start,
-                end,
-                endHash: batch.end_hash,
+            // The first frame carries the certificate the light client lacks, if any.
+            let certificate = certificate.take();
+            let call = match &certificate {
+                None => BatchInbox::postCall {
+                    start,
+                    end,
+                    endHash: batch.end_hash,
+                }
+                .abi_encode(),
+                Some(certificate) => BatchInbox::certifyAndPostCall {
+                    start,
+                    end,
+                    endHash: batch.end_hash,
+                    certificate: certificate.clone(),
+                }
+                .abi_encode(),
             };
             let tx = match mode {
                 PostMode::Blobs => {
@@ -394,19 +409,31 @@ impl<S: ChainSource> Batcher<S> {
                         .fetch_add(blobs_for(bytes.len()) as u64, Ordering::Relaxed);
                     TransactionRequest::default()
                         .with_to(self.config.batch_inbox)
-                        .with_input(call.abi_encode())
+                        .with_input(call)
                         .with_blob_sidecar_7594(sidecar)
                 }
                 PostMode::Calldata => {
-                    let call = BatchInbox::postCalldataCall {
-                        start,
-                        end,
-                        endHash: batch.end_hash,
-                        data: Bytes::from(bytes.clone()),
+                    let data = Bytes::from(bytes.clone());
+                    let call = match certificate {
+                        None => BatchInbox::postCalldataCall {
+                            start,
+                            end,
+                            endHash: batch.end_hash,
+                            data,
+                        }
+                        .abi_encode(),
+                        Some(certificate) => BatchInbox::certifyAndPostCalldataCall {
+                            start,
+                            end,
+                            endHash: batch.end_hash,
+                            certificate,
+                            data,
+                        }
+                        .abi_encode(),
                     };
                     TransactionRequest::default()
                         .with_to(self.config.batch_inbox)
-                        .with_input(call.abi_encode())
+                        .with_input(call)
                 }
             };
             self.send(tx).await?;
@@ -423,17 +450,19 @@ impl<S: ChainSource> Batcher<S> {
         })
     }
 
-    /// Makes the light client hold `end_hash` at `end`: submits `end`'s certificate, after
-    /// rotating the light client's committee at the headers of `blocks` that announce a new one.
-    async fn ensure_certified(
+    /// Readies the light client to hold `end_hash` at `end`: rotates its committee at the
+    /// headers of `blocks` (or before them) that announce a new one, until its committee is the
+    /// one that decided `end`. Returns `end`'s certificate for the post to carry, or `None` when
+    /// the light client holds `end_hash` already.
+    async fn certify(
         &self,
         blocks: &[Block],
         end: u64,
         end_hash: B256,
-    ) -> Result<(), L1Error> {
+    ) -> Result<Option<BatchInbox::Certificate>, L1Error> {
         for _ in 0..64 {
             if self.relay.block_hash_at(end).await? == end_hash {
-                return Ok(());
+                return Ok(None);
             }
             let state = self.relay.state().await?;
             let (header, cert, set) = self.source.certified(end).await?;
@@ -441,9 +470,7 @@ impl<S: ChainSource> Batcher<S> {
                 return Err(L1Error::Node(format!("the node's block {end} changed")));
             }
             if header.validators_hash == state.committee_hash && end > state.rotation_height {
-                self.relay.submit_block(&cert, &set).await?;
-                self.metrics.transactions.fetch_add(1, Ordering::Relaxed);
-                continue;
+                return Ok(Some(inbox_certificate(&cert, &set)?));
             }
             // The light client's committee is an earlier one: rotate at the first header (of
             // this range, else of the heights before it) that the light client's committee

@@ -3,7 +3,7 @@
 
 use crate::error::L1Error;
 use alloy::primitives::{keccak256, Address, Bytes, B256, U256};
-use ordo_contracts::{LightClient, StakeTable};
+use ordo_contracts::{BatchInbox, LightClient, StakeTable};
 use ordo_types::{CommitCertificate, SecretKey, Signature, ValidatorSet, VoteType};
 
 /// Domain tag of the proof-of-possession digest (`StakeTable.REGISTER_TAG`).
@@ -41,6 +41,30 @@ pub fn commit_signatures(
             })
         })
         .collect()
+}
+
+/// The certificate as `BatchInbox.certifyAndPost` takes it (the light client's `submitBlock`
+/// arguments after the height and hash).
+pub fn inbox_certificate(
+    cert: &CommitCertificate,
+    set: &ValidatorSet,
+) -> Result<BatchInbox::Certificate, L1Error> {
+    use ordo_contracts::batch_inbox::LightClient as Types;
+    let LightClient::Committee { members, powers } = committee(set);
+    let sigs = commit_signatures(cert, set)?
+        .into_iter()
+        .map(|sig| Types::SignerSig {
+            index: sig.index,
+            v: sig.v,
+            r: sig.r,
+            s: sig.s,
+        })
+        .collect();
+    Ok(BatchInbox::Certificate {
+        round: cert.round,
+        committee: Types::Committee { members, powers },
+        sigs,
+    })
 }
 
 /// One signed vote as `StakeTable.slash` takes it (`block_hash` `None` for a nil vote).

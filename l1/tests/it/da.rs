@@ -309,7 +309,22 @@ async fn the_batcher_certifies_posts_resumes_and_reposts_after_a_reorg() {
     }
     assert_eq!(posted, [(1, 5), (6, 10), (11, 12)]);
     assert_eq!(rebuild(&endpoint, &deployment).await, all[..12]);
+    // Each range took one L1 transaction, which certified its end too.
+    let light_client =
+        ordo_l1::LightClientRelay::new(&endpoint, poster.clone(), deployment.light_client).unwrap();
+    for height in [5, 10, 12] {
+        assert_eq!(
+            light_client.block_hash_at(height).await.unwrap(),
+            all[height as usize - 1].hash()
+        );
+    }
     let metrics = batcher.metrics();
+    assert_eq!(
+        metrics
+            .transactions
+            .load(std::sync::atomic::Ordering::Relaxed),
+        3
+    );
     assert_eq!(
         metrics
             .posted_height
