@@ -9,27 +9,33 @@
 //!   reorg that drops a post lowers that height on the next pass, and the range is posted
 //!   again.
 //! - **Certified in the same transaction.** A range is posted only about a last block the
-//!   `LightClient` holds. When it does not hold it yet, the first frame goes out through
-//!   `certifyAndPost`, which hands the light client that block's certificate first, so the
-//!   range still takes one L1 transaction. A header of the range that announces a new
+//!   `LightClient` holds. When it does not hold it yet, the frames go out through
+//!   `certifyAndPost`, which hands the light client that block's certificate first (the first
+//!   frame to land does), so a range still takes one L1 transaction per frame. A header of the range that announces a new
 //!   committee first needs a rotation of its own, in a transaction before the post.
 //! - **A previous run's transactions first.** While the account has transactions in the pool
-//!   (a batcher killed before their receipts), a pass waits for them, up to `stuck_after`,
-//!   rather than post their range again.
-//! - **One transaction at a time.** Frames go out one after the other, each awaited to its
-//!   receipt, so blob and calldata transactions of this account never share an L1 block and
-//!   never queue behind each other. A transaction without a receipt after `stuck_after` is
-//!   replaced (same nonce, doubled fees), up to three times.
+//!   that this batcher did not send (a batcher killed before their receipts), a pass waits
+//!   for them, up to `stuck_after`, rather than post their range again.
+//! - **Pipelined.** A pass sends its frames and returns without awaiting their receipts: the
+//!   next range goes out after the ones in flight (consecutive nonces), so a range waits for
+//!   a pass and one L1 block, not for the receipts of the range before it. At most
+//!   [`MAX_IN_FLIGHT`] posts are in flight. Each pass first reads their receipts: a reverted
+//!   post, or one the L1 no longer knows (a reorg dropped it), forgets every post in flight,
+//!   and the next pass resumes from what the L1 holds. A post without a receipt after
+//!   `stuck_after` is replaced (same nonce, doubled fees), up to three times.
 //! - **Cheaper of blobs and calldata**, with hysteresis: the mode changes only when the other
-//!   one is cheaper by more than 20% at current L1 fees.
+//!   one is cheaper by more than 20% at current L1 fees, and only when nothing is in flight, so
+//!   that blob and calldata transactions of this account never share an L1 block (pools
+//!   refuse that).
 //! - **Backs off** (1 s doubling to 30 s) while the L1 or the node fails, and never stops for
 //!   that alone.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use alloy::network::{EthereumWallet, TransactionBuilder, TransactionBuilder4844};
 use alloy::primitives::{Address, Bytes, B256};
@@ -49,6 +55,9 @@ use crate::relay::LightClientRelay;
 
 /// Largest calldata frame: 120 KiB keeps a transaction well under the usual 128 KiB pool limit.
 pub const MAX_CALLDATA_FRAME_LEN: usize = 120 * 1024;
+
+/// Most posts in flight (sent, no receipt yet); geth's blob pool keeps 16 per account.
+pub const MAX_IN_FLIGHT: usize = 4;
 
 /// Where the batcher reads the decided chain (an Ordo node's API, in the `ordo` binary).
 pub trait ChainSource: Send + Sync {
@@ -94,7 +103,10 @@ pub struct BatcherConfig {
     pub stuck_after: Duration,
     /// A fixed mode, or `None` to pick the cheaper one.
     pub mode: Option<PostMode>,
-    /// Where to read posted blobs back from (besides the L1 node itself).
+    /// A beacon node's API URL, the first place to read posted blobs back from.
+    pub beacon: Option<String>,
+    /// Where else to read posted blobs back from (after the beacon node, the L1 node and the
+    /// archive).
     pub blob_sources: Vec<BlobSource>,
     /// A directory to archive every posted blob into (`<versioned hash>.blob`).
     pub blob_archive: Option<PathBuf>,
@@ -119,6 +131,7 @@ impl BatcherConfig {
             poll: Duration::from_secs(1),
             stuck_after: Duration::from_secs(30),
             mode: None,
+            beacon: None,
             blob_sources: Vec::new(),
             blob_archive: None,
         }
@@ -175,8 +188,9 @@ pub enum Pass {
         /// The height the L1 holds.
         height: u64,
     },
-    /// The account has transactions in the pool (a previous run's, killed before their
-    /// receipts): posting now could repeat a range they hold, so the pass waits for them.
+    /// The account has transactions in the pool that this batcher did not send (a previous
+    /// run's, killed before their receipts), so that posting now could repeat a range they
+    /// hold, or [`MAX_IN_FLIGHT`] of its own: the pass waits for them.
     Pending {
         /// Transactions of the account still pending.
         transactions: u64,
@@ -205,8 +219,34 @@ pub struct Batcher<S> {
     reader: DaReader,
     mode: PostMode,
     metrics: Arc<BatcherMetrics>,
-    /// When a pass first found the account with pending transactions.
-    pending_since: Option<std::time::Instant>,
+    /// When a pass first found the account with pending transactions it did not send.
+    pending_since: Option<Instant>,
+    /// Posts sent whose receipts have not been seen, oldest (lowest nonce) first.
+    in_flight: VecDeque<InFlight>,
+}
+
+/// A post sent, its receipt not seen yet.
+#[derive(Debug)]
+struct InFlight {
+    /// The transaction as sent (nonce and fees filled in), to send again with higher fees.
+    tx: TransactionRequest,
+    /// Its hash and the hashes of the versions it replaced, any of which may land.
+    hashes: Vec<B256>,
+    /// The last height the post's range covers, and that block's hash.
+    end: (u64, B256),
+    sent_at: Instant,
+    replacements: u32,
+}
+
+/// What the light client needs before a range can be posted.
+#[derive(Debug)]
+enum Certification {
+    /// Nothing: it holds the range's last hash.
+    Held,
+    /// The last block's certificate, which the post carries (`certifyAndPost`).
+    Carry(BatchInbox::Certificate),
+    /// A committee rotation first, which waits until nothing is in flight.
+    AfterInFlight,
 }
 
 impl<S: ChainSource> Batcher<S> {
@@ -229,7 +269,7 @@ impl<S: ChainSource> Batcher<S> {
             .connect_http(crate::error::parse_rpc_url(&config.rpc_url)?)
             .erased();
         let relay = LightClientRelay::with_provider(provider.clone(), config.light_client);
-        let mut sources = vec![BlobSource::Rpc(config.rpc_url.clone())];
+        let mut sources = BlobSource::l1(&config.rpc_url, config.beacon.as_deref());
         if let Some(dir) = &config.blob_archive {
             sources.push(BlobSource::Directory(dir.clone()));
         }
@@ -252,6 +292,7 @@ impl<S: ChainSource> Batcher<S> {
             reader,
             metrics: Arc::new(BatcherMetrics::default()),
             pending_since: None,
+            in_flight: VecDeque::new(),
         })
     }
 
@@ -260,7 +301,8 @@ impl<S: ChainSource> Batcher<S> {
         self.metrics.clone()
     }
 
-    /// Runs passes until the task is dropped, backing off after failures.
+    /// Runs passes until the task is dropped, a pass every `poll` (at once after a pass that
+    /// posted a full range: a backlog), backing off after failures.
     pub async fn run(mut self) {
         let mut backoff = Duration::from_secs(1);
         loop {
@@ -273,7 +315,14 @@ impl<S: ChainSource> Batcher<S> {
                 }) => {
                     tracing::info!(target: "ordo::batcher", start, end, frames, ?mode, "posted");
                     backoff = Duration::from_secs(1);
-                    continue;
+                    // A full range means a backlog: the next pass goes at once. Otherwise
+                    // waiting a poll gathers the next range, rather than a post (and a
+                    // blob) for every block or two.
+                    let full =
+                        end.saturating_sub(start).saturating_add(1) >= self.config.max_blocks;
+                    if !full {
+                        tokio::time::sleep(self.config.poll).await;
+                    }
                 }
                 Ok(Pass::UpToDate { .. } | Pass::Pending { .. }) => {
                     backoff = Duration::from_secs(1);
@@ -291,9 +340,11 @@ impl<S: ChainSource> Batcher<S> {
 
     /// One pass: read what the L1 holds, post the next range if the node has decided more.
     pub async fn pass(&mut self) -> Result<Pass, L1Error> {
-        // Transactions this account sent that are not in a block yet (a previous run's):
-        // wait for them, up to `stuck_after` since first seen, so as not to post their range
-        // again; past that, go on (a repeated range wastes gas, never corrupts the history).
+        self.settle().await?;
+        // Transactions this account sent that are not in a block yet and not this batcher's
+        // (a previous run's): wait for them, up to `stuck_after` since first seen, so as not
+        // to post their range again; past that, go on (a repeated range wastes gas, never
+        // corrupts the history).
         let latest = self
             .provider
             .get_transaction_count(self.account)
@@ -304,10 +355,9 @@ impl<S: ChainSource> Batcher<S> {
             .get_transaction_count(self.account)
             .pending()
             .await?;
-        if pending > latest {
-            let since = *self
-                .pending_since
-                .get_or_insert_with(std::time::Instant::now);
+        let ours = self.in_flight.len() as u64;
+        if pending.saturating_sub(latest) > ours {
+            let since = *self.pending_since.get_or_insert_with(Instant::now);
             if since.elapsed() < self.config.stuck_after {
                 return Ok(Pass::Pending {
                     transactions: pending - latest,
@@ -316,14 +366,22 @@ impl<S: ChainSource> Batcher<S> {
         } else {
             self.pending_since = None;
         }
+        if self.in_flight.len() >= MAX_IN_FLIGHT {
+            return Ok(Pass::Pending { transactions: ours });
+        }
         self.reader.poll().await?;
         let (held, held_hash) = self.reader.optimistic_tip().await?;
         self.metrics.posted_height.store(held, Ordering::Relaxed);
+        // The next range follows the L1's, or the last one in flight.
+        let (after, after_hash) = match self.in_flight.back() {
+            Some(last) if last.end.0 > held => last.end,
+            _ => (held, held_hash),
+        };
         let tip = self.source.tip().await?;
-        if tip <= held {
+        if tip <= after {
             return Ok(Pass::UpToDate { height: held });
         }
-        let start = held.saturating_add(1);
+        let start = after.saturating_add(1);
         let mut end = tip.min(start.saturating_add(self.config.max_blocks.saturating_sub(1)));
         // At or below its rotation height the light client takes no more certificates (a
         // relay moved it on before this batcher got there): such a range must end at a height
@@ -356,9 +414,9 @@ impl<S: ChainSource> Batcher<S> {
             blocks.truncate(usize::try_from(held - start + 1).unwrap_or(usize::MAX));
             end = held;
         }
-        if blocks.first().map(|b| b.header.parent_hash) != Some(held_hash) {
+        if blocks.first().map(|b| b.header.parent_hash) != Some(after_hash) {
             return Err(L1Error::Node(format!(
-                "block {start} does not extend the chain the L1 holds (hash {held_hash} at {held})"
+                "block {start} does not extend the chain posted (hash {after_hash} at {after})"
             )));
         }
         // Halve the range until its payload fits the format's cap.
@@ -372,7 +430,15 @@ impl<S: ChainSource> Batcher<S> {
                 Err(e) => return Err(e.into()),
             }
         };
-        let mut certificate = self.certify(&blocks, end, batch.end_hash).await?;
+        let certificate = match self.certify(&blocks, end, batch.end_hash).await? {
+            Certification::Held => None,
+            Certification::Carry(certificate) => Some(certificate),
+            Certification::AfterInFlight => {
+                return Ok(Pass::Pending {
+                    transactions: self.in_flight.len() as u64,
+                })
+            }
+        };
         let mode = self.choose_mode(batch.data.len()).await?;
         let frame_len = match mode {
             PostMode::Blobs => MAX_BLOB_FRAME_LEN,
@@ -381,8 +447,10 @@ impl<S: ChainSource> Batcher<S> {
         let frames = batch.frames(frame_len)?;
         for frame in &frames {
             let bytes = frame.encode();
-            // The first frame carries the certificate the light client lacks, if any.
-            let certificate = certificate.take();
+            // Every frame carries the certificate the light client lacks, if any: the first
+            // to land hands it over, the others find it held (their gas is estimated before
+            // the first lands, so they need it too).
+            let certificate = certificate.clone();
             let call = match &certificate {
                 None => BatchInbox::postCall {
                     start,
@@ -436,12 +504,11 @@ impl<S: ChainSource> Batcher<S> {
                         .with_input(call)
                 }
             };
-            self.send(tx).await?;
+            self.submit(tx, (end, batch.end_hash)).await?;
             self.metrics
                 .posted_bytes
                 .fetch_add(bytes.len() as u64, Ordering::Relaxed);
         }
-        self.metrics.posted_height.store(end, Ordering::Relaxed);
         Ok(Pass::Posted {
             start,
             end,
@@ -452,17 +519,16 @@ impl<S: ChainSource> Batcher<S> {
 
     /// Readies the light client to hold `end_hash` at `end`: rotates its committee at the
     /// headers of `blocks` (or before them) that announce a new one, until its committee is the
-    /// one that decided `end`. Returns `end`'s certificate for the post to carry, or `None` when
-    /// the light client holds `end_hash` already.
+    /// one that decided `end` (only with nothing in flight, since a rotation is awaited).
     async fn certify(
         &self,
         blocks: &[Block],
         end: u64,
         end_hash: B256,
-    ) -> Result<Option<BatchInbox::Certificate>, L1Error> {
+    ) -> Result<Certification, L1Error> {
         for _ in 0..64 {
             if self.relay.block_hash_at(end).await? == end_hash {
-                return Ok(None);
+                return Ok(Certification::Held);
             }
             let state = self.relay.state().await?;
             let (header, cert, set) = self.source.certified(end).await?;
@@ -470,7 +536,10 @@ impl<S: ChainSource> Batcher<S> {
                 return Err(L1Error::Node(format!("the node's block {end} changed")));
             }
             if header.validators_hash == state.committee_hash && end > state.rotation_height {
-                return Ok(Some(inbox_certificate(&cert, &set)?));
+                return Ok(Certification::Carry(inbox_certificate(&cert, &set)?));
+            }
+            if !self.in_flight.is_empty() {
+                return Ok(Certification::AfterInFlight);
             }
             // The light client's committee is an earlier one: rotate at the first header (of
             // this range, else of the heights before it) that the light client's committee
@@ -514,6 +583,9 @@ impl<S: ChainSource> Batcher<S> {
         if let Some(mode) = self.config.mode {
             return Ok(mode);
         }
+        if !self.in_flight.is_empty() {
+            return Ok(self.mode);
+        }
         let base_fee = self.provider.get_gas_price().await?;
         let blob_fee = self.provider.get_blob_base_fee().await?;
         self.mode = pick_mode(self.mode, len, base_fee, blob_fee);
@@ -539,80 +611,121 @@ impl<S: ChainSource> Batcher<S> {
         Ok(receipt)
     }
 
-    /// Sends `tx` and waits for its receipt, replacing it with doubled fees when it is stuck.
-    async fn send(&self, tx: TransactionRequest) -> Result<TransactionReceipt, L1Error> {
+    /// Sends `tx` and records it as in flight.
+    async fn submit(&mut self, tx: TransactionRequest, end: (u64, B256)) -> Result<(), L1Error> {
+        let tx = tx.with_from(self.account);
+        let hash = *self.provider.send_transaction(tx.clone()).await?.tx_hash();
+        self.in_flight.push_back(InFlight {
+            tx: self.as_sent(tx, hash).await?,
+            hashes: vec![hash],
+            end,
+            sent_at: Instant::now(),
+            replacements: 0,
+        });
+        Ok(())
+    }
+
+    /// `tx` with the nonce and fees the fillers gave the transaction `hash`, so that it can be
+    /// sent again with higher fees.
+    async fn as_sent(
+        &self,
+        tx: TransactionRequest,
+        hash: B256,
+    ) -> Result<TransactionRequest, L1Error> {
         use alloy::consensus::Transaction as _;
-        let mut tx = tx.with_from(self.account);
-        let mut replaced: Option<B256> = None;
-        for attempt in 0..4u32 {
-            let pending = match self.provider.send_transaction(tx.clone()).await {
-                Ok(pending) => pending,
-                Err(e) => {
-                    // The transaction being replaced may have landed meanwhile (the pool then
-                    // refuses its replacement's nonce): its receipt is the answer.
-                    if let Some(previous) = replaced {
-                        if let Some(receipt) =
-                            self.provider.get_transaction_receipt(previous).await?
-                        {
-                            return self.landed(receipt);
-                        }
-                    }
-                    return Err(e.into());
+        let Some(sent) = self.provider.get_transaction_by_hash(hash).await? else {
+            return Ok(tx);
+        };
+        let mut tx = tx
+            .with_nonce(sent.nonce())
+            .with_max_fee_per_gas(sent.max_fee_per_gas())
+            .with_max_priority_fee_per_gas(sent.max_priority_fee_per_gas().unwrap_or_default())
+            .with_gas_limit(sent.gas_limit());
+        if let Some(fee) = sent.max_fee_per_blob_gas() {
+            tx = tx.with_max_fee_per_blob_gas(fee);
+        }
+        Ok(tx)
+    }
+
+    /// Reads the receipts of the posts in flight, oldest first, and replaces the oldest one
+    /// when it is stuck. A reverted post or one the L1 no longer knows forgets every post in
+    /// flight: the next pass goes on from what the L1 holds.
+    async fn settle(&mut self) -> Result<(), L1Error> {
+        while let Some(oldest) = self.in_flight.front() {
+            let mut receipt = None;
+            for hash in &oldest.hashes {
+                if let Some(found) = self.provider.get_transaction_receipt(*hash).await? {
+                    receipt = Some(found);
+                    break;
                 }
-            };
-            let hash = *pending.tx_hash();
-            if replaced.is_some() {
-                self.metrics.replacements.fetch_add(1, Ordering::Relaxed);
             }
-            // What was sent (nonce and fees, as the fillers set them): a replacement keeps the
-            // nonce and at least doubles every fee, as pools require.
-            let sent = self.provider.get_transaction_by_hash(hash).await?;
-            match pending
-                .with_timeout(Some(self.config.stuck_after))
-                .get_receipt()
-                .await
-            {
-                Ok(receipt) => return self.landed(receipt),
-                Err(e) => {
-                    tracing::warn!(target: "ordo::batcher", %hash, attempt, error = %e, "no receipt; replacing with higher fees");
-                    if let Some(receipt) = self.provider.get_transaction_receipt(hash).await? {
-                        return self.landed(receipt);
-                    }
-                    let Some(sent) = sent else {
-                        // Not even in the pool: send it again as it was.
-                        continue;
-                    };
-                    replaced = Some(hash);
-                    let fees = self.provider.estimate_eip1559_fees().await?;
-                    tx = tx
-                        .with_nonce(sent.nonce())
-                        .with_max_fee_per_gas(
-                            sent.max_fee_per_gas()
-                                .saturating_mul(2)
-                                .max(fees.max_fee_per_gas),
-                        )
-                        .with_max_priority_fee_per_gas(
-                            sent.max_priority_fee_per_gas()
-                                .unwrap_or_default()
-                                .saturating_mul(2)
-                                .max(fees.max_priority_fee_per_gas)
-                                .max(1),
-                        );
-                    if tx.sidecar.is_some() {
-                        let blob_fee = self.provider.get_blob_base_fee().await?.max(1);
-                        tx = tx.with_max_fee_per_blob_gas(
-                            sent.max_fee_per_blob_gas()
-                                .unwrap_or_default()
-                                .saturating_mul(2)
-                                .max(blob_fee),
-                        );
-                    }
+            if let Some(receipt) = receipt {
+                self.in_flight.pop_front();
+                if let Err(e) = self.landed(receipt) {
+                    self.in_flight.clear();
+                    return Err(e);
                 }
+                continue;
+            }
+            let hash = oldest.hashes[oldest.hashes.len() - 1];
+            if self.provider.get_transaction_by_hash(hash).await?.is_none() {
+                tracing::warn!(target: "ordo::batcher", %hash, "a post in flight is gone from the L1 (a reorg?); resuming from what the L1 holds");
+                self.in_flight.clear();
+                return Ok(());
+            }
+            if oldest.sent_at.elapsed() < self.config.stuck_after {
+                return Ok(());
+            }
+            if oldest.replacements >= 3 {
+                self.in_flight.clear();
+                return Err(L1Error::Node(
+                    "a post stayed stuck after three replacements".into(),
+                ));
+            }
+            self.replace().await?;
+            return Ok(());
+        }
+        Ok(())
+    }
+
+    /// Sends the oldest post in flight again with its nonce and at least doubled fees, as
+    /// pools require of a replacement.
+    async fn replace(&mut self) -> Result<(), L1Error> {
+        use alloy::network::TransactionBuilder as _;
+        let fees = self.provider.estimate_eip1559_fees().await?;
+        let blob_fee = self.provider.get_blob_base_fee().await?.max(1);
+        let Some(oldest) = self.in_flight.front_mut() else {
+            return Ok(());
+        };
+        let doubled =
+            |fee: Option<u128>, floor: u128| fee.unwrap_or_default().saturating_mul(2).max(floor);
+        let mut tx = oldest.tx.clone();
+        tx.set_max_fee_per_gas(doubled(tx.max_fee_per_gas, fees.max_fee_per_gas));
+        tx.set_max_priority_fee_per_gas(doubled(
+            tx.max_priority_fee_per_gas,
+            fees.max_priority_fee_per_gas.max(1),
+        ));
+        if tx.sidecar.is_some() {
+            tx.set_max_fee_per_blob_gas(doubled(tx.max_fee_per_blob_gas, blob_fee));
+        }
+        let previous = oldest.hashes[oldest.hashes.len() - 1];
+        tracing::warn!(target: "ordo::batcher", hash = %previous, "no receipt; replacing with higher fees");
+        match self.provider.send_transaction(tx.clone()).await {
+            Ok(pending) => {
+                oldest.hashes.push(*pending.tx_hash());
+                oldest.tx = tx;
+                oldest.sent_at = Instant::now();
+                oldest.replacements += 1;
+                self.metrics.replacements.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            // The post may have landed meanwhile (the pool then refuses its nonce): the next
+            // pass reads its receipt.
+            Err(e) => {
+                tracing::warn!(target: "ordo::batcher", error = %e, "replacement refused");
+                Ok(())
             }
         }
-        Err(L1Error::Node(
-            "a post stayed stuck after three replacements".into(),
-        ))
     }
 }
 

@@ -4,11 +4,11 @@
 //! - [`blob_sidecar`] and [`frame_from_blobs`] put a frame into blobs and take it out again
 //!   (alloy's `SimpleCoder`: 31 bytes per field element, a length word first), with the
 //!   EIP-7594 sidecar (cell proofs) that Anvil 1.7 and post-Fusaka Ethereum take.
-//! - [`decode_posts`] reads `BatchPosted` logs; [`BlobSource`]s fetch a post's blobs (the L1
-//!   node's `anvil_getBlobsByTransactionHash`, or an archive directory, local or over HTTP).
-//!   Blobs from an archive
-//!   are checked against the versioned hashes the contract recorded (a KZG commitment each);
-//!   blobs from the L1 node are taken as its logs are.
+//! - [`decode_posts`] reads `BatchPosted` logs; [`BlobSource`]s fetch a post's blobs (a
+//!   beacon node's blobs route, the L1 node's `anvil_getBlobsByTransactionHash`, or an archive
+//!   directory, local or over HTTP). Blobs from a beacon node or an archive are checked
+//!   against the versioned hashes the contract recorded (a KZG commitment each); blobs from
+//!   the L1 node are taken as its logs are.
 //! - [`DaChain`] (pure) collects frames into batches and batches into the chain: a batch counts
 //!   only when its frames join, decode, and its last block hashes to the end hash the light
 //!   client certified (the contract refused the post otherwise); the chain then takes, for the
@@ -149,6 +149,15 @@ pub fn decode_posts(inbox: Address, logs: &[Log]) -> Vec<Post> {
 pub enum BlobSource {
     /// An L1 node that serves `anvil_getBlobsByTransactionHash` (Anvil).
     Rpc(String),
+    /// A beacon node's API (`GET /eth/v1/beacon/blobs/{slot}?versioned_hashes=…`, which
+    /// consensus clients serve for about 18 days), with the L1 node whose block timestamps
+    /// give each post's slot (see [`beacon_slot`]).
+    Beacon {
+        /// The beacon API's base URL.
+        url: String,
+        /// The execution node's JSON-RPC URL.
+        execution: String,
+    },
     /// A directory of blobs named `<versioned hash>.blob` (131,072 raw bytes each), as
     /// [`archive_blobs`] writes them.
     Directory(PathBuf),
@@ -157,6 +166,19 @@ pub enum BlobSource {
 }
 
 impl BlobSource {
+    /// The L1's own sources, in the order to try them: the beacon node's blob route (when
+    /// given; what a real L1 serves), then the L1 node's (Anvil's).
+    pub fn l1(rpc_url: &str, beacon: Option<&str>) -> Vec<Self> {
+        let beacon = beacon.map(|url| Self::Beacon {
+            url: url.trim_end_matches('/').to_owned(),
+            execution: rpc_url.to_owned(),
+        });
+        beacon
+            .into_iter()
+            .chain([Self::Rpc(rpc_url.to_owned())])
+            .collect()
+    }
+
     /// `http://...` or `https://...` as [`BlobSource::Url`], anything else as a directory.
     pub fn parse(spec: &str) -> Self {
         if spec.starts_with("http://") || spec.starts_with("https://") {
@@ -179,11 +201,117 @@ pub fn archive_blobs(
     Ok(())
 }
 
+/// The beacon slot of an L1 block with `timestamp`: `(timestamp − genesis_time) /
+/// seconds_per_slot`, from the beacon node's `/eth/v1/beacon/genesis` and `/eth/v1/config/spec`.
+/// A server without the spec route (Anvil, whose beacon routes number blocks, not slots) is
+/// addressed by `block_number`. `None` for a timestamp before genesis.
+pub fn beacon_slot(
+    block_number: u64,
+    timestamp: u64,
+    genesis_time: u64,
+    seconds_per_slot: Option<u64>,
+) -> Option<u64> {
+    match seconds_per_slot {
+        Some(seconds) => timestamp.checked_sub(genesis_time)?.checked_div(seconds),
+        None => Some(block_number),
+    }
+}
+
+/// The blobs of `post` from the beacon node at `url` (slot from the block's timestamp through
+/// `execution`), in the post's order and each matching its versioned hash; `None` when the
+/// node does not have them all.
+async fn beacon_blobs(
+    url: &str,
+    execution: &str,
+    post: &Post,
+) -> Result<Option<Vec<Bytes>>, L1Error> {
+    #[derive(serde::Deserialize)]
+    struct Data<T> {
+        data: T,
+    }
+    #[derive(serde::Deserialize)]
+    struct Genesis {
+        #[serde(with = "alloy::serde::displayfromstr")]
+        genesis_time: u64,
+    }
+    #[derive(serde::Deserialize)]
+    struct Spec {
+        #[serde(rename = "SECONDS_PER_SLOT", with = "alloy::serde::displayfromstr")]
+        seconds_per_slot: u64,
+    }
+    let http = alloy::transports::http::reqwest::Client::new();
+    let get = |path: String| {
+        http.get(format!("{url}{path}"))
+            .timeout(std::time::Duration::from_secs(30))
+            .send()
+    };
+    let failed = |e: alloy::transports::http::reqwest::Error| {
+        L1Error::Blob(format!("beacon node {url}: {e}"))
+    };
+    let genesis: Data<Genesis> = get("/eth/v1/beacon/genesis".into())
+        .await
+        .and_then(|r| r.error_for_status())
+        .map_err(failed)?
+        .json()
+        .await
+        .map_err(failed)?;
+    let spec = get("/eth/v1/config/spec".into()).await.map_err(failed)?;
+    let seconds_per_slot =
+        if spec.status() == alloy::transports::http::reqwest::StatusCode::NOT_FOUND {
+            None
+        } else {
+            let spec: Data<Spec> = spec
+                .error_for_status()
+                .map_err(failed)?
+                .json()
+                .await
+                .map_err(failed)?;
+            Some(spec.data.seconds_per_slot)
+        };
+    let provider = ProviderBuilder::new()
+        .connect_http(crate::error::parse_rpc_url(execution)?)
+        .erased();
+    let Some(block) = provider.get_block_by_number(post.l1_block.into()).await? else {
+        return Ok(None);
+    };
+    let Some(slot) = beacon_slot(
+        post.l1_block,
+        block.header.timestamp,
+        genesis.data.genesis_time,
+        seconds_per_slot,
+    ) else {
+        return Ok(None);
+    };
+    let filter: Vec<String> = post
+        .blob_hashes
+        .iter()
+        .map(|h| format!("versioned_hashes={h}"))
+        .collect();
+    let response = get(format!("/eth/v1/beacon/blobs/{slot}?{}", filter.join("&")))
+        .await
+        .map_err(failed)?;
+    if !response.status().is_success() {
+        return Ok(None);
+    }
+    let found: Data<Vec<Bytes>> = response.json().await.map_err(failed)?;
+    // In the post's order, whatever order the node answers in; each must be one of the post's.
+    let mut by_hash = HashMap::new();
+    for blob in found.data {
+        by_hash.insert(blob_versioned_hash(&blob).ok(), blob);
+    }
+    Ok(post
+        .blob_hashes
+        .iter()
+        .map(|h| by_hash.remove(&Some(*h)))
+        .collect())
+}
+
 impl BlobSource {
-    /// The blobs of `post` in order (from an archive, each checked against its versioned
-    /// hash); `None` when this source does not have them all, or not the right ones.
+    /// The blobs of `post` in order (from a beacon node or an archive, each checked against its
+    /// versioned hash); `None` when this source does not have them all, or not the right ones.
     pub async fn blobs(&self, post: &Post) -> Result<Option<Vec<Bytes>>, L1Error> {
         let blobs: Vec<Bytes> = match self {
+            Self::Beacon { url, execution } => return beacon_blobs(url, execution, post).await,
             Self::Rpc(url) => {
                 let provider = ProviderBuilder::new()
                     .connect_http(crate::error::parse_rpc_url(url)?)
@@ -573,4 +701,30 @@ async fn feed(
         }
     }
     Ok(unavailable)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::beacon_slot;
+
+    #[test]
+    fn a_beacon_slot_counts_slots_since_genesis_or_blocks_on_anvil() {
+        // Mainnet: beacon genesis at 1606824023, 12-second slots.
+        let genesis = 1_606_824_023;
+        let slot = 9_000_000;
+        let timestamp = genesis + 12 * slot;
+        assert_eq!(
+            beacon_slot(21_000_000, timestamp, genesis, Some(12)),
+            Some(slot)
+        );
+        // Within its slot, a timestamp still names it.
+        assert_eq!(
+            beacon_slot(21_000_000, timestamp + 11, genesis, Some(12)),
+            Some(slot)
+        );
+        assert_eq!(beacon_slot(1, genesis - 1, genesis, Some(12)), None);
+        assert_eq!(beacon_slot(1, genesis, genesis, Some(0)), None);
+        // No spec route (Anvil): the block number.
+        assert_eq!(beacon_slot(42, timestamp, genesis, None), Some(42));
+    }
 }

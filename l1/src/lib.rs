@@ -55,7 +55,7 @@ pub use alloy::signers::local::PrivateKeySigner;
 pub use anvil::{anvil_path, spawn_anvil, spawn_anvil_mining, spawn_anvil_with, ANVIL_ENV};
 pub use batcher::{
     pick_mode, post_costs, Batcher, BatcherConfig, BatcherMetrics, ChainSource, Pass, PostMode,
-    MAX_CALLDATA_FRAME_LEN,
+    MAX_CALLDATA_FRAME_LEN, MAX_IN_FLIGHT,
 };
 pub use client::{L1Client, RpcConfig};
 pub use deploy::{

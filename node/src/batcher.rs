@@ -41,6 +41,10 @@ pub(crate) struct BatchArgs {
     /// Archive every posted blob into this directory (`<versioned hash>.blob`).
     #[arg(long)]
     blob_archive: Option<PathBuf>,
+    /// A beacon node's API, to read posted blobs back from (an L1 other than Anvil serves
+    /// none over JSON-RPC).
+    #[arg(long)]
+    l1_beacon: Option<String>,
     /// Serve the batcher's metrics at `http://ADDR/metrics`.
     #[arg(long)]
     metrics_listen: Option<SocketAddr>,
@@ -118,6 +122,7 @@ pub(crate) async fn run(args: BatchArgs) -> anyhow::Result<()> {
     config.max_blocks = args.max_blocks.max(1);
     config.poll = Duration::from_millis(args.poll_ms);
     config.blob_archive = args.blob_archive.clone();
+    config.beacon = args.l1_beacon.clone();
     config.mode = match args.mode.as_str() {
         "auto" => None,
         "blobs" => Some(PostMode::Blobs),

@@ -45,6 +45,10 @@ pub(crate) struct Source {
     /// serves; their blobs must match the versioned hashes on the L1. Repeatable.
     #[arg(long)]
     blob_source: Vec<String>,
+    /// With `--l1`: a beacon node's API, the first place to read blobs from
+    /// (`/eth/v1/beacon/blobs`; an L1 other than Anvil serves none over JSON-RPC).
+    #[arg(long, requires = "l1")]
+    l1_beacon: Option<String>,
     /// With `--node`: trust the committee the genesis' `LightClient` on this L1 (its JSON-RPC
     /// URL) holds, from the height after the header that installed it, instead of the
     /// genesis committee. The node serves the set; it must hash to what the contract holds.
@@ -308,7 +312,7 @@ impl L1Blocks {
         let batch_inbox = l1
             .batch_inbox
             .context("the genesis names no BatchInbox: nothing to read from the L1")?;
-        let mut sources = vec![ordo_l1::da::BlobSource::Rpc(url.clone())];
+        let mut sources = ordo_l1::da::BlobSource::l1(&url, source.l1_beacon.as_deref());
         sources.extend(
             source
                 .blob_source

@@ -245,12 +245,36 @@ impl ordo_l1::ChainSource for Source {
 
 /// The blocks a fresh reader of the deployment rebuilds from the L1 alone.
 async fn rebuild(endpoint: &str, deployment: &ordo_l1::Deployment) -> Vec<Block> {
+    rebuild_from(
+        endpoint,
+        deployment,
+        vec![BlobSource::Rpc(endpoint.to_owned())],
+    )
+    .await
+}
+
+/// Runs `batcher`'s passes until the L1 holds its posts up to `height` (its posts are in
+/// flight until then).
+async fn until_up_to_date<S: ordo_l1::ChainSource>(batcher: &mut ordo_l1::Batcher<S>, height: u64) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while batcher.pass().await.unwrap() != (ordo_l1::Pass::UpToDate { height }) {
+        assert!(Instant::now() < deadline, "the L1 never held {height}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The same, taking blobs from `sources`.
+async fn rebuild_from(
+    endpoint: &str,
+    deployment: &ordo_l1::Deployment,
+    sources: Vec<BlobSource>,
+) -> Vec<Block> {
     let mut reader = DaReader::new(
         endpoint,
         deployment.batch_inbox,
         deployment.deployment_block,
         0,
-        vec![BlobSource::Rpc(endpoint.to_owned())],
+        sources,
         true,
     )
     .unwrap();
@@ -311,20 +335,49 @@ async fn the_batcher_certifies_posts_resumes_and_reposts_after_a_reorg() {
     assert_eq!(rebuild(&endpoint, &deployment).await, all[..12]);
     // Each range took one L1 transaction, which certified its end too.
     let light_client =
-        ordo_l1::LightClientRelay::new(&endpoint, poster.clone(), deployment.light_client).unwrap();
+        LightClientRelay::new(&endpoint, poster.clone(), deployment.light_client).unwrap();
     for height in [5, 10, 12] {
         assert_eq!(
             light_client.block_hash_at(height).await.unwrap(),
             all[height as usize - 1].hash()
         );
     }
-    let metrics = batcher.metrics();
+    // A beacon node's blob route gives the same chain (Anvil serves one; its blobs are checked
+    // against the posted versioned hashes); one that is down is passed over for the next
+    // source, and with no other source the posts wait.
+    let beacon = |url: &str| BlobSource::Beacon {
+        url: url.to_owned(),
+        execution: endpoint.clone(),
+    };
     assert_eq!(
-        metrics
-            .transactions
-            .load(std::sync::atomic::Ordering::Relaxed),
+        rebuild_from(&endpoint, &deployment, vec![beacon(&endpoint)]).await,
+        all[..12]
+    );
+    let down = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    assert_eq!(
+        rebuild_from(
+            &endpoint,
+            &deployment,
+            BlobSource::l1(&endpoint, Some(&down))
+        )
+        .await,
+        all[..12]
+    );
+    assert_eq!(
+        rebuild_from(&endpoint, &deployment, vec![beacon(&down)]).await,
+        []
+    );
+    assert_eq!(
+        wallet_provider(&endpoint, poster.clone())
+            .get_transaction_count(poster.address())
+            .await
+            .unwrap(),
         3
     );
+    let metrics = batcher.metrics();
     assert_eq!(
         metrics
             .posted_height
@@ -389,9 +442,12 @@ async fn the_batcher_certifies_posts_resumes_and_reposts_after_a_reorg() {
             mode: ordo_l1::PostMode::Calldata
         }
     );
+    until_up_to_date(&mut batcher, 20).await;
     assert_eq!(rebuild(&endpoint, &deployment).await, all[..20]);
 
-    // An L1 reorg drops the next post: the batcher notices on its next pass and posts again.
+    // An L1 reorg drops the next posts: the batcher notices on its next pass and posts again
+    // (it reads posts above its confirmation depth again on every pass; Anvil mines a block
+    // per transaction here, so the depth is 10 blocks).
     source
         .blocks
         .lock()
@@ -401,7 +457,10 @@ async fn the_batcher_certifies_posts_resumes_and_reposts_after_a_reorg() {
         .raw_request("evm_snapshot".into(), ())
         .await
         .unwrap();
-    let mut batcher = new_batcher(config.clone());
+    let mut batcher = new_batcher(ordo_l1::BatcherConfig {
+        confirmations: 10,
+        ..config.clone()
+    });
     let first = batcher.pass().await.unwrap();
     assert_eq!(
         first,
@@ -412,6 +471,7 @@ async fn the_batcher_certifies_posts_resumes_and_reposts_after_a_reorg() {
             mode: ordo_l1::PostMode::Blobs
         }
     );
+    until_up_to_date(&mut batcher, 30).await;
     let reverted: bool = provider
         .raw_request("evm_revert".into(), (snapshot,))
         .await
@@ -425,7 +485,7 @@ async fn the_batcher_certifies_posts_resumes_and_reposts_after_a_reorg() {
     assert_eq!(
         rebuild(&endpoint, &deployment).await,
         all[..20],
-        "the post is gone"
+        "the posts are gone"
     );
     let mut posted = Vec::new();
     while let ordo_l1::Pass::Posted { start, end, .. } = batcher.pass().await.unwrap() {
@@ -434,8 +494,9 @@ async fn the_batcher_certifies_posts_resumes_and_reposts_after_a_reorg() {
     assert_eq!(
         posted,
         [(21, 25), (26, 30)],
-        "the dropped range is posted again"
+        "the dropped ranges are posted again"
     );
+    until_up_to_date(&mut batcher, 30).await;
     assert_eq!(rebuild(&endpoint, &deployment).await, all);
 }
 
@@ -517,6 +578,7 @@ async fn a_two_mib_block_is_posted_across_several_blob_transactions_and_rebuilt_
         .posted_blobs
         .load(std::sync::atomic::Ordering::Relaxed);
     assert!(blobs >= 17, "{blobs} blobs for 2 MiB");
+    until_up_to_date(&mut batcher, 2).await;
     assert_eq!(rebuild(&endpoint, &deployment).await, blocks);
 
     // The archive alone (as after the L1 pruned its blobs) rebuilds the same; a blob changed
@@ -652,6 +714,7 @@ async fn a_post_whose_blobs_nobody_archived_does_not_hold_up_the_rebuild() {
             ..
         }
     ));
+    until_up_to_date(&mut batcher, 3).await;
     // From the archive alone: the junk post's blobs are nowhere, the real batch rebuilds.
     let mut reader = DaReader::new(
         &endpoint,
@@ -844,7 +907,6 @@ async fn a_stuck_post_is_replaced_with_higher_fees() {
         })
     };
     let pass = batcher.pass().await.unwrap();
-    miner.await.unwrap();
     assert_eq!(
         pass,
         ordo_l1::Pass::Posted {
@@ -854,6 +916,21 @@ async fn a_stuck_post_is_replaced_with_higher_fees() {
             mode: ordo_l1::PostMode::Blobs
         }
     );
+    // Later passes wait for it (nothing new to post), replace it once stuck, and see it land.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while metrics
+        .transactions
+        .load(std::sync::atomic::Ordering::Relaxed)
+        == 0
+    {
+        assert!(Instant::now() < deadline, "the post never landed");
+        assert!(matches!(
+            batcher.pass().await.unwrap(),
+            ordo_l1::Pass::UpToDate { .. }
+        ));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    miner.await.unwrap();
     assert!(
         metrics
             .replacements
