@@ -840,6 +840,82 @@ async fn bench_rebuild_rate() {
 }
 
 #[tokio::test]
+async fn posts_are_pipelined_and_those_the_l1_drops_are_posted_again() {
+    let anvil = spawn_anvil().expect("anvil (run `npm ci` in the repository root)");
+    let endpoint = anvil.endpoint();
+    let deployer = PrivateKeySigner::from(anvil.keys()[0].clone());
+    let committee_keys: Vec<SecretKey> = keys(1, 4);
+    let set = set_of(&committee_keys, 10);
+    let params = DeployParams::devnet(ORDO_CHAIN, &set, deployer.address());
+    let deployment = deploy(&endpoint, deployer.clone(), &params).await.unwrap();
+    let blocks = chain(6, &set, 0xab);
+    let source = Source {
+        blocks: std::sync::Arc::new(std::sync::Mutex::new(blocks[..3].to_vec())),
+        keys: committee_keys,
+        set,
+        rotated: None,
+    };
+    let mut config = ordo_l1::BatcherConfig::new(
+        &endpoint,
+        deployment.batch_inbox,
+        deployment.light_client,
+        deployment.deployment_block,
+    );
+    config.confirmations = 0;
+    config.mode = Some(ordo_l1::PostMode::Blobs);
+    let poster = PrivateKeySigner::from(anvil.keys()[1].clone());
+    let mut batcher = ordo_l1::Batcher::new(config, poster.clone(), source.clone()).unwrap();
+
+    // The L1 does not mine: a second range goes out behind the first, both in the pool.
+    let provider = wallet_provider(&endpoint, deployer.clone());
+    let _: serde_json::Value = provider
+        .raw_request("evm_setAutomine".into(), (false,))
+        .await
+        .unwrap();
+    let posted = |start, end| ordo_l1::Pass::Posted {
+        start,
+        end,
+        frames: 1,
+        mode: ordo_l1::PostMode::Blobs,
+    };
+    assert_eq!(batcher.pass().await.unwrap(), posted(1, 3));
+    source
+        .blocks
+        .lock()
+        .unwrap()
+        .extend_from_slice(&blocks[3..]);
+    assert_eq!(batcher.pass().await.unwrap(), posted(4, 6));
+    let count = |tag: alloy::eips::BlockNumberOrTag| {
+        let provider = provider.clone();
+        let account = poster.address();
+        async move {
+            provider
+                .get_transaction_count(account)
+                .block_id(tag.into())
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(count(alloy::eips::BlockNumberOrTag::Pending).await, 2);
+
+    // The pool loses both: the batcher forgets them and posts the whole range again.
+    let _: serde_json::Value = provider
+        .raw_request("anvil_dropAllTransactions".into(), ())
+        .await
+        .unwrap();
+    assert_eq!(count(alloy::eips::BlockNumberOrTag::Pending).await, 0);
+    assert_eq!(batcher.pass().await.unwrap(), posted(1, 6));
+    let _: serde_json::Value = provider
+        .raw_request("evm_setAutomine".into(), (true,))
+        .await
+        .unwrap();
+    let _: serde_json::Value = provider.raw_request("evm_mine".into(), ()).await.unwrap();
+    until_up_to_date(&mut batcher, 6).await;
+    assert_eq!(rebuild(&endpoint, &deployment).await, blocks);
+    assert_eq!(count(alloy::eips::BlockNumberOrTag::Latest).await, 1);
+}
+
+#[tokio::test]
 async fn a_stuck_post_is_replaced_with_higher_fees() {
     let anvil = spawn_anvil().expect("anvil (run `npm ci` in the repository root)");
     let endpoint = anvil.endpoint();
