@@ -624,10 +624,13 @@ mod tests {
                 "namespace 4 is not registered",
             ),
             (
-                MempoolError::Busy { ready: 9000 },
+                MempoolError::Busy {
+                    ready: 9000,
+                    bytes: 1_800_000,
+                },
                 None,
                 -32005,
-                "node busy: 9000 transactions waiting for blocks; retry later",
+                "node busy: 9000 transactions (1800000 payload bytes) waiting for blocks; retry later",
             ),
             (
                 MempoolError::ChecksBehind { queued: 8192 },

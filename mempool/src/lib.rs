@@ -107,6 +107,9 @@ pub struct MempoolConfig {
     /// blocks rather than to checking transactions that would only queue. Gossip from other
     /// nodes is still admitted.
     pub busy_at: usize,
+    /// The same in payload bytes ready for a block, so that large transactions, which fill
+    /// blocks by bytes long before by count, are refused as early.
+    pub busy_at_bytes: usize,
     /// Threads that check the signatures of client and gossiped transactions, at a lower CPU
     /// priority than consensus (0: one per core).
     pub check_threads: usize,
@@ -143,6 +146,8 @@ impl Default for MempoolConfig {
             max_per_sender: 1_000,
             max_nonce_gap: 64,
             busy_at: 10_000,
+            // About five full blocks, as 10,000 transactions are against 2,000 a block.
+            busy_at_bytes: 10 * 1024 * 1024,
             check_threads: 0,
             max_unchecked: 8_192,
             verified_cache_size: 200_000,
@@ -241,10 +246,14 @@ pub enum MempoolError {
     #[error("mempool full")]
     Full,
     /// More transactions are ready for blocks than the network is finishing: retry later.
-    #[error("node busy: {ready} transactions waiting for blocks; retry later")]
+    #[error(
+        "node busy: {ready} transactions ({bytes} payload bytes) waiting for blocks; retry later"
+    )]
     Busy {
         /// Transactions ready for a block.
         ready: usize,
+        /// Their payload bytes (bundled transactions not counted).
+        bytes: usize,
     },
     /// The node's signature checks are behind: retry later.
     #[error("node busy: {queued} transactions waiting for signature checks; retry later")]
@@ -817,12 +826,15 @@ impl Mempool {
         pool.ready() + lock(&self.inner.bundles).tx_count()
     }
 
-    /// [`MempoolError::Busy`] if at least `busy_at` transactions are ready for a block: client
-    /// submissions are then refused before any signature work. Parked transactions do not
-    /// count: they wait on their senders, not on the network.
+    /// [`MempoolError::Busy`] if at least `busy_at` transactions, or `busy_at_bytes` payload
+    /// bytes, are ready for a block: client submissions are then refused before any signature
+    /// work. Parked transactions do not count: they wait on their senders, not on the network.
     pub fn busy(&self) -> Option<MempoolError> {
         let ready = self.ready();
-        (ready >= self.inner.config.busy_at).then_some(MempoolError::Busy { ready })
+        let bytes = lock(&self.inner.pool).ready_bytes();
+        let config = &self.inner.config;
+        (ready >= config.busy_at || bytes >= config.busy_at_bytes)
+            .then_some(MempoolError::Busy { ready, bytes })
     }
 
     /// Whether the pool is at a limit with nothing it may evict (every submission would be
@@ -1184,12 +1196,47 @@ mod tests {
             .all(Result::is_ok));
         let recovered = pool.metrics().signatures_recovered();
         let refused = pool.submit(vec![txs[2].clone()], Origin::Local);
-        assert_eq!(refused, [Err(MempoolError::Busy { ready: 2 })]);
+        assert_eq!(refused, [Err(MempoolError::Busy { ready: 2, bytes: 2 })]);
         assert_eq!(refused[0].as_ref().unwrap_err().code(), ErrorCode::Busy);
         assert_eq!(pool.metrics().signatures_recovered(), recovered);
         // The same transaction from another node is admitted: it is already in the network.
         assert!(pool.submit(vec![txs[2].clone()], Origin::Gossip)[0].is_ok());
         assert_eq!(pool.len(), 3);
+    }
+
+    #[test]
+    fn a_pool_holding_busy_at_bytes_ready_is_busy_and_parked_bytes_do_not_count() {
+        let config = MempoolConfig {
+            busy_at_bytes: 10_000,
+            ..MempoolConfig::default()
+        };
+        let admission = Admission::new(7, ordo_rollup_adapters::Rollups::raw([1]));
+        let pool = Mempool::in_memory(
+            admission,
+            config,
+            Arc::new(ordo_chain::NonceTable::default()),
+        );
+        let key = SecretKey::random();
+        let tx = |nonce: u64| Transaction::sign(1, nonce, Bytes::from(vec![7u8; 4_000]), &key, 7);
+        // Nonces 1 and 2 wait for 0: parked, 8,000 bytes that do not make the node busy.
+        assert!(pool
+            .submit(vec![tx(1), tx(2)], Origin::Local)
+            .iter()
+            .all(Result::is_ok));
+        assert_eq!(pool.busy(), None);
+        // Nonce 0 makes all three ready: 12,000 bytes, three transactions.
+        assert!(pool.submit(vec![tx(0)], Origin::Local)[0].is_ok());
+        assert_eq!(
+            pool.busy(),
+            Some(MempoolError::Busy {
+                ready: 3,
+                bytes: 12_000
+            })
+        );
+        let recovered = pool.metrics().signatures_recovered();
+        let refused = pool.submit(vec![tx(3)], Origin::Local);
+        assert_eq!(refused[0].as_ref().unwrap_err().code(), ErrorCode::Busy);
+        assert_eq!(pool.metrics().signatures_recovered(), recovered);
     }
 
     /// A declared sender or chain id that the signature does not bear out refuses the

@@ -93,6 +93,8 @@ pub(crate) struct Pool {
     dropped_order: VecDeque<B256>,
     /// Parked transactions by arrival, so eviction finds the oldest without a scan.
     parked: BTreeSet<(u64, B256)>,
+    /// Payload bytes of the parked transactions.
+    parked_bytes: usize,
 }
 
 /// How many dropped transactions' reasons are remembered.
@@ -110,6 +112,11 @@ impl Pool {
 
     pub(crate) fn bytes(&self) -> usize {
         self.bytes
+    }
+
+    /// Payload bytes of the transactions ready for a block.
+    pub(crate) fn ready_bytes(&self) -> usize {
+        self.bytes - self.parked_bytes
     }
 
     /// Adds `tx` from `sender`. `chain_next` is the next nonce the chain expects for the account
@@ -214,9 +221,11 @@ impl Pool {
         for (&nonce, hash) in &account.txs {
             if let Some(p) = self.txs.get(hash) {
                 if nonce >= frontier {
-                    self.parked.insert((p.seq, *hash));
-                } else {
-                    self.parked.remove(&(p.seq, *hash));
+                    if self.parked.insert((p.seq, *hash)) {
+                        self.parked_bytes += p.size();
+                    }
+                } else if self.parked.remove(&(p.seq, *hash)) {
+                    self.parked_bytes -= p.size();
                 }
             }
         }
@@ -225,7 +234,9 @@ impl Pool {
     fn remove(&mut self, hash: &B256) -> Option<Pooled> {
         let pooled = self.txs.remove(hash)?;
         self.bytes -= pooled.size();
-        self.parked.remove(&(pooled.seq, *hash));
+        if self.parked.remove(&(pooled.seq, *hash)) {
+            self.parked_bytes -= pooled.size();
+        }
         let key = (pooled.sender, pooled.tx.namespace());
         if let Some(account) = self.accounts.get_mut(&key) {
             account.txs.remove(&pooled.tx.nonce());

@@ -77,7 +77,8 @@ error_codes! {
     SenderLimit = "SENDER_LIMIT",
     /// The pool is at its count or byte limit and holds nothing it may evict.
     MempoolFull = "MEMPOOL_FULL",
-    /// The node holds `mempool.busy_at` transactions ready for blocks: more than the network
+    /// The node holds `mempool.busy_at` transactions (or `busy_at_bytes` payload bytes) ready
+    /// for blocks: more than the network
     /// is finishing. Client submissions are refused before any signature work.
     Busy = "BUSY",
     /// No such endpoint, block, committee record or stored height.
