@@ -11,8 +11,9 @@
 //! - **Certified in the same transaction.** A range is posted only about a last block the
 //!   `LightClient` holds. When it does not hold it yet, the frames go out through
 //!   `certifyAndPost`, which hands the light client that block's certificate first (the first
-//!   frame to land does), so a range still takes one L1 transaction per frame. A header of the range that announces a new
-//!   committee first needs a rotation of its own, in a transaction before the post.
+//!   frame to land does), so a range still takes one L1 transaction per frame. A header of
+//!   the range that announces a new committee first needs a rotation of its own, in a
+//!   transaction before the post.
 //! - **A previous run's transactions first.** While the account has transactions in the pool
 //!   that this batcher did not send (a batcher killed before their receipts), a pass waits
 //!   for them, up to `stuck_after`, rather than post their range again.
