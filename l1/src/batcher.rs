@@ -148,7 +148,7 @@ pub struct BatcherMetrics {
     pub posted_bytes: AtomicU64,
     /// Blobs this batcher posted.
     pub posted_blobs: AtomicU64,
-    /// L1 transactions this batcher posted (frames and certificates).
+    /// L1 transactions this batcher posted and saw succeed (frames and rotations).
     pub transactions: AtomicU64,
     /// Wei this batcher paid for them (execution and blob gas).
     pub fees_wei: AtomicU64,
