@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use crate::client::{self, http};
 use crate::load::{self, Encrypt, LoadReport, LoadSpec, Target};
 use crate::localnet::{LocalNet, NetSpec};
+use crate::proxy::Spread;
 
 mod lane;
 
@@ -99,9 +100,20 @@ pub struct BenchArgs {
         value_parser = fraction
     )]
     pub compare_encrypted: Option<f64>,
+    /// Network latency between the validators `--spawn` starts, through a user-space proxy on
+    /// every link: `MS` (one-way, on every link; the round trip is twice that), `continental`
+    /// (Frankfurt, London, Paris, Stockholm) or `worldwide` (Virginia, Frankfurt, Tokyo, São
+    /// Paulo), each with a tenth of its delay as jitter. Needs `--spawn`.
+    #[arg(long, requires = "spawn", value_parser = spread)]
+    pub latency: Option<String>,
     /// Where to write the JSON result (the plot goes next to it, as `.svg`).
     #[arg(long, default_value = "target/bench-load.json")]
     pub out: PathBuf,
+}
+
+/// A `--latency` that [`Spread::parse`] takes.
+fn spread(s: &str) -> Result<String, String> {
+    Spread::parse(s).map(|_| s.to_owned())
 }
 
 /// A share between 0 and 1.
@@ -276,7 +288,7 @@ async fn resolve(args: &BenchArgs, exe: &Path) -> anyhow::Result<Network> {
             full_nodes: 0,
             l1: false,
             encryption: sends_encrypted(args),
-            proxied: false,
+            proxied: args.latency.is_some(),
             settings: args
                 .set
                 .iter()
@@ -284,6 +296,11 @@ async fn resolve(args: &BenchArgs, exe: &Path) -> anyhow::Result<Network> {
                 .collect(),
         })
         .await?;
+        if let (Some(latency), Some(links)) = (&args.latency, &net.links) {
+            let spread = Spread::parse(latency).map_err(anyhow::Error::msg)?;
+            links.spread(&spread);
+            println!("links: {spread:?}");
+        }
         net.wait_all_reach(1, Duration::from_secs(60)).await?;
         return Ok(Network {
             targets: net.targets(),

@@ -269,7 +269,7 @@ impl LocalNet {
             1,
             LinkState {
                 cut,
-                delay: Duration::ZERO,
+                ..LinkState::default()
             },
         );
         Ok(())

@@ -3,8 +3,13 @@
 //! Every node reaches every other node (consensus p2p and transaction gossip alike) through its
 //! own listener here, one per ordered pair of nodes and per service. A link is the unordered pair
 //! `{a, b}`: cutting it closes every open connection in both directions and refuses new ones
-//! until it is healed; a delay holds every chunk of bytes for that long before passing it on
-//! (the kernel's `tc netem` is not available on this machine).
+//! until it is healed; a delay holds every chunk of bytes for that long before passing it on,
+//! plus a random share of the link's jitter, in order (the kernel's `tc netem` is not available
+//! on this machine). Loss is not emulated: a TCP stream cannot lose bytes, and what a lost
+//! segment costs TCP is a retransmission's delay.
+//!
+//! [`Spread`] places validators for a benchmark: the same delay on every link, or one of two
+//! presets, a continental and a worldwide spread of validators.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -22,6 +27,73 @@ pub(crate) struct LinkState {
     pub(crate) cut: bool,
     /// Added one-way latency.
     pub(crate) delay: Duration,
+    /// Up to this much more, drawn for each chunk (order is kept).
+    pub(crate) jitter: Duration,
+}
+
+/// Where a network's validators sit, for the one-way delays between them.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Spread {
+    /// The same one-way delay on every link.
+    Uniform(Duration),
+    /// Validators in turn in Frankfurt, London, Paris and Stockholm.
+    Continental,
+    /// Validators in turn in Virginia, Frankfurt, Tokyo and São Paulo.
+    Worldwide,
+}
+
+/// Round-trip times between the regions of a preset, ms: typical public figures between cloud
+/// regions (rounded), for sites `0..4` in the order [`Spread`] names them.
+const CONTINENTAL_RTT_MS: [[u64; 4]; 4] = [
+    [0, 15, 10, 25],
+    [15, 0, 8, 32],
+    [10, 8, 0, 32],
+    [25, 32, 32, 0],
+];
+const WORLDWIDE_RTT_MS: [[u64; 4]; 4] = [
+    [0, 90, 150, 115],
+    [90, 0, 230, 200],
+    [150, 230, 0, 255],
+    [115, 200, 255, 0],
+];
+
+impl Spread {
+    /// `MS` (the one-way delay on every link), `continental` or `worldwide`.
+    pub(crate) fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "continental" => Ok(Self::Continental),
+            "worldwide" => Ok(Self::Worldwide),
+            ms => ms
+                .parse::<u64>()
+                .map(|ms| Self::Uniform(Duration::from_millis(ms)))
+                .map_err(|_| format!("{s:?}: give one-way milliseconds, continental or worldwide")),
+        }
+    }
+
+    /// The link between validators `a` and `b`: half the round trip between their sites (the
+    /// validators take the preset's sites in turn; two at one site are 1 ms apart), with a
+    /// tenth of that as jitter.
+    pub(crate) fn link(&self, a: usize, b: usize) -> LinkState {
+        let rtt = |table: &[[u64; 4]; 4]| match table[a % 4][b % 4] {
+            0 => 2,
+            ms => ms,
+        };
+        let delay = match self {
+            Self::Uniform(delay) => {
+                return LinkState {
+                    delay: *delay,
+                    ..LinkState::default()
+                }
+            }
+            Self::Continental => Duration::from_millis(rtt(&CONTINENTAL_RTT_MS)) / 2,
+            Self::Worldwide => Duration::from_millis(rtt(&WORLDWIDE_RTT_MS)) / 2,
+        };
+        LinkState {
+            cut: false,
+            delay,
+            jitter: delay / 10,
+        }
+    }
 }
 
 /// The links between `n` nodes and the listeners that carry them.
@@ -84,8 +156,14 @@ impl Links {
         for a in 0..self.n {
             for b in a + 1..self.n {
                 let cut = side(a) != side(b);
-                let delay = self.get(a, b).delay;
-                self.set(a, b, LinkState { cut, delay });
+                self.set(
+                    a,
+                    b,
+                    LinkState {
+                        cut,
+                        ..self.get(a, b)
+                    },
+                );
             }
         }
     }
@@ -96,6 +174,15 @@ impl Links {
             .get(&key(a, b))
             .map(|s| *s.borrow())
             .unwrap_or_default()
+    }
+
+    /// Every link as `spread` places validators.
+    pub(crate) fn spread(&self, spread: &Spread) {
+        for a in 0..self.n {
+            for b in a + 1..self.n {
+                self.set(a, b, spread.link(a, b));
+            }
+        }
     }
 
     /// Every link up, without delay.
@@ -167,12 +254,17 @@ async fn pump(
     let (tx, mut rx) = mpsc::unbounded_channel::<(tokio::time::Instant, Vec<u8>)>();
     let reader = async move {
         let mut buf = vec![0u8; 64 * 1024];
+        let mut last = tokio::time::Instant::now();
         loop {
             let n = match r.read(&mut buf).await {
                 Ok(0) | Err(_) => break,
                 Ok(n) => n,
             };
-            let due = tokio::time::Instant::now() + state.borrow().delay;
+            let link = *state.borrow();
+            let jitter = link.jitter.mul_f64(rand::random::<f64>());
+            // Never before an earlier chunk: a stream keeps its order.
+            let due = (tokio::time::Instant::now() + link.delay + jitter).max(last);
+            last = due;
             if tx.send((due, buf[..n].to_vec())).is_err() {
                 break;
             }
@@ -242,7 +334,7 @@ mod tests {
             0,
             LinkState {
                 cut: true,
-                delay: Duration::ZERO,
+                ..LinkState::default()
             },
         );
         assert!(round_trip(&mut s).await.is_err());
@@ -259,13 +351,59 @@ mod tests {
             0,
             1,
             LinkState {
-                cut: false,
                 delay: Duration::from_millis(100),
+                ..LinkState::default()
             },
         );
         let started = std::time::Instant::now();
         assert_eq!(round_trip(&mut s).await.unwrap(), b"ping");
         assert!(started.elapsed() >= Duration::from_millis(200));
+
+        // Jittered: bytes still come back in the order they were sent.
+        links.set(
+            0,
+            1,
+            LinkState {
+                delay: Duration::from_millis(5),
+                jitter: Duration::from_millis(30),
+                ..LinkState::default()
+            },
+        );
+        let sent: Vec<u8> = (0..200u8).collect();
+        for chunk in sent.chunks(4) {
+            s.write_all(chunk).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let mut echoed = vec![0u8; sent.len()];
+        tokio::time::timeout(Duration::from_secs(10), s.read_exact(&mut echoed))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(echoed, sent);
+    }
+
+    #[test]
+    fn spreads_place_validators_at_their_sites() {
+        assert_eq!(
+            Spread::parse("50").unwrap().link(0, 3),
+            LinkState {
+                delay: Duration::from_millis(50),
+                ..LinkState::default()
+            }
+        );
+        // Virginia to Tokyo: 150 ms round trip.
+        let link = Spread::parse("worldwide").unwrap().link(0, 2);
+        assert_eq!(
+            (link.delay, link.jitter),
+            (Duration::from_millis(75), Duration::from_micros(7_500))
+        );
+        // The fifth validator sits in Virginia again, next to the first.
+        assert_eq!(Spread::Worldwide.link(4, 0).delay, Duration::from_millis(1));
+        assert_eq!(
+            Spread::Continental.link(1, 3).delay,
+            Duration::from_millis(16)
+        );
+        assert!(Spread::parse("mars").is_err());
     }
 
     #[test]

@@ -453,8 +453,8 @@ async fn drive(name: &str, args: &ScenarioArgs, run: &mut Run) -> anyhow::Result
         "slow-link" => {
             let links = run.links()?;
             let slow = LinkState {
-                cut: false,
                 delay: Duration::from_millis(150),
+                ..LinkState::default()
             };
             for a in 0..4 {
                 for b in a + 1..4 {
