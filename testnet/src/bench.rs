@@ -104,16 +104,11 @@ pub struct BenchArgs {
     /// every link: `MS` (one-way, on every link; the round trip is twice that), `continental`
     /// (Frankfurt, London, Paris, Stockholm) or `worldwide` (Virginia, Frankfurt, Tokyo, São
     /// Paulo), each with a tenth of its delay as jitter. Needs `--spawn`.
-    #[arg(long, requires = "spawn", value_parser = spread)]
-    pub latency: Option<String>,
+    #[arg(long, requires = "spawn", value_parser = Spread::parse)]
+    pub latency: Option<Spread>,
     /// Where to write the JSON result (the plot goes next to it, as `.svg`).
     #[arg(long, default_value = "target/bench-load.json")]
     pub out: PathBuf,
-}
-
-/// A `--latency` that [`Spread::parse`] takes.
-fn spread(s: &str) -> Result<String, String> {
-    Spread::parse(s).map(|_| s.to_owned())
 }
 
 /// A share between 0 and 1.
@@ -296,9 +291,8 @@ async fn resolve(args: &BenchArgs, exe: &Path) -> anyhow::Result<Network> {
                 .collect(),
         })
         .await?;
-        if let (Some(latency), Some(links)) = (&args.latency, &net.links) {
-            let spread = Spread::parse(latency).map_err(anyhow::Error::msg)?;
-            links.spread(&spread);
+        if let (Some(spread), Some(links)) = (&args.latency, &net.links) {
+            links.spread(spread);
             println!("links: {spread:?}");
         }
         net.wait_all_reach(1, Duration::from_secs(60)).await?;

@@ -33,7 +33,7 @@ pub(crate) struct LinkState {
 
 /// Where a network's validators sit, for the one-way delays between them.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Spread {
+pub enum Spread {
     /// The same one-way delay on every link.
     Uniform(Duration),
     /// Validators in turn in Frankfurt, London, Paris and Stockholm.
@@ -59,7 +59,7 @@ const WORLDWIDE_RTT_MS: [[u64; 4]; 4] = [
 
 impl Spread {
     /// `MS` (the one-way delay on every link), `continental` or `worldwide`.
-    pub(crate) fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, String> {
         match s {
             "continental" => Ok(Self::Continental),
             "worldwide" => Ok(Self::Worldwide),
@@ -182,13 +182,6 @@ impl Links {
             for b in a + 1..self.n {
                 self.set(a, b, spread.link(a, b));
             }
-        }
-    }
-
-    /// Every link up, without delay.
-    pub(crate) fn heal_all(&self) {
-        for s in self.states.values() {
-            s.send_replace(LinkState::default());
         }
     }
 }
@@ -342,7 +335,7 @@ mod tests {
         assert!(round_trip(&mut again).await.is_err());
 
         // Healed: new connections work.
-        links.heal_all();
+        links.spread(&Spread::Uniform(Duration::ZERO));
         let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
         assert_eq!(round_trip(&mut s).await.unwrap(), b"ping");
 
@@ -414,7 +407,7 @@ mod tests {
         assert!(links.get(0, 2).cut && links.get(1, 3).cut && links.get(3, 0).cut);
         links.partition(&[&[0, 1, 2], &[3]]);
         assert!(!links.get(0, 2).cut && links.get(2, 3).cut);
-        links.heal_all();
+        links.spread(&Spread::Uniform(Duration::ZERO));
         assert!(!links.get(2, 3).cut);
     }
 }

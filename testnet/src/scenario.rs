@@ -22,6 +22,7 @@ use tokio::sync::watch;
 use crate::client::http;
 use crate::load::{self, LoadReport, LoadSpec};
 use crate::localnet::{LocalNet, NetSpec};
+use crate::proxy::Spread;
 use crate::proxy::{LinkState, Links};
 
 /// Arguments of `ordo testnet scenario`.
@@ -45,6 +46,10 @@ pub struct ScenarioArgs {
     /// Where to write the verdicts as JSON (default: HOME/verdicts.json).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Run the scenario over network latency, as `ordo bench --latency` does (`MS`,
+    /// `continental` or `worldwide`): the links start so, and a heal restores them so.
+    #[arg(long, value_parser = Spread::parse)]
+    pub latency: Option<Spread>,
 }
 
 /// The scenarios, in the order `all` runs them: name, what it does, whether it is implemented.
@@ -242,6 +247,8 @@ struct Run {
     seen_tip: u64,
     /// A scenario-specific check failed (see the notes).
     fault_check_failed: bool,
+    /// The links' latency when healthy.
+    spread: Spread,
 }
 
 impl Run {
@@ -250,9 +257,9 @@ impl Run {
         self.net.links.as_ref().context("network not proxied")
     }
 
-    /// Restores every link (no cut, no delay) and marks the heal.
+    /// Restores every link (no cut; the run's latency, if any) and marks the heal.
     async fn heal_links(&mut self, what: &str) -> anyhow::Result<()> {
-        self.links()?.heal_all();
+        self.links()?.spread(&self.spread);
         println!("   {what}");
         self.healed(what).await;
         Ok(())
@@ -364,7 +371,12 @@ async fn run_one(name: &str, args: &ScenarioArgs, exe: &Path) -> anyhow::Result<
         notes: Vec::new(),
         seen_tip: 0,
         fault_check_failed: false,
+        spread: args
+            .latency
+            .clone()
+            .unwrap_or(Spread::Uniform(Duration::ZERO)),
     };
+    run.links()?.spread(&run.spread);
     let result = drive(name, args, &mut run).await;
     run.net.shutdown().await;
     result
