@@ -1,4 +1,4 @@
-//! The mempool's untrusted inputs: gossip messages from peers (topic `ordo/txs/3`: batches and
+//! The mempool's untrusted inputs: gossip messages from peers (topic `ordo/txs/4`: batches and
 //! bundles) and the journal file it replays on restart. The first byte picks which. Checked: no
 //! panic; a batch or bundle message that decodes encodes back to exactly its bytes (salt
 //! included); a replayed journal holds distinct transactions, each canonical, and replaying

@@ -7,8 +7,16 @@
 //!
 //! Contract:
 //! - **Opaque payloads.** A batch is a `Vec<u8>`; the mempool encodes and decodes it. Gossip never
-//!   looks inside and checks nothing but the size (and gossipsub's author signature) before
-//!   forwarding: whoever consumes [`GossipEvent::Batch`] must treat the bytes as untrusted input.
+//!   looks inside and checks nothing but the size: whoever consumes [`GossipEvent::Batch`] must
+//!   treat the bytes as untrusted input.
+//! - **Checked before forwarding.** A received batch goes to no other peer until the consumer
+//!   judges it: [`Gossip::accept`] forwards it, [`Gossip::reject`] drops it and strikes the peer
+//!   that delivered it. An honest node therefore never passes on a bad batch, and a strike always
+//!   lands on the peer that sent the bad bytes itself.
+//! - **Anonymous messages.** Batches carry no author, sequence number or signature: the connection's
+//!   noise handshake already authenticates the peer that delivers each one, and the transactions
+//!   inside are signed by their senders. This saves an ed25519 signature per publish and a check
+//!   per delivery.
 //! - **Best effort.** [`Gossip::publish`] hands the batch to the actor and returns. If no peer is
 //!   subscribed to the topic yet (gossipsub's "insufficient peers"), the batch is logged at debug
 //!   level and dropped: the caller keeps its transactions and gossips them again later.
@@ -61,8 +69,7 @@ const EVENT_CAPACITY: usize = 256;
 const FRAME_LIMIT_FACTOR: usize = 2;
 
 /// Bytes a gossipsub frame adds around a batch, beyond the topic name: the RPC and message
-/// framing, the author's peer id, a sequence number and an ed25519 signature come to well under
-/// 200 bytes; the rest is margin.
+/// framing come to a few bytes; the rest is margin.
 const ENVELOPE_ALLOWANCE: usize = 1024;
 
 /// Mesh sizes for networks of a handful of nodes: with `MESH_N_LOW` at 4, a node grafts every
@@ -102,7 +109,7 @@ impl Default for GossipConfig {
             listen: "/ip4/127.0.0.1/tcp/27650".to_owned(),
             peers: Vec::new(),
             max_message_bytes: 4 * 1024 * 1024,
-            topic: "ordo/txs/3".to_owned(),
+            topic: "ordo/txs/4".to_owned(),
         }
     }
 }
@@ -166,13 +173,25 @@ impl GossipError {
 /// Something the network delivered.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum GossipEvent {
-    /// A batch published by another node; never one this node published.
+    /// A batch from another node, held back from the other peers until the consumer passes the
+    /// ticket to [`Gossip::accept`] or [`Gossip::reject`].
     Batch {
-        /// The publishing node's peer id (base58), authenticated by its signature.
+        /// The peer id (base58) of the node that delivered it, authenticated by the connection:
+        /// the author or a node that forwarded it.
         from: String,
         /// The batch exactly as published.
         bytes: Vec<u8>,
+        /// What names this delivery to [`Gossip::accept`] and [`Gossip::reject`].
+        ticket: Ticket,
     },
+}
+
+/// One delivered batch awaiting its verdict. A ticket never judged is forgotten after a few
+/// seconds, and the batch with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ticket {
+    id: MessageId,
+    from: PeerId,
 }
 
 /// Handle to the gossip actor. Cheap to clone; the actor stops when every handle is dropped or
@@ -187,25 +206,26 @@ pub struct Gossip {
 
 enum Command {
     Publish(Vec<u8>),
-    Misbehaved(PeerId),
+    Judged(Ticket, bool),
     Shutdown(oneshot::Sender<()>),
 }
 
-/// Bad batches (malformed, or claiming false sender keys) a peer may author before this node
-/// cuts it off: honest nodes author none, so a few allow for nothing but bugs.
+/// Bad batches (malformed, or claiming false sender keys) a peer may deliver before this node
+/// cuts it off: honest nodes forward only batches they checked, so a few allow for nothing but
+/// bugs.
 const MAX_STRIKES: u32 = 3;
-/// How long a peer that authored [`MAX_STRIKES`] bad batches stays cut off.
+/// How long a peer that delivered [`MAX_STRIKES`] bad batches stays cut off.
 const BAN: Duration = Duration::from_secs(600);
 /// Most peers with strikes or bans remembered: beyond it the record starts over, so that an
-/// attacker signing with ever new identities cannot grow it.
+/// attacker connecting with ever new identities cannot grow it.
 const MAX_TRACKED: usize = 4096;
 
 impl Gossip {
     /// Binds the listen address, subscribes to the topic, starts dialing the configured peers and
     /// spawns the actor on the current tokio runtime.
     ///
-    /// `keypair_secret` is the node's ed25519 secret key; its public key is the node's peer id and
-    /// signs every batch it publishes.
+    /// `keypair_secret` is the node's ed25519 secret key; its public key is the node's peer id,
+    /// which its connections authenticate.
     pub fn start(
         config: GossipConfig,
         keypair_secret: [u8; 32],
@@ -233,7 +253,7 @@ impl Gossip {
             .map_err(|e| GossipError::InvalidKey(e.to_string()))?;
         let local_peer_id = keypair.public().to_peer_id();
 
-        let behaviour = build_behaviour(&keypair, &config)?;
+        let behaviour = build_behaviour(&config)?;
         let topic = IdentTopic::new(config.topic.clone()).hash();
         let mut swarm = SwarmBuilder::with_existing_identity(keypair)
             .with_tokio()
@@ -307,13 +327,21 @@ impl Gossip {
             .map_err(|_| GossipError::Stopped)
     }
 
-    /// Reports that `peer` (the author of a batch, as [`GossipEvent::Batch`] names it) sent a
-    /// bad one. After [`MAX_STRIKES`] the node disconnects it and refuses its connections for
-    /// [`BAN`]. Never waits: a report that finds the mailbox full is dropped.
-    pub fn misbehaved(&self, peer: &str) {
-        if let Ok(peer) = peer.parse() {
-            let _ = self.mailbox.try_send(Command::Misbehaved(peer));
-        }
+    /// Judges a delivered batch good: gossip forwards it to the other peers.
+    pub fn accept(&self, ticket: Ticket) {
+        self.judge(ticket, true);
+    }
+
+    /// Judges a delivered batch bad (malformed, or claiming false sender keys): it goes no
+    /// further, and the peer that delivered it gets a strike. After [`MAX_STRIKES`] the node
+    /// disconnects that peer and refuses its connections for [`BAN`].
+    pub fn reject(&self, ticket: Ticket) {
+        self.judge(ticket, false);
+    }
+
+    /// Never waits: a verdict that finds the mailbox full is dropped, and its batch with it.
+    fn judge(&self, ticket: Ticket, good: bool) {
+        let _ = self.mailbox.try_send(Command::Judged(ticket, good));
     }
 
     /// How many connected peers are subscribed to the topic, i.e. would receive a publish
@@ -322,7 +350,7 @@ impl Gossip {
         *self.peers.borrow()
     }
 
-    /// This node's peer id (base58), as other nodes see it in [`GossipEvent::Batch::from`].
+    /// This node's peer id (base58), as its peers see it in [`GossipEvent::Batch::from`].
     pub fn peer_id(&self) -> &str {
         &self.peer_id
     }
@@ -346,10 +374,7 @@ fn parse_addr(addr: &str) -> Result<Multiaddr, GossipError> {
         })
 }
 
-fn build_behaviour(
-    keypair: &Keypair,
-    config: &GossipConfig,
-) -> Result<gossipsub::Behaviour, GossipError> {
+fn build_behaviour(config: &GossipConfig) -> Result<gossipsub::Behaviour, GossipError> {
     let max_transmit_size = config
         .max_message_bytes
         .checked_mul(FRAME_LIMIT_FACTOR)
@@ -357,8 +382,8 @@ fn build_behaviour(
         .and_then(|n| n.checked_add(config.topic.len()))
         .ok_or_else(|| GossipError::InvalidConfig("max_message_bytes is too large".to_owned()))?;
     let gossipsub_config = gossipsub::ConfigBuilder::default()
-        .validation_mode(ValidationMode::Strict)
-        // Forward a batch only after the actor checked its size.
+        .validation_mode(ValidationMode::Anonymous)
+        // Forward a batch only once the consumer judged it.
         .validate_messages()
         .message_id_fn(|message: &gossipsub::Message| {
             MessageId::new(ordo_types::keccak256(&message.data).as_slice())
@@ -372,11 +397,8 @@ fn build_behaviour(
         .heartbeat_initial_delay(Duration::from_millis(500))
         .build()
         .map_err(|e| GossipError::InvalidConfig(e.to_string()))?;
-    let mut behaviour = gossipsub::Behaviour::new(
-        MessageAuthenticity::Signed(keypair.clone()),
-        gossipsub_config,
-    )
-    .map_err(|e| GossipError::Setup(e.to_owned()))?;
+    let mut behaviour = gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, gossipsub_config)
+        .map_err(|e| GossipError::Setup(e.to_owned()))?;
     behaviour
         .subscribe(&IdentTopic::new(config.topic.clone()))
         .map_err(|e| GossipError::Setup(e.to_string()))?;
@@ -407,7 +429,7 @@ impl Actor {
             tokio::select! {
                 command = self.mailbox.recv() => match command {
                     Some(Command::Publish(batch)) => self.publish(batch),
-                    Some(Command::Misbehaved(peer)) => self.strike(peer),
+                    Some(Command::Judged(ticket, good)) => self.judged(ticket, good),
                     Some(Command::Shutdown(reply)) => break Some(reply),
                     None => break None,
                 },
@@ -475,11 +497,22 @@ impl Actor {
         }
     }
 
-    /// Counts a bad batch `peer` authored, and cuts the peer off at [`MAX_STRIKES`].
-    fn strike(&mut self, peer: PeerId) {
-        if peer == self.local_peer_id {
-            return;
+    fn judged(&mut self, Ticket { id, from }: Ticket, good: bool) {
+        let verdict = if good {
+            MessageAcceptance::Accept
+        } else {
+            MessageAcceptance::Reject
+        };
+        self.swarm
+            .behaviour_mut()
+            .report_message_validation_result(&id, &from, verdict);
+        if !good {
+            self.strike(from);
         }
+    }
+
+    /// Counts a bad batch `peer` delivered, and cuts the peer off at [`MAX_STRIKES`].
+    fn strike(&mut self, peer: PeerId) {
         if self.strikes.len() >= MAX_TRACKED {
             self.strikes.clear();
         }
@@ -495,7 +528,7 @@ impl Actor {
             self.banned.clear();
         }
         self.banned.insert(peer, now + BAN);
-        tracing::warn!(target: TARGET, %peer, ban = ?BAN, "peer authored bad batches; disconnected");
+        tracing::warn!(target: TARGET, %peer, ban = ?BAN, "peer delivered bad batches; disconnected");
         let _ = self.swarm.disconnect_peer_id(peer);
     }
 
@@ -589,48 +622,44 @@ impl Actor {
     fn on_gossipsub_event(&mut self, event: gossipsub::Event) {
         match event {
             gossipsub::Event::Message {
-                propagation_source,
-                message_id,
+                propagation_source: from,
+                message_id: id,
                 message,
             } => {
-                let from = message.source.unwrap_or(propagation_source);
-                // `None` accepts the batch.
-                let refusal = if message.data.len() > self.max_message_bytes {
+                let report = |actor: &mut Self, verdict| {
+                    actor
+                        .swarm
+                        .behaviour_mut()
+                        .report_message_validation_result(&id, &from, verdict);
+                };
+                if message.data.len() > self.max_message_bytes {
+                    // Not a strike: a peer configured with a higher limit sends these honestly.
                     tracing::warn!(
                         target: TARGET,
                         %from,
-                        via = %propagation_source,
                         bytes = message.data.len(),
                         max = self.max_message_bytes,
                         "oversized batch rejected"
                     );
-                    Some(MessageAcceptance::Reject)
-                } else if message.topic != self.topic || from == self.local_peer_id {
-                    Some(MessageAcceptance::Ignore)
-                } else {
-                    None
-                };
-                // Accepting forwards the batch to the mesh; the others are dropped.
-                let accepted = refusal.is_none();
-                self.swarm.behaviour_mut().report_message_validation_result(
-                    &message_id,
-                    &propagation_source,
-                    refusal.unwrap_or(MessageAcceptance::Accept),
-                );
-                if !accepted {
-                    return;
+                    return report(self, MessageAcceptance::Reject);
+                }
+                if message.topic != self.topic {
+                    return report(self, MessageAcceptance::Ignore);
                 }
                 tracing::debug!(
                     target: TARGET,
-                    id = %message_id,
+                    %id,
                     %from,
-                    via = %propagation_source,
                     bytes = message.data.len(),
                     "received batch"
                 );
                 let event = GossipEvent::Batch {
                     from: from.to_string(),
                     bytes: message.data,
+                    ticket: Ticket {
+                        id: id.clone(),
+                        from,
+                    },
                 };
                 match self.events.try_send(event) {
                     Ok(()) => {}
@@ -641,9 +670,11 @@ impl Actor {
                             dropped = self.dropped_batches,
                             "event receiver is full; batch dropped"
                         );
+                        report(self, MessageAcceptance::Ignore);
                     }
                     Err(mpsc::error::TrySendError::Closed(_)) => {
-                        tracing::trace!(target: TARGET, "event receiver gone; batch ignored")
+                        tracing::trace!(target: TARGET, "event receiver gone; batch ignored");
+                        report(self, MessageAcceptance::Ignore);
                     }
                 }
             }
@@ -857,7 +888,7 @@ mod tests {
         assert_eq!(config.listen, "/ip4/127.0.0.1/tcp/27650");
         assert!(config.peers.is_empty());
         assert_eq!(config.max_message_bytes, 4 * 1024 * 1024);
-        assert_eq!(config.topic, "ordo/txs/3");
+        assert_eq!(config.topic, "ordo/txs/4");
     }
 
     #[test]

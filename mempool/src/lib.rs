@@ -69,7 +69,7 @@ use serde::{Deserialize, Serialize};
 
 pub use bundles::{BundleOutcome, BundleStatus, PendingBundle};
 pub use claimed::CLAIMED_KEY_LEN;
-pub use gossip::{Gossip, GossipConfig, GossipError, GossipEvent};
+pub use gossip::{Gossip, GossipConfig, GossipError, GossipEvent, Ticket};
 pub use metrics::MempoolMetrics;
 pub use pool::{NamespaceSummary, PoolStatus};
 pub use relay::{decode_batch, decode_bundle, encode_batch, encode_bundle, run_gossip};

@@ -197,15 +197,21 @@ pub async fn run_gossip(
 
 /// Admits received batches: their claimed sender keys are checked together first, and if that
 /// fails, batch by batch, so that one peer's false keys cost only its own batches a recovery
-/// per signature. The author of a malformed batch, or of one with false keys, gets a strike
-/// ([`Gossip::misbehaved`]).
+/// per signature. A malformed batch, or one with false keys, is rejected (not forwarded, a strike
+/// against the peer that delivered it); the others are forwarded.
 fn admit_received(mempool: &Mempool, gossip: &Gossip, received: Vec<GossipEvent>) {
     let mut decoded = Vec::with_capacity(received.len());
-    for GossipEvent::Batch { from, bytes } in received {
+    for GossipEvent::Batch {
+        from,
+        bytes,
+        ticket,
+    } in received
+    {
         mempool.metrics().gossip_received();
         if bytes.first() == Some(&KIND_BUNDLE) {
             match decode_bundle(&bytes) {
                 Some((bundle, replacement)) => {
+                    gossip.accept(ticket);
                     if let Err((index, e)) =
                         mempool.insert_bundle(bundle, replacement, Origin::Gossip)
                     {
@@ -213,37 +219,36 @@ fn admit_received(mempool: &Mempool, gossip: &Gossip, received: Vec<GossipEvent>
                     }
                 }
                 None => {
-                    tracing::warn!(target: "ordo::gossip", %from, "malformed bundle ignored");
-                    gossip.misbehaved(&from);
+                    tracing::warn!(target: "ordo::gossip", %from, "malformed bundle rejected");
+                    gossip.reject(ticket);
                 }
             }
             continue;
         }
         match decode_batch(&bytes) {
-            Some(txs) => decoded.push((from, txs)),
+            Some(txs) => decoded.push((from, ticket, txs)),
             None => {
-                tracing::warn!(target: "ordo::gossip", %from, "malformed batch ignored");
-                gossip.misbehaved(&from);
+                tracing::warn!(target: "ordo::gossip", %from, "malformed batch rejected");
+                gossip.reject(ticket);
             }
         }
     }
     let all: Vec<(Transaction, PublicKey)> = decoded
         .iter()
-        .flat_map(|(_, txs)| txs.iter().cloned())
+        .flat_map(|(_, _, txs)| txs.iter().cloned())
         .collect();
-    if !mempool.verify_claimed_senders(&all) {
-        for (from, txs) in &decoded {
-            if !mempool.verify_claimed_senders(txs) {
-                mempool.metrics().false_claims();
-                tracing::warn!(
-                    target: "ordo::gossip", %from,
-                    "batch with false sender keys: recovering its senders one by one"
-                );
-                gossip.misbehaved(from);
-            }
+    let all_true = mempool.verify_claimed_senders(&all);
+    for (from, ticket, txs) in decoded {
+        if all_true || mempool.verify_claimed_senders(&txs) {
+            gossip.accept(ticket);
+        } else {
+            mempool.metrics().false_claims();
+            tracing::warn!(
+                target: "ordo::gossip", %from,
+                "batch with false sender keys rejected: recovering its senders one by one"
+            );
+            gossip.reject(ticket);
         }
-    }
-    for (_, txs) in decoded {
         mempool.submit(txs.into_iter().map(|(tx, _)| tx).collect(), Origin::Gossip);
     }
 }

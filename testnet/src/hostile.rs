@@ -33,6 +33,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
@@ -226,7 +227,7 @@ fn read_targets(home: &Path) -> anyhow::Result<Targets> {
         let gossip = field("gossip", "listen").context("no gossip.listen")?;
         targets.consensus.push(p2p.parse()?);
         targets.gossip.push(gossip.parse()?);
-        targets.topic = field("gossip", "topic").unwrap_or_else(|| "ordo/txs/3".to_owned());
+        targets.topic = field("gossip", "topic").unwrap_or_else(|| "ordo/txs/4".to_owned());
     }
     if targets.consensus.is_empty() {
         bail!("no node*/config.toml in {}", home.display());
@@ -385,17 +386,30 @@ struct ConsensusBehaviour {
     scatter: request_response::Behaviour<Framing>,
 }
 
-fn gossipsub_behaviour(keypair: &Keypair, topics: &[&str]) -> anyhow::Result<gossipsub::Behaviour> {
-    let config = gossipsub::ConfigBuilder::default()
+/// Malachite's consensus topics take signed messages, the transaction gossip anonymous ones.
+fn gossipsub_behaviour(
+    authenticity: MessageAuthenticity,
+    topics: &[&str],
+) -> anyhow::Result<gossipsub::Behaviour> {
+    let mut config = gossipsub::ConfigBuilder::default();
+    config
         .max_transmit_size(OWN_TRANSMIT_MAX)
         .validation_mode(ValidationMode::Permissive)
         .flood_publish(true)
-        .heartbeat_initial_delay(Duration::from_millis(200))
+        .heartbeat_initial_delay(Duration::from_millis(200));
+    if let MessageAuthenticity::Anonymous = authenticity {
+        // Anonymous messages have no author and sequence number to tell them apart: a new id
+        // for every message lets the peer publish the same bytes again (replays).
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+        config.message_id_fn(|_: &gossipsub::Message| {
+            gossipsub::MessageId::from(NEXT_ID.fetch_add(1, Ordering::Relaxed).to_be_bytes())
+        });
+    }
+    let config = config
         .build()
         .map_err(|e| anyhow::anyhow!("gossipsub config: {e}"))?;
-    let mut behaviour =
-        gossipsub::Behaviour::new(MessageAuthenticity::Signed(keypair.clone()), config)
-            .map_err(|e| anyhow::anyhow!("gossipsub: {e}"))?;
+    let mut behaviour = gossipsub::Behaviour::new(authenticity, config)
+        .map_err(|e| anyhow::anyhow!("gossipsub: {e}"))?;
     for topic in topics {
         behaviour.subscribe(&IdentTopic::new(*topic))?;
     }
@@ -1070,7 +1084,10 @@ pub async fn attack(args: &HostileArgs) -> anyhow::Result<HostileReport> {
             CONSENSUS_PROTOCOL.to_owned(),
             keypair.public(),
         )),
-        gossipsub: gossipsub_behaviour(&keypair, &[CONSENSUS_TOPIC, PARTS_TOPIC, LIVENESS_TOPIC])?,
+        gossipsub: gossipsub_behaviour(
+            MessageAuthenticity::Signed(keypair.clone()),
+            &[CONSENSUS_TOPIC, PARTS_TOPIC, LIVENESS_TOPIC],
+        )?,
         sync: request_response::Behaviour::with_codec(
             Framing::Sync,
             [(
@@ -1094,7 +1111,10 @@ pub async fn attack(args: &HostileArgs) -> anyhow::Result<HostileReport> {
         ),
     };
     let consensus = swarm_with(&keypair, consensus_behaviour)?;
-    let gossip = swarm_with(&keypair, gossipsub_behaviour(&keypair, &[&targets.topic])?)?;
+    let gossip = swarm_with(
+        &keypair,
+        gossipsub_behaviour(MessageAuthenticity::Anonymous, &[&targets.topic])?,
+    )?;
 
     let mut attacker = Attacker {
         signer: OrdoSigner::new(key.clone(), chain_id),

@@ -324,13 +324,15 @@ async fn the_batcher_certifies_posts_resumes_and_reposts_after_a_reorg() {
                 assert_eq!((frames, mode), (1, ordo_l1::PostMode::Blobs));
                 posted.push((start, end));
             }
+            // Below 12 the last post is in flight: the L1 does not hold it yet.
             ordo_l1::Pass::UpToDate { height } => {
-                assert_eq!(height, 12);
+                assert!(height <= 12, "{height}");
                 break;
             }
             pending @ ordo_l1::Pass::Pending { .. } => panic!("nothing is pending: {pending:?}"),
         }
     }
+    until_up_to_date(&mut batcher, 12).await;
     assert_eq!(posted, [(1, 5), (6, 10), (11, 12)]);
     assert_eq!(rebuild(&endpoint, &deployment).await, all[..12]);
     // Each range took one L1 transaction, which certified its end too.

@@ -1,11 +1,11 @@
-//! Gossip over real sockets on 127.0.0.1: delivery, no echo, deduplication, forwarding, restarts,
-//! size limits and garbage connections.
+//! Gossip over real sockets on 127.0.0.1: delivery, no echo, deduplication, forwarding only what
+//! the consumer accepted, strikes and bans, restarts, size limits and garbage connections.
 
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
-use ordo_mempool::{Gossip, GossipConfig, GossipError, GossipEvent};
+use ordo_mempool::{Gossip, GossipConfig, GossipError, GossipEvent, Ticket};
 use tokio::sync::mpsc::Receiver;
 use tokio::time::{timeout, Instant};
 
@@ -51,10 +51,21 @@ impl Node {
         self.gossip.peer_id().to_owned()
     }
 
-    /// The next batch, as (author, bytes).
+    /// The next batch, as (the peer that delivered it, bytes), judged good: gossip forwards it.
     async fn next_batch(&mut self) -> (String, Vec<u8>) {
+        let (from, bytes, ticket) = self.next_delivery().await;
+        self.gossip.accept(ticket);
+        (from, bytes)
+    }
+
+    /// The next batch, not judged yet.
+    async fn next_delivery(&mut self) -> (String, Vec<u8>, Ticket) {
         match timeout(DEADLINE, self.events.recv()).await {
-            Ok(Some(GossipEvent::Batch { from, bytes })) => (from, bytes),
+            Ok(Some(GossipEvent::Batch {
+                from,
+                bytes,
+                ticket,
+            })) => (from, bytes, ticket),
             Ok(None) => panic!("event channel of {} closed", self.id()),
             Err(_) => panic!("{} received no batch within {DEADLINE:?}", self.id()),
         }
@@ -84,7 +95,7 @@ impl Node {
     }
 
     async fn expect_quiet(&mut self) {
-        if let Ok(Some(GossipEvent::Batch { from, bytes })) =
+        if let Ok(Some(GossipEvent::Batch { from, bytes, .. })) =
             timeout(QUIET, self.events.recv()).await
         {
             panic!(
@@ -172,18 +183,40 @@ async fn a_line_of_nodes_forwards_batches_in_both_directions() {
     let mut c = Node::start(pc, &[], 13);
     wait_for_peers(&[(&a, 1), (&b, 2), (&c, 1)]).await;
 
+    // B forwards a batch once it accepted it; C gets it from B.
     a.gossip.publish(b"from one end".to_vec()).await.unwrap();
     b.expect_exactly(&[(&a, b"from one end")]).await;
-    // The author is A, not B which forwarded it.
-    c.expect_exactly(&[(&a, b"from one end")]).await;
+    c.expect_exactly(&[(&b, b"from one end")]).await;
 
     c.gossip
         .publish(b"from the other end".to_vec())
         .await
         .unwrap();
-    a.expect_exactly(&[(&c, b"from the other end")]).await;
     b.expect_exactly(&[(&c, b"from the other end")]).await;
+    a.expect_exactly(&[(&b, b"from the other end")]).await;
     c.expect_quiet().await;
+}
+
+#[tokio::test]
+async fn a_batch_goes_no_further_than_the_node_that_rejects_it() {
+    init_tracing();
+    let (pa, pb, pc) = (free_port(), free_port(), free_port());
+    // A - B - C again.
+    let a = Node::start(pa, &[pb], 14);
+    let mut b = Node::start(pb, &[pc], 15);
+    let mut c = Node::start(pc, &[], 16);
+    wait_for_peers(&[(&a, 1), (&b, 2), (&c, 1)]).await;
+
+    a.gossip.publish(b"bad".to_vec()).await.unwrap();
+    let (from, bytes, ticket) = b.next_delivery().await;
+    assert_eq!((from, bytes), (a.id(), b"bad".to_vec()));
+    // Unjudged, it waits at B.
+    c.expect_quiet().await;
+    b.gossip.reject(ticket);
+    // Rejected, it never reaches C; the next batch, accepted, does.
+    a.gossip.publish(b"good".to_vec()).await.unwrap();
+    b.expect_exactly(&[(&a, b"good")]).await;
+    c.expect_exactly(&[(&b, b"good")]).await;
 }
 
 #[tokio::test]
@@ -278,18 +311,18 @@ async fn oversized_batches_are_refused_or_rejected_without_breaking_delivery() {
     // ...and a batch of exactly the limit fits, envelope included.
     a.gossip.publish(vec![2; LIMIT]).await.unwrap();
     b.expect_exactly(&[(&a, &[2; LIMIT])]).await;
-    m.expect_exactly(&[(&a, &[2; LIMIT])]).await;
+    m.expect_exactly(&[(&b, &[2; LIMIT])]).await;
 
     // B rejects M's oversized batch and does not forward it to A; the next batch on the same
     // connection arrives as usual.
     m.gossip.publish(vec![3; LIMIT + 1]).await.unwrap();
     m.gossip.publish(b"small, from m".to_vec()).await.unwrap();
     b.expect_exactly(&[(&m, b"small, from m")]).await;
-    a.expect_exactly(&[(&m, b"small, from m")]).await;
+    a.expect_exactly(&[(&b, b"small, from m")]).await;
 
     a.gossip.publish(b"small, from a".to_vec()).await.unwrap();
     b.expect_exactly(&[(&a, b"small, from a")]).await;
-    m.expect_exactly(&[(&a, b"small, from a")]).await;
+    m.expect_exactly(&[(&b, b"small, from a")]).await;
 }
 
 #[tokio::test]
@@ -320,7 +353,7 @@ async fn a_peer_sending_frames_beyond_the_read_limit_recovers_by_reconnecting() 
             .publish(format!("retry {attempt}").into_bytes())
             .await
             .unwrap();
-        if let Ok(Some(GossipEvent::Batch { from, bytes })) =
+        if let Ok(Some(GossipEvent::Batch { from, bytes, .. })) =
             timeout(Duration::from_millis(250), b.events.recv()).await
         {
             assert_eq!(from, m.id());
@@ -443,26 +476,30 @@ async fn relayed_sender_keys_are_checked_in_batches_and_false_ones_cost_only_the
 }
 
 #[tokio::test]
-async fn a_peer_reported_for_three_bad_batches_is_cut_off_and_refused() {
+async fn a_peer_that_delivered_three_rejected_batches_is_cut_off_and_refused() {
     init_tracing();
     let (pa, pb) = (free_port(), free_port());
     let mut a = Node::start(pa, &[], 41);
     // B dials A, and dials it again whenever the connection drops.
     let b = Node::start(pb, &[pa], 42);
     wait_for_peers(&[(&a, 1), (&b, 1)]).await;
+    // B publishes, A rejects.
+    async fn reject(a: &mut Node, b: &Node, bytes: &[u8]) {
+        b.gossip.publish(bytes.to_vec()).await.unwrap();
+        let (from, got, ticket) = a.next_delivery().await;
+        assert_eq!((from, got), (b.id(), bytes.to_vec()));
+        a.gossip.reject(ticket);
+    }
     // Two strikes: B stays connected and its batches still arrive.
-    a.gossip.misbehaved(&b.id());
-    a.gossip.misbehaved(&b.id());
+    reject(&mut a, &b, b"bad 1").await;
+    reject(&mut a, &b, b"bad 2").await;
     b.gossip.publish(b"still heard".to_vec()).await.unwrap();
     a.expect_exactly(&[(&b, b"still heard")]).await;
     // The third cuts it off; A refuses it however often B dials again.
-    a.gossip.misbehaved(&b.id());
+    reject(&mut a, &b, b"bad 3").await;
     wait_for_peers(&[(&a, 0), (&b, 0)]).await;
     let _ = b.gossip.publish(b"unheard".to_vec()).await;
     a.expect_quiet().await;
     assert_eq!(a.gossip.peers(), 0);
-    // A report naming no peer, or A itself, changes nothing.
-    a.gossip.misbehaved("not a peer id");
-    a.gossip.misbehaved(&a.id());
     assert!(a.gossip.publish(b"alive".to_vec()).await.is_ok());
 }

@@ -184,10 +184,20 @@ async fn honest_nodes_stay_live_bounded_and_drop_bad_proofs_under_a_hostile_peer
         "large consensus messages reached consensus"
     );
     assert!(
-        seen("malformed batch ignored") > 0,
+        seen("malformed batch rejected") > 0,
         "garbage batches unseen"
     );
     assert!(seen("false sender keys") > 0, "false sender claims unseen");
+    // Nodes forward only batches they checked: every bad one came straight from the peer.
+    let hostile = report["peer_id"].as_str().unwrap();
+    let rejected: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("rejected") && l.contains("from="))
+        .collect();
+    assert!(!rejected.is_empty());
+    for line in rejected {
+        assert!(line.contains(hostile), "a bad batch was forwarded: {line}");
+    }
     // Far-ahead and whole-range sync requests are answered from the store, within its bound.
     assert!(
         report["sync_responses"].as_u64().unwrap_or(0) > 0,
@@ -210,10 +220,10 @@ async fn honest_nodes_stay_live_bounded_and_drop_bad_proofs_under_a_hostile_peer
         + report["sent"]["proof_oversized"].as_u64().unwrap_or(0);
     assert!(closed > 0 && closed <= bad_proofs, "{consensus}");
     assert_eq!(consensus["dial_failures"], 0, "{consensus}");
-    // Transaction gossip cuts the peer off once it authored three bad batches (malformed, or
+    // Transaction gossip cuts the peer off once it delivered three bad batches (malformed, or
     // claiming false sender keys), and refuses its connections from then on.
     assert!(
-        seen("peer authored bad batches; disconnected") > 0,
+        seen("peer delivered bad batches; disconnected") > 0,
         "the gossip never cut the peer off"
     );
     let gossip_closed: u64 = report["gossip"]["closed_by_node"]
