@@ -76,11 +76,17 @@ pub enum BundleStatus {
 /// How many outcomes of bundles that left the pool are remembered.
 const OUTCOME_MEMORY: usize = 10_000;
 
+fn payload_bytes(bundle: &Bundle) -> usize {
+    bundle.txs().iter().map(|tx| tx.payload().len()).sum()
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct BundlePool {
     pending: IndexMap<B256, PendingBundle>,
     /// Transactions over all pending bundles.
     txs: usize,
+    /// Payload bytes over all pending bundles.
+    bytes: usize,
     by_tx: HashMap<B256, B256>,
     by_nonce: HashMap<NonceKey, B256>,
     by_replacement: HashMap<(Address, String), B256>,
@@ -96,6 +102,11 @@ impl BundlePool {
     /// Transactions over all pending bundles.
     pub(crate) fn tx_count(&self) -> usize {
         self.txs
+    }
+
+    /// Payload bytes over all pending bundles.
+    pub(crate) fn payload_bytes(&self) -> usize {
+        self.bytes
     }
 
     /// The bundle transaction `hash` belongs to.
@@ -156,6 +167,7 @@ impl BundlePool {
             self.by_replacement.insert(key, hash);
         }
         self.txs += bundle.bundle.txs().len();
+        self.bytes += payload_bytes(&bundle.bundle);
         self.pending.insert(hash, bundle);
         Ok(replaced)
     }
@@ -164,6 +176,7 @@ impl BundlePool {
     pub(crate) fn remove(&mut self, hash: &B256, outcome: BundleOutcome) -> Option<PendingBundle> {
         let gone = self.pending.shift_remove(hash)?;
         self.txs -= gone.bundle.txs().len();
+        self.bytes -= payload_bytes(&gone.bundle);
         for (tx, key) in gone.bundle.txs().iter().zip(gone.nonce_keys()) {
             self.by_tx.remove(&tx.hash());
             self.by_nonce.remove(&key);

@@ -827,11 +827,13 @@ impl Mempool {
     }
 
     /// [`MempoolError::Busy`] if at least `busy_at` transactions, or `busy_at_bytes` payload
-    /// bytes, are ready for a block: client submissions are then refused before any signature
-    /// work. Parked transactions do not count: they wait on their senders, not on the network.
+    /// bytes, are ready for a block, pending bundles' included: client submissions are then
+    /// refused before any signature work. Parked transactions do not count: they wait on their
+    /// senders, not on the network.
     pub fn busy(&self) -> Option<MempoolError> {
         let ready = self.ready();
-        let bytes = lock(&self.inner.pool).ready_bytes();
+        let bytes =
+            lock(&self.inner.pool).ready_bytes() + lock(&self.inner.bundles).payload_bytes();
         let config = &self.inner.config;
         (ready >= config.busy_at || bytes >= config.busy_at_bytes)
             .then_some(MempoolError::Busy { ready, bytes })
@@ -1237,6 +1239,40 @@ mod tests {
         let refused = pool.submit(vec![tx(3)], Origin::Local);
         assert_eq!(refused[0].as_ref().unwrap_err().code(), ErrorCode::Busy);
         assert_eq!(pool.metrics().signatures_recovered(), recovered);
+    }
+
+    #[test]
+    fn pending_bundles_count_toward_busy_at_bytes() {
+        let config = MempoolConfig {
+            busy_at_bytes: 10_000,
+            ..MempoolConfig::default()
+        };
+        let admission = Admission::new(7, ordo_rollup_adapters::Rollups::raw([1, 2]));
+        let pool = Mempool::in_memory(
+            admission,
+            config,
+            Arc::new(ordo_chain::NonceTable::default()),
+        );
+        let key = SecretKey::random();
+        let part =
+            |namespace| Transaction::sign(namespace, 0, Bytes::from(vec![7u8; 6_000]), &key, 7);
+        let bundle = Bundle::new(
+            ordo_types::BundleTerms {
+                max_height: 10,
+                ..Default::default()
+            },
+            vec![part(1), part(2)],
+        )
+        .unwrap();
+        assert_eq!(pool.busy(), None);
+        pool.insert_bundle(bundle, None, Origin::Local).unwrap();
+        assert_eq!(
+            pool.busy(),
+            Some(MempoolError::Busy {
+                ready: 2,
+                bytes: 12_000
+            })
+        );
     }
 
     /// A declared sender or chain id that the signature does not bear out refuses the
