@@ -1179,15 +1179,23 @@ mod tests {
     use super::*;
     use ordo_types::{Bytes, SecretKey};
 
+    /// An in-memory pool for chain 7 and the raw rollups `namespaces`.
+    fn pool_with(config: MempoolConfig, namespaces: impl IntoIterator<Item = u64>) -> Mempool {
+        let admission = Admission::new(7, ordo_rollup_adapters::Rollups::raw(namespaces));
+        Mempool::in_memory(
+            admission,
+            config,
+            Arc::new(ordo_chain::NonceTable::default()),
+        )
+    }
+
     #[test]
     fn a_busy_pool_refuses_client_submissions_before_any_signature_work_but_not_gossip() {
         let config = MempoolConfig {
             busy_at: 2,
             ..MempoolConfig::default()
         };
-        let admission = Admission::new(7, ordo_rollup_adapters::Rollups::raw([1]));
-        let nonces = Arc::new(ordo_chain::NonceTable::default());
-        let pool = Mempool::in_memory(admission, config, nonces);
+        let pool = pool_with(config, [1]);
         let key = SecretKey::random();
         let txs: Vec<Transaction> = (0..3)
             .map(|n| Transaction::sign(1, n, Bytes::from_static(b"x"), &key, 7))
@@ -1212,12 +1220,7 @@ mod tests {
             busy_at_bytes: 10_000,
             ..MempoolConfig::default()
         };
-        let admission = Admission::new(7, ordo_rollup_adapters::Rollups::raw([1]));
-        let pool = Mempool::in_memory(
-            admission,
-            config,
-            Arc::new(ordo_chain::NonceTable::default()),
-        );
+        let pool = pool_with(config, [1]);
         let key = SecretKey::random();
         let tx = |nonce: u64| Transaction::sign(1, nonce, Bytes::from(vec![7u8; 4_000]), &key, 7);
         // Nonces 1 and 2 wait for 0: parked, 8,000 bytes that do not make the node busy.
@@ -1247,12 +1250,7 @@ mod tests {
             busy_at_bytes: 10_000,
             ..MempoolConfig::default()
         };
-        let admission = Admission::new(7, ordo_rollup_adapters::Rollups::raw([1, 2]));
-        let pool = Mempool::in_memory(
-            admission,
-            config,
-            Arc::new(ordo_chain::NonceTable::default()),
-        );
+        let pool = pool_with(config, [1, 2]);
         let key = SecretKey::random();
         let part =
             |namespace| Transaction::sign(namespace, 0, Bytes::from(vec![7u8; 6_000]), &key, 7);
@@ -1279,12 +1277,7 @@ mod tests {
     /// transaction (alone or as a bundle part) and keeps nothing of it.
     #[tokio::test]
     async fn a_declaration_the_signature_does_not_bear_out_is_refused_and_nothing_is_kept() {
-        let admission = Admission::new(7, ordo_rollup_adapters::Rollups::raw([1]));
-        let pool = Mempool::in_memory(
-            admission,
-            MempoolConfig::default(),
-            Arc::new(ordo_chain::NonceTable::default()),
-        );
+        let pool = pool_with(MempoolConfig::default(), [1]);
         let (alice, bob) = (SecretKey::random(), SecretKey::random());
         let ours = Transaction::sign(1, 0, Bytes::from_static(b"x"), &alice, 7);
         let foreign = Transaction::sign(1, 0, Bytes::from_static(b"y"), &alice, 8);
@@ -1387,12 +1380,7 @@ mod tests {
             max_unchecked: 4,
             ..MempoolConfig::default()
         };
-        let admission = Admission::new(7, ordo_rollup_adapters::Rollups::raw([1]));
-        let pool = Mempool::in_memory(
-            admission,
-            config,
-            Arc::new(ordo_chain::NonceTable::default()),
-        );
+        let pool = pool_with(config, [1]);
         let key = SecretKey::random();
         let txs: Vec<Transaction> = (0..3)
             .map(|n| Transaction::sign(1, n, Bytes::from_static(b"x"), &key, 7))

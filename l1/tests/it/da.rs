@@ -88,13 +88,14 @@ fn frames_fit_blobs_and_come_back_out() {
 
 #[tokio::test]
 async fn a_batch_posted_in_blobs_and_calldata_reads_back_and_forgeries_are_ignored() {
-    let anvil = spawn_anvil().expect("anvil (run `npm ci` in the repository root)");
-    let endpoint = anvil.endpoint();
-    let deployer = PrivateKeySigner::from(anvil.keys()[0].clone());
-    let committee_keys: Vec<SecretKey> = keys(1, 4);
-    let set = set_of(&committee_keys, 10);
-    let params = DeployParams::devnet(ORDO_CHAIN, &set, deployer.address());
-    let deployment = deploy(&endpoint, deployer.clone(), &params).await.unwrap();
+    let Deployed {
+        anvil: _anvil,
+        endpoint,
+        deployer,
+        committee_keys,
+        set,
+        deployment,
+    } = deployed().await;
 
     // The chain, and the light client certifying its last block.
     let blocks = chain(6, &set, 0xaa);
@@ -205,6 +206,46 @@ async fn a_batch_posted_in_blobs_and_calldata_reads_back_and_forgeries_are_ignor
     assert_eq!(hashes_only.tip(), (6, end_hash));
 }
 
+/// An Anvil L1 with Ordo's contracts deployed for a committee of four (`keys(1, 4)`, power 10).
+struct Deployed {
+    anvil: alloy::node_bindings::AnvilInstance,
+    endpoint: String,
+    deployer: PrivateKeySigner,
+    committee_keys: Vec<SecretKey>,
+    set: ValidatorSet,
+    deployment: ordo_l1::Deployment,
+}
+
+async fn deployed() -> Deployed {
+    let anvil = spawn_anvil().expect("anvil (run `npm ci` in the repository root)");
+    let endpoint = anvil.endpoint();
+    let deployer = PrivateKeySigner::from(anvil.keys()[0].clone());
+    let committee_keys: Vec<SecretKey> = keys(1, 4);
+    let set = set_of(&committee_keys, 10);
+    let params = DeployParams::devnet(ORDO_CHAIN, &set, deployer.address());
+    let deployment = deploy(&endpoint, deployer.clone(), &params).await.unwrap();
+    Deployed {
+        anvil,
+        endpoint,
+        deployer,
+        committee_keys,
+        set,
+        deployment,
+    }
+}
+
+/// The batcher's settings for `deployment`, posting without waiting for confirmations.
+fn batcher_config(endpoint: &str, deployment: &ordo_l1::Deployment) -> ordo_l1::BatcherConfig {
+    let mut config = ordo_l1::BatcherConfig::new(
+        endpoint,
+        deployment.batch_inbox,
+        deployment.light_client,
+        deployment.deployment_block,
+    );
+    config.confirmations = 0;
+    config
+}
+
 /// A chain source for the batcher: blocks in memory, certificates signed by the test keys.
 #[derive(Clone)]
 struct Source {
@@ -213,6 +254,17 @@ struct Source {
     set: ValidatorSet,
     /// From this height on, another committee (its keys and set) decides.
     rotated: Option<(u64, Vec<SecretKey>, ValidatorSet)>,
+}
+
+impl Source {
+    fn new(blocks: Vec<Block>, keys: Vec<SecretKey>, set: ValidatorSet) -> Self {
+        Source {
+            blocks: std::sync::Arc::new(std::sync::Mutex::new(blocks)),
+            keys,
+            set,
+            rotated: None,
+        }
+    }
 }
 
 impl ordo_l1::ChainSource for Source {
@@ -283,28 +335,18 @@ async fn rebuild_from(
 
 #[tokio::test]
 async fn the_batcher_certifies_posts_resumes_and_reposts_after_a_reorg() {
-    let anvil = spawn_anvil().expect("anvil (run `npm ci` in the repository root)");
-    let endpoint = anvil.endpoint();
-    let deployer = PrivateKeySigner::from(anvil.keys()[0].clone());
+    let Deployed {
+        anvil,
+        endpoint,
+        deployer,
+        committee_keys,
+        set,
+        deployment,
+    } = deployed().await;
     let poster = PrivateKeySigner::from(anvil.keys()[1].clone());
-    let committee_keys: Vec<SecretKey> = keys(1, 4);
-    let set = set_of(&committee_keys, 10);
-    let params = DeployParams::devnet(ORDO_CHAIN, &set, deployer.address());
-    let deployment = deploy(&endpoint, deployer.clone(), &params).await.unwrap();
     let all = chain(30, &set, 0xcc);
-    let source = Source {
-        blocks: std::sync::Arc::new(std::sync::Mutex::new(all[..12].to_vec())),
-        keys: committee_keys.clone(),
-        set: set.clone(),
-        rotated: None,
-    };
-    let mut config = ordo_l1::BatcherConfig::new(
-        &endpoint,
-        deployment.batch_inbox,
-        deployment.light_client,
-        deployment.deployment_block,
-    );
-    config.confirmations = 0;
+    let source = Source::new(all[..12].to_vec(), committee_keys.clone(), set.clone());
+    let mut config = batcher_config(&endpoint, &deployment);
     config.max_blocks = 5;
     let new_batcher = |config: ordo_l1::BatcherConfig| {
         ordo_l1::Batcher::new(config, poster.clone(), source.clone()).unwrap()
@@ -504,13 +546,14 @@ async fn the_batcher_certifies_posts_resumes_and_reposts_after_a_reorg() {
 
 #[tokio::test]
 async fn a_two_mib_block_is_posted_across_several_blob_transactions_and_rebuilt_exactly() {
-    let anvil = spawn_anvil().expect("anvil (run `npm ci` in the repository root)");
-    let endpoint = anvil.endpoint();
-    let deployer = PrivateKeySigner::from(anvil.keys()[0].clone());
-    let committee_keys: Vec<SecretKey> = keys(1, 4);
-    let set = set_of(&committee_keys, 10);
-    let params = DeployParams::devnet(ORDO_CHAIN, &set, deployer.address());
-    let deployment = deploy(&endpoint, deployer.clone(), &params).await.unwrap();
+    let Deployed {
+        anvil,
+        endpoint,
+        deployer: _,
+        committee_keys,
+        set,
+        deployment,
+    } = deployed().await;
 
     // Block 1 small, block 2 holding 2 MiB of incompressible forced payloads.
     let mut blocks = chain(1, &set, 0xdd);
@@ -547,19 +590,8 @@ async fn a_two_mib_block_is_posted_across_several_blob_transactions_and_rebuilt_
     assert!(ordo_types::Encode::encoded_len(&big) >= 2 << 20);
     blocks.push(big);
 
-    let source = Source {
-        blocks: std::sync::Arc::new(std::sync::Mutex::new(blocks.clone())),
-        keys: committee_keys,
-        set,
-        rotated: None,
-    };
-    let mut config = ordo_l1::BatcherConfig::new(
-        &endpoint,
-        deployment.batch_inbox,
-        deployment.light_client,
-        deployment.deployment_block,
-    );
-    config.confirmations = 0;
+    let source = Source::new(blocks.clone(), committee_keys, set);
+    let mut config = batcher_config(&endpoint, &deployment);
     config.mode = Some(ordo_l1::PostMode::Blobs);
     let archive = tempfile::tempdir().unwrap();
     config.blob_archive = Some(archive.path().to_owned());
@@ -660,13 +692,14 @@ async fn a_two_mib_block_is_posted_across_several_blob_transactions_and_rebuilt_
 
 #[tokio::test]
 async fn a_post_whose_blobs_nobody_archived_does_not_hold_up_the_rebuild() {
-    let anvil = spawn_anvil().expect("anvil (run `npm ci` in the repository root)");
-    let endpoint = anvil.endpoint();
-    let deployer = PrivateKeySigner::from(anvil.keys()[0].clone());
-    let committee_keys: Vec<SecretKey> = keys(1, 4);
-    let set = set_of(&committee_keys, 10);
-    let params = DeployParams::devnet(ORDO_CHAIN, &set, deployer.address());
-    let deployment = deploy(&endpoint, deployer.clone(), &params).await.unwrap();
+    let Deployed {
+        anvil,
+        endpoint,
+        deployer,
+        committee_keys,
+        set,
+        deployment,
+    } = deployed().await;
     let blocks = chain(3, &set, 0x55);
     let signers = by_address(&committee_keys);
     LightClientRelay::new(&endpoint, deployer.clone(), deployment.light_client)
@@ -691,21 +724,10 @@ async fn a_post_whose_blobs_nobody_archived_does_not_hold_up_the_rebuild() {
     assert!(receipt.status());
     // The batcher posts and archives the real batch.
     let archive = tempfile::tempdir().unwrap();
-    let mut config = ordo_l1::BatcherConfig::new(
-        &endpoint,
-        deployment.batch_inbox,
-        deployment.light_client,
-        deployment.deployment_block,
-    );
-    config.confirmations = 0;
+    let mut config = batcher_config(&endpoint, &deployment);
     config.mode = Some(ordo_l1::PostMode::Blobs);
     config.blob_archive = Some(archive.path().to_owned());
-    let source = Source {
-        blocks: std::sync::Arc::new(std::sync::Mutex::new(blocks.clone())),
-        keys: committee_keys,
-        set,
-        rotated: None,
-    };
+    let source = Source::new(blocks.clone(), committee_keys, set);
     let poster = PrivateKeySigner::from(anvil.keys()[1].clone());
     let mut batcher = ordo_l1::Batcher::new(config, poster, source).unwrap();
     assert!(matches!(
@@ -736,13 +758,14 @@ async fn a_post_whose_blobs_nobody_archived_does_not_hold_up_the_rebuild() {
 #[tokio::test]
 #[ignore = "benchmark: run explicitly"]
 async fn bench_rebuild_rate() {
-    let anvil = spawn_anvil().expect("anvil (run `npm ci` in the repository root)");
-    let endpoint = anvil.endpoint();
-    let deployer = PrivateKeySigner::from(anvil.keys()[0].clone());
-    let committee_keys: Vec<SecretKey> = keys(1, 4);
-    let set = set_of(&committee_keys, 10);
-    let params = DeployParams::devnet(ORDO_CHAIN, &set, deployer.address());
-    let deployment = deploy(&endpoint, deployer.clone(), &params).await.unwrap();
+    let Deployed {
+        anvil,
+        endpoint,
+        deployer: _,
+        committee_keys,
+        set,
+        deployment,
+    } = deployed().await;
 
     const BLOCKS: u64 = 100;
     const PER_BLOCK: u64 = 1000;
@@ -797,19 +820,8 @@ async fn bench_rebuild_rate() {
         BLOCKS * PER_BLOCK,
         started.elapsed()
     );
-    let source = Source {
-        blocks: std::sync::Arc::new(std::sync::Mutex::new(blocks.clone())),
-        keys: committee_keys,
-        set,
-        rotated: None,
-    };
-    let mut config = ordo_l1::BatcherConfig::new(
-        &endpoint,
-        deployment.batch_inbox,
-        deployment.light_client,
-        deployment.deployment_block,
-    );
-    config.confirmations = 0;
+    let source = Source::new(blocks.clone(), committee_keys, set);
+    let mut config = batcher_config(&endpoint, &deployment);
     config.max_blocks = BLOCKS;
     config.mode = Some(ordo_l1::PostMode::Blobs);
     let poster = PrivateKeySigner::from(anvil.keys()[1].clone());
@@ -843,27 +855,17 @@ async fn bench_rebuild_rate() {
 
 #[tokio::test]
 async fn posts_are_pipelined_and_those_the_l1_drops_are_posted_again() {
-    let anvil = spawn_anvil().expect("anvil (run `npm ci` in the repository root)");
-    let endpoint = anvil.endpoint();
-    let deployer = PrivateKeySigner::from(anvil.keys()[0].clone());
-    let committee_keys: Vec<SecretKey> = keys(1, 4);
-    let set = set_of(&committee_keys, 10);
-    let params = DeployParams::devnet(ORDO_CHAIN, &set, deployer.address());
-    let deployment = deploy(&endpoint, deployer.clone(), &params).await.unwrap();
-    let blocks = chain(6, &set, 0xab);
-    let source = Source {
-        blocks: std::sync::Arc::new(std::sync::Mutex::new(blocks[..3].to_vec())),
-        keys: committee_keys,
+    let Deployed {
+        anvil,
+        endpoint,
+        deployer,
+        committee_keys,
         set,
-        rotated: None,
-    };
-    let mut config = ordo_l1::BatcherConfig::new(
-        &endpoint,
-        deployment.batch_inbox,
-        deployment.light_client,
-        deployment.deployment_block,
-    );
-    config.confirmations = 0;
+        deployment,
+    } = deployed().await;
+    let blocks = chain(6, &set, 0xab);
+    let source = Source::new(blocks[..3].to_vec(), committee_keys, set);
+    let mut config = batcher_config(&endpoint, &deployment);
     config.mode = Some(ordo_l1::PostMode::Blobs);
     let poster = PrivateKeySigner::from(anvil.keys()[1].clone());
     let mut batcher = ordo_l1::Batcher::new(config, poster.clone(), source.clone()).unwrap();
@@ -919,13 +921,14 @@ async fn posts_are_pipelined_and_those_the_l1_drops_are_posted_again() {
 
 #[tokio::test]
 async fn a_stuck_post_is_replaced_with_higher_fees() {
-    let anvil = spawn_anvil().expect("anvil (run `npm ci` in the repository root)");
-    let endpoint = anvil.endpoint();
-    let deployer = PrivateKeySigner::from(anvil.keys()[0].clone());
-    let committee_keys: Vec<SecretKey> = keys(1, 4);
-    let set = set_of(&committee_keys, 10);
-    let params = DeployParams::devnet(ORDO_CHAIN, &set, deployer.address());
-    let deployment = deploy(&endpoint, deployer.clone(), &params).await.unwrap();
+    let Deployed {
+        anvil,
+        endpoint,
+        deployer,
+        committee_keys,
+        set,
+        deployment,
+    } = deployed().await;
     let blocks = chain(3, &set, 0xee);
     let signers = by_address(&committee_keys);
     LightClientRelay::new(&endpoint, deployer.clone(), deployment.light_client)
@@ -943,19 +946,8 @@ async fn a_stuck_post_is_replaced_with_higher_fees() {
         .raw_request("evm_setAutomine".into(), (false,))
         .await
         .unwrap();
-    let source = Source {
-        blocks: std::sync::Arc::new(std::sync::Mutex::new(blocks.clone())),
-        keys: committee_keys,
-        set,
-        rotated: None,
-    };
-    let mut config = ordo_l1::BatcherConfig::new(
-        &endpoint,
-        deployment.batch_inbox,
-        deployment.light_client,
-        deployment.deployment_block,
-    );
-    config.confirmations = 0;
+    let source = Source::new(blocks.clone(), committee_keys, set);
+    let mut config = batcher_config(&endpoint, &deployment);
     config.mode = Some(ordo_l1::PostMode::Blobs);
     config.stuck_after = Duration::from_secs(1);
     let poster = PrivateKeySigner::from(anvil.keys()[1].clone());
@@ -1060,18 +1052,10 @@ async fn the_batcher_rotates_the_light_client_to_certify_a_range_a_new_committee
         }
     }
     let source = Source {
-        blocks: std::sync::Arc::new(std::sync::Mutex::new(blocks.clone())),
-        keys: old_keys,
-        set: old,
         rotated: Some((4, new_keys, new.clone())),
+        ..Source::new(blocks.clone(), old_keys, old)
     };
-    let mut config = ordo_l1::BatcherConfig::new(
-        &endpoint,
-        deployment.batch_inbox,
-        deployment.light_client,
-        deployment.deployment_block,
-    );
-    config.confirmations = 0;
+    let config = batcher_config(&endpoint, &deployment);
     let poster = PrivateKeySigner::from(anvil.keys()[1].clone());
     let mut batcher = ordo_l1::Batcher::new(config, poster, source).unwrap();
     assert!(matches!(
@@ -1130,18 +1114,10 @@ async fn ranges_behind_a_light_client_another_relay_rotated_end_where_it_holds_h
         .await
         .unwrap();
     let source = Source {
-        blocks: std::sync::Arc::new(std::sync::Mutex::new(blocks.clone())),
-        keys: old_keys,
-        set: old,
         rotated: Some((4, new_keys, new)),
+        ..Source::new(blocks.clone(), old_keys, old)
     };
-    let mut config = ordo_l1::BatcherConfig::new(
-        &endpoint,
-        deployment.batch_inbox,
-        deployment.light_client,
-        deployment.deployment_block,
-    );
-    config.confirmations = 0;
+    let mut config = batcher_config(&endpoint, &deployment);
     config.max_blocks = 2;
     let poster = PrivateKeySigner::from(anvil.keys()[1].clone());
     let mut batcher = ordo_l1::Batcher::new(config, poster, source).unwrap();
