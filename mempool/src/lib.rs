@@ -924,14 +924,21 @@ impl Mempool {
     /// admission to refuse. Returns false if some key was false: nothing is remembered then,
     /// and admission recovers each sender on its own.
     pub fn verify_claimed_senders(&self, claimed: &[(Transaction, PublicKey)]) -> bool {
-        let unknown: Vec<(B256, &Transaction, &PublicKey)> = {
+        // A sender this node already knows needs no signature work, but the claim must still
+        // name it: a true transaction with a false key would otherwise pass here and be
+        // forwarded to nodes that do not know the sender yet.
+        let mut unknown: Vec<(B256, &Transaction, &PublicKey)> = Vec::with_capacity(claimed.len());
+        {
             let verified = lock(&self.inner.verified);
-            claimed
-                .iter()
-                .map(|(tx, key)| (tx.hash(), tx, key))
-                .filter(|(hash, _, _)| !verified.contains(hash))
-                .collect()
-        };
+            for (tx, key) in claimed {
+                let hash = tx.hash();
+                match verified.get(&hash).and_then(|cell| cell.get()) {
+                    Some(Ok(signer)) if signer.key == *key => {}
+                    Some(_) => return false,
+                    None => unknown.push((hash, tx, key)),
+                }
+            }
+        }
         let unknown: Vec<(B256, B256, ordo_types::Signature, &PublicKey)> = unknown
             .into_iter()
             .filter_map(|(hash, tx, key)| {
@@ -1187,6 +1194,22 @@ mod tests {
             config,
             Arc::new(ordo_chain::NonceTable::default()),
         )
+    }
+
+    #[test]
+    fn a_false_key_claimed_for_a_sender_already_known_fails_the_check() {
+        let pool = pool_with(MempoolConfig::default(), [1]);
+        let key = SecretKey::random();
+        let tx = Transaction::sign(1, 0, Bytes::from_static(b"x"), &key, 7);
+        let other = SecretKey::random().public_key();
+        assert!(!pool.verify_claimed_senders(&[(tx.clone(), other)]));
+        // Once this node knows the sender (admitted here), a false claim still fails, with no
+        // signature work: a relay must not pass it on to nodes that do not know the sender.
+        assert!(pool.submit(vec![tx.clone()], Origin::Local)[0].is_ok());
+        let batches = pool.metrics().signatures_batch_verified();
+        assert!(!pool.verify_claimed_senders(&[(tx.clone(), other)]));
+        assert!(pool.verify_claimed_senders(&[(tx, key.public_key())]));
+        assert_eq!(pool.metrics().signatures_batch_verified(), batches);
     }
 
     #[test]
