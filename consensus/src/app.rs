@@ -35,6 +35,7 @@ use crate::context::{
     BlockHash, Height, OrdoContext, ProposalInit, ValidatorAddress, ValidatorSet,
 };
 use crate::convert::{evidence_vote, proposed_value, round_u32, to_certificate, to_extended};
+use crate::guard::Bans;
 use crate::keygen::KeygenMember;
 use crate::opening::{CheckedShares, Decryption, OpenJob, SealedBlock};
 use crate::store::{DecidedBlock, Store, StoreError, StoredProposal};
@@ -87,6 +88,8 @@ pub(crate) struct AppParams {
     pub(crate) evidence: Option<mpsc::UnboundedSender<Equivocation>>,
     /// Where decided blocks go to be opened ([`crate::opening::run_opener`]), with the lane.
     pub(crate) opener: Option<mpsc::UnboundedSender<OpenJob>>,
+    /// Peers banned from the consensus network; a refused proposal stream bans its publisher.
+    pub(crate) bans: Bans,
     #[cfg(feature = "byzantine")]
     pub(crate) fault: Option<crate::ProposerFault>,
 }
@@ -551,11 +554,18 @@ impl App {
                 part,
                 reply,
             } => {
-                let publisher = published_by.unwrap_or(from);
+                // Gossipsub signs every message with its publisher's key; a part without one
+                // did not come through it.
+                let Some(publisher) = published_by else {
+                    warn!(target: "ordo::consensus", %from, "proposal part without a publisher");
+                    let _ = reply.send(None);
+                    return Ok(());
+                };
                 let value = match self.streams.insert(publisher, part) {
                     Some(Ok(assembled)) => self.received(assembled).await?,
                     Some(Err(reason)) => {
                         warn!(target: "ordo::consensus", %publisher, reason, "dropped proposal stream");
+                        self.params.bans.offence(publisher, reason);
                         None
                     }
                     None => None,
@@ -1049,12 +1059,17 @@ impl App {
         assembled: Assembled,
     ) -> Result<Option<ProposedValue<OrdoContext>>, Failure> {
         let init = assembled.init;
+        let publisher = assembled.publisher;
         let Some(proposer) = self.set.inner().get(&init.proposer.0) else {
-            warn!(target: "ordo::consensus", proposer = %init.proposer, "proposal from a non-validator");
+            warn!(target: "ordo::consensus", proposer = %init.proposer, %publisher, "proposal from a non-validator");
+            self.params
+                .bans
+                .offence(publisher, "proposal from a non-validator");
             return Ok(None);
         };
         let Ok(block) = Block::decode(&assembled.block_bytes) else {
-            warn!(target: "ordo::consensus", proposer = %init.proposer, "undecodable proposal");
+            warn!(target: "ordo::consensus", proposer = %init.proposer, %publisher, "undecodable proposal");
+            self.params.bans.offence(publisher, "undecodable proposal");
             return Ok(None);
         };
         let round = round_u32(init.round);
@@ -1070,7 +1085,10 @@ impl App {
             .verify(&digest, &assembled.signature)
             .is_err()
         {
-            warn!(target: "ordo::consensus", proposer = %init.proposer, "proposal with a bad signature");
+            warn!(target: "ordo::consensus", proposer = %init.proposer, %publisher, "proposal with a bad signature");
+            self.params
+                .bans
+                .offence(publisher, "proposal with a bad signature");
             return Ok(None);
         }
         let (mempool, keys) = (self.mempool.clone(), assembled.keys);

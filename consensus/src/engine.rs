@@ -8,13 +8,15 @@ use malachitebft_app_channel::app::config::{
     ConsensusConfig as EngineConsensus, DiscoveryConfig, NodeConfig, P2pConfig,
     PubSubMaxSizePerTopic, ValueSyncConfig,
 };
+use malachitebft_app_channel::app::metrics::SharedRegistry;
 use malachitebft_app_channel::app::net::Multiaddr;
 use malachitebft_app_channel::app::types::codec::Codec;
 use malachitebft_app_channel::app::types::core::LinearTimeouts;
 use malachitebft_app_channel::app::types::Keypair;
+use malachitebft_app_channel::spawn::spawn_network_actor;
 use malachitebft_app_channel::{
-    ConsensusContext, EngineBuilder, EngineHandle, NetworkContext, NetworkIdentity, NetworkRequest,
-    RequestContext, Signer, SyncContext, WalContext,
+    ConsensusContext, EngineBuilder, EngineHandle, NetworkIdentity, NetworkRequest, RequestContext,
+    Signer, SyncContext, WalContext,
 };
 use std::sync::Arc;
 
@@ -361,12 +363,22 @@ pub async fn start(
         ),
     };
 
+    // Malachite's network actor, fronted by the guard that bans misbehaving peers.
+    let (network, tx_network) = spawn_network_actor(
+        identity,
+        &engine_config.consensus,
+        &engine_config.value_sync,
+        &SharedRegistry::global().with_moniker(&settings.moniker),
+        OrdoCodec,
+    )
+    .await?;
+    let (network, bans) = crate::guard::spawn(network).await?;
     let (channels, engine) = EngineBuilder::new(ctx, engine_config)
         .with_default_wal(WalContext::new(
             settings.data_dir.join("wal").join("consensus.wal"),
             OrdoCodec,
         ))
-        .with_default_network(NetworkContext::new(identity, OrdoCodec))
+        .with_custom_network(network, tx_network)
         .with_default_consensus(consensus_ctx)
         .with_default_sync(SyncContext::new(OrdoCodec))
         .with_default_request(RequestContext::new(100))
@@ -383,6 +395,7 @@ pub async fn start(
         l1: settings.l1.clone(),
         evidence: settings.evidence.clone(),
         opener: None,
+        bans,
         #[cfg(feature = "byzantine")]
         fault: settings.fault,
     };

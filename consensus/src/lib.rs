@@ -27,6 +27,7 @@ mod codec;
 pub mod context;
 mod convert;
 mod engine;
+mod guard;
 mod keygen;
 mod opening;
 mod signing;

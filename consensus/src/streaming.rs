@@ -15,6 +15,8 @@ use crate::context::{ProposalInit, ProposalPart};
 /// A complete proposal stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Assembled {
+    /// The peer that published the stream (gossipsub's signed source).
+    pub(crate) publisher: PeerId,
     pub(crate) init: ProposalInit,
     pub(crate) block_bytes: Vec<u8>,
     /// The senders' claimed keys (see [`ProposalPart::Keys`]), empty if none were sent.
@@ -31,7 +33,7 @@ struct Partial {
 
 impl Partial {
     /// The proposal, once every sequence number before the end marker has arrived.
-    fn assemble(&mut self) -> Option<Result<Assembled, &'static str>> {
+    fn assemble(&mut self, publisher: PeerId) -> Option<Result<Assembled, &'static str>> {
         let end = self.end?;
         if self.parts.len() as u64 != end {
             return None;
@@ -56,6 +58,7 @@ impl Partial {
         }
         Some(signature.map_or(Err("stream has no Fin"), |signature| {
             Ok(Assembled {
+                publisher,
                 init,
                 block_bytes,
                 keys,
@@ -118,7 +121,7 @@ impl PartStreams {
         }) {
             Some(Err("parts beyond the end of the stream"))
         } else {
-            partial.assemble()
+            partial.assemble(publisher)
         };
         if outcome.is_some() {
             self.streams.remove(&key);
@@ -219,6 +222,7 @@ mod tests {
         assert_eq!(done.keys, keys);
         assert_eq!(done.signature, signature);
         assert_eq!(done.init, init());
+        assert_eq!(done.publisher, peer);
     }
 
     #[test]

@@ -84,6 +84,11 @@ pub struct BenchArgs {
     /// Only these kinds of hostile message (`ordo-testnet hostile --only`); repeatable.
     #[arg(long = "hostile-only")]
     pub hostile_only: Vec<String>,
+    /// Seconds into the attack before the hostile peer does what gets it banned from the
+    /// consensus network (`ordo-testnet hostile --provoke-after`); at least the attack's length
+    /// measures what the nodes pay for the attacks they cannot attribute.
+    #[arg(long, default_value_t = 0)]
+    pub hostile_provoke_after: u64,
     /// Seal this share (0 to 1) of the offered transactions to the network's key (named by
     /// `GET /v1/encryption` of the first node) and send them as encrypted transactions. A
     /// network `--spawn` starts is then initialised with `ordo init --encryption`.
@@ -571,6 +576,7 @@ async fn probe_hostile(
         rate: args.hostile_rate,
         oversized_every: 5,
         only: args.hostile_only.clone(),
+        provoke_after: args.hostile_provoke_after,
         out: None,
     };
     let (report, phases, hostile) =

@@ -23,6 +23,10 @@
 //! - batches of transactions whose claimed sender keys are not the keys that signed them, and
 //!   malformed batches.
 //!
+//! With `--provoke-after S`, it holds back for S seconds what proves it hostile and gets it
+//! banned from the consensus network (forged validator proofs, proposal streams from outside
+//! the committee), so the other kinds reach nodes that still take its connections.
+//!
 //! It counts every message sent per kind, the connections the nodes closed (and why, as
 //! libp2p reports it), failed dials (a node that banned it would refuse them), and what the
 //! sync requests brought back. Every closed connection is redialed after 200 ms.
@@ -113,6 +117,11 @@ pub struct HostileArgs {
     /// repeatable); every kind when none is given. Oversized rounds are sent either way.
     #[arg(long = "only")]
     pub only: Vec<String>,
+    /// Seconds before it sends what proves it hostile and gets it banned from the consensus
+    /// network: forged validator proofs and proposal streams from outside the committee. Until
+    /// then it sends every other kind.
+    #[arg(long, default_value_t = 0)]
+    pub provoke_after: u64,
     /// Where to write the JSON report (it is printed too).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -603,6 +612,8 @@ struct Attacker {
     report: HostileReport,
     proofs_sent: u64,
     salt: u64,
+    /// From when it sends what gets it banned (`--provoke-after`).
+    provoke_from: Instant,
 }
 
 fn random_bytes(len: usize) -> Vec<u8> {
@@ -705,6 +716,10 @@ impl Attacker {
 
     async fn send(&mut self, kind: Kind) {
         let name = kind.name();
+        if kind == Kind::OutsiderProposal && Instant::now() < self.provoke_from {
+            self.count(name, Err("held back (--provoke-after)".into()));
+            return;
+        }
         match kind {
             Kind::ConsensusGarbage => {
                 let data = random_bytes(range(1..2048));
@@ -894,7 +909,9 @@ impl Attacker {
     /// of a key outside the committee) and a forged one (a committee member's public key).
     async fn send_proof(&mut self, peer: PeerId) {
         self.proofs_sent += 1;
-        let forged = self.proofs_sent.is_multiple_of(2) && !self.committee.is_empty();
+        let forged = self.proofs_sent.is_multiple_of(2)
+            && !self.committee.is_empty()
+            && Instant::now() >= self.provoke_from;
         let public_key = if forged {
             let i = (self.proofs_sent as usize / 2) % self.committee.len();
             self.committee
@@ -1135,6 +1152,7 @@ pub async fn attack(args: &HostileArgs) -> anyhow::Result<HostileReport> {
         bad_batches: bad,
         proofs_sent: 0,
         salt: rand::thread_rng().gen(),
+        provoke_from: Instant::now() + Duration::from_secs(args.provoke_after),
     };
 
     let started = Instant::now();

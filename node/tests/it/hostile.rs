@@ -1,8 +1,10 @@
 //! A hostile peer against a live network: `ordo-testnet hostile` joins both p2p networks of four
 //! validators with keys outside the committee and sends every kind of bad input it has; the
 //! nodes keep deciding one chain, honest transactions sent meanwhile land, memory stays
-//! bounded, the nodes close the consensus connections that carry bad validator proofs, and the
-//! transaction gossip cuts the peer off after its first bad batches.
+//! bounded, the nodes close the consensus connections that carry bad validator proofs, the
+//! transaction gossip cuts the peer off after its first bad batches, and once the peer
+//! publishes a proposal from outside the committee every node bans it from the consensus
+//! network.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -17,6 +19,8 @@ const CHAIN_ID: u64 = 1337;
 const T: Duration = Duration::from_secs(60);
 /// Seconds of attack.
 const ATTACK_S: u64 = 20;
+/// Seconds of it before the peer does what gets it banned from the consensus network.
+const PROVOKE_AFTER_S: u64 = 10;
 /// How much a node's resident memory may grow over its value before the attack.
 const RSS_BOUND_KIB: u64 = 200 * 1024;
 
@@ -49,7 +53,7 @@ async fn heights(net: &Net) -> Vec<u64> {
 }
 
 #[tokio::test]
-async fn honest_nodes_stay_live_bounded_and_drop_bad_proofs_under_a_hostile_peer() {
+async fn honest_nodes_stay_live_bounded_and_ban_a_hostile_peer() {
     let net = Net::start(4, 0, |_, _| {});
     let all = [0, 1, 2, 3];
     net.wait_height(&all, 3, T).await;
@@ -62,6 +66,7 @@ async fn honest_nodes_stay_live_bounded_and_drop_bad_proofs_under_a_hostile_peer
         .arg(net.dir.path())
         .args(["--duration", &ATTACK_S.to_string()])
         .args(["--rate", "300", "--oversized-every", "4"])
+        .args(["--provoke-after", &PROVOKE_AFTER_S.to_string()])
         .arg("--out")
         .arg(&report_path)
         .stdout(Stdio::null())
@@ -204,11 +209,19 @@ async fn honest_nodes_stay_live_bounded_and_drop_bad_proofs_under_a_hostile_peer
         "{report}"
     );
 
-    // What the consensus network does to the peer: a forged or oversized validator proof
-    // closes its connection (Malachite checks the proof's signature and size); nothing else
-    // does, and nothing bans it: it reconnects every time.
-    assert!(seen("Invalid validator proof, disconnecting peer") > 0);
+    // What the consensus network does to the peer. An oversized validator proof closes its
+    // connection (Malachite checks the size). From `--provoke-after` on it publishes proposal
+    // streams from outside the committee and forged proofs: every node bans it (the guard,
+    // `consensus/src/guard.rs`) and closes each of its connections as soon as it opens, so
+    // the nodes close far more connections than those that carried a bad proof.
     assert!(seen("Rejecting validator proof, closing connection") > 0);
+    for i in all {
+        let banned = net
+            .log(i)
+            .lines()
+            .any(|l| l.contains("consensus peer banned") && l.contains(hostile));
+        assert!(banned, "node {i} did not ban the hostile peer");
+    }
     let consensus = &report["consensus"];
     let closed: u64 = consensus["closed_by_node"]
         .as_object()
@@ -218,7 +231,7 @@ async fn honest_nodes_stay_live_bounded_and_drop_bad_proofs_under_a_hostile_peer
         .sum();
     let bad_proofs = report["sent"]["proof_forged"].as_u64().unwrap_or(0)
         + report["sent"]["proof_oversized"].as_u64().unwrap_or(0);
-    assert!(closed > 0 && closed <= bad_proofs, "{consensus}");
+    assert!(closed > bad_proofs, "{consensus}");
     assert_eq!(consensus["dial_failures"], 0, "{consensus}");
     // Transaction gossip cuts the peer off once it delivered three bad batches (malformed, or
     // claiming false sender keys), and refuses its connections from then on.
