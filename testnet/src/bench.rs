@@ -16,7 +16,7 @@ use tokio::sync::watch;
 use crate::client::{self, http};
 use crate::load::{self, Encrypt, LoadReport, LoadSpec, Target};
 use crate::localnet::{LocalNet, NetSpec};
-use crate::proxy::Spread;
+use crate::proxy::{Loss, Spread};
 
 mod lane;
 
@@ -111,6 +111,11 @@ pub struct BenchArgs {
     /// Paulo), each with a tenth of its delay as jitter. Needs `--spawn`.
     #[arg(long, requires = "spawn", value_parser = Spread::parse)]
     pub latency: Option<Spread>,
+    /// Lose this share of the TCP segments (1,448 bytes) on every validator link, in percent:
+    /// a lost one arrives a retransmission timeout late (the round trip plus 200 ms, Linux's
+    /// minimum) and holds back what follows it. Needs `--spawn`.
+    #[arg(long, requires = "spawn", value_parser = Loss::parse)]
+    pub loss: Option<Loss>,
     /// Where to write the JSON result (the plot goes next to it, as `.svg`).
     #[arg(long, default_value = "target/bench-load.json")]
     pub out: PathBuf,
@@ -288,7 +293,7 @@ async fn resolve(args: &BenchArgs, exe: &Path) -> anyhow::Result<Network> {
             full_nodes: 0,
             l1: false,
             encryption: sends_encrypted(args),
-            proxied: args.latency.is_some(),
+            proxied: args.latency.is_some() || args.loss.is_some(),
             settings: args
                 .set
                 .iter()
@@ -296,9 +301,14 @@ async fn resolve(args: &BenchArgs, exe: &Path) -> anyhow::Result<Network> {
                 .collect(),
         })
         .await?;
-        if let (Some(spread), Some(links)) = (&args.latency, &net.links) {
-            links.spread(spread);
-            println!("links: {spread:?}");
+        if let Some(links) = &net.links {
+            let spread = args
+                .latency
+                .clone()
+                .unwrap_or(Spread::Uniform(Duration::ZERO));
+            let loss = args.loss.unwrap_or_default();
+            links.spread(&spread, loss);
+            println!("links: {spread:?}, {loss:?}");
         }
         net.wait_all_reach(1, Duration::from_secs(60)).await?;
         return Ok(Network {

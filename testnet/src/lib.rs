@@ -41,7 +41,7 @@ pub use hostile::{
     attack as hostile_attack, run as hostile, HostileArgs, HostileReport, LinkReport,
 };
 pub use load::{EncryptedLoad, LoadReport, NodeUsage, Percentiles, Second, Target};
-pub use proxy::Spread;
+pub use proxy::{Loss, Spread};
 pub use scenario::{testnet, ScenarioArgs, TestnetCommand, Verdict, SCENARIOS};
 
 #[cfg(test)]

@@ -5,8 +5,10 @@
 //! `{a, b}`: cutting it closes every open connection in both directions and refuses new ones
 //! until it is healed; a delay holds every chunk of bytes for that long before passing it on,
 //! plus a random share of the link's jitter, in order (the kernel's `tc netem` is not available
-//! on this machine). Loss is not emulated: a TCP stream cannot lose bytes, and what a lost
-//! segment costs TCP is a retransmission's delay.
+//! on this machine). Loss is emulated as what it costs TCP: a stream cannot lose bytes, but a
+//! lost segment arrives a retransmission timeout late, and everything after it waits (see
+//! [`Loss`]). Linux's fast retransmit and tail-loss probes often recover sooner, so the loss
+//! figures are an upper bound on its cost.
 //!
 //! [`Spread`] places validators for a benchmark: the same delay on every link, or one of two
 //! presets, a continental and a worldwide spread of validators.
@@ -29,6 +31,46 @@ pub(crate) struct LinkState {
     pub(crate) delay: Duration,
     /// Up to this much more, drawn for each chunk (order is kept).
     pub(crate) jitter: Duration,
+    /// Segments lost.
+    pub(crate) loss: Loss,
+}
+
+/// Bytes of one TCP segment on a path with a 1,500-byte MTU.
+const SEGMENT: usize = 1448;
+/// Linux's minimum retransmission timeout: what it adds to the smoothed round trip.
+const RTO_MIN: Duration = Duration::from_millis(200);
+
+/// The share of TCP segments a link loses, in parts per million.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Loss(u32);
+
+impl Loss {
+    /// `PERCENT`, from 0 to 100 (such as `0.5`).
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s.parse::<f64>() {
+            Ok(percent) if (0.0..=100.0).contains(&percent) => {
+                Ok(Self((percent * 10_000.0).round() as u32))
+            }
+            _ => Err(format!("{s:?}: give a loss in percent, from 0 to 100")),
+        }
+    }
+}
+
+impl LinkState {
+    /// What a chunk of `len` bytes waits for its lost segments: one retransmission timeout
+    /// (the round trip plus [`RTO_MIN`]) if any of them is lost, else nothing.
+    fn loss_delay(&self, len: usize) -> Duration {
+        if self.loss.0 == 0 {
+            return Duration::ZERO;
+        }
+        let kept = 1.0 - f64::from(self.loss.0) / 1e6;
+        let segments = i32::try_from(len.div_ceil(SEGMENT)).unwrap_or(i32::MAX);
+        if rand::random::<f64>() < 1.0 - kept.powi(segments) {
+            self.delay * 2 + RTO_MIN
+        } else {
+            Duration::ZERO
+        }
+    }
 }
 
 /// Where a network's validators sit, for the one-way delays between them.
@@ -89,9 +131,9 @@ impl Spread {
             Self::Worldwide => Duration::from_millis(rtt(&WORLDWIDE_RTT_MS)) / 2,
         };
         LinkState {
-            cut: false,
             delay,
             jitter: delay / 10,
+            ..LinkState::default()
         }
     }
 }
@@ -176,11 +218,18 @@ impl Links {
             .unwrap_or_default()
     }
 
-    /// Every link as `spread` places validators.
-    pub(crate) fn spread(&self, spread: &Spread) {
+    /// Every link as `spread` places validators, losing `loss`.
+    pub(crate) fn spread(&self, spread: &Spread, loss: Loss) {
         for a in 0..self.n {
             for b in a + 1..self.n {
-                self.set(a, b, spread.link(a, b));
+                self.set(
+                    a,
+                    b,
+                    LinkState {
+                        loss,
+                        ..spread.link(a, b)
+                    },
+                );
             }
         }
     }
@@ -256,7 +305,8 @@ async fn pump(
             let link = *state.borrow();
             let jitter = link.jitter.mul_f64(rand::random::<f64>());
             // Never before an earlier chunk: a stream keeps its order.
-            let due = (tokio::time::Instant::now() + link.delay + jitter).max(last);
+            let lost = link.loss_delay(n);
+            let due = (tokio::time::Instant::now() + link.delay + jitter + lost).max(last);
             last = due;
             if tx.send((due, buf[..n].to_vec())).is_err() {
                 break;
@@ -335,7 +385,7 @@ mod tests {
         assert!(round_trip(&mut again).await.is_err());
 
         // Healed: new connections work.
-        links.spread(&Spread::Uniform(Duration::ZERO));
+        links.spread(&Spread::Uniform(Duration::ZERO), Loss::default());
         let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
         assert_eq!(round_trip(&mut s).await.unwrap(), b"ping");
 
@@ -375,6 +425,39 @@ mod tests {
         assert_eq!(echoed, sent);
     }
 
+    #[tokio::test]
+    async fn a_lost_segment_arrives_a_retransmission_timeout_late() {
+        let echo = echo_server().await;
+        let mut links = Links::new(2);
+        let port = links.listen(0, 1, echo).await.unwrap();
+        let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let delay = Duration::from_millis(10);
+        links.set(
+            0,
+            1,
+            LinkState {
+                delay,
+                loss: Loss::parse("100").unwrap(),
+                ..LinkState::default()
+            },
+        );
+        let started = std::time::Instant::now();
+        assert_eq!(round_trip(&mut s).await.unwrap(), b"ping");
+        // Each way: the delay, then a round trip and Linux's minimum timeout for the loss.
+        assert!(started.elapsed() >= (delay + delay * 2 + RTO_MIN) * 2);
+    }
+
+    #[test]
+    fn loss_is_a_percentage_of_segments() {
+        assert_eq!(Loss::parse("0.5"), Ok(Loss(5_000)));
+        assert_eq!(Loss::parse("100"), Ok(Loss(1_000_000)));
+        for bad in ["-1", "100.5", "one", "NaN"] {
+            assert!(Loss::parse(bad).is_err(), "{bad}");
+        }
+        let lossless = LinkState::default();
+        assert_eq!(lossless.loss_delay(1 << 20), Duration::ZERO);
+    }
+
     #[test]
     fn spreads_place_validators_at_their_sites() {
         assert_eq!(
@@ -407,7 +490,7 @@ mod tests {
         assert!(links.get(0, 2).cut && links.get(1, 3).cut && links.get(3, 0).cut);
         links.partition(&[&[0, 1, 2], &[3]]);
         assert!(!links.get(0, 2).cut && links.get(2, 3).cut);
-        links.spread(&Spread::Uniform(Duration::ZERO));
+        links.spread(&Spread::Uniform(Duration::ZERO), Loss::default());
         assert!(!links.get(2, 3).cut);
     }
 }

@@ -22,8 +22,8 @@ use tokio::sync::watch;
 use crate::client::http;
 use crate::load::{self, LoadReport, LoadSpec};
 use crate::localnet::{LocalNet, NetSpec};
-use crate::proxy::Spread;
 use crate::proxy::{LinkState, Links};
+use crate::proxy::{Loss, Spread};
 
 /// Arguments of `ordo testnet scenario`.
 #[derive(Args, Clone, Debug)]
@@ -50,6 +50,10 @@ pub struct ScenarioArgs {
     /// `continental` or `worldwide`): the links start so, and a heal restores them so.
     #[arg(long, value_parser = Spread::parse)]
     pub latency: Option<Spread>,
+    /// Lose this share of the TCP segments on every link, in percent, as `ordo bench --loss`
+    /// does.
+    #[arg(long, value_parser = Loss::parse)]
+    pub loss: Option<Loss>,
 }
 
 /// The scenarios, in the order `all` runs them: name, what it does, whether it is implemented.
@@ -249,6 +253,8 @@ struct Run {
     fault_check_failed: bool,
     /// The links' latency when healthy.
     spread: Spread,
+    /// The links' loss when healthy.
+    loss: Loss,
 }
 
 impl Run {
@@ -259,7 +265,7 @@ impl Run {
 
     /// Restores every link (no cut; the run's latency, if any) and marks the heal.
     async fn heal_links(&mut self, what: &str) -> anyhow::Result<()> {
-        self.links()?.spread(&self.spread);
+        self.links()?.spread(&self.spread, self.loss);
         println!("   {what}");
         self.healed(what).await;
         Ok(())
@@ -375,8 +381,9 @@ async fn run_one(name: &str, args: &ScenarioArgs, exe: &Path) -> anyhow::Result<
             .latency
             .clone()
             .unwrap_or(Spread::Uniform(Duration::ZERO)),
+        loss: args.loss.unwrap_or_default(),
     };
-    run.links()?.spread(&run.spread);
+    run.links()?.spread(&run.spread, run.loss);
     let result = drive(name, args, &mut run).await;
     run.net.shutdown().await;
     result
