@@ -19,8 +19,8 @@ use malachitebft_app_channel::app::types::core::{
     VoteExtensionPolicy,
 };
 use malachitebft_app_channel::app::types::sync::RawDecidedValue;
-use malachitebft_app_channel::app::types::ProposedValue;
 use malachitebft_app_channel::app::types::{LocallyProposedValue, MisbehaviorEvidence};
+use malachitebft_app_channel::app::types::{PeerId, ProposedValue};
 use malachitebft_app_channel::{AppMsg, Channels, NetworkMsg};
 use ordo_chain::{Chain, ChainError, Context, KeygenEvent, Tip, KEYGEN_NAMESPACE};
 use ordo_mempool::Mempool;
@@ -1052,6 +1052,14 @@ impl App {
         }
     }
 
+    /// Drops a proposal stream for `reason` and bans its publisher from the consensus network:
+    /// an honest node never publishes one this check refuses.
+    fn refuse<T>(&self, publisher: PeerId, init: &ProposalInit, reason: &'static str) -> Option<T> {
+        warn!(target: "ordo::consensus", proposer = %init.proposer, %publisher, "{reason}");
+        self.params.bans.offence(publisher, reason);
+        None
+    }
+
     /// Checks that a proposal for the next height comes from a committee member with a valid
     /// signature, then judges and stores it.
     async fn verify_and_accept(
@@ -1061,16 +1069,10 @@ impl App {
         let init = assembled.init;
         let publisher = assembled.publisher;
         let Some(proposer) = self.set.inner().get(&init.proposer.0) else {
-            warn!(target: "ordo::consensus", proposer = %init.proposer, %publisher, "proposal from a non-validator");
-            self.params
-                .bans
-                .offence(publisher, "proposal from a non-validator");
-            return Ok(None);
+            return Ok(self.refuse(publisher, &init, "proposal from a non-validator"));
         };
         let Ok(block) = Block::decode(&assembled.block_bytes) else {
-            warn!(target: "ordo::consensus", proposer = %init.proposer, %publisher, "undecodable proposal");
-            self.params.bans.offence(publisher, "undecodable proposal");
-            return Ok(None);
+            return Ok(self.refuse(publisher, &init, "undecodable proposal"));
         };
         let round = round_u32(init.round);
         let digest = ordo_types::proposal_digest(
@@ -1085,11 +1087,7 @@ impl App {
             .verify(&digest, &assembled.signature)
             .is_err()
         {
-            warn!(target: "ordo::consensus", proposer = %init.proposer, %publisher, "proposal with a bad signature");
-            self.params
-                .bans
-                .offence(publisher, "proposal with a bad signature");
-            return Ok(None);
+            return Ok(self.refuse(publisher, &init, "proposal with a bad signature"));
         }
         let (mempool, keys) = (self.mempool.clone(), assembled.keys);
         let (_, (block, verdict)) = self
