@@ -13,6 +13,8 @@
 //!   proposes the same block. Store writes run on the blocking pool; a failed one stops the
 //!   node.
 //! - A lagging node catches up through Malachite's value sync, served from the store.
+//! - Malachite's network actor runs behind a guard (`guard.rs`) that bans a peer proven to
+//!   misbehave on it: a forged validator proof, or a proposal stream the application refuses.
 //! - With the `byzantine` feature, test faults (`ProposerFault`) make a validator misbehave.
 //!
 //! Start a node with [`start`].
