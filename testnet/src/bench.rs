@@ -302,10 +302,7 @@ async fn resolve(args: &BenchArgs, exe: &Path) -> anyhow::Result<Network> {
         })
         .await?;
         if let Some(links) = &net.links {
-            let spread = args
-                .latency
-                .clone()
-                .unwrap_or(Spread::Uniform(Duration::ZERO));
+            let spread = args.latency.clone().unwrap_or_default();
             let loss = args.loss.unwrap_or_default();
             links.spread(&spread, loss);
             println!("links: {spread:?}, {loss:?}");

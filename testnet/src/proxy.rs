@@ -76,7 +76,7 @@ impl LinkState {
 /// Where a network's validators sit, for the one-way delays between them.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Spread {
-    /// The same one-way delay on every link.
+    /// The same one-way delay on every link (none by default).
     Uniform(Duration),
     /// Validators in turn in Frankfurt, London, Paris and Stockholm.
     Continental,
@@ -98,6 +98,12 @@ const WORLDWIDE_RTT_MS: [[u64; 4]; 4] = [
     [150, 230, 0, 255],
     [115, 200, 255, 0],
 ];
+
+impl Default for Spread {
+    fn default() -> Self {
+        Self::Uniform(Duration::ZERO)
+    }
+}
 
 impl Spread {
     /// `MS` (the one-way delay on every link), `continental` or `worldwide`.
@@ -354,6 +360,15 @@ mod tests {
         addr
     }
 
+    /// Two nodes' link, node 1 an echo server: the links, node 0's port for it, a connection.
+    async fn linked_echo() -> (Links, u16, TcpStream) {
+        let echo = echo_server().await;
+        let mut links = Links::new(2);
+        let port = links.listen(0, 1, echo).await.unwrap();
+        let s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        (links, port, s)
+    }
+
     async fn round_trip(s: &mut TcpStream) -> std::io::Result<Vec<u8>> {
         s.write_all(b"ping").await?;
         let mut buf = [0u8; 4];
@@ -365,10 +380,7 @@ mod tests {
 
     #[tokio::test]
     async fn carries_cuts_heals_and_delays() {
-        let echo = echo_server().await;
-        let mut links = Links::new(2);
-        let port = links.listen(0, 1, echo).await.unwrap();
-        let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let (links, port, mut s) = linked_echo().await;
         assert_eq!(round_trip(&mut s).await.unwrap(), b"ping");
 
         // Cut: the open connection is closed and a new one gets nothing through.
@@ -385,7 +397,7 @@ mod tests {
         assert!(round_trip(&mut again).await.is_err());
 
         // Healed: new connections work.
-        links.spread(&Spread::Uniform(Duration::ZERO), Loss::default());
+        links.spread(&Spread::default(), Loss::default());
         let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
         assert_eq!(round_trip(&mut s).await.unwrap(), b"ping");
 
@@ -427,10 +439,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_lost_segment_arrives_a_retransmission_timeout_late() {
-        let echo = echo_server().await;
-        let mut links = Links::new(2);
-        let port = links.listen(0, 1, echo).await.unwrap();
-        let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let (links, _, mut s) = linked_echo().await;
         let delay = Duration::from_millis(10);
         links.set(
             0,
@@ -490,7 +499,7 @@ mod tests {
         assert!(links.get(0, 2).cut && links.get(1, 3).cut && links.get(3, 0).cut);
         links.partition(&[&[0, 1, 2], &[3]]);
         assert!(!links.get(0, 2).cut && links.get(2, 3).cut);
-        links.spread(&Spread::Uniform(Duration::ZERO), Loss::default());
+        links.spread(&Spread::default(), Loss::default());
         assert!(!links.get(2, 3).cut);
     }
 }

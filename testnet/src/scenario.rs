@@ -22,8 +22,7 @@ use tokio::sync::watch;
 use crate::client::http;
 use crate::load::{self, LoadReport, LoadSpec};
 use crate::localnet::{LocalNet, NetSpec};
-use crate::proxy::{LinkState, Links};
-use crate::proxy::{Loss, Spread};
+use crate::proxy::{LinkState, Links, Loss, Spread};
 
 /// Arguments of `ordo testnet scenario`.
 #[derive(Args, Clone, Debug)]
@@ -377,10 +376,7 @@ async fn run_one(name: &str, args: &ScenarioArgs, exe: &Path) -> anyhow::Result<
         notes: Vec::new(),
         seen_tip: 0,
         fault_check_failed: false,
-        spread: args
-            .latency
-            .clone()
-            .unwrap_or(Spread::Uniform(Duration::ZERO)),
+        spread: args.latency.clone().unwrap_or_default(),
         loss: args.loss.unwrap_or_default(),
     };
     run.links()?.spread(&run.spread, run.loss);
