@@ -116,6 +116,11 @@ pub struct BenchArgs {
     /// minimum) and holds back what follows it. Needs `--spawn`.
     #[arg(long, requires = "spawn", value_parser = Loss::parse)]
     pub loss: Option<Loss>,
+    /// Give every validator `--spawn` starts its own network namespace, address and kernel
+    /// network stack, linked to this process through a bridge, as on separate hosts (needs
+    /// root). Latency and loss, if asked, are added between the namespaces.
+    #[arg(long, requires = "spawn")]
+    pub netns: bool,
     /// Where to write the JSON result (the plot goes next to it, as `.svg`).
     #[arg(long, default_value = "target/bench-load.json")]
     pub out: PathBuf,
@@ -294,6 +299,7 @@ async fn resolve(args: &BenchArgs, exe: &Path) -> anyhow::Result<Network> {
             l1: false,
             encryption: sends_encrypted(args),
             proxied: args.latency.is_some() || args.loss.is_some(),
+            netns: args.netns,
             settings: args
                 .set
                 .iter()

@@ -31,6 +31,7 @@ mod client;
 mod hostile;
 mod load;
 mod localnet;
+mod netns;
 mod plot;
 mod procstat;
 mod proxy;

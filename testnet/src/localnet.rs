@@ -1,8 +1,9 @@
-//! A local network of real `ordo node` processes on 127.0.0.1, created with `ordo init`, that a
-//! benchmark or a fault scenario can start, kill, restart and partition, optionally with a local
-//! Anvil L1 behind a proxy that can cut it.
+//! A local network of real `ordo node` processes, created with `ordo init`, that a benchmark or
+//! a fault scenario can start, kill, restart and partition, optionally with a local Anvil L1
+//! behind a proxy that can cut it. The nodes share 127.0.0.1, or each has its own network
+//! namespace ([`Hosts`]).
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -13,6 +14,7 @@ use tokio::process::{Child, Command};
 
 use crate::client::{self, http, BlockTxs};
 use crate::load::Target;
+use crate::netns::Hosts;
 use crate::proxy::{LinkState, Links};
 use ordo_l1::process::{start_anvil, ANVIL_DEV_ADDRESS, ANVIL_DEV_KEY};
 
@@ -38,6 +40,8 @@ pub(crate) struct NetSpec {
     /// Deal the network an encryption key (`ordo init --encryption`): the raw rollups take
     /// encrypted transactions.
     pub(crate) encryption: bool,
+    /// Put every node in its own network namespace ([`Hosts`]) instead of all on 127.0.0.1.
+    pub(crate) netns: bool,
 }
 
 /// The network's L1: an Anvil and the proxy every node reaches it through.
@@ -70,6 +74,9 @@ pub(crate) struct LocalNet {
     /// The L1, when the spec asked for one.
     l1: Option<LocalL1>,
     client: reqwest::Client,
+    /// The nodes' namespaces, when they have their own; last, so that it is dropped after the
+    /// processes in it.
+    hosts: Option<Hosts>,
 }
 
 /// A base port such that `count` consecutive ports on 127.0.0.1 are free now, below Linux's
@@ -135,6 +142,21 @@ impl LocalNet {
         let n16 = u16::try_from(n).context("too many validators")?;
         // Three ports per node, and one for Anvil.
         let base = free_ports(3 * n16 + 1)?;
+        let hosts = spec.netns.then(|| Hosts::create(n)).transpose()?;
+        // Where the nodes reach this process's listeners (the proxies).
+        let local = hosts.as_ref().map_or(Ipv4Addr::LOCALHOST, Hosts::gateway);
+        // With namespaces, `ordo init --hosts` has every node listen at the base ports on its
+        // own address.
+        let host_list = hosts.as_ref().map(|h| {
+            (0..n)
+                .map(|i| h.ip(i).to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        });
+        let node_addr = |i: usize, base: u16| match &hosts {
+            Some(h) => SocketAddr::from((h.ip(i), base)),
+            None => SocketAddr::from((Ipv4Addr::LOCALHOST, base + i as u16)),
+        };
         let out = Command::new(&spec.exe)
             .arg("init")
             .arg("--home")
@@ -145,6 +167,7 @@ impl LocalNet {
             .args(["--api-port", &(base + n16).to_string()])
             .args(["--gossip-port", &(base + 2 * n16).to_string()])
             .args(spec.encryption.then_some("--encryption"))
+            .args(host_list.iter().flat_map(|h| ["--hosts", h]))
             .stdin(Stdio::null())
             .output()
             .await
@@ -158,25 +181,28 @@ impl LocalNet {
             .as_u64()
             .context("genesis without chain_id")?;
         let l1 = if spec.l1 {
-            Some(start_l1(spec, base + 3 * n16).await?)
+            Some(start_l1(spec, base + 3 * n16, local).await?)
         } else {
             None
         };
-        let l1_url = l1
-            .as_ref()
-            .map(|l1| format!("http://127.0.0.1:{}", l1.port));
-        let mut links = spec.proxied.then(|| Links::new(n));
+        let l1_url = l1.as_ref().map(|l1| format!("http://{local}:{}", l1.port));
+        let mut links = spec.proxied.then(|| Links::new(n).on(local.into()));
         let mut nodes = Vec::with_capacity(n);
         for i in 0..n {
             let home = spec.dir.join(format!("node{i}"));
             let path = home.join("config.toml");
             let mut config: toml::Table = std::fs::read_to_string(&path)?.parse()?;
-            let api = config
+            let api: SocketAddr = config
                 .get("api")
                 .and_then(|a| a.get("listen"))
                 .and_then(|l| l.as_str())
                 .context("config without api.listen")?
-                .to_owned();
+                .parse()
+                .context("api.listen")?;
+            let api = match &hosts {
+                Some(h) => SocketAddr::from((h.ip(i), api.port())),
+                None => api,
+            };
             let mut edited = false;
             if let Some(url) = &l1_url {
                 set_dotted(
@@ -199,9 +225,8 @@ impl LocalNet {
                     let offset = if section == "p2p" { 0 } else { 2 * n16 };
                     let mut peers = Vec::new();
                     for j in (0..n).filter(|j| *j != i) {
-                        let target = SocketAddr::from(([127, 0, 0, 1], base + offset + j as u16));
-                        let port = links.listen(i, j, target).await?;
-                        peers.push(toml::Value::from(format!("/ip4/127.0.0.1/tcp/{port}")));
+                        let port = links.listen(i, j, node_addr(j, base + offset)).await?;
+                        peers.push(toml::Value::from(format!("/ip4/{local}/tcp/{port}")));
                     }
                     if let Some(t) = config.get_mut(section).and_then(|s| s.as_table_mut()) {
                         t.insert("peers".into(), toml::Value::Array(peers));
@@ -226,6 +251,7 @@ impl LocalNet {
             links,
             l1,
             client: http(),
+            hosts,
         };
         for i in 0..n {
             net.start_node(i)?;
@@ -285,7 +311,11 @@ impl LocalNet {
             .create(true)
             .append(true)
             .open(node.home.join("node.log"))?;
-        let child = Command::new(&self.exe)
+        let mut command = match &self.hosts {
+            Some(hosts) => hosts.command(i, &self.exe),
+            None => Command::new(&self.exe),
+        };
+        let child = command
             .arg("node")
             .arg("--home")
             .arg(&node.home)
@@ -413,10 +443,10 @@ impl LocalNet {
     }
 }
 
-/// Starts Anvil on `port` (a block a second), deploys the contracts through `ordo l1 deploy`
-/// and writes the genesis `l1` section (no elections: the genesis committee stays) into the
-/// network's genesis and every node's copy.
-async fn start_l1(spec: &NetSpec, port: u16) -> anyhow::Result<LocalL1> {
+/// Starts Anvil on `port` (a block a second) behind a proxy on `local` (where the nodes reach
+/// it), deploys the contracts through `ordo l1 deploy` and writes the genesis `l1` section (no
+/// elections: the genesis committee stays) into the network's genesis and every node's copy.
+async fn start_l1(spec: &NetSpec, port: u16, local: Ipv4Addr) -> anyhow::Result<LocalL1> {
     let dir = spec.dir.join("l1");
     let anvil = start_anvil(&dir, port, &[])?;
     let rpc = format!("http://127.0.0.1:{port}");
@@ -478,7 +508,7 @@ async fn start_l1(spec: &NetSpec, port: u16) -> anyhow::Result<LocalL1> {
             &text,
         )?;
     }
-    let mut proxy = Links::new(2);
+    let mut proxy = Links::new(2).on(IpAddr::V4(local));
     let proxy_port = proxy
         .listen(0, 1, SocketAddr::from(([127, 0, 0, 1], port)))
         .await?;

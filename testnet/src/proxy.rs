@@ -14,7 +14,7 @@
 //! presets, a continental and a worldwide spread of validators.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -147,6 +147,8 @@ impl Spread {
 /// The links between `n` nodes and the listeners that carry them.
 pub(crate) struct Links {
     n: usize,
+    /// Where the listeners listen.
+    bind: IpAddr,
     states: HashMap<(usize, usize), watch::Sender<LinkState>>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -166,12 +168,19 @@ impl Links {
         }
         Self {
             n,
+            bind: Ipv4Addr::LOCALHOST.into(),
             states,
             tasks: Vec::new(),
         }
     }
 
-    /// Starts a listener on `127.0.0.1` that carries `from`'s connections to `to`, which
+    /// The same links, listening on `ip` instead of 127.0.0.1.
+    pub(crate) fn on(mut self, ip: IpAddr) -> Self {
+        self.bind = ip;
+        self
+    }
+
+    /// Starts a listener (on 127.0.0.1 unless [`Links::on`] said otherwise) that carries `from`'s connections to `to`, which
     /// listens at `target`; returns the listener's port.
     pub(crate) async fn listen(
         &mut self,
@@ -184,7 +193,7 @@ impl Links {
             .get(&key(from, to))
             .ok_or_else(|| anyhow::anyhow!("no link {from}-{to}"))?
             .subscribe();
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let listener = TcpListener::bind((self.bind, 0)).await?;
         let port = listener.local_addr()?.port();
         self.tasks
             .push(tokio::spawn(accept_loop(listener, target, state)));

@@ -53,6 +53,9 @@ pub struct ScenarioArgs {
     /// does.
     #[arg(long, value_parser = Loss::parse)]
     pub loss: Option<Loss>,
+    /// Give every node its own network namespace, as `ordo bench --netns` does (needs root).
+    #[arg(long)]
+    pub netns: bool,
 }
 
 /// The scenarios, in the order `all` runs them: name, what it does, whether it is implemented.
@@ -357,6 +360,7 @@ async fn run_one(name: &str, args: &ScenarioArgs, exe: &Path) -> anyhow::Result<
         l1: name == "l1-outage",
         encryption: false,
         proxied: true,
+        netns: args.netns,
         settings: if name == "censoring-proposer" {
             // `test_fault = { censor_namespace = 1 }`: valid blocks without namespace 1.
             let mut censor = toml::Table::new();

@@ -167,10 +167,11 @@ fn bench_compares_the_encrypted_lane_with_plaintext_in_one_run() {
     );
 }
 
-fn scenario(name: &str) {
+/// Runs scenario `name` with `extra` arguments and checks its verdict; returns its directory.
+fn scenario(name: &str, extra: &[&str]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("verdicts.json");
-    let (ok, text) = run_ordo(&[
+    let mut args = vec![
         "testnet",
         "scenario",
         name,
@@ -180,7 +181,9 @@ fn scenario(name: &str) {
         "100",
         "--out",
         out.to_str().unwrap(),
-    ]);
+    ];
+    args.extend(extra);
+    let (ok, text) = run_ordo(&args);
     assert!(ok, "scenario {name} failed:\n{text}");
     let verdicts: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     let v = &verdicts[0];
@@ -191,16 +194,55 @@ fn scenario(name: &str) {
     assert!(v["transactions_checked"].as_u64().unwrap() > 0, "{v}");
     assert!(!v["recovery_s"].as_array().unwrap().is_empty(), "{v}");
     assert!(v["heights_compared"].as_u64().unwrap() > 5, "{v}");
+    dir
 }
 
 #[test]
 fn scenario_kill_and_restart_one_validator_passes() {
-    scenario("kill-restart");
+    scenario("kill-restart", &[]);
 }
 
+/// The partition scenario with every node in its own network namespace (`--netns`): each
+/// listens at the same ports on its own address, which only separate network stacks allow, and
+/// the namespaces and their bridge are gone afterwards.
 #[test]
-fn scenario_partition_two_two_then_three_one_passes() {
-    scenario("partition");
+fn scenario_partition_two_two_then_three_one_passes_with_a_namespace_per_node() {
+    let dir = scenario("partition", &["--netns"]);
+    let config = |i: usize| -> toml::Table {
+        let path = dir.path().join(format!("partition/node{i}/config.toml"));
+        std::fs::read_to_string(path).unwrap().parse().unwrap()
+    };
+    let listens: Vec<String> = (0..4)
+        .map(|i| config(i)["p2p"]["listen"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        listens
+            .iter()
+            .all(|l| l == &listens[0] && l.starts_with("/ip4/0.0.0.0/")),
+        "{listens:?}"
+    );
+    // Every peer is reached through the proxy on the bridge's address, 10.a.b.254.
+    let peers = config(0)["p2p"]["peers"].as_array().unwrap().clone();
+    let bridge = peers[0]
+        .as_str()
+        .unwrap()
+        .split('/')
+        .nth(2)
+        .unwrap()
+        .to_owned();
+    assert!(
+        bridge.starts_with("10.") && bridge.ends_with(".254"),
+        "{peers:?}"
+    );
+    let addrs = std::process::Command::new("ip")
+        .args(["-4", "-o", "addr", "show"])
+        .output()
+        .unwrap();
+    let addrs = String::from_utf8_lossy(&addrs.stdout);
+    assert!(
+        !addrs.contains(&format!("inet {bridge}/")),
+        "bridge left: {addrs}"
+    );
 }
 
 #[test]
