@@ -54,12 +54,47 @@ fn free_subnet(seed: u32) -> anyhow::Result<[u8; 3]> {
     bail!("no free 10.x.y.0/24 subnet")
 }
 
+/// Removes the namespaces and bridges of runs whose process is gone (killed before it could
+/// clean up): their names carry the process id.
+fn remove_stale() {
+    let Ok(out) = StdCommand::new("ip").args(["netns", "list"]).output() else {
+        return;
+    };
+    // A killed process not yet reaped (a zombie, `Z`) is gone too.
+    let alive = |tag: &str| {
+        u32::from_str_radix(tag, 16).is_ok_and(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                !stat
+                    .rsplit(')')
+                    .next()
+                    .unwrap_or_default()
+                    .starts_with(" Z")
+            })
+        })
+    };
+    let mut dead = std::collections::BTreeSet::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let name = line.split_whitespace().next().unwrap_or_default();
+        if let Some((tag, _)) = name.strip_prefix("ordo-").and_then(|r| r.split_once('-')) {
+            if !alive(tag) {
+                let _ = ip(&["netns", "del", name]);
+                dead.insert(tag.to_owned());
+            }
+        }
+    }
+    for tag in dead {
+        let _ = ip(&["link", "del", &format!("obr{tag}")]);
+    }
+}
+
 impl Hosts {
-    /// Creates `n` namespaces linked to a new bridge.
+    /// Creates `n` namespaces linked to a new bridge, after removing those of runs that were
+    /// killed.
     pub(crate) fn create(n: usize) -> anyhow::Result<Self> {
         if !(1..=250).contains(&n) {
             bail!("between 1 and 250 hosts, not {n}");
         }
+        remove_stale();
         let pid = std::process::id();
         let hosts = Self {
             tag: format!("{pid:x}"),
