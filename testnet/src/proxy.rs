@@ -180,8 +180,8 @@ impl Links {
         self
     }
 
-    /// Starts a listener (on 127.0.0.1 unless [`Links::on`] said otherwise) that carries `from`'s connections to `to`, which
-    /// listens at `target`; returns the listener's port.
+    /// Starts a listener (on 127.0.0.1 unless [`Links::on`] said otherwise) that carries
+    /// `from`'s connections to `to`, which listens at `target`; returns the listener's port.
     pub(crate) async fn listen(
         &mut self,
         from: usize,
