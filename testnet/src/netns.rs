@@ -11,6 +11,8 @@ use std::process::Command as StdCommand;
 use anyhow::{bail, Context as _};
 use tokio::process::Command;
 
+use crate::procstat;
+
 /// The namespaces, veth links and bridge of one network; removed on drop.
 pub(crate) struct Hosts {
     /// Distinguishes this network's interface and namespace names from another run's.
@@ -20,8 +22,8 @@ pub(crate) struct Hosts {
     n: usize,
 }
 
-/// Runs `ip ARGS`, failing with what it printed.
-fn ip(args: &[&str]) -> anyhow::Result<()> {
+/// Runs `ip ARGS`: what it printed, or a failure with its error output.
+fn ip(args: &[&str]) -> anyhow::Result<String> {
     let out = StdCommand::new("ip")
         .args(args)
         .output()
@@ -33,16 +35,12 @@ fn ip(args: &[&str]) -> anyhow::Result<()> {
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
-    Ok(())
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// A `10.a.b.0/24` that no interface here has an address in, starting from one `seed` picks.
 fn free_subnet(seed: u32) -> anyhow::Result<[u8; 3]> {
-    let out = StdCommand::new("ip")
-        .args(["-4", "-o", "addr", "show"])
-        .output()
-        .context("running ip (iproute2)")?;
-    let used = String::from_utf8_lossy(&out.stdout).into_owned();
+    let used = ip(&["-4", "-o", "addr", "show"])?;
     for attempt in 0..1000u32 {
         let k = seed.wrapping_add(attempt.wrapping_mul(7919)) % (100 * 256);
         let subnet = [10, 100 + (k / 256) as u8, (k % 256) as u8];
@@ -54,35 +52,30 @@ fn free_subnet(seed: u32) -> anyhow::Result<[u8; 3]> {
     bail!("no free 10.x.y.0/24 subnet")
 }
 
-/// Removes the namespaces and bridges of runs whose process is gone (killed before it could
-/// clean up): their names carry the process id.
+/// The namespaces in `ip netns list` output that a run whose process is not `running` made
+/// (`ordo-{pid in hex}-{i}`), with that run's tag. Names of any other form are not ours.
+fn stale(list: &str, running: impl Fn(u32) -> bool) -> Vec<(&str, &str)> {
+    list.lines()
+        .filter_map(|line| {
+            let name = line.split_whitespace().next()?;
+            let (tag, i) = name.strip_prefix("ordo-")?.split_once('-')?;
+            let pid = u32::from_str_radix(tag, 16).ok()?;
+            (i.parse::<usize>().is_ok() && !running(pid)).then_some((name, tag))
+        })
+        .collect()
+}
+
+/// Removes the namespaces and bridges of runs that were killed before they could clean up.
 fn remove_stale() {
-    let Ok(out) = StdCommand::new("ip").args(["netns", "list"]).output() else {
+    let Ok(list) = ip(&["netns", "list"]) else {
         return;
     };
-    // A killed process not yet reaped (a zombie, `Z`) is gone too.
-    let alive = |tag: &str| {
-        u32::from_str_radix(tag, 16).is_ok_and(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-                !stat
-                    .rsplit(')')
-                    .next()
-                    .unwrap_or_default()
-                    .starts_with(" Z")
-            })
-        })
-    };
-    let mut dead = std::collections::BTreeSet::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let name = line.split_whitespace().next().unwrap_or_default();
-        if let Some((tag, _)) = name.strip_prefix("ordo-").and_then(|r| r.split_once('-')) {
-            if !alive(tag) {
-                let _ = ip(&["netns", "del", name]);
-                dead.insert(tag.to_owned());
-            }
-        }
+    let stale = stale(&list, procstat::is_running);
+    for (name, _) in &stale {
+        let _ = ip(&["netns", "del", name]);
     }
-    for tag in dead {
+    let tags: std::collections::BTreeSet<&str> = stale.iter().map(|(_, tag)| *tag).collect();
+    for tag in tags {
         let _ = ip(&["link", "del", &format!("obr{tag}")]);
     }
 }
@@ -202,5 +195,29 @@ mod tests {
         assert_eq!(hosts.gateway(), Ipv4Addr::new(10, 123, 45, 254));
         // Nothing was created, so nothing is removed.
         std::mem::forget(hosts);
+    }
+
+    #[test]
+    fn only_namespaces_of_runs_no_longer_running_are_stale() {
+        let list = "ordo-1f-0 (id: 3)\nordo-1f-1\nordo-2a-0 (id: 1)\n\
+                    ordo-zz-0\nordo-1f\nordo-1f-x\nmine\nordo-3b-2 (id: 7)\n";
+        let running = |pid: u32| pid == 0x2a;
+        assert_eq!(
+            stale(list, running),
+            [
+                ("ordo-1f-0", "1f"),
+                ("ordo-1f-1", "1f"),
+                ("ordo-3b-2", "3b")
+            ]
+        );
+        assert!(stale("", running).is_empty());
+    }
+
+    #[test]
+    fn a_network_of_no_hosts_or_more_than_a_subnet_holds_is_refused_before_anything_is_made() {
+        for n in [0, 251] {
+            let err = Hosts::create(n).err().unwrap().to_string();
+            assert!(err.contains("between 1 and 250"), "{err}");
+        }
     }
 }

@@ -34,6 +34,21 @@ pub(crate) fn parse_stat_cpu_ticks(stat: &str) -> Option<u64> {
     Some(utime + stime)
 }
 
+/// Parses the state (field 3: `R`, `S`, `Z` for a zombie, ...) out of a `/proc/PID/stat` line.
+fn parse_stat_state(stat: &str) -> Option<char> {
+    stat.get(stat.rfind(')')? + 1..)?
+        .trim_start()
+        .chars()
+        .next()
+}
+
+/// Whether process `pid` exists and has not exited (a killed process its parent has not reaped
+/// yet is a zombie: it has exited).
+pub(crate) fn is_running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|stat| parse_stat_state(&stat).is_some_and(|state| state != 'Z'))
+}
+
 /// Parses `VmRSS` (KiB) out of `/proc/PID/status`.
 pub(crate) fn parse_status_rss_kib(status: &str) -> Option<u64> {
     status
@@ -73,6 +88,14 @@ mod tests {
         assert_eq!(parse_stat_cpu_ticks(line), Some(300));
         assert_eq!(parse_stat_cpu_ticks("garbage"), None);
         assert_eq!(parse_stat_cpu_ticks("1 (x) S 1 2"), None);
+    }
+
+    #[test]
+    fn parses_the_state_after_a_name_with_parentheses() {
+        assert_eq!(parse_stat_state("42 (a) b) Z 1 2"), Some('Z'));
+        assert_eq!(parse_stat_state("42 (ordo) S 1 2"), Some('S'));
+        assert_eq!(parse_stat_state("no parenthesis"), None);
+        assert!(is_running(std::process::id()));
     }
 
     #[test]
