@@ -137,7 +137,7 @@ fn item_to_transaction(item: Value) -> Result<(Transaction, Declared), ApiError>
             .map_err(|e| ApiError::new(ErrorCode::Malformed, e.to_string()))?;
         let declared = Declared {
             from: raw.from.map(|f| f.0),
-            chain_id: None,
+            ..Declared::default()
         };
         Ok((tx, declared))
     } else {

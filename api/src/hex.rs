@@ -47,6 +47,24 @@ impl<'de> Deserialize<'de> for WireSignature {
     }
 }
 
+/// A public key as the document describes it: SEC1, 33 bytes compressed (`02` or `03` first) or
+/// 65 uncompressed (`04` first). Whether it is a point of the curve is admission's to say, as
+/// for a signature's scalars: a batch answers such a key in that item's result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct WirePublicKey(pub(crate) Bytes);
+
+impl<'de> Deserialize<'de> for WirePublicKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let Hex(bytes) = Hex::<Bytes>::deserialize(d)?;
+        match (bytes.len(), bytes.first()) {
+            (33, Some(2 | 3)) | (65, Some(4)) => Ok(Self(bytes)),
+            (len, _) => Err(D::Error::custom(format!(
+                "a public key is SEC1: 33 bytes starting 02 or 03, or 65 starting 04 (got {len})"
+            ))),
+        }
+    }
+}
+
 /// For an optional field (with `#[serde(default)]`): present means a value, and `null` is
 /// refused rather than read as absent.
 pub(crate) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
@@ -104,6 +122,28 @@ mod tests {
         ] {
             assert!(
                 serde_json::from_value::<WireSignature>(bad.clone().into()).is_err(),
+                "{bad}"
+            );
+        }
+
+        // A public key: SEC1's compressed or uncompressed form; on the curve is admission's.
+        for good in [
+            format!("0x02{}", "00".repeat(32)),
+            format!("0x03{}", "ff".repeat(32)),
+            format!("0x04{}", "00".repeat(64)),
+        ] {
+            let key: WirePublicKey = serde_json::from_value(good.clone().into()).unwrap();
+            assert_eq!(format!("0x{}", hex::encode(&key.0)), good);
+        }
+        for bad in [
+            format!("0x04{}", "00".repeat(32)),
+            format!("0x02{}", "00".repeat(64)),
+            format!("0x05{}", "00".repeat(32)),
+            format!("0x{}", "00".repeat(64)),
+            format!("04{}", "00".repeat(64)),
+        ] {
+            assert!(
+                serde_json::from_value::<WirePublicKey>(bad.clone().into()).is_err(),
                 "{bad}"
             );
         }

@@ -124,9 +124,9 @@ fn refused(e: &MempoolError, signed_chain: impl FnOnce() -> Option<u64>) -> RpcE
             TX_REFUSED,
             format!("oversized data: transaction size {size}, limit {max}"),
         ),
-        MempoolError::BadSignature(_) | MempoolError::WrongSender { .. } => {
-            (TX_REFUSED, "invalid sender".to_owned())
-        }
+        MempoolError::BadSignature(_)
+        | MempoolError::WrongSender { .. }
+        | MempoolError::WrongKey { .. } => (TX_REFUSED, "invalid sender".to_owned()),
         MempoolError::WrongChain { .. } => (TX_REFUSED, "invalid chain id for signer".to_owned()),
         MempoolError::Rollup {
             code: ErrorCode::WrongRollupChain,

@@ -14,18 +14,20 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use ordo_mempool::{Declared, MempoolError, PoolStatus};
-use ordo_types::{Address, Bytes, ErrorCode, Transaction, B256};
+use ordo_types::{Address, Bytes, ErrorCode, PublicKey, Transaction, B256};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::hex::{present, Hex, WireSignature};
+use crate::hex::{present, Hex, WirePublicKey, WireSignature};
 use crate::{ApiError, ApiState};
 
-/// A transaction as clients submit it. `from` and `chain_id` are optional declarations that
-/// admission checks against the signature ([`Declared`]): a signature that does not recover to
-/// `from` is refused as `BAD_SIGNATURE`, one made for another named `chain_id` as `WRONG_CHAIN`.
-/// Without `from` the transaction is admitted under whatever sender its signature recovers to,
-/// as before `from` existed, and the answer names that sender.
+/// A transaction as clients submit it. `from`, `chain_id` and `public_key` are optional
+/// declarations that admission checks against the signature ([`Declared`]): a signature that
+/// does not recover to `from` (or to `public_key`) is refused as `BAD_SIGNATURE`, one made for
+/// another named `chain_id` as `WRONG_CHAIN`. Without them the transaction is admitted under
+/// whatever sender its signature recovers to, as before they existed, and the answer names
+/// that sender. The keys declared in one request are checked together, cheaper than
+/// recovering each sender.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Submitted {
@@ -37,6 +39,9 @@ pub(crate) struct Submitted {
     from: Option<Hex<Address>>,
     #[serde(default, deserialize_with = "present")]
     chain_id: Option<u64>,
+    /// SEC1, 65 bytes uncompressed or 33 compressed.
+    #[serde(default, deserialize_with = "present")]
+    public_key: Option<WirePublicKey>,
     /// `"encrypted"`: the payload is a sealed envelope, signed as an encrypted transaction.
     #[serde(default, deserialize_with = "present")]
     auth: Option<SubmittedAuth>,
@@ -50,8 +55,9 @@ enum SubmittedAuth {
 }
 
 impl Submitted {
-    /// The transaction and what its client declared about it; `INVALID_PAYLOAD` for an
-    /// encrypted one whose payload is not a sealed envelope.
+    /// The transaction and what its client declared about it; `BAD_SIGNATURE` for a declared
+    /// public key that is no point of the curve (it cannot be the signer's), `INVALID_PAYLOAD`
+    /// for an encrypted transaction whose payload is not a sealed envelope.
     pub(crate) fn into_declared(self) -> Result<(Transaction, Declared), ApiError> {
         let (namespace, nonce, payload, signature) =
             (self.namespace, self.nonce, self.payload.0, self.signature.0);
@@ -66,9 +72,20 @@ impl Submitted {
                 })?
             }
         };
+        let public_key = self
+            .public_key
+            .map(|k| PublicKey::from_sec1(&k.0))
+            .transpose()
+            .map_err(|_| {
+                ApiError::new(
+                    ErrorCode::BadSignature,
+                    "public_key is no point of secp256k1",
+                )
+            })?;
         let declared = Declared {
             from: self.from.map(|f| f.0),
             chain_id: self.chain_id,
+            public_key,
         };
         Ok((tx, declared))
     }

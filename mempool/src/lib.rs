@@ -200,6 +200,16 @@ pub enum MempoolError {
         /// Whether the client named that chain id itself.
         named_chain: bool,
     },
+    /// The signature recovers to another key than the `public_key` the client declared.
+    #[error(
+        "bad signature: it recovers to {recovered}, not to the sender of public_key, {declared}"
+    )]
+    WrongKey {
+        /// The address of the declared key.
+        declared: Address,
+        /// The sender the signature recovers to.
+        recovered: Address,
+    },
     /// The client says the transaction was signed for another chain (and, when it names
     /// `from`, the signature recovers to it under that chain id).
     #[error("signed for chain {signed}; this is chain {chain}")]
@@ -284,9 +294,9 @@ impl MempoolError {
             MempoolError::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
             MempoolError::UnknownNamespace(_) => ErrorCode::UnknownNamespace,
             MempoolError::Rollup { code, .. } => *code,
-            MempoolError::BadSignature(_) | MempoolError::WrongSender { .. } => {
-                ErrorCode::BadSignature
-            }
+            MempoolError::BadSignature(_)
+            | MempoolError::WrongSender { .. }
+            | MempoolError::WrongKey { .. } => ErrorCode::BadSignature,
             MempoolError::WrongChain { .. } => ErrorCode::WrongChain,
             MempoolError::NonceTooLow { .. } => ErrorCode::NonceTooLow,
             MempoolError::NonceGapTooLarge { .. } => ErrorCode::NonceGapTooLarge,
@@ -324,8 +334,9 @@ pub enum Origin {
 }
 
 /// What a client declares about a transaction besides what it signed, checked at admission
-/// against what the signature proves (the API's `from` and `chain_id`). Nothing declared
-/// (the default) admits the transaction under whatever sender its signature recovers to.
+/// against what the signature proves (the API's `from`, `chain_id` and `public_key`). Nothing
+/// declared (the default) admits the transaction under whatever sender its signature recovers
+/// to.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Declared {
     /// The sender: the signature must recover to it, else [`MempoolError::WrongSender`].
@@ -334,6 +345,18 @@ pub struct Declared {
     /// [`MempoolError::WrongChain`] (with `from`, only if the signature recovers to `from`
     /// under that chain id; otherwise [`MempoolError::WrongSender`]).
     pub chain_id: Option<u64>,
+    /// The sender's public key: the signature must recover to it, else
+    /// [`MempoolError::WrongKey`]. It also names the sender (its address), and it lets
+    /// admission check the keys of a request's transactions together in one batch instead of
+    /// recovering each sender ([`Mempool::verify_claimed_senders`]).
+    pub public_key: Option<PublicKey>,
+}
+
+impl Declared {
+    /// The sender declared, by address or by key.
+    fn sender(&self) -> Option<Address> {
+        self.from.or_else(|| self.public_key.map(|k| k.address()))
+    }
 }
 
 /// A cloneable handle to one node's pool.
@@ -735,26 +758,19 @@ impl Mempool {
             Origin::Local => self.busy(),
             Origin::Gossip => None,
         };
-        for (i, (tx, declared)) in txs.into_iter().enumerate() {
-            let size = tx.payload().len();
-            let verdict = if let Some(e) = &busy {
-                Err(e.clone())
-            } else if self.is_full() {
-                // Refused whatever it is: do not spend a signature check on it.
-                Err(MempoolError::Full)
-            } else if size > inner.config.max_payload_bytes {
-                Err(MempoolError::PayloadTooLarge {
-                    size,
-                    max: inner.config.max_payload_bytes,
-                })
-            } else {
-                inner
-                    .admission
-                    .check(&tx)
-                    .map_err(MempoolError::from)
-                    .and_then(|()| self.declared_sender(&tx, declared))
-            };
-            match verdict {
+        // What needs no signature work first, then the keys declared for what passed, together.
+        let verdicts: Vec<Result<(), MempoolError>> = txs
+            .iter()
+            .map(|(tx, _)| self.precheck(tx, busy.as_ref()))
+            .collect();
+        self.verify_declared_keys(
+            txs.iter()
+                .zip(&verdicts)
+                .filter(|(_, verdict)| verdict.is_ok())
+                .map(|((tx, declared), _)| (tx, declared)),
+        );
+        for (i, ((tx, declared), verdict)) in txs.into_iter().zip(verdicts).enumerate() {
+            match verdict.and_then(|()| self.declared_sender(&tx, declared)) {
                 Ok(sender) => {
                     results.push(Ok(tx.hash()));
                     checked.push((i, tx, sender));
@@ -839,6 +855,26 @@ impl Mempool {
             .then_some(MempoolError::Busy { ready, bytes })
     }
 
+    /// The checks of a client's or a peer's transaction that need no signature work: `busy`
+    /// (a client's, under overload), a full pool, the payload's size, the admission rules.
+    fn precheck(&self, tx: &Transaction, busy: Option<&MempoolError>) -> Result<(), MempoolError> {
+        let inner = &self.inner;
+        let size = tx.payload().len();
+        if let Some(e) = busy {
+            Err(e.clone())
+        } else if self.is_full() {
+            // Refused whatever it is: do not spend a signature check on it.
+            Err(MempoolError::Full)
+        } else if size > inner.config.max_payload_bytes {
+            Err(MempoolError::PayloadTooLarge {
+                size,
+                max: inner.config.max_payload_bytes,
+            })
+        } else {
+            inner.admission.check(tx).map_err(MempoolError::from)
+        }
+    }
+
     /// Whether the pool is at a limit with nothing it may evict (every submission would be
     /// refused with [`MempoolError::Full`]).
     pub fn is_full(&self) -> bool {
@@ -863,7 +899,7 @@ impl Mempool {
     ) -> Result<Address, MempoolError> {
         let chain = self.inner.admission.chain_id();
         if let Some(signed) = declared.chain_id.filter(|c| *c != chain) {
-            if let Some(from) = declared.from {
+            if let Some(from) = declared.sender() {
                 self.inner.metrics.recovered(1);
                 let recovered = tx
                     .recover_sender(signed)
@@ -879,15 +915,34 @@ impl Mempool {
             }
             return Err(MempoolError::WrongChain { signed, chain });
         }
-        let sender = self.sender(tx).map_err(MempoolError::BadSignature)?;
-        match declared.from {
-            Some(from) if from != sender => Err(MempoolError::WrongSender {
+        let signer = self.signer(tx).map_err(MempoolError::BadSignature)?;
+        match (declared.from, declared.public_key) {
+            (Some(from), _) if from != signer.address => Err(MempoolError::WrongSender {
                 from,
-                recovered: sender,
+                recovered: signer.address,
                 chain_id: chain,
                 named_chain: declared.chain_id.is_some(),
             }),
-            _ => Ok(sender),
+            (_, Some(key)) if key != signer.key => Err(MempoolError::WrongKey {
+                declared: key.address(),
+                recovered: signer.address,
+            }),
+            _ => Ok(signer.address),
+        }
+    }
+
+    /// Checks the public keys a client declared for `txs` in one batch, so that admitting them
+    /// finds their senders verified. A false key (or one signed for another chain) fails the
+    /// batch and nothing is remembered: each sender is then recovered alone, and a false key
+    /// refused, as without the batch. A lone key is left to that path, which costs the same.
+    fn verify_declared_keys<'a>(&self, txs: impl Iterator<Item = (&'a Transaction, &'a Declared)>) {
+        let chain = self.inner.admission.chain_id();
+        let claims: Vec<(Transaction, PublicKey)> = txs
+            .filter(|(_, d)| d.chain_id.is_none_or(|c| c == chain))
+            .filter_map(|(tx, d)| Some((tx.clone(), d.public_key?)))
+            .collect();
+        if claims.len() > 1 {
+            self.verify_claimed_senders(&claims);
         }
     }
 
@@ -1212,6 +1267,58 @@ mod tests {
         assert_eq!(pool.metrics().signatures_batch_verified(), batches);
     }
 
+    /// Public keys a client declares for a request's transactions are checked in one batch:
+    /// with true keys no sender is recovered. One false key fails the batch; every sender is
+    /// then recovered alone, the false one refused as `BAD_SIGNATURE`, the others admitted.
+    #[tokio::test]
+    async fn declared_public_keys_are_checked_together_and_a_false_one_is_refused_alone() {
+        let pool = pool_with(MempoolConfig::default(), [1]);
+        let keys: Vec<SecretKey> = (0..4).map(|_| SecretKey::random()).collect();
+        let signed = |nonce: u64, key: &SecretKey, claimed: &SecretKey| {
+            let tx = Transaction::sign(1, nonce, Bytes::from(vec![nonce as u8; 3]), key, 7);
+            let declared = Declared {
+                public_key: Some(claimed.public_key()),
+                ..Declared::default()
+            };
+            (tx, declared)
+        };
+        let honest: Vec<_> = keys.iter().map(|k| signed(0, k, k)).collect();
+        let admitted = pool.admit_declared(honest).await;
+        assert!(admitted.iter().all(Result::is_ok), "{admitted:?}");
+        assert_eq!(pool.metrics().signatures_recovered(), 0);
+        assert_eq!(pool.metrics().signatures_batch_verified(), 4);
+        for k in &keys {
+            assert_eq!(pool.next_nonce(&k.address(), 1), 1);
+        }
+
+        // The second transaction claims the first sender's key.
+        let mut lying: Vec<_> = keys.iter().map(|k| signed(1, k, k)).collect();
+        lying[1].1.public_key = Some(keys[0].public_key());
+        let results = pool.admit_declared(lying).await;
+        let codes: Vec<_> = results
+            .iter()
+            .map(|r| r.as_ref().err().map(MempoolError::code))
+            .collect();
+        assert_eq!(codes, [None, Some(ErrorCode::BadSignature), None, None]);
+        let refusal = results[1].as_ref().unwrap_err().to_string();
+        assert!(
+            refusal.contains(&keys[1].address().to_string()),
+            "{refusal}"
+        );
+        assert_eq!(pool.metrics().signatures_recovered(), 4);
+        assert_eq!(pool.metrics().signatures_batch_verified(), 4);
+        assert_eq!(pool.next_nonce(&keys[1].address(), 1), 1);
+        assert_eq!(pool.len(), 7);
+
+        // Already known, its sender's key is still compared: a false one is refused.
+        let known = signed(0, &keys[2], &keys[3]);
+        let results = pool.admit_declared(vec![known]).await;
+        assert_eq!(
+            results[0].as_ref().map_err(MempoolError::code),
+            Err(ErrorCode::BadSignature)
+        );
+    }
+
     #[test]
     fn a_busy_pool_refuses_client_submissions_before_any_signature_work_but_not_gossip() {
         let config = MempoolConfig {
@@ -1307,6 +1414,7 @@ mod tests {
         let from = |key: &SecretKey, chain_id: Option<u64>| Declared {
             from: Some(key.address()),
             chain_id,
+            public_key: None,
         };
         let code = |r: &Result<B256, MempoolError>| r.as_ref().map_err(MempoolError::code).err();
         let refused = pool
@@ -1320,8 +1428,8 @@ mod tests {
                 (
                     foreign.clone(),
                     Declared {
-                        from: None,
                         chain_id: Some(8),
+                        ..Declared::default()
                     },
                 ),
                 // Said to be for chain 9, Alice's: it is not Alice's under chain 9.

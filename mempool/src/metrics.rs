@@ -164,7 +164,7 @@ impl MempoolMetrics {
         metric(
             "ordo_mempool_signature_verifications_total",
             "counter",
-            "Transaction signatures verified, by method: one sender recovery each, or checked in a batch against the public key a peer sent.",
+            "Transaction signatures verified, by method: one sender recovery each, or checked in a batch against the public key a peer or a client sent.",
             &[
                 ("{method=\"recover\"}", get(&self.signatures_recovered)),
                 ("{method=\"batch\"}", get(&self.signatures_batch_verified)),

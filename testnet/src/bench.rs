@@ -58,6 +58,10 @@ pub struct BenchArgs {
     /// `--namespaces`) instead of single transactions; rates and counts are then of bundles.
     #[arg(long, default_value_t = 0)]
     pub bundle_parts: usize,
+    /// Send transactions without their senders' public keys (`public_key`), so that the
+    /// entry node recovers every sender, as for a client that does not declare them.
+    #[arg(long)]
+    pub without_keys: bool,
     /// Seconds to wait after the load for admitted transactions to be included.
     #[arg(long, default_value_t = 30)]
     pub drain: u64,
@@ -380,6 +384,7 @@ fn spec(args: &BenchArgs, network: &Network, rate: f64) -> LoadSpec {
         drain: Duration::from_secs(args.drain),
         bundle_parts: args.bundle_parts,
         encrypt,
+        declare_keys: !args.without_keys,
     }
 }
 

@@ -56,6 +56,9 @@ pub(crate) struct LoadSpec {
     pub(crate) bundle_parts: usize,
     /// Seal some transactions to the network's key (single transactions only).
     pub(crate) encrypt: Option<Encrypt>,
+    /// Send each single transaction with its sender's public key (`public_key`), so that
+    /// the node checks a request's signatures in one batch instead of recovering each sender.
+    pub(crate) declare_keys: bool,
 }
 
 /// Which transactions of a run are sealed to the network's key (docs/ENCRYPTION.md).
@@ -125,6 +128,19 @@ pub(crate) fn presign(spec: &LoadSpec) -> anyhow::Result<Presigned> {
         anyhow::bail!("bundles are not sealed: encrypted load is single transactions");
     }
     let keys: Vec<SecretKey> = (0..senders).map(|_| SecretKey::random()).collect();
+    let public_keys: Vec<String> = keys
+        .iter()
+        .map(|k| format!("0x04{}", hex::encode(k.public_key().to_xy())))
+        .collect();
+    // A single transaction's submission body.
+    let body = |tx: &Transaction, sender: usize| -> anyhow::Result<Vec<u8>> {
+        if !spec.declare_keys {
+            return Ok(serde_json::to_vec(tx)?);
+        }
+        let mut item = serde_json::to_value(tx)?;
+        item["public_key"] = public_keys[sender].clone().into();
+        Ok(serde_json::to_vec(&item)?)
+    };
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let per = count.div_ceil(threads).max(1);
     type Signed = anyhow::Result<Vec<(Vec<u8>, B256, bool)>>;
@@ -154,11 +170,11 @@ pub(crate) fn presign(spec: &LoadSpec) -> anyhow::Result<Presigned> {
                         &payload,
                         &keys[sender],
                     )?;
-                    return Ok((serde_json::to_vec(&tx)?, tx.hash(), true));
+                    return Ok((body(&tx, sender)?, tx.hash(), true));
                 }
                 if spec.bundle_parts == 0 {
                     let tx = sign(0);
-                    return Ok((serde_json::to_vec(&tx)?, tx.hash(), false));
+                    return Ok((body(&tx, sender)?, tx.hash(), false));
                 }
                 let txs: Vec<Transaction> = (0..spec.bundle_parts).map(sign).collect();
                 let body = serde_json::json!({ "txs": txs, "maxHeight": u64::MAX });
@@ -1024,6 +1040,7 @@ mod tests {
             drain: Duration::from_secs(1),
             bundle_parts: 4,
             encrypt: None,
+            declare_keys: true,
         };
         let p = presign(&spec).unwrap();
         assert!(p.bundles);
@@ -1070,6 +1087,7 @@ mod tests {
                 fraction: 0.25,
                 from: 4,
             }),
+            declare_keys: false,
         };
         let p = presign(&spec).unwrap();
         let sealed: Vec<usize> = (0..p.len()).filter(|&i| p.encrypted[i]).collect();
@@ -1106,6 +1124,12 @@ mod tests {
         .is_err());
     }
 
+    fn item_key(item: &serde_json::Value) -> ordo_types::PublicKey {
+        let hex = item["public_key"].as_str().unwrap();
+        assert!(hex.starts_with("0x04") && hex.len() == 132, "{hex}");
+        serde_json::from_value(item["public_key"].clone()).unwrap()
+    }
+
     #[test]
     fn presign_spreads_senders_and_nonces() {
         let spec = LoadSpec {
@@ -1119,15 +1143,27 @@ mod tests {
             drain: Duration::from_secs(1),
             bundle_parts: 0,
             encrypt: None,
+            declare_keys: true,
         };
         let p = presign(&spec).unwrap();
         assert_eq!(p.len(), 20);
-        let txs: Vec<Transaction> = p
+        let items: Vec<serde_json::Value> = p
             .bodies
             .iter()
             .map(|b| serde_json::from_slice(b).unwrap())
             .collect();
+        let txs: Vec<Transaction> = items
+            .iter()
+            .map(|item| {
+                let mut tx = item.clone();
+                tx.as_object_mut().unwrap().remove("public_key");
+                serde_json::from_value(tx).unwrap()
+            })
+            .collect();
         for (i, tx) in txs.iter().enumerate() {
+            // Each declares its sender's key, uncompressed.
+            let key = item_key(&items[i]);
+            assert_eq!(key.address(), tx.recover_sender(9).unwrap());
             assert_eq!(tx.hash(), p.hashes[i]);
             assert_eq!(tx.nonce(), (i / 3) as u64);
             assert_eq!(tx.payload().len(), 16);

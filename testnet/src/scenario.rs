@@ -404,6 +404,7 @@ async fn drive(name: &str, args: &ScenarioArgs, run: &mut Run) -> anyhow::Result
         drain: Duration::from_secs(30),
         bundle_parts: 0,
         encrypt: None,
+        declare_keys: true,
     };
     let presign_spec = spec.clone();
     let presigned = tokio::task::spawn_blocking(move || load::presign(&presign_spec)).await??;

@@ -1,8 +1,9 @@
-//! Submissions name their sender (`from`): a signature that recovers to someone else is refused
-//! as `BAD_SIGNATURE`, one made for another named chain as `WRONG_CHAIN`, for a single
-//! transaction, a batch item and a bundle part alike; a refusal leaves the pool, the journal
-//! and the chain as they were. A submission without `from` is admitted under the sender its
-//! signature recovers to, and the answer names that sender.
+//! Submissions name their sender (`from`, or its `public_key`): a signature that recovers to
+//! someone else is refused as `BAD_SIGNATURE`, one made for another named chain as
+//! `WRONG_CHAIN`, for a single transaction, a batch item and a bundle part alike; a refusal
+//! leaves the pool, the journal and the chain as they were. A submission without either is
+//! admitted under the sender its signature recovers to, and the answer names that sender. A
+//! batch's declared keys are checked together, without recovering a sender.
 
 use std::time::Duration;
 
@@ -25,6 +26,35 @@ fn item(tx: &Transaction, from: Option<Address>, chain_id: Option<u64>) -> Value
         v["chain_id"] = json!(chain_id);
     }
     v
+}
+
+/// `item` declaring `key`'s public key, SEC1 uncompressed (as viem and ethers write it) or
+/// compressed.
+fn with_key(mut item: Value, key: &SecretKey, compressed: bool) -> Value {
+    let public = key.public_key();
+    item["public_key"] = json!(if compressed {
+        public.to_string()
+    } else {
+        format!("0x04{}", hex::encode(public.to_xy()))
+    });
+    item
+}
+
+/// A counter of `/metrics`: `ordo_mempool_signature_verifications_total` for `method`.
+async fn verifications(net: &Net, method: &str) -> u64 {
+    let text = reqwest::get(format!("{}/metrics", net.apis[0]))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let series = format!("ordo_mempool_signature_verifications_total{{method=\"{method}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&series))
+        .unwrap_or_else(|| panic!("no {series}: {text}"))
+        .trim()
+        .parse()
+        .unwrap()
 }
 
 fn sign(key: &SecretKey, namespace: u64, nonce: u64, chain_id: u64) -> Transaction {
@@ -101,6 +131,22 @@ async fn a_sender_or_chain_the_signature_does_not_bear_out_is_refused_and_change
             "BAD_SIGNATURE",
             "not to from",
         ),
+        // Alice's, with Bob's public key.
+        (
+            with_key(item(&ours, None, None), &bob, false),
+            "BAD_SIGNATURE",
+            "not to the sender of public_key",
+        ),
+        // With a public key that is no point of the curve.
+        (
+            {
+                let mut v = item(&ours, None, None);
+                v["public_key"] = json!(format!("0x04{}", "00".repeat(64)));
+                v
+            },
+            "BAD_SIGNATURE",
+            "no point of secp256k1",
+        ),
         // Another chain named, no sender: refused as before `from` existed.
         (
             item(&foreign, None, Some(OTHER_CHAIN)),
@@ -153,6 +199,22 @@ async fn a_sender_or_chain_the_signature_does_not_bear_out_is_refused_and_change
         answer["message"].as_str().unwrap().starts_with("item 1:"),
         "{answer}"
     );
+    // So does a public key that is not SEC1 or is null.
+    for key in [
+        json!(format!("0x{}", "11".repeat(64))),
+        json!(format!("0x05{}", "11".repeat(32))),
+        json!(null),
+    ] {
+        let mut keyed = item(&ours, None, None);
+        keyed["public_key"] = key;
+        let batch = json!([item(&ours, Some(alice.address()), None), keyed]);
+        let (status, answer) = net.post(0, "/v1/transactions/batch", &batch).await;
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (400, Some("MALFORMED")),
+            "{answer}"
+        );
+    }
     // A block or two later, nothing of it anywhere.
     let now = net.height(0).await.unwrap();
     net.wait_height(&[0], now + 2, T).await;
@@ -214,4 +276,35 @@ async fn a_sender_or_chain_the_signature_does_not_bear_out_is_refused_and_change
     let bundle = json!({ "txs": [named], "maxHeight": 100_000 });
     let (status, answer) = net.post(0, "/v1/bundles", &bundle).await;
     assert_eq!(status, 202, "{answer}");
+
+    // With their public keys, in either form, a batch's senders are checked together: none
+    // is recovered, and the answers name them.
+    let (carol, dave) = (SecretKey::random(), SecretKey::random());
+    let batch = json!([
+        with_key(
+            item(&sign(&carol, 1, 0, CHAIN_ID), None, None),
+            &carol,
+            false
+        ),
+        with_key(
+            item(&sign(&dave, 1, 0, CHAIN_ID), Some(dave.address()), None),
+            &dave,
+            true
+        ),
+    ]);
+    let (recovered, batched) = (
+        verifications(&net, "recover").await,
+        verifications(&net, "batch").await,
+    );
+    let (status, answer) = net.post(0, "/v1/transactions/batch", &batch).await;
+    assert_eq!(status, 200, "{answer}");
+    let froms: Vec<Address> = answer["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["from"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(froms, [carol.address(), dave.address()]);
+    assert_eq!(verifications(&net, "recover").await, recovered);
+    assert_eq!(verifications(&net, "batch").await, batched + 2);
 }
