@@ -619,7 +619,7 @@ impl Mempool {
         origin: Origin,
     ) -> Result<B256, (Option<usize>, MempoolError)> {
         let inner = &self.inner;
-        let mut senders = Vec::with_capacity(bundle.txs().len());
+        // What needs no signature work first, for every part; then the declared keys together.
         for (i, tx) in bundle.txs().iter().enumerate() {
             let size = tx.payload().len();
             if size > inner.config.max_payload_bytes {
@@ -630,9 +630,15 @@ impl Mempool {
                 .admission
                 .check(tx)
                 .map_err(|e| (Some(i), MempoolError::from(e)))?;
-            let declared = declared.get(i).copied().unwrap_or_default();
+        }
+        let declared: Vec<Declared> = (0..bundle.txs().len())
+            .map(|i| declared.get(i).copied().unwrap_or_default())
+            .collect();
+        self.verify_declared_keys(bundle.txs().iter().zip(&declared));
+        let mut senders = Vec::with_capacity(bundle.txs().len());
+        for (i, (tx, declared)) in bundle.txs().iter().zip(&declared).enumerate() {
             let sender = self
-                .declared_sender(tx, declared)
+                .declared_sender(tx, *declared)
                 .map_err(|e| (Some(i), e))?;
             senders.push(sender);
         }
@@ -1317,6 +1323,20 @@ mod tests {
             results[0].as_ref().map_err(MempoolError::code),
             Err(ErrorCode::BadSignature)
         );
+
+        // A bundle's declared keys are checked together too.
+        let senders: Vec<SecretKey> = (0..3).map(|_| SecretKey::random()).collect();
+        let parts: Vec<_> = senders.iter().map(|k| signed(0, k, k)).collect();
+        let terms = ordo_types::BundleTerms {
+            max_height: 10,
+            ..Default::default()
+        };
+        let txs = parts.iter().map(|(tx, _)| tx.clone()).collect();
+        let declared = parts.iter().map(|(_, d)| *d).collect();
+        let bundle = Bundle::new(terms, txs).unwrap();
+        assert!(pool.admit_bundle(bundle, None, declared).await.is_ok());
+        assert_eq!(pool.metrics().signatures_recovered(), 4);
+        assert_eq!(pool.metrics().signatures_batch_verified(), 7);
     }
 
     #[test]
