@@ -2,6 +2,12 @@
 //!
 //! Votes and proposals are signed over the keccak256 digests of `docs/FORMATS.md`, so the L1
 //! contracts can check them with `ecrecover`.
+//!
+//! Malachite checks each vote when it arrives, and again in the certificate it builds from the
+//! precommits when it decides, and once more when it finalizes the height. The verifier
+//! remembers the signatures it found valid, so that each is checked once.
+
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -9,7 +15,7 @@ use malachitebft_app_channel::app::types::core::{
     SignedMessage, ValidatorProof, VoteExtensionScope,
 };
 use malachitebft_signing::{Error as SigningError, Signer, VerificationResult, Verifier};
-use ordo_types::{keccak256, PublicKey, SecretKey, Signature, B256};
+use ordo_types::{keccak256, Generations, PublicKey, SecretKey, Signature, B256};
 
 use crate::context::{OrdoContext, Proposal, Vote};
 
@@ -27,17 +33,55 @@ impl OrdoSigner {
     }
 }
 
-/// Verifies signatures against the committee's known public keys.
-#[derive(Clone, Copy, Debug)]
+/// Verifies signatures against the committee's known public keys, remembering the valid ones.
+#[derive(Clone)]
 pub struct OrdoVerifier {
     chain_id: u64,
+    /// `keccak256(digest || signature || key)` of the signatures found valid lately.
+    valid: Arc<Mutex<Generations<()>>>,
 }
+
+/// Valid signatures remembered: a height at 16 validators checks about 32 (their prevotes and
+/// precommits), so this holds the last hundred heights or so.
+const REMEMBERED: usize = 4_096;
 
 impl OrdoVerifier {
     /// A verifier for chain `chain_id`.
     pub fn new(chain_id: u64) -> Self {
-        Self { chain_id }
+        Self {
+            chain_id,
+            valid: Arc::new(Mutex::new(Generations::new(REMEMBERED))),
+        }
     }
+
+    /// Whether `signature` is `public_key`'s over `digest`: remembered, or checked (and then
+    /// remembered if valid).
+    fn verdict(
+        &self,
+        public_key: &PublicKey,
+        digest: &B256,
+        signature: &Signature,
+    ) -> VerificationResult {
+        let id = signature_id(public_key, digest, signature);
+        let valid = || self.valid.lock().unwrap_or_else(|e| e.into_inner());
+        if valid().contains(&id) {
+            return VerificationResult::Valid;
+        }
+        let ok = public_key.verify(digest, signature).is_ok();
+        if ok {
+            valid().insert(id, ());
+        }
+        VerificationResult::from_bool(ok)
+    }
+}
+
+/// What the verifier remembers of a valid signature: `keccak256(digest || signature || key)`.
+fn signature_id(public_key: &PublicKey, digest: &B256, signature: &Signature) -> B256 {
+    let mut preimage = Vec::with_capacity(32 + 65 + 33);
+    preimage.extend_from_slice(digest.as_slice());
+    preimage.extend_from_slice(&signature.0);
+    preimage.extend_from_slice(&public_key.to_sec1());
+    keccak256(&preimage)
 }
 
 fn undefined_round() -> SigningError {
@@ -48,10 +92,6 @@ fn validator_proof_digest(public_key: &[u8], peer_id: &[u8]) -> B256 {
     keccak256(ValidatorProof::<OrdoContext>::signing_bytes(
         public_key, peer_id,
     ))
-}
-
-fn verdict(public_key: &PublicKey, digest: &B256, signature: &Signature) -> VerificationResult {
-    VerificationResult::from_bool(public_key.verify(digest, signature).is_ok())
 }
 
 #[async_trait]
@@ -123,7 +163,7 @@ impl Verifier<OrdoContext> for OrdoVerifier {
         public_key: &PublicKey,
     ) -> Result<VerificationResult, SigningError> {
         let digest = vote.digest(self.chain_id).ok_or_else(undefined_round)?;
-        Ok(verdict(public_key, &digest, signature))
+        Ok(self.verdict(public_key, &digest, signature))
     }
 
     async fn verify_signed_proposal(
@@ -133,7 +173,7 @@ impl Verifier<OrdoContext> for OrdoVerifier {
         public_key: &PublicKey,
     ) -> Result<VerificationResult, SigningError> {
         let digest = proposal.digest(self.chain_id).ok_or_else(undefined_round)?;
-        Ok(verdict(public_key, &digest, signature))
+        Ok(self.verdict(public_key, &digest, signature))
     }
 
     async fn verify_signed_vote_extension(
@@ -145,7 +185,7 @@ impl Verifier<OrdoContext> for OrdoVerifier {
     ) -> Result<VerificationResult, SigningError> {
         let digest =
             extension_digest(self.chain_id, scope, extension).ok_or_else(undefined_round)?;
-        Ok(verdict(public_key, &digest, signature))
+        Ok(self.verdict(public_key, &digest, signature))
     }
 
     async fn verify_validator_proof(
@@ -156,7 +196,7 @@ impl Verifier<OrdoContext> for OrdoVerifier {
             return Ok(VerificationResult::Invalid);
         };
         let digest = validator_proof_digest(&proof.public_key, &proof.peer_id);
-        Ok(verdict(&public_key, &digest, &proof.signature))
+        Ok(self.verdict(&public_key, &digest, &proof.signature))
     }
 }
 
@@ -211,6 +251,47 @@ mod tests {
             .verify_signed_vote(&vote, &signed.signature, &pk)
             .await;
         assert!(bad.unwrap().is_invalid());
+    }
+
+    /// Only valid signatures are remembered, each under its digest, signature and key
+    /// together: a remembered one holds for nothing else.
+    #[tokio::test]
+    async fn the_verifier_remembers_valid_signatures_only_for_what_they_sign() {
+        let key = SecretKey::random();
+        let signer = OrdoSigner::new(key.clone(), 5);
+        let verifier = OrdoVerifier::new(5);
+        let vote = precommit(&key, 3);
+        let signed = signer.sign_vote(vote.clone()).await.unwrap();
+        let digest = vote.digest(5).unwrap();
+        let pk = key.public_key();
+        let remembered = |pk: &PublicKey, digest: &B256| {
+            let id = signature_id(pk, digest, &signed.signature);
+            verifier.valid.lock().unwrap().contains(&id)
+        };
+        assert!(!remembered(&pk, &digest));
+        let check = |vote: Vote, pk: PublicKey| {
+            let verifier = verifier.clone();
+            let signature = signed.signature;
+            async move {
+                verifier
+                    .verify_signed_vote(&vote, &signature, &pk)
+                    .await
+                    .unwrap()
+                    .is_valid()
+            }
+        };
+        assert!(check(vote.clone(), pk).await);
+        assert!(remembered(&pk, &digest));
+        // Checked again (as in the certificate Malachite builds): still valid, from memory.
+        assert!(check(vote.clone(), pk).await);
+        // The same signature under another key or over another vote: invalid, not remembered.
+        let stranger = SecretKey::random().public_key();
+        assert!(!check(vote, stranger).await);
+        assert!(!remembered(&stranger, &digest));
+        let other = precommit(&key, 4);
+        let other_digest = other.digest(5).unwrap();
+        assert!(!check(other, pk).await);
+        assert!(!remembered(&pk, &other_digest));
     }
 
     #[tokio::test]

@@ -54,7 +54,6 @@ mod journal;
 mod metrics;
 mod pool;
 mod relay;
-mod verified;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -85,8 +84,8 @@ pub fn replay_journal(bytes: &[u8]) -> Vec<(Transaction, Address)> {
 use bundles::BundlePool;
 use checkers::Checkers;
 use journal::Journal;
+use ordo_types::Generations;
 use pool::Pool;
-use verified::Generations;
 
 /// Limits and policy of the pool.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

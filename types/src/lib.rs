@@ -52,6 +52,7 @@ mod crypto;
 mod error;
 mod error_code;
 mod ethereum;
+mod generations;
 mod inbox;
 mod l1;
 mod merkle;
@@ -74,6 +75,7 @@ pub use crypto::{verify_batch, Claim, PublicKey, SecretKey, Signature, SIGNATURE
 pub use error::{DecodeError, DecodeErrorKind, Error};
 pub use error_code::ErrorCode;
 pub use ethereum::{EthereumTx, EthereumTxType};
+pub use generations::Generations;
 pub use inbox::InboxItem;
 pub use l1::{Batch, L1Block, L1View, L1ViewError, StakeEvent};
 pub use namespace::{AdjacentLeaf, NamespaceProof, NamespaceTable};

@@ -6,6 +6,8 @@
 //! serves a decided block (and reports its height) only after opening its encrypted
 //! transactions, and the load generator sees inclusions through those answers.
 
+use std::time::{Duration, Instant};
+
 use serde::Serialize;
 use serde_json::Value;
 
@@ -258,6 +260,9 @@ async fn check_slices(api: &str, heights: &[u64], namespaces: &[u64]) -> Checked
     checked
 }
 
+/// How long the nodes' logs are read again until each has logged every opening.
+const OPENED_WITHIN: Duration = Duration::from_secs(10);
+
 /// The lane's figures for a run: `phases` are the plaintext and encrypted halves of a
 /// `--compare-encrypted` run.
 pub(super) async fn figures(
@@ -283,10 +288,23 @@ pub(super) async fn figures(
     };
     let opening = match &network.spawned {
         Some(net) => {
-            let decided: Vec<Decided> = (0..net.nodes.len())
-                .flat_map(|i| decided_lines(i, &net.log(i)))
-                .collect();
-            let mut opening = opening(&decided, net.nodes.len());
+            // Nodes open decided blocks off the consensus path, so one may log its last
+            // opening a moment after the load generator saw the block: wait a little for each
+            // to have logged every sealed transaction included.
+            let sealed = report.encrypted.as_ref().map_or(0, |e| e.included);
+            let deadline = Instant::now() + OPENED_WITHIN;
+            let (decided, mut opening) = loop {
+                let decided: Vec<Decided> = (0..net.nodes.len())
+                    .flat_map(|i| decided_lines(i, &net.log(i)))
+                    .collect();
+                let opening = opening(&decided, net.nodes.len());
+                if opening.opened_per_node.iter().all(|&n| n >= sealed)
+                    || Instant::now() >= deadline
+                {
+                    break (decided, opening);
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            };
             let mut heights: Vec<u64> = decided
                 .iter()
                 .filter(|d| d.node == 0 && d.opened > 0)

@@ -1,18 +1,21 @@
-//! The cache of verified senders by transaction hash, in two generations: it holds at most its
-//! capacity, forgets the older half at once when the newer half is full, and never scans.
+//! A cache by hash in two generations (the mempool's verified senders, consensus's verified
+//! signatures): it holds at most its capacity, forgets the older half at once when the newer
+//! half is full, and never scans.
 
 use std::collections::HashMap;
 
-use ordo_types::B256;
+use alloy_primitives::B256;
 
-pub(crate) struct Generations<V> {
+/// A map by hash that holds at most its capacity, forgetting the oldest half first.
+pub struct Generations<V> {
     current: HashMap<B256, V>,
     previous: HashMap<B256, V>,
     half: usize,
 }
 
 impl<V> Generations<V> {
-    pub(crate) fn new(capacity: usize) -> Self {
+    /// An empty cache of at most `capacity` entries.
+    pub fn new(capacity: usize) -> Self {
         Self {
             current: HashMap::new(),
             previous: HashMap::new(),
@@ -20,15 +23,18 @@ impl<V> Generations<V> {
         }
     }
 
-    pub(crate) fn get(&self, hash: &B256) -> Option<&V> {
+    /// The value under `hash`, if still held.
+    pub fn get(&self, hash: &B256) -> Option<&V> {
         self.current.get(hash).or_else(|| self.previous.get(hash))
     }
 
-    pub(crate) fn contains(&self, hash: &B256) -> bool {
+    /// Whether `hash` is still held.
+    pub fn contains(&self, hash: &B256) -> bool {
         self.get(hash).is_some()
     }
 
-    pub(crate) fn insert(&mut self, hash: B256, value: V) {
+    /// Holds `value` under `hash`, forgetting the older generation if the newer one is full.
+    pub fn insert(&mut self, hash: B256, value: V) {
         if self.current.len() >= self.half {
             self.previous = std::mem::take(&mut self.current);
         }
