@@ -205,6 +205,23 @@ impl Net {
         resp.json().await.ok()
     }
 
+    /// The value of `series` (a metric's name with its labels) in node `i`'s `/metrics`.
+    pub(crate) async fn metric(&self, i: usize, series: &str) -> u64 {
+        let text = reqwest::get(format!("{}/metrics", self.apis[i]))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let prefix = format!("{series} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .unwrap_or_else(|| panic!("no {series}: {text}"))
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
     /// Node `i`'s `GET /v1/encryption`, once the committee has generated the key.
     pub(crate) async fn wait_encryption(&self, i: usize, timeout: Duration) -> Value {
         let deadline = std::time::Instant::now() + timeout;

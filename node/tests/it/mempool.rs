@@ -379,21 +379,11 @@ async fn a_full_mempool_refuses_and_stays_bounded() {
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
             .unwrap()
     };
-    let verifications = || async {
-        let text = reqwest::get(format!("{}/metrics", net.apis[0]))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        text.lines()
-            .find_map(|l| {
-                l.strip_prefix("ordo_mempool_signature_verifications_total{method=\"recover\"} ")
-            })
-            .unwrap()
-            .trim()
-            .parse::<u64>()
-            .unwrap()
+    let verifications = || {
+        net.metric(
+            0,
+            "ordo_mempool_signature_verifications_total{method=\"recover\"}",
+        )
     };
     let verified_before = verifications().await;
     let before = rss(net.pid(0));

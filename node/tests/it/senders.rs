@@ -40,21 +40,22 @@ fn with_key(mut item: Value, key: &SecretKey, compressed: bool) -> Value {
     item
 }
 
-/// A counter of `/metrics`: `ordo_mempool_signature_verifications_total` for `method`.
+/// Node 0's `ordo_mempool_signature_verifications_total` for `method`.
 async fn verifications(net: &Net, method: &str) -> u64 {
-    let text = reqwest::get(format!("{}/metrics", net.apis[0]))
-        .await
+    let series = format!("ordo_mempool_signature_verifications_total{{method=\"{method}\"}}");
+    net.metric(0, &series).await
+}
+
+/// Posts `batch` to node 0 and returns the sender each item was admitted under.
+async fn admitted_senders(net: &Net, batch: &Value) -> Vec<Address> {
+    let (status, answer) = net.post(0, "/v1/transactions/batch", batch).await;
+    assert_eq!(status, 200, "{answer}");
+    answer["results"]
+        .as_array()
         .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let series = format!("ordo_mempool_signature_verifications_total{{method=\"{method}\"}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&series))
-        .unwrap_or_else(|| panic!("no {series}: {text}"))
-        .trim()
-        .parse()
-        .unwrap()
+        .iter()
+        .map(|r| r["from"].as_str().unwrap().parse().unwrap())
+        .collect()
 }
 
 fn sign(key: &SecretKey, namespace: u64, nonce: u64, chain_id: u64) -> Transaction {
@@ -251,14 +252,7 @@ async fn a_sender_or_chain_the_signature_does_not_bear_out_is_refused_and_change
         item(&sign(&alice, 1, 1, CHAIN_ID), None, None),
         item(&foreign, None, None)
     ]);
-    let (status, answer) = net.post(0, "/v1/transactions/batch", &batch).await;
-    assert_eq!(status, 200, "{answer}");
-    let froms: Vec<Address> = answer["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["from"].as_str().unwrap().parse().unwrap())
-        .collect();
+    let froms = admitted_senders(&net, &batch).await;
     assert_eq!(froms, [alice.address(), phantom]);
     let path = format!("/v1/accounts/{phantom}/nonce?namespace=1");
     assert_eq!(net.get(0, &path).await.unwrap()["next_nonce"], 1);
@@ -296,14 +290,7 @@ async fn a_sender_or_chain_the_signature_does_not_bear_out_is_refused_and_change
         verifications(&net, "recover").await,
         verifications(&net, "batch").await,
     );
-    let (status, answer) = net.post(0, "/v1/transactions/batch", &batch).await;
-    assert_eq!(status, 200, "{answer}");
-    let froms: Vec<Address> = answer["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["from"].as_str().unwrap().parse().unwrap())
-        .collect();
+    let froms = admitted_senders(&net, &batch).await;
     assert_eq!(froms, [carol.address(), dave.address()]);
     assert_eq!(verifications(&net, "recover").await, recovered);
     assert_eq!(verifications(&net, "batch").await, batched + 2);
