@@ -378,9 +378,8 @@ pub struct LoadReport {
     pub(crate) outcomes: Vec<Outcome>,
 }
 
-/// The encrypted transactions of a run, beside the plaintext ones. For an encrypted
-/// transaction, inclusion is also its plaintext: a node serves a decided block only once it has
-/// opened its encrypted transactions, so submit-to-finalized is submit-to-plaintext.
+/// The encrypted transactions of a run, beside the plaintext ones. Inclusion is seen at decision;
+/// the nodes open an encrypted transaction after that, off the consensus path.
 #[derive(Clone, Debug, Serialize)]
 pub struct EncryptedLoad {
     /// Encrypted transactions sent.

@@ -106,7 +106,7 @@ fn bench_compares_the_encrypted_lane_with_plaintext_in_one_run() {
         out.to_str().unwrap(),
     ]);
     assert!(ok, "ordo bench failed:\n{text}");
-    assert!(text.contains("submit-to-plaintext"), "{text}");
+    assert!(text.contains("submit-to-decision"), "{text}");
     let result: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     // 200 transactions, the 20 sealed ones all in the second half, every one finalized.
     assert_eq!(result["included"], 200, "{result}");
