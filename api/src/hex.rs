@@ -48,8 +48,9 @@ impl<'de> Deserialize<'de> for WireSignature {
 }
 
 /// A public key as the document describes it: SEC1, 33 bytes compressed (`02` or `03` first) or
-/// 65 uncompressed (`04` first). Whether it is a point of the curve is admission's to say, as
-/// for a signature's scalars: a batch answers such a key in that item's result.
+/// 65 uncompressed (`04` first). Whether it is a point of the curve is checked per item
+/// (`BAD_SIGNATURE`), as a signature's scalars are: a batch answers such a key in that item's
+/// result instead of refusing the request as malformed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct WirePublicKey(pub(crate) Bytes);
 
@@ -126,7 +127,7 @@ mod tests {
             );
         }
 
-        // A public key: SEC1's compressed or uncompressed form; on the curve is admission's.
+        // A public key: SEC1's compressed or uncompressed form; on the curve is checked per item.
         for good in [
             format!("0x02{}", "00".repeat(32)),
             format!("0x03{}", "ff".repeat(32)),
