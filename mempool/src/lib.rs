@@ -352,9 +352,33 @@ pub struct Declared {
 }
 
 impl Declared {
-    /// The sender declared, by address or by key.
-    fn sender(&self) -> Option<Address> {
-        self.from.or_else(|| self.public_key.map(|k| k.address()))
+    /// Whether the client named a sender, by address or by key.
+    fn names_sender(&self) -> bool {
+        self.from.is_some() || self.public_key.is_some()
+    }
+
+    /// The refusal of a transaction whose signature recovers to `recovered` under `chain_id`,
+    /// if that is not the sender declared: a `from` other than it, or a `public_key` that
+    /// `is_signer` says is not the signer's.
+    fn refusal(
+        &self,
+        recovered: Address,
+        chain_id: u64,
+        is_signer: impl Fn(&PublicKey) -> bool,
+    ) -> Option<MempoolError> {
+        match (self.from, self.public_key) {
+            (Some(from), _) if from != recovered => Some(MempoolError::WrongSender {
+                from,
+                recovered,
+                chain_id,
+                named_chain: self.chain_id.is_some(),
+            }),
+            (_, Some(key)) if !is_signer(&key) => Some(MempoolError::WrongKey {
+                declared: key.address(),
+                recovered,
+            }),
+            _ => None,
+        }
     }
 }
 
@@ -620,15 +644,7 @@ impl Mempool {
         let inner = &self.inner;
         // What needs no signature work first, for every part; then the declared keys together.
         for (i, tx) in bundle.txs().iter().enumerate() {
-            let size = tx.payload().len();
-            if size > inner.config.max_payload_bytes {
-                let max = inner.config.max_payload_bytes;
-                return Err((Some(i), MempoolError::PayloadTooLarge { size, max }));
-            }
-            inner
-                .admission
-                .check(tx)
-                .map_err(|e| (Some(i), MempoolError::from(e)))?;
+            self.check_unsigned(tx).map_err(|e| (Some(i), e))?;
         }
         let declared: Vec<Declared> = (0..bundle.txs().len())
             .map(|i| declared.get(i).copied().unwrap_or_default())
@@ -863,21 +879,28 @@ impl Mempool {
     /// The checks of a client's or a peer's transaction that need no signature work: `busy`
     /// (a client's, under overload), a full pool, the payload's size, the admission rules.
     fn precheck(&self, tx: &Transaction, busy: Option<&MempoolError>) -> Result<(), MempoolError> {
-        let inner = &self.inner;
-        let size = tx.payload().len();
         if let Some(e) = busy {
             Err(e.clone())
         } else if self.is_full() {
             // Refused whatever it is: do not spend a signature check on it.
             Err(MempoolError::Full)
-        } else if size > inner.config.max_payload_bytes {
-            Err(MempoolError::PayloadTooLarge {
+        } else {
+            self.check_unsigned(tx)
+        }
+    }
+
+    /// What a transaction must pass before its signature is checked, alone or in a bundle: its
+    /// payload's size and the admission rules.
+    fn check_unsigned(&self, tx: &Transaction) -> Result<(), MempoolError> {
+        let inner = &self.inner;
+        let size = tx.payload().len();
+        if size > inner.config.max_payload_bytes {
+            return Err(MempoolError::PayloadTooLarge {
                 size,
                 max: inner.config.max_payload_bytes,
-            })
-        } else {
-            inner.admission.check(tx).map_err(MempoolError::from)
+            });
         }
+        inner.admission.check(tx).map_err(MempoolError::from)
     }
 
     /// Whether the pool is at a limit with nothing it may evict (every submission would be
@@ -904,35 +927,21 @@ impl Mempool {
     ) -> Result<Address, MempoolError> {
         let chain = self.inner.admission.chain_id();
         if let Some(signed) = declared.chain_id.filter(|c| *c != chain) {
-            if let Some(from) = declared.sender() {
+            if declared.names_sender() {
                 self.inner.metrics.recovered(1);
                 let recovered = tx
                     .recover_sender(signed)
                     .map_err(MempoolError::BadSignature)?;
-                if recovered != from {
-                    return Err(MempoolError::WrongSender {
-                        from,
-                        recovered,
-                        chain_id: signed,
-                        named_chain: true,
-                    });
+                if let Some(e) = declared.refusal(recovered, signed, |k| k.address() == recovered) {
+                    return Err(e);
                 }
             }
             return Err(MempoolError::WrongChain { signed, chain });
         }
         let signer = self.signer(tx).map_err(MempoolError::BadSignature)?;
-        match (declared.from, declared.public_key) {
-            (Some(from), _) if from != signer.address => Err(MempoolError::WrongSender {
-                from,
-                recovered: signer.address,
-                chain_id: chain,
-                named_chain: declared.chain_id.is_some(),
-            }),
-            (_, Some(key)) if key != signer.key => Err(MempoolError::WrongKey {
-                declared: key.address(),
-                recovered: signer.address,
-            }),
-            _ => Ok(signer.address),
+        match declared.refusal(signer.address, chain, |k| *k == signer.key) {
+            Some(e) => Err(e),
+            None => Ok(signer.address),
         }
     }
 
@@ -1323,6 +1332,33 @@ mod tests {
             Err(ErrorCode::BadSignature)
         );
 
+        // Signed for chain 8 and said so: with its signer's key, WRONG_CHAIN; with another
+        // key, BAD_SIGNATURE (its signer under chain 8 is not that key's). Neither is batched.
+        let foreign = Transaction::sign(1, 5, Bytes::from_static(b"f"), &keys[0], 8);
+        let on_chain_8 = |claimed: &SecretKey| Declared {
+            chain_id: Some(8),
+            public_key: Some(claimed.public_key()),
+            ..Declared::default()
+        };
+        let results = pool
+            .admit_declared(vec![
+                (foreign.clone(), on_chain_8(&keys[0])),
+                (foreign, on_chain_8(&keys[1])),
+            ])
+            .await;
+        let codes: Vec<_> = results
+            .iter()
+            .map(|r| r.as_ref().err().map(MempoolError::code))
+            .collect();
+        assert_eq!(
+            codes,
+            [Some(ErrorCode::WrongChain), Some(ErrorCode::BadSignature)]
+        );
+        let refusal = results[1].as_ref().unwrap_err().to_string();
+        assert!(refusal.contains("public_key"), "{refusal}");
+        assert_eq!(pool.metrics().signatures_recovered(), 6);
+        assert_eq!(pool.metrics().signatures_batch_verified(), 4);
+
         // A bundle's declared keys are checked together too.
         let senders: Vec<SecretKey> = (0..3).map(|_| SecretKey::random()).collect();
         let parts: Vec<_> = senders.iter().map(|k| signed(0, k, k)).collect();
@@ -1334,7 +1370,7 @@ mod tests {
         let declared = parts.iter().map(|(_, d)| *d).collect();
         let bundle = Bundle::new(terms, txs).unwrap();
         assert!(pool.admit_bundle(bundle, None, declared).await.is_ok());
-        assert_eq!(pool.metrics().signatures_recovered(), 4);
+        assert_eq!(pool.metrics().signatures_recovered(), 6);
         assert_eq!(pool.metrics().signatures_batch_verified(), 7);
     }
 

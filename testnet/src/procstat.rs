@@ -23,11 +23,15 @@ fn clock_ticks_per_second() -> f64 {
     }
 }
 
+/// The fields of a `/proc/PID/stat` line after the command name (field 2), which may hold
+/// spaces and parentheses: everything after the last ')', from the state (field 3) on.
+fn fields_after_name(stat: &str) -> Option<std::str::SplitWhitespace<'_>> {
+    Some(stat.get(stat.rfind(')')? + 1..)?.split_whitespace())
+}
+
 /// Parses the CPU seconds (utime + stime) out of a `/proc/PID/stat` line.
 pub(crate) fn parse_stat_cpu_ticks(stat: &str) -> Option<u64> {
-    // The command name (field 2) may hold spaces and parentheses: split after the last ')'.
-    let rest = stat.get(stat.rfind(')')? + 1..)?;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let fields: Vec<&str> = fields_after_name(stat)?.collect();
     // After the name: state is field 3, so utime (14) and stime (15) are at 11 and 12.
     let utime: u64 = fields.get(11)?.parse().ok()?;
     let stime: u64 = fields.get(12)?.parse().ok()?;
@@ -36,10 +40,7 @@ pub(crate) fn parse_stat_cpu_ticks(stat: &str) -> Option<u64> {
 
 /// Parses the state (field 3: `R`, `S`, `Z` for a zombie, ...) out of a `/proc/PID/stat` line.
 fn parse_stat_state(stat: &str) -> Option<char> {
-    stat.get(stat.rfind(')')? + 1..)?
-        .trim_start()
-        .chars()
-        .next()
+    fields_after_name(stat)?.next()?.chars().next()
 }
 
 /// Whether process `pid` exists and has not exited (a killed process its parent has not reaped

@@ -207,7 +207,10 @@ impl Net {
 
     /// The value of `series` (a metric's name with its labels) in node `i`'s `/metrics`.
     pub(crate) async fn metric(&self, i: usize, series: &str) -> u64 {
-        let text = reqwest::get(format!("{}/metrics", self.apis[i]))
+        let text = self
+            .client
+            .get(format!("{}/metrics", self.apis[i]))
+            .send()
             .await
             .unwrap()
             .text()
