@@ -1265,6 +1265,14 @@ mod tests {
         )
     }
 
+    /// Each result's refusal code, `None` where it was admitted.
+    pub(crate) fn codes<T>(results: &[Result<T, MempoolError>]) -> Vec<Option<ErrorCode>> {
+        results
+            .iter()
+            .map(|r| r.as_ref().err().map(MempoolError::code))
+            .collect()
+    }
+
     #[test]
     fn a_false_key_claimed_for_a_sender_already_known_fails_the_check() {
         let pool = pool_with(MempoolConfig::default(), [1]);
@@ -1309,11 +1317,10 @@ mod tests {
         let mut lying: Vec<_> = keys.iter().map(|k| signed(1, k, k)).collect();
         lying[1].1.public_key = Some(keys[0].public_key());
         let results = pool.admit_declared(lying).await;
-        let codes: Vec<_> = results
-            .iter()
-            .map(|r| r.as_ref().err().map(MempoolError::code))
-            .collect();
-        assert_eq!(codes, [None, Some(ErrorCode::BadSignature), None, None]);
+        assert_eq!(
+            codes(&results),
+            [None, Some(ErrorCode::BadSignature), None, None]
+        );
         let refusal = results[1].as_ref().unwrap_err().to_string();
         assert!(
             refusal.contains(&keys[1].address().to_string()),
@@ -1346,12 +1353,8 @@ mod tests {
                 (foreign, on_chain_8(&keys[1])),
             ])
             .await;
-        let codes: Vec<_> = results
-            .iter()
-            .map(|r| r.as_ref().err().map(MempoolError::code))
-            .collect();
         assert_eq!(
-            codes,
+            codes(&results),
             [Some(ErrorCode::WrongChain), Some(ErrorCode::BadSignature)]
         );
         let refusal = results[1].as_ref().unwrap_err().to_string();

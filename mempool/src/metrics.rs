@@ -266,12 +266,8 @@ mod tests {
             ],
             Origin::Gossip,
         );
-        let codes: Vec<_> = results
-            .iter()
-            .map(|r| r.as_ref().err().map(MempoolError::code))
-            .collect();
         assert_eq!(
-            codes,
+            crate::tests::codes(&results),
             [
                 Some(ErrorCode::WrongTxKind),
                 Some(ErrorCode::WrongRollupChain),
