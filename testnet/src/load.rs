@@ -565,8 +565,9 @@ struct BatchItem {
 /// Posts transactions `idx` to node `node` as a client with retries would: a node that cannot
 /// be reached is skipped for the next one, and transactions refused with `BUSY` (the node has
 /// more waiting than the network is finishing) are offered again after [`BUSY_BACKOFF`], for up
-/// to [`RETRY_FOR`] in all, the wait doubling each time up to [`BUSY_BACKOFF_MAX`]. Their latency still counts
-/// from their first due time.
+/// to [`RETRY_FOR`] in all, the wait doubling each time up to [`BUSY_BACKOFF_MAX`], and never
+/// sooner than the node's `Retry-After` asked. Their latency still counts from their first due
+/// time.
 async fn send_batch(
     client: reqwest::Client,
     apis: Vec<String>,
@@ -583,12 +584,12 @@ async fn send_batch(
     }
     let give_up = Instant::now() + RETRY_FOR;
     let mut idx = idx;
-    let mut backoff = None;
+    let mut wait = None;
+    let mut backoff = BUSY_BACKOFF;
     while !idx.is_empty() {
-        if let Some(wait) = backoff {
+        if let Some(wait) = wait.take() {
             tokio::time::sleep(wait).await;
         }
-        backoff = Some(backoff.map_or(BUSY_BACKOFF, |w: Duration| (w * 2).min(BUSY_BACKOFF_MAX)));
         let outcome = post_batch(&client, &apis, node, &idx, &presigned, give_up).await;
         let retry = Instant::now() < give_up;
         let mut busy = Vec::new();
@@ -607,8 +608,11 @@ async fn send_batch(
                 }
             }
             // The node refused the whole request before reading it.
-            Err(code) if retry && code == "BUSY" => busy = idx.clone(),
-            Err(code) => {
+            Err(Refusal { code, retry_after }) if retry && code == "BUSY" => {
+                busy = idx.clone();
+                wait = retry_after;
+            }
+            Err(Refusal { code, .. }) => {
                 for &i in &idx {
                     b.state[i] = TxState::Refused;
                 }
@@ -616,7 +620,44 @@ async fn send_batch(
             }
         }
         b.busy_retries += busy.len() as u64;
+        if !busy.is_empty() {
+            wait = Some(wait.unwrap_or_default().max(backoff));
+            backoff = (backoff * 2).min(BUSY_BACKOFF_MAX);
+        }
         idx = busy;
+    }
+}
+
+/// A whole request refused: the refusal's code, and how long the node asked the client to
+/// wait before it retries (`Retry-After` in seconds), if it did.
+struct Refusal {
+    code: String,
+    retry_after: Option<Duration>,
+}
+
+impl Refusal {
+    /// A refusal with no answer from the node to read (`TIMEOUT`, `TRANSPORT`, …).
+    fn local(code: &str) -> Self {
+        Self {
+            code: code.into(),
+            retry_after: None,
+        }
+    }
+
+    /// The refusal a node answered with: the `code` of its JSON error and its `Retry-After`.
+    async fn read(response: reqwest::Response) -> Self {
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok()?.parse().ok())
+            .map(Duration::from_secs);
+        let code = response
+            .json::<serde_json::Value>()
+            .await
+            .ok()
+            .and_then(|v| v["code"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| "HTTP_ERROR".into());
+        Self { code, retry_after }
     }
 }
 
@@ -630,7 +671,7 @@ async fn post_batch(
     idx: &[usize],
     presigned: &Presigned,
     give_up: Instant,
-) -> Result<Vec<Option<String>>, String> {
+) -> Result<Vec<Option<String>>, Refusal> {
     if presigned.bundles {
         let posts = idx
             .iter()
@@ -659,12 +700,12 @@ async fn post_batch(
         match resp {
             Err(e) => {
                 if Instant::now() >= give_up {
-                    return Err(if e.is_timeout() {
+                    let code = if e.is_timeout() {
                         "TIMEOUT"
                     } else {
                         "TRANSPORT"
-                    }
-                    .into());
+                    };
+                    return Err(Refusal::local(code));
                 }
                 if attempt.is_multiple_of(apis.len()) {
                     tokio::time::sleep(Duration::from_millis(250)).await;
@@ -682,17 +723,10 @@ async fn post_batch(
                             (None, code) => Some(code.unwrap_or_else(|| "UNKNOWN".into())),
                         })
                         .collect()),
-                    _ => Err("BAD_ANSWER".into()),
+                    _ => Err(Refusal::local("BAD_ANSWER")),
                 };
             }
-            Ok(r) => {
-                return Err(r
-                    .json::<serde_json::Value>()
-                    .await
-                    .ok()
-                    .and_then(|v| v["code"].as_str().map(str::to_owned))
-                    .unwrap_or_else(|| "HTTP_ERROR".into()));
-            }
+            Ok(r) => return Err(Refusal::read(r).await),
         }
     }
 }
@@ -734,12 +768,7 @@ async fn post_bundle(
             }
             Ok(r) if r.status().is_success() => return None,
             Ok(r) => {
-                let code = r
-                    .json::<serde_json::Value>()
-                    .await
-                    .ok()
-                    .and_then(|v| v["code"].as_str().map(str::to_owned))
-                    .unwrap_or_else(|| "HTTP_ERROR".into());
+                let code = Refusal::read(r).await.code;
                 return (attempt == 1 || code != "ALREADY_KNOWN").then_some(code);
             }
         }
@@ -1014,6 +1043,34 @@ fn usage_at(usage: &Usage, t: usize) -> (f64, f64) {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// A refusal's code is read from its JSON and its wait from `Retry-After`, and a refusal
+    /// without either still reads: answers served over a real socket, one per connection.
+    #[tokio::test]
+    async fn a_refusal_carries_the_code_and_the_wait_the_node_asked_for() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let answers = [
+            "HTTP/1.1 503 Service Unavailable\r\nretry-after: 3\r\ncontent-type: application/json\r\ncontent-length: 15\r\nconnection: close\r\n\r\n{\"code\":\"BUSY\"}",
+            "HTTP/1.1 502 Bad Gateway\r\ncontent-length: 4\r\nconnection: close\r\n\r\noops",
+        ];
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            for answer in answers {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let mut request = [0u8; 1024];
+                let _ = socket.read(&mut request).await.unwrap();
+                socket.write_all(answer.as_bytes()).await.unwrap();
+            }
+        });
+        let client = reqwest::Client::new();
+        let busy = Refusal::read(client.post(&url).send().await.unwrap()).await;
+        assert_eq!(busy.code, "BUSY");
+        assert_eq!(busy.retry_after, Some(Duration::from_secs(3)));
+        let bare = Refusal::read(client.post(&url).send().await.unwrap()).await;
+        assert_eq!(bare.code, "HTTP_ERROR");
+        assert_eq!(bare.retry_after, None);
+    }
 
     #[test]
     fn percentiles_pick_nearest_rank() {
