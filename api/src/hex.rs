@@ -57,12 +57,13 @@ pub(crate) struct WirePublicKey(pub(crate) Bytes);
 impl<'de> Deserialize<'de> for WirePublicKey {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let Hex(bytes) = Hex::<Bytes>::deserialize(d)?;
-        match (bytes.len(), bytes.first()) {
-            (33, Some(2 | 3)) | (65, Some(4)) => Ok(Self(bytes)),
-            (len, _) => Err(D::Error::custom(format!(
-                "a public key is SEC1: 33 bytes starting 02 or 03, or 65 starting 04 (got {len})"
-            ))),
+        if !ordo_types::PublicKey::is_sec1_form(&bytes) {
+            return Err(D::Error::custom(format!(
+                "a public key is SEC1: 33 bytes starting 02 or 03, or 65 starting 04 (got {})",
+                bytes.len()
+            )));
         }
+        Ok(Self(bytes))
     }
 }
 

@@ -97,14 +97,20 @@ impl fmt::Debug for SecretKey {
 pub struct PublicKey(VerifyingKey);
 
 impl PublicKey {
+    /// Whether `bytes` has the form of a key [`PublicKey::from_sec1`] reads: 33 bytes starting
+    /// `02` or `03`, or 65 starting `04` (whether it is a point of the curve is not checked).
+    pub fn is_sec1_form(bytes: &[u8]) -> bool {
+        matches!(
+            (bytes.len(), bytes.first()),
+            (33, Some(2 | 3)) | (65, Some(4))
+        )
+    }
+
     /// Parses a SEC1 encoding (33-byte compressed or 65-byte uncompressed). Other SEC1 forms
     /// (the identity, the `0x05` compact form) are refused, so a key has one encoding of each
     /// length.
     pub fn from_sec1(bytes: &[u8]) -> Result<Self, Error> {
-        if !matches!(
-            (bytes.len(), bytes.first()),
-            (33, Some(2 | 3)) | (65, Some(4))
-        ) {
+        if !Self::is_sec1_form(bytes) {
             return Err(Error::InvalidPublicKey);
         }
         VerifyingKey::from_sec1_bytes(bytes)
